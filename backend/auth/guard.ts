@@ -1,0 +1,71 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { PerchContext } from '../context.js';
+import { sendError } from '../http/errors.js';
+import { canonicalizeRequest } from '../proxy/canonical-request.js';
+import { readSessionToken } from './cookies.js';
+import '../http/fastify-types.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The origin a same-site browser request must carry. */
+export function expectedOrigin(ctx: PerchContext, request: FastifyRequest): string {
+  if (ctx.config.publicUrl) return new URL(ctx.config.publicUrl).origin;
+  return `${ctx.cookies.secure ? 'https' : 'http'}://${request.headers.host ?? ''}`;
+}
+
+/**
+ * Cross-site request forgery check for cookie-authenticated writes (ASVS 3.5): the browser's
+ * Origin must be Perch's own; without Origin, Sec-Fetch-Site must say same-origin.
+ */
+export function csrfProblem(ctx: PerchContext, request: FastifyRequest): string | null {
+  if (SAFE_METHODS.has(request.method)) return null;
+  const origin = request.headers.origin;
+  if (origin !== undefined) {
+    return origin === expectedOrigin(ctx, request) ? null : `Cross-site request refused: Origin ${origin} is not this Perch`;
+  }
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin' ? null : `Cross-site request refused: Sec-Fetch-Site is ${site}`;
+  return 'Cross-site request refused: a browser write must carry an Origin header';
+}
+
+function wantsPage(request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const path = request.canonical.path;
+  return (path === '/' || path === '/ui' || path.startsWith('/ui/')) && !path.startsWith('/ui/assets/');
+}
+
+export function loginRedirect(request: FastifyRequest): string {
+  const from = request.canonical.path + (request.canonical.query ? `?${request.canonical.query}` : '');
+  return `/perch/login?from=${encodeURIComponent(from)}`;
+}
+
+/**
+ * Runs first on every request: one canonical form, then the first-admin gate, then who is
+ * calling and whether the route lets them in. Anything not declared public needs a session.
+ */
+export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('canonical', null as unknown as FastifyRequest['canonical']);
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const checked = canonicalizeRequest({ method: request.raw.method ?? '', url: request.raw.url ?? '', rawHeaders: request.raw.rawHeaders });
+    if (!checked.ok) return sendError(reply, checked.status, checked.message);
+    request.canonical = { path: checked.path, query: checked.query };
+
+    const access = request.routeOptions.config?.access ?? 'user';
+    if (!(await ctx.firstAdmin.isReady()) && checked.path !== '/perch/health') {
+      return sendError(reply, 503, 'Perch has no administrator yet: run `perch admin create --email … --password …` on the server');
+    }
+    if (access === 'public') return;
+
+    const principal = await ctx.sessions.resolve(readSessionToken(request, ctx.cookies));
+    if (!principal) {
+      if (wantsPage(request)) return reply.redirect(loginRedirect(request), 302);
+      return sendError(reply, 401, 'Sign in to Perch first');
+    }
+    const csrf = csrfProblem(ctx, request);
+    if (csrf) return sendError(reply, 403, csrf);
+    if (access === 'instanceOwner' && !principal.superAdmin) return sendError(reply, 403, 'Only an instance owner may do this');
+    request.principal = principal;
+  });
+}

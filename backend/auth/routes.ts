@@ -1,0 +1,107 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { loginRequestSchema } from '../../lib/schemas/users.js';
+import type { PerchContext } from '../context.js';
+import { sendError } from '../http/errors.js';
+import { findUserByEmail } from '../users/user-store.js';
+import { clearLoginCookies, readSessionToken, setLoginCookies } from './cookies.js';
+import { csrfProblem } from './guard.js';
+import { renderLoginPage } from './login-page.js';
+import { verifyPassword } from './passwords.js';
+
+type LoginOutcome = { ok: true } | { ok: false; status: number; message: string; retryAfterSeconds?: number };
+
+const WRONG_CREDENTIALS = 'Email or password is incorrect';
+
+/** Only same-site relative targets survive: `//host` and `/\host` would leave Perch. */
+export function safeReturnPath(from: unknown): string {
+  if (typeof from !== 'string' || !/^\/(?![/\\])[\x21-\x7e]*$/.test(from) || from.includes('\\')) return '/ui/';
+  return from;
+}
+
+/** Password sign-in shared by Perch's form, its JSON API and Kestra's own `POST /api/v1/login`. */
+async function signIn(ctx: PerchContext, request: FastifyRequest, reply: FastifyReply, body: unknown): Promise<LoginOutcome> {
+  const parsed = loginRequestSchema.safeParse(body);
+  if (!parsed.success) return { ok: false, status: 400, message: 'Give an email (username) and a password' };
+  if (request.headers.origin !== undefined && csrfProblem(ctx, request)) {
+    return { ok: false, status: 403, message: 'Cross-site sign-in refused' };
+  }
+  if (!ctx.throttle.allowIp(request.ip)) {
+    return { ok: false, status: 429, message: 'Too many sign-in attempts from this address; wait a minute', retryAfterSeconds: 60 };
+  }
+  const email = parsed.data.username.trim().toLowerCase();
+  const lockedUntil = await ctx.throttle.lockedUntil(email);
+  if (lockedUntil) {
+    const seconds = Math.ceil((lockedUntil - Date.now()) / 1000);
+    return { ok: false, status: 429, message: `Too many failed sign-ins: this account is locked for ${Math.ceil(seconds / 60)} more minute(s)`, retryAfterSeconds: seconds };
+  }
+  const user = await findUserByEmail(ctx.db, email);
+  const passwordOk = await verifyPassword(user?.password_hash, parsed.data.password);
+  if (!user || !passwordOk) {
+    const locked = await ctx.throttle.recordFailure(email);
+    request.log.info({ event: 'login.failed', email, locked: Boolean(locked) }, 'sign-in refused');
+    return { ok: false, status: 401, message: WRONG_CREDENTIALS };
+  }
+  if (user.disabled === 1) return { ok: false, status: 403, message: 'This account is disabled; ask an administrator' };
+  await ctx.throttle.clear(email);
+  // A fresh id at every sign-in: a planted cookie (session fixation) is thrown away.
+  await ctx.sessions.revokeToken(readSessionToken(request, ctx.cookies));
+  const session = await ctx.sessions.create(user, { ip: request.ip, userAgent: request.headers['user-agent'] });
+  setLoginCookies(reply, ctx.cookies, session.token);
+  request.log.info({ event: 'login.succeeded', userId: user.id }, 'signed in');
+  return { ok: true };
+}
+
+function sendLoginFailure(reply: FastifyReply, outcome: Extract<LoginOutcome, { ok: false }>) {
+  if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
+  return sendError(reply, outcome.status, outcome.message);
+}
+
+async function signOut(ctx: PerchContext, request: FastifyRequest, reply: FastifyReply) {
+  const problem = csrfProblem(ctx, request);
+  if (problem) return sendError(reply, 403, problem);
+  await ctx.sessions.revokeToken(readSessionToken(request, ctx.cookies));
+  clearLoginCookies(reply, ctx.cookies);
+  return reply.code(204).send();
+}
+
+const publicRoute = { config: { access: 'public' as const } };
+
+export function registerAuthRoutes(app: FastifyInstance, ctx: PerchContext): void {
+  app.get('/perch/login', publicRoute, async (request, reply) => {
+    const from = safeReturnPath((request.query as Record<string, unknown>).from);
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderLoginPage({ from }));
+  });
+
+  // The HTML form: answers with a redirect on success, the page again with the reason on failure.
+  app.post('/perch/login', publicRoute, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const from = safeReturnPath(body.from);
+    const outcome = await signIn(ctx, request, reply, body);
+    if (outcome.ok) return reply.redirect(from, 303);
+    if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
+    const email = typeof body.username === 'string' ? body.username : undefined;
+    return reply.code(outcome.status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderLoginPage({ from, email, error: outcome.message }));
+  });
+
+  // JSON sign-in for scripts and for the stock Kestra UI, whose login form posts here.
+  for (const url of ['/perch/api/login', '/api/v1/login']) {
+    app.post(url, publicRoute, async (request, reply) => {
+      const outcome = await signIn(ctx, request, reply, request.body);
+      return outcome.ok ? reply.code(204).send() : sendLoginFailure(reply, outcome);
+    });
+  }
+  for (const url of ['/perch/api/logout', '/api/v1/logout', '/perch/logout']) {
+    app.post(url, publicRoute, (request, reply) => signOut(ctx, request, reply));
+  }
+
+  // Kestra's own login and first-run setup pages are never shown: people sign in at Perch.
+  for (const url of ['/ui/login', '/ui/setup', '/ui/:tenant/login', '/ui/:tenant/setup']) {
+    app.get(url, publicRoute, (_request, reply) => reply.redirect('/perch/login?from=%2Fui%2F', 302));
+  }
+  app.get('/api/v1/configs/login', publicRoute, async () => ({ isBasicAuthInitialized: true }));
+  const kestraCredentials = (_request: FastifyRequest, reply: FastifyReply) =>
+    sendError(reply, 403, "Kestra's own credentials are managed by Perch's configuration, not through the API");
+  app.get('/api/v1/basicAuthValidationErrors', kestraCredentials);
+  app.post('/api/v1/basicAuth', kestraCredentials);
+  app.post('/api/v1/:tenant/basicAuth', kestraCredentials);
+}

@@ -1,0 +1,189 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Store } from '../store/database.js';
+import type { UserRow } from '../users/user-store.js';
+
+/** Who is calling, as the proxy and Perch's own routes see it. */
+export interface Principal {
+  userId: string;
+  tenantId: string;
+  email: string;
+  superAdmin: boolean;
+  sessionHash: string;
+}
+
+interface CachedSession {
+  principal: Principal;
+  expiresAt: number;
+  lastSeenAt: number;
+  persistedLastSeenAt: number;
+  loadedAt: number;
+}
+
+export interface SessionTimeouts {
+  idleTimeout: number;
+  absoluteTimeout: number;
+}
+
+/** A cached session is re-read from the store this often, so another replica's revocation lands. */
+const REVALIDATE_AFTER_MS = 30_000;
+/** last_seen_at is written back at most this often per session. */
+const PERSIST_LAST_SEEN_EVERY_MS = 60_000;
+
+export const hashSessionId = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * Server-side sessions: 256-bit ids, only their SHA-256 stored, resolved from memory on the
+ * hot path, revoked (with their open streams) at once.
+ */
+export class SessionManager {
+  private readonly cache = new Map<string, CachedSession>();
+  private readonly streams = new Map<string, Set<() => void>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Store,
+    private readonly timeouts: SessionTimeouts,
+    private readonly onError: (error: unknown) => void = () => {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.sweeper = setInterval(() => void this.sweep().catch(onError), 60_000);
+    this.sweeper.unref();
+  }
+
+  async create(user: UserRow, meta: { ip?: string; userAgent?: string }): Promise<{ token: string; expiresAt: number }> {
+    const token = randomBytes(32).toString('base64url');
+    const idHash = hashSessionId(token);
+    const now = this.now();
+    const expiresAt = now + this.timeouts.absoluteTimeout;
+    await this.db
+      .insertInto('sessions')
+      .values({
+        id_hash: idHash,
+        user_id: user.id,
+        tenant_id: user.tenant_id,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: expiresAt,
+        ip: meta.ip?.slice(0, 64) ?? null,
+        user_agent: meta.userAgent?.slice(0, 512) ?? null,
+      })
+      .execute();
+    this.cache.set(idHash, {
+      principal: { userId: user.id, tenantId: user.tenant_id, email: user.email, superAdmin: user.super_admin === 1, sessionHash: idHash },
+      expiresAt,
+      lastSeenAt: now,
+      persistedLastSeenAt: now,
+      loadedAt: now,
+    });
+    return { token, expiresAt };
+  }
+
+  /** The session's principal, or null when unknown, expired, idle too long or its user is disabled. */
+  async resolve(token: string | undefined): Promise<Principal | null> {
+    if (!token || token.length !== 43) return null;
+    const idHash = hashSessionId(token);
+    const now = this.now();
+    let entry = this.cache.get(idHash);
+    if (!entry || now - entry.loadedAt > REVALIDATE_AFTER_MS) entry = await this.load(idHash, entry);
+    if (!entry) return null;
+    if (now >= entry.expiresAt || now - entry.lastSeenAt >= this.timeouts.idleTimeout) {
+      await this.revokeHash(idHash);
+      return null;
+    }
+    entry.lastSeenAt = now;
+    if (now - entry.persistedLastSeenAt >= PERSIST_LAST_SEEN_EVERY_MS) {
+      entry.persistedLastSeenAt = now;
+      this.db.updateTable('sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute().catch(this.onError);
+    }
+    return entry.principal;
+  }
+
+  private async load(idHash: string, previous: CachedSession | undefined): Promise<CachedSession | undefined> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select(['sessions.user_id', 'sessions.tenant_id', 'sessions.expires_at', 'sessions.last_seen_at', 'users.email', 'users.super_admin', 'users.disabled'])
+      .where('sessions.id_hash', '=', idHash)
+      .executeTakeFirst();
+    if (!row || row.disabled === 1) {
+      this.dropFromCache(idHash);
+      if (row) await this.revokeHash(idHash);
+      return undefined;
+    }
+    const lastSeenAt = Math.max(row.last_seen_at, previous?.lastSeenAt ?? 0);
+    const entry: CachedSession = {
+      principal: { userId: row.user_id, tenantId: row.tenant_id, email: row.email, superAdmin: row.super_admin === 1, sessionHash: idHash },
+      expiresAt: row.expires_at,
+      lastSeenAt,
+      persistedLastSeenAt: previous?.persistedLastSeenAt ?? row.last_seen_at,
+      loadedAt: this.now(),
+    };
+    this.cache.set(idHash, entry);
+    return entry;
+  }
+
+  async revokeToken(token: string | undefined): Promise<void> {
+    if (token) await this.revokeHash(hashSessionId(token));
+  }
+
+  async revokeHash(idHash: string): Promise<void> {
+    this.dropFromCache(idHash);
+    await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+  }
+
+  /** Ends every session of a user (disable, delete, password change), optionally keeping one. */
+  async revokeUser(userId: string, keepHash?: string): Promise<void> {
+    let query = this.db.deleteFrom('sessions').where('user_id', '=', userId);
+    if (keepHash) query = query.where('id_hash', '!=', keepHash);
+    await query.execute();
+    for (const [idHash, entry] of this.cache) {
+      if (entry.principal.userId === userId && idHash !== keepHash) this.dropFromCache(idHash);
+    }
+  }
+
+  /** Forget cached copies of a user's sessions so the next request re-reads its flags. */
+  refreshUser(userId: string): void {
+    for (const entry of this.cache.values()) if (entry.principal.userId === userId) entry.loadedAt = 0;
+  }
+
+  /** Registers a long-lived response (SSE, download) to be cut when its session ends. */
+  trackStream(idHash: string, close: () => void): () => void {
+    let set = this.streams.get(idHash);
+    if (!set) this.streams.set(idHash, (set = new Set()));
+    set.add(close);
+    return () => {
+      set.delete(close);
+      if (set.size === 0 && this.streams.get(idHash) === set) this.streams.delete(idHash);
+    };
+  }
+
+  openStreams(idHash: string): number {
+    return this.streams.get(idHash)?.size ?? 0;
+  }
+
+  private dropFromCache(idHash: string): void {
+    this.cache.delete(idHash);
+    const open = this.streams.get(idHash);
+    if (open) {
+      this.streams.delete(idHash);
+      for (const close of open) close();
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    const now = this.now();
+    for (const [idHash, entry] of this.cache) {
+      if (now >= entry.expiresAt || now - entry.lastSeenAt >= this.timeouts.idleTimeout) this.dropFromCache(idHash);
+    }
+    await this.db
+      .deleteFrom('sessions')
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', now - this.timeouts.idleTimeout - PERSIST_LAST_SEEN_EVERY_MS)]))
+      .execute();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const idHash of [...this.streams.keys()]) this.dropFromCache(idHash);
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,68 @@
+import { Command } from 'commander';
+import { ConfigError, loadConfig, type PerchConfig } from './config/config.js';
+import { buildPerch } from './server.js';
+import { migrateToLatest, openStore } from './store/database.js';
+import { createInstanceOwner, FIRST_ADMIN_HELP } from './users/first-admin.js';
+
+function fail(message: string): never {
+  process.stderr.write(`perch: ${message}\n`);
+  process.exit(1);
+}
+
+async function config(file: string | undefined): Promise<PerchConfig> {
+  try {
+    return await loadConfig({ file });
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+}
+
+async function serve(options: { config?: string }): Promise<void> {
+  const settings = await config(options.config);
+  const perch = await buildPerch(settings);
+  const outcome = await perch.ctx.firstAdmin.bootstrap(settings);
+  if (outcome === 'created') perch.app.log.info(`created instance owner ${settings.admin.email}`);
+  if (outcome === 'waiting') process.stderr.write(`\n${FIRST_ADMIN_HELP}\n\n`);
+  if (!settings.kestra.username || !settings.kestra.password) {
+    perch.app.log.warn('PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD are not set: Kestra will refuse proxied API calls');
+  }
+  const stop = async (signal: string) => {
+    perch.app.log.info(`${signal}: shutting down`);
+    await perch.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  await perch.app.listen({ port: settings.port, host: settings.host });
+  perch.app.log.info(`Perch in front of Kestra at ${settings.kestra.url}, data in ${perch.ctx.store.description}`);
+}
+
+async function createAdmin(options: { config?: string; email: string; password?: string }): Promise<void> {
+  const settings = await config(options.config);
+  const password = options.password ?? process.env.PERCH_ADMIN_PASSWORD;
+  if (!password) fail('give --password or set PERCH_ADMIN_PASSWORD');
+  const store = await openStore(settings);
+  try {
+    await migrateToLatest(store.db, (line) => process.stdout.write(`${line}\n`));
+    const user = await createInstanceOwner(store.db, settings, options.email, password);
+    process.stdout.write(`Created instance owner ${user.email} (${user.id}) in ${store.description}\n`);
+  } catch (error) {
+    fail((error as Error).message);
+  } finally {
+    await store.close();
+  }
+}
+
+const program = new Command('perch').description('Open-source Enterprise governance for Kestra OSS');
+program.command('serve').description('run Perch in front of Kestra').option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)').action(serve);
+const admin = program.command('admin').description('manage administrators');
+admin
+  .command('create')
+  .description('create an instance owner (superadmin)')
+  .requiredOption('--email <email>', 'their email, used to sign in')
+  .option('--password <password>', 'their password (or PERCH_ADMIN_PASSWORD)')
+  .option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)')
+  .action(createAdmin);
+
+await program.parseAsync(process.argv);

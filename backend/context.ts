@@ -1,0 +1,19 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { CookiePolicy } from './auth/cookies.js';
+import type { LoginThrottle } from './auth/login-throttle.js';
+import type { SessionManager } from './auth/sessions.js';
+import type { PerchConfig } from './config/config.js';
+import type { OpenStore, Store } from './store/database.js';
+import type { FirstAdminGate } from './users/first-admin.js';
+
+/** What every feature of the backend is handed: built once at start. */
+export interface PerchContext {
+  config: PerchConfig;
+  store: OpenStore;
+  db: Store;
+  sessions: SessionManager;
+  throttle: LoginThrottle;
+  cookies: CookiePolicy;
+  firstAdmin: FirstAdminGate;
+  log: FastifyBaseLogger;
+}

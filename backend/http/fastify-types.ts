@@ -1,0 +1,15 @@
+import type { Principal } from '../auth/sessions.js';
+
+/** Who may reach a route: anyone, any signed-in person, or instance owners only. */
+export type Access = 'public' | 'user' | 'instanceOwner';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** The request target exactly as checked by the canonical-form gate. */
+    canonical: { path: string; query: string };
+  }
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}

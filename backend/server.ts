@@ -1,0 +1,78 @@
+import fastifyCookie from '@fastify/cookie';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { cookiePolicy } from './auth/cookies.js';
+import { installGuard } from './auth/guard.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { registerAuthRoutes } from './auth/routes.js';
+import { SessionManager } from './auth/sessions.js';
+import type { PerchConfig } from './config/config.js';
+import type { PerchContext } from './context.js';
+import { registerHealthRoutes } from './health/routes.js';
+import { installErrorHandling } from './http/errors.js';
+import { registerKestraProxy } from './proxy/kestra-proxy.js';
+import { migrateToLatest, openStore } from './store/database.js';
+import { FirstAdminGate } from './users/first-admin.js';
+import { registerUserRoutes } from './users/routes.js';
+
+export interface Perch {
+  app: FastifyInstance;
+  ctx: PerchContext;
+  close(): Promise<void>;
+}
+
+/** Builds a ready-to-listen Perch: store migrated, features registered. */
+export async function buildPerch(config: PerchConfig, options: { logger?: boolean } = {}): Promise<Perch> {
+  const app = Fastify({
+    logger: options.logger === false ? false : {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+    },
+    // Perch answers 400 itself for anything non-canonical; the router must not second-guess it.
+    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true, maxParamLength: 500 },
+    bodyLimit: 1024 * 1024,
+    requestTimeout: 0,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+  const store = await openStore(config);
+  try {
+    await migrateToLatest(store.db, (line) => app.log.info(line));
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const ctx: PerchContext = {
+    config,
+    store,
+    db: store.db,
+    sessions: new SessionManager(store.db, config.session, (error) => app.log.error({ err: error }, 'session bookkeeping failed')),
+    throttle: new LoginThrottle(store.db, config.login),
+    cookies: cookiePolicy(config),
+    firstAdmin: new FirstAdminGate(store.db),
+    log: app.log,
+  };
+
+  await app.register(fastifyCookie);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  installErrorHandling(app);
+  installGuard(app, ctx);
+  registerHealthRoutes(app, ctx);
+  registerAuthRoutes(app, ctx);
+  registerUserRoutes(app, ctx);
+  await registerKestraProxy(app, ctx);
+
+  let closed = false;
+  return {
+    app,
+    ctx,
+    async close() {
+      if (closed) return;
+      closed = true;
+      ctx.sessions.close();
+      await app.close();
+      await store.close();
+    },
+  };
+}

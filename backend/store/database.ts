@@ -1,0 +1,66 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Migrator, type MigrationProvider } from 'kysely/migration';
+import pg from 'pg';
+import { migrations } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type Store = Kysely<Database>;
+export interface OpenStore {
+  db: Store;
+  dialect: 'sqlite' | 'postgres';
+  /** Where the data lives, for messages (never includes a password). */
+  description: string;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL's int8 arrives as text by default; our instants fit in a JS number. */
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+/**
+ * Opens the store: `postgres://…` goes to PostgreSQL, `sqlite:/path/file.db` or nothing
+ * to the embedded SQLite file in dataDir.
+ */
+export async function openStore(options: { databaseUrl?: string; dataDir: string }): Promise<OpenStore> {
+  const url = options.databaseUrl;
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: 10, types: pgTypes as pg.CustomTypesConfig });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const parsed = new URL(url);
+    return { db, dialect: 'postgres', description: `PostgreSQL ${parsed.host}${parsed.pathname}`, close: () => db.destroy() };
+  }
+  let file: string;
+  if (url) {
+    if (!url.startsWith('sqlite:')) throw new Error(`Unsupported database URL scheme in "${url.split(':')[0]}:": use postgres://… or sqlite:/path/to/file.db`);
+    file = url.slice('sqlite:'.length);
+  } else {
+    await mkdir(options.dataDir, { recursive: true });
+    file = path.join(options.dataDir, 'perch.db');
+  }
+  const sqlite = new SqliteDatabase(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', description: `SQLite ${path.resolve(file)}`, close: () => db.destroy() };
+}
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Brings the schema up to date; reports each step so a long upgrade shows progress. */
+export async function migrateToLatest(db: Store, progress: (line: string) => void = () => {}): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const result of results ?? []) {
+    progress(`migration ${result.migrationName}: ${result.status === 'Success' ? 'applied' : result.status.toLowerCase()}`);
+  }
+  if (error) throw new Error(`Database migration failed: ${(error as Error).message ?? String(error)}`);
+}

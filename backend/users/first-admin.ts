@@ -1,0 +1,50 @@
+import { passwordProblem, hashPassword } from '../auth/passwords.js';
+import type { PerchConfig } from '../config/config.js';
+import type { Store } from '../store/database.js';
+import { emailSchema } from '../../lib/schemas/users.js';
+import { countUsers, createUser, findUserByEmail, type UserRow } from './user-store.js';
+
+export const FIRST_ADMIN_HELP = [
+  'Perch has no administrator yet, so it serves nothing but /perch/health.',
+  'Create one with:  npx perch admin create --email you@example.com --password \'<a long passphrase>\'',
+  '(or start Perch once with PERCH_ADMIN_EMAIL and PERCH_ADMIN_PASSWORD set).',
+].join('\n');
+
+/** Creates an instance owner after checking the email and password rules. */
+export async function createInstanceOwner(db: Store, config: PerchConfig, email: string, password: string): Promise<UserRow> {
+  const parsedEmail = emailSchema.safeParse(email);
+  if (!parsedEmail.success) throw new Error(`"${email}" is not a valid email address`);
+  const problem = passwordProblem(password, config.password);
+  if (problem) throw new Error(problem);
+  if (await findUserByEmail(db, parsedEmail.data)) throw new Error(`A user with email ${parsedEmail.data} already exists`);
+  return createUser(db, { email: parsedEmail.data, passwordHash: await hashPassword(password), superAdmin: true });
+}
+
+/** Until an instance owner exists Perch refuses service; once one does, the check costs nothing. */
+export class FirstAdminGate {
+  private ready = false;
+  private checkedAt = 0;
+
+  constructor(private readonly db: Store) {}
+
+  async isReady(): Promise<boolean> {
+    if (this.ready) return true;
+    const now = Date.now();
+    if (now - this.checkedAt < 1000) return false;
+    this.checkedAt = now;
+    this.ready = (await countUsers(this.db, { superAdmin: true })) > 0;
+    return this.ready;
+  }
+
+  /** On start: create the configured admin when the store has none. */
+  async bootstrap(config: PerchConfig): Promise<'ready' | 'created' | 'waiting'> {
+    if (await this.isReady()) return 'ready';
+    const { email, password } = config.admin;
+    if (email && password) {
+      await createInstanceOwner(this.db, config, email, password);
+      this.ready = true;
+      return 'created';
+    }
+    return 'waiting';
+  }
+}

@@ -1,0 +1,195 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import {
+  createOrUpdateUserRequestSchema,
+  setPasswordRequestSchema,
+  setSuperAdminRequestSchema,
+  updateOwnPasswordRequestSchema,
+  userDetailsRequestSchema,
+} from '../../lib/schemas/users.js';
+import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
+import type { PerchContext } from '../context.js';
+import { conflict, forbidden, HttpError, notFound, validationError } from '../http/errors.js';
+import type { Store } from '../store/database.js';
+import {
+  countUsers,
+  createUser,
+  deleteUser,
+  findUserByEmail,
+  findUserById,
+  searchUsers,
+  toApiMe,
+  toApiUser,
+  toApiUserSummary,
+  updateUser,
+  type UserChanges,
+  type UserRow,
+} from './user-store.js';
+
+const ownersOnly = { config: { access: 'instanceOwner' as const } };
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) throw validationError(result.error);
+  return result.data;
+}
+
+const listQuerySchema = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  size: z.coerce.number().int().min(1).max(500).default(10),
+  q: z.string().max(200).optional(),
+  sort: z
+    .string()
+    .regex(/^(email|firstName|lastName|created):(asc|desc)$/, 'sort must be field:asc|desc with field email, firstName, lastName or created')
+    .optional(),
+});
+const sortColumn = { email: 'email', firstName: 'first_name', lastName: 'last_name', created: 'created_at' } as const;
+
+/** Kestra-style `filters[q][EQUALS]=text` or plain `q=text`. */
+function freeText(query: Record<string, unknown>): string | undefined {
+  for (const [key, value] of Object.entries(query)) {
+    if (/^filters\[(q|email|username)\]\[[A-Z_]+\]$/.test(key) && typeof value === 'string') return value;
+  }
+  return typeof query.q === 'string' ? query.q : undefined;
+}
+
+async function mustFindUser(db: Store, id: string): Promise<UserRow> {
+  const user = await findUserById(db, id);
+  if (!user) throw notFound(`User ${id} not found`);
+  return user;
+}
+
+async function checkedPasswordHash(ctx: PerchContext, password: string): Promise<string> {
+  const problem = passwordProblem(password, ctx.config.password);
+  if (problem) throw new HttpError(422, problem, { errors: [{ path: 'password', message: problem }] });
+  return hashPassword(password);
+}
+
+/** The last enabled instance owner can be neither demoted, disabled nor deleted. */
+async function guardLastOwner(db: Store, user: UserRow, after: { superAdmin?: boolean; disabled?: boolean; deleted?: boolean }) {
+  if (user.super_admin !== 1 || user.disabled === 1) return;
+  const losesOwner = after.deleted || after.superAdmin === false || after.disabled === true;
+  if (losesOwner && (await countUsers(db, { superAdmin: true, enabledOnly: true })) <= 1) {
+    throw conflict('This is the last instance owner: make another user instance owner first');
+  }
+}
+
+async function ensureEmailFree(db: Store, email: string, exceptId?: string) {
+  const other = await findUserByEmail(db, email);
+  if (other && other.id !== exceptId) throw conflict(`A user with email ${email} already exists`);
+}
+
+/** Applies a change, then ends sessions or refreshes cached flags as the change requires. */
+async function applyUserChange(ctx: PerchContext, user: UserRow, changes: UserChanges): Promise<UserRow> {
+  const updated = await ctx.db.transaction().execute(async (trx) => {
+    await guardLastOwner(trx, user, { superAdmin: changes.superAdmin, disabled: changes.disabled });
+    if (changes.email) await ensureEmailFree(trx, changes.email, user.id);
+    return (await updateUser(trx, user.id, changes))!;
+  });
+  if (changes.disabled || changes.passwordHash !== undefined) await ctx.sessions.revokeUser(user.id);
+  else ctx.sessions.refreshUser(user.id);
+  return updated;
+}
+
+export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): void {
+  app.get('/api/v1/users', ownersOnly, async (request) => {
+    const raw = request.query as Record<string, unknown>;
+    const query = parse(listQuerySchema, { page: raw.page, size: raw.size, sort: Array.isArray(raw.sort) ? raw.sort[0] : raw.sort });
+    const [field, direction] = (query.sort ?? 'email:asc').split(':') as [keyof typeof sortColumn, 'asc' | 'desc'];
+    const { rows, total } = await searchUsers(ctx.db, { page: query.page, size: query.size, q: freeText(raw), sort: { field: sortColumn[field], direction } });
+    return { results: rows.map(toApiUserSummary), total };
+  });
+
+  app.post('/api/v1/users', ownersOnly, async (request, reply) => {
+    const body = parse(createOrUpdateUserRequestSchema, request.body);
+    const passwordHash = body.password ? await checkedPasswordHash(ctx, body.password) : null;
+    const user = await ctx.db.transaction().execute(async (trx) => {
+      await ensureEmailFree(trx, body.email);
+      return createUser(trx, {
+        email: body.email,
+        firstName: body.firstName,
+        lastName: body.lastName,
+        passwordHash,
+        superAdmin: body.superAdmin ?? body.instanceOwner ?? false,
+        restricted: body.restricted ?? false,
+        disabled: body.disabled ?? false,
+      });
+    });
+    return reply.code(201).send(toApiUser(user));
+  });
+
+  app.get('/api/v1/users/:id', ownersOnly, async (request) => {
+    return toApiUser(await mustFindUser(ctx.db, (request.params as { id: string }).id));
+  });
+
+  app.put('/api/v1/users/:id', ownersOnly, async (request) => {
+    const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
+    const body = parse(createOrUpdateUserRequestSchema, request.body);
+    const passwordHash = body.password ? await checkedPasswordHash(ctx, body.password) : undefined;
+    const updated = await applyUserChange(ctx, user, {
+      email: body.email,
+      firstName: body.firstName ?? null,
+      lastName: body.lastName ?? null,
+      passwordHash,
+      superAdmin: body.superAdmin ?? body.instanceOwner ?? user.super_admin === 1,
+      restricted: body.restricted ?? false,
+      disabled: body.disabled ?? user.disabled === 1,
+    });
+    return toApiUser(updated);
+  });
+
+  app.patch('/api/v1/users/:id', ownersOnly, async (request) => {
+    const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
+    const body = parse(userDetailsRequestSchema, request.body);
+    return toApiUser(await applyUserChange(ctx, user, body));
+  });
+
+  app.patch('/api/v1/users/:id/password', ownersOnly, async (request) => {
+    const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
+    const body = parse(setPasswordRequestSchema, request.body);
+    const updated = await applyUserChange(ctx, user, { passwordHash: await checkedPasswordHash(ctx, body.password) });
+    await ctx.throttle.clear(user.email); // a new password from an owner also lifts a lockout
+    return toApiUser(updated);
+  });
+
+  app.patch('/api/v1/users/:id/superadmin', ownersOnly, async (request, reply) => {
+    const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
+    const body = parse(setSuperAdminRequestSchema, request.body);
+    await applyUserChange(ctx, user, { superAdmin: body.superAdmin });
+    return reply.code(204).send();
+  });
+
+  app.delete('/api/v1/users/:id', ownersOnly, async (request, reply) => {
+    const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
+    await ctx.db.transaction().execute(async (trx) => {
+      await guardLastOwner(trx, user, { deleted: true });
+      await deleteUser(trx, user.id);
+    });
+    await ctx.sessions.revokeUser(user.id);
+    return reply.code(204).send();
+  });
+
+  // The signed-in person.
+  app.get('/api/v1/me', async (request) => toApiMe(await mustFindUser(ctx.db, request.principal!.userId)));
+
+  app.patch('/api/v1/me', async (request) => {
+    const user = await mustFindUser(ctx.db, request.principal!.userId);
+    if (user.restricted === 1) throw forbidden('This account is restricted and cannot change its profile');
+    const { disabled: _ignored, ...details } = parse(userDetailsRequestSchema, request.body);
+    return toApiMe(await applyUserChange(ctx, user, details));
+  });
+
+  app.put('/api/v1/me/password', async (request) => {
+    const principal = request.principal!;
+    const user = await mustFindUser(ctx.db, principal.userId);
+    if (user.restricted === 1) throw forbidden('This account is restricted and cannot change its password');
+    const body = parse(updateOwnPasswordRequestSchema, request.body);
+    if (!(await verifyPassword(user.password_hash, body.oldPassword))) {
+      throw new HttpError(422, 'The current password is incorrect', { errors: [{ path: 'oldPassword', message: 'incorrect' }] });
+    }
+    const passwordHash = await checkedPasswordHash(ctx, body.newPassword);
+    await updateUser(ctx.db, user.id, { passwordHash });
+    await ctx.sessions.revokeUser(user.id, principal.sessionHash); // other sessions end, this one stays
+    return {};
+  });
+}

@@ -1,0 +1,217 @@
+/**
+ * npm run bench:proxy — the same small JSON GET and 1 MB download, direct to an upstream, through
+ * nginx and through Perch with a signed-in session, in one run on loopback. Bounded: every wrk run
+ * lasts BENCH_SECONDS (default 4) seconds. Writes the table to docs/benchmarks.md.
+ */
+import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const USER = 'bench@kestra.io';
+const PASSWORD = 'Bench-password-1';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitFor(url: string, seconds = 20): Promise<void> {
+  const until = Date.now() + seconds * 1000;
+  for (;;) {
+    try {
+      const res = await request(url);
+      await res.body.dump();
+      return;
+    } catch (error) {
+      if (Date.now() > until) throw new Error(`${url} did not come up: ${(error as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+interface WrkResult { rps: number; p50: number; p99: number; errors: number }
+
+/** wrk's latency figures in microseconds. */
+function toMicros(text: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!m) throw new Error(`cannot read latency "${text}"`);
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n : m[2] === 'ms' ? n * 1000 : n * 1e6;
+}
+
+async function wrk(url: string, connections: number, headers: string[]): Promise<WrkResult> {
+  const args = ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
+  const { stdout } = await run('wrk', args, { timeout: (SECONDS + 30) * 1000 });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const p50 = toMicros(/\s50%\s+(\S+)/.exec(stdout)![1]!);
+  const p99 = toMicros(/\s99%\s+(\S+)/.exec(stdout)![1]!);
+  const bad = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const errors = Number(bad?.[1] ?? 0) + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  return { rps, p50, p99, errors };
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+  });
+}
+
+async function main(): Promise<void> {
+  for (const tool of ['wrk', 'nginx']) {
+    await run('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`]).catch(() => {
+      throw new Error(`${tool} is required: apt-get install -y ${tool === 'nginx' ? 'nginx-light' : 'wrk'}`);
+    });
+  }
+  const work = await mkdtemp(path.join(tmpdir(), 'perch-bench-'));
+  const [upPort, nginxPort, perchPort] = [await freePort(), await freePort(), await freePort()];
+  let upstream: ChildProcess | undefined;
+  let nginx: ChildProcess | undefined;
+  let perch: ChildProcess | undefined;
+  try {
+    console.log('starting upstream, nginx and Perch on loopback…');
+    upstream = fork(path.join(ROOT, 'bench/upstream.mjs'), { env: { ...process.env, BENCH_PORT: String(upPort), BENCH_USER: USER, BENCH_PASSWORD: PASSWORD } });
+    await new Promise((r) => upstream!.once('message', r));
+
+    const basic = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
+    await writeFile(path.join(work, 'nginx.conf'), `worker_processes 1;
+pid ${work}/nginx.pid;
+error_log ${work}/nginx-error.log warn;
+daemon off;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${work}/body; proxy_temp_path ${work}/proxy; fastcgi_temp_path ${work}/fcgi; uwsgi_temp_path ${work}/uwsgi; scgi_temp_path ${work}/scgi;
+  upstream kestra { server 127.0.0.1:${upPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    location / {
+      proxy_pass http://kestra;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Cookie "";
+      proxy_set_header Authorization "Basic ${basic}";
+      proxy_buffering off;
+    }
+  }
+}
+`);
+    nginx = spawn('nginx', ['-c', path.join(work, 'nginx.conf'), '-e', path.join(work, 'nginx-error.log')], { stdio: 'inherit' });
+
+    perch = spawn(process.execPath, [path.join(ROOT, 'bin/perch.mjs'), 'serve'], {
+      env: {
+        ...process.env,
+        PERCH_PORT: String(perchPort),
+        PERCH_DATA_DIR: work,
+        PERCH_LOG_LEVEL: 'warn',
+        PERCH_KESTRA_URL: `http://127.0.0.1:${upPort}`,
+        PERCH_KESTRA_USERNAME: USER,
+        PERCH_KESTRA_PASSWORD: PASSWORD,
+        PERCH_ADMIN_EMAIL: 'bench@perch.test',
+        PERCH_ADMIN_PASSWORD: 'benchmark passphrase',
+      },
+      stdio: 'inherit',
+    });
+    await waitFor(`http://127.0.0.1:${perchPort}/perch/health`);
+    await waitFor(`http://127.0.0.1:${nginxPort}/api/v1/main/flows/search`);
+    const login = await request(`http://127.0.0.1:${perchPort}/perch/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bench@perch.test', password: 'benchmark passphrase' }),
+    });
+    await login.body.dump();
+    const sessionCookie = [login.headers['set-cookie']].flat().find((c) => c?.startsWith('perch_session='))!.split(';')[0]!;
+
+    const targets = [
+      { name: 'direct', base: `http://127.0.0.1:${upPort}`, headers: [`Authorization: Basic ${basic}`] },
+      { name: 'nginx', base: `http://127.0.0.1:${nginxPort}`, headers: [] as string[] },
+      { name: 'Perch', base: `http://127.0.0.1:${perchPort}`, headers: [`Cookie: ${sessionCookie}`] },
+    ];
+    const payloads = [
+      { name: 'JSON GET (1 KB)', path: '/api/v1/main/flows/search?filters[namespace][PREFIX]=company&page=1&size=25' },
+      { name: '1 MB download', path: '/api/v1/main/namespaces/company.team/files?path=%2Fbig.bin' },
+    ];
+    const rows: Array<{ payload: string; target: string; c1: WrkResult; c16: WrkResult }> = [];
+    let perchRss = 0;
+    for (const payload of payloads) {
+      for (const target of targets) {
+        const url = target.base + payload.path;
+        await wrk(url, 4, target.headers); // warm-up is a short run of the same shape
+        const c1 = await wrk(url, 1, target.headers);
+        const sampler = setInterval(() => void rssMb(perch!.pid!).then((mb) => (perchRss = Math.max(perchRss, mb))), 250);
+        const c16 = await wrk(url, 16, target.headers);
+        clearInterval(sampler);
+        rows.push({ payload: payload.name, target: target.name, c1, c16 });
+        console.log(`${payload.name.padEnd(16)} ${target.name.padEnd(7)} c=1 p50 ${c1.p50.toFixed(0)} µs p99 ${c1.p99.toFixed(0)} µs | c=16 ${c16.rps.toFixed(0)} req/s p99 ${(c16.p99 / 1000).toFixed(2)} ms | errors ${c1.errors + c16.errors}`);
+      }
+    }
+    perchRss = Math.max(perchRss, await rssMb(perch.pid!));
+
+    const lines: string[] = [];
+    const verdicts: string[] = [];
+    for (const payload of payloads) {
+      const of = (t: string) => rows.find((r) => r.payload === payload.name && r.target === t)!;
+      const direct = of('direct');
+      const nginxRow = of('nginx');
+      const perchRow = of('Perch');
+      for (const row of [direct, nginxRow, perchRow]) {
+        const added = row === direct ? '—' : `${(row.c1.p50 - direct.c1.p50).toFixed(0)} / ${(row.c1.p99 - direct.c1.p99).toFixed(0)}`;
+        lines.push(`| ${payload.name} | ${row.target} | ${row.c1.p50.toFixed(0)} / ${row.c1.p99.toFixed(0)} | ${added} | ${row.c16.rps.toFixed(0)} | ${(row.c16.p99 / 1000).toFixed(2)} | ${row.c1.errors + row.c16.errors} |`);
+      }
+      const addedPerch = perchRow.c1.p50 - direct.c1.p50;
+      const addedNginx = nginxRow.c1.p50 - direct.c1.p50;
+      const latencyRatio = addedPerch / Math.max(addedNginx, 1);
+      const throughputRatio = perchRow.c16.rps / nginxRow.c16.rps;
+      verdicts.push(`- ${payload.name}: Perch's added p50 is ${latencyRatio.toFixed(2)}× nginx's (target ≤ 1.5×: ${latencyRatio <= 1.5 ? 'met' : 'missed'}); throughput is ${throughputRatio.toFixed(2)}× nginx's (target ≥ 0.6×: ${throughputRatio >= 0.6 ? 'met' : 'missed'}).`);
+    }
+    verdicts.push(`- Perch's peak RSS during the run: ${perchRss.toFixed(0)} MB (target ≤ 120 MB: ${perchRss <= 120 ? 'met' : 'missed'}).`);
+
+    const { stdout: cpu } = await run('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]);
+    const section = [
+      '<!-- bench:proxy:start -->',
+      '## Proxy overhead (`npm run bench:proxy`)',
+      '',
+      `Run on ${new Date().toISOString().slice(0, 10)}, ${cpu.trim()}, ${(await run('nproc')).stdout.trim()} cores, Node ${process.versions.node}, ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')}, wrk 1 thread, ${SECONDS} s per run, everything on loopback on the same machine (the upstream, nginx, Perch and wrk share the cores, so compare within a run).`,
+      'Upstream: a Node http server answering like Kestra (Basic auth). nginx: 1 worker, keep-alive upstream, adds the Basic header. Perch: a signed-in session cookie, full canonical-form check, session lookup, header rewrite, streaming.',
+      '',
+      '| payload | path | c=1 p50 / p99 (µs) | added p50 / p99 vs direct (µs) | c=16 req/s | c=16 p99 (ms) | errors |',
+      '|---|---|---|---|---|---|---|',
+      ...lines,
+      '',
+      ...verdicts,
+      '<!-- bench:proxy:end -->',
+    ].join('\n');
+    const file = path.join(ROOT, 'docs/benchmarks.md');
+    let doc = await readFile(file, 'utf8').catch(() => '# Benchmarks\n\nEach section is written by the command in its heading; rerun it to refresh the numbers.\n');
+    doc = /<!-- bench:proxy:start -->[\s\S]*<!-- bench:proxy:end -->/.test(doc)
+      ? doc.replace(/<!-- bench:proxy:start -->[\s\S]*<!-- bench:proxy:end -->/, section)
+      : `${doc.trimEnd()}\n\n${section}\n`;
+    await writeFile(file, doc);
+    console.log(`\n${verdicts.join('\n')}\nwritten to docs/benchmarks.md`);
+  } finally {
+    await Promise.all([stop(perch), stop(nginx), stop(upstream)]);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();

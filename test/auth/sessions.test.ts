@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSessionId } from '../../backend/auth/sessions.js';
+import { storeTargets } from '../support/databases.js';
+import { ADMIN_EMAIL, Browser, startPerch, type RunningPerch } from '../support/perch.js';
+
+for (const target of storeTargets()) {
+  describe.skipIf(!target.available)(`sessions on ${target.name}`, () => {
+    let perch: RunningPerch;
+
+    beforeAll(async () => {
+      perch = await startPerch({
+        databaseUrl: await target.url(),
+        config: { session: { idleTimeout: 'PT30M', absoluteTimeout: 'PT12H' } },
+      });
+    });
+    afterAll(() => perch?.close());
+
+    it('issues an HttpOnly SameSite session cookie and the readable Kestra login flags', async () => {
+      const browser = new Browser(perch);
+      const res = await browser.login();
+      const cookies = [res.headers['set-cookie']].flat() as string[];
+      const session = cookies.find((c) => c.startsWith('perch_session='))!;
+      expect(session).toMatch(/HttpOnly/i);
+      expect(session).toMatch(/SameSite=Lax/i);
+      expect(session).toMatch(/Path=\//);
+      expect(session).not.toMatch(/Secure/);
+      const flag = cookies.find((c) => c.startsWith('kestraBasicAuthenticated='))!;
+      expect(flag).toMatch(/^kestraBasicAuthenticated=true/);
+      expect(flag).not.toMatch(/HttpOnly/i);
+      const token = browser.cookies.get('perch_session')!;
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 bits
+
+      // Only the hash is stored.
+      const rows = await perch.perch.ctx.db.selectFrom('sessions').select('id_hash').execute();
+      expect(rows.map((r) => r.id_hash)).toContain(hashSessionId(token));
+      expect(rows.map((r) => r.id_hash)).not.toContain(token);
+    });
+
+    it('rotates the session id at sign-in, so a planted cookie is worthless', async () => {
+      const attacker = new Browser(perch);
+      await attacker.login();
+      const planted = attacker.cookies.get('perch_session')!;
+      const victim = new Browser(perch);
+      victim.cookies.set('perch_session', planted);
+      await victim.login();
+      expect(victim.cookies.get('perch_session')).not.toBe(planted);
+      expect((await attacker.fetch('GET', '/api/v1/me')).status).toBe(401);
+      expect((await victim.fetch('GET', '/api/v1/me')).status).toBe(200);
+    });
+
+    it('ends the session at logout, on the server, at once', async () => {
+      const browser = new Browser(perch);
+      await browser.login();
+      const token = browser.cookies.get('perch_session')!;
+      const out = await browser.fetch('POST', '/api/v1/logout');
+      expect(out.status).toBe(204);
+      expect(browser.cookies.has('perch_session')).toBe(false);
+      const replay = new Browser(perch);
+      replay.cookies.set('perch_session', token);
+      expect((await replay.fetch('GET', '/api/v1/me')).status).toBe(401);
+    });
+
+    it('ends every session of a disabled user, and refuses their sign-in', async () => {
+      const admin = new Browser(perch);
+      await admin.login();
+      const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'leaver@example.com', password: 'leaving the company' } });
+      const leaver = new Browser(perch);
+      await leaver.login('leaver@example.com', 'leaving the company');
+      expect((await leaver.fetch('GET', '/api/v1/me')).status).toBe(200);
+      expect((await admin.fetch('PATCH', `/api/v1/users/${created.json.id}`, { json: { disabled: true } })).status).toBe(200);
+      expect((await leaver.fetch('GET', '/api/v1/me')).status).toBe(401);
+      await expect(new Browser(perch).login('leaver@example.com', 'leaving the company')).rejects.toThrow(/403/);
+    });
+
+    it('treats unknown, malformed and missing cookies as signed out', async () => {
+      for (const value of ['', 'x', 'A'.repeat(43), 'A'.repeat(44)]) {
+        const browser = new Browser(perch);
+        if (value) browser.cookies.set('perch_session', value);
+        const res = await browser.fetch('GET', '/api/v1/me');
+        expect(res.status).toBe(401);
+        expect(res.json.message).toMatch(/Sign in/);
+      }
+    });
+
+    it('sends people who are not signed in to the login page, keeping where they were going', async () => {
+      const res = await new Browser(perch).fetch('GET', '/ui/main/flows?x=1');
+      expect(res.status).toBe(302);
+      expect(res.headers.location).toBe('/perch/login?from=%2Fui%2Fmain%2Fflows%3Fx%3D1');
+      const page = await new Browser(perch).fetch('GET', '/perch/login?from=%2Fui%2Fmain%2Fflows');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('name="from" value="/ui/main/flows"');
+      expect(page.headers['content-type']).toMatch(/text\/html/);
+    });
+
+    it('signs in through the HTML form and goes back only to a path on this Perch', async () => {
+      const form = (from: string, password = 'correct horse battery staple') =>
+        new Browser(perch).fetch('POST', '/perch/login', {
+          body: new URLSearchParams({ username: ADMIN_EMAIL, password, from }).toString(),
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        });
+      const ok = await form('/ui/main/executions');
+      expect(ok.status).toBe(303);
+      expect(ok.headers.location).toBe('/ui/main/executions');
+      for (const evil of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', '/ui/\\x']) {
+        expect((await form(evil)).headers.location).toBe('/ui/');
+      }
+      const wrong = await form('/ui/', 'wrong password');
+      expect(wrong.status).toBe(401);
+      expect(wrong.text).toContain('Email or password is incorrect');
+      expect(wrong.text).toContain(`value="${ADMIN_EMAIL}"`);
+    });
+
+    it('redirects the stock UI login and setup pages to Perch and answers the login config itself', async () => {
+      for (const page of ['/ui/main/login', '/ui/main/setup', '/ui/login']) {
+        const res = await new Browser(perch).fetch('GET', page);
+        expect(res.status).toBe(302);
+        expect(res.headers.location).toMatch(/^\/perch\/login/);
+      }
+      const config = await new Browser(perch).fetch('GET', '/api/v1/configs/login');
+      expect(config.json).toEqual({ isBasicAuthInitialized: true });
+      const admin = new Browser(perch);
+      await admin.login();
+      expect((await admin.fetch('POST', '/api/v1/main/basicAuth', { json: { username: 'x@y.z', password: 'Aa123456' } })).status).toBe(403);
+    });
+  });
+}
+
+describe('session timeouts (clock under test control)', () => {
+  it('ends a session after the idle timeout and after the absolute timeout', async () => {
+    const { SessionManager } = await import('../../backend/auth/sessions.js');
+    const { openStore, migrateToLatest } = await import('../../backend/store/database.js');
+    const { createUser } = await import('../../backend/users/user-store.js');
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const store = await openStore({ dataDir: await mkdtemp(`${tmpdir()}/perch-clock-`) });
+    await migrateToLatest(store.db);
+    const user = await createUser(store.db, { email: 'clock@example.com' });
+    let now = 1_000_000;
+    const sessions = new SessionManager(store.db, { idleTimeout: 60_000, absoluteTimeout: 300_000 }, undefined, () => now);
+    try {
+      const idle = await sessions.create(user, {});
+      now += 59_000;
+      expect(await sessions.resolve(idle.token)).not.toBeNull();
+      now += 59_000; // active again within the idle window: still alive
+      expect(await sessions.resolve(idle.token)).not.toBeNull();
+      now += 60_000;
+      expect(await sessions.resolve(idle.token)).toBeNull();
+      expect(await store.db.selectFrom('sessions').select('id_hash').where('id_hash', '=', hashSessionId(idle.token)).executeTakeFirst()).toBeUndefined();
+
+      const busy = await sessions.create(user, {});
+      for (let i = 0; i < 9; i++) {
+        now += 30_000;
+        expect(await sessions.resolve(busy.token)).not.toBeNull();
+      }
+      now += 30_000; // 300 s after creation
+      expect(await sessions.resolve(busy.token)).toBeNull();
+
+      // A long-lived stream registered on a session is cut when the session ends.
+      const streamed = await sessions.create(user, {});
+      let cut = 0;
+      sessions.trackStream(hashSessionId(streamed.token), () => cut++);
+      await sessions.revokeToken(streamed.token);
+      expect(cut).toBe(1);
+    } finally {
+      sessions.close();
+      await store.close();
+    }
+  });
+});

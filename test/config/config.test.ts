@@ -1,0 +1,55 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig, parseIsoDuration } from '../../backend/config/config.js';
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({ port: 8090, dataDir: './data', kestra: { url: 'http://localhost:8080', timeout: 30_000 } });
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it('reads a YAML file and lets PERCH_* variables override it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'perch-config-'));
+    const file = path.join(dir, 'perch.yml');
+    await writeFile(file, 'port: 9001\nkestra:\n  url: http://kestra.internal:8080\n  username: admin@kestra.io\nsession:\n  idleTimeout: PT15M\n');
+    const config = await loadConfig({ file, env: { PERCH_PORT: '9002', PERCH_KESTRA_PASSWORD: 'Secret123' } });
+    expect(config.port).toBe(9002);
+    expect(config.kestra).toMatchObject({ url: 'http://kestra.internal:8080', username: 'admin@kestra.io', password: 'Secret123' });
+    expect(config.session.idleTimeout).toBe(15 * 60_000);
+    expect((await loadConfig({ env: { PERCH_CONFIG: file } })).port).toBe(9001);
+  });
+
+  it.each([
+    [{ PERCH_PORT: 'eighty' }, /^Invalid configuration: port \(PERCH_PORT\): /],
+    [{ PERCH_PORT: '70000' }, /^Invalid configuration: port \(PERCH_PORT\): /],
+    [{ PERCH_KESTRA_URL: 'ftp://kestra' }, /^Invalid configuration: kestra\.url \(PERCH_KESTRA_URL\): /],
+    [{ PERCH_SESSION_IDLE_TIMEOUT: '30 minutes' }, /^Invalid configuration: session\.idleTimeout .*ISO-8601/],
+    [{ PERCH_PUBLIC_URL: 'not a url' }, /^Invalid configuration: publicUrl \(PERCH_PUBLIC_URL\)/],
+  ])('stops on a bad value with one line naming the key: %o', async (env, message) => {
+    const error = await loadConfig({ env }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('refuses unknown keys and unreadable files', async () => {
+    expect(() => parseConfig({ prot: 80 })).toThrow(/unknown key prot/);
+    expect(() => parseConfig({ kestra: { pasword: 'x' } })).toThrow(/unknown key kestra\.pasword/);
+    await expect(loadConfig({ file: '/nonexistent/perch.yml', env: {} })).rejects.toThrow(/Cannot read configuration file/);
+    const dir = await mkdtemp(path.join(tmpdir(), 'perch-config-'));
+    await writeFile(path.join(dir, 'bad.yml'), 'port: [1,\n');
+    await expect(loadConfig({ file: path.join(dir, 'bad.yml'), env: {} })).rejects.toThrow(/not valid YAML/);
+  });
+
+  it('parses ISO-8601 durations', () => {
+    expect(parseIsoDuration('PT30M')).toBe(1_800_000);
+    expect(parseIsoDuration('P7D')).toBe(604_800_000);
+    expect(parseIsoDuration('PT1H30M15S')).toBe(5_415_000);
+    expect(parseIsoDuration('P')).toBeNull();
+    expect(parseIsoDuration('PT')).toBeNull();
+    expect(parseIsoDuration('30m')).toBeNull();
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * Namespace files (in memory): upload (multipart part `fileContent`), download (streamed in chunks), directory
+ * listing, stats, mkdir, move, delete.
+ */
+import { type Ctx, type Route, badRequest, notFound, parseMultipart, sendBinary, sendEmpty, sendJson } from './http.js';
+import type { FileRec } from './state.js';
+
+/** `/a/b.txt` form; rejects `..`. Accepts `kestra:///…`-less plain paths and a missing leading slash. */
+export function normalizePath(raw: string | null, required: boolean): string {
+  if (raw === null || raw === '') {
+    if (required) throw badRequest('Required QueryValue [path] not specified');
+    return '/';
+  }
+  let p = raw.replace(/\\/g, '/');
+  if (!p.startsWith('/')) p = `/${p}`;
+  p = p.replace(/\/{2,}/g, '/');
+  if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
+  if (p.split('/').some((s) => s === '..')) throw badRequest(`Invalid path: ${raw}`);
+  return p;
+}
+
+function parentOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
+function nsFiles(ctx: Ctx, ns: string): Map<string, FileRec> {
+  let m = ctx.rt.store.files.get(ns);
+  if (!m) ctx.rt.store.files.set(ns, (m = new Map()));
+  return m;
+}
+
+function nsDirs(ctx: Ctx, ns: string): Set<string> {
+  let s = ctx.rt.store.dirs.get(ns);
+  if (!s) ctx.rt.store.dirs.set(ns, (s = new Set()));
+  return s;
+}
+
+/** Every directory that exists (explicitly created or implied by a file below it). */
+function allDirs(ctx: Ctx, ns: string): Set<string> {
+  const out = new Set<string>(['/']);
+  const add = (dir: string): void => {
+    for (let d = dir; d !== '/' && !out.has(d); d = parentOf(d)) out.add(d);
+  };
+  for (const d of nsDirs(ctx, ns)) add(d);
+  for (const f of nsFiles(ctx, ns).keys()) add(parentOf(f));
+  return out;
+}
+
+function attributes(name: string, kind: 'File' | 'Directory', size: number, created: number, modified: number): Record<string, unknown> {
+  return { fileName: name, lastModifiedTime: modified, creationTime: created, type: kind, size, metadata: {} };
+}
+
+function upload(ctx: Ctx, p: Record<string, string>): void {
+  const path = normalizePath(ctx.query.get('path'), true);
+  const parts = parseMultipart(ctx.req.headers['content-type'], ctx.body);
+  const part = parts.find((x) => x.name === 'fileContent');
+  if (!part) throw badRequest('Required part [fileContent] not specified');
+  if (allDirs(ctx, p.namespace!).has(path)) throw badRequest(`Path ${path} is a directory`);
+  const files = nsFiles(ctx, p.namespace!);
+  const now = Date.now();
+  const prev = files.get(path);
+  files.set(path, { data: part.data, created: prev?.created ?? now, modified: now });
+  sendEmpty(ctx, 200);
+}
+
+async function download(ctx: Ctx, p: Record<string, string>): Promise<void> {
+  const path = normalizePath(ctx.query.get('path'), true);
+  const f = ctx.rt.store.files.get(p.namespace!)?.get(path);
+  if (!f) throw notFound(`File '${path}' not found in namespace '${p.namespace}'`);
+  await sendBinary(ctx, 200, f.data, f.data.length);
+}
+
+function listDirectory(ctx: Ctx, p: Record<string, string>): void {
+  const ns = p.namespace!;
+  const dir = normalizePath(ctx.query.get('path'), false);
+  const dirs = allDirs(ctx, ns);
+  if (!dirs.has(dir)) {
+    if (dir === '/') {
+      sendJson(ctx, 200, []);
+      return;
+    }
+    throw notFound(`Directory '${dir}' not found in namespace '${ns}'`);
+  }
+  const now = Date.now();
+  const out: Record<string, unknown>[] = [];
+  for (const d of [...dirs].sort()) {
+    if (d !== '/' && parentOf(d) === dir) out.push(attributes(d.slice(d.lastIndexOf('/') + 1), 'Directory', 0, now, now));
+  }
+  for (const [fp, f] of [...nsFiles(ctx, ns)].sort(([a], [b]) => a.localeCompare(b))) {
+    if (parentOf(fp) === dir) out.push(attributes(fp.slice(fp.lastIndexOf('/') + 1), 'File', f.data.length, f.created, f.modified));
+  }
+  sendJson(ctx, 200, out);
+}
+
+function stats(ctx: Ctx, p: Record<string, string>): void {
+  const ns = p.namespace!;
+  const path = normalizePath(ctx.query.get('path'), false);
+  const f = nsFiles(ctx, ns).get(path);
+  if (f) {
+    sendJson(ctx, 200, attributes(path.slice(path.lastIndexOf('/') + 1), 'File', f.data.length, f.created, f.modified));
+    return;
+  }
+  if (allDirs(ctx, ns).has(path)) {
+    const now = Date.now();
+    sendJson(ctx, 200, attributes(path === '/' ? '' : path.slice(path.lastIndexOf('/') + 1), 'Directory', 0, now, now));
+    return;
+  }
+  throw notFound(`File '${path}' not found in namespace '${ns}'`);
+}
+
+function mkdir(ctx: Ctx, p: Record<string, string>): void {
+  const path = normalizePath(ctx.query.get('path'), true);
+  if (nsFiles(ctx, p.namespace!).has(path)) throw badRequest(`Path ${path} is a file`);
+  nsDirs(ctx, p.namespace!).add(path);
+  sendEmpty(ctx, 200);
+}
+
+function remove(ctx: Ctx, p: Record<string, string>): void {
+  const ns = p.namespace!;
+  const path = normalizePath(ctx.query.get('path'), true);
+  const files = nsFiles(ctx, ns);
+  const dirs = nsDirs(ctx, ns);
+  let found = files.delete(path);
+  if (allDirs(ctx, ns).has(path) && path !== '/') {
+    found = true;
+    for (const f of [...files.keys()]) if (f.startsWith(`${path}/`)) files.delete(f);
+    for (const d of [...dirs]) if (d === path || d.startsWith(`${path}/`)) dirs.delete(d);
+  }
+  if (!found) throw notFound(`File '${path}' not found in namespace '${ns}'`);
+  sendEmpty(ctx, 200);
+}
+
+function move(ctx: Ctx, p: Record<string, string>): void {
+  const ns = p.namespace!;
+  const from = normalizePath(ctx.query.get('from'), true);
+  const to = normalizePath(ctx.query.get('to'), true);
+  const files = nsFiles(ctx, ns);
+  const f = files.get(from);
+  if (f) {
+    files.delete(from);
+    files.set(to, { ...f, modified: Date.now() });
+  } else if (allDirs(ctx, ns).has(from) && from !== '/') {
+    for (const [fp, rec] of [...files]) {
+      if (!fp.startsWith(`${from}/`)) continue;
+      files.delete(fp);
+      files.set(to + fp.slice(from.length), rec);
+    }
+    const dirs = nsDirs(ctx, ns);
+    for (const d of [...dirs]) {
+      if (d !== from && !d.startsWith(`${from}/`)) continue;
+      dirs.delete(d);
+      dirs.add(to + d.slice(from.length));
+    }
+  } else {
+    throw notFound(`File '${from}' not found in namespace '${ns}'`);
+  }
+  sendEmpty(ctx, 200);
+}
+
+export const fileRoutes: Route[] = [
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/directory', handler: listDirectory },
+  { method: 'POST', path: '/api/v1/:tenant/namespaces/:namespace/files/directory', handler: mkdir },
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/stats', handler: stats },
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files', handler: download },
+  { method: 'POST', path: '/api/v1/:tenant/namespaces/:namespace/files', handler: upload },
+  { method: 'PUT', path: '/api/v1/:tenant/namespaces/:namespace/files', handler: move },
+  { method: 'DELETE', path: '/api/v1/:tenant/namespaces/:namespace/files', handler: remove },
+];

@@ -1,0 +1,189 @@
+/**
+ * Instance-level routes: configs, login/logout, /ping, the stock-UI stand-in under /ui, and the double-only
+ * benchmark helpers under /api/v1/{tenant}/perch-double/ (NOT Kestra endpoints; they exist only in this double).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type Ctx, type Route, sendBinary, sendEmpty, sendError, sendJson, sendText } from './http.js';
+
+export const CSRF_COOKIE = '__Host-csrfToken';
+export const BASIC_AUTH_COOKIE = 'BASIC_AUTH';
+export const FLAG_COOKIE = 'kestraBasicAuthenticated';
+export const KESTRA_VERSION = '2.0.0';
+
+const INSTANCE_UUID = randomUUID();
+
+function configs(ctx: Ctx): void {
+  sendJson(ctx, 200, {
+    uuid: INSTANCE_UUID,
+    version: KESTRA_VERSION,
+    edition: 'OSS',
+    commitId: '0000000',
+    commitDate: '2026-09-15T00:00:00.000Z',
+    chartDefaultDuration: 'P30D',
+    isCustomDashboardsEnabled: false,
+    isAnonymousUsageEnabled: false,
+    isUiAnonymousUsageEnabled: false,
+    url: ctx.rt.baseUrl,
+    preview: { initial: 100, max: 5000 },
+    systemNamespace: 'system',
+    hiddenLabelsPrefixes: ['system.'],
+    isAiEnabled: false,
+    isAiApiKeyConfigured: false,
+    isBasicAuthInitialized: true,
+    pluginsHash: 0,
+    isConcurrencyViewEnabled: false,
+  });
+}
+
+function loginConfig(ctx: Ctx): void {
+  sendJson(ctx, 200, { isBasicAuthInitialized: true });
+}
+
+function login(ctx: Ctx): void {
+  let creds: { username?: unknown; password?: unknown } = {};
+  try {
+    creds = JSON.parse(ctx.body.toString('utf8') || '{}') as typeof creds;
+  } catch {
+    sendError(ctx, 400, 'Invalid JSON body');
+    return;
+  }
+  if (creds.username !== ctx.rt.username || creds.password !== ctx.rt.password) {
+    sendError(ctx, 401, 'Invalid credentials');
+    return;
+  }
+  const token = Buffer.from(`${ctx.rt.username}:${ctx.rt.password}`).toString('base64');
+  sendEmpty(ctx, 204, {
+    'Set-Cookie': [`${BASIC_AUTH_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`, `${FLAG_COOKIE}=true; Path=/`],
+  });
+}
+
+function logout(ctx: Ctx): void {
+  sendEmpty(ctx, 204, {
+    'Set-Cookie': [
+      `${BASIC_AUTH_COOKIE}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Strict`,
+      `${FLAG_COOKIE}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`,
+    ],
+  });
+}
+
+function ping(ctx: Ctx): void {
+  sendText(ctx, 200, 'pong', 'text/plain');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// UI stand-in (our own page, not Kestra's)
+
+export function indexHtml(csrfToken: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="html-head" content="replace">
+  <meta name="csrf-token" content="${csrfToken}">
+  <title>Kestra</title>
+  <script>window.KESTRA_BASE_PATH = "/ui/"; window.KESTRA_UI_PATH = "/ui/";</script>
+  <script type="module" crossorigin src="/ui/assets/index-double.js"></script>
+</head>
+<body>
+  <div id="loader-wrapper"></div>
+  <div id="app-container"><div id="app"></div></div>
+</body>
+</html>
+`;
+}
+
+function uiIndex(ctx: Ctx): void {
+  const token = randomBytes(24).toString('base64url');
+  sendText(ctx, 200, indexHtml(token), 'text/html; charset=utf-8', {
+    'Cache-Control': 'no-cache',
+    'Set-Cookie': `${CSRF_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`,
+  });
+}
+
+function uiAsset(ctx: Ctx, p: Record<string, string>): void {
+  const name = p.rest ?? '';
+  const immutable = { 'Cache-Control': 'public, max-age=31536000, immutable' };
+  if (/^[\w.-]+\.js$/.test(name)) {
+    sendText(ctx, 200, `// Kestra double asset ${name}\nwindow.__kestraDoubleAsset = ${JSON.stringify(name)};\n`, 'application/javascript', immutable);
+  } else if (/^[\w.-]+\.css$/.test(name)) {
+    sendText(ctx, 200, `/* Kestra double asset ${name} */\n#app { min-height: 100vh; }\n`, 'text/css', immutable);
+  } else {
+    sendError(ctx, 404, 'Not Found');
+  }
+}
+
+function uiAny(ctx: Ctx, p: Record<string, string>): void {
+  const last = (p.rest ?? '').split('/').pop() ?? '';
+  if (/\.[A-Za-z0-9]+$/.test(last)) {
+    sendError(ctx, 404, 'Not Found');
+    return;
+  }
+  uiIndex(ctx);
+}
+
+function redirect(to: string) {
+  return (ctx: Ctx): void => {
+    ctx.res.setHeader('Location', to);
+    ctx.res.setHeader('Content-Length', '0');
+    ctx.res.writeHead(302);
+    ctx.res.end();
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Double-only benchmark helpers
+
+const PATTERN_MOD = 251;
+const PATTERN = Buffer.alloc(64 * 1024 + PATTERN_MOD);
+for (let i = 0; i < PATTERN.length; i++) PATTERN[i] = i % PATTERN_MOD;
+
+/** Byte `i` of the `/perch-double/bytes` stream (lets tests verify integrity without keeping a copy). */
+export function patternByte(i: number): number {
+  return i % PATTERN_MOD;
+}
+
+async function bytes(ctx: Ctx): Promise<void> {
+  const n = Number(ctx.query.get('n') ?? String(1024 * 1024));
+  if (!Number.isInteger(n) || n < 0 || n > 8 * 1024 * 1024 * 1024) {
+    sendError(ctx, 400, 'n must be an integer between 0 and 8 GiB');
+    return;
+  }
+  await sendBinary(ctx, 200, (off, len) => PATTERN.subarray(off % PATTERN_MOD, (off % PATTERN_MOD) + len), n);
+}
+
+const SMALL_JSON = {
+  kind: 'perch-double/json',
+  description: 'A small, fixed JSON document for proxy benchmarks (double-only endpoint, not part of Kestra).',
+  items: Array.from({ length: 12 }, (_, i) => ({ id: `item-${i}`, namespace: 'company.team', value: i * 7, enabled: i % 2 === 0 })),
+};
+
+function json(ctx: Ctx): void {
+  sendJson(ctx, 200, SMALL_JSON);
+}
+
+export const apiMiscRoutes: Route[] = [
+  { method: 'GET', path: '/api/v1/configs/login', handler: loginConfig, open: true },
+  { method: 'GET', path: '/api/v1/configs', handler: configs },
+  { method: 'POST', path: '/api/v1/login', handler: login, open: true },
+  { method: 'POST', path: '/api/v1/logout', handler: logout },
+  { method: 'GET', path: '/api/v1/:tenant/perch-double/bytes', handler: bytes },
+  { method: 'GET', path: '/api/v1/:tenant/perch-double/json', handler: json },
+];
+
+export const uiRoutes: Route[] = [
+  { method: 'GET', path: '/', handler: redirect('/ui/'), open: true },
+  { method: 'GET', path: '/ping', handler: ping, open: true },
+  { method: 'GET', path: '/ui', handler: redirect('/ui/'), open: true },
+  { method: 'GET', path: '/ui/', handler: uiIndex, open: true },
+  { method: 'GET', path: '/ui/assets/*', handler: uiAsset, open: true },
+  { method: 'GET', path: '/ui/*', handler: uiAny, open: true },
+];
+
+/** Routes served although they are not OSS operations of the spec (each one is deliberate). */
+export const CONTRACT_EXCEPTIONS = [
+  { method: 'GET', pattern: /^\/$/, reason: 'GET / redirects to /ui/ (UiController, not in the API spec)' },
+  { method: 'GET', pattern: /^\/ping$/, reason: '/ping → pong (hidden from the spec)' },
+  { method: 'GET', pattern: /^\/ui(\/.*)?$/, reason: 'stock UI (static SPA), not an API operation' },
+  { method: 'GET', pattern: /^\/api\/v1\/[^/]+\/perch-double\//, reason: 'double-only benchmark helpers' },
+] as const;

@@ -1,0 +1,94 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { parseConfig, type PerchConfigInput } from '../../backend/config/config.js';
+import { buildPerch, type Perch } from '../../backend/server.js';
+import { createInstanceOwner } from '../../backend/users/first-admin.js';
+
+export const ADMIN_EMAIL = 'admin@perch.test';
+export const ADMIN_PASSWORD = 'correct horse battery staple';
+
+export interface RunningPerch {
+  url: string;
+  origin: string;
+  perch: Perch;
+  close(): Promise<void>;
+}
+
+/** A Perch on a free loopback port, with its own store and an instance owner already created. */
+export async function startPerch(options: { databaseUrl?: string; config?: PerchConfigInput; withAdmin?: boolean } = {}): Promise<RunningPerch> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-test-'));
+  const config = parseConfig({
+    port: 0,
+    dataDir,
+    databaseUrl: options.databaseUrl,
+    logLevel: 'silent',
+    ...options.config,
+    kestra: { url: 'http://127.0.0.1:9', ...options.config?.kestra },
+  });
+  const perch = await buildPerch(config, { logger: false });
+  if (options.withAdmin !== false) await createInstanceOwner(perch.ctx.db, config, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await perch.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = perch.app.server.address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}`;
+  return {
+    url,
+    origin: url,
+    perch,
+    async close() {
+      await perch.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Keeps the cookies a browser would keep for one Perch origin. */
+export class Browser {
+  readonly cookies = new Map<string, string>();
+  constructor(readonly perch: { url: string; origin: string }) {}
+
+  cookieHeader(): string | undefined {
+    return this.cookies.size ? [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') : undefined;
+  }
+
+  absorb(setCookie: string | string[] | undefined): void {
+    for (const line of [setCookie ?? []].flat()) {
+      const [pair] = line.split(';');
+      const index = pair!.indexOf('=');
+      const name = pair!.slice(0, index).trim();
+      const value = pair!.slice(index + 1).trim();
+      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  /** Same-origin request as a browser page would send it (Origin on writes). */
+  async fetch(method: string, pathAndQuery: string, init: { body?: string | Buffer; headers?: Record<string, string>; json?: unknown } = {}) {
+    const headers: Record<string, string> = { ...init.headers };
+    const cookie = this.cookieHeader();
+    if (cookie) headers.cookie = cookie;
+    if (!['GET', 'HEAD'].includes(method) && !('origin' in headers)) headers.origin = this.perch.origin;
+    let body = init.body;
+    if (init.json !== undefined) {
+      body = JSON.stringify(init.json);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await request(`${this.perch.url}${pathAndQuery}`, { method: method as 'GET', headers, body });
+    this.absorb(res.headers['set-cookie']);
+    const text = await res.body.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.statusCode, headers: res.headers, text, json };
+  }
+
+  async login(email = ADMIN_EMAIL, password = ADMIN_PASSWORD) {
+    const res = await this.fetch('POST', '/perch/api/login', { json: { username: email, password } });
+    if (res.status !== 204) throw new Error(`login failed: ${res.status} ${res.text}`);
+    return res;
+  }
+}

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiMeSchema, apiUserSchema, apiUserSummarySchema, pagedResultsSchema } from '../../lib/schemas/users.js';
+import { storeTargets } from '../support/databases.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser, startPerch, type RunningPerch } from '../support/perch.js';
+
+for (const target of storeTargets()) {
+  describe.skipIf(!target.available)(`users and /me on ${target.name}`, () => {
+    let perch: RunningPerch;
+    let admin: Browser;
+
+    beforeAll(async () => {
+      perch = await startPerch({ databaseUrl: await target.url() });
+      admin = new Browser(perch);
+      await admin.login();
+    });
+    afterAll(() => perch?.close());
+
+    it('creates, reads, lists, updates and deletes a user with the EE shapes', async () => {
+      const created = await admin.fetch('POST', '/api/v1/users', {
+        json: { email: 'Ada@Example.com', firstName: 'Ada', lastName: 'Lovelace', password: 'analytical engine 1843' },
+      });
+      expect(created.status).toBe(201);
+      const user = apiUserSchema.parse(created.json);
+      expect(user).toMatchObject({ email: 'ada@example.com', username: 'ada@example.com', displayName: 'Ada Lovelace', superAdmin: false, disabled: false });
+      expect(user.tenants).toEqual([{ id: 'main', name: 'main' }]);
+      expect(created.text).not.toContain('analytical engine');
+      expect(created.text).not.toMatch(/argon2/);
+
+      const fetched = await admin.fetch('GET', `/api/v1/users/${user.id}`);
+      expect(apiUserSchema.parse(fetched.json)).toEqual(user);
+
+      const list = await admin.fetch('GET', '/api/v1/users?page=1&size=10&filters[q][EQUALS]=lovelace');
+      const page = pagedResultsSchema(apiUserSummarySchema).parse(list.json);
+      expect(page.total).toBe(1);
+      expect(page.results[0]!.id).toBe(user.id);
+
+      const everyone = pagedResultsSchema(apiUserSummarySchema).parse((await admin.fetch('GET', '/api/v1/users?size=1&sort=email:asc')).json);
+      expect(everyone.total).toBe(2);
+      expect(everyone.results).toHaveLength(1);
+      expect(everyone.results[0]!.username).toBe('ada@example.com'); // sorted by email: ada < admin
+
+      const patched = await admin.fetch('PATCH', `/api/v1/users/${user.id}`, { json: { firstName: 'Augusta' } });
+      expect(patched.status).toBe(200);
+      expect(patched.json.displayName).toBe('Augusta Lovelace');
+
+      const put = await admin.fetch('PUT', `/api/v1/users/${user.id}`, { json: { email: 'ada@example.com', firstName: 'Ada' } });
+      expect(put.status).toBe(200);
+      expect(put.json).toMatchObject({ firstName: 'Ada', lastName: null });
+
+      expect((await admin.fetch('DELETE', `/api/v1/users/${user.id}`)).status).toBe(204);
+      expect((await admin.fetch('GET', `/api/v1/users/${user.id}`)).status).toBe(404);
+    });
+
+    it('refuses bad input with 422 naming the field, and duplicates with 409, writing nothing', async () => {
+      const bad = await admin.fetch('POST', '/api/v1/users', { json: { email: 'not-an-email' } });
+      expect(bad.status).toBe(422);
+      expect(bad.json.message).toMatch(/email/);
+      expect(bad.json.errors[0].path).toBe('email');
+
+      const weak = await admin.fetch('POST', '/api/v1/users', { json: { email: 'weak@example.com', password: 'short' } });
+      expect(weak.status).toBe(422);
+      expect(weak.json.message).toMatch(/at least 12 characters/);
+      expect((await admin.fetch('GET', '/api/v1/users?filters[q][EQUALS]=weak')).json.total).toBe(0);
+
+      const dup = await admin.fetch('POST', '/api/v1/users', { json: { email: ADMIN_EMAIL.toUpperCase() } });
+      expect(dup.status).toBe(409);
+
+      const notJson = await admin.fetch('POST', '/api/v1/users', { body: '{"email":', headers: { 'content-type': 'application/json' } });
+      expect(notJson.status).toBe(400);
+      expect(notJson.json.message).toBeTruthy();
+    });
+
+    it('keeps the last instance owner', async () => {
+      const me = apiMeSchema.parse((await admin.fetch('GET', '/api/v1/me')).json);
+      expect(me.superAdmin).toBe(true);
+      expect((await admin.fetch('DELETE', `/api/v1/users/${me.id}`)).status).toBe(409);
+      expect((await admin.fetch('PATCH', `/api/v1/users/${me.id}/superadmin`, { json: { superAdmin: false } })).status).toBe(409);
+      expect((await admin.fetch('PATCH', `/api/v1/users/${me.id}`, { json: { disabled: true } })).status).toBe(409);
+      expect((await admin.fetch('GET', '/api/v1/me')).status).toBe(200);
+    });
+
+    it('lets only instance owners manage users, and everyone read and edit themselves', async () => {
+      const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'viewer@example.com', password: 'just a viewer here' } });
+      const person = new Browser(perch);
+      await person.login('viewer@example.com', 'just a viewer here');
+      expect((await person.fetch('GET', '/api/v1/users')).status).toBe(403);
+      expect((await person.fetch('POST', '/api/v1/users', { json: { email: 'x@example.com' } })).status).toBe(403);
+      expect((await person.fetch('PATCH', `/api/v1/users/${created.json.id}/superadmin`, { json: { superAdmin: true } })).status).toBe(403);
+
+      const me = await person.fetch('GET', '/api/v1/me');
+      expect(apiMeSchema.parse(me.json)).toMatchObject({ id: created.json.id, superAdmin: false, profile: { email: 'viewer@example.com' } });
+      const renamed = await person.fetch('PATCH', '/api/v1/me', { json: { firstName: 'Vera', disabled: true } });
+      expect(renamed.json.profile.firstName).toBe('Vera');
+      expect((await admin.fetch('GET', `/api/v1/users/${created.json.id}`)).json.disabled).toBe(false);
+
+      // Granting instance owner takes effect on the person's next request, no re-login needed.
+      expect((await admin.fetch('PATCH', `/api/v1/users/${created.json.id}/superadmin`, { json: { superAdmin: true } })).status).toBe(204);
+      expect((await person.fetch('GET', '/api/v1/users')).status).toBe(200);
+    });
+
+    it('changes the own password only with the current one, ending the other sessions', async () => {
+      await admin.fetch('POST', '/api/v1/users', { json: { email: 'changer@example.com', password: 'first password here' } });
+      const laptop = new Browser(perch);
+      const phone = new Browser(perch);
+      await laptop.login('changer@example.com', 'first password here');
+      await phone.login('changer@example.com', 'first password here');
+
+      const wrong = await laptop.fetch('PUT', '/api/v1/me/password', { json: { oldPassword: 'nope', newPassword: 'second password here' } });
+      expect(wrong.status).toBe(422);
+      const weak = await laptop.fetch('PUT', '/api/v1/me/password', { json: { oldPassword: 'first password here', newPassword: 'short' } });
+      expect(weak.status).toBe(422);
+      const ok = await laptop.fetch('PUT', '/api/v1/me/password', { json: { oldPassword: 'first password here', newPassword: 'second password here' } });
+      expect(ok.status).toBe(200);
+
+      expect((await laptop.fetch('GET', '/api/v1/me')).status).toBe(200);
+      expect((await phone.fetch('GET', '/api/v1/me')).status).toBe(401);
+      await expect(new Browser(perch).login('changer@example.com', 'first password here')).rejects.toThrow(/401/);
+      await new Browser(perch).login('changer@example.com', 'second password here');
+    });
+
+    it('stores passwords only as Argon2id hashes', async () => {
+      const row = await perch.perch.ctx.db.selectFrom('users').select(['password_hash']).where('email', '=', ADMIN_EMAIL).executeTakeFirstOrThrow();
+      expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      expect(row.password_hash).not.toContain(ADMIN_PASSWORD);
+    });
+  });
+}
