@@ -51,9 +51,13 @@ function toMicros(text: string): number {
   return m[2] === 'us' ? n : m[2] === 'ms' ? n * 1000 : n * 1e6;
 }
 
+/** Proxies get core 0 to themselves; the load generator and the upstream share core 1 (as in anchors.md §3.2). */
+const PROXY_CORE = ['taskset', '-c', '0'];
+const CLIENT_CORE = ['taskset', '-c', '1'];
+
 async function wrk(url: string, connections: number, headers: string[]): Promise<WrkResult> {
-  const args = ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
-  const { stdout } = await run('wrk', args, { timeout: (SECONDS + 30) * 1000 });
+  const args = [...CLIENT_CORE.slice(1), 'wrk', '-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
+  const { stdout } = await run(CLIENT_CORE[0]!, args, { timeout: (SECONDS + 30) * 1000 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const p50 = toMicros(/\s50%\s+(\S+)/.exec(stdout)![1]!);
   const p99 = toMicros(/\s99%\s+(\S+)/.exec(stdout)![1]!);
@@ -78,9 +82,9 @@ function stop(child: ChildProcess | undefined): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  for (const tool of ['wrk', 'nginx']) {
+  for (const tool of ['wrk', 'nginx', 'taskset']) {
     await run('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`]).catch(() => {
-      throw new Error(`${tool} is required: apt-get install -y ${tool === 'nginx' ? 'nginx-light' : 'wrk'}`);
+      throw new Error(`${tool} is required: apt-get install -y ${tool === 'nginx' ? 'nginx-light' : tool === 'taskset' ? 'util-linux' : 'wrk'}`);
     });
   }
   const work = await mkdtemp(path.join(tmpdir(), 'perch-bench-'));
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
   let perch: ChildProcess | undefined;
   try {
     console.log('starting upstream, nginx and Perch on loopback…');
-    upstream = fork(path.join(ROOT, 'bench/upstream.mjs'), { env: { ...process.env, BENCH_PORT: String(upPort), BENCH_USER: USER, BENCH_PASSWORD: PASSWORD } });
+    upstream = fork(path.join(ROOT, 'bench/upstream.mjs'), { execPath: 'taskset', execArgv: ['-c', '1', process.execPath], env: { ...process.env, BENCH_PORT: String(upPort), BENCH_USER: USER, BENCH_PASSWORD: PASSWORD } });
     await new Promise((r) => upstream!.once('message', r));
 
     const basic = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
@@ -116,9 +120,11 @@ http {
   }
 }
 `);
-    nginx = spawn('nginx', ['-c', path.join(work, 'nginx.conf'), '-e', path.join(work, 'nginx-error.log')], { stdio: 'inherit' });
+    nginx = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), 'nginx', '-c', path.join(work, 'nginx.conf'), '-e', path.join(work, 'nginx-error.log')], { stdio: 'inherit' });
 
-    perch = spawn(process.execPath, [path.join(ROOT, 'bin/perch.mjs'), 'serve'], {
+    console.log('compiling Perch (npm run build:backend)…');
+    await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
+    perch = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), process.execPath, path.join(ROOT, 'dist/backend/cli.js'), 'serve'], {
       env: {
         ...process.env,
         PERCH_PORT: String(perchPort),
@@ -191,7 +197,7 @@ http {
       '<!-- bench:proxy:start -->',
       '## Proxy overhead (`npm run bench:proxy`)',
       '',
-      `Run on ${new Date().toISOString().slice(0, 10)}, ${cpu.trim()}, ${(await run('nproc')).stdout.trim()} cores, Node ${process.versions.node}, ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')}, wrk 1 thread, ${SECONDS} s per run, everything on loopback on the same machine (the upstream, nginx, Perch and wrk share the cores, so compare within a run).`,
+      `Run on ${new Date().toISOString().slice(0, 10)}, ${cpu.trim()}, ${(await run('nproc')).stdout.trim()} cores, Node ${process.versions.node}, ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')}, wrk 1 thread, ${SECONDS} s per run, everything on loopback; nginx and Perch each run alone on core 0 while wrk and the upstream share core 1 (the VM is shared, so compare within a run).`,
       'Upstream: a Node http server answering like Kestra (Basic auth). nginx: 1 worker, keep-alive upstream, adds the Basic header. Perch: a signed-in session cookie, full canonical-form check, session lookup, header rewrite, streaming.',
       '',
       '| payload | path | c=1 p50 / p99 (µs) | added p50 / p99 vs direct (µs) | c=16 req/s | c=16 p99 (ms) | errors |',

@@ -53,7 +53,7 @@ export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
     request.canonical = { path: checked.path, query: checked.query };
 
     const access = request.routeOptions.config?.access ?? 'user';
-    if (!(await ctx.firstAdmin.isReady()) && checked.path !== '/perch/health') {
+    if (!ctx.firstAdmin.known && !(await ctx.firstAdmin.isReady()) && checked.path !== '/perch/health') {
       return sendError(reply, 503, 'Perch has no administrator yet: run `perch admin create --email … --password …` on the server');
     }
     if (access === 'public') return;

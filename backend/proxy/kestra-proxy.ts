@@ -21,6 +21,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
   const { url, username, password, timeout } = ctx.config.kestra;
   const kestraAuthorization = username && password ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
   const kestraOrigin = new URL(url).origin;
+  const kestraHost = new URL(url).host;
 
   await app.register(replyFrom, {
     base: kestraOrigin,
@@ -32,7 +33,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
 
   const rewriteRequestHeaders = (request: FastifyRequest, _headers: IncomingHttpHeaders) => {
     const headers: Record<string, string> = forwardableHeaders(request.raw.rawHeaders, { owned: OWNED_REQUEST_HEADERS });
-    headers.host = new URL(kestraOrigin).host;
+    headers.host = kestraHost;
     const length = request.headers['content-length'];
     if (length !== undefined) headers['content-length'] = length;
     if (kestraAuthorization) headers.authorization = kestraAuthorization;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
-import pg from 'pg';
+import type pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -17,12 +17,14 @@ export interface OpenStore {
 }
 
 /** PostgreSQL's int8 arrives as text by default; our instants fit in a JS number. */
-const pgTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === 20) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as 'text');
-  },
-};
+function pgTypes(types: typeof pg.types) {
+  return {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === 20) return (value: string) => Number(value);
+      return types.getTypeParser(oid, format as 'text');
+    },
+  };
+}
 
 /**
  * Opens the store: `postgres://…` goes to PostgreSQL, `sqlite:/path/file.db` or nothing
@@ -31,7 +33,9 @@ const pgTypes = {
 export async function openStore(options: { databaseUrl?: string; dataDir: string }): Promise<OpenStore> {
   const url = options.databaseUrl;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: 10, types: pgTypes as pg.CustomTypesConfig });
+    // Loaded only when used: the embedded SQLite default should not pay for the PostgreSQL driver.
+    const { default: pgModule } = await import('pg');
+    const pool = new pgModule.Pool({ connectionString: url, max: 10, types: pgTypes(pgModule.types) as pg.CustomTypesConfig });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const parsed = new URL(url);
     return { db, dialect: 'postgres', description: `PostgreSQL ${parsed.host}${parsed.pathname}`, close: () => db.destroy() };

@@ -27,6 +27,11 @@ export class FirstAdminGate {
 
   constructor(private readonly db: Store) {}
 
+  /** True once an instance owner exists; answered from memory from then on. */
+  get known(): boolean {
+    return this.ready;
+  }
+
   async isReady(): Promise<boolean> {
     if (this.ready) return true;
     const now = Date.now();

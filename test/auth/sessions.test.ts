@@ -125,6 +125,28 @@ for (const target of storeTargets()) {
   });
 }
 
+describe('behind https (publicUrl)', () => {
+  it('marks the session cookie Secure with the __Host- prefix and checks Origin against the public address', async () => {
+    const perch = await startPerch({ config: { publicUrl: 'https://perch.example.com' } });
+    try {
+      const browser = new Browser({ url: perch.url, origin: 'https://perch.example.com' });
+      const res = await browser.login();
+      const cookies = [res.headers['set-cookie']].flat() as string[];
+      const session = cookies.find((c) => c.startsWith('__Host-perch_session='))!;
+      expect(session).toMatch(/; Secure/);
+      expect(session).toMatch(/HttpOnly/);
+      expect(session).not.toMatch(/Domain=/i);
+      expect(cookies.find((c) => c.startsWith('kestraBasicAuthenticated='))).toMatch(/; Secure/);
+      expect((await browser.fetch('GET', '/api/v1/me')).status).toBe(200);
+      // The Host-derived origin no longer counts: only the configured public address does.
+      expect((await browser.fetch('PATCH', '/api/v1/me', { json: { firstName: 'A' }, headers: { origin: perch.url } })).status).toBe(403);
+      expect((await browser.fetch('PATCH', '/api/v1/me', { json: { firstName: 'A' } })).status).toBe(200);
+    } finally {
+      await perch.close();
+    }
+  });
+});
+
 describe('session timeouts (clock under test control)', () => {
   it('ends a session after the idle timeout and after the absolute timeout', async () => {
     const { SessionManager } = await import('../../backend/auth/sessions.js');

@@ -127,6 +127,31 @@ describe('the reverse proxy in front of Kestra', () => {
     expect((await follower.fetch('GET', '/api/v1/main/flows/search')).status).toBe(401);
   });
 
+  it('closes the SSE streams of a user the moment an owner disables them', async () => {
+    const created = await browser.fetch('POST', '/api/v1/users', { json: { email: 'streamer@example.com', password: 'watching executions' } });
+    const yaml = 'id: long\nnamespace: company.team\ntasks:\n  - id: stop\n    type: io.kestra.plugin.core.flow.Pause\n';
+    await browser.fetch('POST', '/api/v1/main/flows', { body: yaml, headers: { 'content-type': 'application/x-yaml' } });
+    const run = await browser.fetch('POST', '/api/v1/main/executions/company.team/long', { body: '' });
+    const streamer = new Browser(perch);
+    await streamer.login('streamer@example.com', 'watching executions');
+    const sse = await request(`${perch.url}/api/v1/main/executions/${run.json.id}/follow`, { headers: { cookie: streamer.cookieHeader()! } });
+    expect(sse.statusCode).toBe(200);
+    const ended = new Promise<string>((resolve) => {
+      sse.body.on('data', () => {});
+      sse.body.on('end', () => resolve('end'));
+      sse.body.on('error', () => resolve('error'));
+    });
+    await expect.poll(() => perch.perch.ctx.sessions.openStreams(hashSessionId(streamer.cookies.get('perch_session')!))).toBe(1);
+    expect((await browser.fetch('PATCH', `/api/v1/users/${created.json.id}`, { json: { disabled: true } })).status).toBe(200);
+    await expect(Promise.race([ended, new Promise((r) => setTimeout(() => r('still open'), 3000))])).resolves.not.toBe('still open');
+  });
+
+  it('answers unknown Perch routes with a JSON 404 once signed in', async () => {
+    const res = await browser.fetch('GET', '/perch/no-such-page');
+    expect(res.status).toBe(404);
+    expect(res.json.message).toMatch(/No such route/);
+  });
+
   it('answers 502 with a clear message when Kestra refuses Perch’s credentials', async () => {
     const wrong = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: 'not-the-password' } } });
     try {
