@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { CookiePolicy } from './auth/cookies.js';
+import type { DecisionIndex } from './authz/decision-index.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { SessionManager } from './auth/sessions.js';
 import type { PerchConfig } from './config/config.js';
@@ -15,5 +16,7 @@ export interface PerchContext {
   throttle: LoginThrottle;
   cookies: CookiePolicy;
   firstAdmin: FirstAdminGate;
+  /** Every authorization decision comes from this in-memory index, rebuilt or patched on IAM changes. */
+  authz: DecisionIndex;
   log: FastifyBaseLogger;
 }

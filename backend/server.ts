@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { cookiePolicy } from './auth/cookies.js';
 import { installGuard } from './auth/guard.js';
+import { DecisionIndex } from './authz/decision-index.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { SessionManager } from './auth/sessions.js';
@@ -49,6 +50,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     throttle: new LoginThrottle(store.db, config.login),
     cookies: cookiePolicy(config),
     firstAdmin: new FirstAdminGate(store.db),
+    authz: new DecisionIndex(),
     log: app.log,
   };
 

@@ -37,9 +37,9 @@ export function renderLoginPage(options: { from: string; email?: string; error?:
   <form method="post" action="/perch/login">
     <input type="hidden" name="from" value="${escapeHtml(options.from)}">
     <label for="email">Email</label>
-    <input id="email" name="username" type="email" autocomplete="username" required autofocus value="${escapeHtml(options.email ?? '')}">
+    <input id="email" name="username" type="email" autocomplete="username" required${options.email ? '' : ' autofocus'} value="${escapeHtml(options.email ?? '')}">
     <label for="password">Password</label>
-    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <input id="password" name="password" type="password" autocomplete="current-password" required${options.email ? ' autofocus' : ''}>
     <button type="submit">Sign in</button>
   </form>
   <footer>Access to this Kestra is governed by Perch.</footer>
