@@ -59,6 +59,7 @@ export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
     if (access === 'public') return;
 
     const principal = await ctx.sessions.resolve(readSessionToken(request, ctx.cookies));
+    if (!principal && access === 'optional') return;
     if (!principal) {
       if (wantsPage(request)) return reply.redirect(loginRedirect(request), 302);
       return sendError(reply, 401, 'Sign in to Perch first');

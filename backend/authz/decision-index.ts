@@ -1,5 +1,5 @@
 import {
-  NAMESPACE_SCOPED_RESOURCES, RESOURCES, normalizePermissions,
+  ACTIONS, NAMESPACE_SCOPED_RESOURCES, RESOURCES, normalizePermissions,
   type Action, type Permissions, type Resource,
 } from '../../lib/authz/catalogue.js';
 import { namespaceCovers } from '../../lib/authz/namespaces.js';
@@ -37,27 +37,133 @@ const LINEAR_SCAN_MAX_ROOTS = 8;
 
 const TENANT_WIDE: Grant = Object.freeze({ tenantWide: true, roots: Object.freeze([]), rootSet: null });
 
-/** resource → action → grant; absent = denied. */
-type UserGrants = Map<Resource, Map<Action, Grant>>;
+/**
+ * (resource, action) as one small integer, so a user's grants are one flat map: a decision then
+ * touches one per-user table instead of two nested ones (those lookups miss the cache the most).
+ */
+const RESOURCE_BASE: ReadonlyMap<string, number> = new Map(RESOURCES.map((r, i) => [r, i * ACTIONS.length]));
+const ACTION_OFFSET: ReadonlyMap<string, number> = new Map(ACTIONS.map((a, i) => [a, i]));
 
-/** Whether a proper ancestor of `ns` (`a.b` or `a` for `a.b.c`) is in `set`; slices only at dots. */
-function hasProperAncestorIn(set: ReadonlySet<string>, ns: string): boolean {
-  for (let end = ns.lastIndexOf('.'); end >= 0; end = end === 0 ? -1 : ns.lastIndexOf('.', end - 1)) {
-    if (set.has(ns.slice(0, end))) return true;
+function pairId(resource: Resource, action: Action): number {
+  const base = RESOURCE_BASE.get(resource);
+  const offset = ACTION_OFFSET.get(action);
+  return base === undefined || offset === undefined ? -1 : base + offset;
+}
+const resourceOfPair = (id: number) => RESOURCES[Math.floor(id / ACTIONS.length)]!;
+const actionOfPair = (id: number) => ACTIONS[id % ACTIONS.length]!;
+
+/** pair id → grant; absent = denied. */
+type UserGrants = Map<number, Grant>;
+
+/**
+ * `a.b.c` → [`a.b.c`, `a.b`, `a`], remembered: the same namespaces are asked about over and over,
+ * and re-slicing them on every decision (new strings to hash) cost more than the lookups.
+ */
+const selfAndAncestorsMemo = new Map<string, readonly string[]>();
+const SELF_AND_ANCESTORS_MEMO_MAX = 50_000;
+
+function selfAndAncestors(ns: string): readonly string[] {
+  let chain = selfAndAncestorsMemo.get(ns);
+  if (chain === undefined) {
+    const list = [ns];
+    for (let end = ns.lastIndexOf('.'); end >= 0; end = end === 0 ? -1 : ns.lastIndexOf('.', end - 1)) list.push(ns.slice(0, end));
+    if (selfAndAncestorsMemo.size >= SELF_AND_ANCESTORS_MEMO_MAX) selfAndAncestorsMemo.clear();
+    selfAndAncestorsMemo.set(ns, (chain = list));
   }
-  return false;
+  return chain;
 }
 
 function grantCovers(grant: Grant, namespace: string): boolean {
   const { rootSet } = grant;
-  if (rootSet !== null) return rootSet.has(namespace) || hasProperAncestorIn(rootSet, namespace);
+  if (rootSet !== null) {
+    for (const ns of selfAndAncestors(namespace)) if (rootSet.has(ns)) return true;
+    return false;
+  }
   for (const root of grant.roots) if (namespaceCovers(root, namespace)) return true;
   return false;
 }
 
-/** Drops every root that another root already covers; sorted by code unit. */
-function minimalRoots(roots: ReadonlySet<string>): string[] {
-  return [...roots].filter((root) => !hasProperAncestorIn(roots, root)).sort();
+/** Drops every root that another root already covers; sorted by code unit. Input is distinct. */
+function minimalRoots(roots: readonly string[]): string[] {
+  return roots.filter((root) => !roots.some((other) => other !== root && namespaceCovers(other, root))).sort();
+}
+
+/** The pairs a binding grants, cached per permissions object (bindings of one role share it). */
+const grantedPairsCache = new WeakMap<Permissions, { tenantWide: number[]; namespaced: number[] }>();
+
+function grantedPairs(b: BindingFact): readonly number[] {
+  let pairs = grantedPairsCache.get(b.permissions);
+  if (!pairs) {
+    pairs = { tenantWide: [], namespaced: [] };
+    for (const [resource, actions] of Object.entries(b.permissions) as [Resource, Action[]][]) {
+      for (const action of actions ?? []) {
+        const id = pairId(resource, action);
+        if (id < 0) continue;
+        pairs.tenantWide.push(id);
+        // A namespaced binding grants tenant-level resources nothing.
+        if (NAMESPACE_SCOPED_RESOURCES.has(resource)) pairs.namespaced.push(id);
+      }
+    }
+    grantedPairsCache.set(b.permissions, pairs);
+  }
+  return b.namespace === null ? pairs.tenantWide : pairs.namespaced;
+}
+
+/** pair id → bit mask of the scopes granting it, during one compile; all zero between compiles. */
+const scratchMasks = new Int32Array(RESOURCES.length * ACTIONS.length);
+
+/** Bit masks are 32-bit; beyond this many distinct binding scopes a user takes the plain path. */
+const MAX_MASKED_SCOPES = 31;
+
+/**
+ * One user's grants. A pair's grant depends only on which scopes (namespaces, or tenant-wide)
+ * grant it, and a user has few scopes: pairs are keyed by a bit mask of scopes and each distinct
+ * mask is turned into a Grant once (minimizing and interning per pair made rebuilds 3× slower).
+ */
+function compileGrants(bindings: readonly BindingFact[], intern: (roots: readonly string[]) => Grant): UserGrants {
+  const scopeBit = new Map<string | null, number>();
+  for (const b of bindings) if (!scopeBit.has(b.namespace)) scopeBit.set(b.namespace, scopeBit.size);
+  if (scopeBit.size > MAX_MASKED_SCOPES) return compileGrantsPlainly(bindings, intern);
+
+  const touched: number[] = [];
+  for (const b of bindings) {
+    const bit = 1 << scopeBit.get(b.namespace)!;
+    for (const id of grantedPairs(b)) {
+      if (scratchMasks[id] === 0) touched.push(id);
+      scratchMasks[id]! |= bit;
+    }
+  }
+  const tenantWideBit = scopeBit.has(null) ? 1 << scopeBit.get(null)! : 0;
+  const byMask = new Map<number, Grant>();
+  const grants: UserGrants = new Map();
+  for (const id of touched) {
+    const mask = scratchMasks[id]!;
+    scratchMasks[id] = 0;
+    let grant = mask & tenantWideBit ? TENANT_WIDE : byMask.get(mask);
+    if (!grant) {
+      const roots: string[] = [];
+      for (const [ns, i] of scopeBit) if (ns !== null && mask & (1 << i)) roots.push(ns);
+      byMask.set(mask, (grant = intern(roots)));
+    }
+    grants.set(id, grant);
+  }
+  return grants;
+}
+
+/** The same result with one set of roots per pair: for users with very many binding scopes. */
+function compileGrantsPlainly(bindings: readonly BindingFact[], intern: (roots: readonly string[]) => Grant): UserGrants {
+  const pending = new Map<number, Set<string> | null /* tenant-wide */>();
+  for (const b of bindings) {
+    for (const id of grantedPairs(b)) {
+      const roots = pending.get(id);
+      if (b.namespace === null) pending.set(id, null);
+      else if (roots === undefined) pending.set(id, new Set([b.namespace]));
+      else roots?.add(b.namespace);
+    }
+  }
+  const grants: UserGrants = new Map();
+  for (const [id, roots] of pending) grants.set(id, roots === null ? TENANT_WIDE : intern([...roots]));
+  return grants;
 }
 
 const subjectKey = (type: 'USER' | 'GROUP', id: string) => `${type}:${id}`;
@@ -100,8 +206,8 @@ class TenantFacts {
 /**
  * In-process RBAC decisions (anchors.md §3.2: the database is never touched on the hot path).
  * Holds every binding and group membership; per (tenant, user) it precompiles the union of direct
- * and group bindings into resource → action → Grant. Decisions cost two map lookups per level
- * plus a walk up the namespace's parents. Patches recompile only the users a change can affect.
+ * and group bindings into (resource, action) → Grant. A decision is a few map lookups plus, for
+ * namespaced grants, a scan of the roots or a walk up the namespace's parents. Patches recompile only the users a change can affect.
  */
 export class DecisionIndex {
   private tenants = new Map<string, TenantFacts>();
@@ -186,7 +292,7 @@ export class DecisionIndex {
    * namespaced binding grants only NAMESPACE_SCOPED_RESOURCES, under its namespace.
    */
   allows(tenantId: string, userId: string, resource: Resource, action: Action, namespace: string | null): boolean {
-    const grant = this.tenants.get(tenantId)?.grants.get(userId)?.get(resource)?.get(action);
+    const grant = this.tenants.get(tenantId)?.grants.get(userId)?.get(pairId(resource, action));
     if (grant === undefined) return false;
     if (grant.tenantWide) return true;
     return namespace !== null && grantCovers(grant, namespace);
@@ -235,14 +341,13 @@ export class DecisionIndex {
   effective(tenantId: string, userId: string): { tenantWide: Permissions; namespaces: Record<string, Permissions> } {
     const tenantWide: Permissions = {};
     const byNamespace = new Map<string, Permissions>();
-    for (const [resource, actions] of this.tenants.get(tenantId)?.grants.get(userId) ?? []) {
-      for (const [action, grant] of actions) {
-        if (grant.tenantWide) (tenantWide[resource] ??= []).push(action);
-        for (const root of grant.roots) {
-          const p = byNamespace.get(root) ?? {};
-          (p[resource] ??= []).push(action);
-          byNamespace.set(root, p);
-        }
+    for (const [id, grant] of this.tenants.get(tenantId)?.grants.get(userId) ?? []) {
+      const [resource, action] = [resourceOfPair(id), actionOfPair(id)];
+      if (grant.tenantWide) (tenantWide[resource] ??= []).push(action);
+      for (const root of grant.roots) {
+        const p = byNamespace.get(root) ?? {};
+        (p[resource] ??= []).push(action);
+        byNamespace.set(root, p);
       }
     }
     const namespaces: Record<string, Permissions> = {};
@@ -251,7 +356,7 @@ export class DecisionIndex {
   }
 
   private grantOf(tenantId: string, userId: string, resource: Resource, action: Action): Grant | undefined {
-    return this.tenants.get(tenantId)?.grants.get(userId)?.get(resource)?.get(action);
+    return this.tenants.get(tenantId)?.grants.get(userId)?.get(pairId(resource, action));
   }
 
   private factsOf(tenantId: string): TenantFacts {
@@ -285,39 +390,14 @@ export class DecisionIndex {
 
   /** Rebuilds one user's answers from their own bindings plus their groups' bindings. */
   private compile(facts: TenantFacts, userId: string): void {
-    type Pending = { tenantWide: boolean; roots: Set<string> };
-    const pending = new Map<Resource, Map<Action, Pending>>();
-    const apply = (b: BindingFact) => {
-      for (const [resource, actions] of Object.entries(b.permissions) as [Resource, Action[]][]) {
-        // A namespaced binding grants tenant-level resources nothing.
-        if (b.namespace !== null && !NAMESPACE_SCOPED_RESOURCES.has(resource)) continue;
-        let byAction = pending.get(resource);
-        if (!byAction) pending.set(resource, (byAction = new Map()));
-        for (const action of actions) {
-          let p = byAction.get(action);
-          if (!p) byAction.set(action, (p = { tenantWide: false, roots: new Set() }));
-          if (b.namespace === null) p.tenantWide = true;
-          else p.roots.add(b.namespace);
-        }
-      }
-    };
-    for (const b of facts.bindingsOf('USER', userId)) apply(b);
-    for (const group of facts.groupsByUser.get(userId) ?? []) for (const b of facts.bindingsOf('GROUP', group)) apply(b);
-
-    if (pending.size === 0) {
-      facts.grants.delete(userId);
-      return;
-    }
-    const compiled: UserGrants = new Map();
-    for (const [resource, byAction] of pending) {
-      const out = new Map<Action, Grant>();
-      for (const [action, p] of byAction) out.set(action, p.tenantWide ? TENANT_WIDE : this.intern(p.roots));
-      compiled.set(resource, out);
-    }
-    facts.grants.set(userId, compiled);
+    const bindings = [...facts.bindingsOf('USER', userId)];
+    for (const group of facts.groupsByUser.get(userId) ?? []) bindings.push(...facts.bindingsOf('GROUP', group));
+    const grants = compileGrants(bindings, (roots) => this.intern(roots));
+    if (grants.size > 0) facts.grants.set(userId, grants);
+    else facts.grants.delete(userId);
   }
 
-  private intern(rawRoots: Set<string>): Grant {
+  private intern(rawRoots: readonly string[]): Grant {
     const roots = minimalRoots(rawRoots);
     const key = JSON.stringify(roots); // unambiguous whatever characters a namespace holds
     let grant = this.internedGrants.get(key);

@@ -1,7 +1,10 @@
 import type { Principal } from '../auth/sessions.js';
 
-/** Who may reach a route: anyone, any signed-in person, or instance owners only. */
-export type Access = 'public' | 'user' | 'instanceOwner';
+/**
+ * Who may reach a route: anyone, any signed-in person, or instance owners only. `optional`: the
+ * session is read when there is one and the route decides (the Kestra API, whose webhooks are public).
+ */
+export type Access = 'public' | 'optional' | 'user' | 'instanceOwner';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -4,6 +4,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { KESTRA_LOGIN_FLAG } from '../auth/cookies.js';
 import type { PerchContext } from '../context.js';
 import { sendError } from '../http/errors.js';
+import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
+import { KestraAuthorizer, MAX_INSPECTED_BODY, type ResponseFilter } from '../authz/kestra-authorizer.js';
+import { filterByNamespace } from '../authz/response-filter.js';
 import { forwardableHeaders } from './canonical-request.js';
 
 /** Headers Perch sets itself toward Kestra: whatever the client sent under these names is dropped. */
@@ -72,27 +75,86 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     return reply.send(res.stream);
   };
 
+  const executions = new ExecutionNamespaceLookup(url, kestraAuthorization, timeout);
+  const authorizer = new KestraAuthorizer(ctx.authz, executions);
+  app.addHook('onClose', () => executions.close());
+
+  /** Answers with the JSON Kestra sent, less the items outside the caller's reach. */
+  const filteringResponse = (filter: ResponseFilter) => async (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; headers: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } }) => {
+    if (res.statusCode === 401) return onResponse(request, reply, res);
+    if (res.statusCode !== 200 || !/json/i.test(String(res.headers['content-type'] ?? ''))) return reply.send(res.stream);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.stream) chunks.push(chunk as Buffer);
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return sendError(reply, 502, 'Kestra sent a list Perch could not read, so it is not shown');
+    }
+    const { value, dropped } = filterByNamespace(json, filter.where, filter.visible);
+    const page = value as { results?: unknown[]; total?: unknown };
+    // Never let a total count what the caller may not see.
+    if (typeof page?.total === 'number' && Array.isArray(page.results) && (!filter.exact || dropped > 0)) {
+      page.total = filter.exact ? Math.max(0, page.total - dropped) : page.results.length;
+    }
+    reply.removeHeader('content-length');
+    return reply.type('application/json').send(JSON.stringify(value));
+  };
+
+  /** Reads the streamed request body whole, for the few calls whose namespaces live in it. */
+  const bodyReader = (request: FastifyRequest) => async () => {
+    const stream = request.body as NodeJS.ReadableStream | undefined;
+    if (!stream) return Buffer.alloc(0);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_INSPECTED_BODY) throw Object.assign(new Error(`Request body over ${MAX_INSPECTED_BODY} bytes`), { statusCode: 413 });
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  };
+
   await app.register(async (scope) => {
     // Bodies stream through untouched: no parser reads them.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-    const handler = (request: FastifyRequest, reply: FastifyReply) => {
-      const principal = request.principal!;
-      // Logging out or disabling the user cuts this response, SSE streams included.
-      const untrack = ctx.sessions.trackStream(principal.sessionHash, () => reply.raw.destroy());
-      reply.raw.once('close', untrack);
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       const { path, query } = request.canonical;
+      const principal = request.principal;
+      let forward: { body?: Buffer; query?: string; responseFilter?: ResponseFilter } = {};
+      if (path.startsWith('/api/')) {
+        const verdict = await authorizer.authorize({
+          method: request.method,
+          path,
+          query,
+          contentType: request.headers['content-type'],
+          principal,
+          readBody: bodyReader(request),
+        });
+        if (!verdict.ok) return sendError(reply, verdict.status, verdict.message, verdict.details);
+        forward = verdict;
+      }
+      if (principal) {
+        // Logging out or disabling the user cuts this response, SSE streams included.
+        const untrack = ctx.sessions.trackStream(principal.sessionHash, () => reply.raw.destroy());
+        reply.raw.once('close', untrack);
+      }
+      const bodyOptions = forward.body !== undefined ? { body: forward.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : {};
+      const forwardedQuery = forward.query ?? query;
       return reply.from(path, {
-        queryString: () => query,
+        ...bodyOptions,
+        queryString: () => forwardedQuery,
         // reply-from types these for HTTP/2 too; Perch serves HTTP/1.1 only.
         rewriteRequestHeaders: rewriteRequestHeaders as never,
         rewriteHeaders: rewriteHeaders as never,
         onError: onError as never,
-        onResponse: onResponse as never,
+        onResponse: (forward.responseFilter ? filteringResponse(forward.responseFilter) : onResponse) as never,
       });
     };
-    for (const url of ['/api/v1/*', '/ui', '/ui/*']) scope.route({ method: [...PROXIED_METHODS], url, handler });
+    scope.route({ method: [...PROXIED_METHODS], url: '/api/v1/*', handler, config: { access: 'optional' } });
+    for (const url of ['/ui', '/ui/*']) scope.route({ method: [...PROXIED_METHODS], url, handler });
   });
 
   app.get('/', (_request, reply) => reply.redirect('/ui/', 302));

@@ -3,7 +3,7 @@ import { request } from 'undici';
 import { hashSessionId } from '../../backend/auth/sessions.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
 import { freePort } from '../support/postgres.js';
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -132,6 +132,7 @@ describe('the reverse proxy in front of Kestra', () => {
     const yaml = 'id: long\nnamespace: company.team\ntasks:\n  - id: stop\n    type: io.kestra.plugin.core.flow.Pause\n';
     await browser.fetch('POST', '/api/v1/main/flows', { body: yaml, headers: { 'content-type': 'application/x-yaml' } });
     const run = await browser.fetch('POST', '/api/v1/main/executions/company.team/long', { body: '' });
+    grantRole(perch.perch, created.json.id, 'viewer', 'company.team');
     const streamer = new Browser(perch);
     await streamer.login('streamer@example.com', 'watching executions');
     const sse = await request(`${perch.url}/api/v1/main/executions/${run.json.id}/follow`, { headers: { cookie: streamer.cookieHeader()! } });

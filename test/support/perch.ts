@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
+import { MANAGED_ROLES } from '../../lib/authz/catalogue.js';
 import { parseConfig, type PerchConfigInput } from '../../backend/config/config.js';
 import { buildPerch, type Perch } from '../../backend/server.js';
 import { createInstanceOwner } from '../../backend/users/first-admin.js';
@@ -28,7 +29,10 @@ export async function startPerch(options: { databaseUrl?: string; config?: Perch
     kestra: { url: 'http://127.0.0.1:9', ...options.config?.kestra },
   });
   const perch = await buildPerch(config, { logger: false });
-  if (options.withAdmin !== false) await createInstanceOwner(perch.ctx.db, config, ADMIN_EMAIL, ADMIN_PASSWORD);
+  if (options.withAdmin !== false) {
+    const admin = await createInstanceOwner(perch.ctx.db, config, ADMIN_EMAIL, ADMIN_PASSWORD);
+    grantRole(perch, admin.id, 'admin', null);
+  }
   await perch.app.listen({ port: 0, host: '127.0.0.1' });
   const address = perch.app.server.address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
@@ -41,6 +45,13 @@ export async function startPerch(options: { databaseUrl?: string; config?: Perch
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+let grants = 0;
+/** Binds a managed role straight into the decision index (tests that are not about IAM storage). */
+export function grantRole(perch: Perch, userId: string, role: (typeof MANAGED_ROLES)[number]['id'], namespace: string | null): void {
+  const permissions = MANAGED_ROLES.find((r) => r.id === role)!.permissions;
+  perch.ctx.authz.addBinding({ id: `test-grant-${++grants}`, tenantId: 'main', subjectType: 'USER', subjectId: userId, namespace, permissions });
 }
 
 /** Keeps the cookies a browser would keep for one Perch origin. */

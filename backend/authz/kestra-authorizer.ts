@@ -1,0 +1,285 @@
+import { parseAllDocuments } from 'yaml';
+import type { Action, Resource } from '../../lib/authz/catalogue.js';
+import type { Principal } from '../auth/sessions.js';
+import type { DecisionIndex } from './decision-index.js';
+import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.js';
+import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
+import { narrowQuery } from './query-scope.js';
+
+/** Bodies Perch must read to find namespaces are small documents, never uploads. */
+export const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
+
+export interface KestraCall {
+  method: string;
+  path: string;
+  query: string;
+  contentType: string | undefined;
+  principal: Principal | null;
+  /** Reads the whole request body (only called for rows whose namespaces live in it). */
+  readBody: () => Promise<Buffer>;
+}
+
+export interface ResponseFilter {
+  where: string;
+  visible: (namespace: string) => boolean;
+  /** False when Kestra could not be asked for exactly the caller's scope: totals must be recomputed. */
+  exact: boolean;
+}
+
+export type Verdict =
+  | { ok: true; row: PolicyRow; body?: Buffer; query?: string; responseFilter?: ResponseFilter }
+  | { ok: false; status: number; message: string; details?: Record<string, unknown> };
+
+/** Where a request's namespaces were found: named ones, or a tenant-level or "anywhere" question. */
+type Targets = { namespaces: string[]; tenant: boolean; anywhere: boolean; filters: boolean };
+
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+const BODY_SOURCES = new Set<NamespaceSource['from']>(['executionIdsBody', 'flowRefsBody', 'triggerRefsBody', 'triggerBody', 'flowYamlBody', 'flowYamlDocumentsBody', 'renderBody', 'filtersBody']);
+
+function queryParam(query: string, name: string): string | undefined {
+  for (const part of query.split('&')) {
+    const eq = part.indexOf('=');
+    if ((eq < 0 ? part : part.slice(0, eq)) !== name) continue;
+    try {
+      return decodeURIComponent((eq < 0 ? '' : part.slice(eq + 1)).replace(/\+/g, ' '));
+    } catch {
+      throw new Refusal(400, `Query parameter ${name} is not valid percent-encoding`);
+    }
+  }
+  return undefined;
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new Refusal(400, 'The request body must be JSON');
+  }
+}
+
+function stringsOf(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new Refusal(400, `The request body must hold ${what}`);
+  return value as string[];
+}
+
+function namespacesOfRefs(value: unknown, what: string): string[] {
+  if (!Array.isArray(value)) throw new Refusal(400, `The request body must hold ${what}`);
+  return value.map((ref) => {
+    const ns = (ref as { namespace?: unknown } | null)?.namespace;
+    if (typeof ns !== 'string') throw new Refusal(400, `Every item of ${what} needs a namespace`);
+    return ns;
+  });
+}
+
+/** Top-level `namespace:` of each YAML document; duplicate keys and aliases are refused. */
+function yamlNamespaces(body: Buffer, multiDocument: boolean): string[] {
+  const docs = parseAllDocuments(body.toString('utf8'), { uniqueKeys: true, merge: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  if (!multiDocument && list.length > 1) throw new Refusal(400, 'A flow body must hold one YAML document');
+  return list.flatMap((doc) => {
+    if (doc.errors.length > 0) throw new Refusal(400, `The flow YAML is not valid: ${doc.errors[0]!.message.split('\n')[0]}`);
+    if (doc.contents === null) return [];
+    const root = doc.toJS({ maxAliasCount: 0 }) as unknown;
+    const ns = (root as { namespace?: unknown } | null)?.namespace;
+    if (typeof ns !== 'string') throw new Refusal(400, 'Every flow must declare its namespace as a plain string');
+    return [ns];
+  });
+}
+
+/**
+ * Decides whether the signed-in caller may make this Kestra call, from the policy map and the
+ * in-memory decision index, and how the call must be narrowed. Never consults the database.
+ */
+export class KestraAuthorizer {
+  constructor(
+    private readonly index: DecisionIndex,
+    private readonly executions: ExecutionNamespaceLookup,
+  ) {}
+
+  async authorize(call: KestraCall): Promise<Verdict> {
+    try {
+      return await this.decide(call);
+    } catch (error) {
+      if (error instanceof Refusal) return { ok: false, status: error.status, message: error.message, details: error.details };
+      if (error instanceof KestraLookupError) return { ok: false, status: 502, message: error.message };
+      throw error;
+    }
+  }
+
+  private async decide(call: KestraCall): Promise<Verdict> {
+    const match = matchPolicy(call.method, call.path);
+    if (!match) throw new Refusal(403, `Perch does not know the Kestra operation ${call.method} ${call.path}, so it is refused`);
+    if (match.tenant !== null && match.tenant !== KESTRA_TENANT) throw new Refusal(404, `Tenant ${match.tenant} not found`);
+    const { row } = match;
+    if (row.access === 'public') return { ok: true, row };
+    const principal = call.principal;
+    if (!principal) throw new Refusal(401, 'Sign in to Perch first');
+    switch (row.access) {
+      case 'authenticated':
+        return { ok: true, row };
+      case 'instanceOwner':
+        if (!principal.superAdmin) throw new Refusal(403, 'Only an instance owner may do this');
+        return { ok: true, row };
+      case 'denied':
+      case 'perch':
+        throw new Refusal(403, row.reason);
+      case 'permission':
+        return this.checkPermission(row, match.params, call, principal);
+    }
+  }
+
+  private async checkPermission(row: PermissionRow, params: Record<string, string>, call: KestraCall, principal: Principal): Promise<Verdict> {
+    const sources = [row.namespace, ...(row.alsoNamespaces ?? [])];
+    const needsBody = sources.some((s) => BODY_SOURCES.has(s.from)) || row.actionByFlag?.in === 'jsonBody';
+    const body = needsBody ? await call.readBody() : undefined;
+    let json: unknown;
+    const jsonBody = () => (json ??= parseJson(body!));
+
+    const targets: Targets = { namespaces: [], tenant: false, anywhere: false, filters: false };
+    for (const source of sources) await this.collect(source, params, call, body, jsonBody, targets);
+
+    const actions = this.actionsOf(row, call, jsonBody);
+    const { tenantId, userId } = principal;
+    const missing: string[] = [];
+    const need = (resource: Resource, action: Action, scope?: 'tenant') => {
+      if (scope === 'tenant' || targets.tenant) {
+        if (!this.index.allows(tenantId, userId, resource, action, null)) missing.push(`${resource} ${action} (tenant-wide)`);
+      }
+      if (scope === 'tenant') return;
+      for (const ns of targets.namespaces) {
+        if (!this.index.allows(tenantId, userId, resource, action, ns)) missing.push(`${resource} ${action} in ${ns}`);
+      }
+      if (targets.anywhere || targets.filters) {
+        const reach = this.index.scope(tenantId, userId, resource, action);
+        if (!reach.all && reach.namespaces.length === 0) missing.push(`${resource} ${action} (in any namespace)`);
+      }
+    };
+    for (const action of actions) need(row.resource, action);
+    for (const extra of row.also ?? []) need(extra.resource, extra.action, extra.scope);
+    if (missing.length > 0) {
+      const unique = [...new Set(missing)];
+      throw new Refusal(403, `Not allowed: this needs ${unique.join(', ')}`, { missing: unique });
+    }
+
+    const verdict: Verdict = { ok: true, row, body };
+    const reach = this.index.scope(tenantId, userId, row.resource, row.action);
+    if (reach.all) return verdict;
+    const visible = (ns: string) => this.index.allows(tenantId, userId, row.resource, row.action, ns);
+    if (targets.filters && row.namespace.from === 'filters') {
+      const narrowed = narrowQuery(call.query, reach.namespaces);
+      if (!narrowed.ok) throw new Refusal(400, narrowed.message);
+      verdict.query = narrowed.query;
+      if (!narrowed.exact && !row.responseNamespace) {
+        throw new Refusal(403, `You may see several namespaces (${reach.namespaces.join(', ')}): filter this call by one of them`);
+      }
+      if (row.responseNamespace) verdict.responseFilter = { where: row.responseNamespace, visible, exact: narrowed.exact };
+    } else if (targets.filters) {
+      throw new Refusal(403, 'This bulk call can only be made with a tenant-wide binding; select the items by id instead');
+    } else if (row.responseNamespace) {
+      if (row.sse) throw new Refusal(403, 'This live view spans namespaces and needs a tenant-wide binding');
+      verdict.responseFilter = { where: row.responseNamespace, visible, exact: row.list !== 'filterResponse' };
+    }
+    return verdict;
+  }
+
+  private actionsOf(row: PermissionRow, call: KestraCall, jsonBody: () => unknown): Action[] {
+    const flag = row.actionByFlag;
+    if (!flag) return [row.action];
+    const raw = flag.in === 'query' ? queryParam(call.query, flag.name) : (jsonBody() as Record<string, unknown> | null)?.[flag.name];
+    const value = raw === true || raw === 'true' ? true : raw === false || raw === 'false' ? false : undefined;
+    return value === undefined ? [flag.whenTrue, flag.whenFalse] : [value ? flag.whenTrue : flag.whenFalse];
+  }
+
+  private async collect(source: NamespaceSource, params: Record<string, string>, call: KestraCall, body: Buffer | undefined, jsonBody: () => unknown, targets: Targets): Promise<void> {
+    const absent = (whenAbsent: 'refuse' | 'anywhere' | 'tenant', what: string) => {
+      if (whenAbsent === 'refuse') throw new Refusal(400, `${what} is required`);
+      if (whenAbsent === 'tenant') targets.tenant = true;
+      else targets.anywhere = true;
+    };
+    switch (source.from) {
+      case 'path':
+        targets.namespaces.push(params[source.param]!);
+        return;
+      case 'query': {
+        const ns = queryParam(call.query, source.param);
+        if (ns) targets.namespaces.push(ns);
+        else absent(source.whenAbsent, `Query parameter ${source.param}`);
+        return;
+      }
+      case 'executionId':
+        targets.namespaces.push(await this.executionNamespace(params[source.param]!));
+        return;
+      case 'executionIdsBody': {
+        const value = source.field ? (jsonBody() as Record<string, unknown> | null)?.[source.field] : jsonBody();
+        const ids = stringsOf(value, 'a list of execution ids');
+        const found = await Promise.all(ids.map((id) => this.executions.namespaceOf(id).then((ns) => ({ id, ns }))));
+        const unknown = found.filter((f) => f.ns === null).map((f) => f.id);
+        if (unknown.length > 0) throw new Refusal(404, `Executions not found: ${unknown.join(', ')}`, { notFound: unknown });
+        targets.namespaces.push(...found.map((f) => f.ns!));
+        return;
+      }
+      case 'flowRefsBody':
+        targets.namespaces.push(...namespacesOfRefs(jsonBody(), 'a list of {namespace, id}'));
+        return;
+      case 'triggerRefsBody': {
+        const value = source.field ? (jsonBody() as Record<string, unknown> | null)?.[source.field] : jsonBody();
+        targets.namespaces.push(...namespacesOfRefs(value, 'a list of {namespace, flowId, triggerId}'));
+        return;
+      }
+      case 'triggerBody':
+        targets.namespaces.push(...namespacesOfRefs([jsonBody()], 'a trigger {namespace, flowId, triggerId}'));
+        return;
+      case 'flowYamlBody': {
+        const found = body && body.length > 0 ? yamlNamespaces(body, false) : [];
+        if (found.length > 0) targets.namespaces.push(...found);
+        else absent(source.whenAbsent, "The flow's namespace");
+        return;
+      }
+      case 'flowYamlDocumentsBody': {
+        if (/^multipart\//i.test(call.contentType ?? '') || /zip/i.test(call.contentType ?? '')) {
+          // Perch does not unpack archives yet: importing one needs the permission tenant-wide.
+          targets.tenant = true;
+          return;
+        }
+        const found = body && body.length > 0 ? yamlNamespaces(body, true) : [];
+        if (found.length > 0) targets.namespaces.push(...found);
+        else absent(source.whenAbsent, 'At least one flow');
+        return;
+      }
+      case 'renderBody': {
+        const value = jsonBody() as { namespace?: unknown; flow?: unknown; executionId?: unknown } | null;
+        const before = targets.namespaces.length;
+        if (typeof value?.namespace === 'string') targets.namespaces.push(value.namespace);
+        if (typeof value?.flow === 'string') targets.namespaces.push(...yamlNamespaces(Buffer.from(value.flow), false));
+        if (typeof value?.executionId === 'string') targets.namespaces.push(await this.executionNamespace(value.executionId));
+        if (targets.namespaces.length === before) throw new Refusal(400, 'Name a namespace, a flow or an execution to render in');
+        return;
+      }
+      case 'filters':
+      case 'filtersBody':
+        targets.filters = true;
+        return;
+      case 'anywhere':
+        targets.anywhere = true;
+        return;
+      case 'none':
+        targets.tenant = true;
+        return;
+    }
+  }
+
+  private async executionNamespace(id: string): Promise<string> {
+    const ns = await this.executions.namespaceOf(id);
+    if (ns === null) throw new Refusal(404, `Execution ${id} not found`);
+    return ns;
+  }
+}

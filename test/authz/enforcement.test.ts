@@ -1,0 +1,164 @@
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
+import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
+
+const flow = (namespace: string, id: string, extra = '') =>
+  `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n${extra}`;
+const yaml = { 'content-type': 'application/x-yaml' };
+
+/**
+ * A Viewer, a Launcher and an Editor bound to different namespaces try every kind of call through
+ * Perch and see exactly what their roles allow (Kestra is the API double).
+ */
+describe('RBAC enforced on every Kestra call', () => {
+  let kestra: KestraDouble;
+  let perch: RunningPerch;
+  let admin: Browser;
+  let viewer: Browser;
+  let launcher: Browser;
+  let editor: Browser;
+  let financeRun: string;
+
+  async function person(email: string, role: 'viewer' | 'launcher' | 'editor', namespace: string): Promise<Browser> {
+    const created = await admin.fetch('POST', '/api/v1/users', { json: { email, password: 'a good long password' } });
+    grantRole(perch.perch, created.json.id, role, namespace);
+    const browser = new Browser(perch);
+    await browser.login(email, 'a good long password');
+    return browser;
+  }
+
+  beforeAll(async () => {
+    kestra = await startKestraDouble();
+    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password } } });
+    admin = new Browser(perch);
+    await admin.login();
+    for (const [ns, id] of [['company.team', 'hello'], ['company.team.sub', 'deep'], ['company.finance', 'payroll'], ['prod', 'etl'], ['production', 'lookalike']]) {
+      expect((await admin.fetch('POST', '/api/v1/main/flows', { body: flow(ns!, id!), headers: yaml })).status).toBe(200);
+    }
+    viewer = await person('viewer@example.com', 'viewer', 'company.team');
+    launcher = await person('launcher@example.com', 'launcher', 'company.finance');
+    editor = await person('editor@example.com', 'editor', 'prod');
+    const run = await admin.fetch('POST', '/api/v1/main/executions/company.finance/payroll', { body: '' });
+    financeRun = run.json.id;
+  });
+  afterAll(async () => {
+    await perch?.close();
+    await kestra?.close();
+    expect(kestra.contractViolations).toEqual([]);
+  });
+
+  it('lets a Viewer read its namespace and its children, and nothing else', async () => {
+    expect((await viewer.fetch('GET', '/api/v1/main/flows/company.team/hello')).status).toBe(200);
+    expect((await viewer.fetch('GET', '/api/v1/main/flows/company.team.sub/deep')).status).toBe(200);
+    const other = await viewer.fetch('GET', '/api/v1/main/flows/company.finance/payroll');
+    expect(other.status).toBe(403);
+    expect(other.json.message).toMatch(/FLOW VIEW in company\.finance/);
+    expect((await viewer.fetch('PUT', '/api/v1/main/flows/company.team/hello', { body: flow('company.team', 'hello'), headers: yaml })).status).toBe(403);
+    expect((await viewer.fetch('POST', '/api/v1/main/executions/company.team/hello', { body: '' })).status).toBe(403);
+    expect((await viewer.fetch('DELETE', '/api/v1/main/flows/company.team/hello')).status).toBe(403);
+  });
+
+  it('narrows searches to what the caller may see, with honest totals', async () => {
+    kestra.clear();
+    const mine = await viewer.fetch('GET', '/api/v1/main/flows/search?page=1&size=25');
+    expect(mine.status).toBe(200);
+    expect(mine.json.results.map((f: { namespace: string }) => f.namespace).sort()).toEqual(['company.team', 'company.team.sub']);
+    expect(mine.json.total).toBe(2);
+    expect(kestra.requests[0]!.url).toBe('/api/v1/main/flows/search?page=1&size=25&filters[namespace][PREFIX]=company.team');
+
+    // Widening the filter does not widen the answer.
+    const wider = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][PREFIX]=company');
+    expect(wider.json.results.every((f: { namespace: string }) => f.namespace.startsWith('company.team'))).toBe(true);
+    expect(wider.json.total).toBe(2);
+
+    // A narrower filter inside the caller's reach is kept as is.
+    kestra.clear();
+    const narrow = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub');
+    expect(narrow.json.results.map((f: { id: string }) => f.id)).toEqual(['deep']);
+    expect(kestra.requests[0]!.url).toBe('/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub');
+
+    // A grant on prod never reaches production.
+    const prod = await editor.fetch('GET', '/api/v1/main/flows/search');
+    expect(prod.json.results.map((f: { namespace: string }) => f.namespace)).toEqual(['prod']);
+    expect(prod.json.total).toBe(1);
+
+    // Filters that could combine others are refused rather than guessed at.
+    expect((await viewer.fetch('GET', '/api/v1/main/flows/search?filters[or][0][namespace]=company')).status).toBe(400);
+  });
+
+  it('filters namespace lists to the visible ones', async () => {
+    const list = await viewer.fetch('GET', '/api/v1/main/flows/distinct-namespaces');
+    expect(list.status).toBe(200);
+    expect(list.json).toEqual(['company.team', 'company.team.sub']);
+  });
+
+  it('lets a Launcher run flows and follow executions in its namespace, but not kill them or touch flows', async () => {
+    const run = await launcher.fetch('POST', '/api/v1/main/executions/company.finance/payroll', { body: '' });
+    expect(run.status).toBe(200);
+    expect((await launcher.fetch('GET', `/api/v1/main/executions/${run.json.id}`)).status).toBe(200);
+    const kill = await launcher.fetch('DELETE', `/api/v1/main/executions/${run.json.id}/actions/kill`);
+    expect(kill.status).toBe(403);
+    expect(kill.json.message).toMatch(/EXECUTION KILL in company\.finance/);
+    expect((await launcher.fetch('POST', '/api/v1/main/flows', { body: flow('company.finance', 'new'), headers: yaml })).status).toBe(403);
+    expect((await launcher.fetch('POST', '/api/v1/main/executions/company.team/hello', { body: '' })).status).toBe(403);
+  });
+
+  it('resolves execution ids to namespaces before deciding, and fails closed on unknown ids', async () => {
+    expect((await viewer.fetch('GET', `/api/v1/main/executions/${financeRun}`)).status).toBe(403);
+    const logs = await viewer.fetch('GET', `/api/v1/main/logs/${financeRun}`);
+    expect(logs.status).toBe(403);
+    expect((await launcher.fetch('GET', `/api/v1/main/logs/${financeRun}`)).status).toBe(200);
+    const missing = await launcher.fetch('GET', '/api/v1/main/executions/doesNotExist123');
+    expect(missing.status).toBe(404);
+  });
+
+  it('checks the namespace inside flow YAML: an Editor on prod creates in prod.* but not elsewhere', async () => {
+    expect((await editor.fetch('POST', '/api/v1/main/flows', { body: flow('prod.reports', 'daily'), headers: yaml })).status).toBe(200);
+    const out = await editor.fetch('POST', '/api/v1/main/flows', { body: flow('production', 'sneaky'), headers: yaml });
+    expect(out.status).toBe(403);
+    expect(out.json.message).toMatch(/FLOW CREATE in production/);
+    // Moving a flow out of reach by changing the namespace in the body of an update.
+    const moved = await editor.fetch('PUT', '/api/v1/main/flows/prod/etl', { body: flow('company.finance', 'etl'), headers: yaml });
+    expect(moved.status).toBe(403);
+    // Duplicate keys would let Kestra and Perch read different namespaces.
+    const dup = await editor.fetch('POST', '/api/v1/main/flows', { body: 'id: x\nnamespace: prod\nnamespace: company.finance\ntasks: []\n', headers: yaml });
+    expect(dup.status).toBe(400);
+  });
+
+  it('refuses a by-ids call whole when any item is out of reach, naming it', async () => {
+    const res = await viewer.fetch('POST', '/api/v1/main/flows/export/by-ids', {
+      json: [{ namespace: 'company.team', id: 'hello' }, { namespace: 'company.finance', id: 'payroll' }],
+    });
+    expect(res.status).toBe(403);
+    expect(res.json.message).toMatch(/company\.finance/);
+    expect(res.json.message).not.toMatch(/in company\.team[,]/);
+  });
+
+  it('refuses routes Perch does not know and tenants other than main', async () => {
+    kestra.clear();
+    const unknown = await admin.fetch('GET', '/api/v1/main/not-a-kestra-route');
+    expect(unknown.status).toBe(403);
+    expect(unknown.json.message).toMatch(/does not know the Kestra operation/);
+    const legacy = await admin.fetch('GET', '/api/v1/flows/search');
+    expect(legacy.status).toBeGreaterThanOrEqual(403);
+    const tenant = await admin.fetch('GET', '/api/v1/other/flows/search');
+    expect(tenant.status).toBe(404);
+    expect(kestra.requests).toHaveLength(0);
+  });
+
+  it('gives instance-owner-only and denied routes to nobody else', async () => {
+    expect((await viewer.fetch('GET', '/api/v1/main/usages/all')).status).toBe(403);
+    expect((await admin.fetch('POST', '/api/v1/main/mcp', { json: {} })).status).toBe(403);
+  });
+
+  it('lets anonymous webhooks through to Kestra, which checks their key, and nothing else anonymous', async () => {
+    const anonymous = new Browser(perch);
+    kestra.clear();
+    const hook = await request(`${perch.url}/api/v1/main/executions/webhook/company.team/hello/some-key`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    await hook.body.dump();
+    expect(kestra.requests.map((r) => r.url)).toEqual(['/api/v1/main/executions/webhook/company.team/hello/some-key']);
+    expect(kestra.requests[0]!.headers.authorization).toBeDefined();
+    expect((await anonymous.fetch('GET', '/api/v1/main/flows/search')).status).toBe(401);
+  });
+});
