@@ -21,46 +21,28 @@ export interface AuthzFacts { bindings: BindingFact[]; memberships: MembershipFa
 
 export type NamespaceScope = { all: true } | { all: false; namespaces: string[] /* minimal set of covering roots, sorted */ };
 
-/**
- * Where one (user, resource, action) is granted: everywhere in the tenant, or under a minimal,
- * sorted set of namespace roots (no root covers another). Shared between users with the same answer.
- */
+// ---------------------------------------------------------------------------------------------
+// Grants: where one (user, resource, action) is allowed.
+
+/** Everywhere in the tenant, or under a minimal, sorted set of namespace roots (no root covers another). */
 interface Grant {
   readonly tenantWide: boolean;
   readonly roots: readonly string[];
-  /** Only for users with many roots: the decision then walks the target's parents instead of scanning. */
+  /** Only with many roots: the decision then looks the target's ancestors up instead of scanning. */
   readonly rootSet: ReadonlySet<string> | null;
 }
 
-/** Up to this many roots a linear scan with startsWith beats hashing freshly sliced parent strings. */
+/** Up to this many roots a linear scan with startsWith is as fast as the ancestor lookups. */
 const LINEAR_SCAN_MAX_ROOTS = 8;
 
 const TENANT_WIDE: Grant = Object.freeze({ tenantWide: true, roots: Object.freeze([]), rootSet: null });
 
 /**
- * (resource, action) as one small integer, so a user's grants are one flat map: a decision then
- * touches one per-user table instead of two nested ones (those lookups miss the cache the most).
- */
-const RESOURCE_BASE: ReadonlyMap<string, number> = new Map(RESOURCES.map((r, i) => [r, i * ACTIONS.length]));
-const ACTION_OFFSET: ReadonlyMap<string, number> = new Map(ACTIONS.map((a, i) => [a, i]));
-
-function pairId(resource: Resource, action: Action): number {
-  const base = RESOURCE_BASE.get(resource);
-  const offset = ACTION_OFFSET.get(action);
-  return base === undefined || offset === undefined ? -1 : base + offset;
-}
-const resourceOfPair = (id: number) => RESOURCES[Math.floor(id / ACTIONS.length)]!;
-const actionOfPair = (id: number) => ACTIONS[id % ACTIONS.length]!;
-
-/** pair id → grant; absent = denied. */
-type UserGrants = Map<number, Grant>;
-
-/**
  * `a.b.c` → [`a.b.c`, `a.b`, `a`], remembered: the same namespaces are asked about over and over,
- * and re-slicing them on every decision (new strings to hash) cost more than the lookups.
+ * and slicing fresh parent strings on every decision (new strings to hash) cost more than the lookups.
  */
 const selfAndAncestorsMemo = new Map<string, readonly string[]>();
-const SELF_AND_ANCESTORS_MEMO_MAX = 50_000;
+const SELF_AND_ANCESTORS_MEMO_MAX = 20_000;
 
 function selfAndAncestors(ns: string): readonly string[] {
   let chain = selfAndAncestorsMemo.get(ns);
@@ -88,85 +70,168 @@ function minimalRoots(roots: readonly string[]): string[] {
   return roots.filter((root) => !roots.some((other) => other !== root && namespaceCovers(other, root))).sort();
 }
 
-/** The pairs a binding grants, cached per permissions object (bindings of one role share it). */
-const grantedPairsCache = new WeakMap<Permissions, { tenantWide: number[]; namespaced: number[] }>();
+/** `roots` must already be minimal and sorted. */
+function namespaceGrant(roots: readonly string[]): Grant {
+  return Object.freeze({
+    tenantWide: false,
+    roots: Object.freeze(roots),
+    rootSet: roots.length > LINEAR_SCAN_MAX_ROOTS ? new Set(roots) : null,
+  });
+}
 
-function grantedPairs(b: BindingFact): readonly number[] {
-  let pairs = grantedPairsCache.get(b.permissions);
-  if (!pairs) {
-    pairs = { tenantWide: [], namespaced: [] };
-    for (const [resource, actions] of Object.entries(b.permissions) as [Resource, Action[]][]) {
-      for (const action of actions ?? []) {
-        const id = pairId(resource, action);
-        if (id < 0) continue;
-        pairs.tenantWide.push(id);
-        // A namespaced binding grants tenant-level resources nothing.
-        if (NAMESPACE_SCOPED_RESOURCES.has(resource)) pairs.namespaced.push(id);
-      }
+// ---------------------------------------------------------------------------------------------
+// (resource, action) pairs as small integers, and one user's compiled answers.
+
+const PAIR_COUNT = RESOURCES.length * ACTIONS.length;
+const RESOURCE_BASE: ReadonlyMap<string, number> = new Map(RESOURCES.map((r, i) => [r, i * ACTIONS.length]));
+const ACTION_OFFSET: ReadonlyMap<string, number> = new Map(ACTIONS.map((a, i) => [a, i]));
+
+/** -1 for names outside the catalogue. */
+function pairId(resource: Resource, action: Action): number {
+  const base = RESOURCE_BASE.get(resource);
+  const offset = ACTION_OFFSET.get(action);
+  return base === undefined || offset === undefined ? -1 : base + offset;
+}
+const resourceOfPair = (id: number) => RESOURCES[Math.floor(id / ACTIONS.length)]!;
+const actionOfPair = (id: number) => ACTIONS[id % ACTIONS.length]!;
+
+/**
+ * One user's answers: pair id → slot in `grants`, 0 = denied. One byte per pair keeps the table
+ * contiguous and small (775 B), cheaper to build and to read than a map per user.
+ */
+interface CompiledUser {
+  readonly slots: Uint8Array;
+  readonly grants: readonly (Grant | undefined)[];
+}
+
+// A byte per slot is enough: a user has at most one namespaced grant per namespace-scoped pair, plus TENANT_WIDE.
+if (NAMESPACE_SCOPED_RESOURCES.size * ACTIONS.length + 1 > 0xff) throw new Error('CompiledUser slots no longer fit in a byte');
+
+class CompiledUserBuilder {
+  private readonly slots = new Uint8Array(PAIR_COUNT);
+  private readonly grants: (Grant | undefined)[] = [undefined];
+  private readonly slotOf = new Map<Grant, number>();
+
+  set(id: number, grant: Grant): void {
+    let slot = this.slotOf.get(grant);
+    if (slot === undefined) {
+      this.slotOf.set(grant, (slot = this.grants.length));
+      this.grants.push(grant);
     }
-    grantedPairsCache.set(b.permissions, pairs);
+    this.slots[id] = slot;
   }
-  return b.namespace === null ? pairs.tenantWide : pairs.namespaced;
+
+  build(): CompiledUser | undefined {
+    return this.grants.length > 1 ? { slots: this.slots, grants: this.grants } : undefined;
+  }
+}
+
+/** A binding as kept: a copy (later edits to the caller's object cannot leak in) with the pairs it grants worked out. */
+interface StoredBinding extends Readonly<Omit<BindingFact, 'permissions'>> {
+  readonly pairs: readonly number[];
+}
+
+/** The pairs granted tenant-wide, and the subset a namespaced binding grants (tenant-level resources excluded). */
+interface GrantedPairs { readonly tenantWide: readonly number[]; readonly namespaced: readonly number[] }
+
+function grantedPairs(permissions: Permissions): GrantedPairs {
+  const tenantWide = new Set<number>();
+  const namespaced = new Set<number>();
+  for (const [resource, actions] of Object.entries(permissions) as [Resource, Action[] | undefined][]) {
+    for (const action of actions ?? []) {
+      const id = pairId(resource, action);
+      if (id < 0) continue;
+      tenantWide.add(id);
+      if (NAMESPACE_SCOPED_RESOURCES.has(resource)) namespaced.add(id);
+    }
+  }
+  return { tenantWide: [...tenantWide], namespaced: [...namespaced] };
+}
+
+/** Bindings of one role usually share one permissions object, so a bulk load works their pairs out once. */
+type PairsCache = Map<Permissions, GrantedPairs>;
+
+function storedBinding(fact: BindingFact, cache?: PairsCache): StoredBinding {
+  let granted = cache?.get(fact.permissions);
+  if (!granted) {
+    granted = grantedPairs(fact.permissions);
+    cache?.set(fact.permissions, granted);
+  }
+  const { id, tenantId, subjectType, subjectId, namespace } = fact;
+  return { id, tenantId, subjectType, subjectId, namespace, pairs: namespace === null ? granted.tenantWide : granted.namespaced };
 }
 
 /** pair id → bit mask of the scopes granting it, during one compile; all zero between compiles. */
-const scratchMasks = new Int32Array(RESOURCES.length * ACTIONS.length);
-
+const scratchMasks = new Int32Array(PAIR_COUNT);
 /** Bit masks are 32-bit; beyond this many distinct binding scopes a user takes the plain path. */
 const MAX_MASKED_SCOPES = 31;
 
 /**
- * One user's grants. A pair's grant depends only on which scopes (namespaces, or tenant-wide)
- * grant it, and a user has few scopes: pairs are keyed by a bit mask of scopes and each distinct
- * mask is turned into a Grant once (minimizing and interning per pair made rebuilds 3× slower).
+ * A pair's grant depends only on which scopes (namespaces, or tenant-wide) grant it, and a user
+ * has few scopes: pairs are keyed by a bit mask of scopes and each distinct mask becomes a Grant
+ * once. Which scope covers which is also worked out once per user, so turning a mask into
+ * minimal sorted roots is bit arithmetic. (Minimizing per pair made full rebuilds 3× slower;
+ * plain loops because this runs for every user on a full rebuild.)
  */
-function compileGrants(bindings: readonly BindingFact[], intern: (roots: readonly string[]) => Grant): UserGrants {
+function compileUser(bindings: readonly StoredBinding[]): CompiledUser | undefined {
   const scopeBit = new Map<string | null, number>();
-  for (const b of bindings) if (!scopeBit.has(b.namespace)) scopeBit.set(b.namespace, scopeBit.size);
-  if (scopeBit.size > MAX_MASKED_SCOPES) return compileGrantsPlainly(bindings, intern);
+  for (const { namespace } of bindings) if (!scopeBit.has(namespace)) scopeBit.set(namespace, scopeBit.size);
+  if (scopeBit.size > MAX_MASKED_SCOPES) return compileUserPlainly(bindings);
 
   const touched: number[] = [];
-  for (const b of bindings) {
-    const bit = 1 << scopeBit.get(b.namespace)!;
-    for (const id of grantedPairs(b)) {
+  for (const { namespace, pairs } of bindings) {
+    const bit = 1 << scopeBit.get(namespace)!;
+    for (const id of pairs) {
       if (scratchMasks[id] === 0) touched.push(id);
       scratchMasks[id]! |= bit;
     }
   }
+
   const tenantWideBit = scopeBit.has(null) ? 1 << scopeBit.get(null)! : 0;
+  const namespaces: string[] = [];
+  for (const ns of scopeBit.keys()) if (ns !== null) namespaces.push(ns);
+  namespaces.sort();
+  const bits = namespaces.map((ns) => 1 << scopeBit.get(ns)!);
+  // coveredBy[k] = bits of the user's other scopes covering namespaces[k]: with any of them in a mask, it is redundant.
+  const coveredBy = namespaces.map(() => 0);
+  for (let k = 0; k < namespaces.length; k++) {
+    for (let j = 0; j < namespaces.length; j++) if (j !== k && namespaceCovers(namespaces[j]!, namespaces[k]!)) coveredBy[k]! |= bits[j]!;
+  }
+
   const byMask = new Map<number, Grant>();
-  const grants: UserGrants = new Map();
+  const user = new CompiledUserBuilder();
   for (const id of touched) {
     const mask = scratchMasks[id]!;
     scratchMasks[id] = 0;
     let grant = mask & tenantWideBit ? TENANT_WIDE : byMask.get(mask);
-    if (!grant) {
+    if (grant === undefined) {
       const roots: string[] = [];
-      for (const [ns, i] of scopeBit) if (ns !== null && mask & (1 << i)) roots.push(ns);
-      byMask.set(mask, (grant = intern(roots)));
+      for (let k = 0; k < namespaces.length; k++) if (mask & bits[k]! && !(mask & coveredBy[k]!)) roots.push(namespaces[k]!);
+      byMask.set(mask, (grant = namespaceGrant(roots)));
     }
-    grants.set(id, grant);
+    user.set(id, grant);
   }
-  return grants;
+  return user.build();
 }
 
-/** The same result with one set of roots per pair: for users with very many binding scopes. */
-function compileGrantsPlainly(bindings: readonly BindingFact[], intern: (roots: readonly string[]) => Grant): UserGrants {
+/** The same result with one set of roots per pair, for users with very many binding scopes. */
+function compileUserPlainly(bindings: readonly StoredBinding[]): CompiledUser | undefined {
   const pending = new Map<number, Set<string> | null /* tenant-wide */>();
-  for (const b of bindings) {
-    for (const id of grantedPairs(b)) {
+  for (const { namespace, pairs } of bindings) {
+    for (const id of pairs) {
       const roots = pending.get(id);
-      if (b.namespace === null) pending.set(id, null);
-      else if (roots === undefined) pending.set(id, new Set([b.namespace]));
-      else roots?.add(b.namespace);
+      if (namespace === null) pending.set(id, null);
+      else if (roots === undefined) pending.set(id, new Set([namespace]));
+      else roots?.add(namespace);
     }
   }
-  const grants: UserGrants = new Map();
-  for (const [id, roots] of pending) grants.set(id, roots === null ? TENANT_WIDE : intern([...roots]));
-  return grants;
+  const user = new CompiledUserBuilder();
+  for (const [id, roots] of pending) user.set(id, roots === null ? TENANT_WIDE : namespaceGrant(minimalRoots([...roots])));
+  return user.build();
 }
 
-const subjectKey = (type: 'USER' | 'GROUP', id: string) => `${type}:${id}`;
+// ---------------------------------------------------------------------------------------------
+// Facts, indexed for patching.
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   const set = map.get(key);
@@ -179,18 +244,18 @@ function deleteFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (set?.delete(value) && set.size === 0) map.delete(key);
 }
 
-/** The raw facts of one tenant, indexed for patching. */
 class TenantFacts {
-  constructor(readonly tenantId: string) {}
-
-  readonly bindingsBySubject = new Map<string, Map<string, BindingFact>>();
+  /** subject id → binding id → binding, one map per subject type. */
+  readonly bindings = { USER: new Map<string, Map<string, StoredBinding>>(), GROUP: new Map<string, Map<string, StoredBinding>>() };
   readonly groupsByUser = new Map<string, Set<string>>();
   readonly membersByGroup = new Map<string, Set<string>>();
-  /** Compiled answers per user; a user absent here is denied everything. */
-  readonly grants = new Map<string, UserGrants>();
+  /** A user absent here is denied everything. */
+  readonly users = new Map<string, CompiledUser>();
 
-  bindingsOf(type: 'USER' | 'GROUP', id: string): Iterable<BindingFact> {
-    return this.bindingsBySubject.get(subjectKey(type, id))?.values() ?? [];
+  constructor(readonly tenantId: string) {}
+
+  bindingsOf(type: 'USER' | 'GROUP', id: string): Iterable<StoredBinding> {
+    return this.bindings[type].get(id)?.values() ?? [];
   }
 
   /** Users whose answers depend on this subject's bindings. */
@@ -198,22 +263,28 @@ class TenantFacts {
     return type === 'USER' ? [id] : [...(this.membersByGroup.get(id) ?? [])];
   }
 
+  /** Every user with a binding or a membership. */
+  knownUsers(): Set<string> {
+    return new Set([...this.groupsByUser.keys(), ...this.bindings.USER.keys()]);
+  }
+
   get isEmpty(): boolean {
-    return this.bindingsBySubject.size === 0 && this.groupsByUser.size === 0;
+    return this.bindings.USER.size === 0 && this.bindings.GROUP.size === 0 && this.groupsByUser.size === 0;
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+
 /**
- * In-process RBAC decisions (anchors.md §3.2: the database is never touched on the hot path).
- * Holds every binding and group membership; per (tenant, user) it precompiles the union of direct
- * and group bindings into (resource, action) → Grant. A decision is a few map lookups plus, for
- * namespaced grants, a scan of the roots or a walk up the namespace's parents. Patches recompile only the users a change can affect.
+ * In-process RBAC decisions: the database is never touched on the hot path (anchors.md §3.2).
+ * Holds every binding and group membership and precompiles, per (tenant, user), the union of
+ * direct and group bindings into a (resource, action) → Grant table. A decision is four map
+ * lookups and a byte read, plus for namespaced grants a short scan or an ancestor lookup.
+ * Patches recompile only the users a change can affect.
  */
 export class DecisionIndex {
   private tenants = new Map<string, TenantFacts>();
-  private bindingsById = new Map<string, BindingFact>();
-  /** Namespace grants shared across users: most users hold the same few root sets. */
-  private internedGrants = new Map<string, Grant>();
+  private bindingsById = new Map<string, StoredBinding>();
   private changes = 0;
 
   constructor(facts?: AuthzFacts) {
@@ -229,17 +300,14 @@ export class DecisionIndex {
   load(facts: AuthzFacts): void {
     this.tenants = new Map();
     this.bindingsById = new Map();
-    this.internedGrants = new Map();
-    for (const b of facts.bindings) this.storeBinding(b);
+    const pairsCache: PairsCache = new Map();
+    for (const b of facts.bindings) this.storeBinding(b, pairsCache);
     for (const m of facts.memberships) this.storeMembership(m);
-    for (const tenant of this.tenants.values()) {
-      const users = new Set(tenant.groupsByUser.keys());
-      for (const key of tenant.bindingsBySubject.keys()) if (key.startsWith('USER:')) users.add(key.slice('USER:'.length));
-      for (const user of users) this.compile(tenant, user);
-    }
+    for (const tenant of this.tenants.values()) for (const user of tenant.knownUsers()) this.compile(tenant, user);
     this.changes++;
   }
 
+  /** Adds a binding, or replaces the one with the same id. */
   addBinding(b: BindingFact): void {
     if (this.bindingsById.has(b.id)) this.removeBinding(b.id);
     const facts = this.storeBinding(b);
@@ -251,10 +319,9 @@ export class DecisionIndex {
     if (!b) return;
     this.bindingsById.delete(id);
     const facts = this.tenants.get(b.tenantId)!;
-    const key = subjectKey(b.subjectType, b.subjectId);
-    const own = facts.bindingsBySubject.get(key);
-    own?.delete(id);
-    if (own?.size === 0) facts.bindingsBySubject.delete(key);
+    const own = facts.bindings[b.subjectType].get(b.subjectId)!;
+    own.delete(id);
+    if (own.size === 0) facts.bindings[b.subjectType].delete(b.subjectId);
     this.recompile(facts, facts.usersOf(b.subjectType, b.subjectId));
   }
 
@@ -276,7 +343,7 @@ export class DecisionIndex {
     if (!facts) return;
     const affected = facts.usersOf(subjectType, subjectId);
     for (const b of facts.bindingsOf(subjectType, subjectId)) this.bindingsById.delete(b.id);
-    facts.bindingsBySubject.delete(subjectKey(subjectType, subjectId));
+    facts.bindings[subjectType].delete(subjectId);
     if (subjectType === 'USER') {
       for (const group of facts.groupsByUser.get(subjectId) ?? []) deleteFrom(facts.membersByGroup, group, subjectId);
       facts.groupsByUser.delete(subjectId);
@@ -292,7 +359,7 @@ export class DecisionIndex {
    * namespaced binding grants only NAMESPACE_SCOPED_RESOURCES, under its namespace.
    */
   allows(tenantId: string, userId: string, resource: Resource, action: Action, namespace: string | null): boolean {
-    const grant = this.tenants.get(tenantId)?.grants.get(userId)?.get(pairId(resource, action));
+    const grant = this.grantOf(tenantId, userId, resource, action);
     if (grant === undefined) return false;
     if (grant.tenantWide) return true;
     return namespace !== null && grantCovers(grant, namespace);
@@ -323,7 +390,7 @@ export class DecisionIndex {
 
   /**
    * Anti-escalation: may this user hand out these permissions in a binding at `namespace`?
-   * At a namespace only NAMESPACE_SCOPED_RESOURCES matter: such a binding confers nothing else.
+   * At a namespace only NAMESPACE_SCOPED_RESOURCES count: such a binding confers nothing else.
    */
   holdsAll(tenantId: string, userId: string, permissions: Permissions, namespace: string | null): { ok: boolean; missing: Permissions } {
     const missing: Permissions = {};
@@ -341,7 +408,10 @@ export class DecisionIndex {
   effective(tenantId: string, userId: string): { tenantWide: Permissions; namespaces: Record<string, Permissions> } {
     const tenantWide: Permissions = {};
     const byNamespace = new Map<string, Permissions>();
-    for (const [id, grant] of this.tenants.get(tenantId)?.grants.get(userId) ?? []) {
+    const user = this.tenants.get(tenantId)?.users.get(userId);
+    user?.slots.forEach((slot, id) => {
+      const grant = user.grants[slot];
+      if (grant === undefined) return;
       const [resource, action] = [resourceOfPair(id), actionOfPair(id)];
       if (grant.tenantWide) (tenantWide[resource] ??= []).push(action);
       for (const root of grant.roots) {
@@ -349,14 +419,17 @@ export class DecisionIndex {
         (p[resource] ??= []).push(action);
         byNamespace.set(root, p);
       }
-    }
+    });
     const namespaces: Record<string, Permissions> = {};
     for (const root of [...byNamespace.keys()].sort()) namespaces[root] = normalizePermissions(byNamespace.get(root)!);
     return { tenantWide: normalizePermissions(tenantWide), namespaces };
   }
 
   private grantOf(tenantId: string, userId: string, resource: Resource, action: Action): Grant | undefined {
-    return this.tenants.get(tenantId)?.grants.get(userId)?.get(pairId(resource, action));
+    const user = this.tenants.get(tenantId)?.users.get(userId);
+    if (user === undefined) return undefined;
+    const id = pairId(resource, action);
+    return id < 0 ? undefined : user.grants[user.slots[id]!];
   }
 
   private factsOf(tenantId: string): TenantFacts {
@@ -365,13 +438,13 @@ export class DecisionIndex {
     return facts;
   }
 
-  private storeBinding(b: BindingFact): TenantFacts {
+  private storeBinding(b: BindingFact, pairsCache?: PairsCache): TenantFacts {
     const facts = this.factsOf(b.tenantId);
-    this.bindingsById.set(b.id, b);
-    const key = subjectKey(b.subjectType, b.subjectId);
-    let own = facts.bindingsBySubject.get(key);
-    if (!own) facts.bindingsBySubject.set(key, (own = new Map()));
-    own.set(b.id, b);
+    const stored = storedBinding(b, pairsCache);
+    this.bindingsById.set(b.id, stored);
+    let own = facts.bindings[b.subjectType].get(b.subjectId);
+    if (!own) facts.bindings[b.subjectType].set(b.subjectId, (own = new Map()));
+    own.set(b.id, stored);
     return facts;
   }
 
@@ -390,25 +463,11 @@ export class DecisionIndex {
 
   /** Rebuilds one user's answers from their own bindings plus their groups' bindings. */
   private compile(facts: TenantFacts, userId: string): void {
-    const bindings = [...facts.bindingsOf('USER', userId)];
-    for (const group of facts.groupsByUser.get(userId) ?? []) bindings.push(...facts.bindingsOf('GROUP', group));
-    const grants = compileGrants(bindings, (roots) => this.intern(roots));
-    if (grants.size > 0) facts.grants.set(userId, grants);
-    else facts.grants.delete(userId);
-  }
-
-  private intern(rawRoots: readonly string[]): Grant {
-    const roots = minimalRoots(rawRoots);
-    const key = JSON.stringify(roots); // unambiguous whatever characters a namespace holds
-    let grant = this.internedGrants.get(key);
-    if (!grant) {
-      grant = Object.freeze({
-        tenantWide: false,
-        roots: Object.freeze(roots),
-        rootSet: roots.length > LINEAR_SCAN_MAX_ROOTS ? new Set(roots) : null,
-      });
-      this.internedGrants.set(key, grant);
-    }
-    return grant;
+    const bindings: StoredBinding[] = [];
+    for (const b of facts.bindingsOf('USER', userId)) bindings.push(b);
+    for (const group of facts.groupsByUser.get(userId) ?? []) for (const b of facts.bindingsOf('GROUP', group)) bindings.push(b);
+    const compiled = compileUser(bindings);
+    if (compiled) facts.users.set(userId, compiled);
+    else facts.users.delete(userId);
   }
 }

@@ -243,7 +243,7 @@ export function fromLegacyPermissions(input: Record<string, string[]>): Permissi
 // ---------------------------------------------------------------------------------------------
 // Managed roles (what GET /acls/templates returns). Readings of the docs' prose; see §2.5.
 
-const ALL_OF = (...resources: Resource[]): Permissions =>
+const everyActionOf = (...resources: Resource[]): Permissions =>
   Object.fromEntries(resources.map((r) => [r, [...PERMISSION_CATALOGUE[r]]]));
 const READ_ONLY: Action[] = ['VIEW', 'LIST'];
 
@@ -265,7 +265,7 @@ const LAUNCHER: Permissions = {
 };
 
 const EDITOR: Permissions = {
-  ...ALL_OF('FLOW', 'EXECUTION', 'TRIGGER', 'KVSTORE', 'DASHBOARD', 'APP', 'TESTSUITE', 'ASSET', 'MCP_SERVER',
+  ...everyActionOf('FLOW', 'EXECUTION', 'TRIGGER', 'KVSTORE', 'DASHBOARD', 'APP', 'TESTSUITE', 'ASSET', 'MCP_SERVER',
     'SYSTEM_SETTINGS', 'TENANT_SETTINGS', 'COPILOT'),
   NAMESPACE: READ_ONLY,
   BLUEPRINT: READ_ONLY,
@@ -274,10 +274,10 @@ const EDITOR: Permissions = {
 
 const DEVELOPER: Permissions = {
   ...EDITOR,
-  ...ALL_OF('NAMESPACE', 'SECRET', 'CREDENTIAL', 'BLUEPRINT', 'REUSABLE_INPUTS'),
+  ...everyActionOf('NAMESPACE', 'SECRET', 'CREDENTIAL', 'BLUEPRINT', 'REUSABLE_INPUTS'),
 };
 
-type ManagedRole = {
+export type ManagedRole = {
   id: 'admin' | 'developer' | 'editor' | 'launcher' | 'viewer';
   name: 'Admin' | 'Developer' | 'Editor' | 'Launcher' | 'Viewer';
   description: string;
@@ -286,7 +286,7 @@ type ManagedRole = {
 
 export const MANAGED_ROLES: ReadonlyArray<ManagedRole> = Object.freeze(
   ([
-    { id: 'admin', name: 'Admin', description: 'Every action on every resource of the tenant.', permissions: ALL_OF(...RESOURCES) },
+    { id: 'admin', name: 'Admin', description: 'Every action on every resource of the tenant.', permissions: everyActionOf(...RESOURCES) },
     { id: 'developer', name: 'Developer', description: 'Editor, plus namespaces (including files), secrets, credentials and blueprints. No identity and access management.', permissions: DEVELOPER },
     { id: 'editor', name: 'Editor', description: 'Builds and runs flows, apps, test suites, dashboards and assets; reads namespaces and blueprints. No secrets, credentials or identity and access management.', permissions: EDITOR },
     { id: 'launcher', name: 'Launcher', description: 'Starts flows and follows, replays and restarts their executions; reads triggers, KV store, dashboards and assets.', permissions: LAUNCHER },

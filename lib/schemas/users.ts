@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { actionSchema, resourceSchema } from '../authz/catalogue.js';
 
 /** Shapes follow Kestra EE's IAMUserController / MeController so EE clients work unchanged. */
 
@@ -72,6 +73,17 @@ export const apiMeSchema = z.object({
   tenants: z.array(z.object({ id: z.string(), name: z.string(), logo: z.string().nullable().optional() })),
 });
 export type ApiMe = z.infer<typeof apiMeSchema>;
+
+const permissionMapSchema = z.partialRecord(resourceSchema, z.array(actionSchema));
+/**
+ * Perch addition to `GET /api/v1/me`: what the caller may do, tenant-wide and per namespace
+ * (a namespace entry also covers its children), so screens can hide what would be refused.
+ */
+export const effectivePermissionsSchema = z.object({
+  tenantWide: permissionMapSchema,
+  namespaces: z.record(z.string(), permissionMapSchema),
+});
+export const apiMeWithPermissionsSchema = apiMeSchema.extend({ permissions: effectivePermissionsSchema });
 
 export const loginRequestSchema = z.object({
   username: z.string().min(1).max(320),

@@ -357,15 +357,28 @@ describe('properties against the naive evaluator', () => {
     }), { numRuns: 150 });
   });
 
-  it('agrees with many roots per grant (the parent-walk path)', () => {
+  it('agrees for users with many roots and many binding scopes (the ancestor-lookup and plain paths)', () => {
+    // up to 39 distinct namespaces for one user: more than 8 roots per grant, more than 31 scopes
     const many = fc.record({
-      bindings: fc.uniqueArray(namespaceArb, { minLength: 9, maxLength: 39 }).map((nss) =>
-        nss.map((ns, i) => userBinding(`b${i}`, 'u1', ns, { FLOW: ['VIEW'] }, 't1'))),
-      memberships: fc.constant<MembershipFact[]>([]),
+      bindings: fc.uniqueArray(namespaceArb, { minLength: 9, maxLength: 39 }).chain((nss) =>
+        fc.tuple(...nss.map(() => permissionsArb)).map((perms) => [
+          ...nss.map((ns, i) => userBinding(`b${i}`, 'u1', ns, perms[i]!, 't1')),
+          groupBinding('tw', 'g1', null, { SECRET: ['VIEW'] }, 't1'),
+        ])),
+      memberships: fc.constant<MembershipFact[]>([member('g1', 'u1', 't1')]),
     });
     fc.assert(fc.property(many, (facts) => {
       expectSameDecisions(new DecisionIndex(facts), new ReferenceEvaluator(facts));
-    }), { numRuns: 60 });
+    }), { numRuns: 80 });
+  });
+
+  it('keeps scopes past the 31st apart', () => {
+    const nss = NAMESPACES.slice(0, 36);
+    const bindings = nss.map((ns, i) => userBinding(`b${i}`, 'u1', ns, { FLOW: i === 33 ? ['VIEW', 'UPDATE'] : ['VIEW'] }, 't1'));
+    const idx = new DecisionIndex({ bindings, memberships: [] });
+    const ref = new ReferenceEvaluator({ bindings, memberships: [] });
+    for (const ns of QUERY_NAMESPACES) expect(idx.allows('t1', 'u1', 'FLOW', 'UPDATE', ns), String(ns)).toBe(ref.allows('t1', 'u1', 'FLOW', 'UPDATE', ns));
+    expect(idx.scope('t1', 'u1', 'FLOW', 'UPDATE')).toEqual({ all: false, namespaces: [nss[33]] });
   });
 
   it('filterVisible and holdsAll agree', () => {

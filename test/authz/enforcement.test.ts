@@ -135,6 +135,17 @@ describe('RBAC enforced on every Kestra call', () => {
     expect(res.json.message).not.toMatch(/in company\.team[,]/);
   });
 
+  it('tells each person what they may do, per namespace, in /api/v1/me', async () => {
+    const { apiMeWithPermissionsSchema } = await import('../../lib/schemas/users.js');
+    const me = apiMeWithPermissionsSchema.parse((await launcher.fetch('GET', '/api/v1/me')).json);
+    expect(me.permissions.tenantWide).toEqual({});
+    expect(Object.keys(me.permissions.namespaces)).toEqual(['company.finance']);
+    expect(me.permissions.namespaces['company.finance']!.FLOW).toEqual(expect.arrayContaining(['EXECUTE', 'VIEW']));
+    expect(me.permissions.namespaces['company.finance']!.FLOW).not.toContain('UPDATE');
+    const owner = apiMeWithPermissionsSchema.parse((await admin.fetch('GET', '/api/v1/me')).json);
+    expect(owner.permissions.tenantWide.USER).toEqual(expect.arrayContaining(['CREATE', 'DELETE']));
+  });
+
   it('refuses routes Perch does not know and tenants other than main', async () => {
     kestra.clear();
     const unknown = await admin.fetch('GET', '/api/v1/main/not-a-kestra-route');

@@ -1,0 +1,335 @@
+/**
+ * What a flow's YAML reaches beyond itself (kestra-oss-notes §3.2, §10 risk 2): a proxy cannot contain
+ * a flow at run time, so Perch reads the source at save/import/validate time and lists every reference
+ * to another namespace's flows, executions, KV, files or secrets, with the permission it stands for.
+ * The caller refuses (403) those its author does not hold. Pure and synchronous.
+ *
+ * Parsing refuses whatever could make Perch read a different flow than Kestra will (anchors.md §4.4
+ * item 17): duplicate keys, aliases/anchors, merge keys, non-default tags, directives, several documents
+ * unless asked for, and scalars that YAML 1.1 (Kestra's Jackson/SnakeYAML) would type differently.
+ */
+import { isMap, isScalar, isSeq, LineCounter, parse, parseAllDocuments, visit } from 'yaml';
+import type { Document, Node, Scalar, YAMLMap } from 'yaml';
+import type { Action } from '../../lib/authz/catalogue.js';
+
+export interface FlowDocument { namespace: string; id: string; line: number /* of namespace: */ }
+export interface FlowReference {
+  line: number;
+  column?: number;
+  what: string;
+  resource: 'FLOW' | 'KVSTORE' | 'NAMESPACE' | 'EXECUTION' | 'SECRET';
+  action: Action;
+  /** null: the namespace is dynamic or unbounded, so only a tenant-wide binding can allow it. */
+  namespace: string | null;
+}
+export type FlowParseResult =
+  | { ok: true; documents: Array<FlowDocument & { references: FlowReference[] }> }
+  | { ok: false; line?: number; message: string };
+
+/**
+ * Tasks that call Kestra's API with the admin's basic-auth credentials (oss-notes §3.4, 2.0 SDK auth).
+ * They need tenant-wide FLOW UPDATE: whoever may rewrite every flow can already make any flow do anything.
+ */
+export const KESTRA_API_TASK_PREFIXES: readonly string[] = [
+  'io.kestra.plugin.kestra.',
+  'io.kestra.plugin.git.SyncFlow', 'io.kestra.plugin.git.SyncNamespaceFiles', 'io.kestra.plugin.git.SyncDashboards',
+  'io.kestra.plugin.git.PushFlows', 'io.kestra.plugin.git.PushNamespaceFiles', 'io.kestra.plugin.git.PushDashboards',
+  'io.kestra.plugin.git.NamespaceSync', 'io.kestra.plugin.git.TenantSync',
+  'io.kestra.plugin.ai.tool.Kestra',
+  // Its task is built from expressions at run time, so it may become any task, API tasks included.
+  'io.kestra.plugin.core.templating.TemplatedTask',
+];
+
+/** Kestra's own namespace/flow-id pattern (and nothing a homoglyph or space could slip through). */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const DEFAULT_TAGS = new Set(['tag:yaml.org,2002:str', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:seq']);
+
+/** `trigger`: label of the enclosing Flow trigger, whose every named namespace is one it listens to. */
+type Ctx = { refs: FlowReference[]; own: string; lc: LineCounter; trigger: string | null };
+type Found = { ns: string | null; detail: string };
+
+class Refused extends Error { constructor(message: string, readonly line?: number) { super(message); } }
+
+export function analyseFlowSource(source: string, options: { multiDocument?: boolean } = {}): FlowParseResult {
+  const lc = new LineCounter();
+  const lineOf = (offset: number | undefined) => (offset === undefined ? undefined : lc.linePos(offset).line);
+  try {
+    // Keys compare by their text, the way Jackson sees them (`1` and "1" collide).
+    const docs = parseAllDocuments(source, { lineCounter: lc, merge: false, uniqueKeys: (a, b) => keyText(a) === keyText(b) });
+    // A stream's empty documents (a trailing `---`) carry no flow.
+    const empty = (d: Document) => d.contents === null || (isScalar(d.contents) && d.contents.source === '');
+    const list = docs.filter((d, _i, all) => !(all.length > 1 && empty(d)));
+    if (list.length === 0) throw new Refused('The flow source is empty.');
+    if (list.length > 1 && !options.multiDocument) {
+      throw new Refused('Several YAML documents (---) where one flow was expected.', lineOf(list[1]!.range[0]));
+    }
+    return { ok: true, documents: list.map((doc) => analyseDocument(doc, lc)) };
+  } catch (e) {
+    if (e instanceof Refused) return { ok: false, line: e.line, message: e.message };
+    throw e;
+  }
+}
+
+function analyseDocument(doc: Document, lc: LineCounter): FlowDocument & { references: FlowReference[] } {
+  const at = (n: { range?: [number, number, number] | null } | null | undefined) =>
+    n?.range ? lc.linePos(n.range[0]).line : undefined;
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw new Refused(problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '.'), problem.linePos?.[0].line);
+  const dir = doc.directives;
+  if (dir && (dir.yaml.explicit || Object.keys(dir.tags).some((t) => t !== '!' && t !== '!!'))) {
+    throw new Refused('YAML directives (%YAML, %TAG) are not accepted.', at(doc.contents));
+  }
+  // Aliases, anchors, merge keys and explicit tags can make a value mean something else upstream.
+  visit(doc, {
+    Alias(_k, n) { throw new Refused('YAML aliases (*name) are not accepted.', at(n)); },
+    Node(_k, n) {
+      if (n.anchor) throw new Refused('YAML anchors (&name) are not accepted.', at(n));
+      if (n.tag && !DEFAULT_TAGS.has(n.tag)) throw new Refused(`YAML tag ${n.tag} is not accepted.`, at(n));
+    },
+    Pair(_k, p) {
+      if (!isScalar(p.key)) throw new Refused('Only plain keys are accepted.', at(p.key as Node));
+      if (p.key.value === '<<') throw new Refused('YAML merge keys (<<) are not accepted.', at(p.key));
+    },
+  });
+  const root = doc.contents;
+  if (!isMap(root)) throw new Refused('A flow must be a YAML mapping.', at(root));
+  const nsNode = root.get('namespace', true);
+  const idNode = root.get('id', true);
+  const namespace = literal(nsNode);
+  const id = literal(idNode);
+  if (namespace === null || !NAME.test(namespace)) throw new Refused('The flow needs a literal `namespace:` name.', at(nsNode) ?? at(root));
+  if (id === null || !NAME.test(id)) throw new Refused('The flow needs a literal `id:` name.', at(idNode) ?? at(root));
+  const ctx: Ctx = { refs: [], own: namespace, lc, trigger: null };
+  walk(root, ctx);
+  return { namespace, id, line: at(keyNode(root, 'namespace'))!, references: dedupe(ctx.refs) };
+}
+
+function keyText(n: unknown): string {
+  return isScalar(n) ? String(n.value) : JSON.stringify(n);
+}
+
+/** A string Kestra will read exactly as Perch does: plain scalars must stay strings under YAML 1.1 too. */
+function literal(n: unknown): string | null {
+  if (!isScalar(n) || typeof n.value !== 'string') return null;
+  if (n.type !== 'PLAIN') return n.value;
+  try { return typeof parse(n.value, { version: '1.1' }) === 'string' ? n.value : null; } catch { return null; }
+}
+
+function keyNode(map: YAMLMap, key: string): Scalar | undefined {
+  return map.items.find((p) => isScalar(p.key) && p.key.value === key)?.key as Scalar | undefined;
+}
+
+/** A referenced namespace: a literal name, or null (dynamic, unbounded, malformed) with why. */
+function nsValue(n: unknown, ctx: Ctx, absent: 'own' | 'null'): Found {
+  if (n === undefined || n === null) return absent === 'own' ? { ns: ctx.own, detail: ctx.own } : { ns: null, detail: 'every namespace (none named)' };
+  const s = literal(n);
+  if (s !== null && NAME.test(s)) return { ns: s, detail: s };
+  return { ns: null, detail: `a dynamic namespace (${isScalar(n) ? String(n.value) : 'not a literal'})` };
+}
+
+function push(ctx: Ctx, node: Node | undefined | null, resource: FlowReference['resource'], actions: Action[], what: string, ns: string | null) {
+  const pos = node?.range ? ctx.lc.linePos(node.range[0]) : { line: 1, col: 1 };
+  for (const action of actions) ctx.refs.push({ line: pos.line, column: pos.col, what, resource, action, namespace: ns });
+}
+
+function walk(node: unknown, ctx: Ctx): void {
+  if (isScalar(node)) { if (typeof node.value === 'string') scanExpressions(node, ctx); return; }
+  if (isSeq(node)) { for (const item of node.items) walk(item, ctx); return; }
+  if (!isMap(node)) return;
+  const type = literal(node.get('type', true));
+  let inner = ctx;
+  if (ctx.trigger !== null || (type !== null && type.includes('.condition.'))) listen(node, ctx);
+  else if (type !== null && isFlowTrigger(type)) inner = { ...ctx, trigger: `Flow trigger ${taskName(node)}` };
+  else if (type !== null) classify(node, type, ctx);
+  const nsFiles = node.get('namespaceFiles', true);
+  if (isMap(nsFiles) && !(isScalar(nsFiles.get('enabled', true)) && (nsFiles.get('enabled', true) as Scalar).value === false)) {
+    const list = nsFiles.get('namespaces', true);
+    const entries = isSeq(list) ? list.items : list === undefined ? [undefined] : [list];
+    for (const e of entries) {
+      const f = nsValue(e, ctx, 'own');
+      push(ctx, (e as Node) ?? keyNode(node, 'namespaceFiles'), 'NAMESPACE', ['MANAGE_FILES'], `namespaceFiles of ${taskName(node)} reads the files of ${f.detail}`, f.ns);
+    }
+  }
+  const before = ctx.refs.length;
+  if (inner !== ctx) listen(node, inner);
+  for (const pair of node.items) { walk(pair.key, inner); walk(pair.value, inner); }
+  // A Flow trigger with no namespace condition fires on every execution of the instance.
+  if (inner !== ctx && !ctx.refs.slice(before).some((r) => r.resource === 'EXECUTION')) {
+    push(ctx, node.get('type', true) as Node, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'],
+      `${inner.trigger} listens to the executions of every namespace (no namespace condition)`, null);
+  }
+}
+
+const taskName = (m: YAMLMap) => `'${literal(m.get('id', true)) ?? '?'}'`;
+const simpleName = (type: string) => type.slice(type.lastIndexOf('.') + 1);
+const isKestraCore = (type: string) => type.startsWith('io.kestra.plugin.core.') || type.startsWith('io.kestra.core.');
+const isFlowTrigger = (type: string) => isKestraCore(type) && /\.triggers?\./.test(type) && simpleName(type) === 'Flow';
+
+/** Task/trigger types with a known meaning; anything else naming a flow or namespace fails closed. */
+function classify(m: YAMLMap, type: string, ctx: Ctx): void {
+  const typeNode = m.get('type', true) as Node;
+  const nsNode = m.get('namespace', true) as Node | undefined;
+  const name = simpleName(type);
+  const label = `${name} task ${taskName(m)}`;
+  if (KESTRA_API_TASK_PREFIXES.some((p) => type.startsWith(p))) {
+    push(ctx, typeNode, 'FLOW', ['UPDATE'], `${label} calls Kestra's API with the administrator's authority`, null);
+    return;
+  }
+  const where = (absent: 'own' | 'null') => nsValue(nsNode, ctx, absent);
+  const core = isKestraCore(type);
+  if (core && type.includes('.kv.')) {
+    const actions: Action[] = name === 'Set' ? ['CREATE', 'UPDATE'] : name === 'Get' ? ['VIEW'] : name === 'GetKeys' ? ['LIST']
+      : name === 'Delete' ? ['DELETE'] : ['UPDATE', 'DELETE'];
+    const f = where('own');
+    push(ctx, nsNode ?? typeNode, 'KVSTORE', actions, `${label} uses the KV store of ${f.detail}`, f.ns);
+  } else if (core && type.includes('.namespace.')) {
+    const f = where('own');
+    push(ctx, nsNode ?? typeNode, 'NAMESPACE', ['MANAGE_FILES'], `${label} handles the namespace files of ${f.detail}`, f.ns);
+  } else if (core && /^Purge(Executions?|Logs)$/.test(name)) {
+    const f = where('null');
+    push(ctx, nsNode ?? typeNode, 'EXECUTION', ['DELETE'], `${label} purges executions of ${f.detail}`, f.ns);
+  } else if (core && name === 'Count') {
+    const list = m.get('namespaces', true);
+    const nodes = isSeq(list) ? list.items : [nsNode];
+    for (const n of nodes) { const f = nsValue(n, ctx, 'null'); push(ctx, (n as Node) ?? typeNode, 'EXECUTION', ['LIST'], `${label} counts executions of ${f.detail}`, f.ns); }
+  } else if (core && (name === 'Fetch' || name === 'Resume') && (m.has('executionId') || nsNode)) {
+    const f = where('null');
+    push(ctx, nsNode ?? typeNode, 'EXECUTION', [name === 'Fetch' ? 'ACCESS_LOGS' : 'RESUME'], `${label} acts on an execution of ${f.detail}`, f.ns);
+  } else if (m.has('flowId') && !(core && name === 'Toggle')) {
+    // Subflow, legacy Flow, ForEachItem, Loop… and any unknown task naming a flow: it starts that flow.
+    const f = where('null');
+    const flow = literal(m.get('flowId', true)) ?? '(dynamic flow)';
+    push(ctx, nsNode ?? typeNode, 'FLOW', ['EXECUTE'], f.ns === null ? `${label} runs ${flow} in ${f.detail}` : `${label} runs ${f.ns}.${flow}`, f.ns);
+  } else if (core && (nsNode || name === 'Toggle')) {
+    // An unknown (or removed) Kestra task aimed at a namespace: demand edit rights there, which already imply anything.
+    const f = where('own');
+    push(ctx, nsNode ?? typeNode, 'FLOW', ['UPDATE'], `${label} acts on ${f.detail}`, f.ns);
+  }
+}
+
+/** Inside a Flow trigger (or a condition): every namespace named is one whose executions it observes. */
+function listen(m: YAMLMap, ctx: Ctx): void {
+  const label = ctx.trigger ?? `Condition ${taskName(m)}`;
+  const nsNode = m.get('namespace', true) as Node | undefined;
+  if (nsNode !== undefined) {
+    let f = nsValue(nsNode, ctx, 'null');
+    const cmp = literal(m.get('comparison', true));
+    const prefix = cmp === 'PREFIX' || (isScalar(m.get('prefix', true)) && (m.get('prefix', true) as Scalar).value === true);
+    // A string prefix "a.b" also matches "a.bc"; a suffix matches anywhere. Only "a.b." stays inside a.b.
+    if (f.ns !== null && (cmp === 'SUFFIX' || (prefix && !f.ns.endsWith('.')))) f = { ns: null, detail: `every namespace matching '${f.ns}' by ${cmp ?? 'PREFIX'}` };
+    else if (f.ns !== null && prefix) f = { ns: f.ns.slice(0, -1), detail: f.ns.slice(0, -1) };
+    push(ctx, nsNode, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'], `${label} listens to executions of ${f.detail}`, f.ns);
+  }
+  // preconditions/when `where` filters: {field: NAMESPACE, type: EQUAL_TO|IN…, value|values}.
+  if (literal(m.get('field', true)) === 'NAMESPACE') {
+    const op = literal(m.get('type', true));
+    const v = m.get('values', true) ?? m.get('value', true);
+    const items = isSeq(v) ? v.items : [v];
+    for (const n of items) {
+      let f = nsValue(n, ctx, 'null');
+      if (op !== 'EQUAL_TO' && op !== 'IN') f = { ns: null, detail: `every namespace matching a ${op ?? 'missing'} filter` };
+      push(ctx, (n as Node) ?? m, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'], `${label} listens to executions of ${f.detail}`, f.ns);
+    }
+  }
+}
+
+/** Pebble calls that reach other namespaces, found in any string (keys included; fail closed). */
+function scanExpressions(s: Scalar, ctx: Ctx): void {
+  const text = s.value as string;
+  // Nothing is evaluated outside {{ }} / {% %}; an nsfile:// URI is read as is, so it is checked everywhere.
+  const inPebble = pebbleRegions(text);
+  const lineAt = (index: number): Node => {
+    // A literal block maps value lines 1:1 onto source lines below its header; elsewhere, the scalar's start.
+    if (s.type !== 'BLOCK_LITERAL' || !s.range) return s;
+    const header = ctx.lc.linePos(s.range[0]).line;
+    const line = header + 1 + (text.slice(0, index).match(/\n/g)?.length ?? 0);
+    return { range: [ctx.lc.lineStarts[line - 1] ?? s.range[0], 0, 0] } as unknown as Node;
+  };
+  for (const m of text.matchAll(/\b(kv|secret|read|render|renderOnce)\s*\(/g)) {
+    if (!inPebble(m.index)) continue;
+    const args = callArgs(text, m.index + m[0].length);
+    const at = lineAt(m.index);
+    if (m[1] === 'kv') {
+      const nsArg = args.named.get('namespace') ?? args.positional[1];
+      const ns = nsArg === undefined ? ctx.own : stringLiteral(nsArg);
+      const ok = ns !== null && NAME.test(ns);
+      push(ctx, at, 'KVSTORE', ['VIEW'], ok ? `kv() reads the KV store of ${ns}` : `kv() reads the KV store of a dynamic namespace (${nsArg})`, ok ? ns : null);
+    } else if (m[1] === 'secret') {
+      // OSS secrets are global environment secrets (oss-notes §4.2): no namespace binding can scope them.
+      push(ctx, at, 'SECRET', ['VIEW'], `secret(${args.positional[0] ?? ''}) reads an instance-wide secret`, null);
+    } else if (m[1] === 'read') {
+      const a = args.positional[0] ?? '';
+      // A URI assembled from pieces can hide "nsfile://other"; a bare variable (outputs.x.uri) is left alone.
+      if (stringLiteral(a) === null && /['"~]/.test(a)) push(ctx, at, 'NAMESPACE', ['MANAGE_FILES'], `read() of a file path built at run time (${a.trim()})`, null);
+    } else {
+      // render() evaluates text known only at run time, which may call kv()/read()/secret() on any namespace.
+      for (const [resource, action] of [['KVSTORE', 'VIEW'], ['NAMESPACE', 'MANAGE_FILES'], ['SECRET', 'VIEW']] as const) {
+        push(ctx, at, resource, [action], `${m[1]}() evaluates an expression known only at run time`, null);
+      }
+    }
+  }
+  for (const m of text.matchAll(/nsfile:\/\/([^/\s'"()]*)(.?)/gi)) {
+    const auth = m[1]!;
+    const ok = m[2] === '/' && (auth === '' || NAME.test(auth));
+    const ns = ok ? (auth === '' ? ctx.own : auth) : null;
+    push(ctx, lineAt(m.index), 'NAMESPACE', ['MANAGE_FILES'], ok ? `nsfile:// reads the files of ${ns}` : `nsfile:// reads the files of a dynamic namespace (${m[0]})`, ns);
+  }
+}
+
+/** Whether an offset lies inside `{{ }}` or `{% %}`; quotes inside are respected, an unclosed tag runs to the end. */
+function pebbleRegions(text: string): (index: number) => boolean {
+  const regions: Array<[number, number]> = [];
+  let i = text.search(/\{[{%]/);
+  while (i !== -1 && i < text.length) {
+    let j = i + 2, quote = '';
+    for (; j < text.length; j++) {
+      const c = text[j]!;
+      if (quote) { if (c === '\\') j++; else if (c === quote) quote = ''; }
+      else if (c === "'" || c === '"') quote = c;
+      else if ((c === '}' || c === '%') && text[j + 1] === '}') break;
+    }
+    regions.push([i, j]);
+    const next = text.slice(j + 2).search(/\{[{%]/);
+    i = next === -1 ? -1 : j + 2 + next;
+  }
+  return (index) => regions.some(([a, b]) => index > a && index < b);
+}
+
+/** Splits a call's arguments at top-level commas (quotes and brackets respected); unterminated → best effort. */
+function callArgs(text: string, start: number): { positional: string[]; named: Map<string, string> } {
+  const parts: string[] = [];
+  let depth = 0, quote = '', cur = '';
+  for (let i = start; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) { cur += c; if (c === '\\') cur += text[++i] ?? ''; else if (c === quote) quote = ''; continue; }
+    if (c === "'" || c === '"') quote = c;
+    else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) { if (depth === 0) break; depth--; }
+    else if (c === ',' && depth === 0) { parts.push(cur); cur = ''; continue; }
+    cur += c;
+  }
+  if (cur.trim() !== '' || parts.length > 0) parts.push(cur);
+  const positional: string[] = [];
+  const named = new Map<string, string>();
+  for (const p of parts) {
+    const kw = /^\s*([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(p);
+    if (kw) named.set(kw[1]!, kw[2]!); else positional.push(p);
+  }
+  return { positional, named };
+}
+
+/** The value of exactly one quoted Pebble string, else null (concatenations, variables, filters). */
+function stringLiteral(arg: string): string | null {
+  const m = /^\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*$/.exec(arg);
+  if (!m) return null;
+  const body = m[1] ?? m[2]!;
+  return body.includes('\\') || body.includes('{') ? null : body;
+}
+
+function dedupe(refs: FlowReference[]): FlowReference[] {
+  const seen = new Set<string>();
+  return refs.filter((r) => {
+    const k = `${r.line}|${r.resource}|${r.action}|${r.namespace}|${r.what}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}
