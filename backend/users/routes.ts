@@ -170,7 +170,10 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
   });
 
   // The signed-in person.
-  app.get('/api/v1/me', async (request) => toApiMe(await mustFindUser(ctx.db, request.principal!.userId)));
+  app.get('/api/v1/me', async (request) => {
+    const { userId, tenantId } = request.principal!;
+    return { ...toApiMe(await mustFindUser(ctx.db, userId)), permissions: ctx.authz.effective(tenantId, userId) };
+  });
 
   app.patch('/api/v1/me', async (request) => {
     const user = await mustFindUser(ctx.db, request.principal!.userId);
