@@ -22,7 +22,10 @@ async function serve(options: { config?: string }): Promise<void> {
   const settings = await config(options.config);
   const perch = await buildPerch(settings);
   const outcome = await perch.ctx.firstAdmin.bootstrap(settings);
-  if (outcome === 'created') perch.app.log.info(`created instance owner ${settings.admin.email}`);
+  if (outcome === 'created') {
+    perch.app.log.info(`created instance owner ${settings.admin.email}`);
+    await perch.reloadAuthorization();
+  }
   if (outcome === 'waiting') process.stderr.write(`\n${FIRST_ADMIN_HELP}\n\n`);
   if (!settings.kestra.username || !settings.kestra.password) {
     perch.app.log.warn('PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD are not set: Kestra will refuse proxied API calls');

@@ -9,15 +9,20 @@ import { SessionManager } from './auth/sessions.js';
 import type { PerchConfig } from './config/config.js';
 import type { PerchContext } from './context.js';
 import { registerHealthRoutes } from './health/routes.js';
+import { ensureManagedRoles, loadAuthzFacts } from './iam/iam-store.js';
+import { registerIamRoutes } from './iam/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { registerKestraProxy } from './proxy/kestra-proxy.js';
 import { migrateToLatest, openStore } from './store/database.js';
+import { DEFAULT_TENANT } from '../lib/tenants.js';
 import { FirstAdminGate } from './users/first-admin.js';
 import { registerUserRoutes } from './users/routes.js';
 
 export interface Perch {
   app: FastifyInstance;
   ctx: PerchContext;
+  /** Re-reads every binding and membership into the decision index. */
+  reloadAuthorization(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,6 +58,14 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     authz: new DecisionIndex(),
     log: app.log,
   };
+  try {
+    await ensureManagedRoles(ctx.db, DEFAULT_TENANT);
+    ctx.authz.load(await loadAuthzFacts(ctx.db));
+  } catch (error) {
+    ctx.sessions.close();
+    await store.close();
+    throw error;
+  }
 
   await app.register(fastifyCookie);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
@@ -63,12 +76,16 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerHealthRoutes(app, ctx);
   registerAuthRoutes(app, ctx);
   registerUserRoutes(app, ctx);
+  registerIamRoutes(app, ctx);
   await registerKestraProxy(app, ctx);
 
   let closed = false;
   return {
     app,
     ctx,
+    async reloadAuthorization() {
+      ctx.authz.load(await loadAuthzFacts(ctx.db));
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -42,6 +42,7 @@ export const KESTRA_API_TASK_PREFIXES: readonly string[] = [
 
 /** Kestra's own namespace/flow-id pattern (and nothing a homoglyph or space could slip through). */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const YAML11_WORDS = /^(y|yes|n|no|true|false|on|off|null)$/i;
 const DEFAULT_TAGS = new Set(['tag:yaml.org,2002:str', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:seq']);
 
 /** `trigger`: label of the enclosing Flow trigger, whose every named namespace is one it listens to. */
@@ -111,7 +112,7 @@ function keyText(n: unknown): string {
 /** A string Kestra will read exactly as Perch does: plain scalars must stay strings under YAML 1.1 too. */
 function literal(n: unknown): string | null {
   if (!isScalar(n) || typeof n.value !== 'string') return null;
-  if (n.type !== 'PLAIN') return n.value;
+  if (n.type !== 'PLAIN' || (/^[A-Za-z_][\w.-]*$/.test(n.value) && !YAML11_WORDS.test(n.value))) return n.value;
   try { return typeof parse(n.value, { version: '1.1' }) === 'string' ? n.value : null; } catch { return null; }
 }
 
@@ -143,11 +144,8 @@ function walk(node: unknown, ctx: Ctx): void {
   else if (type !== null) classify(node, type, ctx);
   const nsFiles = node.get('namespaceFiles', true);
   if (isMap(nsFiles) && !(isScalar(nsFiles.get('enabled', true)) && (nsFiles.get('enabled', true) as Scalar).value === false)) {
-    const list = nsFiles.get('namespaces', true);
-    const entries = isSeq(list) ? list.items : list === undefined ? [undefined] : [list];
-    for (const e of entries) {
-      const f = nsValue(e, ctx, 'own');
-      push(ctx, (e as Node) ?? keyNode(node, 'namespaceFiles'), 'NAMESPACE', ['MANAGE_FILES'], `namespaceFiles of ${taskName(node)} reads the files of ${f.detail}`, f.ns);
+    for (const { node: at, f } of targets(nsFiles, ctx, 'own')) {
+      push(ctx, at ?? keyNode(node, 'namespaceFiles'), 'NAMESPACE', ['MANAGE_FILES'], `namespaceFiles of ${taskName(node)} reads the files of ${f.detail}`, f.ns);
     }
   }
   const before = ctx.refs.length;
@@ -177,24 +175,20 @@ function classify(m: YAMLMap, type: string, ctx: Ctx): void {
   }
   const where = (absent: 'own' | 'null') => nsValue(nsNode, ctx, absent);
   const core = isKestraCore(type);
+  const each = (resource: FlowReference['resource'], actions: Action[], verb: string, absent: 'own' | 'null') => {
+    for (const { node, f } of targets(m, ctx, absent)) push(ctx, node ?? typeNode, resource, actions, `${label} ${verb} ${f.detail}`, f.ns);
+  };
   if (core && type.includes('.kv.')) {
-    const actions: Action[] = name === 'Set' ? ['CREATE', 'UPDATE'] : name === 'Get' ? ['VIEW'] : name === 'GetKeys' ? ['LIST']
-      : name === 'Delete' ? ['DELETE'] : ['UPDATE', 'DELETE'];
-    const f = where('own');
-    push(ctx, nsNode ?? typeNode, 'KVSTORE', actions, `${label} uses the KV store of ${f.detail}`, f.ns);
+    each('KVSTORE', name === 'Set' ? ['CREATE', 'UPDATE'] : name === 'Get' ? ['VIEW'] : name === 'GetKeys' ? ['LIST']
+      : name === 'Delete' ? ['DELETE'] : ['UPDATE', 'DELETE'], 'uses the KV store of', 'own');
   } else if (core && type.includes('.namespace.')) {
-    const f = where('own');
-    push(ctx, nsNode ?? typeNode, 'NAMESPACE', ['MANAGE_FILES'], `${label} handles the namespace files of ${f.detail}`, f.ns);
-  } else if (core && /^Purge(Executions?|Logs)$/.test(name)) {
-    const f = where('null');
-    push(ctx, nsNode ?? typeNode, 'EXECUTION', ['DELETE'], `${label} purges executions of ${f.detail}`, f.ns);
+    each('NAMESPACE', ['MANAGE_FILES'], 'handles the namespace files of', 'own');
+  } else if (core && /^Purge(Executions|Logs)$/.test(name)) {
+    each('EXECUTION', ['DELETE'], 'purges executions of', 'null');
   } else if (core && name === 'Count') {
-    const list = m.get('namespaces', true);
-    const nodes = isSeq(list) ? list.items : [nsNode];
-    for (const n of nodes) { const f = nsValue(n, ctx, 'null'); push(ctx, (n as Node) ?? typeNode, 'EXECUTION', ['LIST'], `${label} counts executions of ${f.detail}`, f.ns); }
+    each('EXECUTION', ['LIST'], 'counts executions of', 'null');
   } else if (core && (name === 'Fetch' || name === 'Resume') && (m.has('executionId') || nsNode)) {
-    const f = where('null');
-    push(ctx, nsNode ?? typeNode, 'EXECUTION', [name === 'Fetch' ? 'ACCESS_LOGS' : 'RESUME'], `${label} acts on an execution of ${f.detail}`, f.ns);
+    each('EXECUTION', [name === 'Fetch' ? 'ACCESS_LOGS' : 'RESUME'], 'acts on an execution of', 'null');
   } else if (m.has('flowId') && !(core && name === 'Toggle')) {
     // Subflow, legacy Flow, ForEachItem, Loop… and any unknown task naming a flow: it starts that flow.
     const f = where('null');
@@ -205,6 +199,18 @@ function classify(m: YAMLMap, type: string, ctx: Ctx): void {
     const f = where('own');
     push(ctx, nsNode ?? typeNode, 'FLOW', ['UPDATE'], `${label} acts on ${f.detail}`, f.ns);
   }
+}
+
+/** Namespaces a Kestra task aims at: `namespace`, each of `namespaces`, a `namespacePattern` (unbounded). */
+function targets(m: YAMLMap, ctx: Ctx, absent: 'own' | 'null'): Array<{ node: Node | undefined; f: Found }> {
+  const out: Array<{ node: Node | undefined; f: Found }> = [];
+  const one = m.get('namespace', true) as Node | undefined;
+  if (one !== undefined) out.push({ node: one, f: nsValue(one, ctx, absent) });
+  const list = m.get('namespaces', true);
+  for (const n of isSeq(list) ? list.items : list === undefined ? [] : [list]) out.push({ node: n as Node, f: nsValue(n, ctx, absent) });
+  const pattern = m.get('namespacePattern', true) as Node | undefined;
+  if (pattern !== undefined) out.push({ node: pattern, f: { ns: null, detail: 'every namespace matching a pattern' } });
+  return out.length > 0 ? out : [{ node: undefined, f: nsValue(undefined, ctx, absent) }];
 }
 
 /** Inside a Flow trigger (or a condition): every namespace named is one whose executions it observes. */

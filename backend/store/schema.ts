@@ -34,9 +34,53 @@ export interface LoginFailuresTable {
   locked_until: number | null;
 }
 
+/** IAM (migration 002). Role ids are unique per tenant; permissions are JSON `{RESOURCE: [ACTION…]}`. */
+export interface RolesTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string | null;
+  permissions: string;
+  is_default: number;
+  is_managed: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupMembersTable {
+  tenant_id: string;
+  group_id: string;
+  user_id: string;
+  membership: 'OWNER' | 'MEMBER';
+  created_at: number;
+}
+
+export interface BindingsTable {
+  id: string;
+  tenant_id: string;
+  subject_type: 'USER' | 'GROUP';
+  subject_id: string;
+  role_id: string;
+  /** null = tenant-wide. */
+  namespace: string | null;
+  created_at: number;
+}
 
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   login_failures: LoginFailuresTable;
+  roles: RolesTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  bindings: BindingsTable;
 }

@@ -2,6 +2,8 @@ import { passwordProblem, hashPassword } from '../auth/passwords.js';
 import type { PerchConfig } from '../config/config.js';
 import type { Store } from '../store/database.js';
 import { emailSchema } from '../../lib/schemas/users.js';
+import { DEFAULT_TENANT } from '../../lib/tenants.js';
+import { ensureManagedRoles, insertBinding } from '../iam/iam-store.js';
 import { countUsers, createUser, findUserByEmail, type UserRow } from './user-store.js';
 
 export const FIRST_ADMIN_HELP = [
@@ -10,14 +12,23 @@ export const FIRST_ADMIN_HELP = [
   '(or start Perch once with PERCH_ADMIN_EMAIL and PERCH_ADMIN_PASSWORD set).',
 ].join('\n');
 
-/** Creates an instance owner after checking the email and password rules. */
+/**
+ * Creates an instance owner after checking the email and password rules, bound to the managed
+ * Admin role tenant-wide: an instance owner administers Perch, the binding lets them run Kestra.
+ */
 export async function createInstanceOwner(db: Store, config: PerchConfig, email: string, password: string): Promise<UserRow> {
   const parsedEmail = emailSchema.safeParse(email);
   if (!parsedEmail.success) throw new Error(`"${email}" is not a valid email address`);
   const problem = passwordProblem(password, config.password);
   if (problem) throw new Error(problem);
-  if (await findUserByEmail(db, parsedEmail.data)) throw new Error(`A user with email ${parsedEmail.data} already exists`);
-  return createUser(db, { email: parsedEmail.data, passwordHash: await hashPassword(password), superAdmin: true });
+  const passwordHash = await hashPassword(password);
+  await ensureManagedRoles(db, DEFAULT_TENANT);
+  return db.transaction().execute(async (trx) => {
+    if (await findUserByEmail(trx, parsedEmail.data)) throw new Error(`A user with email ${parsedEmail.data} already exists`);
+    const user = await createUser(trx, { email: parsedEmail.data, passwordHash, superAdmin: true });
+    await insertBinding(trx, DEFAULT_TENANT, { type: 'USER', subjectId: user.id, roleId: 'admin', namespace: null });
+    return user;
+  });
 }
 
 /** Until an instance owner exists Perch refuses service; once one does, the check costs nothing. */
@@ -41,7 +52,7 @@ export class FirstAdminGate {
     return this.ready;
   }
 
-  /** On start: create the configured admin when the store has none. */
+  /** On start: create the configured admin when the store has none (the caller reloads the index). */
   async bootstrap(config: PerchConfig): Promise<'ready' | 'created' | 'waiting'> {
     if (await this.isReady()) return 'ready';
     const { email, password } = config.admin;

@@ -10,6 +10,7 @@ import {
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import type { PerchContext } from '../context.js';
 import { conflict, forbidden, HttpError, notFound, validationError } from '../http/errors.js';
+import { bindDefaultRole, forgetUserInIam } from '../iam/iam-store.js';
 import type { Store } from '../store/database.js';
 import {
   countUsers,
@@ -115,6 +116,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
         disabled: body.disabled ?? false,
       });
     });
+    await bindDefaultRole(ctx, user.id, user.tenant_id);
     return reply.code(201).send(toApiUser(user));
   });
 
@@ -166,6 +168,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
       await deleteUser(trx, user.id);
     });
     await ctx.sessions.revokeUser(user.id);
+    await forgetUserInIam(ctx, user.id);
     return reply.code(204).send();
   });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import type { ApiMe, ApiUser, ApiUserSummary } from '../../lib/schemas/users.js';
 import type { Store } from '../store/database.js';
@@ -94,9 +94,9 @@ export async function searchUsers(db: Store, query: UserQuery): Promise<{ rows: 
     const like = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     base = base.where((eb) =>
       eb.or([
-        eb(eb.fn('lower', ['email']), 'like', like),
-        eb(eb.fn('lower', ['first_name']), 'like', like),
-        eb(eb.fn('lower', ['last_name']), 'like', like),
+        sql<boolean>`lower(email) like ${like} escape '\\'`,
+        sql<boolean>`lower(first_name) like ${like} escape '\\'`,
+        sql<boolean>`lower(last_name) like ${like} escape '\\'`,
       ]),
     );
   }

@@ -22,7 +22,7 @@ describe('RBAC enforced on every Kestra call', () => {
 
   async function person(email: string, role: 'viewer' | 'launcher' | 'editor', namespace: string): Promise<Browser> {
     const created = await admin.fetch('POST', '/api/v1/users', { json: { email, password: 'a good long password' } });
-    grantRole(perch.perch, created.json.id, role, namespace);
+    await grantRole(perch.perch, created.json.id, role, namespace);
     const browser = new Browser(perch);
     await browser.login(email, 'a good long password');
     return browser;

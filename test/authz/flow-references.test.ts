@@ -249,6 +249,34 @@ afterExecution:
 `), [ref(13, 'FLOW', 'EXECUTE', 'ns.a'), ref(23, 'FLOW', 'EXECUTE', 'ns.b'), ref(30, 'FLOW', 'EXECUTE', 'ns.c'),
       ref(38, 'FLOW', 'EXECUTE', 'ns.d'), ref(43, 'FLOW', 'EXECUTE', 'ns.e'), ref(48, 'KVSTORE', 'VIEW', 'ns.g'),
       ref(53, 'FLOW', 'EXECUTE', 'ns.h')]],
+    ['namespace-file tasks, trigger toggling, current-execution purge', flow(`tasks:
+  - id: up
+    type: io.kestra.plugin.core.namespace.UploadFiles
+    namespace: company.web
+    files: ["{{ inputs.f }}"]
+  - id: toggle
+    type: io.kestra.plugin.core.trigger.Toggle
+    namespace: company.ops
+    flowId: nightly
+    trigger: schedule
+  - id: clean
+    type: io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles
+  - id: logs
+    type: io.kestra.plugin.core.log.PurgeLogs
+    namespace: company.hr
+`), [ref(6, 'NAMESPACE', 'MANAGE_FILES', 'company.web'), ref(10, 'FLOW', 'UPDATE', 'company.ops'),
+      ref(17, 'EXECUTION', 'DELETE', 'company.hr')]],
+    ['an unknown task naming a flow is read as running it', flow(`tasks:
+  - id: x
+    type: io.kestra.plugin.core.flow.SomethingNew
+    namespace: company.x
+    flowId: y
+`), [ref(6, 'FLOW', 'EXECUTE', 'company.x')]],
+    ['escaped YAML text and Pebble whitespace do not hide a call', flow(`tasks:
+  - id: s
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ \\u006bv ( 'k' , namespace = 'company.hr' ) }} {{ \\"}}\\" ~ kv('j', 'company.it') }}"
+`), [ref(6, 'KVSTORE', 'VIEW', 'company.hr'), ref(6, 'KVSTORE', 'VIEW', 'company.it')]],
     ['non-Kestra plugins with a namespace property (Kubernetes) are not Kestra namespaces', flow(`tasks:
   - id: pod
     type: io.kestra.plugin.kubernetes.PodCreate
@@ -299,6 +327,7 @@ describe('analyseFlowSource: documents and refusals', () => {
     ['mapping namespace', 'id: a\nnamespace: {x: 1}\n', 2, /namespace/],
     ['expression namespace', 'id: a\nnamespace: "{{ inputs.ns }}"\n', 2, /namespace/],
     ['missing id', 'namespace: company.team\n', 1, /id/],
+    ['duplicate keys hidden by YAML escapes', 'id: a\nnamespace: x\n"n\\u0061mespace": y\n', 3, /unique/],
     ['complex key', '? [a]\n: 1\nid: a\nnamespace: x\n', 1, /key/],
   ];
   it.each(refusals)('refuses %s', (_name, source, line, message) => {

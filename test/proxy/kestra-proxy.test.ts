@@ -132,7 +132,7 @@ describe('the reverse proxy in front of Kestra', () => {
     const yaml = 'id: long\nnamespace: company.team\ntasks:\n  - id: stop\n    type: io.kestra.plugin.core.flow.Pause\n';
     await browser.fetch('POST', '/api/v1/main/flows', { body: yaml, headers: { 'content-type': 'application/x-yaml' } });
     const run = await browser.fetch('POST', '/api/v1/main/executions/company.team/long', { body: '' });
-    grantRole(perch.perch, created.json.id, 'viewer', 'company.team');
+    await grantRole(perch.perch, created.json.id, 'viewer', 'company.team');
     const streamer = new Browser(perch);
     await streamer.login('streamer@example.com', 'watching executions');
     const sse = await request(`${perch.url}/api/v1/main/executions/${run.json.id}/follow`, { headers: { cookie: streamer.cookieHeader()! } });

@@ -11,7 +11,7 @@ for (const target of storeTargets()) {
       const lines: string[] = [];
       await migrateToLatest(first.db, (line) => lines.push(line));
       expect(first.dialect).toBe(target.name);
-      expect(lines).toEqual(['migration 001-people-and-sessions: applied']);
+      expect(lines).toEqual(['migration 001-people-and-sessions: applied', 'migration 002-iam: applied']);
       await first.close();
 
       const again = await openStore({ databaseUrl: url, dataDir: '/nonexistent' });

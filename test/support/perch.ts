@@ -4,6 +4,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { MANAGED_ROLES } from '../../lib/authz/catalogue.js';
 import { parseConfig, type PerchConfigInput } from '../../backend/config/config.js';
+import { insertBinding, toBindingFact } from '../../backend/iam/iam-store.js';
 import { buildPerch, type Perch } from '../../backend/server.js';
 import { createInstanceOwner } from '../../backend/users/first-admin.js';
 
@@ -30,8 +31,8 @@ export async function startPerch(options: { databaseUrl?: string; config?: Perch
   });
   const perch = await buildPerch(config, { logger: false });
   if (options.withAdmin !== false) {
-    const admin = await createInstanceOwner(perch.ctx.db, config, ADMIN_EMAIL, ADMIN_PASSWORD);
-    grantRole(perch, admin.id, 'admin', null);
+    await createInstanceOwner(perch.ctx.db, config, ADMIN_EMAIL, ADMIN_PASSWORD);
+    await perch.reloadAuthorization();
   }
   await perch.app.listen({ port: 0, host: '127.0.0.1' });
   const address = perch.app.server.address() as { port: number };
@@ -47,11 +48,11 @@ export async function startPerch(options: { databaseUrl?: string; config?: Perch
   };
 }
 
-let grants = 0;
-/** Binds a managed role straight into the decision index (tests that are not about IAM storage). */
-export function grantRole(perch: Perch, userId: string, role: (typeof MANAGED_ROLES)[number]['id'], namespace: string | null): void {
+/** Binds a managed role to a user, in the store and the decision index (for tests not about the IAM API). */
+export async function grantRole(perch: Perch, userId: string, role: (typeof MANAGED_ROLES)[number]['id'], namespace: string | null): Promise<void> {
   const permissions = MANAGED_ROLES.find((r) => r.id === role)!.permissions;
-  perch.ctx.authz.addBinding({ id: `test-grant-${++grants}`, tenantId: 'main', subjectType: 'USER', subjectId: userId, namespace, permissions });
+  const binding = await insertBinding(perch.ctx.db, 'main', { type: 'USER', subjectId: userId, roleId: role, namespace });
+  perch.ctx.authz.addBinding(toBindingFact(binding, permissions));
 }
 
 /** Keeps the cookies a browser would keep for one Perch origin. */
