@@ -4,6 +4,7 @@ import type { DecisionIndex } from './authz/decision-index.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { SessionManager } from './auth/sessions.js';
 import type { PerchConfig } from './config/config.js';
+import type { ChangeFeed } from './store/change-feed.js';
 import type { OpenStore, Store } from './store/database.js';
 import type { FirstAdminGate } from './users/first-admin.js';
 
@@ -18,5 +19,7 @@ export interface PerchContext {
   firstAdmin: FirstAdminGate;
   /** Every authorization decision comes from this in-memory index, rebuilt or patched on IAM changes. */
   authz: DecisionIndex;
+  /** Carries IAM and session changes to the other Perch replicas sharing the database. */
+  changes: ChangeFeed;
   log: FastifyBaseLogger;
 }

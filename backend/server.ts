@@ -1,4 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { cookiePolicy } from './auth/cookies.js';
 import { installGuard } from './auth/guard.js';
@@ -13,10 +14,56 @@ import { ensureManagedRoles, loadAuthzFacts } from './iam/iam-store.js';
 import { registerIamRoutes } from './iam/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { registerKestraProxy } from './proxy/kestra-proxy.js';
+import { LocalChangeFeed, PostgresChangeFeed, type ChangeFeed } from './store/change-feed.js';
 import { migrateToLatest, openStore } from './store/database.js';
 import { DEFAULT_TENANT } from '../lib/tenants.js';
 import { FirstAdminGate } from './users/first-admin.js';
 import { registerUserRoutes } from './users/routes.js';
+
+/** IAM API writes: after one succeeds, the other replicas re-read the authorization facts. */
+const IAM_WRITE = /^\/api\/v1\/(?:users(?:\/|$)|[^/]+\/(?:roles|groups|bindings)(?:\/|$))/;
+
+/**
+ * Keeps replicas that share a PostgreSQL database in step: session revocations and IAM changes made
+ * on one reach the in-memory caches of all the others at once (over LISTEN/NOTIFY).
+ */
+function installReplicaSync(app: FastifyInstance, ctx: PerchContext): void {
+  // This replica's name on the change feed, so it skips its own announcements.
+  const REPLICA_ID = randomUUID();
+  const fail = (error: unknown) => app.log.error({ err: error }, 'could not announce a change to the other replicas');
+  ctx.sessions.announce = (event) => void ctx.changes.publish('sessions', `${REPLICA_ID}|${event}`).catch(fail);
+  ctx.changes.subscribe('sessions', (payload) => {
+    const [from, event] = payload.split('|');
+    if (from !== REPLICA_ID && event) ctx.sessions.forgetLocally(event);
+  });
+  // One reload at a time; a change announced during a reload triggers one more afterwards.
+  let reloading = false;
+  let again = false;
+  const reload = async (): Promise<void> => {
+    if (reloading) {
+      again = true;
+      return;
+    }
+    reloading = true;
+    try {
+      do {
+        again = false;
+        ctx.authz.load(await loadAuthzFacts(ctx.db));
+      } while (again);
+    } catch (error) {
+      app.log.error({ err: error }, 'could not reload authorization facts');
+    } finally {
+      reloading = false;
+    }
+  };
+  ctx.changes.subscribe('iam', (from) => {
+    if (from !== REPLICA_ID) void reload();
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method === 'GET' || reply.statusCode >= 400 || !IAM_WRITE.test(request.canonical?.path ?? '')) return;
+    await ctx.changes.publish('iam', REPLICA_ID).catch(fail);
+  });
+}
 
 export interface Perch {
   app: FastifyInstance;
@@ -47,6 +94,13 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     await store.close();
     throw error;
   }
+  let changes: ChangeFeed;
+  try {
+    changes = store.dialect === 'postgres' ? await PostgresChangeFeed.connect(config.databaseUrl!, (error) => app.log.error({ err: error }, 'change feed failed')) : new LocalChangeFeed();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const ctx: PerchContext = {
     config,
     store,
@@ -56,8 +110,10 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     cookies: cookiePolicy(config),
     firstAdmin: new FirstAdminGate(store.db),
     authz: new DecisionIndex(),
+    changes,
     log: app.log,
   };
+  installReplicaSync(app, ctx);
   try {
     await ensureManagedRoles(ctx.db, DEFAULT_TENANT);
     ctx.authz.load(await loadAuthzFacts(ctx.db));
@@ -91,6 +147,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
       closed = true;
       ctx.sessions.close();
       await app.close();
+      await ctx.changes.close();
       await store.close();
     },
   };

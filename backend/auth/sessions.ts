@@ -40,6 +40,9 @@ export class SessionManager {
   private readonly streams = new Map<string, Set<() => void>>();
   private readonly sweeper: NodeJS.Timeout;
 
+  /** Told of every revocation, so other replicas can drop their cached copies (see forgetLocally). */
+  announce: (event: string) => void = () => {};
+
   constructor(
     private readonly db: Store,
     private readonly timeouts: SessionTimeouts,
@@ -129,6 +132,7 @@ export class SessionManager {
   async revokeHash(idHash: string): Promise<void> {
     this.dropFromCache(idHash);
     await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+    this.announce(`session:${idHash}`);
   }
 
   /** Ends every session of a user (disable, delete, password change), optionally keeping one. */
@@ -139,10 +143,26 @@ export class SessionManager {
     for (const [idHash, entry] of this.cache) {
       if (entry.principal.userId === userId && idHash !== keepHash) this.dropFromCache(idHash);
     }
+    this.announce(`user:${userId}:${keepHash ?? ''}`);
+  }
+
+  /** Another replica revoked a session or a user's sessions: drop the cached copies and their streams. */
+  forgetLocally(event: string): void {
+    const [kind, id, keep] = event.split(':');
+    if (kind === 'session' && id) this.dropFromCache(id);
+    if (kind === 'user' && id) {
+      for (const [idHash, entry] of this.cache) if (entry.principal.userId === id && idHash !== keep) this.dropFromCache(idHash);
+    }
+    if (kind === 'refresh' && id) this.markStale(id);
   }
 
   /** Forget cached copies of a user's sessions so the next request re-reads its flags. */
   refreshUser(userId: string): void {
+    this.markStale(userId);
+    this.announce(`refresh:${userId}`);
+  }
+
+  private markStale(userId: string): void {
     for (const entry of this.cache.values()) if (entry.principal.userId === userId) entry.loadedAt = 0;
   }
 

@@ -1,8 +1,8 @@
-import { parseAllDocuments } from 'yaml';
 import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import type { Principal } from '../auth/sessions.js';
 import type { DecisionIndex } from './decision-index.js';
 import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.js';
+import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
 import { narrowQuery } from './query-scope.js';
 
@@ -31,7 +31,7 @@ export type Verdict =
   | { ok: false; status: number; message: string; details?: Record<string, unknown> };
 
 /** Where a request's namespaces were found: named ones, or a tenant-level or "anywhere" question. */
-type Targets = { namespaces: string[]; tenant: boolean; anywhere: boolean; filters: boolean };
+type Targets = { namespaces: string[]; tenant: boolean; anywhere: boolean; filters: boolean; references: FlowReference[]; flows: Array<{ namespace: string; id: string }> };
 
 class Refusal extends Error {
   constructor(
@@ -80,19 +80,14 @@ function namespacesOfRefs(value: unknown, what: string): string[] {
   });
 }
 
-/** Top-level `namespace:` of each YAML document; duplicate keys and aliases are refused. */
-function yamlNamespaces(body: Buffer, multiDocument: boolean): string[] {
-  const docs = parseAllDocuments(body.toString('utf8'), { uniqueKeys: true, merge: false });
-  const list = Array.isArray(docs) ? docs : [docs];
-  if (!multiDocument && list.length > 1) throw new Refusal(400, 'A flow body must hold one YAML document');
-  return list.flatMap((doc) => {
-    if (doc.errors.length > 0) throw new Refusal(400, `The flow YAML is not valid: ${doc.errors[0]!.message.split('\n')[0]}`);
-    if (doc.contents === null) return [];
-    const root = doc.toJS({ maxAliasCount: 0 }) as unknown;
-    const ns = (root as { namespace?: unknown } | null)?.namespace;
-    if (typeof ns !== 'string') throw new Refusal(400, 'Every flow must declare its namespace as a plain string');
-    return [ns];
-  });
+/** Flow writes: what the stored flow will be able to reach must be within its author's rights. */
+const FLOW_WRITES = new Set<Action>(['CREATE', 'UPDATE', 'IMPORT']);
+
+/** The flows of a YAML body, with what each reaches; ambiguous YAML (duplicate keys, aliases) is refused. */
+function flowsOf(body: Buffer, multiDocument: boolean) {
+  const result = analyseFlowSource(body.toString('utf8'), { multiDocument });
+  if (!result.ok) throw new Refusal(400, `The flow YAML is refused${result.line ? ` (line ${result.line})` : ''}: ${result.message}`);
+  return result.documents;
 }
 
 /**
@@ -144,7 +139,7 @@ export class KestraAuthorizer {
     let json: unknown;
     const jsonBody = () => (json ??= parseJson(body!));
 
-    const targets: Targets = { namespaces: [], tenant: false, anywhere: false, filters: false };
+    const targets: Targets = { namespaces: [], tenant: false, anywhere: false, filters: false, references: [], flows: [] };
     for (const source of sources) await this.collect(source, params, call, body, jsonBody, targets);
 
     const actions = this.actionsOf(row, call, jsonBody);
@@ -169,7 +164,23 @@ export class KestraAuthorizer {
       const unique = [...new Set(missing)];
       throw new Refusal(403, `Not allowed: this needs ${unique.join(', ')}`, { missing: unique });
     }
+    const offending: string[] = [];
+    if (row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) {
+      for (const ref of targets.references) {
+        if (!this.index.allows(tenantId, userId, ref.resource, ref.action, ref.namespace)) {
+          offending.push(`line ${ref.line}: ${ref.what} (needs ${ref.resource} ${ref.action} ${ref.namespace === null ? 'tenant-wide' : `in ${ref.namespace}`})`);
+        }
+      }
+    }
+    if (offending.length > 0) {
+      throw new Refusal(403, `This flow would reach beyond what you may do: ${offending.join('; ')}`, { lines: offending });
+    }
 
+    if (row.namespace.from === 'path' && row.namespace.param === 'namespace' && params.id !== undefined) {
+      // Updating flow {namespace}/{id}: the body may not name another flow.
+      const other = targets.flows.find((f) => f.namespace !== params.namespace || f.id !== params.id);
+      if (other) throw new Refusal(422, `The flow in the body is ${other.namespace}.${other.id}, not ${params.namespace}.${params.id}`);
+    }
     const verdict: Verdict = { ok: true, row, body };
     const reach = this.index.scope(tenantId, userId, row.resource, row.action);
     if (reach.all) return verdict;
@@ -239,8 +250,8 @@ export class KestraAuthorizer {
         targets.namespaces.push(...namespacesOfRefs([jsonBody()], 'a trigger {namespace, flowId, triggerId}'));
         return;
       case 'flowYamlBody': {
-        const found = body && body.length > 0 ? yamlNamespaces(body, false) : [];
-        if (found.length > 0) targets.namespaces.push(...found);
+        const flows = body && body.length > 0 ? flowsOf(body, false) : [];
+        if (flows.length > 0) this.addFlows(targets, flows);
         else absent(source.whenAbsent, "The flow's namespace");
         return;
       }
@@ -250,8 +261,8 @@ export class KestraAuthorizer {
           targets.tenant = true;
           return;
         }
-        const found = body && body.length > 0 ? yamlNamespaces(body, true) : [];
-        if (found.length > 0) targets.namespaces.push(...found);
+        const flows = body && body.length > 0 ? flowsOf(body, true) : [];
+        if (flows.length > 0) this.addFlows(targets, flows);
         else absent(source.whenAbsent, 'At least one flow');
         return;
       }
@@ -259,7 +270,7 @@ export class KestraAuthorizer {
         const value = jsonBody() as { namespace?: unknown; flow?: unknown; executionId?: unknown } | null;
         const before = targets.namespaces.length;
         if (typeof value?.namespace === 'string') targets.namespaces.push(value.namespace);
-        if (typeof value?.flow === 'string') targets.namespaces.push(...yamlNamespaces(Buffer.from(value.flow), false));
+        if (typeof value?.flow === 'string') targets.namespaces.push(...flowsOf(Buffer.from(value.flow), false).map((f) => f.namespace));
         if (typeof value?.executionId === 'string') targets.namespaces.push(await this.executionNamespace(value.executionId));
         if (targets.namespaces.length === before) throw new Refusal(400, 'Name a namespace, a flow or an execution to render in');
         return;
@@ -274,6 +285,14 @@ export class KestraAuthorizer {
       case 'none':
         targets.tenant = true;
         return;
+    }
+  }
+
+  private addFlows(targets: Targets, flows: ReturnType<typeof flowsOf>): void {
+    for (const flow of flows) {
+      targets.namespaces.push(flow.namespace);
+      targets.flows.push({ namespace: flow.namespace, id: flow.id });
+      targets.references.push(...flow.references);
     }
   }
 

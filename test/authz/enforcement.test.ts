@@ -126,6 +126,32 @@ describe('RBAC enforced on every Kestra call', () => {
     expect(dup.status).toBe(400);
   });
 
+  it('refuses a flow whose tasks reach beyond its author’s rights, naming each line', async () => {
+    const subflow = (target: string) =>
+      `id: caller\nnamespace: prod\ntasks:\n  - id: call\n    type: io.kestra.plugin.core.flow.Subflow\n    namespace: ${target}\n    flowId: payroll\n`;
+    expect((await editor.fetch('POST', '/api/v1/main/flows', { body: subflow('prod.jobs'), headers: yaml })).status).toBe(200);
+    const escape = await editor.fetch('POST', '/api/v1/main/flows', { body: subflow('company.finance').replace('id: caller', 'id: caller2'), headers: yaml });
+    expect(escape.status).toBe(403);
+    expect(escape.json.message).toMatch(/line 6: .*company\.finance.*FLOW EXECUTE/);
+
+    const kv = `id: reader\nnamespace: prod\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: "{{ kv('salary', namespace='company.finance') }}"\n`;
+    const kvRes = await editor.fetch('POST', '/api/v1/main/flows', { body: kv, headers: yaml });
+    expect(kvRes.status).toBe(403);
+    expect(kvRes.json.lines[0]).toMatch(/^line 6: .*KVSTORE VIEW in company\.finance/);
+
+    const api = `id: admin_task\nnamespace: prod\ntasks:\n  - id: x\n    type: io.kestra.plugin.kestra.flows.Export\n`;
+    expect((await editor.fetch('POST', '/api/v1/main/flows', { body: api, headers: yaml })).status).toBe(403);
+    // The instance's admin may.
+    expect((await admin.fetch('POST', '/api/v1/main/flows', { body: subflow('company.finance').replace('id: caller', 'id: caller3'), headers: yaml })).status).toBe(200);
+  });
+
+  it('refuses an update whose body names another flow than the path', async () => {
+    const res = await editor.fetch('PUT', '/api/v1/main/flows/prod/etl', { body: flow('prod', 'renamed'), headers: yaml });
+    expect(res.status).toBe(422);
+    expect(res.json.message).toMatch(/prod\.renamed, not prod\.etl/);
+    expect((await editor.fetch('PUT', '/api/v1/main/flows/prod/etl', { body: flow('prod', 'etl'), headers: yaml })).status).toBe(200);
+  });
+
   it('refuses a by-ids call whole when any item is out of reach, naming it', async () => {
     const res = await viewer.fetch('POST', '/api/v1/main/flows/export/by-ids', {
       json: [{ namespace: 'company.team', id: 'hello' }, { namespace: 'company.finance', id: 'payroll' }],
