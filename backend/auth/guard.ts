@@ -46,6 +46,7 @@ export function loginRedirect(request: FastifyRequest): string {
 export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('canonical', null as unknown as FastifyRequest['canonical']);
+  app.decorateRequest('kestraCall', null);
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const checked = canonicalizeRequest({ method: request.raw.method ?? '', url: request.raw.url ?? '', rawHeaders: request.raw.rawHeaders });

@@ -27,7 +27,7 @@ export interface ResponseFilter {
 }
 
 export type Verdict =
-  | { ok: true; row: PolicyRow; body?: Buffer; query?: string; responseFilter?: ResponseFilter }
+  | { ok: true; row: PolicyRow; namespaces: string[]; body?: Buffer; query?: string; responseFilter?: ResponseFilter }
   | { ok: false; status: number; message: string; details?: Record<string, unknown> };
 
 /** Where a request's namespaces were found: named ones, or a tenant-level or "anywhere" question. */
@@ -115,15 +115,15 @@ export class KestraAuthorizer {
     if (!match) throw new Refusal(403, `Perch does not know the Kestra operation ${call.method} ${call.path}, so it is refused`);
     if (match.tenant !== null && match.tenant !== KESTRA_TENANT) throw new Refusal(404, `Tenant ${match.tenant} not found`);
     const { row } = match;
-    if (row.access === 'public') return { ok: true, row };
+    if (row.access === 'public') return { ok: true, row, namespaces: row.namespace.from === 'path' ? [match.params[row.namespace.param]!] : [] };
     const principal = call.principal;
     if (!principal) throw new Refusal(401, 'Sign in to Perch first');
     switch (row.access) {
       case 'authenticated':
-        return { ok: true, row };
+        return { ok: true, row, namespaces: [] };
       case 'instanceOwner':
         if (!principal.superAdmin) throw new Refusal(403, 'Only an instance owner may do this');
-        return { ok: true, row };
+        return { ok: true, row, namespaces: [] };
       case 'denied':
       case 'perch':
         throw new Refusal(403, row.reason);
@@ -181,7 +181,7 @@ export class KestraAuthorizer {
       const other = targets.flows.find((f) => f.namespace !== params.namespace || f.id !== params.id);
       if (other) throw new Refusal(422, `The flow in the body is ${other.namespace}.${other.id}, not ${params.namespace}.${params.id}`);
     }
-    const verdict: Verdict = { ok: true, row, body };
+    const verdict: Verdict = { ok: true, row, namespaces: [...new Set(targets.namespaces)], body };
     const reach = this.index.scope(tenantId, userId, row.resource, row.action);
     if (reach.all) return verdict;
     const visible = (ns: string) => this.index.allows(tenantId, userId, row.resource, row.action, ns);

@@ -1,4 +1,11 @@
 import type { Principal } from '../auth/sessions.js';
+import type { PolicyRow } from '../authz/policy-map.js';
+
+/** What the proxy let through to Kestra: the policy row and the namespaces it touched (for the audit log). */
+export interface AuthorizedKestraCall {
+  row: PolicyRow;
+  namespaces: string[];
+}
 
 /**
  * Who may reach a route: anyone, any signed-in person, or instance owners only. `optional`: the
@@ -11,6 +18,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /** The request target exactly as checked by the canonical-form gate. */
     canonical: { path: string; query: string };
+    /** Set by the proxy once a Kestra API call is authorized; null for Perch's own routes. */
+    kestraCall: AuthorizedKestraCall | null;
   }
   interface FastifyContextConfig {
     access?: Access;

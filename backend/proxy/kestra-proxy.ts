@@ -134,6 +134,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
           readBody: bodyReader(request),
         });
         if (!verdict.ok) return sendError(reply, verdict.status, verdict.message, verdict.details);
+        request.kestraCall = { row: verdict.row, namespaces: verdict.namespaces };
         forward = verdict;
       }
       if (principal) {
