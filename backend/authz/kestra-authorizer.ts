@@ -176,6 +176,10 @@ export class KestraAuthorizer {
       throw new Refusal(403, `This flow would reach beyond what you may do: ${offending.join('; ')}`, { lines: offending });
     }
 
+    if (row.namespace.from === 'executionId' && /\/file(?:\/|$)/.test(row.path)) {
+      // Execution files are read by storage URI: it must lie under the execution's own namespace.
+      this.checkStorageUri(call.query, targets.namespaces[0]!);
+    }
     if (row.namespace.from === 'path' && row.namespace.param === 'namespace' && params.id !== undefined) {
       // Updating flow {namespace}/{id}: the body may not name another flow.
       const other = targets.flows.find((f) => f.namespace !== params.namespace || f.id !== params.id);
@@ -285,6 +289,16 @@ export class KestraAuthorizer {
       case 'none':
         targets.tenant = true;
         return;
+    }
+  }
+
+  private checkStorageUri(query: string, namespace: string): void {
+    const uri = queryParam(query, 'path');
+    if (uri === undefined) return;
+    const prefix = `kestra:///${namespace.replaceAll('.', '/')}/`;
+    const rest = uri.startsWith(prefix) ? uri.slice(prefix.length) : null;
+    if (rest === null || rest.split('/').some((segment) => segment === '..' || segment === '.' || segment === '') || /[\\%]/.test(rest)) {
+      throw new Refusal(403, `The file ${uri} is not in this execution's namespace ${namespace}`);
     }
   }
 

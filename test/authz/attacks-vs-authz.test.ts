@@ -1,0 +1,88 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MANAGED_ROLES } from '../../lib/authz/catalogue.js';
+import { DecisionIndex } from '../../backend/authz/decision-index.js';
+import type { ExecutionNamespaceLookup } from '../../backend/authz/execution-lookup.js';
+import { KestraAuthorizer } from '../../backend/authz/kestra-authorizer.js';
+import { canonicalizeRequest } from '../../backend/proxy/canonical-request.js';
+
+/**
+ * The attack cases of anchors.md §4.4 replayed against the gate and the authorizer together: a
+ * Viewer bound on `company.team` must never get a yes for anything that Kestra, decoding the
+ * path once, would read as another namespace.
+ */
+const viewer = MANAGED_ROLES.find((r) => r.id === 'viewer')!.permissions;
+const index = new DecisionIndex({
+  bindings: [{ id: 'b1', tenantId: 'main', subjectType: 'USER', subjectId: 'u1', namespace: 'company.team', permissions: viewer }],
+  memberships: [],
+});
+const executions = { namespaceOf: async (id: string) => (id === 'exec-team' ? 'company.team' : id === 'exec-finance' ? 'company.finance' : null) } as unknown as ExecutionNamespaceLookup;
+const authorizer = new KestraAuthorizer(index, executions);
+const principal = { userId: 'u1', tenantId: 'main', email: 'v@example.com', superAdmin: false, sessionHash: 'x' };
+
+async function decide(method: string, url: string): Promise<{ allowed: boolean; status: number }> {
+  const checked = canonicalizeRequest({ method, url, rawHeaders: ['Host', 'perch'] });
+  if (!checked.ok) return { allowed: false, status: checked.status };
+  const verdict = await authorizer.authorize({ method, path: checked.path, query: checked.query, contentType: undefined, principal, readBody: async () => Buffer.alloc(0) });
+  return verdict.ok ? { allowed: true, status: 200 } : { allowed: false, status: verdict.status };
+}
+
+describe('attack cases against authorization', () => {
+  it.each([
+    ['the control case', '/api/v1/main/flows/company.team/hello', true],
+    ['another namespace', '/api/v1/main/flows/company.finance/payroll', false],
+    ['a look-alike prefix', '/api/v1/main/flows/company.teamX/hello', false],
+    ['encoded letters', '/api/v1/main/flows/%63ompany.finance/payroll', false],
+    ['dot segments', '/api/v1/main/flows/company.team/../company.finance/payroll', false],
+    ['encoded dot segments', '/api/v1/main/flows/company.team/%2e%2e/company.finance/payroll', false],
+    ['encoded slash', '/api/v1/main/flows/company.team%2F..%2Fcompany.finance/payroll', false],
+    ['double slash', '/api/v1/main//flows/company.finance/payroll', false],
+    ['matrix parameter', '/api/v1/main/flows/company.team;x=/company.finance/payroll', false],
+    ['upper-case namespace', '/api/v1/main/flows/COMPANY.TEAM/hello', false],
+    ['another tenant', '/api/v1/other/flows/company.team/hello', false],
+    ['no tenant (legacy path)', '/api/v1/flows/company.team/hello', false],
+    ['an execution of another namespace', '/api/v1/main/executions/exec-finance', false],
+    ['an execution of its namespace', '/api/v1/main/executions/exec-team', true],
+    ['an unknown execution', '/api/v1/main/executions/exec-nobody', false],
+    ['a file of another execution’s namespace', '/api/v1/main/executions/exec-finance/file?path=kestra:///company/finance/x', false],
+    ['a storage URI escaping the execution', '/api/v1/main/executions/exec-team/file?path=kestra:///company/finance/payroll/x', false],
+    ['an encoded storage URI escaping the execution', '/api/v1/main/executions/exec-team/file/preview?path=kestra%3A%2F%2F%2Fcompany%2Ffinance%2Fx', false],
+    ['a storage URI climbing out with dots', '/api/v1/main/executions/exec-team/file?path=kestra:///company/team/../finance/x', false],
+    ['a file of the execution’s own namespace', '/api/v1/main/executions/exec-team/file?path=kestra:///company/team/hello/executions/exec-team/o.txt', true],
+    ['a search widened by filter', '/api/v1/main/flows/search?filters[namespace][PREFIX]=company', true],
+    ['a route Perch does not know', '/api/v1/main/flows/company.team/hello/secret-route', false],
+  ])('%s', async (_name, url, allowed) => {
+    expect((await decide('GET', url)).allowed).toBe(allowed);
+  });
+
+  it('never allows a path whose once-decoded form names a namespace outside company.team', async () => {
+    const piece = fc.constantFrom('company', '.', 'team', 'finance', '%2e', '%2E', '%2f', '/', '..', '%63', 'X', ';', '%3b', '\\', '%5c', '-', '_', '%20', 'prod');
+    // Start from the allowed namespace, a parent or nothing, then bolt on tricky pieces.
+    const namespace = fc
+      .tuple(fc.constantFrom('company.team', 'company.team.', 'company', ''), fc.array(piece, { maxLength: 5 }))
+      .map(([head, parts]) => head + parts.join(''))
+      .filter((ns) => ns.length > 0);
+    const template = fc.constantFrom(
+      (ns: string) => `/api/v1/main/flows/${ns}/hello`,
+      (ns: string) => `/api/v1/main/namespaces/${ns}/kv/key`,
+      (ns: string) => `/api/v1/main/namespaces/${ns}`,
+      (ns: string) => `/api/v1/main/executions/flows/${ns}/hello`,
+      (ns: string) => `/api/v1/main/triggers/${ns}/hello`,
+    );
+    let allowedCount = 0;
+    await fc.assert(
+      fc.asyncProperty(template, namespace, async (build, ns) => {
+        const url = build(ns);
+        const { allowed } = await decide('GET', url);
+        if (!allowed) return;
+        allowedCount++;
+        // What Kestra would read: the path decoded once, then split into segments.
+        const segments = decodeURIComponent(url).split('/');
+        const touched = segments.filter((s) => s.startsWith('company') || s.startsWith('prod'));
+        for (const seg of touched) expect(seg === 'company.team' || seg.startsWith('company.team.')).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(allowedCount).toBeGreaterThan(0);
+  });
+});
