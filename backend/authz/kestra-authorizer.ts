@@ -2,6 +2,7 @@ import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import type { Principal } from '../auth/sessions.js';
 import type { DecisionIndex } from './decision-index.js';
 import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.js';
+import { ArchiveError, flowSourcesOf, multipartPart } from './flow-archive.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
 import { narrowQuery } from './query-scope.js';
@@ -260,12 +261,18 @@ export class KestraAuthorizer {
         return;
       }
       case 'flowYamlDocumentsBody': {
-        if (/^multipart\//i.test(call.contentType ?? '') || /zip/i.test(call.contentType ?? '')) {
-          // Perch does not unpack archives yet: importing one needs the permission tenant-wide.
-          targets.tenant = true;
-          return;
+        let sources: string[] = body && body.length > 0 ? [body.toString('utf8')] : [];
+        if (body && /^multipart\//i.test(call.contentType ?? '')) {
+          // An import: the named part is a ZIP of flows or a multi-document YAML; every flow counts.
+          try {
+            const upload = await multipartPart(call.contentType!, body, source.multipartPart ?? 'fileUpload');
+            sources = upload ? flowSourcesOf(upload) : [];
+          } catch (error) {
+            if (error instanceof ArchiveError) throw new Refusal(400, error.message);
+            throw error;
+          }
         }
-        const flows = body && body.length > 0 ? flowsOf(body, true) : [];
+        const flows = sources.flatMap((text) => flowsOf(Buffer.from(text), true));
         if (flows.length > 0) this.addFlows(targets, flows);
         else absent(source.whenAbsent, 'At least one flow');
         return;

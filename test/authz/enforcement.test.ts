@@ -145,6 +145,39 @@ describe('RBAC enforced on every Kestra call', () => {
     expect((await admin.fetch('POST', '/api/v1/main/flows', { body: subflow('company.finance').replace('id: caller', 'id: caller3'), headers: yaml })).status).toBe(200);
   });
 
+  it('unpacks flow imports (ZIP or YAML) and checks every flow in them', async () => {
+    const { zipSync, strToU8 } = await import('fflate');
+    const upload = (bytes: Uint8Array | string, filename: string) => {
+      const boundary = 'importboundary';
+      return {
+        body: Buffer.concat([
+          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="fileUpload"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+          Buffer.from(bytes),
+          Buffer.from(`\r\n--${boundary}--\r\n`),
+        ]),
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      };
+    };
+    const inside = zipSync({ 'a.yml': strToU8(flow('prod.imported', 'a')), 'b.yaml': strToU8(flow('prod', 'b')) });
+    kestra.clear();
+    const ok = await editor.fetch('POST', '/api/v1/main/flows/import', upload(inside, 'flows.zip'));
+    expect(ok.status).not.toBe(403);
+    expect(kestra.requests).toHaveLength(1);
+
+    const mixed = zipSync({ 'a.yml': strToU8(flow('prod', 'a')), 'evil.yml': strToU8(flow('company.finance', 'evil')) });
+    const refused = await editor.fetch('POST', '/api/v1/main/flows/import', upload(mixed, 'flows.zip'));
+    expect(refused.status).toBe(403);
+    expect(refused.json.message).toMatch(/company\.finance/);
+
+    const yamlDocs = `${flow('prod', 'c')}---\n${flow('company.team', 'd')}`;
+    expect((await editor.fetch('POST', '/api/v1/main/flows/import', upload(yamlDocs, 'flows.yml'))).status).toBe(403);
+
+    const bomb = zipSync({ 'big.yml': new Uint8Array(40 * 1024 * 1024) }, { level: 9 });
+    const bombRes = await editor.fetch('POST', '/api/v1/main/flows/import', upload(bomb, 'bomb.zip'));
+    expect(bombRes.status).toBe(400);
+    expect(bombRes.json.message).toMatch(/unpacks to more than/);
+  });
+
   it('refuses an update whose body names another flow than the path', async () => {
     const res = await editor.fetch('PUT', '/api/v1/main/flows/prod/etl', { body: flow('prod', 'renamed'), headers: yaml });
     expect(res.status).toBe(422);
