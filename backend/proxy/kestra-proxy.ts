@@ -7,6 +7,8 @@ import { sendError } from '../http/errors.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
 import { KestraAuthorizer, MAX_INSPECTED_BODY, type ResponseFilter } from '../authz/kestra-authorizer.js';
 import { filterByNamespace } from '../authz/response-filter.js';
+import { fillPage } from '../authz/page-fill.js';
+import { Pool } from 'undici';
 import { forwardableHeaders } from './canonical-request.js';
 
 /** Headers Perch sets itself toward Kestra: whatever the client sent under these names is dropped. */
@@ -77,7 +79,13 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
 
   const executions = new ExecutionNamespaceLookup(url, kestraAuthorization, timeout);
   const authorizer = new KestraAuthorizer(ctx.authz, executions);
-  app.addHook('onClose', () => executions.close());
+  // Perch's own reads from Kestra (paging lists for people who see several namespace roots).
+  const kestraReads = new Pool(kestraOrigin, { connections: 8, headersTimeout: timeout, bodyTimeout: timeout });
+  const kestraReadHeaders: Record<string, string> = { accept: 'application/json', ...(kestraAuthorization ? { authorization: kestraAuthorization } : {}) };
+  app.addHook('onClose', async () => {
+    await executions.close();
+    await kestraReads.close();
+  });
 
   /** Answers with the JSON Kestra sent, less the items outside the caller's reach. */
   const filteringResponse = (filter: ResponseFilter) => async (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; headers: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } }) => {
@@ -136,6 +144,14 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         if (!verdict.ok) return sendError(reply, verdict.status, verdict.message, verdict.details);
         request.kestraCall = { row: verdict.row, namespaces: verdict.namespaces };
         forward = verdict;
+      }
+      const filter = forward.responseFilter;
+      if (filter && !filter.exact && request.method === 'GET' && filter.where.startsWith('results[]')) {
+        const filled = await fillPage(kestraReads, { path, query: forward.query ?? query, headers: kestraReadHeaders }, filter.where, filter.visible).catch(
+          (error: Error & { code?: string }) => ({ ok: false as const, status: 502, message: `Kestra is unreachable at ${kestraOrigin} (${error.code ?? error.message})` }),
+        );
+        if (!filled.ok) return sendError(reply, filled.status, filled.message);
+        return reply.header('cache-control', 'no-store').send(filled.body);
       }
       if (principal) {
         // Logging out or disabling the user cuts this response, SSE streams included.

@@ -87,6 +87,24 @@ describe('RBAC enforced on every Kestra call', () => {
     expect((await viewer.fetch('GET', '/api/v1/main/flows/search?filters[or][0][namespace]=company')).status).toBe(400);
   });
 
+  it('pages exactly across several namespace roots, counting nothing hidden', async () => {
+    const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'two-roots@example.com', password: 'a good long password' } });
+    await grantRole(perch.perch, created.json.id, 'viewer', 'company.team.sub');
+    await grantRole(perch.perch, created.json.id, 'viewer', 'prod');
+    const twoRoots = new Browser(perch);
+    await twoRoots.login('two-roots@example.com', 'a good long password');
+    const ids = async (q: string) => (await twoRoots.fetch('GET', `/api/v1/main/flows/search?${q}`)).json;
+    const all = await ids('page=1&size=10&sort=id:asc');
+    const visible = all.results.map((f: { namespace: string }) => f.namespace);
+    expect(visible.every((ns: string) => ns === 'company.team.sub' || ns === 'prod' || ns.startsWith('prod.'))).toBe(true);
+    expect(all.total).toBe(all.results.length);
+    expect(all.total).toBeGreaterThanOrEqual(2);
+    const first = await ids('page=1&size=1&sort=id:asc');
+    const second = await ids('page=2&size=1&sort=id:asc');
+    expect(first.total).toBe(all.total);
+    expect([first.results[0].id, second.results[0].id]).toEqual([all.results[0].id, all.results[1].id]);
+  });
+
   it('filters namespace lists to the visible ones', async () => {
     const list = await viewer.fetch('GET', '/api/v1/main/flows/distinct-namespaces');
     expect(list.status).toBe(200);
