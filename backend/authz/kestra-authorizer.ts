@@ -92,6 +92,25 @@ function flowsOf(body: Buffer, multiDocument: boolean) {
 }
 
 /**
+ * A JSON `{filters: [QueryFilter]}` bulk body bounded to one namespace root: the caller's namespace
+ * filters are replaced by Perch's. Several roots cannot be expressed in one query: refused.
+ */
+function narrowFiltersBody(value: unknown, roots: readonly string[]): Buffer {
+  const filters = (value as { filters?: unknown } | null)?.filters;
+  if (!Array.isArray(filters)) throw new Refusal(400, 'The request body must be {filters: [...]}');
+  if (roots.length !== 1) throw new Refusal(403, `You may act in several namespaces (${roots.join(', ')}): select the items by id instead`);
+  const kept = filters.filter((f) => {
+    const filter = f as { field?: unknown; children?: unknown; logical?: unknown } | null;
+    if (!filter || typeof filter !== 'object' || filter.children !== undefined || filter.logical !== undefined) {
+      throw new Refusal(400, 'Perch only accepts plain {field, operation, value} filters in bulk calls');
+    }
+    return filter.field !== 'namespace' && filter.field !== 'NAMESPACE';
+  });
+  kept.push({ field: 'namespace', operation: 'PREFIX', value: roots[0] });
+  return Buffer.from(JSON.stringify({ ...(value as object), filters: kept }));
+}
+
+/**
  * Decides whether the signed-in caller may make this Kestra call, from the policy map and the
  * in-memory decision index, and how the call must be narrowed. Never consults the database.
  */
@@ -199,7 +218,7 @@ export class KestraAuthorizer {
       }
       if (row.responseNamespace) verdict.responseFilter = { where: row.responseNamespace, visible, exact: narrowed.exact };
     } else if (targets.filters) {
-      throw new Refusal(403, 'This bulk call can only be made with a tenant-wide binding; select the items by id instead');
+      verdict.body = narrowFiltersBody(jsonBody(), reach.namespaces);
     } else if (row.responseNamespace) {
       if (row.sse) throw new Refusal(403, 'This live view spans namespaces and needs a tenant-wide binding');
       verdict.responseFilter = { where: row.responseNamespace, visible, exact: row.list !== 'filterResponse' };

@@ -36,10 +36,11 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     undici: { connections: 128, pipelining: 1, headersTimeout: timeout, bodyTimeout: 0, keepAliveTimeout: 30_000 },
   });
 
-  const rewriteRequestHeaders = (request: FastifyRequest, _headers: IncomingHttpHeaders) => {
+  const rewriteRequestHeaders = (request: FastifyRequest, prepared: IncomingHttpHeaders) => {
     const headers: Record<string, string> = forwardableHeaders(request.raw.rawHeaders, { owned: OWNED_REQUEST_HEADERS });
     headers.host = kestraHost;
-    const length = request.headers['content-length'];
+    // reply-from sets the length of a body Perch rewrote (narrowed filters); otherwise it is the client's.
+    const length = prepared['content-length'] === undefined ? undefined : String(prepared['content-length']);
     if (length !== undefined) headers['content-length'] = length;
     if (kestraAuthorization) headers.authorization = kestraAuthorization;
     return headers;
@@ -67,6 +68,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
   };
 
   const onResponse = (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; stream: NodeJS.ReadableStream & { destroy(): void } }) => {
+    if (request.kestraCall) request.kestraCall.upstreamStatus = res.statusCode;
     if (res.statusCode === 401) {
       // The person is signed in at Perch, so a 401 means Kestra refused Perch's own account.
       res.stream.destroy();
@@ -89,6 +91,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
 
   /** Answers with the JSON Kestra sent, less the items outside the caller's reach. */
   const filteringResponse = (filter: ResponseFilter) => async (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; headers: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } }) => {
+    if (request.kestraCall) request.kestraCall.upstreamStatus = res.statusCode;
     if (res.statusCode === 401) return onResponse(request, reply, res);
     if (res.statusCode !== 200 || !/json/i.test(String(res.headers['content-type'] ?? ''))) return reply.send(res.stream);
     const chunks: Buffer[] = [];

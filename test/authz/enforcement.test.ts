@@ -203,6 +203,25 @@ describe('RBAC enforced on every Kestra call', () => {
     expect((await editor.fetch('PUT', '/api/v1/main/flows/prod/etl', { body: flow('prod', 'etl'), headers: yaml })).status).toBe(200);
   });
 
+  it('bounds a bulk call whose filters travel in a JSON body to the caller’s namespace', async () => {
+    // A Developer-like grant: TRIGGER DELETE on prod only.
+    const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'triggers@example.com', password: 'a good long password' } });
+    await grantRole(perch.perch, created.json.id, 'editor', 'prod');
+    const person = new Browser(perch);
+    await person.login('triggers@example.com', 'a good long password');
+    kestra.clear();
+    const res = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
+      json: { filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company' }, { field: 'flowId', operation: 'EQUALS', value: 'etl' }] },
+    });
+    expect(res.status).not.toBe(403);
+    expect(kestra.requests).toHaveLength(1);
+    expect(JSON.parse(kestra.requests[0]!.body.toString())).toEqual({
+      filters: [{ field: 'flowId', operation: 'EQUALS', value: 'etl' }, { field: 'namespace', operation: 'PREFIX', value: 'prod' }],
+    });
+    const nested = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', { json: { filters: [{ logical: 'OR', children: [] }] } });
+    expect(nested.status).toBe(400);
+  });
+
   it('refuses a by-ids call whole when any item is out of reach, naming it', async () => {
     const res = await viewer.fetch('POST', '/api/v1/main/flows/export/by-ids', {
       json: [{ namespace: 'company.team', id: 'hello' }, { namespace: 'company.finance', id: 'payroll' }],
