@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAuditCommands } from './audit/cli.js';
 import { ConfigError, loadConfig, type PerchConfig } from './config/config.js';
 import { buildPerch } from './server.js';
 import { migrateToLatest, openStore } from './store/database.js';
@@ -67,5 +68,6 @@ admin
   .option('--password <password>', 'their password (or PERCH_ADMIN_PASSWORD)')
   .option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)')
   .action(createAdmin);
+registerAuditCommands(program, config);
 
 await program.parseAsync(process.argv);

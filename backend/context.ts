@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { AuditLog } from './audit/audit-log.js';
 import type { CookiePolicy } from './auth/cookies.js';
 import type { DecisionIndex } from './authz/decision-index.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
@@ -22,4 +23,6 @@ export interface PerchContext {
   /** Carries IAM and session changes to the other Perch replicas sharing the database. */
   changes: ChangeFeed;
   log: FastifyBaseLogger;
+  /** The append-only audit log: `record` resolves once the entry is committed. */
+  audit: AuditLog;
 }

@@ -1,6 +1,10 @@
 import fastifyCookie from '@fastify/cookie';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { AuditLog } from './audit/audit-log.js';
+import { installAuditHook } from './audit/http-hook.js';
+import { startRetention } from './audit/retention.js';
+import { registerAuditRoutes } from './audit/routes.js';
 import { cookiePolicy } from './auth/cookies.js';
 import { installGuard } from './auth/guard.js';
 import { DecisionIndex } from './authz/decision-index.js';
@@ -14,6 +18,7 @@ import { ensureManagedRoles, loadAuthzFacts } from './iam/iam-store.js';
 import { registerIamRoutes } from './iam/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { registerKestraProxy } from './proxy/kestra-proxy.js';
+import { registerMachineAccess } from './tokens/routes.js';
 import { LocalChangeFeed, PostgresChangeFeed, type ChangeFeed } from './store/change-feed.js';
 import { migrateToLatest, openStore } from './store/database.js';
 import { DEFAULT_TENANT } from '../lib/tenants.js';
@@ -112,6 +117,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     authz: new DecisionIndex(),
     changes,
     log: app.log,
+    audit: new AuditLog(store),
   };
   installReplicaSync(app, ctx);
   try {
@@ -129,12 +135,16 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   });
   installErrorHandling(app);
   installGuard(app, ctx);
+  installAuditHook(app, ctx);
   registerHealthRoutes(app, ctx);
   registerAuthRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerIamRoutes(app, ctx);
+  registerMachineAccess(app, ctx);
+  registerAuditRoutes(app, ctx);
   await registerKestraProxy(app, ctx);
 
+  const stopRetention = startRetention(ctx);
   let closed = false;
   return {
     app,
@@ -146,7 +156,9 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
       if (closed) return;
       closed = true;
       ctx.sessions.close();
+      stopRetention();
       await app.close();
+      await ctx.audit.close();
       await ctx.changes.close();
       await store.close();
     },

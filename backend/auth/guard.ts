@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PerchContext } from '../context.js';
 import { sendError } from '../http/errors.js';
 import { canonicalizeRequest } from '../proxy/canonical-request.js';
+import { machineAccess } from '../tokens/machine-access.js';
 import { readSessionToken } from './cookies.js';
 import '../http/fastify-types.js';
 
@@ -59,15 +60,24 @@ export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
     }
     if (access === 'public') return;
 
-    const principal = await ctx.sessions.resolve(readSessionToken(request, ctx.cookies));
+    // An Authorization header (API token, or Basic when enabled) is tried before the cookie and,
+    // when it fails, the request fails: no falling back to a session.
+    const byHeader = await machineAccess(ctx).authenticate(request);
+    if (byHeader && !byHeader.ok) {
+      if (byHeader.retryAfterSeconds) reply.header('retry-after', String(byHeader.retryAfterSeconds));
+      return sendError(reply, byHeader.status, byHeader.message);
+    }
+    const principal = byHeader ? byHeader.principal : await ctx.sessions.resolve(readSessionToken(request, ctx.cookies));
     if (!principal && access === 'optional') return;
     if (!principal) {
       if (wantsPage(request)) return reply.redirect(loginRedirect(request), 302);
       return sendError(reply, 401, 'Sign in to Perch first');
     }
-    const csrf = csrfProblem(ctx, request);
+    // Set before the checks below so the audit log can name whom it refused.
+    request.principal = principal;
+    // Browsers cannot be made to send an Authorization header cross-site: CSRF is a cookie matter.
+    const csrf = byHeader ? null : csrfProblem(ctx, request);
     if (csrf) return sendError(reply, 403, csrf);
     if (access === 'instanceOwner' && !principal.superAdmin) return sendError(reply, 403, 'Only an instance owner may do this');
-    request.principal = principal;
   });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { loginRequestSchema } from '../../lib/schemas/users.js';
+import { recordSecurityEvent } from '../audit/security-events.js';
 import type { PerchContext } from '../context.js';
 import { sendError } from '../http/errors.js';
 import { findUserByEmail } from '../users/user-store.js';
@@ -25,12 +26,15 @@ async function signIn(ctx: PerchContext, request: FastifyRequest, reply: Fastify
   if (request.headers.origin !== undefined && csrfProblem(ctx, request)) {
     return { ok: false, status: 403, message: 'Cross-site sign-in refused' };
   }
+  const attempted = parsed.data.username.trim().toLowerCase().slice(0, 320);
   if (!ctx.throttle.allowIp(request.ip)) {
+    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email: attempted, reason: 'too many attempts from this address' });
     return { ok: false, status: 429, message: 'Too many sign-in attempts from this address; wait a minute', retryAfterSeconds: 60 };
   }
   const email = parsed.data.username.trim().toLowerCase();
   const lockedUntil = await ctx.throttle.lockedUntil(email);
   if (lockedUntil) {
+    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, reason: 'account locked', lockedUntil });
     const seconds = Math.ceil((lockedUntil - Date.now()) / 1000);
     return { ok: false, status: 429, message: `Too many failed sign-ins: this account is locked for ${Math.ceil(seconds / 60)} more minute(s)`, retryAfterSeconds: seconds };
   }
@@ -38,14 +42,20 @@ async function signIn(ctx: PerchContext, request: FastifyRequest, reply: Fastify
   const passwordOk = await verifyPassword(user?.password_hash, parsed.data.password);
   if (!user || !passwordOk) {
     const locked = await ctx.throttle.recordFailure(email);
+    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, userId: user?.id, reason: user ? 'wrong password' : 'unknown email' });
+    if (locked) await recordSecurityEvent(ctx, request, { action: 'ACCOUNT_LOCKED', email, userId: user?.id, lockedUntil: locked });
     request.log.info({ event: 'login.failed', email, locked: Boolean(locked) }, 'sign-in refused');
     return { ok: false, status: 401, message: WRONG_CREDENTIALS };
   }
-  if (user.disabled === 1) return { ok: false, status: 403, message: 'This account is disabled; ask an administrator' };
+  if (user.disabled === 1) {
+    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, userId: user.id, reason: 'account disabled' });
+    return { ok: false, status: 403, message: 'This account is disabled; ask an administrator' };
+  }
   await ctx.throttle.clear(email);
   // A fresh id at every sign-in: a planted cookie (session fixation) is thrown away.
   await ctx.sessions.revokeToken(readSessionToken(request, ctx.cookies));
   const session = await ctx.sessions.create(user, { ip: request.ip, userAgent: request.headers['user-agent'] });
+  await recordSecurityEvent(ctx, request, { action: 'LOGIN', email: user.email, userId: user.id });
   setLoginCookies(reply, ctx.cookies, session.token);
   request.log.info({ event: 'login.succeeded', userId: user.id }, 'signed in');
   return { ok: true };
@@ -59,7 +69,10 @@ function sendLoginFailure(reply: FastifyReply, outcome: Extract<LoginOutcome, { 
 async function signOut(ctx: PerchContext, request: FastifyRequest, reply: FastifyReply) {
   const problem = csrfProblem(ctx, request);
   if (problem) return sendError(reply, 403, problem);
-  await ctx.sessions.revokeToken(readSessionToken(request, ctx.cookies));
+  const token = readSessionToken(request, ctx.cookies);
+  const principal = await ctx.sessions.resolve(token);
+  await ctx.sessions.revokeToken(token);
+  if (principal) await recordSecurityEvent(ctx, request, { action: 'LOGOUT', email: principal.email, userId: principal.userId });
   clearLoginCookies(reply, ctx.cookies);
   return reply.code(204).send();
 }

@@ -8,7 +8,12 @@ export interface Principal {
   tenantId: string;
   email: string;
   superAdmin: boolean;
+  /** The session's hash; `token:<id>` or `basic:<id>` for header authentication (stream tracking keys). */
   sessionHash: string;
+  /** How the caller proved who they are; absent means a session cookie. */
+  authMethod?: 'session' | 'token' | 'basic';
+  /** A person or a service account; absent means a person. */
+  actorType?: 'USER' | 'SERVICE_ACCOUNT';
 }
 
 interface CachedSession {
@@ -148,8 +153,11 @@ export class SessionManager {
 
   /** Another replica revoked a session or a user's sessions: drop the cached copies and their streams. */
   forgetLocally(event: string): void {
-    const [kind, id, keep] = event.split(':');
-    if (kind === 'session' && id) this.dropFromCache(id);
+    // Hashes may hold a colon (`token:<id>`): a session event is everything after `session:`, a
+    // user event's kept hash everything after `user:<id>:`.
+    const [kind, id, ...rest] = event.split(':');
+    const keep = rest.join(':');
+    if (kind === 'session' && id) this.dropFromCache(event.slice('session:'.length));
     if (kind === 'user' && id) {
       for (const [idHash, entry] of this.cache) if (entry.principal.userId === id && idHash !== keep) this.dropFromCache(idHash);
     }

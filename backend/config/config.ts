@@ -62,6 +62,18 @@ export const configSchema = z
     password: z
       .strictObject({ minLength: z.coerce.number().int().min(8).max(128).default(12) })
       .prefault({}),
+    auth: z
+      .strictObject({
+        /** `Authorization: Basic base64(email:password)` for scripts; off unless turned on. */
+        basic: z.strictObject({ enabled: z.stringbool().or(z.boolean()).default(false) }).prefault({}),
+      })
+      .prefault({}),
+    audit: z
+      .strictObject({
+        /** Entries older than this are purged daily (ISO-8601, e.g. P90D); unset keeps everything. */
+        retention: durationMs.optional(),
+      })
+      .prefault({}),
   })
   .strict();
 
@@ -87,6 +99,8 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_LOGIN_MAX_FAILURES: 'login.maxFailures',
   PERCH_LOGIN_LOCK_DURATION: 'login.lockDuration',
   PERCH_PASSWORD_MIN_LENGTH: 'password.minLength',
+  PERCH_AUTH_BASIC_ENABLED: 'auth.basic.enabled',
+  PERCH_AUDIT_RETENTION: 'audit.retention',
 };
 
 export class ConfigError extends Error {}

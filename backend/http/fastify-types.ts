@@ -5,6 +5,8 @@ import type { PolicyRow } from '../authz/policy-map.js';
 export interface AuthorizedKestraCall {
   row: PolicyRow;
   namespaces: string[];
+  /** Kestra's status code once it answered (for the audit log). */
+  upstreamStatus?: number;
 }
 
 /**

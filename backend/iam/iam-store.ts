@@ -403,13 +403,14 @@ const bindingDetailColumns = [
   'bindings.id', 'bindings.subject_type', 'bindings.subject_id', 'bindings.namespace',
   'roles.id as role_id', 'roles.name as role_name',
   'groups.name as group_name',
-  'users.email as user_email', 'users.first_name as user_first_name', 'users.last_name as user_last_name',
+  'users.email as user_email', 'users.first_name as user_first_name', 'users.last_name as user_last_name', 'users.type as user_type',
 ] as const;
 
 type BindingDetailRow = {
   id: string; subject_type: BindingType; subject_id: string; namespace: string | null;
   role_id: string; role_name: string; group_name: string | null;
   user_email: string | null; user_first_name: string | null; user_last_name: string | null;
+  user_type: 'STANDARD' | 'SERVICE_ACCOUNT' | null;
 };
 
 function toApiBindingDetail(row: BindingDetailRow): ApiBindingDetail {
@@ -424,7 +425,7 @@ function toApiBindingDetail(row: BindingDetailRow): ApiBindingDetail {
           id: row.subject_id,
           username: row.user_email ?? row.subject_id,
           displayName: row.user_email ? displayName({ email: row.user_email, first_name: row.user_first_name, last_name: row.user_last_name }) : row.subject_id,
-          type: 'STANDARD',
+          type: row.user_type ?? 'STANDARD',
         }
       : null,
   };

@@ -13,6 +13,10 @@ export interface UsersTable {
   disabled: number;
   created_at: number;
   updated_at: number;
+  /** Migration 004: a person, or a service account (no password, API tokens only). */
+  type: 'STANDARD' | 'SERVICE_ACCOUNT';
+  /** Migration 004: service accounts' description. */
+  description: string | null;
 }
 
 export interface SessionsTable {
@@ -75,6 +79,50 @@ export interface BindingsTable {
   created_at: number;
 }
 
+/** The audit log (migration 003): append-only, one hash chain per tenant_id. */
+export interface AuditLogTable {
+  tenant_id: string;
+  seq: number;
+  id: string;
+  date: number;
+  actor_type: 'USER' | 'SERVICE_ACCOUNT' | 'SYSTEM' | 'ANONYMOUS';
+  actor_id: string | null;
+  actor_email: string | null;
+  impersonated_by: string | null;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  namespace: string | null;
+  request_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  outcome: 'SUCCESS' | 'FAILURE' | 'REFUSED';
+  upstream_status: number | null;
+  /** JSON object, secrets removed. */
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** API tokens (migration 004): only the SHA-256 of the secret is kept. */
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  description: string | null;
+  secret_hash: string;
+  /** The token's first characters, not secret, shown in lists. */
+  prefix: string;
+  created_at: number;
+  created_by: string | null;
+  /** null = never expires. */
+  expires_at: number | null;
+  max_age_ms: number | null;
+  /** 1: every use pushes expires_at to now + max_age_ms (sliding expiry). */
+  extended: number;
+  last_used_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -83,4 +131,6 @@ export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   bindings: BindingsTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
 }

@@ -49,6 +49,8 @@ export function createUser(db: Store, user: NewUser): Promise<UserRow> {
     disabled: user.disabled ? 1 : 0,
     created_at: now,
     updated_at: now,
+    type: 'STANDARD',
+    description: null,
   };
   return db.insertInto('users').values(row).execute().then(() => row);
 }
@@ -57,8 +59,9 @@ export function findUserById(db: Store, id: string): Promise<UserRow | undefined
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** A person by email (service accounts have none: they never sign in with a password). */
 export function findUserByEmail(db: Store, email: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  return db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).where('type', '=', 'STANDARD').executeTakeFirst();
 }
 
 export async function updateUser(db: Store, id: string, changes: UserChanges): Promise<UserRow | undefined> {
@@ -73,7 +76,7 @@ export async function deleteUser(db: Store, id: string): Promise<boolean> {
 }
 
 export async function countUsers(db: Store, where: { superAdmin?: boolean; enabledOnly?: boolean } = {}): Promise<number> {
-  let query = db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'));
+  let query = db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', 'STANDARD');
   if (where.superAdmin) query = query.where('super_admin', '=', 1);
   if (where.enabledOnly) query = query.where('disabled', '=', 0);
   const row = await query.executeTakeFirstOrThrow();
@@ -89,7 +92,7 @@ export interface UserQuery {
 }
 
 export async function searchUsers(db: Store, query: UserQuery): Promise<{ rows: UserRow[]; total: number }> {
-  let base = db.selectFrom('users');
+  let base = db.selectFrom('users').where('type', '=', 'STANDARD');
   if (query.q) {
     const like = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     base = base.where((eb) =>

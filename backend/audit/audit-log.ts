@@ -1,0 +1,307 @@
+import { randomUUID } from 'node:crypto';
+import { CompiledQuery, sql, type Transaction } from 'kysely';
+import type { Resource } from '../../lib/authz/catalogue.js';
+import { INSTANCE_CHAIN, type ActorType, type AuditAction, type AuditOutcome } from '../../lib/schemas/audit.js';
+import type { OpenStore } from '../store/database.js';
+import type { AuditLogTable, Database } from '../store/schema.js';
+import { canonicalJson, entryHash, GENESIS_HASH } from './chain.js';
+import { redact } from './redact.js';
+
+/** What a caller hands to `record`: the chain position, id, date and hashes are the log's business. */
+export interface AuditEntry {
+  /** null or omitted: the instance-wide chain. */
+  tenantId?: string | null;
+  actor: { type: ActorType; id?: string | null; email?: string | null; impersonatedBy?: string | null };
+  action: AuditAction;
+  resourceType: Resource;
+  resourceId?: string | null;
+  namespace?: string | null;
+  requestId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  outcome?: AuditOutcome;
+  upstreamStatus?: number | null;
+  /** Redacted before it is stored. */
+  details?: Record<string, unknown>;
+  /** Defaults to now. */
+  date?: number;
+}
+
+export interface AuditLogOptions {
+  /** How long the first entry of a batch waits for company when the log is idle (ms; 0: the end of the current event-loop turn). */
+  delayMs?: number;
+  /** At most this many entries per transaction. */
+  maxBatch?: number;
+  /**
+   * SQLite only: `FULL` fsyncs the WAL at each audit commit, so an acknowledged entry survives a power
+   * loss too; `NORMAL` (Perch's default for everything else) survives a killed process (kill -9), since
+   * a committed WAL frame is in the OS page cache, but not a power cut. Default FULL.
+   */
+  sqliteSync?: 'FULL' | 'NORMAL';
+  now?: () => number;
+}
+
+interface Pending {
+  row: Omit<AuditLogTable, 'seq' | 'prev_hash' | 'hash'>;
+  resolve: (row: AuditLogTable) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface PurgeResult {
+  tenantId: string;
+  count: number;
+  firstKeptSeq: number;
+  lastPurgedHash: string;
+}
+
+/** PostgreSQL advisory lock key serializing audit writers across replicas. */
+const PG_AUDIT_LOCK = 7_402_163_006;
+/** 400 rows × 20 columns stays under SQLite's and PostgreSQL's bound-parameter limits. */
+const INSERT_CHUNK = 400;
+const COLUMNS = [
+  'tenant_id', 'seq', 'id', 'date', 'actor_type', 'actor_id', 'actor_email', 'impersonated_by', 'action', 'resource_type',
+  'resource_id', 'namespace', 'request_id', 'ip', 'user_agent', 'outcome', 'upstream_status', 'details', 'prev_hash', 'hash',
+] as const satisfies ReadonlyArray<keyof AuditLogTable>;
+const clip = (text: string | null | undefined, max: number) => (text == null ? null : text.length > max ? text.slice(0, max) : text);
+
+type Trx = Transaction<Database>;
+type Heads = Map<string, { seq: number; hash: string }>;
+
+/**
+ * The append-only audit log with group commit: entries queue in memory and are written together in
+ * one transaction a few milliseconds later (or at once when `maxBatch` wait); each `record` resolves
+ * only once the transaction holding its entry committed, so an acknowledged entry is a stored one.
+ *
+ * Chains: on SQLite (one writer process) the head of each chain is read once and then kept in memory;
+ * a batch that collides with another writer (`perch audit purge` from the CLI) drops the cache and is
+ * retried once. On PostgreSQL, replicas share the chains: every batch takes an advisory lock and reads
+ * the heads it needs inside its transaction.
+ */
+export class AuditLog {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  /** A batch is being written. */
+  private active = false;
+  /** Serializes batches and purges. */
+  private writing: Promise<void> = Promise.resolve();
+  private heads: Heads = new Map();
+  private readonly delayMs: number;
+  private readonly maxBatch: number;
+  private readonly sqliteSync: 'FULL' | 'NORMAL';
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(
+    private readonly store: OpenStore,
+    options: AuditLogOptions = {},
+  ) {
+    this.delayMs = options.delayMs ?? 0;
+    this.maxBatch = options.maxBatch ?? 5000;
+    this.sqliteSync = options.sqliteSync ?? 'FULL';
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Queues an entry; resolves with the stored row once its batch committed, rejects if it could not be. */
+  record(entry: AuditEntry): Promise<AuditLogTable> {
+    if (this.closed) return Promise.reject(new Error('The audit log is closed'));
+    const details = canonicalJson(redact(entry.details ?? {}));
+    const row: Pending['row'] = {
+      tenant_id: entry.tenantId ?? INSTANCE_CHAIN,
+      id: randomUUID(),
+      date: entry.date ?? this.now(),
+      actor_type: entry.actor.type,
+      actor_id: entry.actor.id ?? null,
+      actor_email: clip(entry.actor.email, 320),
+      impersonated_by: entry.actor.impersonatedBy ?? null,
+      action: entry.action,
+      resource_type: entry.resourceType,
+      resource_id: clip(entry.resourceId, 500),
+      namespace: clip(entry.namespace, 150),
+      request_id: clip(entry.requestId, 64),
+      ip: clip(entry.ip, 64),
+      user_agent: clip(entry.userAgent, 500),
+      outcome: entry.outcome ?? 'SUCCESS',
+      upstream_status: entry.upstreamStatus ?? null,
+      details,
+    };
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Writes whatever is queued and waits until it is stored. */
+  async flush(): Promise<void> {
+    while (this.queue.length || this.active) {
+      this.drain();
+      await this.writing;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  /**
+   * Deletes every entry dated before `before` (a prefix of each chain) and appends, in the same
+   * transaction, a purge entry holding the hash of the last deleted one, so the chain still verifies.
+   */
+  purge(before: number, actor: AuditEntry['actor'] = { type: 'SYSTEM', id: 'perch' }, olderThan?: string): Promise<PurgeResult[]> {
+    return this.exclusive(async () => {
+      const results: PurgeResult[] = [];
+      await this.transact(async (trx, heads) => {
+        const cutoffs = await trx
+          .selectFrom('audit_log')
+          .select(['tenant_id', (eb) => eb.fn.max('seq').as('last')])
+          .where('date', '<', before)
+          .groupBy('tenant_id')
+          .execute();
+        for (const { tenant_id: tenantId, last } of cutoffs) {
+          const lastSeq = Number(last);
+          const lastPurged = await trx.selectFrom('audit_log').select('hash').where('tenant_id', '=', tenantId).where('seq', '=', lastSeq).executeTakeFirstOrThrow();
+          // The chain's head before deleting: the purge entry follows it even when every entry goes.
+          const head = await trx.selectFrom('audit_log').select(['seq', 'hash']).where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+          heads.set(tenantId, { seq: Number(head.seq), hash: head.hash });
+          const deleted = await trx.deleteFrom('audit_log').where('tenant_id', '=', tenantId).where('seq', '<=', lastSeq).executeTakeFirst();
+          const count = Number(deleted.numDeletedRows);
+          const result = { tenantId, count, firstKeptSeq: lastSeq + 1, lastPurgedHash: lastPurged.hash };
+          results.push(result);
+          const row: Pending['row'] = {
+            tenant_id: tenantId, id: randomUUID(), date: this.now(), actor_type: actor.type, actor_id: actor.id ?? null, actor_email: actor.email ?? null,
+            impersonated_by: null, action: 'DELETE', resource_type: 'AUDITLOG', resource_id: null, namespace: null, request_id: null, ip: null,
+            user_agent: null, outcome: 'SUCCESS', upstream_status: null,
+            details: canonicalJson({ purge: true, olderThan: olderThan ?? null, before: new Date(before).toISOString(), count, firstKeptSeq: result.firstKeptSeq, lastPurgedHash: result.lastPurgedHash }),
+          };
+          await this.appendRows(trx, heads, [row], { keepHeads: true });
+        }
+      });
+      return results;
+    });
+  }
+
+  /**
+   * Group commit: when idle, the first entry waits `delayMs` (or the end of the current turn of the
+   * event loop) for company; while a batch is being written, newer entries wait and form the next one.
+   */
+  private kick(): void {
+    if (this.scheduled || this.active) return;
+    this.scheduled = true;
+    const go = () => {
+      this.scheduled = false;
+      this.drain();
+    };
+    if (this.delayMs > 0) setTimeout(go, this.delayMs);
+    else setImmediate(go);
+  }
+
+  private drain(): void {
+    if (this.active || !this.queue.length) return;
+    this.active = true;
+    const batch = this.queue.splice(0, this.maxBatch);
+    void this.exclusive(() => this.writeBatch(batch)).finally(() => {
+      this.active = false;
+      this.drain();
+    });
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    let rows: AuditLogTable[];
+    try {
+      rows = await this.writeRows(batch.map((p) => p.row));
+    } catch {
+      // Another writer moved a chain (or the database hiccuped): the heads are read again, once more.
+      try {
+        rows = await this.writeRows(batch.map((p) => p.row));
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+        return;
+      }
+    }
+    batch.forEach((p, i) => p.resolve(rows[i]!));
+  }
+
+  /** Runs `task` after every earlier batch or purge. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.writing.then(task);
+    this.writing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private writeRows(rows: Pending['row'][]): Promise<AuditLogTable[]> {
+    return this.transact((trx, heads) => this.appendRows(trx, heads, rows));
+  }
+
+  /** Inserts rows at the end of their chains, moving the working copy of the heads. */
+  private async appendRows(trx: Trx, heads: Heads, rows: Pending['row'][], options: { keepHeads?: boolean } = {}): Promise<AuditLogTable[]> {
+    const fresh = this.store.dialect === 'postgres' && !options.keepHeads;
+    const tenants = [...new Set(rows.map((r) => r.tenant_id))].filter((t) => fresh || !heads.has(t));
+    for (const tenant of tenants) {
+      const last = await trx.selectFrom('audit_log').select(['seq', 'hash']).where('tenant_id', '=', tenant).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      heads.set(tenant, last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS_HASH });
+    }
+    const out: AuditLogTable[] = [];
+    for (const row of rows) {
+      const head = heads.get(row.tenant_id)!;
+      const unhashed = { ...row, seq: head.seq + 1, prev_hash: head.hash };
+      const full: AuditLogTable = { ...unhashed, hash: entryHash(unhashed) };
+      heads.set(row.tenant_id, { seq: full.seq, hash: full.hash });
+      out.push(full);
+    }
+    for (let i = 0; i < out.length; i += INSERT_CHUNK) {
+      const chunk = out.slice(i, i + INSERT_CHUNK);
+      await trx.executeQuery(CompiledQuery.raw(this.insertSql(chunk.length), chunk.flatMap((row) => COLUMNS.map((c) => row[c]))));
+    }
+    return out;
+  }
+
+  private readonly insertTexts = new Map<number, string>();
+
+  /** A multi-row INSERT, built once per row count: the query builder costs more than the write itself. */
+  private insertSql(rows: number): string {
+    let text = this.insertTexts.get(rows);
+    if (text) return text;
+    let n = 0;
+    const placeholder = this.store.dialect === 'postgres' ? () => `$${++n}` : () => '?';
+    const tuples = Array.from({ length: rows }, () => `(${COLUMNS.map(placeholder).join(',')})`);
+    text = `insert into audit_log (${COLUMNS.join(',')}) values ${tuples.join(',')}`;
+    this.insertTexts.set(rows, text);
+    return text;
+  }
+
+  /**
+   * One audit transaction on a working copy of the chain heads, adopted only once it committed (and
+   * dropped on failure, so the next batch reads them again). Serialized across replicas by an advisory
+   * lock on PostgreSQL; fsynced on SQLite when `sqliteSync` is FULL.
+   */
+  private async transact<T>(work: (trx: Trx, heads: Heads) => Promise<T>): Promise<T> {
+    const heads: Heads = new Map(this.heads);
+    let result: T;
+    try {
+      if (this.store.dialect === 'postgres') {
+        result = await this.store.db.transaction().execute(async (trx) => {
+          await sql`select pg_advisory_xact_lock(${PG_AUDIT_LOCK})`.execute(trx);
+          return work(trx, heads);
+        });
+      } else {
+        result = await this.store.db.connection().execute(async (conn) => {
+          // The safety level cannot change inside a transaction: set it around this one.
+          if (this.sqliteSync === 'FULL') await sql`pragma synchronous = FULL`.execute(conn);
+          try {
+            return await conn.transaction().execute((trx) => work(trx, heads));
+          } finally {
+            if (this.sqliteSync === 'FULL') await sql`pragma synchronous = NORMAL`.execute(conn);
+          }
+        });
+      }
+    } catch (error) {
+      this.heads.clear();
+      throw error;
+    }
+    this.heads = heads;
+    return result;
+  }
+}

@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+import type { AuditLogTable } from '../store/schema.js';
+
+/** prev_hash of the first entry of a chain. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Every column but the hash, in a fixed order: what the hash covers. */
+const HASHED_COLUMNS = [
+  'tenant_id', 'seq', 'id', 'date', 'actor_type', 'actor_id', 'actor_email', 'impersonated_by', 'action', 'resource_type',
+  'resource_id', 'namespace', 'request_id', 'ip', 'user_agent', 'outcome', 'upstream_status', 'details', 'prev_hash',
+] as const satisfies ReadonlyArray<keyof AuditLogTable>;
+
+export type UnhashedRow = Omit<AuditLogTable, 'hash'>;
+
+/** A canonical JSON of the row: keys in HASHED_COLUMNS order, absent values as null. */
+export function canonicalRow(row: UnhashedRow): string {
+  return `{${HASHED_COLUMNS.map((key) => `${JSON.stringify(key)}:${JSON.stringify(row[key] ?? null)}`).join(',')}}`;
+}
+
+/** SHA-256 over the previous hash followed by the canonical row. */
+export function entryHash(row: UnhashedRow): string {
+  return createHash('sha256').update(row.prev_hash).update(canonicalRow(row)).digest('hex');
+}
+
+/** Canonical JSON of any value: object keys sorted at every depth (for `details`). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}

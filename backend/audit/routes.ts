@@ -1,0 +1,96 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { findAuditLogRequestSchema } from '../../lib/schemas/audit.js';
+import type { PerchContext } from '../context.js';
+import { notFound } from '../http/errors.js';
+import { parse, requirePermission, signedIn, tenantOf } from '../iam/access.js';
+import { csvHeader, csvLine } from './csv.js';
+import { applyAuditFilter, orderAudit, parseAuditFilter, searchAudit, streamAudit, toApiAuditLog, toItems, type AuditFilter } from './query.js';
+
+const ownersOnly = { config: { access: 'instanceOwner' as const } };
+
+const pageSchema = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  size: z.coerce.number().int().min(1).max(1000).default(10),
+  sort: z.string().regex(/^date:(asc|desc)$/, 'sort must be date:asc or date:desc').optional(),
+  format: z.enum(['csv', 'json']).optional(),
+});
+
+function pageOf(request: FastifyRequest) {
+  const raw = request.query as Record<string, unknown>;
+  const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
+  const p = parse(pageSchema, { page: first(raw.page), size: first(raw.size), sort: first(raw.sort), format: first(raw.format) });
+  return { page: p.page, size: p.size, direction: (p.sort?.split(':')[1] ?? 'desc') as 'asc' | 'desc', format: p.format ?? 'csv' };
+}
+
+/** CSV (default) or JSON lines, streamed page by page, oldest first. */
+function sendExport(ctx: PerchContext, request: FastifyRequest, reply: FastifyReply, filter: AuditFilter) {
+  const { format } = pageOf(request);
+  const rows = streamAudit(ctx.db, filter, 'asc');
+  async function* lines() {
+    if (format === 'csv') yield csvHeader();
+    for await (const row of rows) yield format === 'csv' ? csvLine(row) : `${JSON.stringify(toApiAuditLog(row))}\n`;
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return reply
+    .header('cache-control', 'no-store')
+    .header('content-disposition', `attachment; filename="auditlogs-${stamp}.${format === 'csv' ? 'csv' : 'jsonl'}"`)
+    .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+    .send(Readable.from(lines(), { objectMode: false }));
+}
+
+/**
+ * EE's audit log API. AUDITLOG is a tenant-level resource (not namespace-scoped, like in EE's
+ * catalogue), so a tenant-wide AUDITLOG binding sees every entry of that tenant; instance-wide events
+ * (sign-ins, users) are in the `_instance` chain, which only instance owners read, through
+ * `/api/v1/auditlogs/…`.
+ */
+export function registerAuditRoutes(app: FastifyInstance, ctx: PerchContext): void {
+  app.get('/api/v1/:tenant/auditlogs/search', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    requirePermission(ctx, request, tenant, 'AUDITLOG', 'LIST');
+    return searchAudit(ctx.db, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: [tenant] }, pageOf(request));
+  });
+
+  app.post('/api/v1/:tenant/auditlogs/find', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    requirePermission(ctx, request, tenant, 'AUDITLOG', 'VIEW');
+    const body = parse(findAuditLogRequestSchema, request.body);
+    const { id, ...rest } = body.detail ?? {};
+    const details = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, String(v)]));
+    const filter: AuditFilter = {
+      tenants: [tenant],
+      resources: body.resource ? [body.resource] : undefined,
+      type: body.type ?? undefined,
+      resourceId: id === undefined ? undefined : String(id),
+      details,
+    };
+    const row = await orderAudit(applyAuditFilter(ctx.db.selectFrom('audit_log'), filter).selectAll(), 'desc').limit(1).executeTakeFirst();
+    if (!row) throw notFound('No audit log entry matches');
+    return (await toItems(ctx.db, [row]))[0];
+  });
+
+  app.get('/api/v1/:tenant/auditlogs/history/:detailId', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    requirePermission(ctx, request, tenant, 'AUDITLOG', 'LIST');
+    const resourceId = (request.params as { detailId: string }).detailId;
+    const rows = await orderAudit(applyAuditFilter(ctx.db.selectFrom('audit_log'), { tenants: [tenant], resourceId }).selectAll(), 'desc').limit(1000).execute();
+    return rows.map((r) => ({ id: r.id, date: new Date(Number(r.date)).toISOString(), username: r.actor_email ?? r.actor_type }));
+  });
+
+  app.get('/api/v1/:tenant/auditlogs/export', signedIn, async (request, reply) => {
+    const tenant = tenantOf(request);
+    requirePermission(ctx, request, tenant, 'AUDITLOG', 'EXPORT');
+    return sendExport(ctx, request, reply, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: [tenant] });
+  });
+
+  // Every chain, the instance-wide one included: instance owners only (outside AUDITLOG RBAC, as in EE).
+  app.get('/api/v1/auditlogs/search', ownersOnly, async (request) => {
+    return searchAudit(ctx.db, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: null }, pageOf(request));
+  });
+
+  app.get('/api/v1/auditlogs/export', ownersOnly, async (request, reply) => {
+    return sendExport(ctx, request, reply, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: null });
+  });
+}

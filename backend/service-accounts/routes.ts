@@ -1,0 +1,218 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Action } from '../../lib/authz/catalogue.js';
+import {
+  createServiceAccountRequestSchema,
+  patchServiceAccountRequestSchema,
+  patchSuperAdminRequestSchema,
+  serviceAccountRequestSchema,
+} from '../../lib/schemas/tokens.js';
+import { DEFAULT_TENANT } from '../../lib/tenants.js';
+import type { Principal } from '../auth/sessions.js';
+import type { PerchContext } from '../context.js';
+import { forbidden, notFound } from '../http/errors.js';
+import { listQuery, may, parse, requireHolds, requirePermission, signedIn, tenantOf } from '../iam/access.js';
+import { addMember, bindingsOfSubject, findGroup, findRole, forgetUserInIam, readPermissions, removeMember } from '../iam/iam-store.js';
+import { ownersOnly, registerTokenEndpoints, type TokenAction } from '../tokens/endpoints.js';
+import { machineAccess } from '../tokens/machine-access.js';
+import { tokenIdsOf } from '../tokens/token-store.js';
+import {
+  deleteServiceAccount,
+  findServiceAccount,
+  groupsOf,
+  insertServiceAccount,
+  searchServiceAccounts,
+  toApiServiceAccountDetail,
+  toApiServiceAccountResponse,
+  toApiServiceAccountTenantAccess,
+  updateServiceAccount,
+  type ServiceAccountRow,
+} from './service-account-store.js';
+
+const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
+
+async function mustFindServiceAccount(ctx: PerchContext, id: string, tenantId?: string): Promise<ServiceAccountRow> {
+  const account = await findServiceAccount(ctx.db, id, tenantId);
+  if (!account) throw notFound(`Service account ${id} not found`);
+  return account;
+}
+
+/** Whatever a service account can do, whoever acts for it (tokens) or changes it must hold too. */
+function requireHoldsAllOf(ctx: PerchContext, caller: Principal, tenant: string, account: ServiceAccountRow, what: string): void {
+  if (caller.superAdmin) return;
+  if (account.super_admin === 1) throw forbidden(`Only an instance owner may ${what}: ${account.email} is an instance owner`);
+  const held = ctx.authz.effective(tenant, account.id);
+  requireHolds(ctx, caller, tenant, held.tenantWide, null, what);
+  for (const [namespace, permissions] of Object.entries(held.namespaces)) requireHolds(ctx, caller, tenant, permissions, namespace, what);
+}
+
+/** Other replicas re-read memberships (the IAM_WRITE hook in server.ts does not know these paths). */
+function announceIamChange(ctx: PerchContext): void {
+  void ctx.changes.publish('iam', 'service-accounts').catch((error) => ctx.log.error({ err: error }, 'could not announce an IAM change'));
+}
+
+/** Sets the account's groups in this tenant to `wanted`; joining a group needs what the group grants. */
+async function setGroups(ctx: PerchContext, caller: Principal, tenant: string, account: ServiceAccountRow, wanted: readonly string[]): Promise<void> {
+  const current = new Set((await groupsOf(ctx.db, tenant, [account.id])).get(account.id)?.map((g) => g.id) ?? []);
+  const target = new Set(wanted);
+  const added = [...target].filter((id) => !current.has(id));
+  const removed = [...current].filter((id) => !target.has(id));
+  if (added.length === 0 && removed.length === 0) return;
+  const groups = [];
+  for (const groupId of added) {
+    const group = await findGroup(ctx.db, tenant, groupId);
+    if (!group) throw notFound(`Group ${groupId} not found`);
+    groups.push(group);
+  }
+  if (!may(ctx, caller, tenant, 'GROUP', 'MANAGE_MEMBERS')) throw forbidden(`Permission GROUP:MANAGE_MEMBERS on tenant ${tenant} is required to change a service account's groups`);
+  for (const group of groups) {
+    if (caller.superAdmin) continue;
+    for (const binding of await bindingsOfSubject(ctx.db, tenant, 'GROUP', group.id)) {
+      const role = await findRole(ctx.db, tenant, binding.role_id);
+      if (role) requireHolds(ctx, caller, tenant, readPermissions(role.permissions), binding.namespace, `add a service account to group ${group.name}`);
+    }
+  }
+  await ctx.db.transaction().execute(async (trx) => {
+    for (const groupId of added) await addMember(trx, tenant, groupId, account.id, 'MEMBER');
+    for (const groupId of removed) await removeMember(trx, groupId, account.id);
+  });
+  for (const groupId of added) ctx.authz.addMembership({ tenantId: tenant, groupId, userId: account.id });
+  for (const groupId of removed) ctx.authz.removeMembership(tenant, groupId, account.id);
+  announceIamChange(ctx);
+}
+
+async function removeServiceAccount(ctx: PerchContext, account: ServiceAccountRow): Promise<void> {
+  const tokenIds = await tokenIdsOf(ctx.db, account.id);
+  await deleteServiceAccount(ctx.db, account.id);
+  await ctx.sessions.revokeUser(account.id);
+  await forgetUserInIam(ctx, account.id);
+  machineAccess(ctx).revoked(tokenIds);
+  announceIamChange(ctx);
+}
+
+async function tenantResponse(ctx: PerchContext, tenant: string, account: ServiceAccountRow) {
+  return toApiServiceAccountResponse(account, (await groupsOf(ctx.db, tenant, [account.id])).get(account.id) ?? []);
+}
+
+const wantsOwner = (body: { superAdmin?: boolean | null; instanceOwner?: boolean | null }) => body.superAdmin ?? body.instanceOwner ?? undefined;
+
+export function registerServiceAccountRoutes(app: FastifyInstance, ctx: PerchContext): void {
+  // ---- Instance-wide (instance owners) -------------------------------------------------------
+
+  app.get('/api/v1/service-accounts', ownersOnly, async (request) => {
+    const { rows, total } = await searchServiceAccounts(ctx.db, listQuery(request));
+    return { results: rows.map(toApiServiceAccountDetail), total };
+  });
+
+  app.post('/api/v1/service-accounts', ownersOnly, async (request) => {
+    const body = parse(createServiceAccountRequestSchema, request.body);
+    for (const tenant of body.tenants ?? []) if (tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
+    const account = await insertServiceAccount(ctx.db, { name: body.name, description: body.description ?? null, superAdmin: wantsOwner(body) ?? false });
+    return toApiServiceAccountDetail(account);
+  });
+
+  app.get('/api/v1/service-accounts/:id', ownersOnly, async (request) => toApiServiceAccountDetail(await mustFindServiceAccount(ctx, idOf(request))));
+
+  app.patch('/api/v1/service-accounts/:id', ownersOnly, async (request) => {
+    const account = await mustFindServiceAccount(ctx, idOf(request));
+    const body = parse(patchServiceAccountRequestSchema, request.body);
+    const updated = await updateServiceAccount(ctx.db, account.id, { name: body.name, description: body.description ?? null });
+    ctx.sessions.refreshUser(account.id);
+    return toApiServiceAccountDetail(updated);
+  });
+
+  app.patch('/api/v1/service-accounts/:id/superadmin', ownersOnly, async (request) => {
+    const account = await mustFindServiceAccount(ctx, idOf(request));
+    const body = parse(patchSuperAdminRequestSchema, request.body);
+    const updated = await updateServiceAccount(ctx.db, account.id, { superAdmin: body.superAdmin });
+    ctx.sessions.refreshUser(account.id);
+    return toApiServiceAccountDetail(updated);
+  });
+
+  app.delete('/api/v1/service-accounts/:id', ownersOnly, async (request, reply) => {
+    await removeServiceAccount(ctx, await mustFindServiceAccount(ctx, idOf(request)));
+    return reply.code(204).send();
+  });
+
+  registerTokenEndpoints(app, ctx, {
+    path: '/api/v1/service-accounts/:id/api-tokens',
+    access: ownersOnly,
+    owner: async (request) => (await mustFindServiceAccount(ctx, idOf(request))).id,
+    createdStatus: 200,
+    deletedStatus: 200,
+  });
+
+  // ---- Tenant (SERVICE_ACCOUNT permissions; instance owners always) ---------------------------
+
+  app.get('/api/v1/:tenant/service-accounts', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    requirePermission(ctx, request, tenant, 'SERVICE_ACCOUNT', 'LIST');
+    const { rows, total } = await searchServiceAccounts(ctx.db, { ...listQuery(request), tenantId: tenant });
+    const groups = await groupsOf(ctx.db, tenant, rows.map((r) => r.id));
+    return { results: rows.map((r) => toApiServiceAccountTenantAccess(r, groups.get(r.id) ?? [])), total };
+  });
+
+  app.post('/api/v1/:tenant/service-accounts', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const caller = requirePermission(ctx, request, tenant, 'SERVICE_ACCOUNT', 'CREATE');
+    const body = parse(serviceAccountRequestSchema, request.body);
+    const owner = wantsOwner(body) ?? false;
+    if (owner && !caller.superAdmin) throw forbidden('Only an instance owner may make a service account an instance owner');
+    const groupIds = [...new Set((body.groups ?? []).map((g) => g.id))];
+    for (const groupId of groupIds) if (!(await findGroup(ctx.db, tenant, groupId))) throw notFound(`Group ${groupId} not found`);
+    const account = await insertServiceAccount(ctx.db, { name: body.name, description: body.description ?? null, superAdmin: owner, tenantId: tenant });
+    try {
+      await setGroups(ctx, caller, tenant, account, groupIds);
+    } catch (error) {
+      await removeServiceAccount(ctx, account); // all or nothing
+      throw error;
+    }
+    return tenantResponse(ctx, tenant, account);
+  });
+
+  app.get('/api/v1/:tenant/service-accounts/:id', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    requirePermission(ctx, request, tenant, 'SERVICE_ACCOUNT', 'VIEW');
+    return tenantResponse(ctx, tenant, await mustFindServiceAccount(ctx, idOf(request), tenant));
+  });
+
+  app.put('/api/v1/:tenant/service-accounts/:id', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const caller = requirePermission(ctx, request, tenant, 'SERVICE_ACCOUNT', 'UPDATE');
+    const account = await mustFindServiceAccount(ctx, idOf(request), tenant);
+    const body = parse(serviceAccountRequestSchema, request.body);
+    const owner = wantsOwner(body);
+    if (!caller.superAdmin && (account.super_admin === 1 || owner === true)) {
+      throw forbidden('Only an instance owner may change an instance-owner service account or make one');
+    }
+    if (body.groups) await setGroups(ctx, caller, tenant, account, [...new Set(body.groups.map((g) => g.id))]);
+    const updated = await updateServiceAccount(ctx.db, account.id, { name: body.name, description: body.description ?? null, superAdmin: owner });
+    ctx.sessions.refreshUser(account.id);
+    return tenantResponse(ctx, tenant, updated);
+  });
+
+  app.delete('/api/v1/:tenant/service-accounts/:id', signedIn, async (request, reply) => {
+    const tenant = tenantOf(request);
+    const caller = requirePermission(ctx, request, tenant, 'SERVICE_ACCOUNT', 'DELETE');
+    const account = await mustFindServiceAccount(ctx, idOf(request), tenant);
+    if (account.super_admin === 1 && !caller.superAdmin) throw forbidden('Only an instance owner may delete an instance-owner service account');
+    await removeServiceAccount(ctx, account);
+    return reply.code(204).send();
+  });
+
+  const tokenAction: Record<TokenAction, Action> = { LIST: 'VIEW', CREATE: 'UPDATE', DELETE: 'UPDATE' };
+  registerTokenEndpoints(app, ctx, {
+    path: '/api/v1/:tenant/service-accounts/:id/api-tokens',
+    access: signedIn,
+    owner: async (request, action) => {
+      const tenant = tenantOf(request);
+      const caller = requirePermission(ctx, request, tenant, 'SERVICE_ACCOUNT', tokenAction[action]);
+      const account = await mustFindServiceAccount(ctx, idOf(request), tenant);
+      // A token acts as the account: minting one must not hand the caller more than they hold.
+      if (action === 'CREATE') requireHoldsAllOf(ctx, caller, tenant, account, `create an API token for ${account.email}`);
+      else if (account.super_admin === 1 && !caller.superAdmin) throw forbidden(`Only an instance owner may manage the tokens of ${account.email}`);
+      return account.id;
+    },
+    createdStatus: 200,
+    deletedStatus: 200,
+  });
+}

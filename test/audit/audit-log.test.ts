@@ -1,0 +1,156 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog, type AuditEntry } from '../../backend/audit/audit-log.js';
+import { GENESIS_HASH } from '../../backend/audit/chain.js';
+import { redact } from '../../backend/audit/redact.js';
+import { startRetention } from '../../backend/audit/retention.js';
+import { parseConfig } from '../../backend/config/config.js';
+import type { PerchContext } from '../../backend/context.js';
+import { verifyAllChains, verifyChain } from '../../backend/audit/verify.js';
+import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
+import { storeTargets } from '../support/databases.js';
+
+const entry = (n: number, tenantId: string | null = 'main', extra: Partial<AuditEntry> = {}): AuditEntry => ({
+  tenantId,
+  actor: { type: 'USER', id: `u${n % 3}`, email: `u${n % 3}@example.com` },
+  action: 'UPDATE',
+  resourceType: 'FLOW',
+  resourceId: `flow-${n}`,
+  namespace: 'company.team',
+  details: { n },
+  ...extra,
+});
+
+describe('redact', () => {
+  it('replaces passwords, tokens, secrets and KV/secret values at any depth', () => {
+    const out = JSON.stringify(redact({ email: 'a@b.c', password: 'hunter2', nested: { apiToken: 't0k', value: 's3cret', list: [{ secret: 'x', keep: 1 }] }, newPassword: 'p' }));
+    for (const leaked of ['hunter2', 't0k', 's3cret', '"x"', '"p"']) expect(out).not.toContain(leaked);
+    expect(out).toContain('a@b.c');
+    expect(out).toContain('"keep":1');
+  });
+});
+
+for (const target of storeTargets()) {
+  describe.skipIf(!target.available)(`the audit log store on ${target.name}`, () => {
+    let store: OpenStore;
+    beforeAll(async () => {
+      store = await openStore({ databaseUrl: await target.url(), dataDir: '/nonexistent' });
+      await migrateToLatest(store.db);
+    });
+    afterAll(() => store?.close());
+
+    const fresh = async () => {
+      await store.db.deleteFrom('audit_log').execute();
+      return new AuditLog(store);
+    };
+
+    it('group-commits concurrent records into per-tenant chains that verify', async () => {
+      const log = await fresh();
+      const rows = await Promise.all(Array.from({ length: 250 }, (_, i) => log.record(entry(i, i % 5 === 0 ? null : 'main'))));
+      // Each promise resolved with its committed row: it is in the database now.
+      const stored = await store.db.selectFrom('audit_log').select(['id']).execute();
+      expect(new Set(stored.map((r) => r.id))).toEqual(new Set(rows.map((r) => r.id)));
+      const main = rows.filter((r) => r.tenant_id === 'main').sort((a, b) => a.seq - b.seq);
+      expect(main.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      expect(main[0]!.prev_hash).toBe(GENESIS_HASH);
+      expect(main[1]!.prev_hash).toBe(main[0]!.hash);
+      const reports = await verifyAllChains(store.db);
+      expect(reports.map((r) => [r.tenantId, r.entries, r.broken])).toEqual([['_instance', 50, null], ['main', 200, null]]);
+      // A second log (a restart) continues the chains where they are.
+      await log.close();
+      const again = new AuditLog(store);
+      const next = await again.record(entry(999));
+      expect(next.seq).toBe(201);
+      expect(next.prev_hash).toBe(main.at(-1)!.hash);
+      await again.close();
+    });
+
+    it('reports an edited entry by its seq and id', async () => {
+      const log = await fresh();
+      for (let i = 0; i < 10; i++) await log.record(entry(i));
+      const victim = await store.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', 'main').where('seq', '=', 4).executeTakeFirstOrThrow();
+      await store.db.updateTable('audit_log').set({ details: '{"n":"forged"}' }).where('id', '=', victim.id).execute();
+      const report = await verifyChain(store.db, 'main');
+      expect(report.broken).toMatchObject({ seq: 4, id: victim.id });
+      expect(report.broken!.reason).toMatch(/changed/);
+      await log.close();
+    });
+
+    it('reports a deleted entry at the link after it', async () => {
+      const log = await fresh();
+      for (let i = 0; i < 10; i++) await log.record(entry(i));
+      await store.db.deleteFrom('audit_log').where('tenant_id', '=', 'main').where('seq', '=', 6).execute();
+      const report = await verifyChain(store.db, 'main');
+      expect(report.broken).toMatchObject({ seq: 7 });
+      expect(report.broken!.reason).toMatch(/missing/);
+      // Deleting the first entry is caught too.
+      await store.db.deleteFrom('audit_log').where('tenant_id', '=', 'main').where('seq', '=', 1).execute();
+      expect((await verifyChain(store.db, 'main')).broken).toMatchObject({ seq: 2 });
+      await log.close();
+    });
+
+    it('purges old entries and records the purge so the chain still verifies', async () => {
+      const log = await fresh();
+      const old = Date.now() - 100 * 86_400_000;
+      for (let i = 0; i < 6; i++) await log.record(entry(i, 'main', { date: old + i }));
+      for (let i = 0; i < 3; i++) await log.record(entry(i, null, { date: old + i }));
+      for (let i = 6; i < 10; i++) await log.record(entry(i));
+      const results = await log.purge(Date.now() - 90 * 86_400_000, { type: 'SYSTEM', id: 'test' }, 'P90D');
+      expect(results.sort((a, b) => a.tenantId.localeCompare(b.tenantId)).map((r) => [r.tenantId, r.count, r.firstKeptSeq])).toEqual([['_instance', 3, 4], ['main', 6, 7]]);
+      const reports = await verifyAllChains(store.db);
+      expect(reports.map((r) => r.broken)).toEqual([null, null]);
+      // The instance chain lost every entry: the purge entry itself starts it now.
+      expect(reports.find((r) => r.tenantId === '_instance')).toMatchObject({ firstSeq: 4, lastSeq: 4, entries: 1 });
+      const purge = await store.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', 'main').where('resource_type', '=', 'AUDITLOG').executeTakeFirstOrThrow();
+      expect(purge).toMatchObject({ action: 'DELETE', seq: 11, actor_type: 'SYSTEM' });
+      expect(JSON.parse(purge.details)).toMatchObject({ olderThan: 'P90D', count: 6, firstKeptSeq: 7 });
+      // Appending after a purge continues the chain.
+      expect((await log.record(entry(11))).seq).toBe(12);
+      expect((await verifyChain(store.db, 'main')).broken).toBeNull();
+      // A purge entry cannot excuse a later gap.
+      await store.db.deleteFrom('audit_log').where('tenant_id', '=', 'main').where('seq', '=', 7).execute();
+      expect((await verifyChain(store.db, 'main')).broken).toMatchObject({ seq: 8 });
+      await log.close();
+    });
+
+    it('purges on the configured audit.retention schedule', async () => {
+      const log = await fresh();
+      await log.record(entry(1, 'main', { date: Date.now() - 10 * 86_400_000 }));
+      await log.record(entry(2));
+      const config = parseConfig({ audit: { retention: 'P7D' } });
+      expect(config.audit.retention).toBe(7 * 86_400_000);
+      const logged: unknown[] = [];
+      const ctx = { config, audit: log, log: { info: (o: unknown) => logged.push(o), error: (o: unknown) => logged.push(o) } } as unknown as PerchContext;
+      const stop = startRetention(ctx, { firstRunDelay: 0, every: 60_000 });
+      await expect.poll(() => logged.length).toBe(1);
+      stop();
+      expect(logged[0]).toMatchObject({ event: 'audit.purged', tenantId: 'main', count: 1, firstKeptSeq: 2 });
+      expect((await verifyChain(store.db, 'main')).broken).toBeNull();
+      expect(() => parseConfig({ audit: { retention: 'ninety days' } })).toThrow(/audit.retention/);
+      expect(() => parseConfig({ audit: { keep: 'P1D' } })).toThrow(/unknown key audit.keep/);
+      await log.close();
+    });
+
+    it('keeps the chain when another writer appended meanwhile (a CLI purge next to a running Perch)', async () => {
+      const log = await fresh();
+      await log.record(entry(1));
+      const other = new AuditLog(store);
+      await other.record(entry(2));
+      await other.close();
+      // `log` still holds seq 1 as the head: its next batch collides, re-reads and succeeds.
+      expect((await log.record(entry(3))).seq).toBe(3);
+      expect((await verifyChain(store.db, 'main')).broken).toBeNull();
+      await log.close();
+    });
+
+    it('rejects the records of a batch that cannot be written', async () => {
+      const log = await fresh();
+      await expect(log.record(entry(1, 'main', { resourceId: 'x'.repeat(10), actor: { type: 'NOBODY' as never } }))).rejects.toThrow();
+      expect((await log.record(entry(2))).seq).toBe(1);
+      await log.close();
+      // Sanity: nothing else was left behind.
+      const count = await sql<{ n: number }>`select count(*) as n from audit_log`.execute(store.db);
+      expect(Number(count.rows[0]!.n)).toBe(1);
+    });
+  });
+}
