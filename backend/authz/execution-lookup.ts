@@ -18,7 +18,7 @@ export class ExecutionNamespaceLookup {
   constructor(
     kestraUrl: string,
     private readonly authorization: string | undefined,
-    private readonly timeoutMs: number,
+    timeoutMs: number,
   ) {
     this.pool = new Pool(new URL(kestraUrl).origin, { connections: 16, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   }

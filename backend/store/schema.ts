@@ -1,5 +1,3 @@
-import type { Generated } from 'kysely';
-
 /** Flags are 0/1 integers and instants are epoch milliseconds, the same on SQLite and PostgreSQL. */
 export interface UsersTable {
   id: string;

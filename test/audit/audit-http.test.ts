@@ -3,7 +3,7 @@ import { apiAuditLogItemSchema } from '../../lib/schemas/audit.js';
 import { pagedResultsSchema } from '../../lib/schemas/users.js';
 import { verifyAllChains } from '../../backend/audit/verify.js';
 import { storeTargets } from '../support/databases.js';
-import { ADMIN_EMAIL, Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { ADMIN_EMAIL, Browser, startSignedIn, type RunningPerch } from '../support/perch.js';
 import { bind, createPerson, PASSWORD, signedInPerson } from '../iam/iam-helpers.js';
 
 const SECRET_PASSWORD = 'a very secret password 42';
@@ -13,11 +13,7 @@ for (const target of storeTargets()) {
     let perch: RunningPerch;
     let admin: Browser;
 
-    beforeAll(async () => {
-      perch = await startPerch({ databaseUrl: await target.url(), config: { login: { maxFailures: 3 } } });
-      admin = new Browser(perch);
-      await admin.login();
-    });
+    beforeAll(async () => ({ perch, admin } = await startSignedIn({ databaseUrl: await target.url(), config: { login: { maxFailures: 3 } } })));
     afterAll(() => perch?.close());
 
     const rows = () => perch.perch.ctx.db.selectFrom('audit_log').selectAll();

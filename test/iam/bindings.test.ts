@@ -3,7 +3,7 @@ import { apiBindingDetailSchema } from '../../lib/schemas/iam.js';
 import { pagedResultsSchema } from '../../lib/schemas/users.js';
 import { forgetUserInIam, loadAuthzFacts } from '../../backend/iam/iam-store.js';
 import { storeTargets } from '../support/databases.js';
-import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, startSignedIn, type RunningPerch } from '../support/perch.js';
 import { bind, createPerson } from './iam-helpers.js';
 
 for (const target of storeTargets()) {
@@ -11,11 +11,7 @@ for (const target of storeTargets()) {
     let perch: RunningPerch;
     let admin: Browser;
 
-    beforeAll(async () => {
-      perch = await startPerch({ databaseUrl: await target.url() });
-      admin = new Browser(perch);
-      await admin.login();
-    });
+    beforeAll(async () => ({ perch, admin } = await startSignedIn({ databaseUrl: await target.url() })));
     afterAll(() => perch?.close());
 
     it('creates, reads, finds and deletes a binding, and the decision index follows at once', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiGroupDetailSchema, apiGroupMemberSchema, apiGroupSummarySchema } from '../../lib/schemas/iam.js';
 import { pagedResultsSchema } from '../../lib/schemas/users.js';
 import { storeTargets } from '../support/databases.js';
-import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, startSignedIn, type RunningPerch } from '../support/perch.js';
 import { bind, createPerson, signedInPerson } from './iam-helpers.js';
 
 for (const target of storeTargets()) {
@@ -10,11 +10,7 @@ for (const target of storeTargets()) {
     let perch: RunningPerch;
     let admin: Browser;
 
-    beforeAll(async () => {
-      perch = await startPerch({ databaseUrl: await target.url() });
-      admin = new Browser(perch);
-      await admin.login();
-    });
+    beforeAll(async () => ({ perch, admin } = await startSignedIn({ databaseUrl: await target.url() })));
     afterAll(() => perch?.close());
 
     it('creates, reads, finds, updates and deletes a group with the EE shapes', async () => {

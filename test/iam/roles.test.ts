@@ -4,7 +4,7 @@ import { aclTemplatesSchema, apiRoleDetailSchema, apiRoleSchema, apiRoleSummaryS
 import { pagedResultsSchema } from '../../lib/schemas/users.js';
 import { defaultRoleFor, ensureManagedRoles } from '../../backend/iam/iam-store.js';
 import { storeTargets } from '../support/databases.js';
-import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, startSignedIn, type RunningPerch } from '../support/perch.js';
 import { bind, createPerson, signedInPerson } from './iam-helpers.js';
 
 for (const target of storeTargets()) {
@@ -12,11 +12,7 @@ for (const target of storeTargets()) {
     let perch: RunningPerch;
     let admin: Browser;
 
-    beforeAll(async () => {
-      perch = await startPerch({ databaseUrl: await target.url() });
-      admin = new Browser(perch);
-      await admin.login();
-    });
+    beforeAll(async () => ({ perch, admin } = await startSignedIn({ databaseUrl: await target.url() })));
     afterAll(() => perch?.close());
 
     it('seeds the five managed roles, idempotently, with the catalogue permission sets', async () => {

@@ -48,11 +48,45 @@ export async function startPerch(options: { databaseUrl?: string; config?: Perch
   };
 }
 
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: any;
+}
+
+/** One HTTP exchange as a test sees it: the body as text, and as JSON when it parses. */
+export async function exchange(url: string, method: string, init: { headers?: Record<string, string>; body?: string | Buffer; json?: unknown } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...init.headers };
+  let body = init.body;
+  if (init.json !== undefined) {
+    body = JSON.stringify(init.json);
+    headers['content-type'] = 'application/json';
+  }
+  const res = await request(url, { method: method as 'GET', headers, body });
+  const text = await res.body.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.statusCode, headers: res.headers, text, json };
+}
+
 /** Binds a managed role to a user, in the store and the decision index (for tests not about the IAM API). */
 export async function grantRole(perch: Perch, userId: string, role: (typeof MANAGED_ROLES)[number]['id'], namespace: string | null): Promise<void> {
   const permissions = MANAGED_ROLES.find((r) => r.id === role)!.permissions;
   const binding = await insertBinding(perch.ctx.db, 'main', { type: 'USER', subjectId: userId, roleId: role, namespace });
   perch.ctx.authz.addBinding(toBindingFact(binding, permissions));
+}
+
+/** A Perch and its instance owner, signed in: the starting point of most API suites. */
+export async function startSignedIn(options: Parameters<typeof startPerch>[0] = {}): Promise<{ perch: RunningPerch; admin: Browser }> {
+  const perch = await startPerch(options);
+  const admin = new Browser(perch);
+  await admin.login();
+  return { perch, admin };
 }
 
 /** Keeps the cookies a browser would keep for one Perch origin. */
@@ -81,21 +115,9 @@ export class Browser {
     const cookie = this.cookieHeader();
     if (cookie) headers.cookie = cookie;
     if (!['GET', 'HEAD'].includes(method) && !('origin' in headers)) headers.origin = this.perch.origin;
-    let body = init.body;
-    if (init.json !== undefined) {
-      body = JSON.stringify(init.json);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await request(`${this.perch.url}${pathAndQuery}`, { method: method as 'GET', headers, body });
-    this.absorb(res.headers['set-cookie']);
-    const text = await res.body.text();
-    let json: any;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.statusCode, headers: res.headers, text, json };
+    const answer = await exchange(`${this.perch.url}${pathAndQuery}`, method, { headers, body: init.body, json: init.json });
+    this.absorb(answer.headers['set-cookie']);
+    return answer;
   }
 
   async login(email = ADMIN_EMAIL, password = ADMIN_PASSWORD) {

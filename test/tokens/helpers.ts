@@ -1,33 +1,15 @@
-import { request } from 'undici';
+import { exchange, type Answer } from '../support/perch.js';
 
-export interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: any;
-}
+export type { Answer };
 
 /** A script's call: an Authorization header, no cookies, optionally an Origin. */
-export async function call(
+export function call(
   base: string, method: string, path: string,
   init: { authorization?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.authorization) headers.authorization = init.authorization;
-  let body = init.body;
-  if (init.json !== undefined) {
-    body = JSON.stringify(init.json);
-    headers['content-type'] = 'application/json';
-  }
-  const res = await request(`${base}${path}`, { method: method as 'GET', headers, body });
-  const text = await res.body.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.statusCode, headers: res.headers, text, json };
+  return exchange(`${base}${path}`, method, { headers, body: init.body, json: init.json });
 }
 
 export const bearer = (token: string) => `Bearer ${token}`;

@@ -1,18 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiMeSchema, apiUserSchema, apiUserSummarySchema, pagedResultsSchema } from '../../lib/schemas/users.js';
 import { storeTargets } from '../support/databases.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser, startSignedIn, type RunningPerch } from '../support/perch.js';
 
 for (const target of storeTargets()) {
   describe.skipIf(!target.available)(`users and /me on ${target.name}`, () => {
     let perch: RunningPerch;
     let admin: Browser;
 
-    beforeAll(async () => {
-      perch = await startPerch({ databaseUrl: await target.url() });
-      admin = new Browser(perch);
-      await admin.login();
-    });
+    beforeAll(async () => ({ perch, admin } = await startSignedIn({ databaseUrl: await target.url() })));
     afterAll(() => perch?.close());
 
     it('creates, reads, lists, updates and deletes a user with the EE shapes', async () => {
