@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerAuditCommands } from './audit/cli.js';
 import { ConfigError, loadConfig, type PerchConfig } from './config/config.js';
+import { registerRemoteCommands } from './remote/commands.js';
 import { buildPerch } from './server.js';
 import { migrateToLatest, openStore } from './store/database.js';
 import { createInstanceOwner, FIRST_ADMIN_HELP } from './users/first-admin.js';
@@ -69,5 +70,6 @@ admin
   .option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)')
   .action(createAdmin);
 registerAuditCommands(program, config);
+registerRemoteCommands(program, fail);
 
 await program.parseAsync(process.argv);

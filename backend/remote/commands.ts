@@ -1,0 +1,117 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { request } from 'undici';
+
+/**
+ * `perch` commands that act on a running Perch through its API, for CI jobs and scripts: every
+ * call carries `Authorization: Bearer <token>` and goes through the same RBAC as a person's.
+ */
+interface RemoteOptions {
+  server?: string;
+  apiToken?: string;
+}
+
+export class RemoteError extends Error {}
+
+function connection(options: RemoteOptions): { server: string; token: string } {
+  const server = options.server ?? process.env.PERCH_SERVER;
+  const token = options.apiToken ?? process.env.PERCH_API_TOKEN;
+  if (!server) throw new RemoteError('give --server URL or set PERCH_SERVER');
+  if (!token) throw new RemoteError('give --api-token TOKEN or set PERCH_API_TOKEN');
+  if (!/^https?:\/\//.test(server)) throw new RemoteError(`--server must be an http(s) URL, not ${server}`);
+  return { server: server.replace(/\/+$/, ''), token };
+}
+
+/** One API call; a refusal becomes an error carrying Perch's own message. */
+export async function callPerch(options: RemoteOptions, method: string, path: string, body?: { json?: unknown; yaml?: string }): Promise<unknown> {
+  const { server, token } = connection(options);
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+  let payload: string | undefined;
+  if (body?.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body.json);
+  } else if (body?.yaml !== undefined) {
+    headers['content-type'] = 'application/x-yaml';
+    payload = body.yaml;
+  }
+  let res;
+  try {
+    res = await request(`${server}${path}`, { method: method as 'GET', headers, body: payload, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  } catch (error) {
+    throw new RemoteError(`cannot reach Perch at ${server}: ${(error as { code?: string }).code ?? (error as Error).message}`);
+  }
+  const text = await res.body.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text
+  }
+  if (res.statusCode >= 400) {
+    const message = (parsed as { message?: string } | null)?.message ?? text;
+    throw new RemoteError(`${method} ${path} answered ${res.statusCode}: ${message}`);
+  }
+  return parsed;
+}
+
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+function remote(command: Command): Command {
+  return command
+    .option('--server <url>', 'the Perch to act on (or PERCH_SERVER)')
+    .option('--api-token <token>', 'an API token (or PERCH_API_TOKEN)');
+}
+
+export function registerRemoteCommands(program: Command, fail: (message: string) => never): void {
+  const run = (work: (options: RemoteOptions & Record<string, string>, ...args: string[]) => Promise<unknown>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      const positional = args.slice(0, -2) as string[];
+      try {
+        print(await work(command.opts(), ...positional));
+      } catch (error) {
+        if (error instanceof RemoteError) fail(error.message);
+        throw error;
+      }
+    };
+
+  const users = program.command('users').description('manage users on a running Perch');
+  remote(users.command('list').description('list users').option('--query <text>', 'free-text filter')).action(
+    run((o) => callPerch(o, 'GET', `/api/v1/users?size=500${o.query ? `&q=${encodeURIComponent(o.query)}` : ''}`)),
+  );
+  remote(users.command('create').description('create a user').requiredOption('--email <email>').option('--password <password>')).action(
+    run((o) => callPerch(o, 'POST', '/api/v1/users', { json: { email: o.email, ...(o.password ? { password: o.password } : {}) } })),
+  );
+  remote(users.command('disable').description('disable a user (ends their sessions and tokens)').argument('<id>')).action(
+    run((o, id) => callPerch(o, 'PATCH', `/api/v1/users/${encodeURIComponent(id!)}`, { json: { disabled: true } })),
+  );
+
+  const tokens = program.command('tokens').description("manage the calling account's API tokens");
+  remote(tokens.command('list').description('list tokens')).action(run((o) => callPerch(o, 'GET', '/api/v1/me/api-tokens')));
+  remote(tokens.command('create').description('create a token (its secret is printed once)').requiredOption('--name <name>').option('--max-age <duration>', 'ISO-8601, e.g. P30D')).action(
+    run((o) => callPerch(o, 'POST', '/api/v1/me/api-tokens', { json: { name: o.name, ...(o.maxAge ? { maxAge: o.maxAge } : {}) } })),
+  );
+  remote(tokens.command('revoke').description('revoke a token').argument('<tokenId>')).action(
+    run((o, id) => callPerch(o, 'DELETE', `/api/v1/me/api-tokens/${encodeURIComponent(id!)}`)),
+  );
+
+  const flows = program.command('flows').description('manage Kestra flows through Perch');
+  remote(flows.command('push').description('create or update the flow in a YAML file').argument('<file>')).action(
+    run(async (o, file) => {
+      const yaml = await readFile(file!, 'utf8');
+      const ns = /^namespace:\s*([\w.-]+)\s*$/m.exec(yaml)?.[1];
+      const id = /^id:\s*([\w.-]+)\s*$/m.exec(yaml)?.[1];
+      if (!ns || !id) throw new RemoteError(`${file} has no top-level id and namespace`);
+      try {
+        return await callPerch(o, 'PUT', `/api/v1/main/flows/${ns}/${id}`, { yaml });
+      } catch (error) {
+        if (!(error instanceof RemoteError) || !/answered 404/.test(error.message)) throw error;
+        return callPerch(o, 'POST', '/api/v1/main/flows', { yaml });
+      }
+    }),
+  );
+
+  remote(program.command('api').description('call any Perch or Kestra API route, e.g. perch api GET /api/v1/me').argument('<method>').argument('<path>').option('--json <body>', 'a JSON request body')).action(
+    run((o, method, path) => callPerch(o, method!.toUpperCase(), path!, o.json ? { json: JSON.parse(o.json) } : undefined)),
+  );
+}
