@@ -5,6 +5,7 @@ import { AuditLog } from './audit/audit-log.js';
 import { installAuditHook } from './audit/http-hook.js';
 import { startRetention } from './audit/retention.js';
 import { registerAuditRoutes } from './audit/routes.js';
+import { startShipper } from './audit/shipper.js';
 import { cookiePolicy } from './auth/cookies.js';
 import { installGuard } from './auth/guard.js';
 import { DecisionIndex } from './authz/decision-index.js';
@@ -19,6 +20,8 @@ import { registerIamRoutes } from './iam/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { registerKestraProxy } from './proxy/kestra-proxy.js';
 import { registerMachineAccess } from './tokens/routes.js';
+import { registerOnboarding } from './onboarding/routes.js';
+import { registerSsoRoutes } from './sso/routes.js';
 import { LocalChangeFeed, PostgresChangeFeed, type ChangeFeed } from './store/change-feed.js';
 import { migrateToLatest, openStore } from './store/database.js';
 import { DEFAULT_TENANT } from '../lib/tenants.js';
@@ -138,13 +141,16 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   installAuditHook(app, ctx);
   registerHealthRoutes(app, ctx);
   registerAuthRoutes(app, ctx);
+  registerSsoRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerIamRoutes(app, ctx);
   registerMachineAccess(app, ctx);
+  registerOnboarding(app, ctx);
   registerAuditRoutes(app, ctx);
   await registerKestraProxy(app, ctx);
 
   const stopRetention = startRetention(ctx);
+  const shipper = startShipper(ctx.db, config.audit, (sink, error) => app.log.warn({ err: error, sink }, `audit log shipping to ${sink} failed; retrying`));
   let closed = false;
   return {
     app,
@@ -159,6 +165,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
       stopRetention();
       await app.close();
       await ctx.audit.close();
+      await shipper.close();
       await ctx.changes.close();
       await store.close();
     },

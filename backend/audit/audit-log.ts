@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { Resource } from '../../lib/authz/catalogue.js';
 import { INSTANCE_CHAIN, type ActorType, type AuditAction, type AuditOutcome } from '../../lib/schemas/audit.js';
@@ -25,7 +25,14 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
   /** Defaults to now. */
   date?: number;
+  /**
+   * The state before and after the change (a flow's source), stored beside the entry in
+   * `audit_states`, in the same transaction; their SHA-256 digests go into the details (and the chain).
+   */
+  states?: { kind: string; before: string | null; after: string | null };
 }
+
+const sha256 = (text: string | null) => (text === null ? null : createHash('sha256').update(text).digest('hex'));
 
 export interface AuditLogOptions {
   /** How long the first entry of a batch waits for company when the log is idle (ms; 0: the end of the current event-loop turn). */
@@ -85,6 +92,8 @@ export class AuditLog {
   /** Serializes batches and purges. */
   private writing: Promise<void> = Promise.resolve();
   private heads: Heads = new Map();
+  /** Before/after states of queued rows, inserted with them. */
+  private readonly states = new WeakMap<Pending['row'], NonNullable<AuditEntry['states']>>();
   private readonly delayMs: number;
   private readonly maxBatch: number;
   private readonly sqliteSync: 'FULL' | 'NORMAL';
@@ -104,7 +113,11 @@ export class AuditLog {
   /** Queues an entry; resolves with the stored row once its batch committed, rejects if it could not be. */
   record(entry: AuditEntry): Promise<AuditLogTable> {
     if (this.closed) return Promise.reject(new Error('The audit log is closed'));
-    const details = canonicalJson(redact(entry.details ?? {}));
+    const states = entry.states;
+    const details = canonicalJson({
+      ...(redact(entry.details ?? {}) as Record<string, unknown>),
+      ...(states ? { states: { kind: states.kind, before: sha256(states.before), after: sha256(states.after) } } : {}),
+    });
     const row: Pending['row'] = {
       tenant_id: entry.tenantId ?? INSTANCE_CHAIN,
       id: randomUUID(),
@@ -124,6 +137,7 @@ export class AuditLog {
       upstream_status: entry.upstreamStatus ?? null,
       details,
     };
+    if (states) this.states.set(row, states);
     return new Promise((resolve, reject) => {
       this.queue.push({ row, resolve, reject });
       this.kick();
@@ -163,6 +177,10 @@ export class AuditLog {
           // The chain's head before deleting: the purge entry follows it even when every entry goes.
           const head = await trx.selectFrom('audit_log').select(['seq', 'hash']).where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
           heads.set(tenantId, { seq: Number(head.seq), hash: head.hash });
+          await trx
+            .deleteFrom('audit_states')
+            .where('entry_id', 'in', trx.selectFrom('audit_log').select('id').where('tenant_id', '=', tenantId).where('seq', '<=', lastSeq))
+            .execute();
           const deleted = await trx.deleteFrom('audit_log').where('tenant_id', '=', tenantId).where('seq', '<=', lastSeq).executeTakeFirst();
           const count = Number(deleted.numDeletedRows);
           const result = { tenantId, count, firstKeptSeq: lastSeq + 1, lastPurgedHash: lastPurged.hash };
@@ -255,6 +273,11 @@ export class AuditLog {
       const chunk = out.slice(i, i + INSERT_CHUNK);
       await trx.executeQuery(CompiledQuery.raw(this.insertSql(chunk.length), chunk.flatMap((row) => COLUMNS.map((c) => row[c]))));
     }
+    const states = rows.flatMap((row) => {
+      const state = this.states.get(row);
+      return state ? [{ entry_id: row.id, tenant_id: row.tenant_id, kind: state.kind, before: state.before, after: state.after }] : [];
+    });
+    for (let i = 0; i < states.length; i += 100) await trx.insertInto('audit_states').values(states.slice(i, i + 100)).execute();
     return out;
   }
 

@@ -4,6 +4,7 @@ import { INSTANCE_CHAIN, type AuditAction, type AuditOutcome } from '../../lib/s
 import { matchPolicy, type PolicyRow } from '../authz/policy-map.js';
 import type { PerchContext } from '../context.js';
 import type { AuditEntry } from './audit-log.js';
+import { flowCaptureOf } from './flow-states.js';
 import '../http/fastify-types.js';
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -112,13 +113,24 @@ function kestraEntry(request: FastifyRequest, status: number): AuditEntry | null
   const idParam = ID_PARAMS.find((name) => params[name] !== undefined);
   const upstream = request.kestraCall?.upstreamStatus ?? null;
   const { tenant, ...detailParams } = params;
+  // A flow created, updated or deleted: its source before and after (issue 6, point 2).
+  const capture = flowCaptureOf(request);
+  const changed = capture && status < 300 && upstream !== null && upstream < 300 ? capture : undefined;
+  const flowDetails = changed
+    ? {
+        revision: changed.afterRevision ?? changed.beforeRevision,
+        ...(changed.beforeRevision !== null ? { previousRevision: changed.beforeRevision } : {}),
+        ...(changed.beforeError ? { beforeUnavailable: changed.beforeError } : {}),
+      }
+    : {};
   return {
     tenantId: tenant ?? match?.tenant ?? INSTANCE_CHAIN,
     actor,
     action,
     resourceType: resource,
-    resourceId: idParam ? params[idParam] : null,
-    namespace,
+    resourceId: idParam ? params[idParam] : changed?.id ?? null,
+    namespace: namespace ?? changed?.namespace ?? null,
+    ...(changed ? { states: { kind: 'flow-source', before: changed.before, after: changed.after } } : {}),
     ...requestFields(request),
     outcome: outcomeOf(status),
     upstreamStatus: upstream,
@@ -129,6 +141,7 @@ function kestraEntry(request: FastifyRequest, status: number): AuditEntry | null
       ...detailParams,
       ...(request.kestraCall && request.kestraCall.namespaces.length > 1 ? { namespaces: request.kestraCall.namespaces } : {}),
       ...(upstream === null && status >= 400 ? { perchStatus: status } : {}),
+      ...flowDetails,
     },
   };
 }

@@ -3,8 +3,14 @@
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-export function renderLoginPage(options: { from: string; email?: string; error?: string }): string {
+/** `providers`: single sign-on providers, one button (a plain link) each. */
+export function renderLoginPage(options: { from: string; email?: string; error?: string; providers?: readonly { id: string; name: string }[] }): string {
   const error = options.error ? `<p class="error" role="alert">${escapeHtml(options.error)}</p>` : '';
+  const providers = options.providers ?? [];
+  const sso = providers.length === 0 ? '' : `<div class="sso">
+    ${providers.map((p) => `<a class="sso-button" href="/perch/sso/${encodeURIComponent(p.id)}/login?from=${encodeURIComponent(options.from)}">Sign in with ${escapeHtml(p.name)}</a>`).join('\n    ')}
+  </div>
+  <p class="or">or with your email</p>`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -26,6 +32,12 @@ export function renderLoginPage(options: { from: string; email?: string; error?:
   button { margin-top: 24px; width: 100%; padding: 11px; border: 0; border-radius: 8px; background: var(--accent); color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
   button:hover, button:focus-visible { background: var(--accent-hover); }
   .error { margin: 0 0 8px; padding: 10px 12px; border-radius: 8px; background: rgba(255, 80, 100, .12); border: 1px solid rgba(255, 80, 100, .4); color: #ff9aa8; font-size: 14px; }
+  .sso { display: grid; gap: 10px; }
+  .sso-button { display: block; padding: 11px; border-radius: 8px; border: 1px solid var(--border); background: #1e2030; color: var(--text); text-align: center; text-decoration: none; font-weight: 600; }
+  .sso-button:hover, .sso-button:focus-visible { border-color: var(--accent); }
+  .or { margin: 18px 0 0; color: var(--muted); font-size: 13px; text-align: center; }
+  .forgot { margin: 14px 0 0; text-align: center; font-size: 13px; }
+  .forgot a { color: var(--muted); }
   footer { margin-top: 22px; color: var(--muted); font-size: 12px; text-align: center; }
 </style>
 </head>
@@ -34,6 +46,7 @@ export function renderLoginPage(options: { from: string; email?: string; error?:
   <div class="brand"><div class="mark" aria-hidden="true"></div>Kestra <span>with Perch</span></div>
   <h1>Sign in</h1>
   ${error}
+  ${sso}
   <form method="post" action="/perch/login">
     <input type="hidden" name="from" value="${escapeHtml(options.from)}">
     <label for="email">Email</label>
@@ -42,6 +55,7 @@ export function renderLoginPage(options: { from: string; email?: string; error?:
     <input id="password" name="password" type="password" autocomplete="current-password" required${options.email ? ' autofocus' : ''}>
     <button type="submit">Sign in</button>
   </form>
+  <p class="forgot"><a href="/perch/forgotten-password">Forgot your password?</a></p>
   <footer>Access to this Kestra is governed by Perch.</footer>
 </main>
 </body>

@@ -34,14 +34,35 @@ export async function verifyPassword(storedHash: string | null | undefined, pass
 
 export interface PasswordRules {
   minLength: number;
+  /** Optional composition rules (0 or absent: not required). */
+  minDigits?: number;
+  minLowerCase?: number;
+  minUpperCase?: number;
+  /** Anything that is neither a letter nor a digit counts as special (spaces included). */
+  minSpecial?: number;
 }
 
-/** ASVS 6.2: length over composition, no truncation, long passphrases welcome. */
+const count = (password: string, pattern: RegExp) => (password.match(pattern) ?? []).length;
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * ASVS 6.2: length over composition, no truncation, long passphrases welcome. Composition rules
+ * are off by default and can be turned on in config (`password.minDigits` and friends).
+ */
 export function passwordProblem(password: string, rules: PasswordRules): string | null {
   if (typeof password !== 'string') return 'Password must be a string';
   const length = [...password].length;
   if (length < rules.minLength) return `Password must be at least ${rules.minLength} characters long`;
   if (length > 256) return 'Password must be at most 256 characters long';
   if (/^(.)\1*$/u.test(password)) return 'Password must not be one repeated character';
+  const classes: Array<[number | undefined, RegExp, string, string]> = [
+    [rules.minDigits, /\p{Nd}/gu, 'digit', 'digits'],
+    [rules.minLowerCase, /\p{Ll}/gu, 'lower-case letter', 'lower-case letters'],
+    [rules.minUpperCase, /\p{Lu}/gu, 'upper-case letter', 'upper-case letters'],
+    [rules.minSpecial, /[^\p{L}\p{Nd}]/gu, 'special character (not a letter or digit)', 'special characters (not letters or digits)'],
+  ];
+  for (const [min, pattern, one, many] of classes) {
+    if (min && count(password, pattern) < min) return `Password must contain at least ${plural(min, one, many)}`;
+  }
   return null;
 }

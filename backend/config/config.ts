@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ssoConfigSchema } from '../../lib/schemas/sso.js';
 
 /** ISO-8601 durations such as PT30M or P7D, turned into milliseconds. */
 const durationMs = z.string().transform((text, ctx) => {
@@ -60,8 +61,45 @@ export const configSchema = z
       })
       .prefault({}),
     password: z
-      .strictObject({ minLength: z.coerce.number().int().min(8).max(128).default(12) })
+      .strictObject({
+        minLength: z.coerce.number().int().min(8).max(128).default(12),
+        /** Character classes a password must contain, at least this many of each (0: not required). */
+        minDigits: z.coerce.number().int().min(0).max(32).default(0),
+        minLowerCase: z.coerce.number().int().min(0).max(32).default(0),
+        minUpperCase: z.coerce.number().int().min(0).max(32).default(0),
+        minSpecial: z.coerce.number().int().min(0).max(32).default(0),
+      })
       .prefault({}),
+    /** Outgoing mail (invitations, password resets); without `smtp.host`, links are shown to the admin instead. */
+    mail: z
+      .strictObject({
+        smtp: z
+          .strictObject({
+            host: z.string().min(1).optional(),
+            port: port.default(587),
+            /** true: TLS from the first byte (port 465); false: STARTTLS when the server offers it. */
+            secure: z.stringbool().or(z.boolean()).default(false),
+            user: z.string().min(1).optional(),
+            password: z.string().min(1).optional(),
+            from: z.string().min(1).default('Perch <perch@localhost>'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    invitations: z.strictObject({ expireAfter: durationMs.default(7 * 24 * 3_600_000) }).prefault({}),
+    passwordReset: z
+      .strictObject({
+        /** How long a reset link works. */
+        validFor: durationMs.default(3_600_000),
+        /** At most one reset mail per account in this period. */
+        cooldown: durationMs.default(5 * 60_000),
+        /** Reset requests per client IP per window, whatever the account. */
+        maxRequestsPerIp: z.coerce.number().int().min(1).default(10),
+        window: durationMs.default(3_600_000),
+      })
+      .prefault({}),
+    /** Single sign-on with OpenID Connect: one button per provider on the login page. */
+    sso: ssoConfigSchema.prefault({}),
     auth: z
       .strictObject({
         /** `Authorization: Basic base64(email:password)` for scripts; off unless turned on. */
@@ -72,6 +110,40 @@ export const configSchema = z
       .strictObject({
         /** Entries older than this are purged daily (ISO-8601, e.g. P90D); unset keeps everything. */
         retention: durationMs.optional(),
+        /** Log shipper (issue 6): external sinks every entry is forwarded to, at least once, in order. */
+        sinks: z
+          .array(
+            z.discriminatedUnion('type', [
+              z.strictObject({
+                type: z.literal('webhook'),
+                /** The cursor's key; defaults to `webhook:<url>`. */
+                name: z.string().min(1).max(100).optional(),
+                url: z.url({ protocol: /^https?$/ }),
+                headers: z.record(z.string(), z.string()).optional(),
+              }),
+              z.strictObject({
+                type: z.literal('file'),
+                name: z.string().min(1).max(100).optional(),
+                path: z.string().min(1),
+                /** Rotated (`path.1`, `path.2`, …) before it would grow past this. */
+                maxBytes: z.number().int().min(1024).default(100 * 1024 * 1024),
+                /** Rotated files kept. */
+                keep: z.number().int().min(1).max(100).default(5),
+              }),
+              z.strictObject({
+                type: z.literal('syslog'),
+                name: z.string().min(1).max(100).optional(),
+                host: z.string().min(1),
+                port: z.number().int().min(1).max(65535),
+                appName: z.string().min(1).max(48).regex(/^[!-~]+$/).default('perch'),
+              }),
+            ]),
+          )
+          .default([]),
+        /** How often the shipper looks for new entries. */
+        shipInterval: durationMs.default(1000),
+        /** Entries per delivery. */
+        shipBatch: z.number().int().min(1).max(10_000).default(500),
       })
       .prefault({}),
   })
@@ -99,6 +171,19 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_LOGIN_MAX_FAILURES: 'login.maxFailures',
   PERCH_LOGIN_LOCK_DURATION: 'login.lockDuration',
   PERCH_PASSWORD_MIN_LENGTH: 'password.minLength',
+  PERCH_PASSWORD_MIN_DIGITS: 'password.minDigits',
+  PERCH_PASSWORD_MIN_LOWER_CASE: 'password.minLowerCase',
+  PERCH_PASSWORD_MIN_UPPER_CASE: 'password.minUpperCase',
+  PERCH_PASSWORD_MIN_SPECIAL: 'password.minSpecial',
+  PERCH_MAIL_SMTP_HOST: 'mail.smtp.host',
+  PERCH_MAIL_SMTP_PORT: 'mail.smtp.port',
+  PERCH_MAIL_SMTP_SECURE: 'mail.smtp.secure',
+  PERCH_MAIL_SMTP_USER: 'mail.smtp.user',
+  PERCH_MAIL_SMTP_PASSWORD: 'mail.smtp.password',
+  PERCH_MAIL_SMTP_FROM: 'mail.smtp.from',
+  PERCH_INVITATIONS_EXPIRE_AFTER: 'invitations.expireAfter',
+  PERCH_PASSWORD_RESET_VALID_FOR: 'passwordReset.validFor',
+  PERCH_PASSWORD_RESET_COOLDOWN: 'passwordReset.cooldown',
   PERCH_AUTH_BASIC_ENABLED: 'auth.basic.enabled',
   PERCH_AUDIT_RETENTION: 'audit.retention',
 };

@@ -10,6 +10,7 @@ import { filterByNamespace } from '../authz/response-filter.js';
 import { fillPage } from '../authz/page-fill.js';
 import { Pool } from 'undici';
 import { forwardableHeaders } from './canonical-request.js';
+import { captureFlowBefore, sendTeedFlow, wantsFlowAfter } from '../audit/flow-states.js';
 
 /** Headers Perch sets itself toward Kestra: whatever the client sent under these names is dropped. */
 const OWNED_REQUEST_HEADERS = ['host', 'cookie', 'authorization', 'content-length', 'via'];
@@ -67,7 +68,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     return sendError(reply, 502, `Kestra is unreachable at ${kestraOrigin} (${cause})`);
   };
 
-  const onResponse = (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; stream: NodeJS.ReadableStream & { destroy(): void } }) => {
+  const onResponse = (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; headers?: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } }) => {
     if (request.kestraCall) request.kestraCall.upstreamStatus = res.statusCode;
     if (res.statusCode === 401) {
       // The person is signed in at Perch, so a 401 means Kestra refused Perch's own account.
@@ -76,6 +77,8 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
       request.log.error('Kestra refused the credentials Perch is configured with (PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD)');
       return sendError(reply, 502, "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD");
     }
+    // A flow created or updated: its source after goes to the audit log (issue 6).
+    if (wantsFlowAfter(request, res.statusCode, res.headers?.['content-type'])) return sendTeedFlow(request, reply, res.stream);
     return reply.send(res.stream);
   };
 
@@ -147,6 +150,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         if (!verdict.ok) return sendError(reply, verdict.status, verdict.message, verdict.details);
         request.kestraCall = { row: verdict.row, namespaces: verdict.namespaces };
         forward = verdict;
+        await captureFlowBefore(request, kestraReads, kestraReadHeaders);
       }
       const filter = forward.responseFilter;
       if (filter && !filter.exact && request.method === 'GET' && filter.where.startsWith('results[]')) {

@@ -102,6 +102,24 @@ export interface AuditLogTable {
   hash: string;
 }
 
+/** Before/after state of an audited change (migration 007), keyed by the audit entry's id. */
+export interface AuditStatesTable {
+  entry_id: string;
+  tenant_id: string;
+  /** What the states are, e.g. `flow-source`. */
+  kind: string;
+  before: string | null;
+  after: string | null;
+}
+
+/** The log shipper's durable cursors (migration 007): the last seq each sink acknowledged, per chain. */
+export interface AuditShipCursorsTable {
+  sink: string;
+  tenant_id: string;
+  last_seq: number;
+  updated_at: number;
+}
+
 /** API tokens (migration 004): only the SHA-256 of the secret is kept. */
 export interface ApiTokensTable {
   id: string;
@@ -121,6 +139,58 @@ export interface ApiTokensTable {
   last_used_at: number | null;
 }
 
+/** Invitations (migration 005): only the SHA-256 of the link's token is kept. */
+export interface InvitationsTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  token_hash: string;
+  /** JSON `[{id, namespaces: string[]}]`: roles bound on acceptance (no namespaces: tenant-wide). */
+  roles: string;
+  /** JSON `[groupId…]`: groups joined on acceptance. */
+  group_ids: string;
+  super_admin: number;
+  created_by: string | null;
+  sent_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+  accepted_user_id: string | null;
+  /** 1: the link went out by mail. */
+  mailed: number;
+}
+
+/** Password reset links (migration 005): single use, hashed token. */
+export interface PasswordResetsTable {
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** Single sign-on (migration 006): a provider's subject linked to a Perch user. */
+export interface SsoIdentitiesTable {
+  provider_id: string;
+  subject: string;
+  user_id: string;
+  /** The email the provider gave at the last sign-in (informative). */
+  email: string | null;
+  created_at: number;
+  last_login_at: number | null;
+}
+
+/** Single sign-on (migration 006): sign-ins in flight, keyed by the SHA-256 of the cookie's handle. */
+export interface SsoLoginsTable {
+  id_hash: string;
+  provider_id: string;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -131,4 +201,10 @@ export interface Database {
   bindings: BindingsTable;
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
+  invitations: InvitationsTable;
+  password_resets: PasswordResetsTable;
+  audit_states: AuditStatesTable;
+  audit_ship_cursors: AuditShipCursorsTable;
+  sso_identities: SsoIdentitiesTable;
+  sso_logins: SsoLoginsTable;
 }

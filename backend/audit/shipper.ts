@@ -1,0 +1,259 @@
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { connect, type Socket } from 'node:net';
+import { request } from 'undici';
+import type { PerchConfig } from '../config/config.js';
+import type { Store } from '../store/database.js';
+import type { AuditLogTable } from '../store/schema.js';
+import { toApiAuditLog } from './query.js';
+
+/**
+ * The log shipper (issue 6, point 6): forwards every audit entry to external sinks, chain by chain in
+ * `seq` order, at least once. Each sink has a durable cursor per chain (`audit_ship_cursors`) that
+ * moves only once the sink acknowledged a batch, so after a restart (or a sink outage) delivery
+ * resumes after the last acknowledged batch: the only entries a sink may receive twice are those of
+ * the batch that was in flight when Perch stopped.
+ */
+export interface AuditSink {
+  /** The cursor's key: stable across restarts. */
+  readonly name: string;
+  /** Resolves once the sink acknowledged every row (in order); rejects otherwise. */
+  send(rows: AuditLogTable[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type SinkConfig = PerchConfig['audit']['sinks'][number];
+
+/** One JSON line per entry: the API shape (`toApiAuditLog`), chain fields included. */
+export const jsonLine = (row: AuditLogTable) => `${JSON.stringify(toApiAuditLog(row))}\n`;
+
+/** POSTs JSON lines; any 2xx is the acknowledgement. */
+export class WebhookSink implements AuditSink {
+  readonly name: string;
+  constructor(private readonly config: Extract<SinkConfig, { type: 'webhook' }>, private readonly timeoutMs = 10_000) {
+    this.name = config.name ?? `webhook:${config.url}`;
+  }
+
+  async send(rows: AuditLogTable[]): Promise<void> {
+    const res = await request(this.config.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', ...this.config.headers },
+      body: rows.map(jsonLine).join(''),
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+    await res.body.dump();
+    if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`${this.name} answered ${res.statusCode}`);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Appends JSON lines, fsynced before acknowledging; rotates to `path.1` … `path.keep` by size. */
+export class FileSink implements AuditSink {
+  readonly name: string;
+  constructor(private readonly config: Extract<SinkConfig, { type: 'file' }>) {
+    this.name = config.name ?? `file:${config.path}`;
+  }
+
+  async send(rows: AuditLogTable[]): Promise<void> {
+    const data = Buffer.from(rows.map(jsonLine).join(''));
+    const size = await stat(this.config.path).then((s) => s.size, () => 0);
+    if (size > 0 && size + data.length > this.config.maxBytes) await this.rotate();
+    const handle = await open(this.config.path, 'a');
+    try {
+      await handle.writeFile(data);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async rotate(): Promise<void> {
+    const { path, keep } = this.config;
+    await unlink(`${path}.${keep}`).catch(() => {});
+    for (let i = keep - 1; i >= 1; i--) await rename(`${path}.${i}`, `${path}.${i + 1}`).catch(() => {});
+    await rename(path, `${path}.1`);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** RFC 5424 SD-PARAM values escape `"`, `\` and `]`. */
+const sdValue = (text: string) => text.replace(/["\\\]]/g, (c) => `\\${c}`);
+/** RFC 5424 header fields: printable US-ASCII, no spaces, `-` when empty. */
+const headerField = (text: string | null | undefined, max: number) => (text ? text.replace(/[^!-~]/g, '_').slice(0, max) : '-');
+
+/** Facility 13 (log audit); severity 6 (informational), 4 (warning) for refusals and failures. */
+export function syslogMessage(row: AuditLogTable, appName = 'perch', host = hostname()): string {
+  const severity = row.outcome === 'SUCCESS' ? 6 : 4;
+  const sd = `[perch@32473 tenant="${sdValue(row.tenant_id)}" seq="${row.seq}" id="${sdValue(row.id)}" outcome="${row.outcome}"]`;
+  return `<${13 * 8 + severity}>1 ${new Date(Number(row.date)).toISOString()} ${headerField(host, 255)} ${headerField(appName, 48)} ${process.pid} ${headerField(row.action, 32)} ${sd} ${JSON.stringify(toApiAuditLog(row))}`;
+}
+
+/** RFC 6587 octet counting: `LENGTH SP MESSAGE`. */
+export const octetCounted = (message: string) => `${Buffer.byteLength(message)} ${message}`;
+
+/**
+ * RFC 5424 over TCP with octet-counted framing (RFC 6587). TCP has no application-level ack: a batch
+ * counts as delivered once the socket flushed it to the kernel; a broken connection fails the batch.
+ */
+export class SyslogSink implements AuditSink {
+  readonly name: string;
+  private socket: Socket | null = null;
+  constructor(private readonly config: Extract<SinkConfig, { type: 'syslog' }>, private readonly timeoutMs = 10_000) {
+    this.name = config.name ?? `syslog:${config.host}:${config.port}`;
+  }
+
+  private connected(): Promise<Socket> {
+    if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: this.config.host, port: this.config.port });
+      socket.setTimeout(this.timeoutMs, () => socket.destroy(new Error(`${this.name}: timed out`)));
+      socket.once('connect', () => {
+        socket.setTimeout(0);
+        this.socket = socket;
+        socket.on('error', () => socket.destroy());
+        resolve(socket);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  async send(rows: AuditLogTable[]): Promise<void> {
+    const socket = await this.connected();
+    const frames = rows.map((row) => octetCounted(syslogMessage(row, this.config.appName))).join('');
+    await new Promise<void>((resolve, reject) => {
+      const onClose = () => reject(new Error(`${this.name}: connection closed`));
+      socket.once('close', onClose);
+      socket.write(frames, (error) => {
+        socket.off('close', onClose);
+        if (error) {
+          socket.destroy();
+          reject(error);
+        } else resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.socket?.end();
+    this.socket = null;
+  }
+}
+
+export function createSink(config: SinkConfig): AuditSink {
+  switch (config.type) {
+    case 'webhook':
+      return new WebhookSink(config);
+    case 'file':
+      return new FileSink(config);
+    case 'syslog':
+      return new SyslogSink(config);
+  }
+}
+
+export interface ShipperOptions {
+  intervalMs?: number;
+  batchSize?: number;
+  onError?: (sink: string, error: unknown) => void;
+}
+
+export class AuditShipper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+  private readonly intervalMs: number;
+  private readonly batchSize: number;
+  /** The error of each sink's last failed delivery, until it succeeds again. */
+  readonly failing = new Map<string, unknown>();
+
+  constructor(
+    private readonly db: Store,
+    readonly sinks: AuditSink[],
+    private readonly options: ShipperOptions = {},
+  ) {
+    this.intervalMs = options.intervalMs ?? 1000;
+    this.batchSize = options.batchSize ?? 500;
+  }
+
+  /** Ships periodically until `close`. */
+  start(): this {
+    if (!this.sinks.length || this.timer) return this;
+    this.timer = setInterval(() => void this.runOnce(), this.intervalMs);
+    this.timer.unref();
+    void this.runOnce();
+    return this;
+  }
+
+  /** One pass: every sink, every chain, batch after batch until caught up or the sink fails. */
+  runOnce(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await Promise.all(this.sinks.map((sink) => this.shipSink(sink)));
+      } while (this.again && !this.closed);
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async shipSink(sink: AuditSink): Promise<void> {
+    try {
+      const heads = await this.db.selectFrom('audit_log').select(['tenant_id', (eb) => eb.fn.max('seq').as('last')]).groupBy('tenant_id').execute();
+      const cursors = new Map(
+        (await this.db.selectFrom('audit_ship_cursors').select(['tenant_id', 'last_seq']).where('sink', '=', sink.name).execute()).map((c) => [c.tenant_id, Number(c.last_seq)]),
+      );
+      for (const head of heads) {
+        let cursor = cursors.get(head.tenant_id) ?? 0;
+        while (!this.closed && cursor < Number(head.last)) {
+          const rows = await this.db
+            .selectFrom('audit_log')
+            .selectAll()
+            .where('tenant_id', '=', head.tenant_id)
+            .where('seq', '>', cursor)
+            .orderBy('seq', 'asc')
+            .limit(this.batchSize)
+            .execute();
+          if (!rows.length) break;
+          const normalized = rows.map((r) => ({ ...r, seq: Number(r.seq), date: Number(r.date) }));
+          await sink.send(normalized);
+          cursor = normalized[normalized.length - 1]!.seq;
+          await this.saveCursor(sink.name, head.tenant_id, cursor);
+        }
+      }
+      this.failing.delete(sink.name);
+    } catch (error) {
+      this.failing.set(sink.name, error);
+      this.options.onError?.(sink.name, error);
+    }
+  }
+
+  private async saveCursor(sink: string, tenantId: string, lastSeq: number): Promise<void> {
+    await this.db
+      .insertInto('audit_ship_cursors')
+      .values({ sink, tenant_id: tenantId, last_seq: lastSeq, updated_at: Date.now() })
+      .onConflict((oc) => oc.columns(['sink', 'tenant_id']).doUpdateSet({ last_seq: lastSeq, updated_at: Date.now() }))
+      .execute();
+  }
+
+  /** Stops after the batch in flight (its cursor is saved if it was acknowledged). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => {});
+    await Promise.all(this.sinks.map((s) => s.close().catch(() => {})));
+  }
+}
+
+/** The shipper for `audit.sinks` (started; a no-op without sinks). */
+export function startShipper(db: Store, config: PerchConfig['audit'], onError: ShipperOptions['onError']): AuditShipper {
+  return new AuditShipper(db, config.sinks.map(createSink), { intervalMs: config.shipInterval, batchSize: config.shipBatch, onError }).start();
+}

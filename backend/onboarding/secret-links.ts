@@ -1,0 +1,21 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { PerchContext } from '../context.js';
+import { expectedOrigin } from '../auth/guard.js';
+
+/** A 256-bit single-use secret for a link; only its SHA-256 is ever stored. */
+export function newLinkToken(): { token: string; hash: string } {
+  const token = randomBytes(32).toString('base64url');
+  return { token, hash: hashLinkToken(token) };
+}
+
+export const hashLinkToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
+
+/** `publicUrl` when configured, else the origin the browser used to reach this Perch. */
+export function baseUrl(ctx: PerchContext, request: FastifyRequest): string {
+  return (ctx.config.publicUrl ?? expectedOrigin(ctx, request)).replace(/\/+$/, '');
+}
+
+export function linkTo(ctx: PerchContext, request: FastifyRequest, path: string, token: string): string {
+  return `${baseUrl(ctx, request)}${path}?token=${encodeURIComponent(token)}`;
+}

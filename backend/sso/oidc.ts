@@ -1,0 +1,28 @@
+import * as client from 'openid-client';
+import type { SsoProviderConfig } from '../../lib/schemas/sso.js';
+
+/**
+ * One openid-client `Configuration` per provider, discovered at first use and kept; a failed
+ * discovery is not kept, so the next sign-in tries again (the provider may have been down).
+ */
+export class OidcClients {
+  private readonly cache = new Map<string, Promise<client.Configuration>>();
+
+  configuration(provider: SsoProviderConfig): Promise<client.Configuration> {
+    let pending = this.cache.get(provider.id);
+    if (!pending) {
+      // Plain http issuers are accepted only because the operator configured one explicitly (a
+      // loopback or lab IdP); openid-client refuses them otherwise.
+      const insecure = provider.issuer.startsWith('http:');
+      pending = client.discovery(new URL(provider.issuer), provider.clientId, undefined, client.ClientSecretBasic(provider.clientSecret), {
+        execute: insecure ? [client.allowInsecureRequests] : [],
+        timeout: 10,
+      });
+      pending.catch(() => this.cache.delete(provider.id));
+      this.cache.set(provider.id, pending);
+    }
+    return pending;
+  }
+}
+
+export { client };
