@@ -1,4 +1,4 @@
-import type { Migration } from 'kysely/migration';
+import type { Migration } from 'kysely';
 import * as peopleAndSessions from './001-people-and-sessions.js';
 import * as iam from './002-iam.js';
 import * as audit from './003-audit.js';
