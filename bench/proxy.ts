@@ -198,7 +198,7 @@ http {
       '## Proxy overhead (`npm run bench:proxy`)',
       '',
       `Run on ${new Date().toISOString().slice(0, 10)}, ${cpu.trim()}, ${(await run('nproc')).stdout.trim()} cores, Node ${process.versions.node}, ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')}, wrk 1 thread, ${SECONDS} s per run, everything on loopback; nginx and Perch each run alone on core 0 while wrk and the upstream share core 1 (the VM is shared, so compare within a run).`,
-      'Upstream: a Node http server answering like Kestra (Basic auth). nginx: 1 worker, keep-alive upstream, adds the Basic header. Perch: a signed-in session cookie, full canonical-form check, session lookup, header rewrite, streaming.',
+      'Upstream: a Node http server answering like Kestra (Basic auth). nginx: 1 worker, keep-alive upstream, adds the Basic header. Perch: a signed-in session cookie (an Admin bound tenant-wide), full canonical-form check, session lookup, policy-map match and RBAC decision, audit hook, header rewrite, streaming.',
       '',
       '| payload | path | c=1 p50 / p99 (µs) | added p50 / p99 vs direct (µs) | c=16 req/s | c=16 p99 (ms) | errors |',
       '|---|---|---|---|---|---|---|',
