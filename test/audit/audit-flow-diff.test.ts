@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import type { KestraDouble } from '../kestra-double/kestra-double.js';
+import { Browser, startBehindKestra, type RunningPerch } from '../support/perch.js';
 import { signedInPerson } from '../iam/iam-helpers.js';
 import { grantRole } from '../support/perch.js';
 
@@ -13,16 +13,10 @@ describe('audit log: flow source before/after, diff and revision authors', () =>
   let perch: RunningPerch;
   let admin: Browser;
 
-  beforeAll(async () => {
-    kestra = await startKestraDouble();
-    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: 'PT2S' } } });
-    admin = new Browser(perch);
-    await admin.login();
-  });
-  afterAll(async () => {
-    await perch?.close();
-    await kestra?.close();
-  });
+  let close: () => Promise<void>;
+
+  beforeAll(async () => ({ kestra, perch, admin, close } = await startBehindKestra()));
+  afterAll(() => close?.());
 
   const yaml = { 'content-type': 'application/x-yaml' };
   const entries = () => perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', 'main').where('resource_type', '=', 'FLOW').orderBy('seq', 'asc').execute();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
+import type { KestraDouble } from '../kestra-double/kestra-double.js';
+import { Browser, grantRole, startBehindKestra, type RunningPerch } from '../support/perch.js';
 import { signedInPerson } from '../iam/iam-helpers.js';
 
 const FLOW = 'id: audited\nnamespace: company.team\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n';
@@ -10,16 +10,10 @@ describe('audit log of Kestra calls through the proxy', () => {
   let perch: RunningPerch;
   let admin: Browser;
 
-  beforeAll(async () => {
-    kestra = await startKestraDouble();
-    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: 'PT2S' } } });
-    admin = new Browser(perch);
-    await admin.login();
-  });
-  afterAll(async () => {
-    await perch?.close();
-    await kestra?.close();
-  });
+  let close: () => Promise<void>;
+
+  beforeAll(async () => ({ kestra, perch, admin, close } = await startBehindKestra()));
+  afterAll(() => close?.());
   beforeEach(() => kestra.clear());
 
   const rows = () => perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', 'main');

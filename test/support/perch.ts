@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { MANAGED_ROLES } from '../../lib/authz/catalogue.js';
 import { parseConfig, type PerchConfigInput } from '../../backend/config/config.js';
 import { insertBinding, toBindingFact } from '../../backend/iam/iam-store.js';
+import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { buildPerch, type Perch } from '../../backend/server.js';
 import { createInstanceOwner } from '../../backend/users/first-admin.js';
 
@@ -87,6 +88,21 @@ export async function startSignedIn(options: Parameters<typeof startPerch>[0] = 
   const admin = new Browser(perch);
   await admin.login();
   return { perch, admin };
+}
+
+/** The Kestra API double, a Perch in front of it with Perch's Kestra account, and its owner signed in. */
+export async function startBehindKestra(kestraTimeout = 'PT2S'): Promise<{ kestra: KestraDouble; perch: RunningPerch; admin: Browser; close(): Promise<void> }> {
+  const kestra = await startKestraDouble();
+  const { perch, admin } = await startSignedIn({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: kestraTimeout } } });
+  return {
+    kestra,
+    perch,
+    admin,
+    async close() {
+      await perch.close();
+      await kestra.close();
+    },
+  };
 }
 
 /** Keeps the cookies a browser would keep for one Perch origin. */
