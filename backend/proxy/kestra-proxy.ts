@@ -43,7 +43,8 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     // reply-from sets the length of a body Perch rewrote (narrowed filters); otherwise it is the client's.
     const length = prepared['content-length'] === undefined ? undefined : String(prepared['content-length']);
     if (length !== undefined) headers['content-length'] = length;
-    if (kestraAuthorization) headers.authorization = kestraAuthorization;
+    // Anonymous calls (webhooks, which Kestra authenticates by their key) go without Perch's account.
+    if (kestraAuthorization && request.principal) headers.authorization = kestraAuthorization;
     return headers;
   };
 
