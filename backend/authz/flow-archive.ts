@@ -1,5 +1,6 @@
-import { Busboy } from '@fastify/busboy';
-import { unzipSync } from 'fflate';
+// Imports are rare: their parsers load on first use, not at start.
+const loadBusboy = () => import('@fastify/busboy');
+const loadFflate = () => import('fflate');
 
 /** A flow import may not unpack to more than this: a zip bomb is refused, not expanded. */
 const MAX_UNPACKED_BYTES = 32 * 1024 * 1024;
@@ -8,10 +9,11 @@ const MAX_FILES = 5_000;
 export class ArchiveError extends Error {}
 
 /** The bytes of one named part of a multipart/form-data body. */
-export function multipartPart(contentType: string, body: Buffer, name: string): Promise<Buffer | null> {
+export async function multipartPart(contentType: string, body: Buffer, name: string): Promise<Buffer | null> {
+  const { Busboy } = await loadBusboy();
   return new Promise((resolve, reject) => {
     let found: Buffer | null = null;
-    let parser: Busboy;
+    let parser: InstanceType<typeof Busboy>;
     try {
       parser = new Busboy({ headers: { 'content-type': contentType }, limits: { files: 10, fileSize: body.length } });
     } catch (error) {
@@ -40,8 +42,9 @@ const isZip = (bytes: Buffer) => bytes.length >= 4 && bytes.readUInt32LE(0) === 
  * The flow sources of an import: every .yml/.yaml file of a ZIP archive, or the text itself when
  * it is YAML. Sizes are checked before anything is inflated.
  */
-export function flowSourcesOf(upload: Buffer): string[] {
+export async function flowSourcesOf(upload: Buffer): Promise<string[]> {
   if (!isZip(upload)) return [upload.toString('utf8')];
+  const { unzipSync } = await loadFflate();
   let total = 0;
   let count = 0;
   let files: Record<string, Uint8Array>;

@@ -285,7 +285,7 @@ export class KestraAuthorizer {
           // An import: the named part is a ZIP of flows or a multi-document YAML; every flow counts.
           try {
             const upload = await multipartPart(call.contentType!, body, source.multipartPart ?? 'fileUpload');
-            sources = upload ? flowSourcesOf(upload) : [];
+            sources = upload ? await flowSourcesOf(upload) : [];
           } catch (error) {
             if (error instanceof ArchiveError) throw new Refusal(400, error.message);
             throw error;

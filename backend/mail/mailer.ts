@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { PerchConfig } from '../config/config.js';
 import type { MailContent } from './messages.js';
 
@@ -22,20 +22,25 @@ export function createMailer(config: PerchConfig['mail']): Mailer {
       close: () => {},
     };
   }
-  const transport: Transporter = nodemailer.createTransport({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.secure,
-    auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
-  });
+  // Loaded at the first mail: a Perch that sends none should not carry the SMTP client in memory.
+  let transport: Promise<Transporter> | undefined;
+  const open = () =>
+    (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport({
+        host: smtp.host,
+        port: smtp.port,
+        secure: smtp.secure,
+        auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
+        connectionTimeout: 10_000,
+        greetingTimeout: 10_000,
+        socketTimeout: 30_000,
+      }),
+    ));
   return {
     enabled: true,
     async send(to, content) {
-      await transport.sendMail({ from: smtp.from, to, subject: content.subject, text: content.text, html: content.html });
+      await (await open()).sendMail({ from: smtp.from, to, subject: content.subject, text: content.text, html: content.html });
     },
-    close: () => transport.close(),
+    close: () => void transport?.then((t) => t.close()),
   };
 }

@@ -9,7 +9,7 @@ import { safeReturnPath } from '../auth/routes.js';
 import type { PerchContext } from '../context.js';
 import { addMember, bindDefaultRole, findGroup, isUniqueViolation, membershipOf } from '../iam/iam-store.js';
 import { createUser, findUserByEmail, findUserById, type UserRow } from '../users/user-store.js';
-import { client, OidcClients } from './oidc.js';
+import { loadOidcLibrary, OidcClients, type OpenIdClient } from './oidc.js';
 import { findIdentity, hashHandle, linkIdentity, saveLoginAttempt, takeLoginAttempt, touchIdentity } from './sso-store.js';
 
 /** How long a person has to finish signing in at the provider. */
@@ -131,13 +131,14 @@ async function resolveUser(ctx: PerchContext, provider: SsoProviderConfig, claim
 
 async function startLogin(ctx: PerchContext, request: FastifyRequest, reply: FastifyReply, clients: OidcClients, provider: SsoProviderConfig) {
   const from = safeReturnPath((request.query as Record<string, unknown>).from);
-  let configuration: client.Configuration;
+  let configuration: OpenIdClient.Configuration;
   try {
     configuration = await clients.configuration(provider);
   } catch (error) {
     request.log.error({ err: error, provider: provider.id }, 'OpenID Connect discovery failed');
     return refusalPage(ctx, reply, 502, `${provider.name} cannot be reached right now; try again later`, from);
   }
+  const client = await loadOidcLibrary();
   const handle = randomBytes(32).toString('base64url');
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -183,6 +184,7 @@ async function finishLogin(ctx: PerchContext, request: FastifyRequest, reply: Fa
   let claims: Record<string, unknown>;
   try {
     const configuration = await clients.configuration(provider);
+    const client = await loadOidcLibrary();
     const currentUrl = new URL(request.url, callbackUrl(ctx, request, provider));
     // openid-client checks state, the PKCE verifier (via the provider), and the ID token's
     // signature, iss, aud, exp and nonce.
