@@ -4,6 +4,7 @@ import { INSTANCE_CHAIN, type AuditAction, type AuditOutcome } from '../../lib/s
 import { matchPolicy, type PolicyRow } from '../authz/policy-map.js';
 import type { PerchContext } from '../context.js';
 import type { AuditEntry } from './audit-log.js';
+import { entityStatesOf, installEntityStateCapture } from './entity-states.js';
 import { flowCaptureOf } from './flow-states.js';
 import '../http/fastify-types.js';
 
@@ -157,6 +158,7 @@ function kestraEntry(request: FastifyRequest, status: number): AuditEntry | null
 export function installAuditHook(app: FastifyInstance, ctx: PerchContext): void {
   // An error answer sent because recording failed passes through onSend again: once is enough.
   const attempted = new WeakSet<FastifyRequest>();
+  installEntityStateCapture(app, ctx);
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     if (READ_METHODS.has(request.method) || !request.canonical || attempted.has(request)) return payload;
     attempted.add(request);
@@ -174,6 +176,9 @@ export function installAuditHook(app: FastifyInstance, ctx: PerchContext): void 
       if (READ_POSTS.test(request.routeOptions.url ?? path)) return payload;
       if (status >= 400 && status !== 403) return payload; // nothing changed
       entry = perchEntry(request, status, payload);
+      // A user, role, group… updated or deleted: its state before and after (issue 6, point 2).
+      const states = entry ? await entityStatesOf(ctx, request, status) : undefined;
+      if (entry && states) entry.states = states;
     }
     if (entry) await ctx.audit.record(entry);
     return payload;

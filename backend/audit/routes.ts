@@ -41,6 +41,19 @@ function sendExport(ctx: PerchContext, request: FastifyRequest, reply: FastifyRe
     .send(Readable.from(lines(), { objectMode: false }));
 }
 
+/** One entry's states before and after, with their unified diff; `tenant` null: any chain. */
+async function entryDiff(ctx: PerchContext, tenant: string | null, id: string) {
+  let query = ctx.db.selectFrom('audit_log').select(['id', 'resource_id', 'namespace']).where('id', '=', id);
+  if (tenant !== null) query = query.where('tenant_id', '=', tenant);
+  const entry = await query.executeTakeFirst();
+  if (!entry) throw notFound(`No audit log entry ${id}`);
+  const state = await ctx.db.selectFrom('audit_states').selectAll().where('entry_id', '=', id).executeTakeFirst();
+  const before = state?.before ?? null;
+  const after = state?.after ?? null;
+  const name = [entry.namespace, entry.resource_id].filter(Boolean).join('/') || id;
+  return { before, after, kind: state?.kind ?? null, unified: state ? createTwoFilesPatch(`a/${name}`, `b/${name}`, before ?? '', after ?? '', undefined, undefined, { context: 3 }) : null };
+}
+
 /**
  * EE's audit log API. AUDITLOG is a tenant-level resource (not namespace-scoped, like in EE's
  * catalogue), so a tenant-wide AUDITLOG binding sees every entry of that tenant; instance-wide events
@@ -84,14 +97,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: PerchContext): vo
   app.get('/api/v1/:tenant/auditlogs/:id/diff', signedIn, async (request) => {
     const tenant = tenantOf(request);
     requirePermission(ctx, request, tenant, 'AUDITLOG', 'VIEW');
-    const id = (request.params as { id: string }).id;
-    const entry = await ctx.db.selectFrom('audit_log').select(['id', 'resource_id', 'namespace']).where('tenant_id', '=', tenant).where('id', '=', id).executeTakeFirst();
-    if (!entry) throw notFound(`No audit log entry ${id}`);
-    const state = await ctx.db.selectFrom('audit_states').selectAll().where('entry_id', '=', id).executeTakeFirst();
-    const before = state?.before ?? null;
-    const after = state?.after ?? null;
-    const name = [entry.namespace, entry.resource_id].filter(Boolean).join('/') || id;
-    return { before, after, kind: state?.kind ?? null, unified: state ? createTwoFilesPatch(`a/${name}`, `b/${name}`, before ?? '', after ?? '', undefined, undefined, { context: 3 }) : null };
+    return entryDiff(ctx, tenant, (request.params as { id: string }).id);
   });
 
   // Who made each revision of a flow (Kestra OSS records no author): the revisions made through Perch.
@@ -137,6 +143,9 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: PerchContext): vo
   app.get('/api/v1/auditlogs/search', ownersOnly, async (request) => {
     return searchAudit(ctx.db, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: null }, pageOf(request));
   });
+
+  // The diff of an entry in any chain (users and instance-wide service accounts are in `_instance`).
+  app.get('/api/v1/auditlogs/:id/diff', ownersOnly, async (request) => entryDiff(ctx, null, (request.params as { id: string }).id));
 
   app.get('/api/v1/auditlogs/export', ownersOnly, async (request, reply) => {
     return sendExport(ctx, request, reply, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: null });

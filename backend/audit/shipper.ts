@@ -142,6 +142,97 @@ export class SyslogSink implements AuditSink {
   }
 }
 
+type OtlpValue = { stringValue: string } | { intValue: string };
+type OtlpAttribute = { key: string; value: OtlpValue };
+
+/** OTLP attributes for the entry's fields (semantic-convention names where one exists); nulls are left out. */
+function otlpAttributes(row: AuditLogTable): OtlpAttribute[] {
+  const fields: Array<[string, string | number | null]> = [
+    ['perch.audit.id', row.id],
+    ['perch.audit.tenant', row.tenant_id],
+    ['perch.audit.seq', Number(row.seq)],
+    ['perch.audit.action', row.action],
+    ['perch.audit.resource.type', row.resource_type],
+    ['perch.audit.resource.id', row.resource_id],
+    ['perch.audit.namespace', row.namespace],
+    ['perch.audit.actor.type', row.actor_type],
+    ['perch.audit.actor.id', row.actor_id],
+    ['perch.audit.actor.email', row.actor_email],
+    ['perch.audit.impersonated_by', row.impersonated_by],
+    ['perch.audit.outcome', row.outcome],
+    ['perch.audit.upstream_status', row.upstream_status],
+    ['perch.audit.request_id', row.request_id],
+    ['client.address', row.ip],
+    ['user_agent.original', row.user_agent],
+    ['perch.audit.details', row.details],
+    ['perch.audit.prev_hash', row.prev_hash],
+    ['perch.audit.hash', row.hash],
+  ];
+  return fields
+    .filter((f): f is [string, string | number] => f[1] !== null && f[1] !== undefined)
+    .map(([key, v]) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } }));
+}
+
+/**
+ * An OTLP `ExportLogsServiceRequest` in the protobuf JSON mapping (OTLP/HTTP, `application/json`):
+ * 64-bit integers as decimal strings, enums as numbers. Built here rather than with
+ * `@opentelemetry/exporter-logs-otlp-http`: its current line needs Node 22, and it exports SDK
+ * `LogRecord`s from a batching processor, not batches whose acknowledgement moves a cursor.
+ */
+export function otlpLogsRequest(rows: AuditLogTable[], host = hostname()) {
+  const nanos = (ms: number) => `${BigInt(Math.trunc(ms)) * 1_000_000n}`;
+  const observed = nanos(Date.now());
+  return {
+    resourceLogs: [
+      {
+        resource: {
+          attributes: [
+            { key: 'service.name', value: { stringValue: 'perch' } },
+            { key: 'host.name', value: { stringValue: host } },
+          ],
+        },
+        scopeLogs: [
+          {
+            scope: { name: 'perch.audit' },
+            logRecords: rows.map((row) => ({
+              timeUnixNano: nanos(Number(row.date)),
+              observedTimeUnixNano: observed,
+              // INFO (9) for successes, WARN (13) for refusals and failures, as in syslog.
+              severityNumber: row.outcome === 'SUCCESS' ? 9 : 13,
+              severityText: row.outcome === 'SUCCESS' ? 'INFO' : 'WARN',
+              eventName: `perch.audit.${row.action.toLowerCase()}`,
+              body: { stringValue: JSON.stringify(toApiAuditLog(row)) },
+              attributes: otlpAttributes(row),
+            })),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** POSTs OTLP/HTTP JSON log records; any 2xx is the acknowledgement (a partial success is not retried, as OTLP says). */
+export class OtlpSink implements AuditSink {
+  readonly name: string;
+  constructor(private readonly config: Extract<SinkConfig, { type: 'otlp' }>, private readonly timeoutMs = 10_000) {
+    this.name = config.name ?? `otlp:${config.url}`;
+  }
+
+  async send(rows: AuditLogTable[]): Promise<void> {
+    const res = await request(this.config.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...this.config.headers },
+      body: JSON.stringify(otlpLogsRequest(rows)),
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+    await res.body.dump();
+    if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`${this.name} answered ${res.statusCode}`);
+  }
+
+  async close(): Promise<void> {}
+}
+
 export function createSink(config: SinkConfig): AuditSink {
   switch (config.type) {
     case 'webhook':
@@ -150,6 +241,8 @@ export function createSink(config: SinkConfig): AuditSink {
       return new FileSink(config);
     case 'syslog':
       return new SyslogSink(config);
+    case 'otlp':
+      return new OtlpSink(config);
   }
 }
 

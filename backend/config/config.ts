@@ -131,6 +131,13 @@ export const configSchema = z
                 keep: z.number().int().min(1).max(100).default(5),
               }),
               z.strictObject({
+                /** OpenTelemetry logs over OTLP/HTTP with JSON encoding: `url` is the full endpoint, e.g. http://collector:4318/v1/logs. */
+                type: z.literal('otlp'),
+                name: z.string().min(1).max(100).optional(),
+                url: z.url({ protocol: /^https?$/ }),
+                headers: z.record(z.string(), z.string()).optional(),
+              }),
+              z.strictObject({
                 type: z.literal('syslog'),
                 name: z.string().min(1).max(100).optional(),
                 host: z.string().min(1),

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditEntry } from '../../backend/audit/audit-log.js';
-import { AuditShipper, FileSink, SyslogSink, WebhookSink } from '../../backend/audit/shipper.js';
+import { AuditShipper, FileSink, OtlpSink, SyslogSink, WebhookSink } from '../../backend/audit/shipper.js';
 import { parseConfig } from '../../backend/config/config.js';
 import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
 
@@ -79,8 +79,8 @@ describe('the audit log shipper', () => {
   });
 
   it('config: sinks are validated under audit', () => {
-    const config = parseConfig({ audit: { sinks: [{ type: 'webhook', url: 'http://127.0.0.1:1/x' }, { type: 'file', path: '/tmp/a.log' }, { type: 'syslog', host: 'localhost', port: 514 }] } });
-    expect(config.audit.sinks.map((s) => s.type)).toEqual(['webhook', 'file', 'syslog']);
+    const config = parseConfig({ audit: { sinks: [{ type: 'webhook', url: 'http://127.0.0.1:1/x' }, { type: 'file', path: '/tmp/a.log' }, { type: 'syslog', host: 'localhost', port: 514 }, { type: 'otlp', url: 'http://127.0.0.1:4318/v1/logs' }] } });
+    expect(config.audit.sinks.map((s) => s.type)).toEqual(['webhook', 'file', 'syslog', 'otlp']);
     expect(() => parseConfig({ audit: { sinks: [{ type: 'kafka' }] } })).toThrow();
   });
 
@@ -207,6 +207,64 @@ describe('the audit log shipper', () => {
       ]);
       expect(Number.isNaN(Date.parse(parsed[0]![2]!))).toBe(false);
       expect(JSON.parse(parsed[1]![8]!)).toMatchObject({ seq: 2, detail: { note: 'quote " and ] bracket' } });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('posts OTLP/HTTP JSON log records with the entry fields as attributes, retrying until acknowledged', async () => {
+    type Attr = { key: string; value: { stringValue?: string; intValue?: string } };
+    type Request = { resourceLogs: Array<{ resource: { attributes: Attr[] }; scopeLogs: Array<{ scope: { name: string }; logRecords: Array<Record<string, any> & { attributes: Attr[] }> }> }> };
+    const posts: Array<{ path: string; type: string; auth: string; body: Request; status: number }> = [];
+    let status = 503;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        posts.push({ path: req.url!, type: String(req.headers['content-type']), auth: String(req.headers.authorization), body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Request, status });
+        res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : '');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const sink = new OtlpSink({ type: 'otlp', url: `http://127.0.0.1:${port}/v1/logs`, headers: { authorization: 'Bearer otel' } });
+      const shipper = new AuditShipper(store.db, [sink], { batchSize: 10 });
+      const date = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
+      await log.record(entry(1, { date, ip: '10.0.0.7', requestId: 'req-1' }));
+      await log.record(entry(2, { outcome: 'REFUSED', upstreamStatus: 403 }));
+      await shipper.runOnce();
+      expect(shipper.failing.has(sink.name)).toBe(true); // 503: not acknowledged, the cursor stays
+      status = 200;
+      await shipper.runOnce();
+      expect(shipper.failing.has(sink.name)).toBe(false);
+      await shipper.runOnce(); // caught up: nothing more is sent
+      await shipper.close();
+
+      expect(posts.map((p) => p.status)).toEqual([503, 200]);
+      const { path: url, type, auth, body } = posts[1]!;
+      expect([url, type, auth]).toEqual(['/v1/logs', 'application/json', 'Bearer otel']);
+      const resource = body.resourceLogs[0]!;
+      expect(resource.resource.attributes).toContainEqual({ key: 'service.name', value: { stringValue: 'perch' } });
+      const scope = resource.scopeLogs[0]!;
+      expect(scope.scope.name).toBe('perch.audit');
+      const records = scope.logRecords;
+      expect(records).toHaveLength(2);
+      const attrs = (r: { attributes: Attr[] }) => Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue ?? a.value.intValue]));
+      const first = attrs(records[0]!);
+      expect(first).toMatchObject({
+        'perch.audit.tenant': 'main', 'perch.audit.seq': '1', 'perch.audit.action': 'UPDATE', 'perch.audit.resource.type': 'FLOW',
+        'perch.audit.resource.id': 'flow-1', 'perch.audit.namespace': 'company.team', 'perch.audit.actor.type': 'USER',
+        'perch.audit.actor.email': 'u1@example.com', 'perch.audit.outcome': 'SUCCESS', 'perch.audit.request_id': 'req-1', 'client.address': '10.0.0.7',
+      });
+      expect(first['perch.audit.hash']).toMatch(/^[0-9a-f]{64}$/);
+      expect(JSON.parse(first['perch.audit.details']!)).toEqual({ n: 1 });
+      expect(records[0]!.timeUnixNano).toBe(`${date}000000`);
+      expect(records[0]).toMatchObject({ severityNumber: 9, severityText: 'INFO', eventName: 'perch.audit.update' });
+      expect(JSON.parse(records[0]!.body.stringValue)).toMatchObject({ seq: 1, tenantId: 'main', type: 'UPDATE' });
+      expect(records[1]).toMatchObject({ severityNumber: 13, severityText: 'WARN' });
+      expect(attrs(records[1]!)).toMatchObject({ 'perch.audit.seq': '2', 'perch.audit.outcome': 'REFUSED', 'perch.audit.upstream_status': '403' });
+      expect(records[1]!.attributes.find((a) => a.key === 'perch.audit.upstream_status')!.value).toEqual({ intValue: '403' });
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
