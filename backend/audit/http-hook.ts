@@ -38,7 +38,8 @@ function actorOf(request: FastifyRequest): AuditEntry['actor'] {
   return { type: p.actorType === 'SERVICE_ACCOUNT' ? 'SERVICE_ACCOUNT' : 'USER', id: p.userId, email: p.email };
 }
 
-function requestFields(request: FastifyRequest) {
+/** Where a request came from, as every audit entry records it. */
+export function requestFields(request: FastifyRequest) {
   const ua = request.headers['user-agent'];
   return { requestId: String(request.id), ip: request.ip, userAgent: typeof ua === 'string' ? ua : null };
 }

@@ -1,3 +1,4 @@
+import { requestFields } from '../audit/http-hook.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { acceptInvitationRequestSchema, createInvitationRequestSchema, invitationSearchQuerySchema } from '../../lib/schemas/onboarding.js';
 import type { Permissions } from '../../lib/authz/catalogue.js';
@@ -55,10 +56,6 @@ function deadInvitation(row: InvitationRow | undefined, now = Date.now()): HttpE
   return null;
 }
 
-function requestFields(request: FastifyRequest) {
-  const ua = request.headers['user-agent'];
-  return { requestId: String(request.id), ip: request.ip, userAgent: typeof ua === 'string' ? ua : null };
-}
 
 /**
  * Everything an invitation grants must be held by whoever sends it (anti-escalation, as for

@@ -1,3 +1,4 @@
+import { requestFields } from '../audit/http-hook.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { INSTANCE_CHAIN } from '../../lib/schemas/audit.js';
 import { forgottenPasswordRequestSchema, resetPasswordRequestSchema } from '../../lib/schemas/onboarding.js';
@@ -36,10 +37,6 @@ class IpBudget {
   }
 }
 
-function requestFields(request: FastifyRequest) {
-  const ua = request.headers['user-agent'];
-  return { requestId: String(request.id), ip: request.ip, userAgent: typeof ua === 'string' ? ua : null };
-}
 
 /**
  * Issues a reset link when the email belongs to an active person with a password, unless one was

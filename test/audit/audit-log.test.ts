@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog, type AuditEntry } from '../../backend/audit/audit-log.js';
+import { AuditLog } from '../../backend/audit/audit-log.js';
 import { GENESIS_HASH } from '../../backend/audit/chain.js';
+import { flowUpdate } from './entries.js';
 import { redact } from '../../backend/audit/redact.js';
 import { startRetention } from '../../backend/audit/retention.js';
 import { parseConfig } from '../../backend/config/config.js';
@@ -10,16 +11,7 @@ import { verifyAllChains, verifyChain } from '../../backend/audit/verify.js';
 import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
 import { storeTargets } from '../support/databases.js';
 
-const entry = (n: number, tenantId: string | null = 'main', extra: Partial<AuditEntry> = {}): AuditEntry => ({
-  tenantId,
-  actor: { type: 'USER', id: `u${n % 3}`, email: `u${n % 3}@example.com` },
-  action: 'UPDATE',
-  resourceType: 'FLOW',
-  resourceId: `flow-${n}`,
-  namespace: 'company.team',
-  details: { n },
-  ...extra,
-});
+const entry = flowUpdate;
 
 describe('redact', () => {
   it('replaces passwords, tokens, secrets and KV/secret values at any depth', () => {

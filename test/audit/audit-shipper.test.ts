@@ -6,19 +6,11 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditEntry } from '../../backend/audit/audit-log.js';
 import { AuditShipper, FileSink, OtlpSink, SyslogSink, WebhookSink } from '../../backend/audit/shipper.js';
+import { flowUpdate } from './entries.js';
 import { parseConfig } from '../../backend/config/config.js';
 import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
 
-const entry = (n: number, extra: Partial<AuditEntry> = {}): AuditEntry => ({
-  tenantId: 'main',
-  actor: { type: 'USER', id: 'u1', email: 'u1@example.com' },
-  action: 'UPDATE',
-  resourceType: 'FLOW',
-  resourceId: `flow-${n}`,
-  namespace: 'company.team',
-  details: { n },
-  ...extra,
-});
+const entry = (n: number, extra: Partial<AuditEntry> = {}): AuditEntry => flowUpdate(n, 'main', { actor: { type: 'USER', id: 'u1', email: 'u1@example.com' }, ...extra });
 
 /** A webhook sink server whose answer the test decides; it keeps every delivery, acknowledged or not. */
 async function webhookServer(port = 0) {
