@@ -4,15 +4,15 @@
  * adds to a write (what a proxied write waits for) at light and at heavy load. Writes its section of
  * docs/benchmarks.md between the bench:audit markers.
  */
+import { machineLine, writeBenchmarkSection } from './report.js';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AuditLog, type AuditEntry } from '../backend/audit/audit-log.js';
 import { verifyAllChains } from '../backend/audit/verify.js';
 import { migrateToLatest, openStore } from '../backend/store/database.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const TOTAL = 100_000;
 const IN_FLIGHT = 2_000;
 
@@ -85,8 +85,6 @@ const normal = await throughput('NORMAL');
 const light = await latency('FULL', 50, 500);
 const heavy = await latency('FULL', 5_000, 20_000);
 
-const cpu = /model name\s*:\s*(.*)/.exec(await readFile('/proc/cpuinfo', 'utf8').catch(() => ''))?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown CPU';
-const cores = execFileSync('nproc').toString().trim();
 const fs = execFileSync('df', ['-T', os.tmpdir()]).toString().trim().split('\n')[1]?.split(/\s+/)[1] ?? '?';
 const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
 const ms = (v: number) => v.toFixed(2);
@@ -100,18 +98,11 @@ const table = ['| measure | result | target |', '|---|---|---|', ...rows.map((r)
 console.log(table.join('\n'));
 
 const section = [
-  '<!-- bench:audit:start -->',
   '## Audit log (`npm run bench:audit`)',
   '',
-  `Run on ${new Date().toISOString().slice(0, 10)}, ${cpu}, ${cores} cores, Node ${process.versions.node}, SQLite WAL on ${fs}, load average ${loadAverage.toFixed(2)} at start.`,
+  `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, SQLite WAL on ${fs}, load average ${loadAverage.toFixed(2)} at start.`,
   `Each append computes the SHA-256 chain link and is acknowledged only once the batch holding it committed (group commit: an idle log writes at the end of the current event-loop turn; entries arriving while a batch is being written form the next one, at most 5,000 per transaction). ${TOTAL.toLocaleString('en')} entries over two chains; every chain verified after each run. The latency rows time \`record()\` alone: what a proxied or Perch write waits for before its answer leaves.`,
   '',
   ...table,
-  '<!-- bench:audit:end -->',
 ].join('\n');
-const file = path.join(ROOT, 'docs/benchmarks.md');
-const MARKED = /<!-- bench:audit:start -->[\s\S]*<!-- bench:audit:end -->/;
-let doc = await readFile(file, 'utf8').catch(() => '# Benchmarks\n\nEach section is written by the command in its heading; rerun it to refresh the numbers.\n');
-doc = MARKED.test(doc) ? doc.replace(MARKED, () => section) : `${doc.trimEnd()}\n\n${section}\n`;
-await writeFile(file, doc);
-console.log('written to docs/benchmarks.md');
+await writeBenchmarkSection('audit', section);

@@ -4,16 +4,13 @@
  * user). Measures decisions/s, single-decision latency, full rebuild, patches, filtering a
  * 10,000-flow list and heap. Bounded: about five seconds. Writes its section of docs/benchmarks.md.
  */
-import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { machineLine, writeBenchmarkSection } from './report.js';
 import os from 'node:os';
-import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DecisionIndex, type AuthzFacts, type BindingFact, type MembershipFact } from '../backend/authz/decision-index.js';
 import { MANAGED_ROLES, type Action, type Resource } from '../lib/authz/catalogue.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const TENANT = 'main';
 const USERS = 2_000;
 const GROUPS = 500;
@@ -181,8 +178,6 @@ const rootsOf = (user: string) => {
 
 // ---------------------------------------------------------------------------------------------
 
-const cpu = /model name\s*:\s*(.*)/.exec(await readFile('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown CPU';
-const cores = execFileSync('nproc').toString().trim();
 const rebuildMs = median(rebuilds);
 const p50 = percentile(latencies, 0.5);
 const p99 = percentile(latencies, 0.99);
@@ -205,18 +200,11 @@ console.log(table.join('\n'));
 console.log(`(${decisions.toLocaleString('en')} decisions, ${((allowedCount / decisions) * 100).toFixed(0)} % allowed)`);
 
 const section = [
-  '<!-- bench:authz:start -->',
   '## Authorization index (`npm run bench:authz`)',
   '',
-  `Run on ${new Date().toISOString().slice(0, 10)}, ${cpu}, ${cores} cores (the benchmark uses one thread), Node ${process.versions.node}, load average ${loadAverage.toFixed(2)} at start (the VM is shared; rebuild times move by ±30 % between runs).`,
+  `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()} (the benchmark uses one thread), Node ${process.versions.node}, load average ${loadAverage.toFixed(2)} at start (the VM is shared; rebuild times move by ±30 % between runs).`,
   `Data: ${facts.bindings.length.toLocaleString('en')} bindings (${USERS.toLocaleString('en')} users × ${BINDINGS_PER_SUBJECT} + ${GROUPS} groups × ${BINDINGS_PER_SUBJECT}, managed roles, 0.5 % tenant-wide Admin), ${leaves.length} namespaces two levels deep (bindings on either level), ${GROUPS_PER_USER} groups per user; questions are ${QUERY_COUNT.toLocaleString('en')} pre-built mixes of namespaced and tenant-level checks, some for unknown users and deeper namespaces (${((allowedCount / decisions) * 100).toFixed(0)} % allowed).`,
   '',
   ...table,
-  '<!-- bench:authz:end -->',
 ].join('\n');
-const file = path.join(ROOT, 'docs/benchmarks.md');
-const MARKED = /<!-- bench:authz:start -->[\s\S]*<!-- bench:authz:end -->/;
-let doc = await readFile(file, 'utf8').catch(() => '# Benchmarks\n\nEach section is written by the command in its heading; rerun it to refresh the numbers.\n');
-doc = MARKED.test(doc) ? doc.replace(MARKED, () => section) : `${doc.trimEnd()}\n\n${section}\n`;
-await writeFile(file, doc);
-console.log('written to docs/benchmarks.md');
+await writeBenchmarkSection('authz', section);

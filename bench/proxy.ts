@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
+import { machineLine, writeBenchmarkSection } from './report.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -192,12 +193,10 @@ http {
     }
     verdicts.push(`- Perch's peak RSS during the run: ${perchRss.toFixed(0)} MB (target ≤ 120 MB: ${perchRss <= 120 ? 'met' : 'missed'}).`);
 
-    const { stdout: cpu } = await run('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]);
     const section = [
-      '<!-- bench:proxy:start -->',
       '## Proxy overhead (`npm run bench:proxy`)',
       '',
-      `Run on ${new Date().toISOString().slice(0, 10)}, ${cpu.trim()}, ${(await run('nproc')).stdout.trim()} cores, Node ${process.versions.node}, ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')}, wrk 1 thread, ${SECONDS} s per run, everything on loopback; nginx and Perch each run alone on core 0 while wrk and the upstream share core 1 (the VM is shared, so compare within a run).`,
+      `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')}, wrk 1 thread, ${SECONDS} s per run, everything on loopback; nginx and Perch each run alone on core 0 while wrk and the upstream share core 1 (the VM is shared, so compare within a run).`,
       'Upstream: a Node http server answering like Kestra (Basic auth). nginx: 1 worker, keep-alive upstream, adds the Basic header. Perch: a signed-in session cookie (an Admin bound tenant-wide), full canonical-form check, session lookup, policy-map match and RBAC decision, audit hook, header rewrite, streaming.',
       '',
       '| payload | path | c=1 p50 / p99 (µs) | added p50 / p99 vs direct (µs) | c=16 req/s | c=16 p99 (ms) | errors |',
@@ -205,15 +204,9 @@ http {
       ...lines,
       '',
       ...verdicts,
-      '<!-- bench:proxy:end -->',
     ].join('\n');
-    const file = path.join(ROOT, 'docs/benchmarks.md');
-    let doc = await readFile(file, 'utf8').catch(() => '# Benchmarks\n\nEach section is written by the command in its heading; rerun it to refresh the numbers.\n');
-    doc = /<!-- bench:proxy:start -->[\s\S]*<!-- bench:proxy:end -->/.test(doc)
-      ? doc.replace(/<!-- bench:proxy:start -->[\s\S]*<!-- bench:proxy:end -->/, section)
-      : `${doc.trimEnd()}\n\n${section}\n`;
-    await writeFile(file, doc);
-    console.log(`\n${verdicts.join('\n')}\nwritten to docs/benchmarks.md`);
+    console.log(`\n${verdicts.join('\n')}`);
+    await writeBenchmarkSection('proxy', section);
   } finally {
     await Promise.all([stop(perch), stop(nginx), stop(upstream)]);
     await rm(work, { recursive: true, force: true });
