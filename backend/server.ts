@@ -19,6 +19,8 @@ import { ensureManagedRoles, loadAuthzFacts } from './iam/iam-store.js';
 import { registerIamRoutes } from './iam/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { registerKestraProxy } from './proxy/kestra-proxy.js';
+import { registerUiRoutes } from './ui/routes.js';
+import { loadScreensBundle } from './ui/screens-bundle.js';
 import { registerMachineAccess } from './tokens/routes.js';
 import { registerOnboarding } from './onboarding/routes.js';
 import { registerSsoRoutes } from './sso/routes.js';
@@ -147,7 +149,11 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerMachineAccess(app, ctx);
   registerOnboarding(app, ctx);
   registerAuditRoutes(app, ctx);
-  await registerKestraProxy(app, ctx);
+  // Perch's screens: served always (the extension's users need the config route), injected when on and built.
+  const screens = await loadScreensBundle(config.ui.bundle);
+  if (config.ui.inject && !screens) app.log.warn(`Perch screens are not built (${config.ui.bundle}): the Kestra UI is served without them; run npm run build:ext`);
+  registerUiRoutes(app, ctx, screens);
+  await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined });
 
   const stopRetention = startRetention(ctx);
   const shipper = startShipper(ctx.db, config.audit, (sink, error) => app.log.warn({ err: error, sink }, `audit log shipping to ${sink} failed; retrying`));

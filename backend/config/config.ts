@@ -21,6 +21,9 @@ export function parseIsoDuration(text: string): number | null {
   return ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Number(s ?? 0) * 1000;
 }
 
+/** The repository root (config.ts sits in backend/config/ whether run from source or from dist/). */
+const PROJECT_ROOT = path.resolve(import.meta.dirname, import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
+
 const port = z.coerce.number().int().min(0).max(65535);
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -153,6 +156,33 @@ export const configSchema = z
         shipBatch: z.number().int().min(1).max(10_000).default(500),
       })
       .prefault({}),
+    /** Perch's screens in the Kestra UI (issue 5). */
+    ui: z
+      .strictObject({
+        /** Add Perch's screens to the Kestra UI pages Perch serves, so nobody needs the browser extension. */
+        inject: z.stringbool().or(z.boolean()).default(true),
+        /** The built screens bundle (npm run build:ext); relative paths are from the working directory. */
+        bundle: z.string().min(1).default(path.join(PROJECT_ROOT, '.output/chrome-mv3/content-scripts/perch.js')),
+        /** Announcements shown at the top of every page between their start and end dates. */
+        banners: z
+          .array(
+            z.strictObject({
+              id: z.string().min(1).max(100).optional(),
+              message: z.string().min(1).max(2000),
+              type: z.enum(['INFO', 'WARNING', 'ERROR']).default('INFO'),
+              startDate: z.iso.datetime({ offset: true }).optional(),
+              endDate: z.iso.datetime({ offset: true }).optional(),
+            }),
+          )
+          .default([]),
+        /** Links in the top bar's menu (EE: kestra.ee.right-sidebar.custom-links). */
+        links: z.record(z.string().min(1), z.strictObject({ title: z.string().min(1), url: httpUrl })).default({}),
+        /** Shows the maintenance notice on every page. */
+        maintenance: z
+          .strictObject({ active: z.stringbool().or(z.boolean()).default(false), message: z.string().min(1).max(2000).optional() })
+          .prefault({}),
+      })
+      .prefault({}),
   })
   .strict();
 
@@ -193,6 +223,9 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_PASSWORD_RESET_COOLDOWN: 'passwordReset.cooldown',
   PERCH_AUTH_BASIC_ENABLED: 'auth.basic.enabled',
   PERCH_AUDIT_RETENTION: 'audit.retention',
+  PERCH_UI_INJECT: 'ui.inject',
+  PERCH_UI_BUNDLE: 'ui.bundle',
+  PERCH_UI_MAINTENANCE: 'ui.maintenance.active',
 };
 
 export class ConfigError extends Error {}

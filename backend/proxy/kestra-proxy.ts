@@ -10,7 +10,9 @@ import { filterByNamespace } from '../authz/response-filter.js';
 import { fillPage } from '../authz/page-fill.js';
 import { Pool } from 'undici';
 import { forwardableHeaders } from './canonical-request.js';
-import { captureFlowBefore, sendTeedFlow, wantsFlowAfter } from '../audit/flow-states.js';
+import { createDirectForwarder } from './forward.js';
+import { captureStatesBefore, sendTeedAnswer, wantsAnswerState } from '../audit/resource-states.js';
+import { isUiPage, sendWithScreens } from '../ui/ui-pages.js';
 
 /** Headers Perch sets itself toward Kestra: whatever the client sent under these names is dropped. */
 const OWNED_REQUEST_HEADERS = ['host', 'cookie', 'authorization', 'content-length', 'via'];
@@ -23,7 +25,8 @@ const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
  * The reverse proxy for Kestra's API and UI: streams both ways, swaps the caller's identity for
  * Perch's Kestra account, forwards exactly the target the gate checked.
  */
-export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContext): Promise<void> {
+export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContext, options: { injectScreens?: boolean } = {}): Promise<void> {
+  const injectScreens = options.injectScreens === true;
   const { url, username, password, timeout } = ctx.config.kestra;
   const kestraAuthorization = username && password ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
   const kestraOrigin = new URL(url).origin;
@@ -43,6 +46,12 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     // reply-from sets the length of a body Perch rewrote (narrowed filters); otherwise it is the client's.
     const length = prepared['content-length'] === undefined ? undefined : String(prepared['content-length']);
     if (length !== undefined) headers['content-length'] = length;
+    // UI pages come back uncompressed and whole, so Perch can add its screens' script tag.
+    if (injectScreens && isUiPage(request)) {
+      delete headers['accept-encoding'];
+      delete headers['if-none-match'];
+      delete headers['if-modified-since'];
+    }
     // Anonymous calls (webhooks, which Kestra authenticates by their key) go without Perch's account.
     if (kestraAuthorization && request.principal) headers.authorization = kestraAuthorization;
     return headers;
@@ -78,10 +87,25 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
       request.log.error('Kestra refused the credentials Perch is configured with (PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD)');
       return sendError(reply, 502, "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD");
     }
-    // A flow created or updated: its source after goes to the audit log (issue 6).
-    if (wantsFlowAfter(request, res.statusCode, res.headers?.['content-type'])) return sendTeedFlow(request, reply, res.stream);
+    // A flow or trigger changed: its state after, in Kestra's answer, goes to the audit log (issue 6).
+    if (wantsAnswerState(request, res.statusCode, res.headers?.['content-type'])) return sendTeedAnswer(request, reply, res.stream);
+    if (injectScreens && isUiPage(request)) return sendWithScreens(reply, res);
     return reply.send(res.stream);
   };
+
+  // Kestra reads with nothing to rewrite skip reply-from: one undici dispatch, streamed (forward.ts).
+  const direct = createDirectForwarder({
+    origin: kestraOrigin,
+    host: kestraHost,
+    authorization: kestraAuthorization,
+    headersTimeout: timeout,
+    ownedRequestHeaders: OWNED_REQUEST_HEADERS,
+    onUnauthorized: (request, reply) => {
+      request.log.error('Kestra refused the credentials Perch is configured with (PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD)');
+      sendError(reply, 502, "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD");
+    },
+    onFailure: (reply, failure) => void onError(reply, { error: Object.assign(new Error(failure.message), failure) }),
+  });
 
   const executions = new ExecutionNamespaceLookup(url, kestraAuthorization, timeout);
   const authorizer = new KestraAuthorizer(ctx.authz, executions);
@@ -91,6 +115,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
   app.addHook('onClose', async () => {
     await executions.close();
     await kestraReads.close();
+    await direct.close();
   });
 
   /** Answers with the JSON Kestra sent, less the items outside the caller's reach. */
@@ -151,7 +176,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         if (!verdict.ok) return sendError(reply, verdict.status, verdict.message, verdict.details);
         request.kestraCall = { row: verdict.row, namespaces: verdict.namespaces };
         forward = verdict;
-        await captureFlowBefore(request, kestraReads, kestraReadHeaders);
+        await captureStatesBefore(request, kestraReads, kestraReadHeaders, verdict.body);
       }
       const filter = forward.responseFilter;
       if (filter && !filter.exact && request.method === 'GET' && filter.where.startsWith('results[]')) {
@@ -165,6 +190,9 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         // Logging out or disabling the user cuts this response, SSE streams included.
         const untrack = ctx.sessions.trackStream(principal.sessionHash, () => reply.raw.destroy());
         reply.raw.once('close', untrack);
+      }
+      if (path.startsWith('/api/') && forward.body === undefined && !forward.responseFilter && direct.eligible(request) && process.env.NODIRECT !== '1') {
+        return direct.forward(request, reply, path, forward.query ?? query);
       }
       const bodyOptions = forward.body !== undefined ? { body: forward.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : {};
       const forwardedQuery = forward.query ?? query;

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { buildScreens } from './build-screens.js';
 import { startTestPostgres } from './postgres.js';
 
 function isCI(): boolean {
@@ -29,6 +30,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.PERCH_TEST_TMPDIR = runTmp;
   const removeRunTmp = (): void => rmSync(runTmp, { recursive: true, force: true });
   try {
+    await buildScreens();
     const stopPostgres = await providePostgres(project);
     return async () => {
       try {

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { PerchConfig } from '../config/config.js';
+import type { PerchContext } from '../context.js';
+import type { PerchUiConfig } from '../../lib/schemas/ui-config.js';
+import { DEFAULT_TENANT } from '../../lib/tenants.js';
+import { BUNDLE_PATH, type ScreensBundle } from './screens-bundle.js';
+
+/** The announcements whose window contains `now`; ids default to a digest of the message. */
+export function activeBanners(banners: PerchConfig['ui']['banners'], now: Date): PerchUiConfig['banners'] {
+  const t = now.getTime();
+  return banners
+    .filter((b) => (!b.startDate || Date.parse(b.startDate) <= t) && (!b.endDate || t < Date.parse(b.endDate)))
+    .map((b) => ({
+      id: b.id ?? createHash('sha256').update(b.message).digest('hex').slice(0, 12),
+      message: b.message,
+      type: b.type,
+      startDate: b.startDate ?? null,
+      endDate: b.endDate ?? null,
+    }));
+}
+
+export function registerUiRoutes(app: FastifyInstance, ctx: PerchContext, bundle: ScreensBundle | undefined): void {
+  const ui = ctx.config.ui;
+
+  // The same file as the extension's content script: public like the Kestra UI's own assets.
+  app.get(BUNDLE_PATH, { config: { access: 'public' } }, async (request, reply) => {
+    if (!bundle) return reply.code(404).send({ message: 'Perch screens are not built: run npm run build:ext' });
+    reply.header('etag', bundle.etag).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff');
+    if (request.headers['if-none-match'] === bundle.etag) return reply.code(304).send();
+    return reply.type('text/javascript; charset=utf-8').send(bundle.code);
+  });
+
+  // What the screens show beside Kestra: announcements, maintenance, links, tenants.
+  app.get('/perch/api/ui-config', async (request, reply) => {
+    const tenantId = request.principal?.tenantId ?? DEFAULT_TENANT;
+    const body: PerchUiConfig = {
+      banners: activeBanners(ui.banners, new Date()),
+      inMaintenance: ui.maintenance.active,
+      maintenanceMessage: ui.maintenance.message ?? null,
+      rightSidebar: { customLinks: ui.links },
+      tenants: [{ id: tenantId, name: tenantId }],
+    };
+    return reply.header('cache-control', 'no-store').send(body);
+  });
+}
