@@ -18,7 +18,11 @@ interface Mounted {
   replaced?: HTMLElement;
 }
 
-const routeKeyOf = (route: UiRoute) => `${route.tenant ?? ''}/${route.path}?${route.query.toString()}`;
+/**
+ * A screen stays mounted while the tenant and path stay: query changes (tabs, filters) are the
+ * screen's own state, read from the URL by the screen itself, and must not cost it its focus.
+ */
+const routeKeyOf = (route: UiRoute) => `${route.tenant ?? ''}/${route.path}`;
 
 /**
  * Mounts the features whose routes match the current page, tears down the others on SPA navigation,

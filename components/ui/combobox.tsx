@@ -12,7 +12,7 @@ const INPUT = 'w-full rounded-md border border-zinc-300 bg-white px-2.5 py-1.5 t
 /**
  * A labelled text input with suggestions (WAI-ARIA combobox with a listbox): typing asks `suggest`
  * (debounced), ArrowUp/ArrowDown move through the list, Enter or a click picks, Escape closes the
- * list. The text stays free: when `suggest` fails (no right to list) the field is a plain input.
+ * list; it closes by itself once the text equals a suggestion. The text stays free: when `suggest` fails (no right to list) the field is a plain input.
  */
 export function Combobox({ label, value, onInput, onPick, suggest, hint, error, required, placeholder, name, autoFocus }: {
   label: string;
@@ -47,7 +47,10 @@ export function Combobox({ label, value, onInput, onPick, suggest, hint, error, 
       live = false;
     };
   }, [query, open]);
-  const expanded = open && options.length > 0;
+  // Once the text is exactly one of the suggestions there is nothing left to pick: the list closes
+  // (and stops covering what follows, e.g. the form's buttons).
+  const exact = options.some((o) => o.label.toLowerCase() === value.trim().toLowerCase());
+  const expanded = open && options.length > 0 && !exact;
   const pick = (option: ComboOption) => {
     onPick(option);
     setOpen(false);

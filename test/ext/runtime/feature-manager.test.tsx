@@ -95,6 +95,16 @@ describe('the feature manager', () => {
     expect(manager.mountedIds().sort()).toEqual(['everywhere', 'promo-screen']);
   });
 
+  it('keeps a screen mounted (and its focus) when only the query changes', () => {
+    go('/ui/main/admin/iam', true);
+    manager = new FeatureManager([promoFeature]);
+    manager.start();
+    const host = document.querySelector('perch-root[data-feature=promo-screen]');
+    history.pushState(null, '', '/ui/main/admin/iam?tab=roles');
+    dispatchEvent(new PopStateEvent('popstate'));
+    expect(document.querySelector('perch-root[data-feature=promo-screen]')).toBe(host);
+  });
+
   it('restores the element it hid when the screen goes away but the page stays', () => {
     go('/ui/main/admin/iam', true);
     manager = new FeatureManager([promoFeature]);

@@ -1,0 +1,276 @@
+import { useEffect, useState } from 'preact/hooks';
+import { send } from '../app/api';
+import { can, type Me } from '../app/session';
+import { strings } from '../app/strings';
+import {
+  apiServiceAccountResponseSchema,
+  createApiTokenResponseSchema,
+  DNS_LABEL,
+  type ApiServiceAccountTenantAccess,
+  type ApiToken,
+  type CreateApiTokenResponse,
+} from '../../lib/schemas/tokens';
+import { Button } from '../ui/button';
+import { ConfirmDialog } from '../ui/confirm-dialog';
+import { CopyButton } from '../ui/copy-button';
+import { Dialog } from '../ui/dialog';
+import { CheckboxField, SelectField, TextField } from '../ui/field';
+import { useCached } from '../ui/use-cached';
+import { useDebounced } from '../ui/use-debounced';
+import { loadServiceAccounts, loadTokens, PAGE_SIZE, serviceAccountsPath, tokensPath } from './api';
+import { ActionError, Badge, CARD, FormDialog, ListState, Pager, RowActions, TABLE, TD, TH, Toolbar, useAction } from './common';
+
+const t = strings.iam.serviceAccounts;
+
+type Open =
+  | { kind: 'create' }
+  | { kind: 'tokens'; account: ApiServiceAccountTenantAccess }
+  | { kind: 'delete'; account: ApiServiceAccountTenantAccess };
+
+const nameProblem = (name: string) => (DNS_LABEL.test(name) ? undefined : t.nameRule);
+
+export function ServiceAccountsTab({ tenant, me }: { tenant: string; me: Me }) {
+  const [search, setSearch] = useState('');
+  const q = useDebounced(search.trim(), 300);
+  const [page, setPage] = useState(1);
+  useEffect(() => setPage(1), [q]);
+  const list = useCached(`iam:service-accounts:${tenant}:${page}:${q}`, () => loadServiceAccounts(tenant, page, q));
+  const [open, setOpen] = useState<Open | null>(null);
+  const close = () => setOpen(null);
+  return (
+    <div id="perch-iam-service-accounts">
+      <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
+        {can(me, 'SERVICE_ACCOUNT', 'CREATE') && <Button variant="primary" data-testid="service-account-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
+      </Toolbar>
+      <ListState list={list} empty={q ? t.noMatch : t.empty}>
+        {(data) => (
+          <>
+            <div class={CARD}>
+              <table class={TABLE} aria-label={t.table}>
+                <thead>
+                  <tr>
+                    <th class={TH} scope="col">{t.name}</th>
+                    <th class={TH} scope="col">{t.description}</th>
+                    <th class={TH} scope="col">{t.groups}</th>
+                    <th class={TH} scope="col"><span class="sr-only">{strings.iam.actions}</span></th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.results.map((account) => (
+                    <tr key={account.id} data-testid="service-account-row" data-service-account-id={account.id}>
+                      <td class={TD}>{account.displayName}</td>
+                      <td class={`${TD} text-zinc-600 dark:text-zinc-400`}>{account.description}</td>
+                      <td class={TD}>
+                        <div class="flex flex-wrap gap-1">{account.groups.map((g) => <Badge key={g.id}>{g.name}</Badge>)}</div>
+                      </td>
+                      <td class={TD}>
+                        <RowActions>
+                          {can(me, 'SERVICE_ACCOUNT', 'VIEW') && (
+                            <Button variant="ghost" aria-label={t.tokensOf(account.displayName)} data-testid="service-account-tokens" onClick={() => setOpen({ kind: 'tokens', account })}>{t.tokens}</Button>
+                          )}
+                          {can(me, 'SERVICE_ACCOUNT', 'DELETE') && (
+                            <Button variant="ghost" aria-label={t.deleteOf(account.displayName)} data-testid="service-account-delete" onClick={() => setOpen({ kind: 'delete', account })}>{strings.common.delete}</Button>
+                          )}
+                        </RowActions>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pager page={page} size={PAGE_SIZE} total={data.total} onPage={setPage} />
+          </>
+        )}
+      </ListState>
+      {open?.kind === 'create' && (
+        <ServiceAccountForm
+          tenant={tenant}
+          onClose={close}
+          onDone={() => {
+            close();
+            list.reload();
+          }}
+        />
+      )}
+      {open?.kind === 'tokens' && <Tokens tenant={tenant} me={me} account={open.account} onClose={close} />}
+      {open?.kind === 'delete' && (
+        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', serviceAccountsPath(tenant, `/${encodeURIComponent(open.account.id)}`)).then(() => list.reload())}>
+          {t.deleteConfirm(open.account.displayName)}
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+function ServiceAccountForm({ tenant, onClose, onDone }: { tenant: string; onClose: () => void; onDone: () => void }) {
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [touched, setTouched] = useState(false);
+  const problem = touched ? nameProblem(name.trim()) : undefined;
+  return (
+    <FormDialog
+      title={t.createTitle}
+      submitLabel={strings.common.create}
+      testId="service-account-form"
+      onClose={onClose}
+      onSubmit={async () => {
+        setTouched(true);
+        const invalid = nameProblem(name.trim());
+        if (invalid) throw new Error(invalid);
+        await send('post', serviceAccountsPath(tenant), { name: name.trim(), description: description.trim() || null }, apiServiceAccountResponseSchema);
+        onDone();
+      }}
+    >
+      <TextField label={t.name} required autoFocus hint={t.nameRule} error={problem} value={name} onInput={(event) => setName(event.currentTarget.value)} />
+      <TextField label={t.description} value={description} onInput={(event) => setDescription(event.currentTarget.value)} />
+    </FormDialog>
+  );
+}
+
+const MAX_AGES = ['', 'P7D', 'P30D', 'P90D', 'P365D'] as const;
+
+const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : '');
+
+/** A service account's API tokens, in a side drawer: list, create (secret shown once), revoke. */
+function Tokens({ tenant, me, account, onClose }: { tenant: string; me: Me; account: ApiServiceAccountTenantAccess; onClose: () => void }) {
+  const list = useCached(`iam:tokens:${tenant}:${account.id}`, () => loadTokens(tenant, account.id));
+  const manage = can(me, 'SERVICE_ACCOUNT', 'UPDATE');
+  const [creating, setCreating] = useState(false);
+  // The one place the secret lives, only while its dialog is open.
+  const [created, setCreated] = useState<CreateApiTokenResponse | null>(null);
+  const [revoking, setRevoking] = useState<ApiToken | null>(null);
+  const action = useAction();
+  return (
+    <Dialog title={t.tokensTitle(account.displayName)} side onClose={onClose}>
+      <div class="flex flex-col gap-3" data-testid="tokens-panel">
+        {manage && (
+          <div class="flex justify-end">
+            <Button variant="primary" data-testid="token-create" onClick={() => setCreating(true)}>{t.createToken}</Button>
+          </div>
+        )}
+        <ActionError error={action.error} onDismiss={action.clear} />
+        <ListState list={list} empty={t.noTokens}>
+          {(data) => (
+            <div class={CARD}>
+              <table class={TABLE} aria-label={t.tokensTable}>
+                <thead>
+                  <tr>
+                    <th class={TH} scope="col">{t.tokenName}</th>
+                    <th class={TH} scope="col">{t.prefix}</th>
+                    <th class={TH} scope="col">{t.expires}</th>
+                    <th class={TH} scope="col">{t.lastUsed}</th>
+                    <th class={TH} scope="col"><span class="sr-only">{strings.iam.actions}</span></th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.results.map((token) => (
+                    <tr key={token.id} data-testid="token-row" data-token-id={token.id}>
+                      <td class={TD}>
+                        {token.name} {token.expired && <Badge tone="danger">{t.expired}</Badge>}
+                        {token.description && <div class="text-xs text-zinc-500 dark:text-zinc-400">{token.description}</div>}
+                      </td>
+                      <td class={`${TD} font-mono text-xs`}>{token.prefix}…</td>
+                      <td class={TD}>{token.exp ? when(token.exp) : t.never}</td>
+                      <td class={TD}>{token.lastUsed ? when(token.lastUsed) : t.neverUsed}</td>
+                      <td class={TD}>
+                        {manage && (
+                          <RowActions>
+                            <Button variant="ghost" aria-label={t.revokeOf(token.name)} data-testid="token-revoke" onClick={() => setRevoking(token)}>{t.revoke}</Button>
+                          </RowActions>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </ListState>
+      </div>
+      {creating && (
+        <TokenForm
+          tenant={tenant}
+          accountId={account.id}
+          onClose={() => setCreating(false)}
+          onCreated={(token) => {
+            setCreating(false);
+            setCreated(token);
+          }}
+        />
+      )}
+      {created && (
+        <TokenOnce
+          token={created}
+          onClose={() => {
+            setCreated(null);
+            list.reload();
+          }}
+        />
+      )}
+      {revoking && (
+        <ConfirmDialog
+          title={t.revokeTitle}
+          confirmLabel={t.revoke}
+          onClose={() => setRevoking(null)}
+          onConfirm={() => send('delete', tokensPath(tenant, account.id, revoking.id)).then(() => list.reload())}
+        >
+          {t.revokeConfirm(revoking.name)}
+        </ConfirmDialog>
+      )}
+    </Dialog>
+  );
+}
+
+function TokenForm({ tenant, accountId, onClose, onCreated }: { tenant: string; accountId: string; onClose: () => void; onCreated: (token: CreateApiTokenResponse) => void }) {
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [maxAge, setMaxAge] = useState<string>('P30D');
+  const [extended, setExtended] = useState(false);
+  const [touched, setTouched] = useState(false);
+  const problem = touched ? nameProblem(name.trim()) : undefined;
+  return (
+    <FormDialog
+      title={t.createTokenTitle}
+      submitLabel={strings.common.create}
+      testId="token-form"
+      onClose={onClose}
+      onSubmit={async () => {
+        setTouched(true);
+        const invalid = nameProblem(name.trim());
+        if (invalid) throw new Error(invalid);
+        const token = await send(
+          'post',
+          tokensPath(tenant, accountId),
+          { name: name.trim(), description: description.trim() || null, maxAge: maxAge || null, extended: maxAge ? extended : null },
+          createApiTokenResponseSchema,
+        );
+        onCreated(token);
+      }}
+    >
+      <TextField label={t.tokenName} required autoFocus hint={t.nameRule} error={problem} value={name} onInput={(event) => setName(event.currentTarget.value)} />
+      <TextField label={t.description} value={description} onInput={(event) => setDescription(event.currentTarget.value)} />
+      <SelectField label={t.maxAge} value={maxAge} onChange={(event) => setMaxAge(event.currentTarget.value)}>
+        {MAX_AGES.map((age) => (
+          <option key={age} value={age}>{t.maxAges[age]}</option>
+        ))}
+      </SelectField>
+      {maxAge && <CheckboxField label={t.extended} checked={extended} onChange={setExtended} />}
+    </FormDialog>
+  );
+}
+
+/** The new token, shown this once: copy it now, it is never shown or stored again. */
+function TokenOnce({ token, onClose }: { token: CreateApiTokenResponse; onClose: () => void }) {
+  return (
+    <Dialog title={t.tokenCreatedTitle(token.name)} onClose={onClose} footer={<Button variant="primary" onClick={onClose}>{t.tokenSaved}</Button>}>
+      <div class="flex flex-col gap-3" data-testid="token-once">
+        <p role="note" class="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">{t.onceWarning}</p>
+        <div class="flex items-center gap-2">
+          <code data-testid="token-value" class="flex-1 overflow-x-auto rounded bg-zinc-100 px-2 py-1.5 font-mono text-xs break-all select-all dark:bg-zinc-800" aria-label={t.tokenValue}>{token.fullToken}</code>
+          <CopyButton text={token.fullToken} label={t.copyToken} />
+        </div>
+        {token.exp && <p class="text-xs text-zinc-500 dark:text-zinc-400">{t.expiresAt(when(token.exp))}</p>}
+      </div>
+    </Dialog>
+  );
+}
