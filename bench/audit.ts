@@ -101,7 +101,7 @@ const section = [
   '## Audit log (`npm run bench:audit`)',
   '',
   `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, SQLite WAL on ${fs}, load average ${loadAverage.toFixed(2)} at start.`,
-  `Each append computes the SHA-256 chain link and is acknowledged only once the batch holding it committed (group commit: an idle log writes at the end of the current event-loop turn; entries arriving while a batch is being written form the next one, at most 5,000 per transaction). ${TOTAL.toLocaleString('en')} entries over two chains; every chain verified after each run. The latency rows time \`record()\` alone: what a proxied or Perch write waits for before its answer leaves.`,
+  `Each append computes the SHA-256 chain link and is acknowledged only once the batch holding it committed (group commit: an idle log writes at the end of the current event-loop turn; entries arriving while a batch is being written form the next one, at most 5,000 per transaction; on SQLite one synchronous transaction of prepared single-row inserts, with WAL checkpoints on a worker thread instead of inside a commit). ${TOTAL.toLocaleString('en')} entries over two chains; every chain verified after each run. The latency rows time \`record()\` alone: what a proxied or Perch write waits for before its answer leaves.`,
   '',
   ...table,
 ].join('\n');

@@ -1,5 +1,6 @@
 import { browser } from 'wxt/browser';
 import { defineBackground } from 'wxt/utils/define-background';
+import { SYNC_MESSAGE } from '../components/extension/perch-origin';
 import { syncContentScript } from '../components/extension/registration';
 
 /** Keeps the content script registered for exactly the Perch origin the person granted. */
@@ -10,8 +11,13 @@ export default defineBackground(() => {
   browser.permissions.onAdded.addListener(sync);
   browser.permissions.onRemoved.addListener(sync);
   browser.storage.onChanged.addListener(sync);
-  browser.runtime.onMessage.addListener((message: unknown) => {
-    if ((message as { type?: string })?.type === 'perch:sync') return syncContentScript();
-    return undefined;
+  // The options page waits for the answer before it says the screens are active.
+  browser.runtime.onMessage.addListener((message: unknown, _sender, sendResponse: (answer: unknown) => void) => {
+    if ((message as { type?: string })?.type !== SYNC_MESSAGE.type) return undefined;
+    syncContentScript().then(
+      (state) => sendResponse({ state }),
+      (error: unknown) => sendResponse({ error: String(error) }),
+    );
+    return true;
   });
 });

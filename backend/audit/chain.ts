@@ -12,9 +12,14 @@ const HASHED_COLUMNS = [
 
 export type UnhashedRow = Omit<AuditLogTable, 'hash'>;
 
+/** `{"tenant_id":`, `,"seq":`, …: the fixed part of every canonical row. */
+const KEY_PREFIXES = HASHED_COLUMNS.map((key, i) => `${i === 0 ? '{' : ','}${JSON.stringify(key)}:`);
+
 /** A canonical JSON of the row: keys in HASHED_COLUMNS order, absent values as null. */
 export function canonicalRow(row: UnhashedRow): string {
-  return `{${HASHED_COLUMNS.map((key) => `${JSON.stringify(key)}:${JSON.stringify(row[key] ?? null)}`).join(',')}}`;
+  let out = '';
+  for (let i = 0; i < HASHED_COLUMNS.length; i++) out += KEY_PREFIXES[i]! + JSON.stringify(row[HASHED_COLUMNS[i]!] ?? null);
+  return `${out}}`;
 }
 
 /** SHA-256 over the previous hash followed by the canonical row. */

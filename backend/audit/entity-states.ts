@@ -6,10 +6,11 @@ import { findUserById, toApiUser } from '../users/user-store.js';
 import type { AuditEntry } from './audit-log.js';
 
 /**
- * Before/after of Perch's own entities (issue 6, point 2): for updates and deletes of users, service
- * accounts, roles, groups (memberships included) and bindings, the entity is read in its EE API shape
- * (the same serializers the API answers with: no password hash, no token) just before the handler
- * runs, and again once it answered (not for a DELETE). Both go to `audit_states` with the entry.
+ * Before/after of Perch's own entities (issue 6, point 2): for creations, updates and deletes of users,
+ * service accounts, roles, groups (memberships included) and bindings, the entity is read in its EE
+ * API shape (the same serializers the API answers with: no password hash, no token) just before the
+ * handler runs (not for a creation), and again once it answered (not for a DELETE). Both go to
+ * `audit_states` with the entry.
  */
 type Loader = (ctx: PerchContext, params: Record<string, string>, tenant: string) => Promise<object | null>;
 
@@ -63,6 +64,16 @@ const ENTITY_ROUTES: Record<string, { kind: string; load: Loader }> = {
 };
 const CHANGE_METHODS = new Set(['PUT', 'PATCH', 'DELETE']);
 
+/** Collection route (as registered) → the kind created by a POST there; its id comes from the entry. */
+const CREATE_ROUTES: Record<string, { kind: string; load: Loader }> = {
+  '/api/v1/users': ENTITY_ROUTES['/api/v1/users/:id']!,
+  '/api/v1/service-accounts': ENTITY_ROUTES['/api/v1/service-accounts/:id']!,
+  '/api/v1/:tenant/service-accounts': ENTITY_ROUTES['/api/v1/:tenant/service-accounts/:id']!,
+  '/api/v1/:tenant/roles': ENTITY_ROUTES['/api/v1/:tenant/roles/:id']!,
+  '/api/v1/:tenant/groups': ENTITY_ROUTES['/api/v1/:tenant/groups/:id']!,
+  '/api/v1/:tenant/bindings': ENTITY_ROUTES['/api/v1/:tenant/bindings/:id']!,
+};
+
 interface Capture {
   kind: string;
   load: Loader;
@@ -86,6 +97,12 @@ async function read(ctx: PerchContext, capture: Capture): Promise<string | null>
 /** Reads the state before, for the changes listed above. Never fails the call. */
 export function installEntityStateCapture(app: FastifyInstance, ctx: PerchContext): void {
   app.addHook('preHandler', async (request: FastifyRequest) => {
+    if (request.method === 'POST') {
+      const created = CREATE_ROUTES[request.routeOptions.url ?? ''];
+      const params = { ...((request.params ?? {}) as Record<string, string>) };
+      if (created && request.principal) captures.set(request, { ...created, params, tenant: params.tenant ?? '', before: null });
+      return;
+    }
     if (!CHANGE_METHODS.has(request.method)) return;
     const route = ENTITY_ROUTES[request.routeOptions.url ?? ''];
     if (!route || !request.principal) return;
@@ -99,9 +116,14 @@ export function installEntityStateCapture(app: FastifyInstance, ctx: PerchContex
 }
 
 /** The states of a change that succeeded: the one read before, and the one now (none after a DELETE). */
-export async function entityStatesOf(ctx: PerchContext, request: FastifyRequest, status: number): Promise<AuditEntry['states'] | undefined> {
+export async function entityStatesOf(ctx: PerchContext, request: FastifyRequest, status: number, createdId: string | null): Promise<AuditEntry['states'] | undefined> {
   const capture = captures.get(request);
   if (!capture || status >= 300) return undefined;
+  // A creation: the new entity's id is known only once the handler answered.
+  if (capture.params.id === undefined) {
+    if (!createdId) return undefined;
+    capture.params.id = createdId;
+  }
   const after = request.method === 'DELETE' ? null : await read(ctx, capture);
   if (capture.before === null && after === null) return undefined;
   return { kind: capture.kind, before: capture.before, after };

@@ -5,7 +5,7 @@ import { matchPolicy, type PolicyRow } from '../authz/policy-map.js';
 import type { PerchContext } from '../context.js';
 import type { AuditEntry } from './audit-log.js';
 import { entityStatesOf, installEntityStateCapture } from './entity-states.js';
-import { flowCaptureOf } from './flow-states.js';
+import { resourceChangeOf, type ResourceChange } from './resource-states.js';
 import '../http/fastify-types.js';
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -85,8 +85,14 @@ function perchEntry(request: FastifyRequest, status: number, payload: unknown): 
   };
 }
 
+/** Whether Kestra accepted the call and Perch passed its answer on: only then are states kept. */
+const changeSucceeded = (request: FastifyRequest, status: number) => {
+  const upstream = request.kestraCall?.upstreamStatus;
+  return status < 300 && upstream !== undefined && upstream < 300;
+};
+
 /** A Kestra call through the proxy: what the policy row says it is, with Kestra's answer. */
-function kestraEntry(request: FastifyRequest, status: number): AuditEntry | null {
+function kestraEntry(request: FastifyRequest, status: number, change: ResourceChange | undefined): AuditEntry | null {
   const match = matchPolicy(request.method, request.canonical.path);
   const row: PolicyRow | undefined = request.kestraCall?.row ?? match?.row;
   if (!row) return null;
@@ -115,24 +121,15 @@ function kestraEntry(request: FastifyRequest, status: number): AuditEntry | null
   const idParam = ID_PARAMS.find((name) => params[name] !== undefined);
   const upstream = request.kestraCall?.upstreamStatus ?? null;
   const { tenant, ...detailParams } = params;
-  // A flow created, updated or deleted: its source before and after (issue 6, point 2).
-  const capture = flowCaptureOf(request);
-  const changed = capture && status < 300 && upstream !== null && upstream < 300 ? capture : undefined;
-  const flowDetails = changed
-    ? {
-        revision: changed.afterRevision ?? changed.beforeRevision,
-        ...(changed.beforeRevision !== null ? { previousRevision: changed.beforeRevision } : {}),
-        ...(changed.beforeError ? { beforeUnavailable: changed.beforeError } : {}),
-      }
-    : {};
+  // A flow, KV entry, trigger or namespace file changed: its state before and after (issue 6, point 2).
   return {
     tenantId: tenant ?? match?.tenant ?? INSTANCE_CHAIN,
     actor,
     action,
     resourceType: resource,
-    resourceId: idParam ? params[idParam] : changed?.id ?? null,
-    namespace: namespace ?? changed?.namespace ?? null,
-    ...(changed ? { states: { kind: 'flow-source', before: changed.before, after: changed.after } } : {}),
+    resourceId: idParam ? params[idParam] : change?.id ?? null,
+    namespace: namespace ?? change?.namespace ?? null,
+    ...(change?.states ? { states: change.states } : {}),
     ...requestFields(request),
     outcome: outcomeOf(status),
     upstreamStatus: upstream,
@@ -143,7 +140,7 @@ function kestraEntry(request: FastifyRequest, status: number): AuditEntry | null
       ...detailParams,
       ...(request.kestraCall && request.kestraCall.namespaces.length > 1 ? { namespaces: request.kestraCall.namespaces } : {}),
       ...(upstream === null && status >= 400 ? { perchStatus: status } : {}),
-      ...flowDetails,
+      ...change?.details,
     },
   };
 }
@@ -172,13 +169,13 @@ export function installAuditHook(app: FastifyInstance, ctx: PerchContext): void 
       if (status === 401) return payload;
       if (request.kestraCall === null && status !== 403) return payload; // refused before it was understood: 400, 404…
       if (READ_POSTS.test(path) && status !== 403) return payload;
-      entry = kestraEntry(request, status);
+      entry = kestraEntry(request, status, await resourceChangeOf(request, changeSucceeded(request, status)));
     } else if (path.startsWith('/api/v1/')) {
       if (READ_POSTS.test(request.routeOptions.url ?? path)) return payload;
       if (status >= 400 && status !== 403) return payload; // nothing changed
       entry = perchEntry(request, status, payload);
-      // A user, role, group… updated or deleted: its state before and after (issue 6, point 2).
-      const states = entry ? await entityStatesOf(ctx, request, status) : undefined;
+      // A user, role, group… created, updated or deleted: its state before and after (issue 6, point 2).
+      const states = entry ? await entityStatesOf(ctx, request, status, entry.resourceId ?? null) : undefined;
       if (entry && states) entry.states = states;
     }
     if (entry) await ctx.audit.record(entry);

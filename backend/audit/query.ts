@@ -9,6 +9,11 @@ import type { AuditLogTable, Database } from '../store/schema.js';
 /** What a search or an export is narrowed by. `tenants: null` means every chain (instance owners). */
 export interface AuditFilter {
   tenants: string[] | null;
+  /**
+   * Set for callers whose AUDITLOG binding is on namespaces: only entries in these namespaces or
+   * below them (`company` covers `company.team`, not `companyx`); never an entry without a namespace.
+   */
+  namespaceRoots?: string[];
   startDate?: number;
   endDate?: number;
   userId?: string;
@@ -106,6 +111,13 @@ function likeEsc(eb: ExpressionBuilder<Database, 'audit_log'>, column: 'details'
 export function applyAuditFilter<O>(query: AuditQuery<O>, f: AuditFilter): AuditQuery<O> {
   let q = query;
   if (f.tenants) q = f.tenants.length === 1 ? q.where('tenant_id', '=', f.tenants[0]!) : q.where('tenant_id', 'in', f.tenants);
+  if (f.namespaceRoots) {
+    const roots = f.namespaceRoots;
+    // An empty list matches nothing (`1 = 0`); a null namespace matches no comparison.
+    q = roots.length === 0
+      ? q.where(sql<boolean>`1 = 0`)
+      : q.where((eb) => eb.or(roots.flatMap((root) => [eb('namespace', '=', root), likeEsc(eb, 'namespace', `${likeEscape(root)}.%`)])));
+  }
   if (f.startDate !== undefined) q = q.where('date', '>=', f.startDate);
   if (f.endDate !== undefined) q = q.where('date', '<=', f.endDate);
   if (f.userId) {

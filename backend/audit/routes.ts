@@ -4,8 +4,9 @@ import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import { findAuditLogRequestSchema } from '../../lib/schemas/audit.js';
 import type { PerchContext } from '../context.js';
-import { notFound } from '../http/errors.js';
-import { parse, requirePermission, signedIn, tenantOf } from '../iam/access.js';
+import { forbidden, notFound } from '../http/errors.js';
+import type { Action } from '../../lib/authz/catalogue.js';
+import { parse, principalOf, signedIn, tenantOf } from '../iam/access.js';
 import { csvHeader, csvLine } from './csv.js';
 import { applyAuditFilter, orderAudit, parseAuditFilter, searchAudit, streamAudit, toApiAuditLog, toItems, type AuditFilter } from './query.js';
 
@@ -41,10 +42,23 @@ function sendExport(ctx: PerchContext, request: FastifyRequest, reply: FastifyRe
     .send(Readable.from(lines(), { objectMode: false }));
 }
 
+/**
+ * Which entries of `tenant` the caller may read with `action`: every one (a tenant-wide AUDITLOG
+ * binding, or an instance owner), or those under the namespaces of their namespaced AUDITLOG
+ * bindings (`namespaceRoots`, pushed into the SQL). Nothing at all: 403.
+ */
+function auditScope(ctx: PerchContext, request: FastifyRequest, tenant: string, action: Action): Pick<AuditFilter, 'tenants' | 'namespaceRoots'> {
+  const principal = principalOf(request);
+  if (principal.superAdmin) return { tenants: [tenant] };
+  const scope = ctx.authz.scope(tenant, principal.userId, 'AUDITLOG', action);
+  if (scope.all) return { tenants: [tenant] };
+  if (scope.namespaces.length === 0) throw forbidden(`Permission AUDITLOG:${action} on tenant ${tenant} is required to do this`);
+  return { tenants: [tenant], namespaceRoots: scope.namespaces };
+}
+
 /** One entry's states before and after, with their unified diff; `tenant` null: any chain. */
-async function entryDiff(ctx: PerchContext, tenant: string | null, id: string) {
-  let query = ctx.db.selectFrom('audit_log').select(['id', 'resource_id', 'namespace']).where('id', '=', id);
-  if (tenant !== null) query = query.where('tenant_id', '=', tenant);
+async function entryDiff(ctx: PerchContext, scope: Pick<AuditFilter, 'tenants' | 'namespaceRoots'>, id: string) {
+  const query = applyAuditFilter(ctx.db.selectFrom('audit_log'), scope).select(['id', 'resource_id', 'namespace']).where('id', '=', id);
   const entry = await query.executeTakeFirst();
   if (!entry) throw notFound(`No audit log entry ${id}`);
   const state = await ctx.db.selectFrom('audit_states').selectAll().where('entry_id', '=', id).executeTakeFirst();
@@ -55,26 +69,24 @@ async function entryDiff(ctx: PerchContext, tenant: string | null, id: string) {
 }
 
 /**
- * EE's audit log API. AUDITLOG is a tenant-level resource (not namespace-scoped, like in EE's
- * catalogue), so a tenant-wide AUDITLOG binding sees every entry of that tenant; instance-wide events
- * (sign-ins, users) are in the `_instance` chain, which only instance owners read, through
- * `/api/v1/auditlogs/…`.
+ * EE's audit log API. A tenant-wide AUDITLOG binding sees every entry of that tenant; an AUDITLOG
+ * binding on a namespace sees the entries of that namespace and its descendants, and none without
+ * a namespace (Perch's own entities, security events). Instance-wide events (sign-ins, users) are
+ * in the `_instance` chain, which only instance owners read, through `/api/v1/auditlogs/…`.
  */
 export function registerAuditRoutes(app: FastifyInstance, ctx: PerchContext): void {
   app.get('/api/v1/:tenant/auditlogs/search', signedIn, async (request) => {
-    const tenant = tenantOf(request);
-    requirePermission(ctx, request, tenant, 'AUDITLOG', 'LIST');
-    return searchAudit(ctx.db, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: [tenant] }, pageOf(request));
+    const scope = auditScope(ctx, request, tenantOf(request), 'LIST');
+    return searchAudit(ctx.db, { ...parseAuditFilter(request.query as Record<string, unknown>), ...scope }, pageOf(request));
   });
 
   app.post('/api/v1/:tenant/auditlogs/find', signedIn, async (request) => {
-    const tenant = tenantOf(request);
-    requirePermission(ctx, request, tenant, 'AUDITLOG', 'VIEW');
+    const scope = auditScope(ctx, request, tenantOf(request), 'VIEW');
     const body = parse(findAuditLogRequestSchema, request.body);
     const { id, ...rest } = body.detail ?? {};
     const details = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, String(v)]));
     const filter: AuditFilter = {
-      tenants: [tenant],
+      ...scope,
       resources: body.resource ? [body.resource] : undefined,
       type: body.type ?? undefined,
       resourceId: id === undefined ? undefined : String(id),
@@ -86,29 +98,25 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: PerchContext): vo
   });
 
   app.get('/api/v1/:tenant/auditlogs/history/:detailId', signedIn, async (request) => {
-    const tenant = tenantOf(request);
-    requirePermission(ctx, request, tenant, 'AUDITLOG', 'LIST');
+    const scope = auditScope(ctx, request, tenantOf(request), 'LIST');
     const resourceId = (request.params as { detailId: string }).detailId;
-    const rows = await orderAudit(applyAuditFilter(ctx.db.selectFrom('audit_log'), { tenants: [tenant], resourceId }).selectAll(), 'desc').limit(1000).execute();
+    const rows = await orderAudit(applyAuditFilter(ctx.db.selectFrom('audit_log'), { ...scope, resourceId }).selectAll(), 'desc').limit(1000).execute();
     return rows.map((r) => ({ id: r.id, date: new Date(Number(r.date)).toISOString(), username: r.actor_email ?? r.actor_type }));
   });
 
   // EE's diff of one entry: the state before and after (Perch adds the unified diff, computed here).
   app.get('/api/v1/:tenant/auditlogs/:id/diff', signedIn, async (request) => {
-    const tenant = tenantOf(request);
-    requirePermission(ctx, request, tenant, 'AUDITLOG', 'VIEW');
-    return entryDiff(ctx, tenant, (request.params as { id: string }).id);
+    const scope = auditScope(ctx, request, tenantOf(request), 'VIEW');
+    return entryDiff(ctx, scope, (request.params as { id: string }).id);
   });
 
   // Who made each revision of a flow (Kestra OSS records no author): the revisions made through Perch.
   app.get('/api/v1/:tenant/auditlogs/flows/:namespace/:id/revisions', signedIn, async (request) => {
     const tenant = tenantOf(request);
-    requirePermission(ctx, request, tenant, 'AUDITLOG', 'LIST');
     const { namespace, id } = request.params as { namespace: string; id: string };
-    const rows = await ctx.db
-      .selectFrom('audit_log')
+    const scope = auditScope(ctx, request, tenant, 'LIST');
+    const rows = await applyAuditFilter(ctx.db.selectFrom('audit_log'), scope)
       .selectAll()
-      .where('tenant_id', '=', tenant)
       .where('resource_type', '=', 'FLOW')
       .where('namespace', '=', namespace)
       .where('resource_id', '=', id)
@@ -134,9 +142,8 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: PerchContext): vo
   });
 
   app.get('/api/v1/:tenant/auditlogs/export', signedIn, async (request, reply) => {
-    const tenant = tenantOf(request);
-    requirePermission(ctx, request, tenant, 'AUDITLOG', 'EXPORT');
-    return sendExport(ctx, request, reply, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: [tenant] });
+    const scope = auditScope(ctx, request, tenantOf(request), 'EXPORT');
+    return sendExport(ctx, request, reply, { ...parseAuditFilter(request.query as Record<string, unknown>), ...scope });
   });
 
   // Every chain, the instance-wide one included: instance owners only (outside AUDITLOG RBAC, as in EE).
@@ -145,7 +152,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: PerchContext): vo
   });
 
   // The diff of an entry in any chain (users and instance-wide service accounts are in `_instance`).
-  app.get('/api/v1/auditlogs/:id/diff', ownersOnly, async (request) => entryDiff(ctx, null, (request.params as { id: string }).id));
+  app.get('/api/v1/auditlogs/:id/diff', ownersOnly, async (request) => entryDiff(ctx, { tenants: null }, (request.params as { id: string }).id));
 
   app.get('/api/v1/auditlogs/export', ownersOnly, async (request, reply) => {
     return sendExport(ctx, request, reply, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: null });

@@ -62,7 +62,8 @@ export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
 
     // An Authorization header (API token, or Basic when enabled) is tried before the cookie and,
     // when it fails, the request fails: no falling back to a session.
-    const byHeader = await machineAccess(ctx).authenticate(request);
+    // (No Authorization header, the common browser case: nothing to await.)
+    const byHeader = request.headers.authorization === undefined ? null : await machineAccess(ctx).authenticate(request);
     if (byHeader && !byHeader.ok) {
       if (byHeader.retryAfterSeconds) reply.header('retry-after', String(byHeader.retryAfterSeconds));
       return sendError(reply, byHeader.status, byHeader.message);

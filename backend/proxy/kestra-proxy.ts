@@ -191,7 +191,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         const untrack = ctx.sessions.trackStream(principal.sessionHash, () => reply.raw.destroy());
         reply.raw.once('close', untrack);
       }
-      if (path.startsWith('/api/') && forward.body === undefined && !forward.responseFilter && direct.eligible(request) && process.env.NODIRECT !== '1') {
+      if (path.startsWith('/api/') && forward.body === undefined && !forward.responseFilter && direct.eligible(request)) {
         return direct.forward(request, reply, path, forward.query ?? query);
       }
       const bodyOptions = forward.body !== undefined ? { body: forward.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : {};

@@ -13,6 +13,12 @@ export interface OpenStore {
   /** Where the data lives, for messages (never includes a password). */
   description: string;
   close(): Promise<void>;
+  /**
+   * SQLite only: the connection Kysely drives, for the audit log's group commit, which runs its
+   * prepared statements on it synchronously while it holds Kysely's connection (so never inside
+   * someone else's transaction).
+   */
+  sqlite?: SqliteDatabase.Database;
 }
 
 /** PostgreSQL's int8 arrives as text by default; our instants fit in a JS number. */
@@ -53,7 +59,7 @@ export async function openStore(options: { databaseUrl?: string; dataDir: string
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', description: `SQLite ${path.resolve(file)}`, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', description: `SQLite ${path.resolve(file)}`, close: () => db.destroy(), sqlite };
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

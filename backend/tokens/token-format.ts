@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /**
  * API token format: `perch_` + 43 base62 characters (256 random bits) + 6 base62 characters of
@@ -56,6 +56,6 @@ export function isWellFormedToken(token: string): boolean {
 }
 
 /** What the store keeps: the secret's SHA-256 (256 random bits need no salt or slow hash). */
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+export const hashToken = (token: string) => hash('sha256', token, 'hex');
 
 export const tokenHint = (token: string) => token.slice(0, HINT_LENGTH);

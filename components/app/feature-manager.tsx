@@ -19,10 +19,11 @@ interface Mounted {
 }
 
 /**
- * A screen stays mounted while the tenant and path stay: query changes (tabs, filters) are the
- * screen's own state, read from the URL by the screen itself, and must not cost it its focus.
+ * A feature stays mounted while the tenant and the route pattern it matched stay: the banner and
+ * the sidebar survive every navigation, a screen survives its own sub-routes and query changes
+ * (tabs, filters), which it reads from the URL itself, so it keeps its focus and state.
  */
-const routeKeyOf = (route: UiRoute) => `${route.tenant ?? ''}/${route.path}`;
+const routeKeyOf = (feature: Feature, route: UiRoute) => `${route.tenant ?? ''}|${feature.routes.find((p) => routeMatches([p], route)) ?? ''}`;
 
 /**
  * Mounts the features whose routes match the current page, tears down the others on SPA navigation,
@@ -94,7 +95,7 @@ export class FeatureManager {
     );
     for (const [id, m] of this.mounted) {
       // Gone from this page, moved to another route of the same screen, or its landmark was re-rendered.
-      const stale = !wanted.has(m.feature) || m.routeKey !== routeKeyOf(route!) || !m.root.host.isConnected;
+      const stale = !wanted.has(m.feature) || m.routeKey !== routeKeyOf(m.feature, route!) || !m.root.host.isConnected;
       if (stale) this.teardown(id);
     }
     this.pending = new Set([...wanted].filter((f) => !this.mounted.has(f.id)));
@@ -126,7 +127,7 @@ export class FeatureManager {
       },
       feature.render(context),
     );
-    this.mounted.set(feature.id, { feature, root, routeKey: routeKeyOf(context.route), replaced });
+    this.mounted.set(feature.id, { feature, root, routeKey: routeKeyOf(feature, context.route), replaced });
     performance.measure(`perch:mount:${feature.id}`, 'perch:navigation');
   }
 

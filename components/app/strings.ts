@@ -268,6 +268,9 @@ export const strings = {
     },
   },
   audit: {
+    log: 'Log',
+    tenantLog: (tenant: string) => `Tenant ${tenant}`,
+    instanceLog: 'Instance (sign-ins, users, service accounts)',
     title: 'Audit logs',
     filters: 'Audit log filters',
     from: 'From',

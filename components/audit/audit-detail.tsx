@@ -4,7 +4,7 @@ import { strings } from '../app/strings';
 import { Dialog } from '../ui/dialog';
 import { ErrorNotice, Loading } from '../ui/states';
 import { useCached } from '../ui/use-cached';
-import { auditEntryDiff } from './api';
+import { auditEntryDiff, type AuditLogScope } from './api';
 import { actorLabel, formatDate, resourceLabel } from './format';
 import { diffStates, UnifiedDiff } from './unified-diff';
 
@@ -20,7 +20,7 @@ function Field({ label, children, mono = false }: { label: string; children: Com
   );
 }
 
-function Changes({ tenant, id }: { tenant: string; id: string }) {
+function Changes({ tenant, id }: { tenant: AuditLogScope; id: string }) {
   const diff = useCached(`audit-diff|${tenant}|${id}`, () => auditEntryDiff(tenant, id));
   if (diff.error && !diff.data) return <ErrorNotice error={diff.error} onRetry={diff.reload} />;
   if (!diff.data) return <Loading />;
@@ -32,7 +32,7 @@ function Changes({ tenant, id }: { tenant: string; id: string }) {
 }
 
 /** Every field of one entry and the change it made, in a drawer on the right. */
-export function AuditDetail({ tenant, item, onClose }: { tenant: string; item: ApiAuditLogItem; onClose: () => void }) {
+export function AuditDetail({ tenant, item, onClose }: { tenant: AuditLogScope; item: ApiAuditLogItem; onClose: () => void }) {
   const log = item.auditLog;
   const extra = Object.fromEntries(Object.entries(log.detail).filter(([key]) => !SHOWN_DETAIL_KEYS.has(key)));
   return (

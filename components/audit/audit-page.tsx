@@ -8,7 +8,7 @@ import { Button } from '../ui/button';
 import { SelectField, TextField } from '../ui/field';
 import { Page } from '../ui/page';
 import { Empty, ErrorNotice, Loading } from '../ui/states';
-import { exportHref } from './api';
+import { exportHref, type AuditLogScope } from './api';
 import { AuditDetail } from './audit-detail';
 import { EMPTY_FILTERS, filtersFromQuery, filtersToQuery, type AuditFilters } from './filters';
 import { actorLabel, formatDate } from './format';
@@ -130,8 +130,11 @@ function useSentinel(onVisible: () => void, active: boolean, count: number) {
 }
 
 export function AuditLogPage({ context }: { context: FeatureContext }) {
-  const { tenant, me } = context;
+  const { me } = context;
   const [filters, setFilters] = useState(() => filtersFromQuery(new URLSearchParams(location.search)));
+  // Instance owners may also read the instance-wide log (`?log=instance`).
+  const [scope, setScope] = useState<AuditLogScope>(() => (me.superAdmin && new URLSearchParams(location.search).get('log') === 'instance' ? null : context.tenant));
+  const tenant = scope;
   const [open, setOpen] = useState<ApiAuditLogItem | null>(null);
   const pages = useAuditPages(tenant, filters);
   const sentinel = useSentinel(pages.loadMore, pages.hasMore && !pages.loadingMore && !pages.moreError, pages.items.length);
@@ -159,6 +162,25 @@ export function AuditLogPage({ context }: { context: FeatureContext }) {
           )
         }
       >
+        {me.superAdmin && (
+          <div class="mb-3 max-w-xs">
+            <SelectField
+              label={strings.audit.log}
+              value={scope === null ? 'instance' : 'tenant'}
+              onChange={(event) => {
+                const instance = event.currentTarget.value === 'instance';
+                const url = new URL(location.href);
+                if (instance) url.searchParams.set('log', 'instance');
+                else url.searchParams.delete('log');
+                history.replaceState(history.state, '', url);
+                setScope(instance ? null : context.tenant);
+              }}
+            >
+              <option value="tenant">{strings.audit.tenantLog(context.tenant)}</option>
+              <option value="instance">{strings.audit.instanceLog}</option>
+            </SelectField>
+          </div>
+        )}
         <FilterForm applied={filters} onApply={apply} />
         {pages.error !== undefined && pages.items.length === 0 ? (
           <ErrorNotice error={pages.error} onRetry={pages.reload} />

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { ApiAuditLogItem } from '../../lib/schemas/audit';
 import { useCached } from '../ui/use-cached';
-import { PAGE_SIZE, searchAuditLog } from './api';
+import { PAGE_SIZE, searchAuditLog, type AuditLogScope } from './api';
 import { apiQuery, type AuditFilters } from './filters';
 
 interface Extra {
@@ -32,7 +32,7 @@ export interface AuditPages {
  * (instant back-navigation), later ones appended on demand. Entries are deduplicated by id, since
  * new entries arriving while one scrolls shift the offsets of a newest-first list.
  */
-export function useAuditPages(tenant: string, filters: AuditFilters): AuditPages {
+export function useAuditPages(tenant: AuditLogScope, filters: AuditFilters): AuditPages {
   const key = `audit|${tenant}|${apiQuery(filters).toString()}`;
   const first = useCached(key, () => searchAuditLog(tenant, filters, 1));
   const [extra, setExtra] = useState<Extra>({ key, items: [], page: 1, exhausted: false });

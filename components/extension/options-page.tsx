@@ -3,8 +3,7 @@ import { browser } from 'wxt/browser';
 import { strings } from '../app/strings';
 import { Button } from '../ui/button';
 import { TextField } from '../ui/field';
-import { PERCH_ORIGIN_KEY, perchOrigin } from './perch-origin';
-import { syncContentScript } from './registration';
+import { PERCH_ORIGIN_KEY, SYNC_MESSAGE, perchOrigin } from './perch-origin';
 
 /** Where a person sets the Perch address; access to that origin (and nothing broader) is asked for here. */
 export function OptionsPage() {
@@ -29,7 +28,8 @@ export function OptionsPage() {
     const granted = await browser.permissions.request({ origins: [parsed.pattern] });
     if (!granted) return setStatus(strings.options.denied);
     await browser.storage.local.set({ [PERCH_ORIGIN_KEY]: parsed.origin });
-    await syncContentScript();
+    const answer = (await browser.runtime.sendMessage(SYNC_MESSAGE)) as { state?: string; error?: string } | undefined;
+    if (answer?.state !== 'registered') return setStatus(answer?.error ?? strings.options.denied);
     setAddress(parsed.origin);
     setStatus(strings.options.saved(parsed.origin));
   };
@@ -38,7 +38,7 @@ export function OptionsPage() {
     const parsed = typeof stored === 'string' ? perchOrigin(stored) : undefined;
     await browser.storage.local.remove(PERCH_ORIGIN_KEY);
     if (parsed?.ok) await browser.permissions.remove({ origins: [parsed.pattern] });
-    await syncContentScript();
+    await browser.runtime.sendMessage(SYNC_MESSAGE);
     setAddress('');
     setStatus(strings.options.removed);
   };

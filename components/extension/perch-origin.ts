@@ -21,3 +21,6 @@ export function perchOrigin(input: string): { ok: true; origin: string; pattern:
 export const PERCH_ORIGIN_KEY = 'perchOrigin';
 /** The id of the runtime-registered content script. */
 export const CONTENT_SCRIPT_ID = 'perch';
+
+/** What the options page sends the background to (re)register the content script. */
+export const SYNC_MESSAGE = { type: 'perch:sync' } as const;

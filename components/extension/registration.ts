@@ -2,19 +2,29 @@ import { browser } from 'wxt/browser';
 import { CONTENT_SCRIPT_ID, PERCH_ORIGIN_KEY, perchOrigin } from './perch-origin';
 
 /**
+ * Only the background registers (options pages ask it by message), and its syncs run one after
+ * another: saving an address fires several events at once (storage, permissions, the message).
+ */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
  * Registers Perch's content script for the saved Perch origin when its host permission is granted,
  * and removes it otherwise. Idempotent: run at start-up and whenever the address or permissions change.
  */
-export async function syncContentScript(): Promise<'registered' | 'unregistered'> {
+export function syncContentScript(): Promise<'registered' | 'unregistered'> {
+  const run = queue.then(sync, sync);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function sync(): Promise<'registered' | 'unregistered'> {
   const stored = (await browser.storage.local.get(PERCH_ORIGIN_KEY))[PERCH_ORIGIN_KEY];
   const parsed = typeof stored === 'string' ? perchOrigin(stored) : undefined;
   const existing = await browser.scripting.getRegisteredContentScripts({ ids: [CONTENT_SCRIPT_ID] });
   if (existing.length > 0) await browser.scripting.unregisterContentScripts({ ids: [CONTENT_SCRIPT_ID] });
   if (!parsed?.ok || !(await browser.permissions.contains({ origins: [parsed.pattern] }))) return 'unregistered';
-  const register = (matches: string[]) =>
-    browser.scripting.registerContentScripts([
-      { id: CONTENT_SCRIPT_ID, matches, js: ['content-scripts/perch.js'], runAt: 'document_idle', world: 'MAIN', persistAcrossSessions: true },
-    ]);
+  const script = (matches: string[]) => ({ id: CONTENT_SCRIPT_ID, matches, js: ['content-scripts/perch.js'], runAt: 'document_idle' as const, world: 'MAIN' as const, persistAcrossSessions: true });
+  const register = (matches: string[]) => browser.scripting.registerContentScripts([script(matches)]);
   try {
     // The exact origin, port included (Chromium accepts ports in match patterns).
     await register([`${parsed.origin}/*`]);

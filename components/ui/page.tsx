@@ -4,7 +4,7 @@ import { useRef } from 'preact/hooks';
 /** A Perch page in Kestra's look: title, optional actions, content. */
 export function Page({ title, actions, children }: { title: string; actions?: ComponentChildren; children: ComponentChildren }) {
   return (
-    <section class="perch-page min-h-[60vh] bg-zinc-50 px-8 py-6 dark:bg-zinc-950" aria-label={title}>
+    <section class="perch-page min-h-[60vh] px-8 py-6" aria-label={title}>
       <header class="mb-4 flex items-center justify-between gap-4">
         <h1 class="text-xl font-semibold">{title}</h1>
         {actions && <div class="flex gap-2">{actions}</div>}

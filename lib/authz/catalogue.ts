@@ -74,9 +74,12 @@ export const PERMISSION_CATALOGUE: Readonly<Record<Resource, readonly Action[]>>
   return Object.freeze(table);
 })();
 
-/** Resources a namespaced binding can grant; every other resource needs a tenant-wide binding. */
+/**
+ * Resources a namespaced binding can grant; every other resource needs a tenant-wide binding.
+ * AUDITLOG on a namespace reads the audit entries of that namespace and below (never those without one).
+ */
 export const NAMESPACE_SCOPED_RESOURCES: ReadonlySet<Resource> = new Set<Resource>([
-  'FLOW', 'EXECUTION', 'TRIGGER', 'NAMESPACE', 'KVSTORE', 'SECRET', 'CREDENTIAL',
+  'FLOW', 'EXECUTION', 'TRIGGER', 'NAMESPACE', 'KVSTORE', 'SECRET', 'CREDENTIAL', 'AUDITLOG',
 ]);
 
 const isResource = (s: string): s is Resource => (RESOURCES as readonly string[]).includes(s);

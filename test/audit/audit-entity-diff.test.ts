@@ -68,6 +68,25 @@ for (const target of storeTargets()) {
       expect(JSON.parse(diff.json.after).members).toEqual([{ id: person.id, username: person.email, membership: 'MEMBER' }]);
     });
 
+    it('links a creation to the new entity as its state after, and nothing before', async () => {
+      const person = await createPerson(admin, 'diff-created');
+      const userEntry = await lastEntry(person.id, 'CREATE');
+      const userDiff = await admin.fetch('GET', `/api/v1/auditlogs/${userEntry.id}/diff`);
+      expect(userDiff.status, userDiff.text).toBe(200);
+      expect(userDiff.json.kind).toBe('user');
+      expect(userDiff.json.before).toBeNull();
+      expect(JSON.parse(userDiff.json.after)).toMatchObject({ id: person.id, email: person.email });
+      expect(userDiff.text).not.toMatch(/password_?hash/i);
+      const id = await bind(admin, { type: 'USER', externalId: person.id, roleId: 'viewer', namespaceId: 'company.team' });
+      const entry = await lastEntry(id, 'CREATE');
+      const diff = await admin.fetch('GET', `/api/v1/main/auditlogs/${entry.id}/diff`);
+      expect(diff.status, diff.text).toBe(200);
+      expect(diff.json.kind).toBe('binding');
+      expect(diff.json.before).toBeNull();
+      expect(JSON.parse(diff.json.after)).toMatchObject({ id, namespace: 'company.team', role: { id: 'viewer' }, user: { id: person.id } });
+      expect(diff.json.unified).toMatch(/^\+.*"company\.team"/m);
+    });
+
     it('links a binding deletion to its state before, and nothing after', async () => {
       const person = await createPerson(admin, 'diff-binding');
       const id = await bind(admin, { type: 'USER', externalId: person.id, roleId: 'viewer', namespaceId: 'prod' });

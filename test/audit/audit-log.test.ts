@@ -146,3 +146,31 @@ for (const target of storeTargets()) {
     });
   });
 }
+
+describe('the audit log on SQLite: WAL checkpoints off the event loop', () => {
+  it('turns the in-commit checkpoint off while open, checkpoints on a worker thread, and hands it back on close', async () => {
+    const [sqlite] = storeTargets();
+    const store = await openStore({ databaseUrl: await sqlite!.url(), dataDir: '/nonexistent' });
+    try {
+      await migrateToLatest(store.db);
+      const raw = store.sqlite!;
+      const log = new AuditLog(store);
+      await Promise.all(Array.from({ length: 3000 }, (_, i) => log.record(entry(i))));
+      expect(raw.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+      // The worker catches up with the WAL (what a PASSIVE checkpoint reports as not yet copied shrinks to
+      // nothing) although no commit on this connection checkpoints.
+      const pending = () => {
+        const [r] = raw.pragma('wal_checkpoint(NOOP)') as { log: number; checkpointed: number }[];
+        return r ? r.log - r.checkpointed : -1;
+      };
+      const deadline = Date.now() + 10_000;
+      while (pending() !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(pending()).toBe(0);
+      await log.close();
+      expect(raw.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+      expect((await verifyAllChains(store.db)).every((r) => r.broken === null)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -44,8 +44,8 @@ describe('catalogue', () => {
     expect(Object.isFrozen(MANAGED_ROLES)).toBe(true);
   });
 
-  it('scopes exactly the seven namespace resources', () => {
-    expect([...NAMESPACE_SCOPED_RESOURCES].sort()).toEqual(['CREDENTIAL', 'EXECUTION', 'FLOW', 'KVSTORE', 'NAMESPACE', 'SECRET', 'TRIGGER']);
+  it('scopes exactly the seven namespace resources, and the audit log', () => {
+    expect([...NAMESPACE_SCOPED_RESOURCES].sort()).toEqual(['AUDITLOG', 'CREDENTIAL', 'EXECUTION', 'FLOW', 'KVSTORE', 'NAMESPACE', 'SECRET', 'TRIGGER']);
   });
 });
 

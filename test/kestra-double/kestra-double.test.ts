@@ -359,6 +359,39 @@ describe('Kestra double: executions, SSE, resume, logs', () => {
   });
 });
 
+describe('Kestra double: trigger states', () => {
+  it('lists, disables, enables, unlocks, restarts and deletes the trigger states of a flow, within the contract', async () => {
+    k.addFlow('id: timed\nnamespace: company.trig\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.debug.Return\n    format: x\ntriggers:\n  - id: nightly\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 2 * * *"\n  - id: off\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 3 * * *"\n    disabled: true\n');
+    const list = await getJson(api('/triggers/company.trig/timed'));
+    expect(list.status).toBe(200);
+    expect(list.body.total).toBe(2);
+    expect(list.body.results.map((t: any) => [t.triggerId, t.disabled, t.locked])).toEqual([['nightly', false, false], ['off', true, false]]);
+
+    const set = (disabled: boolean) => fetch(api('/triggers/set-disabled'), { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ namespace: 'company.trig', flowId: 'timed', triggerId: 'nightly', disabled }) });
+    const disabled = await set(true);
+    expect(disabled.status).toBe(200);
+    expect(await disabled.json()).toMatchObject({ namespace: 'company.trig', flowId: 'timed', triggerId: 'nightly', disabled: true });
+    expect((await getJson(api('/triggers/company.trig/timed'))).body.results[0].disabled).toBe(true);
+    expect(((await (await set(false)).json()) as any).disabled).toBe(false);
+
+    const path = api('/triggers/company.trig/timed/nightly');
+    expect((await fetch(`${path}/unlock`, { method: 'POST', headers: auth })).status).toBe(409);
+    k.lockTrigger('company.trig', 'timed', 'nightly');
+    const unlocked = await fetch(`${path}/unlock`, { method: 'POST', headers: auth });
+    expect(unlocked.status).toBe(200);
+    expect(((await unlocked.json()) as any).locked).toBe(false);
+    expect((await fetch(`${path}/restart`, { method: 'POST', headers: auth })).status).toBe(200);
+
+    await set(true);
+    expect((await fetch(path, { method: 'DELETE', headers: auth })).status).toBe(204);
+    // The state starts afresh from the YAML.
+    expect((await getJson(api('/triggers/company.trig/timed'))).body.results[0].disabled).toBe(false);
+    expect((await fetch(api('/triggers/company.trig/timed/nope/restart'), { method: 'POST', headers: auth })).status).toBe(404);
+    expect((await fetch(api('/triggers/company.trig/missing'), { headers: auth })).status).toBe(404);
+    expect(k.contractViolations).toEqual([]);
+  });
+});
+
 describe('Kestra double: namespace files and KV', () => {
   it('round-trips a 1 MB namespace file and lists/deletes it', async () => {
     const data = Buffer.alloc(1024 * 1024);

@@ -10,7 +10,8 @@
  *   flows (create/get/update/delete/search/distinct-namespaces/by-namespace/revisions), executions (create with
  *   multipart inputs, get, search, by-flow, follow SSE, resume, kill, delete), logs (list, follow SSE), webhooks,
  *   namespace files (upload/download/directory/stats/mkdir/move/delete), KV (set/get/delete/bulk delete/
- *   inheritance/list), /api/v1/configs, /api/v1/configs/login, /api/v1/login, /api/v1/logout, /ping, /ui/**, /.
+ *   inheritance/list), trigger states (list for a flow, set-disabled, restart, unlock, delete), /api/v1/configs,
+ *   /api/v1/configs/login, /api/v1/login, /api/v1/logout, /ping, /ui/**, /.
  * Double-only helpers (not Kestra): GET /api/v1/{tenant}/perch-double/bytes?n=N (N pattern bytes, byte i = i % 251)
  * and GET /api/v1/{tenant}/perch-double/json (~1 KB JSON); both require auth like any API route.
  */
@@ -30,8 +31,10 @@ import {
   sendError,
 } from './http.js';
 import { kvRoutes } from './kv.js';
+import { lockTrigger, triggerRoutes } from './triggers.js';
 import { BASIC_AUTH_COOKIE, CONTRACT_EXCEPTIONS, CSRF_COOKIE, apiMiscRoutes, uiRoutes } from './misc.js';
 import { type ContractViolation, type OpenApiContract, loadContract } from './openapi-contract.js';
+import { type DoubleUiVersion, setUiVersion } from './ui/ui-double.js';
 import { DoubleStore, type StateType, executionJson, isTerminal } from './state.js';
 
 export type { ContractViolation } from './openapi-contract.js';
@@ -74,6 +77,8 @@ export interface KestraDouble {
   getExecution(id: string): Record<string, unknown> | undefined;
   /** Wait until the execution is in one of `states` (default: any terminal state); returns its JSON. */
   waitForExecution(id: string, states?: StateType[], timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Marks a trigger of a flow locked, as a running evaluation would (so that unlock has something to do). */
+  lockTrigger(namespace: string, flowId: string, triggerId: string): void;
   /** Internal state, for assertions beyond the API. */
   store: DoubleStore;
 }
@@ -93,9 +98,11 @@ export interface KestraDoubleOptions {
   specPath?: string;
   /** Record requests in `requests` (default true; turn off for long benchmarks). */
   record?: boolean;
+  /** Which stock UI the /ui/** stand-in imitates (default 2.0; 1.x = vue-sidebar-menu landmarks, no tenant in paths). */
+  ui?: DoubleUiVersion;
 }
 
-const ROUTES = compileRoutes([...apiMiscRoutes, ...flowRoutes, ...executionRoutes, ...fileRoutes, ...kvRoutes, ...uiRoutes]);
+const ROUTES = compileRoutes([...apiMiscRoutes, ...flowRoutes, ...executionRoutes, ...fileRoutes, ...kvRoutes, ...triggerRoutes, ...uiRoutes]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -150,6 +157,7 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
     jsonTransform: null,
     openStreams: new Set(),
   };
+  setUiVersion(rt, options.ui ?? '2.0');
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
@@ -267,6 +275,9 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
     addFlow(yaml: string) {
       const { flow, rev } = storeNewFlow(rt, yaml);
       return { namespace: flow.namespace, id: flow.id, revision: rev.revision };
+    },
+    lockTrigger(namespace: string, flowId: string, triggerId: string) {
+      lockTrigger({ rt }, namespace, flowId, triggerId);
     },
     getExecution(id: string) {
       const e = store.executions.get(id);

@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Ctx, type Route, sendBinary, sendEmpty, sendError, sendJson, sendText } from './http.js';
+import { UI_DOUBLE_ASSET, UI_DOUBLE_SCRIPT, type DoubleUiVersion, uiVersionOf } from './ui/ui-double.js';
 
 export const CSRF_COOKIE = '__Host-csrfToken';
 export const BASIC_AUTH_COOKIE = 'BASIC_AUTH';
@@ -73,9 +74,9 @@ function ping(ctx: Ctx): void {
 // ---------------------------------------------------------------------------------------------------------------
 // UI stand-in (our own page, not Kestra's)
 
-export function indexHtml(csrfToken: string): string {
+export function indexHtml(csrfToken: string, uiVersion: DoubleUiVersion = '2.0'): string {
   return `<!doctype html>
-<html lang="en">
+<html lang="en"${uiVersion === '1.x' ? ' data-kestra-double-ui="1.x"' : ''}>
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -95,7 +96,7 @@ export function indexHtml(csrfToken: string): string {
 
 function uiIndex(ctx: Ctx): void {
   const token = randomBytes(24).toString('base64url');
-  sendText(ctx, 200, indexHtml(token), 'text/html; charset=utf-8', {
+  sendText(ctx, 200, indexHtml(token, uiVersionOf(ctx.rt)), 'text/html; charset=utf-8', {
     'Cache-Control': 'no-cache',
     'Set-Cookie': `${CSRF_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`,
   });
@@ -104,7 +105,10 @@ function uiIndex(ctx: Ctx): void {
 function uiAsset(ctx: Ctx, p: Record<string, string>): void {
   const name = p.rest ?? '';
   const immutable = { 'Cache-Control': 'public, max-age=31536000, immutable' };
-  if (/^[\w.-]+\.js$/.test(name)) {
+  if (name === UI_DOUBLE_ASSET) {
+    // The stock-UI stand-in: a small single-page app with Kestra's DOM landmarks (ui/index-double.js).
+    sendText(ctx, 200, UI_DOUBLE_SCRIPT, 'application/javascript', immutable);
+  } else if (/^[\w.-]+\.js$/.test(name)) {
     sendText(ctx, 200, `// Kestra double asset ${name}\nwindow.__kestraDoubleAsset = ${JSON.stringify(name)};\n`, 'application/javascript', immutable);
   } else if (/^[\w.-]+\.css$/.test(name)) {
     sendText(ctx, 200, `/* Kestra double asset ${name} */\n#app { min-height: 100vh; }\n`, 'text/css', immutable);

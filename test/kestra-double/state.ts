@@ -234,6 +234,14 @@ export interface KvRec {
   updated: string;
 }
 
+/** A trigger's state (`ApiTriggerState` less its ids). */
+export interface TriggerRec {
+  disabled: boolean;
+  locked: boolean;
+  updatedAt: string;
+  evaluatedAt?: string;
+}
+
 export class DoubleStore extends EventEmitter {
   readonly flows = new Map<string, FlowRecord>();
   readonly executions = new Map<string, ExecutionRec>();
@@ -244,6 +252,8 @@ export class DoubleStore extends EventEmitter {
   readonly dirs = new Map<string, Set<string>>();
   /** namespace → key → value */
   readonly kv = new Map<string, Map<string, KvRec>>();
+  /** `namespace\0flowId\0triggerId` → trigger state */
+  readonly triggers = new Map<string, TriggerRec>();
 
   constructor() {
     super();
@@ -271,5 +281,6 @@ export class DoubleStore extends EventEmitter {
     this.files.clear();
     this.dirs.clear();
     this.kv.clear();
+    this.triggers.clear();
   }
 }

@@ -259,3 +259,23 @@ describe('state diffs', () => {
     expect(diffStates('{"a":1}', '{ "a": 1 }', 'group')).toEqual([]);
   });
 });
+
+describe('audit log page: the instance-wide log', () => {
+  it('lets an instance owner switch to the instance log, and keeps the choice in the URL', async () => {
+    const api = mockFetch(() => ({ results: [auditItem({ type: 'CREATE', resourceType: 'USER', resourceId: 'u-42' })], total: 1 }));
+    render(<AuditLogPage context={at('/ui/main/admin/auditlogs', person({ superAdmin: true }))} />);
+    await waitFor(() => expect(rows()).toHaveLength(1));
+    expect(api.urls()[0]!.pathname).toBe(SEARCH);
+    fireEvent.change(screen.getByLabelText('Log'), { target: { value: 'instance' } });
+    await waitFor(() => expect(api.urls().at(-1)!.pathname).toBe('/api/v1/auditlogs/search'));
+    expect(new URLSearchParams(location.search).get('log')).toBe('instance');
+    expect(screen.getByText('Export CSV').getAttribute('href')).toMatch(/^\/api\/v1\/auditlogs\/export\?/);
+  });
+
+  it('offers no log choice to people who are not instance owners', async () => {
+    mockFetch(() => ({ results: [], total: 0 }));
+    render(<AuditLogPage context={at('/ui/main/admin/auditlogs?log=instance', auditor)} />);
+    await screen.findByText('No audit log entry matches these filters.');
+    expect(screen.queryByLabelText('Log')).toBeNull();
+  });
+});

@@ -48,6 +48,14 @@ const everywhere: Feature = defineFeature({
   title: 'Everywhere',
   render: () => <button id="everywhere">menu</button>,
 });
+const banner: Feature = defineFeature({
+  id: 'banner-like',
+  routes: ['*'],
+  anchor: 'page',
+  placement: 'before',
+  title: 'Banner',
+  render: () => <p id="banner-like">notice</p>,
+});
 const ownersOnly: Feature = defineFeature({
   id: 'owners-only',
   routes: ['*'],
@@ -103,6 +111,16 @@ describe('the feature manager', () => {
     history.pushState(null, '', '/ui/main/admin/iam?tab=roles');
     dispatchEvent(new PopStateEvent('popstate'));
     expect(document.querySelector('perch-root[data-feature=promo-screen]')).toBe(host);
+  });
+
+  it('keeps features that run everywhere mounted across navigations', () => {
+    go('/ui/main/flows', false);
+    manager = new FeatureManager([banner]);
+    manager.start();
+    const host = document.querySelector('perch-root[data-feature=banner-like]');
+    history.pushState(null, '', '/ui/main/executions');
+    dispatchEvent(new PopStateEvent('popstate'));
+    expect(document.querySelector('perch-root[data-feature=banner-like]')).toBe(host);
   });
 
   it('restores the element it hid when the screen goes away but the page stays', () => {

@@ -1,0 +1,113 @@
+/**
+ * Trigger states (in memory): the triggers of a flow are those of its current revision; each has a state (disabled,
+ * locked, dates) created on first use. Served: the paged list of a flow's trigger states, enable/disable
+ * (`PUT /triggers/set-disabled`), restart, unlock (409 unless locked) and delete (the state goes; the next read
+ * starts afresh from the flow's YAML, as Kestra's scheduler recreates it).
+ */
+import { currentRevision, findFlow } from './flows.js';
+import { type Ctx, type Route, badRequest, conflict, notFound, paginate, sendEmpty, sendJson } from './http.js';
+import type { TriggerRec } from './state.js';
+
+const stateKey = (namespace: string, flowId: string, triggerId: string) => `${namespace}\u0000${flowId}\u0000${triggerId}`;
+
+/** The trigger ids of the flow's current revision, with their `disabled` from the YAML; undefined if no such flow. */
+function flowTriggers(ctx: Pick<Ctx, 'rt'>, namespace: string, flowId: string): { id: string; disabled: boolean }[] | undefined {
+  const flow = findFlow(ctx.rt, namespace, flowId);
+  if (!flow) return undefined;
+  const triggers = currentRevision(flow).doc.triggers;
+  if (!Array.isArray(triggers)) return [];
+  return triggers
+    .filter((t): t is Record<string, unknown> => !!t && typeof t === 'object' && typeof (t as { id?: unknown }).id === 'string')
+    .map((t) => ({ id: t.id as string, disabled: t.disabled === true }));
+}
+
+function stateOf(ctx: Pick<Ctx, 'rt'>, namespace: string, flowId: string, trigger: { id: string; disabled: boolean }): TriggerRec {
+  const key = stateKey(namespace, flowId, trigger.id);
+  let rec = ctx.rt.store.triggers.get(key);
+  if (!rec) ctx.rt.store.triggers.set(key, (rec = { disabled: trigger.disabled, locked: false, updatedAt: new Date().toISOString() }));
+  return rec;
+}
+
+/** `ApiTriggerState` JSON. */
+export function triggerStateJson(namespace: string, flowId: string, triggerId: string, rec: TriggerRec): Record<string, unknown> {
+  return {
+    namespace,
+    flowId,
+    triggerId,
+    updatedAt: rec.updatedAt,
+    ...(rec.evaluatedAt ? { evaluatedAt: rec.evaluatedAt } : {}),
+    disabled: rec.disabled,
+    locked: rec.locked,
+  };
+}
+
+function requireTrigger(ctx: Ctx, namespace: string, flowId: string, triggerId: string): TriggerRec {
+  const trigger = flowTriggers(ctx, namespace, flowId)?.find((t) => t.id === triggerId);
+  if (!trigger) throw notFound(`Trigger '${triggerId}' of flow '${namespace}.${flowId}' not found`);
+  return stateOf(ctx, namespace, flowId, trigger);
+}
+
+function listForFlow(ctx: Ctx, p: Record<string, string>): void {
+  const triggers = flowTriggers(ctx, p.namespace!, p.flowId!);
+  if (!triggers) throw notFound(`Flow id '${p.flowId}' not found in namespace '${p.namespace}'`);
+  const q = ctx.query.get('q');
+  const states = triggers
+    .filter((t) => !q || t.id.includes(q))
+    .map((t) => triggerStateJson(p.namespace!, p.flowId!, t.id, stateOf(ctx, p.namespace!, p.flowId!, t)));
+  sendJson(ctx, 200, paginate(states, ctx.query));
+}
+
+function setDisabled(ctx: Ctx): void {
+  let body: { namespace?: unknown; flowId?: unknown; triggerId?: unknown; disabled?: unknown };
+  try {
+    body = JSON.parse(ctx.body.toString('utf8')) as typeof body;
+  } catch {
+    throw badRequest('body must be JSON {namespace, flowId, triggerId, disabled}');
+  }
+  if (typeof body.namespace !== 'string' || typeof body.flowId !== 'string' || typeof body.triggerId !== 'string') {
+    throw badRequest('body must be JSON {namespace, flowId, triggerId, disabled}');
+  }
+  const rec = requireTrigger(ctx, body.namespace, body.flowId, body.triggerId);
+  rec.disabled = body.disabled === true;
+  rec.updatedAt = new Date().toISOString();
+  sendJson(ctx, 200, triggerStateJson(body.namespace, body.flowId, body.triggerId, rec));
+}
+
+function restart(ctx: Ctx, p: Record<string, string>): void {
+  const rec = requireTrigger(ctx, p.namespace!, p.flowId!, p.triggerId!);
+  rec.locked = false;
+  rec.evaluatedAt = undefined;
+  rec.updatedAt = new Date().toISOString();
+  sendJson(ctx, 200, triggerStateJson(p.namespace!, p.flowId!, p.triggerId!, rec));
+}
+
+function unlock(ctx: Ctx, p: Record<string, string>): void {
+  const rec = requireTrigger(ctx, p.namespace!, p.flowId!, p.triggerId!);
+  if (!rec.locked) throw conflict('Trigger is not locked');
+  rec.locked = false;
+  rec.updatedAt = new Date().toISOString();
+  sendJson(ctx, 200, triggerStateJson(p.namespace!, p.flowId!, p.triggerId!, rec));
+}
+
+function remove(ctx: Ctx, p: Record<string, string>): void {
+  requireTrigger(ctx, p.namespace!, p.flowId!, p.triggerId!);
+  ctx.rt.store.triggers.delete(stateKey(p.namespace!, p.flowId!, p.triggerId!));
+  sendEmpty(ctx, 204);
+}
+
+/** Double-only helper for tests: marks a trigger locked (as a running evaluation would). */
+export function lockTrigger(ctx: Pick<Ctx, 'rt'>, namespace: string, flowId: string, triggerId: string): void {
+  const trigger = flowTriggers(ctx, namespace, flowId)?.find((t) => t.id === triggerId);
+  if (!trigger) throw new Error(`no trigger ${namespace}.${flowId}.${triggerId}`);
+  const rec = stateOf(ctx, namespace, flowId, trigger);
+  rec.locked = true;
+  rec.evaluatedAt = new Date().toISOString();
+}
+
+export const triggerRoutes: Route[] = [
+  { method: 'PUT', path: '/api/v1/:tenant/triggers/set-disabled', handler: setDisabled },
+  { method: 'GET', path: '/api/v1/:tenant/triggers/:namespace/:flowId', handler: listForFlow },
+  { method: 'DELETE', path: '/api/v1/:tenant/triggers/:namespace/:flowId/:triggerId', handler: remove },
+  { method: 'POST', path: '/api/v1/:tenant/triggers/:namespace/:flowId/:triggerId/restart', handler: restart },
+  { method: 'POST', path: '/api/v1/:tenant/triggers/:namespace/:flowId/:triggerId/unlock', handler: unlock },
+];

@@ -1,0 +1,62 @@
+/**
+ * The built extension (global setup builds .output/chrome-mv3 and .output/firefox-mv3): Mozilla's
+ * linter finds no error, the screens bundle stays small, and the production manifest asks for no
+ * host access up front (the options page requests the one Perch origin at runtime).
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { CHROME_BUILD, FIREFOX_BUILD, ROOT, SCREENS_BUNDLE, prepareTestExtension } from '../support/ext-e2e.js';
+
+const run = promisify(execFile);
+/** Budget for the content script Perch injects into every Kestra UI page (issue 5). */
+export const BUNDLE_GZIP_BUDGET = 120 * 1024;
+
+interface LintMessage { code: string; message: string; file?: string }
+interface LintReport { summary: { errors: number; warnings: number; notices: number }; errors: LintMessage[]; warnings: LintMessage[] }
+
+async function lint(dir: string): Promise<LintReport> {
+  // web-ext exits non-zero when it finds errors: the JSON report is on stdout either way.
+  const out = await run(path.join(ROOT, 'node_modules/.bin/web-ext'), ['lint', '--source-dir', dir, '--output', 'json', '--no-config-discovery'], { cwd: ROOT, timeout: 60_000 })
+    .then((r) => r.stdout)
+    .catch((error: { stdout?: string }) => error.stdout ?? '');
+  return JSON.parse(out.slice(out.indexOf('{'))) as LintReport;
+}
+
+const manifestOf = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Record<string, any>;
+
+describe('the built extension', () => {
+  it('passes web-ext lint on the Firefox build with 0 errors', async () => {
+    const report = await lint(FIREFOX_BUILD);
+    expect(report.errors, JSON.stringify(report.errors, null, 2)).toEqual([]);
+    expect(report.summary.errors).toBe(0);
+  });
+
+  it('keeps the screens bundle within 120 KB gzip', async () => {
+    const code = await readFile(SCREENS_BUNDLE);
+    const gzipped = gzipSync(code, { level: 9 }).byteLength;
+    expect(gzipped).toBeGreaterThan(1024);
+    expect(gzipped, `perch.js is ${(gzipped / 1024).toFixed(1)} KB gzip`).toBeLessThanOrEqual(BUNDLE_GZIP_BUDGET);
+  });
+
+  it('asks for no host access in the production manifests; only the e2e copy pre-grants 127.0.0.1', async () => {
+    for (const dir of [CHROME_BUILD, FIREFOX_BUILD]) {
+      const manifest = await manifestOf(dir);
+      expect(manifest.manifest_version).toBe(3);
+      expect(manifest.host_permissions).toBeUndefined();
+      expect(manifest.permissions).toEqual(['storage', 'scripting']);
+      expect(manifest.optional_host_permissions).toEqual(['http://*/*', 'https://*/*']);
+      expect(manifest.content_scripts ?? []).toEqual([]);
+    }
+    expect((await manifestOf(FIREFOX_BUILD)).browser_specific_settings.gecko).toMatchObject({ id: expect.any(String), strict_min_version: expect.any(String) });
+
+    const { dir, manifest } = await prepareTestExtension();
+    const { host_permissions: granted, ...rest } = manifest;
+    expect(granted).toEqual(['http://127.0.0.1/*']);
+    expect(rest).toEqual(await manifestOf(CHROME_BUILD));
+    expect(await readFile(path.join(dir, 'content-scripts/perch.js'))).toEqual(await readFile(SCREENS_BUNDLE));
+  });
+});
