@@ -12,6 +12,8 @@ export default defineConfig({
   manifestVersion: 3,
   // Explicit imports everywhere: the same modules are compiled by tsc and vitest without WXT's globals.
   imports: false,
+  // The sources zip (for Firefox Add-ons review) holds the code, not local data, build output or pictures.
+  zip: { excludeSources: ['data/**', 'dist/**', 'test-output/**', 'docs/screenshots/**', '.ci/**'] },
   vite: () => ({ plugins: [preact(), tailwindcss()] }),
   manifest: ({ browser }) => ({
     name: 'Perch for Kestra',

@@ -82,16 +82,18 @@ const enc = encodeURIComponent;
 
 class Unavailable extends Error {}
 
-async function getJson(reader: Reader, path: string): Promise<unknown | null> {
+/** A GET to Kestra: its answer when 200, null when the resource does not exist (404), otherwise Unavailable. */
+async function found(reader: Reader, path: string) {
   const res = await reader.pool.request({ method: 'GET', path, headers: reader.headers });
-  if (res.statusCode === 404) {
-    await res.body.dump();
-    return null;
-  }
-  if (res.statusCode !== 200) {
-    await res.body.dump();
-    throw new Unavailable(`Kestra answered ${res.statusCode}`);
-  }
+  if (res.statusCode === 200) return res;
+  await res.body.dump();
+  if (res.statusCode === 404) return null;
+  throw new Unavailable(`Kestra answered ${res.statusCode}`);
+}
+
+async function getJson(reader: Reader, path: string): Promise<unknown | null> {
+  const res = await found(reader, path);
+  if (!res) return null;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res.body) {
@@ -201,15 +203,8 @@ const TRIGGER: ResourceKind = {
 const FILE: ResourceKind = {
   kind: 'namespace-file',
   async read(reader, w) {
-    const res = await reader.pool.request({ method: 'GET', path: `/api/v1/${enc(w.tenant)}/namespaces/${enc(w.namespace)}/files?path=${enc(w.id)}`, headers: reader.headers });
-    if (res.statusCode === 404) {
-      await res.body.dump();
-      return null;
-    }
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new Unavailable(`Kestra answered ${res.statusCode}`);
-    }
+    const res = await found(reader, `/api/v1/${enc(w.tenant)}/namespaces/${enc(w.namespace)}/files?path=${enc(w.id)}`);
+    if (!res) return null;
     const hash = createHash('sha256');
     let kept: Buffer[] | null = [];
     let size = 0;

@@ -10,6 +10,14 @@ export function OptionsPage() {
   const [address, setAddress] = useState('');
   const [error, setError] = useState<string | undefined>();
   const [status, setStatus] = useState<string | undefined>();
+  // No Kestra page here to take the theme from: follow the browser's.
+  const [dark, setDark] = useState(() => matchMedia('(prefers-color-scheme: dark)').matches);
+  useEffect(() => {
+    const query = matchMedia('(prefers-color-scheme: dark)');
+    const follow = () => setDark(query.matches);
+    query.addEventListener('change', follow);
+    return () => query.removeEventListener('change', follow);
+  }, []);
   useEffect(() => {
     void browser.storage.local.get(PERCH_ORIGIN_KEY).then((stored) => {
       const origin = stored[PERCH_ORIGIN_KEY];
@@ -43,9 +51,10 @@ export function OptionsPage() {
     setStatus(strings.options.removed);
   };
   return (
-    <main class="perch mx-auto flex max-w-lg flex-col gap-4 p-6">
+    <main class={`perch flex min-h-screen justify-center bg-white p-6 dark:bg-zinc-900 ${dark ? 'dark' : ''}`}>
+      <div class="flex w-full max-w-lg flex-col gap-4">
       <h1 class="text-xl font-semibold">{strings.options.title}</h1>
-      <p class="text-sm text-zinc-600">{strings.options.intro}</p>
+      <p class="text-sm text-zinc-600 dark:text-zinc-300">{strings.options.intro}</p>
       <form class="flex flex-col gap-3" onSubmit={(event) => void save(event)}>
         <TextField
           label={strings.options.address}
@@ -61,6 +70,7 @@ export function OptionsPage() {
         </div>
       </form>
       {status && <p role="status" class="text-sm">{status}</p>}
+      </div>
     </main>
   );
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { send } from '../app/api';
 import { can, type Me } from '../app/session';
 import { strings } from '../app/strings';
@@ -9,9 +9,8 @@ import { Combobox } from '../ui/combobox';
 import { ConfirmDialog } from '../ui/confirm-dialog';
 import { SelectField, TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
-import { useDebounced } from '../ui/use-debounced';
-import { bindingsPath, loadAllRoles, loadBindings, PAGE_SIZE, suggestNamespaces } from './api';
-import { Badge, CARD, FormDialog, ListState, Pager, RowActions, TABLE, TD, TH, Toolbar } from './common';
+import { bindingsPath, loadAllRoles, loadBindings, suggestNamespaces } from './api';
+import { Badge, FormDialog, ResourceList, RowActions, Toolbar, useSearchedList } from './common';
 import { resolveSubject, subjectOf, suggestSubjects, type Subject } from './subject-picker';
 
 const t = strings.iam.bindings;
@@ -30,11 +29,7 @@ export function namespaceProblem(value: string): string | undefined {
 }
 
 export function BindingsTab({ tenant, me }: { tenant: string; me: Me }) {
-  const [search, setSearch] = useState('');
-  const q = useDebounced(search.trim(), 300);
-  const [page, setPage] = useState(1);
-  useEffect(() => setPage(1), [q]);
-  const list = useCached(`iam:bindings:${tenant}:${page}:${q}`, () => loadBindings(tenant, page, q));
+  const { search, setSearch, q, list, paging } = useSearchedList(`iam:bindings:${tenant}`, (page, query) => loadBindings(tenant, page, query));
   const [open, setOpen] = useState<{ kind: 'create' } | { kind: 'delete'; binding: ApiBindingDetail } | null>(null);
   const close = () => setOpen(null);
   return (
@@ -42,46 +37,36 @@ export function BindingsTab({ tenant, me }: { tenant: string; me: Me }) {
       <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
         {can(me, 'BINDING', 'CREATE') && <Button variant="primary" data-testid="binding-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
       </Toolbar>
-      <ListState list={list} empty={q ? t.noMatch : t.empty}>
-        {(data) => (
-          <>
-            <div class={CARD}>
-              <table class={TABLE} aria-label={t.table}>
-                <thead>
-                  <tr>
-                    <th class={TH} scope="col">{t.who}</th>
-                    <th class={TH} scope="col">{t.role}</th>
-                    <th class={TH} scope="col">{t.scope}</th>
-                    <th class={TH} scope="col"><span class="sr-only">{strings.iam.actions}</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.results.map((binding) => (
-                    <tr key={binding.id} data-testid="binding-row" data-binding-id={binding.id}>
-                      <td class={TD}>
-                        <span class="mr-2">{whoOf(binding)}</span>
-                        <Badge tone={binding.type === 'GROUP' ? 'accent' : 'neutral'}>
-                          {binding.type === 'GROUP' ? t.group : binding.user?.type === 'SERVICE_ACCOUNT' ? t.serviceAccount : t.user}
-                        </Badge>
-                      </td>
-                      <td class={TD}>{binding.role.name}</td>
-                      <td class={TD}>{binding.namespace ?? <span class="text-zinc-500 dark:text-zinc-400">{t.tenantWide}</span>}</td>
-                      <td class={TD}>
-                        {can(me, 'BINDING', 'DELETE') && (
-                          <RowActions>
-                            <Button variant="ghost" aria-label={t.deleteOf(whoOf(binding), binding.role.name)} data-testid="binding-delete" onClick={() => setOpen({ kind: 'delete', binding })}>{strings.common.delete}</Button>
-                          </RowActions>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager page={page} size={PAGE_SIZE} total={data.total} onPage={setPage} />
-          </>
-        )}
-      </ListState>
+      <ResourceList
+        list={list}
+        empty={q ? t.noMatch : t.empty}
+        paging={paging}
+        label={t.table}
+        rowTestId="binding-row"
+        rowIdAttribute="data-binding-id"
+        columns={[
+          {
+            header: t.who,
+            cell: (binding) => (
+              <>
+                <span class="mr-2">{whoOf(binding)}</span>
+                <Badge tone={binding.type === 'GROUP' ? 'accent' : 'neutral'}>
+                  {binding.type === 'GROUP' ? t.group : binding.user?.type === 'SERVICE_ACCOUNT' ? t.serviceAccount : t.user}
+                </Badge>
+              </>
+            ),
+          },
+          { header: t.role, cell: (binding) => binding.role.name },
+          { header: t.scope, cell: (binding) => binding.namespace ?? <span class="text-zinc-500 dark:text-zinc-400">{t.tenantWide}</span> },
+        ]}
+        actions={(binding) =>
+          can(me, 'BINDING', 'DELETE') && (
+            <RowActions>
+              <Button variant="ghost" aria-label={t.deleteOf(whoOf(binding), binding.role.name)} data-testid="binding-delete" onClick={() => setOpen({ kind: 'delete', binding })}>{strings.common.delete}</Button>
+            </RowActions>
+          )
+        }
+      />
       {open?.kind === 'create' && (
         <BindingForm
           tenant={tenant}

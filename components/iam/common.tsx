@@ -1,11 +1,13 @@
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { strings } from '../app/strings';
 import { Button } from '../ui/button';
 import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { Empty, ErrorNotice, Loading } from '../ui/states';
-import type { Cached } from '../ui/use-cached';
+import { useCached, type Cached } from '../ui/use-cached';
+import { useDebounced } from '../ui/use-debounced';
+import { PAGE_SIZE, type Page } from './api';
 
 const t = strings.iam;
 
@@ -53,6 +55,84 @@ export function ListState<T extends { results: unknown[] }>({ list, empty, child
       {list.data === undefined ? (list.loading ? <Loading /> : null) : list.data.results.length === 0 ? <Empty text={empty} /> : children(list.data)}
     </>
   );
+}
+
+/** One column of a DataTable: its header and what each row shows in it. */
+export interface Column<Row> {
+  header: ComponentChildren;
+  cell: (row: Row) => ComponentChildren;
+  /** Classes added to the cell's TD. */
+  cellClass?: string;
+}
+
+export interface DataTableProps<Row> {
+  /** The table's accessible name. */
+  label: string;
+  columns: Column<Row>[];
+  /** What the last column (headed for screen readers only) holds: the row's action buttons. */
+  actions: (row: Row) => ComponentChildren;
+  /** Each row's `data-testid`; the row's id goes in `rowIdAttribute` (e.g. `data-user-id`). */
+  rowTestId: string;
+  rowIdAttribute: `data-${string}-id`;
+}
+
+/** A bordered table, one row per item and one column per `columns` entry, then the actions column. */
+export function DataTable<Row extends { id: string }>({ label, columns, actions, rowTestId, rowIdAttribute, rows }: DataTableProps<Row> & { rows: Row[] }) {
+  return (
+    <div class={CARD}>
+      <table class={TABLE} aria-label={label}>
+        <thead>
+          <tr>
+            {columns.map((column, index) => (
+              <th key={index} class={TH} scope="col">{column.header}</th>
+            ))}
+            <th class={TH} scope="col"><span class="sr-only">{t.actions}</span></th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.id} data-testid={rowTestId} {...{ [rowIdAttribute]: row.id }}>
+              {columns.map((column, index) => (
+                <td key={index} class={column.cellClass ? `${TD} ${column.cellClass}` : TD}>{column.cell(row)}</td>
+              ))}
+              <td class={TD}>{actions(row)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A cached list shown as a DataTable (see ListState for its other states), with a Pager when `paging` is given. */
+export function ResourceList<Row extends { id: string }>({ list, empty, paging, ...table }: DataTableProps<Row> & {
+  list: Cached<Page<Row>>;
+  empty: string;
+  paging?: { page: number; onPage: (page: number) => void };
+}) {
+  return (
+    <ListState list={list} empty={empty}>
+      {(data) => (
+        <>
+          <DataTable {...table} rows={data.results} />
+          {paging && <Pager page={paging.page} size={PAGE_SIZE} total={data.total} onPage={paging.onPage} />}
+        </>
+      )}
+    </ListState>
+  );
+}
+
+/**
+ * A searchable, paged list, cached under `${cacheKey}:${page}:${q}`: the query follows the search
+ * box once typing pauses, and a new query goes back to page 1.
+ */
+export function useSearchedList<Row>(cacheKey: string, load: (page: number, q: string) => Promise<Page<Row>>) {
+  const [search, setSearch] = useState('');
+  const q = useDebounced(search.trim(), 300);
+  const [page, setPage] = useState(1);
+  useEffect(() => setPage(1), [q]);
+  const list = useCached(`${cacheKey}:${page}:${q}`, () => load(page, q));
+  return { search, setSearch, q, list, paging: { page, onPage: setPage } };
 }
 
 /**

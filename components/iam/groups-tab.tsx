@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { send } from '../app/api';
 import { can, type Me } from '../app/session';
 import { strings } from '../app/strings';
@@ -9,9 +9,8 @@ import { ConfirmDialog } from '../ui/confirm-dialog';
 import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
-import { useDebounced } from '../ui/use-debounced';
-import { groupsPath, loadGroups, loadMembers, PAGE_SIZE, suggestUsers } from './api';
-import { ActionError, Badge, CARD, FormDialog, ListState, Pager, RowActions, TABLE, TD, TH, Toolbar, useAction } from './common';
+import { groupsPath, loadGroups, loadMembers, suggestUsers } from './api';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, useSearchedList } from './common';
 
 const t = strings.iam.groups;
 
@@ -22,11 +21,7 @@ type Open =
   | { kind: 'delete'; group: ApiGroupSummary };
 
 export function GroupsTab({ tenant, me }: { tenant: string; me: Me }) {
-  const [search, setSearch] = useState('');
-  const q = useDebounced(search.trim(), 300);
-  const [page, setPage] = useState(1);
-  useEffect(() => setPage(1), [q]);
-  const list = useCached(`iam:groups:${tenant}:${page}:${q}`, () => loadGroups(tenant, page, q));
+  const { search, setSearch, q, list, paging } = useSearchedList(`iam:groups:${tenant}`, (page, query) => loadGroups(tenant, page, query));
   const [open, setOpen] = useState<Open | null>(null);
   const close = () => setOpen(null);
   const done = () => {
@@ -38,39 +33,25 @@ export function GroupsTab({ tenant, me }: { tenant: string; me: Me }) {
       <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
         {can(me, 'GROUP', 'CREATE') && <Button variant="primary" data-testid="group-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
       </Toolbar>
-      <ListState list={list} empty={q ? t.noMatch : t.empty}>
-        {(data) => (
-          <>
-            <div class={CARD}>
-              <table class={TABLE} aria-label={t.table}>
-                <thead>
-                  <tr>
-                    <th class={TH} scope="col">{t.name}</th>
-                    <th class={TH} scope="col">{t.description}</th>
-                    <th class={TH} scope="col"><span class="sr-only">{strings.iam.actions}</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.results.map((group) => (
-                    <tr key={group.id} data-testid="group-row" data-group-id={group.id}>
-                      <td class={TD}>{group.name}</td>
-                      <td class={`${TD} text-zinc-600 dark:text-zinc-400`}>{group.description}</td>
-                      <td class={TD}>
-                        <RowActions>
-                          <Button variant="ghost" aria-label={t.membersOf(group.name)} data-testid="group-members" onClick={() => setOpen({ kind: 'members', group })}>{t.members}</Button>
-                          {can(me, 'GROUP', 'UPDATE') && <Button variant="ghost" aria-label={t.editOf(group.name)} data-testid="group-edit" onClick={() => setOpen({ kind: 'edit', group })}>{strings.common.edit}</Button>}
-                          {can(me, 'GROUP', 'DELETE') && <Button variant="ghost" aria-label={t.deleteOf(group.name)} data-testid="group-delete" onClick={() => setOpen({ kind: 'delete', group })}>{strings.common.delete}</Button>}
-                        </RowActions>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager page={page} size={PAGE_SIZE} total={data.total} onPage={setPage} />
-          </>
+      <ResourceList
+        list={list}
+        empty={q ? t.noMatch : t.empty}
+        paging={paging}
+        label={t.table}
+        rowTestId="group-row"
+        rowIdAttribute="data-group-id"
+        columns={[
+          { header: t.name, cell: (group) => group.name },
+          { header: t.description, cell: (group) => group.description, cellClass: 'text-zinc-600 dark:text-zinc-400' },
+        ]}
+        actions={(group) => (
+          <RowActions>
+            <Button variant="ghost" aria-label={t.membersOf(group.name)} data-testid="group-members" onClick={() => setOpen({ kind: 'members', group })}>{t.members}</Button>
+            {can(me, 'GROUP', 'UPDATE') && <Button variant="ghost" aria-label={t.editOf(group.name)} data-testid="group-edit" onClick={() => setOpen({ kind: 'edit', group })}>{strings.common.edit}</Button>}
+            {can(me, 'GROUP', 'DELETE') && <Button variant="ghost" aria-label={t.deleteOf(group.name)} data-testid="group-delete" onClick={() => setOpen({ kind: 'delete', group })}>{strings.common.delete}</Button>}
+          </RowActions>
         )}
-      </ListState>
+      />
       {(open?.kind === 'create' || open?.kind === 'edit') && <GroupForm tenant={tenant} group={open.kind === 'edit' ? open.group : undefined} onClose={close} onDone={done} />}
       {open?.kind === 'members' && <GroupMembers tenant={tenant} group={open.group} me={me} onClose={close} />}
       {open?.kind === 'delete' && (
@@ -158,72 +139,64 @@ function GroupMembers({ tenant, group, me, onClose }: { tenant: string; group: A
           </form>
         )}
         <ActionError error={action.error} onDismiss={action.clear} />
-        <ListState list={list} empty={t.noMembers}>
-          {(data) => (
-            <>
-              <div class={CARD}>
-                <table class={TABLE} aria-label={t.membersTable}>
-                  <thead>
-                    <tr>
-                      <th class={TH} scope="col">{t.member}</th>
-                      <th class={TH} scope="col">{t.membership}</th>
-                      <th class={TH} scope="col"><span class="sr-only">{strings.iam.actions}</span></th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.results.map((member) => {
-                      const membership = membershipOf(member, group.id);
-                      return (
-                        <tr key={member.id} data-testid="member-row" data-user-id={member.id}>
-                          <td class={TD}>
-                            <div>{member.displayName}</div>
-                            {member.displayName !== member.username && <div class="text-xs text-zinc-500 dark:text-zinc-400">{member.username}</div>}
-                          </td>
-                          <td class={TD}>
-                            {manage ? (
-                              <select
-                                aria-label={t.membershipOf(member.username)}
-                                class="rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm dark:border-zinc-600 dark:bg-zinc-800"
-                                value={membership}
-                                onChange={(event) => {
-                                  const next = event.currentTarget.value as Membership;
-                                  action.run(
-                                    () => send('put', groupsPath(tenant, `${base}/membership/${encodeURIComponent(member.id)}?membership=${next}`), undefined, apiGroupMemberSchema),
-                                    list.reload,
-                                  );
-                                }}
-                              >
-                                <option value="MEMBER">{t.memberRole}</option>
-                                <option value="OWNER">{t.ownerRole}</option>
-                              </select>
-                            ) : (
-                              <Badge tone={membership === 'OWNER' ? 'accent' : 'neutral'}>{membership === 'OWNER' ? t.ownerRole : t.memberRole}</Badge>
-                            )}
-                          </td>
-                          <td class={TD}>
-                            {manage && (
-                              <RowActions>
-                                <Button
-                                  variant="ghost"
-                                  aria-label={t.removeOf(member.username)}
-                                  data-testid="member-remove"
-                                  onClick={() => action.run(() => send('delete', groupsPath(tenant, `${base}/${encodeURIComponent(member.id)}`), undefined, apiGroupMemberSchema), list.reload)}
-                                >
-                                  {t.remove}
-                                </Button>
-                              </RowActions>
-                            )}
-                          </td>
-                        </tr>
+        <ResourceList
+          list={list}
+          empty={t.noMembers}
+          paging={{ page, onPage: setPage }}
+          label={t.membersTable}
+          rowTestId="member-row"
+          rowIdAttribute="data-user-id"
+          columns={[
+            {
+              header: t.member,
+              cell: (member) => (
+                <>
+                  <div>{member.displayName}</div>
+                  {member.displayName !== member.username && <div class="text-xs text-zinc-500 dark:text-zinc-400">{member.username}</div>}
+                </>
+              ),
+            },
+            {
+              header: t.membership,
+              cell: (member) => {
+                const membership = membershipOf(member, group.id);
+                return manage ? (
+                  <select
+                    aria-label={t.membershipOf(member.username)}
+                    class="rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm dark:border-zinc-600 dark:bg-zinc-800"
+                    value={membership}
+                    onChange={(event) => {
+                      const next = event.currentTarget.value as Membership;
+                      action.run(
+                        () => send('put', groupsPath(tenant, `${base}/membership/${encodeURIComponent(member.id)}?membership=${next}`), undefined, apiGroupMemberSchema),
+                        list.reload,
                       );
-                    })}
-                  </tbody>
-                </table>
-              </div>
-              <Pager page={page} size={PAGE_SIZE} total={data.total} onPage={setPage} />
-            </>
-          )}
-        </ListState>
+                    }}
+                  >
+                    <option value="MEMBER">{t.memberRole}</option>
+                    <option value="OWNER">{t.ownerRole}</option>
+                  </select>
+                ) : (
+                  <Badge tone={membership === 'OWNER' ? 'accent' : 'neutral'}>{membership === 'OWNER' ? t.ownerRole : t.memberRole}</Badge>
+                );
+              },
+            },
+          ]}
+          actions={(member) =>
+            manage && (
+              <RowActions>
+                <Button
+                  variant="ghost"
+                  aria-label={t.removeOf(member.username)}
+                  data-testid="member-remove"
+                  onClick={() => action.run(() => send('delete', groupsPath(tenant, `${base}/${encodeURIComponent(member.id)}`), undefined, apiGroupMemberSchema), list.reload)}
+                >
+                  {t.remove}
+                </Button>
+              </RowActions>
+            )
+          }
+        />
       </div>
     </Dialog>
   );

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { send } from '../app/api';
 import { can, type Me } from '../app/session';
 import { strings } from '../app/strings';
@@ -9,10 +9,9 @@ import { CopyButton } from '../ui/copy-button';
 import { Dialog } from '../ui/dialog';
 import { CheckboxField, TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
-import { useDebounced } from '../ui/use-debounced';
-import { invitationsPath, loadAllGroups, loadInvitations, PAGE_SIZE } from './api';
+import { invitationsPath, loadAllGroups, loadInvitations } from './api';
 import { namespaceProblem, NamespacePicker, RolePicker } from './bindings-tab';
-import { Badge, CARD, FormDialog, ListState, Pager, RowActions, TABLE, TD, TH, Toolbar } from './common';
+import { Badge, FormDialog, ResourceList, RowActions, Toolbar, useSearchedList } from './common';
 
 const t = strings.iam.invitations;
 
@@ -25,11 +24,7 @@ function grantsOf(invitation: ApiInvitationDetail): string {
 }
 
 export function InvitationsTab({ tenant, me }: { tenant: string; me: Me }) {
-  const [search, setSearch] = useState('');
-  const email = useDebounced(search.trim(), 300);
-  const [page, setPage] = useState(1);
-  useEffect(() => setPage(1), [email]);
-  const list = useCached(`iam:invitations:${tenant}:${page}:${email}`, () => loadInvitations(tenant, page, email));
+  const { search, setSearch, q: email, list, paging } = useSearchedList(`iam:invitations:${tenant}`, (page, query) => loadInvitations(tenant, page, query));
   const [open, setOpen] = useState<{ kind: 'create' } | { kind: 'delete'; invitation: ApiInvitationDetail } | null>(null);
   // Only while its dialog is open: the acceptance link holds a secret.
   const [sent, setSent] = useState<ApiInvitationDetail | null>(null);
@@ -39,48 +34,37 @@ export function InvitationsTab({ tenant, me }: { tenant: string; me: Me }) {
       <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
         {can(me, 'INVITATION', 'CREATE') && <Button variant="primary" data-testid="invitation-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
       </Toolbar>
-      <ListState list={list} empty={email ? t.noMatch : t.empty}>
-        {(data) => (
-          <>
-            <div class={CARD}>
-              <table class={TABLE} aria-label={t.table}>
-                <thead>
-                  <tr>
-                    <th class={TH} scope="col">{t.email}</th>
-                    <th class={TH} scope="col">{t.status}</th>
-                    <th class={TH} scope="col">{t.grants}</th>
-                    <th class={TH} scope="col">{t.expires}</th>
-                    <th class={TH} scope="col"><span class="sr-only">{strings.iam.actions}</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.results.map((invitation) => (
-                    <tr key={invitation.id} data-testid="invitation-row" data-invitation-id={invitation.id}>
-                      <td class={TD}>{invitation.email}</td>
-                      <td class={TD}><Badge tone={TONE[invitation.status]}>{t.statuses[invitation.status]}</Badge></td>
-                      <td class={TD}>
-                        <div>{grantsOf(invitation)}</div>
-                        {invitation.groups.length > 0 && <div class="text-xs text-zinc-500 dark:text-zinc-400">{t.groupsList(invitation.groups.map((g) => g.name).join(', '))}</div>}
-                      </td>
-                      <td class={TD}>{new Date(invitation.expiredAt).toLocaleString()}</td>
-                      <td class={TD}>
-                        {can(me, 'INVITATION', 'DELETE') && (
-                          <RowActions>
-                            <Button variant="ghost" aria-label={(invitation.status === 'PENDING' ? t.revokeOf : t.deleteOf)(invitation.email)} data-testid="invitation-delete" onClick={() => setOpen({ kind: 'delete', invitation })}>
-                              {invitation.status === 'PENDING' ? t.revoke : strings.common.delete}
-                            </Button>
-                          </RowActions>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager page={page} size={PAGE_SIZE} total={data.total} onPage={setPage} />
-          </>
-        )}
-      </ListState>
+      <ResourceList
+        list={list}
+        empty={email ? t.noMatch : t.empty}
+        paging={paging}
+        label={t.table}
+        rowTestId="invitation-row"
+        rowIdAttribute="data-invitation-id"
+        columns={[
+          { header: t.email, cell: (invitation) => invitation.email },
+          { header: t.status, cell: (invitation) => <Badge tone={TONE[invitation.status]}>{t.statuses[invitation.status]}</Badge> },
+          {
+            header: t.grants,
+            cell: (invitation) => (
+              <>
+                <div>{grantsOf(invitation)}</div>
+                {invitation.groups.length > 0 && <div class="text-xs text-zinc-500 dark:text-zinc-400">{t.groupsList(invitation.groups.map((g) => g.name).join(', '))}</div>}
+              </>
+            ),
+          },
+          { header: t.expires, cell: (invitation) => new Date(invitation.expiredAt).toLocaleString() },
+        ]}
+        actions={(invitation) =>
+          can(me, 'INVITATION', 'DELETE') && (
+            <RowActions>
+              <Button variant="ghost" aria-label={(invitation.status === 'PENDING' ? t.revokeOf : t.deleteOf)(invitation.email)} data-testid="invitation-delete" onClick={() => setOpen({ kind: 'delete', invitation })}>
+                {invitation.status === 'PENDING' ? t.revoke : strings.common.delete}
+              </Button>
+            </RowActions>
+          )
+        }
+      />
       {open?.kind === 'create' && (
         <InvitationForm
           tenant={tenant}

@@ -10,9 +10,8 @@ import { Dialog } from '../ui/dialog';
 import { CheckboxField, TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { useCached } from '../ui/use-cached';
-import { useDebounced } from '../ui/use-debounced';
-import { loadCatalogue, loadRole, loadRoles, PAGE_SIZE, rolesPath } from './api';
-import { Badge, CARD, FormDialog, ListState, Pager, RowActions, TABLE, TD, TH, Toolbar } from './common';
+import { loadCatalogue, loadRole, loadRoles, rolesPath } from './api';
+import { Badge, FormDialog, ResourceList, RowActions, Toolbar, useSearchedList } from './common';
 import { PermissionEditor } from './permission-editor';
 
 const t = strings.iam.roles;
@@ -21,11 +20,7 @@ type Open = { kind: 'create' } | { kind: 'edit'; role: ApiRoleSummary } | { kind
 
 /** Managed roles (read-only) and custom roles (created, edited and deleted here). */
 export function RolesTab({ tenant, me }: { tenant: string; me: Me }) {
-  const [search, setSearch] = useState('');
-  const q = useDebounced(search.trim(), 300);
-  const [page, setPage] = useState(1);
-  useEffect(() => setPage(1), [q]);
-  const list = useCached(`iam:roles:${tenant}:${page}:${q}`, () => loadRoles(tenant, page, q));
+  const { search, setSearch, q, list, paging } = useSearchedList(`iam:roles:${tenant}`, (page, query) => loadRoles(tenant, page, query));
   const [open, setOpen] = useState<Open | null>(null);
   const close = () => setOpen(null);
   const done = () => {
@@ -37,48 +32,38 @@ export function RolesTab({ tenant, me }: { tenant: string; me: Me }) {
       <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
         {can(me, 'ROLE', 'CREATE') && <Button variant="primary" data-testid="role-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
       </Toolbar>
-      <ListState list={list} empty={q ? t.noMatch : t.empty}>
-        {(data) => (
-          <>
-            <div class={CARD}>
-              <table class={TABLE} aria-label={t.table}>
-                <thead>
-                  <tr>
-                    <th class={TH} scope="col">{t.name}</th>
-                    <th class={TH} scope="col">{t.kind}</th>
-                    <th class={TH} scope="col">{t.permissionCount}</th>
-                    <th class={TH} scope="col"><span class="sr-only">{strings.iam.actions}</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.results.map((role) => (
-                    <tr key={role.id} data-testid="role-row" data-role-id={role.id}>
-                      <td class={TD}>
-                        {role.name} {role.isDefault && <Badge tone="warning">{t.default}</Badge>}
-                      </td>
-                      <td class={TD}><Badge tone={role.isManaged ? 'accent' : 'neutral'}>{role.isManaged ? t.managed : t.custom}</Badge></td>
-                      <td class={TD}>{role.permissionCount}</td>
-                      <td class={TD}>
-                        <RowActions>
-                          {role.isManaged || !can(me, 'ROLE', 'UPDATE') ? (
-                            <Button variant="ghost" aria-label={t.viewOf(role.name)} data-testid="role-view" onClick={() => setOpen({ kind: 'edit', role })}>{t.view}</Button>
-                          ) : (
-                            <Button variant="ghost" aria-label={t.editOf(role.name)} data-testid="role-edit" onClick={() => setOpen({ kind: 'edit', role })}>{strings.common.edit}</Button>
-                          )}
-                          {!role.isManaged && can(me, 'ROLE', 'DELETE') && (
-                            <Button variant="ghost" aria-label={t.deleteOf(role.name)} data-testid="role-delete" onClick={() => setOpen({ kind: 'delete', role })}>{strings.common.delete}</Button>
-                          )}
-                        </RowActions>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager page={page} size={PAGE_SIZE} total={data.total} onPage={setPage} />
-          </>
+      <ResourceList
+        list={list}
+        empty={q ? t.noMatch : t.empty}
+        paging={paging}
+        label={t.table}
+        rowTestId="role-row"
+        rowIdAttribute="data-role-id"
+        columns={[
+          {
+            header: t.name,
+            cell: (role) => (
+              <>
+                {role.name} {role.isDefault && <Badge tone="warning">{t.default}</Badge>}
+              </>
+            ),
+          },
+          { header: t.kind, cell: (role) => <Badge tone={role.isManaged ? 'accent' : 'neutral'}>{role.isManaged ? t.managed : t.custom}</Badge> },
+          { header: t.permissionCount, cell: (role) => role.permissionCount },
+        ]}
+        actions={(role) => (
+          <RowActions>
+            {role.isManaged || !can(me, 'ROLE', 'UPDATE') ? (
+              <Button variant="ghost" aria-label={t.viewOf(role.name)} data-testid="role-view" onClick={() => setOpen({ kind: 'edit', role })}>{t.view}</Button>
+            ) : (
+              <Button variant="ghost" aria-label={t.editOf(role.name)} data-testid="role-edit" onClick={() => setOpen({ kind: 'edit', role })}>{strings.common.edit}</Button>
+            )}
+            {!role.isManaged && can(me, 'ROLE', 'DELETE') && (
+              <Button variant="ghost" aria-label={t.deleteOf(role.name)} data-testid="role-delete" onClick={() => setOpen({ kind: 'delete', role })}>{strings.common.delete}</Button>
+            )}
+          </RowActions>
         )}
-      </ListState>
+      />
       {open?.kind === 'create' && <RoleEditor tenant={tenant} onClose={close} onDone={done} />}
       {open?.kind === 'edit' && <RoleEditor tenant={tenant} id={open.role.id} readOnly={open.role.isManaged || !can(me, 'ROLE', 'UPDATE')} onClose={close} onDone={done} />}
       {open?.kind === 'delete' && (

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { send } from '../app/api';
 import { can, type Me } from '../app/session';
 import { strings } from '../app/strings';
@@ -16,9 +16,8 @@ import { CopyButton } from '../ui/copy-button';
 import { Dialog } from '../ui/dialog';
 import { CheckboxField, SelectField, TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
-import { useDebounced } from '../ui/use-debounced';
-import { loadServiceAccounts, loadTokens, PAGE_SIZE, serviceAccountsPath, tokensPath } from './api';
-import { ActionError, Badge, CARD, FormDialog, ListState, Pager, RowActions, TABLE, TD, TH, Toolbar, useAction } from './common';
+import { loadServiceAccounts, loadTokens, serviceAccountsPath, tokensPath } from './api';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, useSearchedList } from './common';
 
 const t = strings.iam.serviceAccounts;
 
@@ -30,11 +29,7 @@ type Open =
 const nameProblem = (name: string) => (DNS_LABEL.test(name) ? undefined : t.nameRule);
 
 export function ServiceAccountsTab({ tenant, me }: { tenant: string; me: Me }) {
-  const [search, setSearch] = useState('');
-  const q = useDebounced(search.trim(), 300);
-  const [page, setPage] = useState(1);
-  useEffect(() => setPage(1), [q]);
-  const list = useCached(`iam:service-accounts:${tenant}:${page}:${q}`, () => loadServiceAccounts(tenant, page, q));
+  const { search, setSearch, q, list, paging } = useSearchedList(`iam:service-accounts:${tenant}`, (page, query) => loadServiceAccounts(tenant, page, query));
   const [open, setOpen] = useState<Open | null>(null);
   const close = () => setOpen(null);
   return (
@@ -42,46 +37,29 @@ export function ServiceAccountsTab({ tenant, me }: { tenant: string; me: Me }) {
       <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
         {can(me, 'SERVICE_ACCOUNT', 'CREATE') && <Button variant="primary" data-testid="service-account-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
       </Toolbar>
-      <ListState list={list} empty={q ? t.noMatch : t.empty}>
-        {(data) => (
-          <>
-            <div class={CARD}>
-              <table class={TABLE} aria-label={t.table}>
-                <thead>
-                  <tr>
-                    <th class={TH} scope="col">{t.name}</th>
-                    <th class={TH} scope="col">{t.description}</th>
-                    <th class={TH} scope="col">{t.groups}</th>
-                    <th class={TH} scope="col"><span class="sr-only">{strings.iam.actions}</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.results.map((account) => (
-                    <tr key={account.id} data-testid="service-account-row" data-service-account-id={account.id}>
-                      <td class={TD}>{account.displayName}</td>
-                      <td class={`${TD} text-zinc-600 dark:text-zinc-400`}>{account.description}</td>
-                      <td class={TD}>
-                        <div class="flex flex-wrap gap-1">{account.groups.map((g) => <Badge key={g.id}>{g.name}</Badge>)}</div>
-                      </td>
-                      <td class={TD}>
-                        <RowActions>
-                          {can(me, 'SERVICE_ACCOUNT', 'VIEW') && (
-                            <Button variant="ghost" aria-label={t.tokensOf(account.displayName)} data-testid="service-account-tokens" onClick={() => setOpen({ kind: 'tokens', account })}>{t.tokens}</Button>
-                          )}
-                          {can(me, 'SERVICE_ACCOUNT', 'DELETE') && (
-                            <Button variant="ghost" aria-label={t.deleteOf(account.displayName)} data-testid="service-account-delete" onClick={() => setOpen({ kind: 'delete', account })}>{strings.common.delete}</Button>
-                          )}
-                        </RowActions>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager page={page} size={PAGE_SIZE} total={data.total} onPage={setPage} />
-          </>
+      <ResourceList
+        list={list}
+        empty={q ? t.noMatch : t.empty}
+        paging={paging}
+        label={t.table}
+        rowTestId="service-account-row"
+        rowIdAttribute="data-service-account-id"
+        columns={[
+          { header: t.name, cell: (account) => account.displayName },
+          { header: t.description, cell: (account) => account.description, cellClass: 'text-zinc-600 dark:text-zinc-400' },
+          { header: t.groups, cell: (account) => <div class="flex flex-wrap gap-1">{account.groups.map((g) => <Badge key={g.id}>{g.name}</Badge>)}</div> },
+        ]}
+        actions={(account) => (
+          <RowActions>
+            {can(me, 'SERVICE_ACCOUNT', 'VIEW') && (
+              <Button variant="ghost" aria-label={t.tokensOf(account.displayName)} data-testid="service-account-tokens" onClick={() => setOpen({ kind: 'tokens', account })}>{t.tokens}</Button>
+            )}
+            {can(me, 'SERVICE_ACCOUNT', 'DELETE') && (
+              <Button variant="ghost" aria-label={t.deleteOf(account.displayName)} data-testid="service-account-delete" onClick={() => setOpen({ kind: 'delete', account })}>{strings.common.delete}</Button>
+            )}
+          </RowActions>
         )}
-      </ListState>
+      />
       {open?.kind === 'create' && (
         <ServiceAccountForm
           tenant={tenant}
@@ -149,43 +127,34 @@ function Tokens({ tenant, me, account, onClose }: { tenant: string; me: Me; acco
           </div>
         )}
         <ActionError error={action.error} onDismiss={action.clear} />
-        <ListState list={list} empty={t.noTokens}>
-          {(data) => (
-            <div class={CARD}>
-              <table class={TABLE} aria-label={t.tokensTable}>
-                <thead>
-                  <tr>
-                    <th class={TH} scope="col">{t.tokenName}</th>
-                    <th class={TH} scope="col">{t.prefix}</th>
-                    <th class={TH} scope="col">{t.expires}</th>
-                    <th class={TH} scope="col">{t.lastUsed}</th>
-                    <th class={TH} scope="col"><span class="sr-only">{strings.iam.actions}</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.results.map((token) => (
-                    <tr key={token.id} data-testid="token-row" data-token-id={token.id}>
-                      <td class={TD}>
-                        {token.name} {token.expired && <Badge tone="danger">{t.expired}</Badge>}
-                        {token.description && <div class="text-xs text-zinc-500 dark:text-zinc-400">{token.description}</div>}
-                      </td>
-                      <td class={`${TD} font-mono text-xs`}>{token.prefix}…</td>
-                      <td class={TD}>{token.exp ? when(token.exp) : t.never}</td>
-                      <td class={TD}>{token.lastUsed ? when(token.lastUsed) : t.neverUsed}</td>
-                      <td class={TD}>
-                        {manage && (
-                          <RowActions>
-                            <Button variant="ghost" aria-label={t.revokeOf(token.name)} data-testid="token-revoke" onClick={() => setRevoking(token)}>{t.revoke}</Button>
-                          </RowActions>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-        </ListState>
+        <ResourceList
+          list={list}
+          empty={t.noTokens}
+          label={t.tokensTable}
+          rowTestId="token-row"
+          rowIdAttribute="data-token-id"
+          columns={[
+            {
+              header: t.tokenName,
+              cell: (token) => (
+                <>
+                  {token.name} {token.expired && <Badge tone="danger">{t.expired}</Badge>}
+                  {token.description && <div class="text-xs text-zinc-500 dark:text-zinc-400">{token.description}</div>}
+                </>
+              ),
+            },
+            { header: t.prefix, cell: (token) => <>{token.prefix}…</>, cellClass: 'font-mono text-xs' },
+            { header: t.expires, cell: (token) => (token.exp ? when(token.exp) : t.never) },
+            { header: t.lastUsed, cell: (token) => (token.lastUsed ? when(token.lastUsed) : t.neverUsed) },
+          ]}
+          actions={(token) =>
+            manage && (
+              <RowActions>
+                <Button variant="ghost" aria-label={t.revokeOf(token.name)} data-testid="token-revoke" onClick={() => setRevoking(token)}>{t.revoke}</Button>
+              </RowActions>
+            )
+          }
+        />
       </div>
       {creating && (
         <TokenForm

@@ -7,10 +7,8 @@ import { ConfirmDialog } from '../ui/confirm-dialog';
 import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
-import { useCached } from '../ui/use-cached';
-import { useDebounced } from '../ui/use-debounced';
-import { loadUser, loadUsers, PAGE_SIZE, usersPath } from './api';
-import { ActionError, Badge, CARD, FormDialog, ListState, Pager, RowActions, TABLE, TD, TH, Toolbar, useAction } from './common';
+import { loadUser, loadUsers, usersPath } from './api';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, useSearchedList } from './common';
 
 const t = strings.iam.users;
 
@@ -22,11 +20,7 @@ type Open =
 
 /** Users of the instance (instance owners only: the routes are /api/v1/users…). */
 export function UsersTab() {
-  const [search, setSearch] = useState('');
-  const q = useDebounced(search.trim(), 300);
-  const [page, setPage] = useState(1);
-  useEffect(() => setPage(1), [q]);
-  const list = useCached(`iam:users:${page}:${q}`, () => loadUsers(page, q));
+  const { search, setSearch, q, list, paging } = useSearchedList('iam:users', loadUsers);
   const [open, setOpen] = useState<Open | null>(null);
   const action = useAction();
   const close = () => setOpen(null);
@@ -40,54 +34,42 @@ export function UsersTab() {
         <Button variant="primary" data-testid="user-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>
       </Toolbar>
       <ActionError error={action.error} onDismiss={action.clear} />
-      <ListState list={list} empty={q ? t.noMatch : t.empty}>
-        {(data) => (
-          <>
-            <div class={CARD}>
-              <table class={TABLE} aria-label={t.table}>
-                <thead>
-                  <tr>
-                    <th class={TH} scope="col">{t.email}</th>
-                    <th class={TH} scope="col">{t.name}</th>
-                    <th class={TH} scope="col">{t.status}</th>
-                    <th class={TH} scope="col"><span class="sr-only">{strings.iam.actions}</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.results.map((user) => (
-                    <tr key={user.id} data-testid="user-row" data-user-id={user.id}>
-                      <td class={TD}>{user.username}</td>
-                      <td class={TD}>{user.displayName !== user.username ? user.displayName : ''}</td>
-                      <td class={TD}>
-                        <div class="flex gap-1">
-                          {user.disabled ? <Badge tone="danger">{t.disabled}</Badge> : <Badge>{t.enabled}</Badge>}
-                          {user.superAdmin && <Badge tone="accent">{t.owner}</Badge>}
-                        </div>
-                      </td>
-                      <td class={TD}>
-                        <RowActions>
-                          <Button variant="ghost" aria-label={t.editOf(user.username)} data-testid="user-edit" onClick={() => setOpen({ kind: 'edit', user })}>{strings.common.edit}</Button>
-                          <Button
-                            variant="ghost"
-                            aria-label={(user.disabled ? t.enableOf : t.disableOf)(user.username)}
-                            data-testid="user-toggle"
-                            onClick={() => action.run(() => send('patch', usersPath(user.id), { disabled: !user.disabled }, apiUserSchema), list.reload)}
-                          >
-                            {user.disabled ? t.enable : t.disable}
-                          </Button>
-                          <Button variant="ghost" aria-label={t.resetPasswordOf(user.username)} data-testid="user-password" onClick={() => setOpen({ kind: 'password', user })}>{t.resetPassword}</Button>
-                          <Button variant="ghost" aria-label={t.deleteOf(user.username)} data-testid="user-delete" onClick={() => setOpen({ kind: 'delete', user })}>{strings.common.delete}</Button>
-                        </RowActions>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager page={page} size={PAGE_SIZE} total={data.total} onPage={setPage} />
-          </>
+      <ResourceList
+        list={list}
+        empty={q ? t.noMatch : t.empty}
+        paging={paging}
+        label={t.table}
+        rowTestId="user-row"
+        rowIdAttribute="data-user-id"
+        columns={[
+          { header: t.email, cell: (user) => user.username },
+          { header: t.name, cell: (user) => (user.displayName !== user.username ? user.displayName : '') },
+          {
+            header: t.status,
+            cell: (user) => (
+              <div class="flex gap-1">
+                {user.disabled ? <Badge tone="danger">{t.disabled}</Badge> : <Badge>{t.enabled}</Badge>}
+                {user.superAdmin && <Badge tone="accent">{t.owner}</Badge>}
+              </div>
+            ),
+          },
+        ]}
+        actions={(user) => (
+          <RowActions>
+            <Button variant="ghost" aria-label={t.editOf(user.username)} data-testid="user-edit" onClick={() => setOpen({ kind: 'edit', user })}>{strings.common.edit}</Button>
+            <Button
+              variant="ghost"
+              aria-label={(user.disabled ? t.enableOf : t.disableOf)(user.username)}
+              data-testid="user-toggle"
+              onClick={() => action.run(() => send('patch', usersPath(user.id), { disabled: !user.disabled }, apiUserSchema), list.reload)}
+            >
+              {user.disabled ? t.enable : t.disable}
+            </Button>
+            <Button variant="ghost" aria-label={t.resetPasswordOf(user.username)} data-testid="user-password" onClick={() => setOpen({ kind: 'password', user })}>{t.resetPassword}</Button>
+            <Button variant="ghost" aria-label={t.deleteOf(user.username)} data-testid="user-delete" onClick={() => setOpen({ kind: 'delete', user })}>{strings.common.delete}</Button>
+          </RowActions>
         )}
-      </ListState>
+      />
       {open?.kind === 'create' && <UserForm onClose={close} onDone={done} />}
       {open?.kind === 'edit' && <EditUser id={open.user.id} onClose={close} onDone={done} />}
       {open?.kind === 'password' && <ResetPassword user={open.user} onClose={close} onDone={done} />}

@@ -49,7 +49,10 @@ describe.skipIf(!haveChromium)('Perch’s screens from the browser extension', (
     await options.getByLabel('Perch address').fill(`${stack.perch.url}/ui/main/flows`);
     await options.getByRole('button', { name: 'Save and allow access' }).click();
     await expect.poll(() => options.getByRole('status').textContent()).toBe(`Perch screens are active on ${stack.perch.url}.`);
-    await options.screenshot({ path: await screenshotPath('ext-extension-options') });
+    await options.screenshot({ path: await screenshotPath('ext-extension-options-light') });
+    await options.emulateMedia({ colorScheme: 'dark' });
+    await expect.poll(() => options.locator('main').evaluate((main) => main.classList.contains('dark'))).toBe(true);
+    await options.screenshot({ path: await screenshotPath('ext-extension-options-dark') });
     await options.close();
 
     expect(await worker.evaluate(() => chrome.storage.local.get('perchOrigin'))).toEqual({ perchOrigin: stack.perch.url });
