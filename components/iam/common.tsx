@@ -122,6 +122,17 @@ export function ResourceList<Row extends { id: string }>({ list, empty, paging, 
   );
 }
 
+/** Which dialog a tab shows, and the two ways out of it: close, or done (the list is read again). */
+export function useTabDialog<Open>(list: { reload(): void }) {
+  const [open, setOpen] = useState<Open | null>(null);
+  const close = () => setOpen(null);
+  const done = () => {
+    setOpen(null);
+    list.reload();
+  };
+  return { open, setOpen, close, done };
+}
+
 /**
  * A searchable, paged list, cached under `${cacheKey}:${page}:${q}`: the query follows the search
  * box once typing pauses, and a new query goes back to page 1.

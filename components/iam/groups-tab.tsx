@@ -10,7 +10,7 @@ import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
 import { groupsPath, loadGroups, loadMembers, suggestUsers } from './api';
-import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, useSearchedList } from './common';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.groups;
 
@@ -22,12 +22,7 @@ type Open =
 
 export function GroupsTab({ tenant, me }: { tenant: string; me: Me }) {
   const { search, setSearch, q, list, paging } = useSearchedList(`iam:groups:${tenant}`, (page, query) => loadGroups(tenant, page, query));
-  const [open, setOpen] = useState<Open | null>(null);
-  const close = () => setOpen(null);
-  const done = () => {
-    setOpen(null);
-    list.reload();
-  };
+  const { open, setOpen, close, done } = useTabDialog<Open>(list);
   return (
     <div id="perch-iam-groups">
       <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>

@@ -11,7 +11,7 @@ import { CheckboxField, TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { useCached } from '../ui/use-cached';
 import { loadCatalogue, loadRole, loadRoles, rolesPath } from './api';
-import { Badge, FormDialog, ResourceList, RowActions, Toolbar, useSearchedList } from './common';
+import { Badge, FormDialog, ResourceList, RowActions, Toolbar, useSearchedList, useTabDialog } from './common';
 import { PermissionEditor } from './permission-editor';
 
 const t = strings.iam.roles;
@@ -21,12 +21,7 @@ type Open = { kind: 'create' } | { kind: 'edit'; role: ApiRoleSummary } | { kind
 /** Managed roles (read-only) and custom roles (created, edited and deleted here). */
 export function RolesTab({ tenant, me }: { tenant: string; me: Me }) {
   const { search, setSearch, q, list, paging } = useSearchedList(`iam:roles:${tenant}`, (page, query) => loadRoles(tenant, page, query));
-  const [open, setOpen] = useState<Open | null>(null);
-  const close = () => setOpen(null);
-  const done = () => {
-    setOpen(null);
-    list.reload();
-  };
+  const { open, setOpen, close, done } = useTabDialog<Open>(list);
   return (
     <div id="perch-iam-roles">
       <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>

@@ -8,7 +8,7 @@ import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { loadUser, loadUsers, usersPath } from './api';
-import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, useSearchedList } from './common';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.users;
 
@@ -21,13 +21,8 @@ type Open =
 /** Users of the instance (instance owners only: the routes are /api/v1/users…). */
 export function UsersTab() {
   const { search, setSearch, q, list, paging } = useSearchedList('iam:users', loadUsers);
-  const [open, setOpen] = useState<Open | null>(null);
+  const { open, setOpen, close, done } = useTabDialog<Open>(list);
   const action = useAction();
-  const close = () => setOpen(null);
-  const done = () => {
-    setOpen(null);
-    list.reload();
-  };
   return (
     <div id="perch-iam-users">
       <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
