@@ -90,6 +90,8 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
     },
+    // Two log lines per request are synchronous writes on the proxy's hot path: only when debugging.
+    disableRequestLogging: !['debug', 'trace'].includes(config.logLevel),
     // Perch answers 400 itself for anything non-canonical; the router must not second-guess it.
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true, maxParamLength: 500 },
     bodyLimit: 1024 * 1024,
