@@ -10,7 +10,7 @@ import { ConfirmDialog } from '../ui/confirm-dialog';
 import { SelectField, TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
 import { bindingsPath, loadAllRoles, loadBindings, suggestNamespaces } from './api';
-import { Badge, FormDialog, ResourceList, RowActions, Toolbar, useSearchedList } from './common';
+import { Badge, FormDialog, RowActions, Toolbar, SearchedList, useSearchedList, useTabDialog } from './common';
 import { resolveSubject, subjectOf, suggestSubjects, type Subject } from './subject-picker';
 
 const t = strings.iam.bindings;
@@ -29,18 +29,17 @@ export function namespaceProblem(value: string): string | undefined {
 }
 
 export function BindingsTab({ tenant, me }: { tenant: string; me: Me }) {
-  const { search, setSearch, q, list, paging } = useSearchedList(`iam:bindings:${tenant}`, (page, query) => loadBindings(tenant, page, query));
-  const [open, setOpen] = useState<{ kind: 'create' } | { kind: 'delete'; binding: ApiBindingDetail } | null>(null);
-  const close = () => setOpen(null);
+  const searched = useSearchedList(`iam:bindings:${tenant}`, (page, query) => loadBindings(tenant, page, query));
+  const { open, setOpen, close } = useTabDialog<{ kind: 'create' } | { kind: 'delete'; binding: ApiBindingDetail }>(searched.list);
   return (
     <div id="perch-iam-bindings">
-      <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
+      <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={t.search}>
         {can(me, 'BINDING', 'CREATE') && <Button variant="primary" data-testid="binding-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
       </Toolbar>
-      <ResourceList
-        list={list}
-        empty={q ? t.noMatch : t.empty}
-        paging={paging}
+      <SearchedList
+        searched={searched}
+        empty={t.empty}
+        noMatch={t.noMatch}
         label={t.table}
         rowTestId="binding-row"
         rowIdAttribute="data-binding-id"
@@ -74,12 +73,12 @@ export function BindingsTab({ tenant, me }: { tenant: string; me: Me }) {
           onClose={close}
           onDone={() => {
             close();
-            list.reload();
+            searched.list.reload();
           }}
         />
       )}
       {open?.kind === 'delete' && (
-        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', bindingsPath(tenant, `/${encodeURIComponent(open.binding.id)}`)).then(() => list.reload())}>
+        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', bindingsPath(tenant, `/${encodeURIComponent(open.binding.id)}`)).then(() => searched.list.reload())}>
           {t.deleteConfirm(whoOf(open.binding), open.binding.role.name, open.binding.namespace)}
         </ConfirmDialog>
       )}

@@ -122,6 +122,15 @@ export function ResourceList<Row extends { id: string }>({ list, empty, paging, 
   );
 }
 
+/** A searched, paged list: "no match" while a search is typed, "empty" otherwise. */
+export function SearchedList<Row extends { id: string }>({ searched, empty, noMatch, ...table }: DataTableProps<Row> & {
+  searched: SearchedListState<Row>;
+  empty: string;
+  noMatch: string;
+}) {
+  return <ResourceList {...table} list={searched.list} paging={searched.paging} empty={searched.q ? noMatch : empty} />;
+}
+
 /** Which dialog a tab shows, and the two ways out of it: close, or done (the list is read again). */
 export function useTabDialog<Open>(list: { reload(): void }) {
   const [open, setOpen] = useState<Open | null>(null);
@@ -137,6 +146,8 @@ export function useTabDialog<Open>(list: { reload(): void }) {
  * A searchable, paged list, cached under `${cacheKey}:${page}:${q}`: the query follows the search
  * box once typing pauses, and a new query goes back to page 1.
  */
+export type SearchedListState<Row> = ReturnType<typeof useSearchedList<Row>>;
+
 export function useSearchedList<Row>(cacheKey: string, load: (page: number, q: string) => Promise<Page<Row>>) {
   const [search, setSearch] = useState('');
   const q = useDebounced(search.trim(), 300);

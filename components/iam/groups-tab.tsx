@@ -10,7 +10,7 @@ import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
 import { groupsPath, loadGroups, loadMembers, suggestUsers } from './api';
-import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, useSearchedList, useTabDialog } from './common';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, SearchedList, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.groups;
 
@@ -21,17 +21,17 @@ type Open =
   | { kind: 'delete'; group: ApiGroupSummary };
 
 export function GroupsTab({ tenant, me }: { tenant: string; me: Me }) {
-  const { search, setSearch, q, list, paging } = useSearchedList(`iam:groups:${tenant}`, (page, query) => loadGroups(tenant, page, query));
-  const { open, setOpen, close, done } = useTabDialog<Open>(list);
+  const searched = useSearchedList(`iam:groups:${tenant}`, (page, query) => loadGroups(tenant, page, query));
+  const { open, setOpen, close, done } = useTabDialog<Open>(searched.list);
   return (
     <div id="perch-iam-groups">
-      <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
+      <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={t.search}>
         {can(me, 'GROUP', 'CREATE') && <Button variant="primary" data-testid="group-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
       </Toolbar>
-      <ResourceList
-        list={list}
-        empty={q ? t.noMatch : t.empty}
-        paging={paging}
+      <SearchedList
+        searched={searched}
+        empty={t.empty}
+        noMatch={t.noMatch}
         label={t.table}
         rowTestId="group-row"
         rowIdAttribute="data-group-id"
@@ -50,7 +50,7 @@ export function GroupsTab({ tenant, me }: { tenant: string; me: Me }) {
       {(open?.kind === 'create' || open?.kind === 'edit') && <GroupForm tenant={tenant} group={open.kind === 'edit' ? open.group : undefined} onClose={close} onDone={done} />}
       {open?.kind === 'members' && <GroupMembers tenant={tenant} group={open.group} me={me} onClose={close} />}
       {open?.kind === 'delete' && (
-        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', groupsPath(tenant, `/${encodeURIComponent(open.group.id)}`)).then(() => list.reload())}>
+        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', groupsPath(tenant, `/${encodeURIComponent(open.group.id)}`)).then(() => searched.list.reload())}>
           {t.deleteConfirm(open.group.name)}
         </ConfirmDialog>
       )}

@@ -11,7 +11,7 @@ import { CheckboxField, TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { useCached } from '../ui/use-cached';
 import { loadCatalogue, loadRole, loadRoles, rolesPath } from './api';
-import { Badge, FormDialog, ResourceList, RowActions, Toolbar, useSearchedList, useTabDialog } from './common';
+import { Badge, FormDialog, RowActions, Toolbar, SearchedList, useSearchedList, useTabDialog } from './common';
 import { PermissionEditor } from './permission-editor';
 
 const t = strings.iam.roles;
@@ -20,17 +20,17 @@ type Open = { kind: 'create' } | { kind: 'edit'; role: ApiRoleSummary } | { kind
 
 /** Managed roles (read-only) and custom roles (created, edited and deleted here). */
 export function RolesTab({ tenant, me }: { tenant: string; me: Me }) {
-  const { search, setSearch, q, list, paging } = useSearchedList(`iam:roles:${tenant}`, (page, query) => loadRoles(tenant, page, query));
-  const { open, setOpen, close, done } = useTabDialog<Open>(list);
+  const searched = useSearchedList(`iam:roles:${tenant}`, (page, query) => loadRoles(tenant, page, query));
+  const { open, setOpen, close, done } = useTabDialog<Open>(searched.list);
   return (
     <div id="perch-iam-roles">
-      <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
+      <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={t.search}>
         {can(me, 'ROLE', 'CREATE') && <Button variant="primary" data-testid="role-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
       </Toolbar>
-      <ResourceList
-        list={list}
-        empty={q ? t.noMatch : t.empty}
-        paging={paging}
+      <SearchedList
+        searched={searched}
+        empty={t.empty}
+        noMatch={t.noMatch}
         label={t.table}
         rowTestId="role-row"
         rowIdAttribute="data-role-id"
@@ -62,7 +62,7 @@ export function RolesTab({ tenant, me }: { tenant: string; me: Me }) {
       {open?.kind === 'create' && <RoleEditor tenant={tenant} onClose={close} onDone={done} />}
       {open?.kind === 'edit' && <RoleEditor tenant={tenant} id={open.role.id} readOnly={open.role.isManaged || !can(me, 'ROLE', 'UPDATE')} onClose={close} onDone={done} />}
       {open?.kind === 'delete' && (
-        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', rolesPath(tenant, `/${encodeURIComponent(open.role.id)}`)).then(() => list.reload())}>
+        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', rolesPath(tenant, `/${encodeURIComponent(open.role.id)}`)).then(() => searched.list.reload())}>
           {t.deleteConfirm(open.role.name)}
         </ConfirmDialog>
       )}

@@ -17,7 +17,7 @@ import { Dialog } from '../ui/dialog';
 import { CheckboxField, SelectField, TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
 import { loadServiceAccounts, loadTokens, serviceAccountsPath, tokensPath } from './api';
-import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, useSearchedList } from './common';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, SearchedList, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.serviceAccounts;
 
@@ -29,18 +29,17 @@ type Open =
 const nameProblem = (name: string) => (DNS_LABEL.test(name) ? undefined : t.nameRule);
 
 export function ServiceAccountsTab({ tenant, me }: { tenant: string; me: Me }) {
-  const { search, setSearch, q, list, paging } = useSearchedList(`iam:service-accounts:${tenant}`, (page, query) => loadServiceAccounts(tenant, page, query));
-  const [open, setOpen] = useState<Open | null>(null);
-  const close = () => setOpen(null);
+  const searched = useSearchedList(`iam:service-accounts:${tenant}`, (page, query) => loadServiceAccounts(tenant, page, query));
+  const { open, setOpen, close } = useTabDialog<Open>(searched.list);
   return (
     <div id="perch-iam-service-accounts">
-      <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
+      <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={t.search}>
         {can(me, 'SERVICE_ACCOUNT', 'CREATE') && <Button variant="primary" data-testid="service-account-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
       </Toolbar>
-      <ResourceList
-        list={list}
-        empty={q ? t.noMatch : t.empty}
-        paging={paging}
+      <SearchedList
+        searched={searched}
+        empty={t.empty}
+        noMatch={t.noMatch}
         label={t.table}
         rowTestId="service-account-row"
         rowIdAttribute="data-service-account-id"
@@ -66,13 +65,13 @@ export function ServiceAccountsTab({ tenant, me }: { tenant: string; me: Me }) {
           onClose={close}
           onDone={() => {
             close();
-            list.reload();
+            searched.list.reload();
           }}
         />
       )}
       {open?.kind === 'tokens' && <Tokens tenant={tenant} me={me} account={open.account} onClose={close} />}
       {open?.kind === 'delete' && (
-        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', serviceAccountsPath(tenant, `/${encodeURIComponent(open.account.id)}`)).then(() => list.reload())}>
+        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', serviceAccountsPath(tenant, `/${encodeURIComponent(open.account.id)}`)).then(() => searched.list.reload())}>
           {t.deleteConfirm(open.account.displayName)}
         </ConfirmDialog>
       )}

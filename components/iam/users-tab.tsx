@@ -8,7 +8,7 @@ import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { loadUser, loadUsers, usersPath } from './api';
-import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, useSearchedList, useTabDialog } from './common';
+import { ActionError, Badge, FormDialog, RowActions, Toolbar, useAction, SearchedList, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.users;
 
@@ -20,19 +20,19 @@ type Open =
 
 /** Users of the instance (instance owners only: the routes are /api/v1/users…). */
 export function UsersTab() {
-  const { search, setSearch, q, list, paging } = useSearchedList('iam:users', loadUsers);
-  const { open, setOpen, close, done } = useTabDialog<Open>(list);
+  const searched = useSearchedList('iam:users', loadUsers);
+  const { open, setOpen, close, done } = useTabDialog<Open>(searched.list);
   const action = useAction();
   return (
     <div id="perch-iam-users">
-      <Toolbar search={search} onSearch={setSearch} searchLabel={t.search}>
+      <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={t.search}>
         <Button variant="primary" data-testid="user-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>
       </Toolbar>
       <ActionError error={action.error} onDismiss={action.clear} />
-      <ResourceList
-        list={list}
-        empty={q ? t.noMatch : t.empty}
-        paging={paging}
+      <SearchedList
+        searched={searched}
+        empty={t.empty}
+        noMatch={t.noMatch}
         label={t.table}
         rowTestId="user-row"
         rowIdAttribute="data-user-id"
@@ -56,7 +56,7 @@ export function UsersTab() {
               variant="ghost"
               aria-label={(user.disabled ? t.enableOf : t.disableOf)(user.username)}
               data-testid="user-toggle"
-              onClick={() => action.run(() => send('patch', usersPath(user.id), { disabled: !user.disabled }, apiUserSchema), list.reload)}
+              onClick={() => action.run(() => send('patch', usersPath(user.id), { disabled: !user.disabled }, apiUserSchema), searched.list.reload)}
             >
               {user.disabled ? t.enable : t.disable}
             </Button>
@@ -69,7 +69,7 @@ export function UsersTab() {
       {open?.kind === 'edit' && <EditUser id={open.user.id} onClose={close} onDone={done} />}
       {open?.kind === 'password' && <ResetPassword user={open.user} onClose={close} onDone={done} />}
       {open?.kind === 'delete' && (
-        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', usersPath(open.user.id)).then(() => list.reload())}>
+        <ConfirmDialog title={t.deleteTitle} onClose={close} onConfirm={() => send('delete', usersPath(open.user.id)).then(() => searched.list.reload())}>
           {t.deleteConfirm(open.user.username)}
         </ConfirmDialog>
       )}
