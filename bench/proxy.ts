@@ -92,9 +92,10 @@ async function main(): Promise<void> {
     });
   }
   const work = await mkdtemp(path.join(tmpdir(), 'perch-bench-'));
-  const [upPort, nginxPort, perchPort] = [await freePort(), await freePort(), await freePort()];
+  const [upPort, nginxPort, perchPort, floorPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   let upstream: ChildProcess | undefined;
   let nginx: ChildProcess | undefined;
+  let floor: ChildProcess | undefined;
   let perch: ChildProcess | undefined;
   try {
     console.log('starting upstream, nginx and Perch on loopback…');
@@ -126,6 +127,10 @@ http {
 `);
     nginx = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), 'nginx', '-c', path.join(work, 'nginx.conf'), '-e', path.join(work, 'nginx-error.log')], { stdio: 'inherit' });
 
+    const benchEnv = { ...process.env, BENCH_USER: USER, BENCH_PASSWORD: PASSWORD, BENCH_UPSTREAM_PORT: String(upPort) };
+    floor = fork(path.join(ROOT, 'bench/node-floor.mjs'), { execPath: PROXY_CORE[0], execArgv: [...PROXY_CORE.slice(1), process.execPath], env: { ...benchEnv, BENCH_PORT: String(floorPort) } });
+    await new Promise((r) => floor!.once('message', r));
+
     console.log('compiling Perch (npm run build:backend)…');
     await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
     perch = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), process.execPath, path.join(ROOT, 'dist/backend/cli.js'), 'serve'], {
@@ -155,6 +160,7 @@ http {
     const targets = [
       { name: 'direct', base: `http://127.0.0.1:${upPort}`, headers: [`Authorization: Basic ${basic}`] },
       { name: 'nginx', base: `http://127.0.0.1:${nginxPort}`, headers: [] as string[] },
+      { name: 'Node floor', base: `http://127.0.0.1:${floorPort}`, headers: [`Cookie: ${sessionCookie}`] },
       { name: 'Perch', base: `http://127.0.0.1:${perchPort}`, headers: [`Cookie: ${sessionCookie}`] },
     ];
     const payloads = [
@@ -163,6 +169,7 @@ http {
     ];
     const rows: Array<{ payload: string; target: string; c1: WrkResult; c16: WrkResult }> = [];
     let perchRss = 0;
+    let floorRss = 0;
     const median = (values: number[]) => {
       const sorted = [...values].sort((a, b) => a - b);
       const mid = sorted.length >> 1;
@@ -183,7 +190,10 @@ http {
         for (const target of targets) {
           const url = target.base + payload.path;
           const c1 = await wrk(url, 1, target.headers);
-          const sampler = setInterval(() => void rssMb(perch!.pid!).then((mb) => (perchRss = Math.max(perchRss, mb))), 250);
+          const sampler = setInterval(() => {
+            void rssMb(perch!.pid!).then((mb) => (perchRss = Math.max(perchRss, mb)));
+            void rssMb(floor!.pid!).then((mb) => (floorRss = Math.max(floorRss, mb)));
+          }, 250);
           const c16 = await wrk(url, 16, target.headers);
           clearInterval(sampler);
           runs.get(target.name)!.c1.push(c1);
@@ -205,7 +215,8 @@ http {
       const direct = of('direct');
       const nginxRow = of('nginx');
       const perchRow = of('Perch');
-      for (const row of [direct, nginxRow, perchRow]) {
+      const floorRow = of('Node floor');
+      for (const row of [direct, nginxRow, floorRow, perchRow]) {
         const added = row === direct ? '—' : `${(row.c1.p50 - direct.c1.p50).toFixed(0)} / ${(row.c1.p99 - direct.c1.p99).toFixed(0)}`;
         lines.push(`| ${payload.name} | ${row.target} | ${row.c1.p50.toFixed(0)} / ${row.c1.p99.toFixed(0)} | ${added} | ${row.c16.rps.toFixed(0)} | ${(row.c16.p99 / 1000).toFixed(2)} | ${row.c1.errors + row.c16.errors} |`);
       }
@@ -213,15 +224,17 @@ http {
       const addedNginx = nginxRow.c1.p50 - direct.c1.p50;
       const latencyRatio = addedPerch / Math.max(addedNginx, 1);
       const throughputRatio = perchRow.c16.rps / nginxRow.c16.rps;
-      verdicts.push(`- ${payload.name}: Perch's added p50 is ${latencyRatio.toFixed(2)}× nginx's (target ≤ 1.5×: ${latencyRatio <= 1.5 ? 'met' : 'missed'}); throughput is ${throughputRatio.toFixed(2)}× nginx's (target ≥ 0.6×: ${throughputRatio >= 0.6 ? 'met' : 'missed'}).`);
+      const floorLatency = (floorRow.c1.p50 - direct.c1.p50) / Math.max(addedNginx, 1);
+      const floorThroughput = floorRow.c16.rps / nginxRow.c16.rps;
+      verdicts.push(`- ${payload.name}: Perch's added p50 is ${latencyRatio.toFixed(2)}× nginx's (target ≤ 1.5×: ${latencyRatio <= 1.5 ? 'met' : 'missed'}); throughput is ${throughputRatio.toFixed(2)}× nginx's (target ≥ 0.6×: ${throughputRatio >= 0.6 ? 'met' : 'missed'}). The Node floor, with no check at all, is at ${floorLatency.toFixed(2)}× and ${floorThroughput.toFixed(2)}×; Perch keeps ${(perchRow.c16.rps / floorRow.c16.rps).toFixed(2)}× of its throughput.`);
     }
-    verdicts.push(`- Perch's peak RSS during the run: ${perchRss.toFixed(0)} MB (target ≤ 120 MB: ${perchRss <= 120 ? 'met' : 'missed'}).`);
+    verdicts.push(`- Perch's peak RSS during the run: ${perchRss.toFixed(0)} MB (target ≤ 120 MB: ${perchRss <= 120 ? 'met' : 'missed'}); the Node floor's: ${floorRss.toFixed(0)} MB.`);
 
     const section = [
       '## Proxy overhead (`npm run bench:proxy`)',
       '',
-      `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')}, wrk 1 thread, ${SECONDS} s per run, ${ROUNDS} interleaved rounds per payload (direct, nginx, Perch, direct, …; every figure below is the median of its rounds, errors are summed), everything on loopback; nginx and Perch each run alone on core 0 while wrk and the upstream share core 1 (the VM is shared, so compare within a run).`,
-      'Upstream: a Node http server answering like Kestra (Basic auth). nginx: 1 worker, keep-alive upstream, adds the Basic header. Perch: a signed-in session cookie (an Admin bound tenant-wide), full canonical-form check, session lookup, policy-map match and RBAC decision, header rewrite, streaming (reads are never audited: the audit hook only records writes and refused writes).',
+      `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')}, wrk 1 thread, ${SECONDS} s per run, ${ROUNDS} interleaved rounds per payload (direct, nginx, Node floor, Perch, direct, …; every figure below is the median of its rounds, errors are summed), everything on loopback; nginx, the Node floor and Perch each run alone on core 0 while wrk and the upstream share core 1 (the VM is shared, so compare within a run).`,
+      'Upstream: a Node http server answering like Kestra (Basic auth). nginx: 1 worker, keep-alive upstream, adds the Basic header. Node floor (\`bench/node-floor.mjs\`): node:http plus one undici dispatch per call, the Basic header swapped in and nothing checked, i.e. what any Node proxy costs here before doing any work of its own. Perch: a signed-in session cookie (an Admin bound tenant-wide), full canonical-form check, session lookup, policy-map match and RBAC decision, header rewrite, streaming (reads are never audited: the audit hook only records writes and refused writes).',
       '',
       '| payload | path | c=1 p50 / p99 (µs) | added p50 / p99 vs direct (µs) | c=16 req/s | c=16 p99 (ms) | errors |',
       '|---|---|---|---|---|---|---|',
@@ -232,7 +245,7 @@ http {
     console.log(`\n${verdicts.join('\n')}`);
     await writeBenchmarkSection('proxy', section);
   } finally {
-    await Promise.all([stop(perch), stop(nginx), stop(upstream)]);
+    await Promise.all([stop(perch), stop(nginx), stop(floor), stop(upstream)]);
     await rm(work, { recursive: true, force: true });
   }
 }

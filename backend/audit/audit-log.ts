@@ -1,13 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { Resource } from '../../lib/authz/catalogue.js';
 import { INSTANCE_CHAIN, type ActorType, type AuditAction, type AuditOutcome } from '../../lib/schemas/audit.js';
-import { BackgroundCheckpointer } from '../store/checkpointer.js';
+import { BackgroundCheckpointer, isWalFile } from '../store/checkpointer.js';
 import type { OpenStore } from '../store/database.js';
 import type { AuditLogTable, Database } from '../store/schema.js';
 import { canonicalJson, entryHash, GENESIS_HASH } from './chain.js';
 import { redact } from './redact.js';
+import { SqliteAppender } from './sqlite-appender.js';
 
 /** What a caller hands to `record`: the chain position, id, date and hashes are the log's business. */
 export interface AuditEntry {
@@ -71,6 +71,7 @@ const COLUMNS = [
   'tenant_id', 'seq', 'id', 'date', 'actor_type', 'actor_id', 'actor_email', 'impersonated_by', 'action', 'resource_type',
   'resource_id', 'namespace', 'request_id', 'ip', 'user_agent', 'outcome', 'upstream_status', 'details', 'prev_hash', 'hash',
 ] as const satisfies ReadonlyArray<keyof AuditLogTable>;
+const INSERT_ONE = `insert into audit_log (${COLUMNS.join(',')}) values (${COLUMNS.map(() => '?').join(',')})`;
 /** About 600 WAL pages of audit rows and their indexes: near SQLite's own 1,000-page threshold. */
 const CHECKPOINT_ROWS = 500;
 const clip = (text: string | null | undefined, max: number) => (text == null ? null : text.length > max ? text.slice(0, max) : text);
@@ -87,6 +88,11 @@ type Heads = Map<string, { seq: number; hash: string }>;
  * a batch that collides with another writer (`perch audit purge` from the CLI) drops the cache and is
  * retried once. On PostgreSQL, replicas share the chains: every batch takes an advisory lock and reads
  * the heads it needs inside its transaction.
+ *
+ * Commits: on a SQLite file (WAL) a worker thread commits each batch on its own connection
+ * ({@link SqliteAppender}), so the event loop (every proxied read) never waits for a commit's fsync;
+ * only the `record` calls of that batch do. Elsewhere (PostgreSQL, in-memory SQLite, or if that
+ * thread died) a batch is one Kysely transaction.
  */
 export class AuditLog {
   private queue: Pending[] = [];
@@ -159,6 +165,7 @@ export class AuditLog {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    await this.appender?.close();
     await this.checkpointer?.close();
   }
 
@@ -255,43 +262,43 @@ export class AuditLog {
   }
 
   private writeRows(rows: Pending['row'][]): Promise<AuditLogTable[]> {
-    if (this.store.sqlite) return this.writeRowsSqlite(this.store.sqlite, rows);
+    const appender = this.sqliteAppender();
+    if (appender?.usable) return this.appendOffThread(appender, rows);
     return this.transact((trx, heads) => this.appendRows(trx, heads, rows));
   }
 
-  /** SQLite: WAL checkpoints off the event loop, asked for every {@link CHECKPOINT_ROWS} rows. */
+  /** SQLite on a WAL file: commits on a worker thread; WAL checkpoints on another, asked for every {@link CHECKPOINT_ROWS} rows. */
+  private appender?: SqliteAppender | null;
   private checkpointer?: BackgroundCheckpointer | null;
   private rowsSinceCheckpoint = 0;
 
-  private sqliteWriter?: { append: (heads: Heads, rows: Pending['row'][]) => AuditLogTable[]; full: SqliteDatabase.Statement; normal: SqliteDatabase.Statement };
+  /** Started with the first batch (the tables exist by then); null: in-memory SQLite, not WAL, or PostgreSQL. */
+  private sqliteAppender(): SqliteAppender | null {
+    if (this.appender !== undefined) return this.appender;
+    const raw = this.store.sqlite;
+    if (!raw || this.closed || !isWalFile(raw)) return (this.appender = null);
+    const appender = new SqliteAppender(raw.name, { insertSql: INSERT_ONE, synchronous: this.sqliteSync, autocheckpoint: false });
+    this.appender = appender;
+    // Should the checkpointer's thread die, the appender's connection must checkpoint again itself.
+    this.checkpointer = BackgroundCheckpointer.start(raw, { onFallBack: () => appender.resumeAutocheckpoint() });
+    return appender;
+  }
 
   /**
-   * SQLite's group commit: one synchronous `BEGIN IMMEDIATE … COMMIT` on prepared statements (one
-   * row per run, so no statement is ever prepared for a batch size), on the connection Kysely owns,
-   * taken through Kysely so that no other transaction is open on it meanwhile. Hashing the chain
-   * links happens inside: they depend on the heads, which only the writer holding the lock may read.
-   * Per batch this costs the fsync and a few µs per row, where Kysely's per-query promises, a fresh
-   * multi-row statement per batch size and the pragmas as compiled queries cost milliseconds.
+   * SQLite's group commit. The chain links are computed here, on the heads this log keeps (the
+   * worker reads a missing one); the worker only inserts the hashed rows in one `BEGIN IMMEDIATE`
+   * transaction and answers once it committed. Nothing of the commit runs on the event loop.
    */
-  private writeRowsSqlite(raw: SqliteDatabase.Database, rows: Pending['row'][]): Promise<AuditLogTable[]> {
-    const writer = (this.sqliteWriter ??= this.prepareSqliteWriter(raw));
-    return this.store.db.connection().execute(async () => {
-      if (raw.inTransaction) throw new Error('The audit log found a transaction open on its connection');
-      const heads: Heads = new Map(this.heads);
-      let out: AuditLogTable[];
-      try {
-        // The safety level cannot change inside a transaction: set it around this one.
-        if (this.sqliteSync === 'FULL') writer.full.run();
-        try {
-          out = writer.append(heads, rows);
-        } finally {
-          if (this.sqliteSync === 'FULL') writer.normal.run();
-        }
-      } catch (error) {
-        this.heads.clear();
-        throw error;
+  private appendOffThread(appender: SqliteAppender, rows: Pending['row'][]): Promise<AuditLogTable[]> {
+    return this.withHeads(async (heads) => {
+      const missing = missingChains(heads, rows);
+      if (missing.length) {
+        const found = await appender.heads(missing);
+        missing.forEach((tenant, i) => heads.set(tenant, headOf(found[i])));
       }
-      this.heads = heads;
+      const out = this.chain(heads, rows);
+      const states = this.statesOf(rows).map((s) => [s.entry_id, s.tenant_id, s.kind, s.before, s.after]);
+      await appender.append(out.map((row) => COLUMNS.map((c) => row[c])), states);
       this.rowsSinceCheckpoint += rows.length;
       if (this.rowsSinceCheckpoint >= CHECKPOINT_ROWS) {
         this.rowsSinceCheckpoint = 0;
@@ -301,57 +308,43 @@ export class AuditLog {
     });
   }
 
-  private prepareSqliteWriter(raw: SqliteDatabase.Database) {
-    this.checkpointer = this.closed ? null : BackgroundCheckpointer.start(raw);
-    const head = raw.prepare<[string], { seq: number; hash: string }>('select seq, hash from audit_log where tenant_id = ? order by seq desc limit 1');
-    const insert = raw.prepare(`insert into audit_log (${COLUMNS.join(',')}) values (${COLUMNS.map(() => '?').join(',')})`);
-    const insertState = raw.prepare('insert into audit_states (entry_id, tenant_id, kind, before, after) values (?, ?, ?, ?, ?)');
-    const append = raw.transaction((heads: Heads, rows: Pending['row'][]) => {
-      const out: AuditLogTable[] = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!;
-        let current = heads.get(row.tenant_id);
-        if (!current) {
-          const last = head.get(row.tenant_id);
-          current = last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
-        }
-        const full: AuditLogTable = { ...row, seq: current.seq + 1, prev_hash: current.hash, hash: '' };
-        full.hash = entryHash(full); // the hash covers every column but itself
-        heads.set(row.tenant_id, { seq: full.seq, hash: full.hash });
-        insert.run(COLUMNS.map((c) => full[c]));
-        const state = this.states.get(row);
-        if (state) insertState.run(row.id, row.tenant_id, state.kind, state.before, state.after);
-        out[i] = full;
-      }
-      return out;
-    });
-    return { append: append.immediate, full: raw.prepare('pragma synchronous = FULL'), normal: raw.prepare('pragma synchronous = NORMAL') };
-  }
-
-  /** Inserts rows at the end of their chains, moving the working copy of the heads. */
-  private async appendRows(trx: Trx, heads: Heads, rows: Pending['row'][], options: { keepHeads?: boolean } = {}): Promise<AuditLogTable[]> {
-    const fresh = this.store.dialect === 'postgres' && !options.keepHeads;
-    const tenants = [...new Set(rows.map((r) => r.tenant_id))].filter((t) => fresh || !heads.has(t));
-    for (const tenant of tenants) {
-      const last = await trx.selectFrom('audit_log').select(['seq', 'hash']).where('tenant_id', '=', tenant).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-      heads.set(tenant, last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS_HASH });
-    }
-    const out: AuditLogTable[] = [];
-    for (const row of rows) {
+  /**
+   * Links rows to the end of their chains (seq, prev_hash, and the hash over both and the row),
+   * moving `heads`, which must hold every chain the rows are in.
+   */
+  private chain(heads: Heads, rows: Pending['row'][]): AuditLogTable[] {
+    const out: AuditLogTable[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
       const head = heads.get(row.tenant_id)!;
       const unhashed = { ...row, seq: head.seq + 1, prev_hash: head.hash };
       const full: AuditLogTable = { ...unhashed, hash: entryHash(unhashed) };
       heads.set(row.tenant_id, { seq: full.seq, hash: full.hash });
-      out.push(full);
+      out[i] = full;
     }
+    return out;
+  }
+
+  private statesOf(rows: Pending['row'][]) {
+    return rows.flatMap((row) => {
+      const state = this.states.get(row);
+      return state ? [{ entry_id: row.id, tenant_id: row.tenant_id, kind: state.kind, before: state.before, after: state.after }] : [];
+    });
+  }
+
+  /** Inserts rows at the end of their chains through Kysely, moving the working copy of the heads. */
+  private async appendRows(trx: Trx, heads: Heads, rows: Pending['row'][], options: { keepHeads?: boolean } = {}): Promise<AuditLogTable[]> {
+    // PostgreSQL replicas share the chains: their heads are read under the lock at every batch.
+    for (const tenant of missingChains(heads, rows, this.store.dialect === 'postgres' && !options.keepHeads)) {
+      const last = await trx.selectFrom('audit_log').select(['seq', 'hash']).where('tenant_id', '=', tenant).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      heads.set(tenant, headOf(last));
+    }
+    const out = this.chain(heads, rows);
     for (let i = 0; i < out.length; i += INSERT_CHUNK) {
       const chunk = out.slice(i, i + INSERT_CHUNK);
       await trx.executeQuery(CompiledQuery.raw(this.insertSql(chunk.length), chunk.flatMap((row) => COLUMNS.map((c) => row[c]))));
     }
-    const states = rows.flatMap((row) => {
-      const state = this.states.get(row);
-      return state ? [{ entry_id: row.id, tenant_id: row.tenant_id, kind: state.kind, before: state.before, after: state.after }] : [];
-    });
+    const states = this.statesOf(rows);
     for (let i = 0; i < states.length; i += 100) await trx.insertInto('audit_states').values(states.slice(i, i + 100)).execute();
     return out;
   }
@@ -375,26 +368,35 @@ export class AuditLog {
    * dropped on failure, so the next batch reads them again). Serialized across replicas by an advisory
    * lock on PostgreSQL; fsynced on SQLite when `sqliteSync` is FULL.
    */
-  private async transact<T>(work: (trx: Trx, heads: Heads) => Promise<T>): Promise<T> {
-    const heads: Heads = new Map(this.heads);
-    let result: T;
-    try {
+  private transact<T>(work: (trx: Trx, heads: Heads) => Promise<T>): Promise<T> {
+    return this.withHeads(async (heads) => {
       if (this.store.dialect === 'postgres') {
-        result = await this.store.db.transaction().execute(async (trx) => {
+        return this.store.db.transaction().execute(async (trx) => {
           await sql`select pg_advisory_xact_lock(${PG_AUDIT_LOCK})`.execute(trx);
           return work(trx, heads);
         });
-      } else {
-        result = await this.store.db.connection().execute(async (conn) => {
-          // The safety level cannot change inside a transaction: set it around this one.
-          if (this.sqliteSync === 'FULL') await sql`pragma synchronous = FULL`.execute(conn);
-          try {
-            return await conn.transaction().execute((trx) => work(trx, heads));
-          } finally {
-            if (this.sqliteSync === 'FULL') await sql`pragma synchronous = NORMAL`.execute(conn);
-          }
-        });
       }
+      return this.store.db.connection().execute(async (conn) => {
+        // The safety level cannot change inside a transaction: set it around this one.
+        if (this.sqliteSync === 'FULL') await sql`pragma synchronous = FULL`.execute(conn);
+        try {
+          return await conn.transaction().execute((trx) => work(trx, heads));
+        } finally {
+          if (this.sqliteSync === 'FULL') await sql`pragma synchronous = NORMAL`.execute(conn);
+        }
+      });
+    });
+  }
+
+  /**
+   * Runs `work` on a working copy of the chain heads, adopted only if it succeeds; on failure the
+   * heads are dropped, so the next attempt reads them again.
+   */
+  private async withHeads<T>(work: (heads: Heads) => Promise<T>): Promise<T> {
+    const heads: Heads = new Map(this.heads);
+    let result: T;
+    try {
+      result = await work(heads);
     } catch (error) {
       this.heads.clear();
       throw error;
@@ -403,3 +405,10 @@ export class AuditLog {
     return result;
   }
 }
+
+/** The chains of `rows` whose head is not in `heads` (all of them with `all`). */
+function missingChains(heads: Heads, rows: Pending['row'][], all = false): string[] {
+  return [...new Set(rows.map((r) => r.tenant_id))].filter((t) => all || !heads.has(t));
+}
+
+const headOf = (last: { seq: number | string; hash: string } | null | undefined) => (last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS_HASH });

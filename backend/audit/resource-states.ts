@@ -294,10 +294,14 @@ const reason = (error: unknown) => (error instanceof Unavailable ? error.message
  * namespace file. `body` is the request body when the authorizer read it (a trigger named in it).
  * Never fails the call.
  */
-export async function captureStatesBefore(request: FastifyRequest, pool: Pool, headers: Record<string, string>, body?: Buffer): Promise<void> {
+export function captureStatesBefore(request: FastifyRequest, pool: Pool, headers: Record<string, string>, body?: Buffer): Promise<void> | undefined {
   const row = request.kestraCall?.row;
   const captured = row && CAPTURED[`${row.method} ${row.path}`];
-  if (!captured) return;
+  // Most calls (every read) capture nothing: no promise for them on the proxy's hot path.
+  return captured ? readStateBefore(request, captured, pool, headers, body) : undefined;
+}
+
+async function readStateBefore(request: FastifyRequest, captured: NonNullable<(typeof CAPTURED)[string]>, pool: Pool, headers: Record<string, string>, body?: Buffer): Promise<void> {
   const params = matchPolicy(request.method, request.canonical.path)?.params ?? {};
   const plan = captured.plan({ tenant: params.tenant ?? 'main', params, query: new URLSearchParams(request.canonical.query), body });
   if (!plan) return;

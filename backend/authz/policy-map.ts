@@ -616,6 +616,29 @@ function moreSpecific(a: Leaf, b: Leaf): number {
  * The caller must also refuse any `tenant` other than {@link KESTRA_TENANT}.
  */
 export function matchPolicy(method: string, path: string): PolicyMatch | null {
+  const key = `${method} ${path}`;
+  const known = MATCHES.get(key);
+  if (known !== undefined) return known;
+  const found = findPolicy(method, path);
+  const match = found && Object.freeze({ ...found, params: Object.freeze(found.params) });
+  if (path.length <= REMEMBERED_PATH_LENGTH) {
+    // A full memo starts over rather than tracking recency: cheap, and bounded whatever callers send.
+    if (MATCHES.size >= REMEMBERED_MATCHES) MATCHES.clear();
+    MATCHES.set(key, match);
+  }
+  return match;
+}
+
+/**
+ * Matches by method and path, remembered: a UI asks for the same few paths again and again, and the
+ * answer depends on nothing else (the rows never change at run time). Frozen, so no caller can
+ * change what the next one gets.
+ */
+const MATCHES = new Map<string, PolicyMatch | null>();
+const REMEMBERED_MATCHES = 4096;
+const REMEMBERED_PATH_LENGTH = 512;
+
+function findPolicy(method: string, path: string): PolicyMatch | null {
   let verb = method.toUpperCase();
   if (verb === 'HEAD') verb = 'GET';
   const trie = TRIES.get(verb as HttpMethod);

@@ -176,7 +176,8 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         if (!verdict.ok) return sendError(reply, verdict.status, verdict.message, verdict.details);
         request.kestraCall = { row: verdict.row, namespaces: verdict.namespaces };
         forward = verdict;
-        await captureStatesBefore(request, kestraReads, kestraReadHeaders, verdict.body);
+        const capturing = captureStatesBefore(request, kestraReads, kestraReadHeaders, verdict.body);
+        if (capturing) await capturing;
       }
       const filter = forward.responseFilter;
       if (filter && !filter.exact && request.method === 'GET' && filter.where.startsWith('results[]')) {

@@ -1,71 +1,56 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
+import { SqliteWorker } from './sqlite-worker.js';
 
 /**
  * WAL checkpoints off the event loop. SQLite's automatic checkpoint runs inside the commit that
  * crosses 1,000 WAL pages, on the committing connection: with better-sqlite3 that is the event
  * loop, stalled for the copy and the fsync of the database file (several ms every ~1,000 audit
  * entries, which is what a write's p99 latency felt). Instead, the automatic checkpoint is turned
- * off on Perch's connection and a worker thread, on its own connection, runs PASSIVE checkpoints
+ * off on Perch's connections and a worker thread, on its own connection, runs PASSIVE checkpoints
  * when asked and every few seconds. A PASSIVE checkpoint never blocks the writer; SQLite restarts
  * the WAL from its start once everything in it is checkpointed. Durability is unchanged: commits
  * are durable in the WAL (fsynced at each commit under synchronous=FULL), and the worker's
  * connection, at synchronous=FULL, fsyncs the database file before the WAL may be reused.
  */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma('busy_timeout = 1000');
-db.pragma('synchronous = FULL');
-parentPort.on('message', (message) => {
-  if (message === 'close') {
-    db.close();
-    parentPort.close();
-    return;
-  }
-  let error = null;
-  try {
-    db.pragma('wal_checkpoint(PASSIVE)');
-  } catch (e) {
-    error = String(e && e.message || e);
-  }
-  parentPort.postMessage({ error });
-});
-`;
+const HANDLER = `(db) => {
+  db.pragma('synchronous = FULL');
+  return () => void db.pragma('wal_checkpoint(PASSIVE)');
+}`;
 
 /** Ask for a checkpoint at most this often when nothing else asks. */
 const PERIOD_MS = 5_000;
 
 export class BackgroundCheckpointer {
-  private readonly worker: Worker;
+  private readonly worker: SqliteWorker;
   private busy = false;
   private again = false;
   private failed = false;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
-  private constructor(private readonly raw: SqliteDatabase.Database) {
-    const module = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file: raw.name } });
-    this.worker.unref();
-    this.worker.on('message', (message: { error: string | null }) => {
-      this.busy = false;
-      if (message.error) this.fallBack();
-      else if (this.again) this.request();
-    });
-    this.worker.on('error', () => this.fallBack());
-    this.worker.on('exit', () => this.fallBack());
+  private constructor(
+    private readonly raw: SqliteDatabase.Database,
+    private readonly onFallBack: () => void,
+  ) {
+    this.worker = new SqliteWorker(raw.name, HANDLER, { busyTimeoutMs: 1000, onFail: () => this.fallBack() });
     this.timer = setInterval(() => this.request(), PERIOD_MS);
     this.timer.unref();
     raw.pragma('wal_autocheckpoint = 0');
   }
 
-  /** A checkpointer for this connection's file, or null (in-memory or not in WAL mode). */
-  static start(raw: SqliteDatabase.Database): BackgroundCheckpointer | null {
-    if (raw.memory || String(raw.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') return null;
-    return new BackgroundCheckpointer(raw);
+  /**
+   * A checkpointer for this connection's file, or null (in-memory or not in WAL mode). `onFallBack`
+   * runs if the worker thread dies: whoever else writes the file with automatic checkpoints off
+   * (the audit log's appender) must turn them back on, or the WAL grows without bound.
+   */
+  static start(raw: SqliteDatabase.Database, options: { onFallBack?: () => void } = {}): BackgroundCheckpointer | null {
+    if (!isWalFile(raw)) return null;
+    return new BackgroundCheckpointer(raw, options.onFallBack ?? (() => {}));
+  }
+
+  /** False once checkpoints went back to SQLite (the worker failed, or the checkpointer was closed). */
+  get running(): boolean {
+    return !this.failed && !this.closed;
   }
 
   /** Checkpoints soon, off the event loop (coalesced with one under way). */
@@ -77,15 +62,22 @@ export class BackgroundCheckpointer {
     }
     this.busy = true;
     this.again = false;
-    this.worker.postMessage('checkpoint');
+    this.worker.request('checkpoint').then(
+      () => {
+        this.busy = false;
+        if (this.again) this.request();
+      },
+      () => this.fallBack(),
+    );
   }
 
-  /** Hands checkpoints back to SQLite on the main connection. */
+  /** Hands checkpoints back to SQLite on the main connection (and the other writers'). */
   private fallBack(): void {
     if (this.failed || this.closed) return;
     this.failed = true;
     clearInterval(this.timer);
     if (this.raw.open) this.raw.pragma('wal_autocheckpoint = 1000');
+    this.onFallBack();
   }
 
   async close(): Promise<void> {
@@ -93,15 +85,12 @@ export class BackgroundCheckpointer {
     this.closed = true;
     clearInterval(this.timer);
     if (this.raw.open) this.raw.pragma('wal_autocheckpoint = 1000');
-    if (!this.failed) {
-      // Let the worker finish a checkpoint under way and close its connection; the process waits for it.
-      this.worker.ref();
-      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-      this.worker.postMessage('close');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
-      clearTimeout(timer);
-    }
-    await this.worker.terminate();
+    // Lets a checkpoint under way finish and closes the worker's connection.
+    await this.worker.close();
   }
+}
+
+/** A file database in WAL mode: what a second connection (a worker thread's) can share. */
+export function isWalFile(raw: SqliteDatabase.Database): boolean {
+  return !raw.memory && String(raw.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
 }

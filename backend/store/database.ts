@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type MigrationProvider, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
 import type pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -14,11 +14,34 @@ export interface OpenStore {
   description: string;
   close(): Promise<void>;
   /**
-   * SQLite only: the connection Kysely drives, for the audit log's group commit, which runs its
-   * prepared statements on it synchronously while it holds Kysely's connection (so never inside
-   * someone else's transaction).
+   * SQLite only: the connection Kysely drives. The audit log reads its file name and mode from it
+   * (its appender is a second connection, on a worker thread) and the background checkpointer
+   * turns its automatic checkpoints off.
    */
   sqlite?: SqliteDatabase.Database;
+}
+
+/**
+ * Kysely's SQLite driver, except that a read-write transaction starts with `begin immediate`
+ * (taking the write lock, waiting up to busy_timeout for it) instead of a deferred `begin`. The
+ * audit log commits from a second connection (a worker thread's): a deferred transaction that read
+ * before that connection committed and writes after would fail at once with SQLITE_BUSY_SNAPSHOT
+ * (its snapshot is stale; no busy timeout helps). A transaction asked for as `read only` stays deferred.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(settings?.accessMode === 'read only' ? 'begin' : 'begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly config: SqliteDialectConfig) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.config);
+  }
 }
 
 /** PostgreSQL's int8 arrives as text by default; our instants fit in a JS number. */
@@ -58,7 +81,7 @@ export async function openStore(options: { databaseUrl?: string; dataDir: string
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
   return { db, dialect: 'sqlite', description: `SQLite ${path.resolve(file)}`, close: () => db.destroy(), sqlite };
 }
 

@@ -228,6 +228,28 @@ describe('matchPolicy', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('answers a repeated question from memory with the same frozen match, which no caller can change', () => {
+    const path = `${T}/flows/company.team/remembered`;
+    const first = matchPolicy('GET', path)!;
+    const again = matchPolicy('GET', path)!;
+    expect(again).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.params)).toBe(true);
+    expect(() => {
+      (first.params as Record<string, string>).namespace = 'other';
+    }).toThrow(TypeError);
+    expect(matchPolicy('GET', path)!.params.namespace).toBe('company.team');
+    // Refusals are remembered as refusals.
+    expect(matchPolicy('GET', `${T}/flows/%2e%2e/x`)).toBeNull();
+    expect(matchPolicy('GET', `${T}/flows/%2e%2e/x`)).toBeNull();
+  });
+
+  it('stays right past the memory bound and for paths too long to remember', () => {
+    for (let i = 0; i < 5000; i++) expect(matchPolicy('GET', `${T}/flows/ns${i}/flow`)!.params.namespace).toBe(`ns${i}`);
+    const long = `ns${'a'.repeat(600)}`;
+    expect(matchPolicy('GET', `${T}/flows/${long}/flow`)!.params.namespace).toBe(long);
+    expect(matchPolicy('DELETE', `${T}/flows/ns1/flow`)!.row.method).toBe('DELETE');
+  });
+
   const cases: Array<[method: string, path: string, template: string, params: Record<string, string>]> = [
     ['GET', `${T}/flows/company.team/hello`, '/api/v1/{tenant}/flows/{namespace}/{id}', { tenant: 'main', namespace: 'company.team', id: 'hello' }],
     ['GET', `${T}/flows/search`, '/api/v1/{tenant}/flows/search', { tenant: 'main' }],

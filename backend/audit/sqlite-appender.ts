@@ -1,0 +1,80 @@
+import { SqliteWorker } from '../store/sqlite-worker.js';
+
+/**
+ * The audit log's SQLite commits, on a worker thread with its own connection on the database file,
+ * so that a commit's fsync (100 ms and more on a stalling disk) never freezes the event loop. The
+ * worker only inserts rows the main thread already chained and hashed, each batch in one
+ * `BEGIN IMMEDIATE … COMMIT` of prepared single-row inserts, and reads chain heads when asked. Its
+ * connection appends nothing but audit rows, so its safety level is set once: FULL fsyncs the WAL at
+ * every commit, NORMAL does not. Its automatic checkpoint is off while the background checkpointer runs.
+ */
+const HANDLER = `(db, options) => {
+  db.pragma('foreign_keys = ON');
+  db.pragma('synchronous = ' + (options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'));
+  db.pragma('wal_autocheckpoint = ' + Number(options.autocheckpoint));
+  const head = db.prepare('select seq, hash from audit_log where tenant_id = ? order by seq desc limit 1');
+  const insert = db.prepare(options.insertSql);
+  const insertState = db.prepare('insert into audit_states (entry_id, tenant_id, kind, before, after) values (?, ?, ?, ?, ?)');
+  const append = db.transaction((rows, states) => {
+    for (const row of rows) insert.run(row);
+    for (const state of states) insertState.run(state);
+  }).immediate;
+  return (request) => {
+    switch (request.type) {
+      case 'append':
+        append(request.rows, request.states);
+        return null;
+      case 'heads':
+        return request.tenants.map((tenant) => head.get(tenant) || null);
+      case 'autocheckpoint':
+        db.pragma('wal_autocheckpoint = ' + Number(request.pages));
+        return null;
+      default:
+        throw new Error('unknown request ' + request.type);
+    }
+  };
+}`;
+
+/** A committing writer waits this long for the write lock (a transaction on another connection). */
+const BUSY_TIMEOUT_MS = 10_000;
+
+export type ChainHead = { seq: number; hash: string };
+
+export class SqliteAppender {
+  private readonly worker: SqliteWorker;
+
+  /**
+   * `insertSql`: a single-row insert into audit_log whose parameters are a row's values in the
+   * order `append` gets them. `autocheckpoint`: false while a background checkpointer runs.
+   */
+  constructor(file: string, options: { insertSql: string; synchronous: 'FULL' | 'NORMAL'; autocheckpoint: boolean }) {
+    this.worker = new SqliteWorker(file, HANDLER, {
+      busyTimeoutMs: BUSY_TIMEOUT_MS,
+      options: { insertSql: options.insertSql, synchronous: options.synchronous, autocheckpoint: options.autocheckpoint ? 1000 : 0 },
+    });
+  }
+
+  /** False once the thread died: the caller writes on its own connection instead. */
+  get usable(): boolean {
+    return this.worker.usable;
+  }
+
+  /** The last entry of each chain (null: the chain is empty), read outside any transaction. */
+  heads(tenants: string[]): Promise<(ChainHead | null)[]> {
+    return this.worker.request({ type: 'heads', tenants });
+  }
+
+  /** Inserts the rows (values in column order) and their states in one transaction; resolves once it committed. */
+  async append(rows: unknown[][], states: unknown[][]): Promise<void> {
+    await this.worker.request({ type: 'append', rows, states });
+  }
+
+  /** Automatic checkpoints back on: the background checkpointer is gone. */
+  resumeAutocheckpoint(): void {
+    if (this.worker.usable) this.worker.request({ type: 'autocheckpoint', pages: 1000 }).catch(() => {});
+  }
+
+  close(): Promise<void> {
+    return this.worker.close();
+  }
+}

@@ -1,0 +1,101 @@
+import SqliteDatabase from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../backend/audit/audit-log.js';
+import { verifyAllChains } from '../../backend/audit/verify.js';
+import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
+import { storeTargets } from '../support/databases.js';
+import { flowUpdate as entry } from './entries.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The worker thread behind a SqliteWorker, reached into to kill it as a crash would. */
+type Internals = { appender: { worker: { worker: { terminate(): Promise<number> } } }; checkpointer: { worker: { worker: { terminate(): Promise<number> } }; running: boolean } };
+const internals = (log: AuditLog) => log as unknown as Internals;
+
+/** Frames in the WAL file (what a checkpoint leaves until a writer restarts the WAL). */
+const walFrames = (raw: SqliteDatabase.Database) => (raw.pragma('wal_checkpoint(NOOP)') as { log: number }[])[0]!.log;
+
+describe('the audit log on a SQLite file: commits on a worker thread', () => {
+  let store: OpenStore;
+  let file: string;
+  beforeEach(async () => {
+    const url = await storeTargets()[0]!.url();
+    file = url.slice('sqlite:'.length);
+    store = await openStore({ databaseUrl: url, dataDir: '/nonexistent' });
+    await migrateToLatest(store.db);
+  });
+  afterEach(() => store?.close());
+
+  it('keeps the event loop running while a commit waits, and acknowledges only once committed', async () => {
+    const log = new AuditLog(store);
+    await log.record(entry(1)); // the worker is up and holds the chain's head
+    // Another connection holds the write lock: the appender's commit has to wait for it.
+    const blocker = new SqliteDatabase(file);
+    blocker.exec('begin immediate');
+    let blockerOpen = true;
+    try {
+      let settled = false;
+      const pending = log.record(entry(2)).finally(() => (settled = true));
+      // Timers keep firing on time on the main thread meanwhile (the old synchronous commit spun in
+      // SQLite's busy handler on the event loop for its 5 s busy_timeout instead).
+      for (let i = 0; i < 20; i++) {
+        const start = performance.now();
+        await sleep(5);
+        expect(performance.now() - start).toBeLessThan(150);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(settled).toBe(false);
+      // A read on the main connection is answered meanwhile too.
+      expect(await store.db.selectFrom('audit_log').select('seq').where('tenant_id', '=', 'main').execute()).toEqual([{ seq: 1 }]);
+      blocker.exec('commit');
+      blockerOpen = false;
+      const row = await pending;
+      expect(row.seq).toBe(2);
+      expect(await store.db.selectFrom('audit_log').select('id').where('id', '=', row.id).executeTakeFirst()).toEqual({ id: row.id });
+    } finally {
+      if (blockerOpen) blocker.exec('rollback');
+      blocker.close();
+    }
+    await log.close();
+    expect((await verifyAllChains(store.db)).map((r) => [r.tenantId, r.entries, r.broken])).toEqual([['main', 2, null]]);
+  });
+
+  it('commits states with their entries and keeps the chain across a stale head (another process appended)', async () => {
+    const log = new AuditLog(store, { sqliteSync: 'NORMAL' });
+    const first = await log.record(entry(1, 'main', { states: { kind: 'flow', before: null, after: 'id: a' } }));
+    // Another process (a CLI purge, say) appends to the chain behind this log's back.
+    const other = new AuditLog(store);
+    await other.record(entry(2));
+    await other.close();
+    const [third, fourth] = await Promise.all([log.record(entry(3)), log.record(entry(4, null))]);
+    expect([third!.seq, fourth!.seq]).toEqual([3, 1]);
+    const state = await store.db.selectFrom('audit_states').selectAll().where('entry_id', '=', first.id).executeTakeFirstOrThrow();
+    expect(state).toMatchObject({ tenant_id: 'main', kind: 'flow', before: null, after: 'id: a' });
+    await log.close();
+    expect((await verifyAllChains(store.db)).every((r) => r.broken === null)).toBe(true);
+  });
+
+  it('writes on the main connection if the appender thread dies', async () => {
+    const log = new AuditLog(store);
+    await log.record(entry(1));
+    await internals(log).appender.worker.worker.terminate();
+    const rows = await Promise.all(Array.from({ length: 20 }, (_, i) => log.record(entry(i + 2))));
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    await log.close();
+    expect((await verifyAllChains(store.db)).map((r) => [r.entries, r.broken])).toEqual([[21, null]]);
+  });
+
+  it('turns automatic checkpoints back on for the appender if the checkpointer thread dies', async () => {
+    const raw = store.sqlite!;
+    const log = new AuditLog(store);
+    await log.record(entry(0));
+    await internals(log).checkpointer.worker.worker.terminate();
+    await expect.poll(() => internals(log).checkpointer.running).toBe(false);
+    expect(raw.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    // 4,000 rows are ~3,300 WAL pages: without a checkpoint the WAL would keep every frame.
+    for (let round = 0; round < 100; round++) await Promise.all(Array.from({ length: 40 }, (_, i) => log.record(entry(round * 40 + i + 1))));
+    expect(walFrames(raw)).toBeLessThan(1500);
+    await log.close();
+    expect((await verifyAllChains(store.db)).every((r) => r.broken === null)).toBe(true);
+  });
+});
