@@ -10,7 +10,7 @@ import { ConfirmDialog } from '../ui/confirm-dialog';
 import { SelectField, TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
 import { bindingsPath, loadAllRoles, loadBindings, suggestNamespaces } from './api';
-import { Badge, FormDialog, RowActions, Toolbar, SearchedList, useSearchedList, useTabDialog } from './common';
+import { Badge, FormDialog, RowActions, Toolbar, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
 import { resolveSubject, subjectOf, suggestSubjects, type Subject } from './subject-picker';
 
 const t = strings.iam.bindings;
@@ -33,14 +33,10 @@ export function BindingsTab({ tenant, me }: { tenant: string; me: Me }) {
   const { open, setOpen, close } = useTabDialog<{ kind: 'create' } | { kind: 'delete'; binding: ApiBindingDetail }>(searched.list);
   return (
     <div id="perch-iam-bindings">
-      <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={t.search}>
-        {can(me, 'BINDING', 'CREATE') && <Button variant="primary" data-testid="binding-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
-      </Toolbar>
+      <SearchedToolbar searched={searched} texts={t} createTestId="binding-create" onCreate={can(me, 'BINDING', 'CREATE') ? () => setOpen({ kind: 'create' }) : undefined} />
       <SearchedList
         searched={searched}
-        empty={t.empty}
-        noMatch={t.noMatch}
-        label={t.table}
+        texts={t}
         rowTestId="binding-row"
         rowIdAttribute="data-binding-id"
         columns={[

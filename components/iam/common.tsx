@@ -123,12 +123,36 @@ export function ResourceList<Row extends { id: string }>({ list, empty, paging, 
 }
 
 /** A searched, paged list: "no match" while a search is typed, "empty" otherwise. */
-export function SearchedList<Row extends { id: string }>({ searched, empty, noMatch, ...table }: DataTableProps<Row> & {
-  searched: SearchedListState<Row>;
+/** The texts of a searched tab (`strings.iam.<tab>`). */
+export interface SearchedTexts {
+  search: string;
+  create: string;
+  /** The table's accessible name. */
+  table: string;
   empty: string;
   noMatch: string;
+}
+
+/** The search box over a searched list, with the tab's create button when the caller may create. */
+export function SearchedToolbar({ searched, texts, createTestId, onCreate }: {
+  searched: Pick<SearchedListState<unknown>, 'search' | 'setSearch'>;
+  texts: SearchedTexts;
+  createTestId: string;
+  /** Absent when the caller may not create. */
+  onCreate?: () => void;
 }) {
-  return <ResourceList {...table} list={searched.list} paging={searched.paging} empty={searched.q ? noMatch : empty} />;
+  return (
+    <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={texts.search}>
+      {onCreate && <Button variant="primary" data-testid={createTestId} onClick={onCreate}>{texts.create}</Button>}
+    </Toolbar>
+  );
+}
+
+export function SearchedList<Row extends { id: string }>({ searched, texts, ...table }: Omit<DataTableProps<Row>, 'label'> & {
+  searched: SearchedListState<Row>;
+  texts: SearchedTexts;
+}) {
+  return <ResourceList {...table} label={texts.table} list={searched.list} paging={searched.paging} empty={searched.q ? texts.noMatch : texts.empty} />;
 }
 
 /** Which dialog a tab shows, and the two ways out of it: close, or done (the list is read again). */

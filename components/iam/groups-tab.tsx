@@ -10,7 +10,7 @@ import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
 import { groupsPath, loadGroups, loadMembers, suggestUsers } from './api';
-import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, SearchedList, useSearchedList, useTabDialog } from './common';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.groups;
 
@@ -25,14 +25,10 @@ export function GroupsTab({ tenant, me }: { tenant: string; me: Me }) {
   const { open, setOpen, close, done } = useTabDialog<Open>(searched.list);
   return (
     <div id="perch-iam-groups">
-      <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={t.search}>
-        {can(me, 'GROUP', 'CREATE') && <Button variant="primary" data-testid="group-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
-      </Toolbar>
+      <SearchedToolbar searched={searched} texts={t} createTestId="group-create" onCreate={can(me, 'GROUP', 'CREATE') ? () => setOpen({ kind: 'create' }) : undefined} />
       <SearchedList
         searched={searched}
-        empty={t.empty}
-        noMatch={t.noMatch}
-        label={t.table}
+        texts={t}
         rowTestId="group-row"
         rowIdAttribute="data-group-id"
         columns={[

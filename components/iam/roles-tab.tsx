@@ -11,7 +11,7 @@ import { CheckboxField, TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { useCached } from '../ui/use-cached';
 import { loadCatalogue, loadRole, loadRoles, rolesPath } from './api';
-import { Badge, FormDialog, RowActions, Toolbar, SearchedList, useSearchedList, useTabDialog } from './common';
+import { Badge, FormDialog, RowActions, Toolbar, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
 import { PermissionEditor } from './permission-editor';
 
 const t = strings.iam.roles;
@@ -24,14 +24,10 @@ export function RolesTab({ tenant, me }: { tenant: string; me: Me }) {
   const { open, setOpen, close, done } = useTabDialog<Open>(searched.list);
   return (
     <div id="perch-iam-roles">
-      <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={t.search}>
-        {can(me, 'ROLE', 'CREATE') && <Button variant="primary" data-testid="role-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
-      </Toolbar>
+      <SearchedToolbar searched={searched} texts={t} createTestId="role-create" onCreate={can(me, 'ROLE', 'CREATE') ? () => setOpen({ kind: 'create' }) : undefined} />
       <SearchedList
         searched={searched}
-        empty={t.empty}
-        noMatch={t.noMatch}
-        label={t.table}
+        texts={t}
         rowTestId="role-row"
         rowIdAttribute="data-role-id"
         columns={[

@@ -17,7 +17,7 @@ import { Dialog } from '../ui/dialog';
 import { CheckboxField, SelectField, TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
 import { loadServiceAccounts, loadTokens, serviceAccountsPath, tokensPath } from './api';
-import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, SearchedList, useSearchedList, useTabDialog } from './common';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.serviceAccounts;
 
@@ -33,14 +33,10 @@ export function ServiceAccountsTab({ tenant, me }: { tenant: string; me: Me }) {
   const { open, setOpen, close } = useTabDialog<Open>(searched.list);
   return (
     <div id="perch-iam-service-accounts">
-      <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={t.search}>
-        {can(me, 'SERVICE_ACCOUNT', 'CREATE') && <Button variant="primary" data-testid="service-account-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>}
-      </Toolbar>
+      <SearchedToolbar searched={searched} texts={t} createTestId="service-account-create" onCreate={can(me, 'SERVICE_ACCOUNT', 'CREATE') ? () => setOpen({ kind: 'create' }) : undefined} />
       <SearchedList
         searched={searched}
-        empty={t.empty}
-        noMatch={t.noMatch}
-        label={t.table}
+        texts={t}
         rowTestId="service-account-row"
         rowIdAttribute="data-service-account-id"
         columns={[

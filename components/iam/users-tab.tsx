@@ -8,7 +8,7 @@ import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { loadUser, loadUsers, usersPath } from './api';
-import { ActionError, Badge, FormDialog, RowActions, Toolbar, useAction, SearchedList, useSearchedList, useTabDialog } from './common';
+import { ActionError, Badge, FormDialog, RowActions, Toolbar, useAction, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.users;
 
@@ -25,15 +25,11 @@ export function UsersTab() {
   const action = useAction();
   return (
     <div id="perch-iam-users">
-      <Toolbar search={searched.search} onSearch={searched.setSearch} searchLabel={t.search}>
-        <Button variant="primary" data-testid="user-create" onClick={() => setOpen({ kind: 'create' })}>{t.create}</Button>
-      </Toolbar>
+      <SearchedToolbar searched={searched} texts={t} createTestId="user-create" onCreate={() => setOpen({ kind: 'create' })} />
       <ActionError error={action.error} onDismiss={action.clear} />
       <SearchedList
         searched={searched}
-        empty={t.empty}
-        noMatch={t.noMatch}
-        label={t.table}
+        texts={t}
         rowTestId="user-row"
         rowIdAttribute="data-user-id"
         columns={[
