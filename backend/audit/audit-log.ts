@@ -72,6 +72,12 @@ const COLUMNS = [
   'resource_id', 'namespace', 'request_id', 'ip', 'user_agent', 'outcome', 'upstream_status', 'details', 'prev_hash', 'hash',
 ] as const satisfies ReadonlyArray<keyof AuditLogTable>;
 const INSERT_ONE = `insert into audit_log (${COLUMNS.join(',')}) values (${COLUMNS.map(() => '?').join(',')})`;
+/**
+ * From this many queued entries, appender batches are pipelined: one commits on the thread while the
+ * next is chained on the main thread and sent behind it. Shorter queues go out one batch at a time:
+ * chaining them is cheap, and a second batch queued in the thread would only add a commit to the wait.
+ */
+const LONG_QUEUE = 200;
 /** About 600 WAL pages of audit rows and their indexes: near SQLite's own 1,000-page threshold. */
 const CHECKPOINT_ROWS = 500;
 const clip = (text: string | null | undefined, max: number) => (text == null ? null : text.length > max ? text.slice(0, max) : text);
@@ -97,10 +103,17 @@ type Heads = Map<string, { seq: number; hash: string }>;
 export class AuditLog {
   private queue: Pending[] = [];
   private scheduled = false;
-  /** A batch is being written. */
-  private active = false;
-  /** Serializes batches and purges. */
+  /** Batches taken from the queue and not yet acknowledged. */
+  private readonly batches = new Set<Promise<void>>();
+  /** Serializes purges, Kysely batches and the chaining (not the commit) of appender batches. */
   private writing: Promise<void> = Promise.resolve();
+  /** Appender batches sent and not yet committed: what a purge or a Kysely batch waits for first. */
+  private readonly commits = new Set<Promise<unknown>>();
+  /**
+   * Bumped when an appender batch fails: batches chained before that on its (now void) heads carry
+   * the old epoch, and the appender refuses them, so nothing lands on a link that was never written.
+   */
+  private epoch = 0;
   private heads: Heads = new Map();
   /** Before/after states of queued rows, inserted with them. */
   private readonly states = new WeakMap<Pending['row'], NonNullable<AuditEntry['states']>>();
@@ -128,10 +141,11 @@ export class AuditLog {
       ...(redact(entry.details ?? {}) as Record<string, unknown>),
       ...(states ? { states: { kind: states.kind, before: sha256(states.before), after: sha256(states.after) } } : {}),
     });
+    const date = entry.date ?? this.now();
     const row: Pending['row'] = {
       tenant_id: entry.tenantId ?? INSTANCE_CHAIN,
-      id: randomUUID(),
-      date: entry.date ?? this.now(),
+      id: timeOrderedUuid(date),
+      date,
       actor_type: entry.actor.type,
       actor_id: entry.actor.id ?? null,
       actor_email: clip(entry.actor.email, 320),
@@ -156,9 +170,9 @@ export class AuditLog {
 
   /** Writes whatever is queued and waits until it is stored. */
   async flush(): Promise<void> {
-    while (this.queue.length || this.active) {
+    while (this.queue.length || this.batches.size) {
       this.drain();
-      await this.writing;
+      await Promise.all(this.batches);
     }
   }
 
@@ -215,7 +229,7 @@ export class AuditLog {
    * event loop) for company; while a batch is being written, newer entries wait and form the next one.
    */
   private kick(): void {
-    if (this.scheduled || this.active) return;
+    if (this.scheduled || this.batches.size >= this.pipelineDepth()) return;
     this.scheduled = true;
     const go = () => {
       this.scheduled = false;
@@ -226,13 +240,21 @@ export class AuditLog {
   }
 
   private drain(): void {
-    if (this.active || !this.queue.length) return;
-    this.active = true;
-    const batch = this.queue.splice(0, this.maxBatch);
-    void this.exclusive(() => this.writeBatch(batch)).finally(() => {
-      this.active = false;
-      this.drain();
-    });
+    const depth = this.pipelineDepth();
+    while (this.queue.length && this.batches.size < depth) {
+      // An idle pipeline takes a long queue in two halves: the second is chained while the first commits.
+      const size = this.batches.size === 0 && depth > 1 ? Math.ceil(this.queue.length / 2) : this.maxBatch;
+      const written = this.writeBatch(this.queue.splice(0, Math.min(size, this.maxBatch))).finally(() => {
+        this.batches.delete(written);
+        this.drain();
+      });
+      this.batches.add(written);
+    }
+  }
+
+  /** Batches written at once: two for a long queue with the appender thread (see {@link LONG_QUEUE}), else one. */
+  private pipelineDepth(): number {
+    return this.queue.length >= LONG_QUEUE && this.appender?.usable ? 2 : 1;
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
@@ -261,10 +283,16 @@ export class AuditLog {
     return run;
   }
 
-  private writeRows(rows: Pending['row'][]): Promise<AuditLogTable[]> {
-    const appender = this.sqliteAppender();
-    if (appender?.usable) return this.appendOffThread(appender, rows);
-    return this.transact((trx, heads) => this.appendRows(trx, heads, rows));
+  /** Chains and sends the rows in turn with other batches; resolves once they committed. */
+  private async writeRows(rows: Pending['row'][]): Promise<AuditLogTable[]> {
+    const sent = await this.exclusive(async () => {
+      const appender = this.sqliteAppender();
+      if (appender?.usable) return this.sendOffThread(appender, rows);
+      // A Kysely batch holds its turn until it committed.
+      const stored = await this.transact((trx, heads) => this.appendRows(trx, heads, rows));
+      return { committed: Promise.resolve(stored) };
+    });
+    return sent.committed;
   }
 
   /** SQLite on a WAL file: commits on a worker thread; WAL checkpoints on another, asked for every {@link CHECKPOINT_ROWS} rows. */
@@ -286,26 +314,42 @@ export class AuditLog {
 
   /**
    * SQLite's group commit. The chain links are computed here, on the heads this log keeps (the
-   * worker reads a missing one); the worker only inserts the hashed rows in one `BEGIN IMMEDIATE`
-   * transaction and answers once it committed. Nothing of the commit runs on the event loop.
+   * worker reads a missing one), and the heads move at once, so the next batch is chained while this
+   * one commits; the worker only inserts the hashed rows in one `BEGIN IMMEDIATE` transaction and
+   * answers once it committed. Nothing of the commit runs on the event loop. If the commit fails,
+   * the heads are dropped and the epoch moves on: the worker refuses the batches chained onto this
+   * one, and every retry reads the heads again (after those refusals, in the worker's order).
    */
-  private appendOffThread(appender: SqliteAppender, rows: Pending['row'][]): Promise<AuditLogTable[]> {
-    return this.withHeads(async (heads) => {
-      const missing = missingChains(heads, rows);
-      if (missing.length) {
-        const found = await appender.heads(missing);
-        missing.forEach((tenant, i) => heads.set(tenant, headOf(found[i])));
-      }
-      const out = this.chain(heads, rows);
-      const states = this.statesOf(rows).map((s) => [s.entry_id, s.tenant_id, s.kind, s.before, s.after]);
-      await appender.append(out.map((row) => COLUMNS.map((c) => row[c])), states);
-      this.rowsSinceCheckpoint += rows.length;
-      if (this.rowsSinceCheckpoint >= CHECKPOINT_ROWS) {
-        this.rowsSinceCheckpoint = 0;
-        this.checkpointer?.request();
-      }
-      return out;
-    });
+  private async sendOffThread(appender: SqliteAppender, rows: Pending['row'][]): Promise<{ committed: Promise<AuditLogTable[]> }> {
+    // A failure seen while the heads were read may have dropped others: read until none is missing.
+    for (let missing = missingChains(this.heads, rows); missing.length; missing = missingChains(this.heads, rows)) {
+      const found = await appender.heads(missing);
+      missing.forEach((tenant, i) => this.heads.set(tenant, headOf(found[i])));
+    }
+    const epoch = this.epoch;
+    const out = this.chain(this.heads, rows);
+    const states = this.statesOf(rows).map((s) => [s.entry_id, s.tenant_id, s.kind, s.before, s.after]);
+    const committed = appender.append(epoch, out.map((row) => COLUMNS.map((c) => row[c])), states).then(
+      () => {
+        this.rowsSinceCheckpoint += rows.length;
+        if (this.rowsSinceCheckpoint >= CHECKPOINT_ROWS) {
+          this.rowsSinceCheckpoint = 0;
+          this.checkpointer?.request();
+        }
+        return out;
+      },
+      (error: unknown) => {
+        if (epoch === this.epoch) {
+          this.epoch++;
+          this.heads.clear();
+        }
+        throw error;
+      },
+    );
+    this.commits.add(committed);
+    const settled = () => void this.commits.delete(committed);
+    committed.then(settled, settled);
+    return { committed };
   }
 
   /**
@@ -368,7 +412,9 @@ export class AuditLog {
    * dropped on failure, so the next batch reads them again). Serialized across replicas by an advisory
    * lock on PostgreSQL; fsynced on SQLite when `sqliteSync` is FULL.
    */
-  private transact<T>(work: (trx: Trx, heads: Heads) => Promise<T>): Promise<T> {
+  private async transact<T>(work: (trx: Trx, heads: Heads) => Promise<T>): Promise<T> {
+    // Appender batches still committing may yet fail and void the heads they moved.
+    while (this.commits.size) await Promise.allSettled(this.commits);
     return this.withHeads(async (heads) => {
       if (this.store.dialect === 'postgres') {
         return this.store.db.transaction().execute(async (trx) => {
@@ -409,6 +455,16 @@ export class AuditLog {
 /** The chains of `rows` whose head is not in `heads` (all of them with `all`). */
 function missingChains(heads: Heads, rows: Pending['row'][], all = false): string[] {
   return [...new Set(rows.map((r) => r.tenant_id))].filter((t) => all || !heads.has(t));
+}
+
+/**
+ * A UUID version 7 (RFC 9562): the entry's millisecond, then Node's random bits. Ids that grow with
+ * time land at the end of the unique index on `id`, where a random UUID dirties a page of it per row.
+ */
+export function timeOrderedUuid(millis: number = Date.now()): string {
+  const time = Math.max(0, Math.trunc(millis)).toString(16).padStart(12, '0').slice(-12);
+  // randomUUID() is xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx: its version digit is at index 14.
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${randomUUID().slice(15)}`;
 }
 
 const headOf = (last: { seq: number | string; hash: string } | null | undefined) => (last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS_HASH });

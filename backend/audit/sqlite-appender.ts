@@ -19,10 +19,18 @@ const HANDLER = `(db, options) => {
     for (const row of rows) insert.run(row);
     for (const state of states) insertState.run(state);
   }).immediate;
+  // Batches chained onto one that failed carry its epoch (or an older one): they are refused unwritten.
+  let failedEpoch = -1;
   return (request) => {
     switch (request.type) {
       case 'append':
-        append(request.rows, request.states);
+        if (request.epoch <= failedEpoch) throw new Error('An earlier audit batch, which this one is chained onto, failed');
+        try {
+          append(request.rows, request.states);
+        } catch (error) {
+          failedEpoch = request.epoch;
+          throw error;
+        }
         return null;
       case 'heads':
         return request.tenants.map((tenant) => head.get(tenant) || null);
@@ -64,9 +72,12 @@ export class SqliteAppender {
     return this.worker.request({ type: 'heads', tenants });
   }
 
-  /** Inserts the rows (values in column order) and their states in one transaction; resolves once it committed. */
-  async append(rows: unknown[][], states: unknown[][]): Promise<void> {
-    await this.worker.request({ type: 'append', rows, states });
+  /**
+   * Inserts the rows (values in column order) and their states in one transaction; resolves once it
+   * committed. Once a batch failed, every later one of the same or an older `epoch` is refused.
+   */
+  async append(epoch: number, rows: unknown[][], states: unknown[][]): Promise<void> {
+    await this.worker.request({ type: 'append', epoch, rows, states });
   }
 
   /** Automatic checkpoints back on: the background checkpointer is gone. */

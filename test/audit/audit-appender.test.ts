@@ -75,6 +75,34 @@ describe('the audit log on a SQLite file: commits on a worker thread', () => {
     expect((await verifyAllChains(store.db)).every((r) => r.broken === null)).toBe(true);
   });
 
+  it('refuses a batch chained onto one that failed, and retries both on fresh heads', async () => {
+    const log = new AuditLog(store);
+    await log.record(entry(1));
+    // Another process appends behind this log's back: its cached head (seq 1) is stale.
+    const other = new AuditLog(store);
+    await other.record(entry(2));
+    await other.close();
+    // 300 entries at once go out as two pipelined batches: the first collides on seq 2 and fails;
+    // the second, chained onto the first's never-written links, would commit if it were not refused.
+    const rows = await Promise.all(Array.from({ length: 300 }, (_, i) => log.record(entry(i + 3))));
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 3));
+    await log.close();
+    expect((await verifyAllChains(store.db)).map((r) => [r.tenantId, r.entries, r.broken])).toEqual([['main', 302, null]]);
+    const stored = await store.db.selectFrom('audit_log').select(['seq', 'id']).where('tenant_id', '=', 'main').orderBy('seq').execute();
+    expect(stored.slice(2).map((r) => r.id)).toEqual(rows.map((r) => r.id));
+  });
+
+  it('gives entries ids that grow with time (UUID version 7)', async () => {
+    const log = new AuditLog(store);
+    const first = await log.record(entry(1));
+    await sleep(3);
+    const second = await log.record(entry(2));
+    await log.close();
+    for (const row of [first, second]) expect(row.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(parseInt(first.id.replace(/-/g, '').slice(0, 12), 16)).toBe(first.date);
+    expect(second.id > first.id).toBe(true);
+  });
+
   it('writes on the main connection if the appender thread dies', async () => {
     const log = new AuditLog(store);
     await log.record(entry(1));
