@@ -92,6 +92,21 @@ describe('the audit log on a SQLite file: commits on a worker thread', () => {
     expect(stored.slice(2).map((r) => r.id)).toEqual(rows.map((r) => r.id));
   });
 
+  it('keeps the chain whole when a purge runs while pipelined batches are committing', async () => {
+    const log = new AuditLog(store);
+    await log.record(entry(0, 'main', { date: 1_000 }));
+    const early = Array.from({ length: 600 }, (_, i) => log.record(entry(i + 1, 'main', { date: 2_000 })));
+    await new Promise((resolve) => setImmediate(resolve)); // the two halves are chained and sent
+    // Queued behind the batches already chained: it waits for their commits, and later batches wait for it.
+    const purged = log.purge(5_000, { type: 'SYSTEM', id: 'test' });
+    const late = Array.from({ length: 600 }, (_, i) => log.record(entry(i + 601, 'main', { date: 9_000 })));
+    const [results, lateRows] = await Promise.all([purged, Promise.all(late), Promise.all(early)]);
+    expect(results).toMatchObject([{ tenantId: 'main', count: 601, firstKeptSeq: 602 }]);
+    expect(lateRows.map((r) => r.seq)).toEqual(Array.from({ length: 600 }, (_, i) => i + 603));
+    await log.close();
+    expect((await verifyAllChains(store.db)).map((r) => [r.tenantId, r.entries, r.broken])).toEqual([['main', 601, null]]);
+  });
+
   it('gives entries ids that grow with time (UUID version 7)', async () => {
     const log = new AuditLog(store);
     const first = await log.record(entry(1));
