@@ -262,7 +262,8 @@ export class AuditLog {
     try {
       rows = await this.writeRows(batch.map((p) => p.row));
     } catch {
-      // Another writer moved a chain (or the database hiccuped): the heads are read again, once more.
+      // Another writer moved a chain, the batch this one was chained onto failed, or the database
+      // hiccuped: the heads are read again, once more.
       try {
         rows = await this.writeRows(batch.map((p) => p.row));
       } catch (error) {
