@@ -462,7 +462,7 @@ function missingChains(heads: Heads, rows: Pending['row'][], all = false): strin
  * A UUID version 7 (RFC 9562): the entry's millisecond, then Node's random bits. Ids that grow with
  * time land at the end of the unique index on `id`, where a random UUID dirties a page of it per row.
  */
-export function timeOrderedUuid(millis: number = Date.now()): string {
+function timeOrderedUuid(millis: number): string {
   const time = Math.max(0, Math.trunc(millis)).toString(16).padStart(12, '0').slice(-12);
   // randomUUID() is xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx: its version digit is at index 14.
   return `${time.slice(0, 8)}-${time.slice(8)}-7${randomUUID().slice(15)}`;
