@@ -1,8 +1,9 @@
 import fastifyCookie from '@fastify/cookie';
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AuditLog } from './audit/audit-log.js';
 import { installAuditHook } from './audit/http-hook.js';
+import { requestLogOptions } from './http/request-log.js';
 import { startRetention } from './audit/retention.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { startShipper } from './audit/shipper.js';
@@ -86,12 +87,9 @@ export interface Perch {
 /** Builds a ready-to-listen Perch: store migrated, features registered. */
 export async function buildPerch(config: PerchConfig, options: { logger?: boolean } = {}): Promise<Perch> {
   const app = Fastify({
-    logger: options.logger === false ? false : {
-      level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
-    },
+    logger: options.logger === false ? false : requestLogOptions(config.logLevel),
     // Two log lines per request are synchronous writes on the proxy's hot path: only when debugging.
-    disableRequestLogging: !['debug', 'trace'].includes(config.logLevel),
+    logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(config.logLevel) }),
     // Perch answers 400 itself for anything non-canonical; the router must not second-guess it.
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true, maxParamLength: 500 },
     bodyLimit: 1024 * 1024,

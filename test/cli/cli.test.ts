@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { startKestraDouble } from '../kestra-double/kestra-double.js';
 import { freePort } from '../support/postgres.js';
 
 const run = promisify(execFile);
@@ -86,4 +87,71 @@ describe('perch command line', () => {
       await new Promise((r) => child.once('exit', r));
     }
   });
+
+  it('logs each request at debug level, and never a password, session id, token or Kestra credential', async () => {
+    const kestra = await startKestraDouble();
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-cli-'));
+    const port = await freePort();
+    const adminPassword = 'logged-nowhere passphrase';
+    const child = spawn(process.execPath, [PERCH, 'serve'], {
+      env: env({
+        PERCH_DATA_DIR: dataDir,
+        PERCH_PORT: String(port),
+        PERCH_LOG_LEVEL: 'debug',
+        PERCH_KESTRA_URL: kestra.url,
+        PERCH_KESTRA_USERNAME: kestra.username,
+        PERCH_KESTRA_PASSWORD: kestra.password,
+        PERCH_ADMIN_EMAIL: 'boot@example.com',
+        PERCH_ADMIN_PASSWORD: adminPassword,
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitForHealth(url);
+      const login = (password: string) =>
+        request(`${url}/perch/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'boot@example.com', password }) });
+      const wrong = await login('a wrong passphrase given');
+      expect(wrong.statusCode).toBe(401);
+      await wrong.body.dump();
+      const good = await login(adminPassword);
+      expect(good.statusCode).toBe(204);
+      await good.body.dump();
+      const session = String(good.headers['set-cookie']).match(/perch_session=([^;]+)/)![1]!;
+      const proxied = await request(`${url}/api/v1/main/flows/search?page=1&size=10`, { headers: { cookie: `perch_session=${session}` } });
+      expect(proxied.statusCode).toBe(200);
+      await proxied.body.dump();
+      // Kestra's credentials went upstream on that call: they must not come back into the log.
+      expect(kestra.requests.at(-1)!.headers.authorization).toBe(kestra.authorization);
+      const bearer = 'perch_made-up-token-that-must-not-be-logged';
+      const refused = await request(`${url}/api/v1/main/flows/search`, { headers: { authorization: `Bearer ${bearer}` } });
+      expect(refused.statusCode).toBe(401);
+      await refused.body.dump();
+      // A secret link carries its token in the query string.
+      const link = await request(`${url}/perch/reset-password?token=made-up-link-token-never-logged`);
+      await link.body.dump();
+      // So does a webhook trigger, in its path.
+      const webhook = await request(`${url}/api/v1/main/executions/webhook/company.team/hello/made-up-webhook-key`, { method: 'POST' });
+      await webhook.body.dump();
+      await new Promise((r) => setTimeout(r, 200)); // the last lines reach the pipe
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await kestra.close();
+    }
+    // Request logging is on at debug: the test looks at real request lines.
+    expect(output).toContain('incoming request');
+    expect(output).toContain('/api/v1/main/flows/search?page=[redacted]&size=[redacted]');
+    expect(output).toContain('/perch/reset-password?token=[redacted]');
+    expect(output).toContain('/api/v1/main/executions/webhook/company.team/hello/[redacted]');
+    for (const secret of [adminPassword, 'a wrong passphrase given', kestra.password, kestra.authorization.slice('Basic '.length), 'perch_made-up-token', 'made-up-link-token', 'made-up-webhook-key']) {
+      expect(output).not.toContain(secret);
+    }
+    const sessionIds = output.match(/perch_session=[A-Za-z0-9_-]{16,}/g);
+    expect(sessionIds).toBeNull();
+  });
 });
+
