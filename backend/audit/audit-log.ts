@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { Resource } from '../../lib/authz/catalogue.js';
 import { INSTANCE_CHAIN, type ActorType, type AuditAction, type AuditOutcome } from '../../lib/schemas/audit.js';
@@ -34,7 +34,7 @@ export interface AuditEntry {
   states?: { kind: string; before: string | null; after: string | null };
 }
 
-const sha256 = (text: string | null) => (text === null ? null : createHash('sha256').update(text).digest('hex'));
+const sha256 = (text: string | null) => (text === null ? null : hash('sha256', text, 'hex'));
 
 export interface AuditLogOptions {
   /** How long the first entry of a batch waits for company when the log is idle (ms; 0: the end of the current event-loop turn). */
@@ -137,10 +137,10 @@ export class AuditLog {
   record(entry: AuditEntry): Promise<AuditLogTable> {
     if (this.closed) return Promise.reject(new Error('The audit log is closed'));
     const states = entry.states;
-    const details = canonicalJson({
-      ...(redact(entry.details ?? {}) as Record<string, unknown>),
-      ...(states ? { states: { kind: states.kind, before: sha256(states.before), after: sha256(states.after) } } : {}),
-    });
+    // redact returns a copy: the states' digests go into it, not into the caller's object.
+    const redacted = redact(entry.details ?? {}) as Record<string, unknown>;
+    if (states) redacted.states = { kind: states.kind, before: sha256(states.before), after: sha256(states.after) };
+    const details = canonicalJson(redacted);
     const date = entry.date ?? this.now();
     const row: Pending['row'] = {
       tenant_id: entry.tenantId ?? INSTANCE_CHAIN,
@@ -362,8 +362,8 @@ export class AuditLog {
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const head = heads.get(row.tenant_id)!;
-      const unhashed = { ...row, seq: head.seq + 1, prev_hash: head.hash };
-      const full: AuditLogTable = { ...unhashed, hash: entryHash(unhashed) };
+      const full: AuditLogTable = { ...row, seq: head.seq + 1, prev_hash: head.hash, hash: '' };
+      full.hash = entryHash(full);
       heads.set(row.tenant_id, { seq: full.seq, hash: full.hash });
       out[i] = full;
     }

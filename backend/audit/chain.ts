@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditLogTable } from '../store/schema.js';
 
 /** prev_hash of the first entry of a chain. */
@@ -22,15 +22,21 @@ export function canonicalRow(row: UnhashedRow): string {
   return `${out}}`;
 }
 
-/** SHA-256 over the previous hash followed by the canonical row. */
+/** SHA-256 over the previous hash followed by the canonical row (one-shot: no Hash object per entry). */
 export function entryHash(row: UnhashedRow): string {
-  return createHash('sha256').update(row.prev_hash).update(canonicalRow(row)).digest('hex');
+  return hash('sha256', row.prev_hash + canonicalRow(row), 'hex');
 }
 
 /** Canonical JSON of any value: object keys sorted at every depth (for `details`). */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const object = value as Record<string, unknown>;
+  // Built by concatenation over the sorted keys: one write's details cost no arrays of pairs.
+  let out = '';
+  for (const key of Object.keys(object).sort()) {
+    const v = object[key];
+    if (v !== undefined) out += `${out ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(v)}`;
+  }
+  return `{${out}}`;
 }

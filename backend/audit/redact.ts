@@ -12,9 +12,8 @@ export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return REDACTED;
   if (Array.isArray(value)) return value.slice(0, 100).map((v) => redact(v, depth + 1));
   if (Buffer.isBuffer(value)) return REDACTED;
+  const object = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    out[key] = SECRET_KEY.test(key) ? REDACTED : redact(v, depth + 1);
-  }
+  for (const key of Object.keys(object)) out[key] = SECRET_KEY.test(key) ? REDACTED : redact(object[key], depth + 1);
   return out;
 }
