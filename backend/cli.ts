@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { registerAuditCommands } from './audit/cli.js';
 import { ConfigError, loadConfig, type PerchConfig } from './config/config.js';
 import { registerRemoteCommands } from './remote/commands.js';
-import { buildPerch } from './server.js';
+import { buildPerch, type Perch } from './server.js';
 import { migrateToLatest, openStore } from './store/database.js';
 import { createInstanceOwner, FIRST_ADMIN_HELP } from './users/first-admin.js';
 
@@ -20,9 +20,17 @@ async function config(file: string | undefined): Promise<PerchConfig> {
   }
 }
 
+/** The one line a start-up failure prints (the database or the port refused): no stack trace. */
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 async function serve(options: { config?: string }): Promise<void> {
   const settings = await config(options.config);
-  const perch = await buildPerch(settings);
+  let perch: Perch;
+  try {
+    perch = await buildPerch(settings);
+  } catch (error) {
+    fail(`cannot start: ${reason(error)}`);
+  }
   const outcome = await perch.ctx.firstAdmin.bootstrap(settings);
   if (outcome === 'created') {
     perch.app.log.info(`created instance owner ${settings.admin.email}`);
@@ -39,7 +47,12 @@ async function serve(options: { config?: string }): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
-  await perch.app.listen({ port: settings.port, host: settings.host });
+  try {
+    await perch.app.listen({ port: settings.port, host: settings.host });
+  } catch (error) {
+    await perch.close();
+    fail(`cannot listen on ${settings.host}:${settings.port}: ${reason(error)}`);
+  }
   perch.app.log.info(`Perch in front of Kestra at ${settings.kestra.url}, data in ${perch.ctx.store.description}`);
 }
 

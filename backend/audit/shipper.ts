@@ -27,11 +27,20 @@ export type SinkConfig = PerchConfig['audit']['sinks'][number];
 /** One JSON line per entry: the API shape (`toApiAuditLog`), chain fields included. */
 export const jsonLine = (row: AuditLogTable) => `${JSON.stringify(toApiAuditLog(row))}\n`;
 
+/**
+ * A sink URL as its default name says it (printed in the log, stored as the cursor's key): without
+ * its query, where an endpoint's API key may sit. (The configuration refuses a user and password.)
+ */
+function printableUrl(url: string): string {
+  const query = url.search(/[?#]/);
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /** POSTs JSON lines; any 2xx is the acknowledgement. */
 export class WebhookSink implements AuditSink {
   readonly name: string;
   constructor(private readonly config: Extract<SinkConfig, { type: 'webhook' }>, private readonly timeoutMs = 10_000) {
-    this.name = config.name ?? `webhook:${config.url}`;
+    this.name = config.name ?? `webhook:${printableUrl(config.url)}`;
   }
 
   async send(rows: AuditLogTable[]): Promise<void> {
@@ -215,7 +224,7 @@ export function otlpLogsRequest(rows: AuditLogTable[], host = hostname()) {
 export class OtlpSink implements AuditSink {
   readonly name: string;
   constructor(private readonly config: Extract<SinkConfig, { type: 'otlp' }>, private readonly timeoutMs = 10_000) {
-    this.name = config.name ?? `otlp:${config.url}`;
+    this.name = config.name ?? `otlp:${printableUrl(config.url)}`;
   }
 
   async send(rows: AuditLogTable[]): Promise<void> {

@@ -25,20 +25,30 @@ export function parseIsoDuration(text: string): number | null {
 const PROJECT_ROOT = path.resolve(import.meta.dirname, import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 
 const port = z.coerce.number().int().min(0).max(65535);
-const httpUrl = z.url({ protocol: /^https?$/ });
+// abort: a value that is no URL at all is not handed to the refinements below.
+const httpUrl = z.url({ protocol: /^https?$/, abort: true });
+const withoutCredentials = (url: string) => !new URL(url).username && !new URL(url).password;
+/** An address Perch prints in its log and its mails: credentials in it would be printed too. */
+const addressUrl = httpUrl.refine(withoutCredentials, 'must not contain a user name or password');
+/** A log shipper's endpoint: undici would drop a user and password given in it without a word. */
+const sinkUrl = httpUrl.refine(withoutCredentials, 'must not contain a user name or password: send credentials in headers (Authorization)');
+/** Kestra's origin: Perch forwards every path to Kestra's root, and Kestra's account has its own keys. */
+const kestraUrl = httpUrl
+  .refine(withoutCredentials, 'must not contain a user name or password: set kestra.username and kestra.password (PERCH_KESTRA_USERNAME, PERCH_KESTRA_PASSWORD)')
+  .refine((url) => { const parsed = new URL(url); return parsed.pathname === '/' && !parsed.search && !parsed.hash; }, 'give only the scheme, host and port: Perch reaches Kestra at its root');
 
 export const configSchema = z
   .object({
     port: port.default(8090),
     host: z.string().min(1).default('127.0.0.1'),
     /** Public address people use (https:// turns on Secure cookies). */
-    publicUrl: httpUrl.optional(),
+    publicUrl: addressUrl.optional(),
     dataDir: z.string().min(1).default('./data'),
-    databaseUrl: z.string().min(1).optional(),
+    databaseUrl: z.string().regex(/^(postgres(ql)?:\/\/|sqlite:)./, 'use postgres://user:password@host/database or sqlite:/path/to/file.db').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     kestra: z
       .strictObject({
-        url: httpUrl.default('http://localhost:8080'),
+        url: kestraUrl.default('http://localhost:8080'),
         username: z.string().min(1).optional(),
         password: z.string().min(1).optional(),
         /** How long Perch waits for Kestra's response headers before answering 504. */
@@ -121,7 +131,7 @@ export const configSchema = z
                 type: z.literal('webhook'),
                 /** The cursor's key; defaults to `webhook:<url>`. */
                 name: z.string().min(1).max(100).optional(),
-                url: z.url({ protocol: /^https?$/ }),
+                url: sinkUrl,
                 headers: z.record(z.string(), z.string()).optional(),
               }),
               z.strictObject({
@@ -137,7 +147,7 @@ export const configSchema = z
                 /** OpenTelemetry logs over OTLP/HTTP with JSON encoding: `url` is the full endpoint, e.g. http://collector:4318/v1/logs. */
                 type: z.literal('otlp'),
                 name: z.string().min(1).max(100).optional(),
-                url: z.url({ protocol: /^https?$/ }),
+                url: sinkUrl,
                 headers: z.record(z.string(), z.string()).optional(),
               }),
               z.strictObject({

@@ -76,6 +76,17 @@ describe('the audit log shipper', () => {
     expect(() => parseConfig({ audit: { sinks: [{ type: 'kafka' }] } })).toThrow();
   });
 
+  it('keeps endpoint secrets out of what it prints: no user or password in a URL, no query in a default name', () => {
+    // undici would drop a user and password given in the URL without a word: credentials go in headers.
+    const sink = (url: string) => () => parseConfig({ audit: { sinks: [{ type: 'otlp', url }] } });
+    expect(sink('https://siem:hunter2@siem.example.com/v1/logs')).toThrow(/^Invalid configuration: audit\.sinks\.0\.url: must not contain a user name or password: send credentials in headers/);
+    expect(sink('https://siem:hunter2@siem.example.com/v1/logs')).not.toThrow(/hunter2/);
+    // A default name is logged when shipping fails and stored as the cursor's key: an API key in the query stays out.
+    expect(new WebhookSink({ type: 'webhook', url: 'https://siem.example.com/ingest?api_key=k3y' }).name).toBe('webhook:https://siem.example.com/ingest');
+    expect(new OtlpSink({ type: 'otlp', url: 'https://otel.example.com/v1/logs?token=k3y#x' }).name).toBe('otlp:https://otel.example.com/v1/logs');
+    expect(new WebhookSink({ type: 'webhook', url: 'https://siem.example.com/ingest' }).name).toBe('webhook:https://siem.example.com/ingest');
+  });
+
   it('holds entries while the webhook is down, then delivers all in order; after a restart only the unacknowledged batch comes again', async () => {
     const port = await freePort();
     const sink = () => new WebhookSink({ type: 'webhook', url: `http://127.0.0.1:${port}/audit` });

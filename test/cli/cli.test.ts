@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -35,6 +36,26 @@ describe('perch command line', () => {
     expect(failure.code).toBe(1);
     expect(failure.stderr.trim()).toMatch(/^perch: Invalid configuration: port \(PERCH_PORT\): /);
     expect(failure.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('stops with one line, and no password, when the database or the port refuses', async () => {
+    const closedPort = await freePort();
+    const database = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATABASE_URL: `postgres://perch:hunter2@127.0.0.1:${closedPort}/perch` }) }).catch((e) => e);
+    expect(database.code).toBe(1);
+    expect(database.stderr.trim()).toMatch(/^perch: cannot start: Database migration failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+    expect(database.stderr + database.stdout).not.toContain('hunter2');
+
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as { port: number }).port;
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-cli-'));
+      const busy = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATA_DIR: dataDir, PERCH_PORT: String(port) }) }).catch((e) => e);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^perch: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('without an administrator, explains how to create one and serves nothing else; `admin create` fixes it', async () => {

@@ -28,11 +28,26 @@ describe('configuration', () => {
     [{ PERCH_KESTRA_URL: 'ftp://kestra' }, /^Invalid configuration: kestra\.url \(PERCH_KESTRA_URL\): /],
     [{ PERCH_SESSION_IDLE_TIMEOUT: '30 minutes' }, /^Invalid configuration: session\.idleTimeout .*ISO-8601/],
     [{ PERCH_PUBLIC_URL: 'not a url' }, /^Invalid configuration: publicUrl \(PERCH_PUBLIC_URL\)/],
+    // Perch prints these addresses: a password in one would reach the log.
+    [{ PERCH_KESTRA_URL: 'http://admin:hunter2@kestra:8080' }, /^Invalid configuration: kestra\.url \(PERCH_KESTRA_URL\): must not contain a user name or password: set kestra\.username/],
+    [{ PERCH_PUBLIC_URL: 'https://admin:hunter2@perch.example.com' }, /^Invalid configuration: publicUrl \(PERCH_PUBLIC_URL\): must not contain a user name or password/],
+    // Perch reaches Kestra at its root: a path would be dropped without a word.
+    [{ PERCH_KESTRA_URL: 'http://kestra:8080/kestra' }, /^Invalid configuration: kestra\.url \(PERCH_KESTRA_URL\): give only the scheme, host and port/],
+    [{ PERCH_KESTRA_URL: 'http://kestra:8080/?x=1' }, /^Invalid configuration: kestra\.url \(PERCH_KESTRA_URL\): give only the scheme, host and port/],
+    [{ PERCH_DATABASE_URL: 'mysql://admin:hunter2@db/perch' }, /^Invalid configuration: databaseUrl \(PERCH_DATABASE_URL\): use postgres:\/\/.* or sqlite:/],
   ])('stops on a bad value with one line naming the key: %o', async (env, message) => {
     const error = await loadConfig({ env }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('\n');
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('takes Kestra at its root with or without a trailing slash, and a database URL of either kind', () => {
+    expect(parseConfig({ kestra: { url: 'http://kestra:8080/' } }).kestra.url).toBe('http://kestra:8080/');
+    expect(parseConfig({ kestra: { url: 'https://kestra.internal' } }).kestra.url).toBe('https://kestra.internal');
+    expect(parseConfig({ databaseUrl: 'postgresql://perch:secret@db:5432/perch' }).databaseUrl).toBe('postgresql://perch:secret@db:5432/perch');
+    expect(parseConfig({ databaseUrl: 'sqlite:/var/lib/perch/perch.db' }).databaseUrl).toBe('sqlite:/var/lib/perch/perch.db');
   });
 
   it('refuses unknown keys and unreadable files', async () => {
