@@ -8,6 +8,7 @@ import { clearLoginCookies, readSessionToken, setLoginCookies } from './cookies.
 import { csrfProblem } from './guard.js';
 import { renderLoginPage } from './login-page.js';
 import { verifyPassword } from './passwords.js';
+import { perchPageReply } from '../http/perch-page.js';
 
 type LoginOutcome = { ok: true } | { ok: false; status: number; message: string; retryAfterSeconds?: number };
 
@@ -82,7 +83,7 @@ const publicRoute = { config: { access: 'public' as const } };
 export function registerAuthRoutes(app: FastifyInstance, ctx: PerchContext): void {
   app.get('/perch/login', publicRoute, async (request, reply) => {
     const from = safeReturnPath((request.query as Record<string, unknown>).from);
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderLoginPage({ from, providers: ctx.config.sso.providers }));
+    return perchPageReply(reply).send(renderLoginPage({ from, providers: ctx.config.sso.providers }));
   });
 
   // The HTML form: answers with a redirect on success, the page again with the reason on failure.
@@ -93,7 +94,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: PerchContext): voi
     if (outcome.ok) return reply.redirect(from, 303);
     if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
     const email = typeof body.username === 'string' ? body.username : undefined;
-    return reply.code(outcome.status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderLoginPage({ from, email, error: outcome.message, providers: ctx.config.sso.providers }));
+    return perchPageReply(reply).code(outcome.status).send(renderLoginPage({ from, email, error: outcome.message, providers: ctx.config.sso.providers }));
   });
 
   // JSON sign-in for scripts and for the stock Kestra UI, whose login form posts here.

@@ -1,3 +1,5 @@
+import type { FastifyReply } from 'fastify';
+
 export const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -53,3 +55,23 @@ ${options.noReferrer ? '<meta name="referrer" content="no-referrer">\n' : ''}<ti
 }
 
 export const errorBlock = (error?: string) => (error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '');
+
+/**
+ * The policy of Perch's pages: no script and nothing from elsewhere (they have neither), forms that
+ * post to Perch only, and no framing, so no other site can overlay a sign-in form (clickjacking).
+ */
+const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * Makes `reply` a page of Perch's own: HTML, never cached, under {@link PAGE_POLICY}. `noReferrer` for
+ * pages whose address carries a secret (a reset or invitation link), as in {@link renderPerchPage}.
+ */
+export function perchPageReply(reply: FastifyReply, options: { noReferrer?: boolean } = {}): FastifyReply {
+  reply
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('content-security-policy', PAGE_POLICY)
+    .header('x-frame-options', 'DENY')
+    .header('x-content-type-options', 'nosniff');
+  return options.noReferrer ? reply.header('referrer-policy', 'no-referrer') : reply;
+}

@@ -42,6 +42,7 @@ import {
 } from './invitation-store.js';
 import { describeRules, renderAcceptPage } from './pages.js';
 import { hashLinkToken, linkTo, newLinkToken } from './secret-links.js';
+import { perchPageReply } from '../http/perch-page.js';
 
 export const ACCEPT_PATH = '/perch/invitations/accept';
 
@@ -265,7 +266,7 @@ export function registerInvitationRoutes(app: FastifyInstance, ctx: PerchContext
   // The page the link opens: a password form, or why the link cannot be used.
   app.get(ACCEPT_PATH, publicRoute, async (request, reply) => {
     const token = (request.query as Record<string, unknown>).token;
-    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    perchPageReply(reply, { noReferrer: true });
     const row = typeof token === 'string' && token.length <= 200 ? await findInvitationByTokenHash(ctx.db, hashLinkToken(token)) : undefined;
     const dead = deadInvitation(row);
     if (dead) return reply.code(dead.status).send(renderAcceptPage({ dead: true, error: dead.message }));
@@ -283,9 +284,8 @@ export function registerInvitationRoutes(app: FastifyInstance, ctx: PerchContext
       const token = typeof body.token === 'string' ? body.token : undefined;
       const row = token && token.length <= 200 ? await findInvitationByTokenHash(ctx.db, hashLinkToken(token)) : undefined;
       const alive = row && statusOf(row) === 'PENDING';
-      return reply
+      return perchPageReply(reply, { noReferrer: true })
         .code(error.status)
-        .type('text/html; charset=utf-8')
         .send(renderAcceptPage({ dead: !alive, token, email: row?.email, rules: describeRules(ctx.config.password), error: error.message }));
     }
   });

@@ -12,6 +12,7 @@ import { passwordResetMail } from '../mail/messages.js';
 import { findUserByEmail, findUserById, updateUser } from '../users/user-store.js';
 import { describeRules, renderForgottenPage, renderResetPage } from './pages.js';
 import { hashLinkToken, linkTo, newLinkToken } from './secret-links.js';
+import { perchPageReply } from '../http/perch-page.js';
 
 export const RESET_PATH = '/perch/reset-password';
 
@@ -123,7 +124,7 @@ async function resetPassword(ctx: PerchContext, request: FastifyRequest, body: u
   });
 }
 
-const html = (reply: FastifyReply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+const html = (reply: FastifyReply) => perchPageReply(reply, { noReferrer: true });
 
 export function registerPasswordResetRoutes(app: FastifyInstance, ctx: PerchContext, mailer: Mailer): void {
   const budget = new IpBudget(ctx.config.passwordReset.maxRequestsPerIp, ctx.config.passwordReset.window);

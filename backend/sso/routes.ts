@@ -11,6 +11,7 @@ import { addMember, bindDefaultRole, findGroup, isUniqueViolation, membershipOf 
 import { createUser, findUserByEmail, findUserById, type UserRow } from '../users/user-store.js';
 import { loadOidcLibrary, OidcClients, type OpenIdClient } from './oidc.js';
 import { findIdentity, hashHandle, linkIdentity, saveLoginAttempt, takeLoginAttempt, touchIdentity } from './sso-store.js';
+import { perchPageReply } from '../http/perch-page.js';
 
 /** How long a person has to finish signing in at the provider. */
 const ATTEMPT_TTL_MS = 10 * 60_000;
@@ -51,10 +52,8 @@ class SsoRefusal extends Error {
 }
 
 function refusalPage(ctx: PerchContext, reply: FastifyReply, status: number, message: string, from = '/ui/') {
-  return reply
+  return perchPageReply(reply)
     .code(status)
-    .type('text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
     .send(renderLoginPage({ from, error: message, providers: ssoProviders(ctx) }));
 }
 

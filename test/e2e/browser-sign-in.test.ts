@@ -50,4 +50,21 @@ describe.skipIf(!haveChromium)('signing in with a real browser', () => {
     expect(status).toBe(200);
     expect(kestra.contractViolations).toEqual([]);
   });
+
+  it('will not show the sign-in page inside another site’s frame, and styles it under its own policy', async () => {
+    const page = await browser.newPage();
+    // Clickjacking: another page puts Perch's sign-in form in a frame under its own overlay.
+    await page.setContent(`<iframe id="perch" src="${perch.url}/perch/login" width="600" height="600"></iframe>`);
+    const framed = page.frames().find((f) => f !== page.mainFrame())!;
+    await framed.waitForLoadState();
+    expect(await framed.locator('#password').count()).toBe(0);
+
+    // The page itself: its inline style applies (the policy allows it), and nothing was blocked.
+    const violations: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && violations.push(message.text()));
+    await page.goto(`${perch.url}/perch/login`);
+    expect(await page.locator('#password').count()).toBe(1);
+    expect(await page.locator('button[type=submit]').evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(132, 5, 255)');
+    expect(violations).toEqual([]);
+  });
 });
