@@ -7,12 +7,23 @@ import { verifyAllChains } from './verify.js';
 type Out = { out: (line: string) => void; err: (line: string) => void };
 const stdio: Out = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
-/** `perch audit verify`: 0 when every chain verifies, 1 at the first broken link (named by seq and id). */
-export async function auditVerify(settings: PerchConfig, io: Out = stdio): Promise<number> {
+/** A long walk (millions of entries) says how far it got on stderr, at most this often. */
+const PROGRESS_EVERY_MS = 2000;
+
+/**
+ * `perch audit verify`: 0 when every chain verifies, 1 at the first broken link (named by seq and id).
+ * `progressEveryMs`: how often a long walk reports its count on `err` (0: after every page).
+ */
+export async function auditVerify(settings: PerchConfig, io: Out = stdio, progressEveryMs = PROGRESS_EVERY_MS): Promise<number> {
   const store = await openStore(settings);
   try {
     await migrateToLatest(store.db);
-    const reports = await verifyAllChains(store.db);
+    let reported = performance.now();
+    const reports = await verifyAllChains(store.db, (tenantId, verified) => {
+      if (performance.now() - reported < progressEveryMs) return;
+      reported = performance.now();
+      io.err(`chain ${tenantId}: ${verified.toLocaleString('en')} entries verified so far…`);
+    });
     let broken = 0;
     for (const r of reports) {
       if (r.broken) {

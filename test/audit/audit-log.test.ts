@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../backend/audit/audit-log.js';
+import { auditVerify } from '../../backend/audit/cli.js';
 import { GENESIS_HASH } from '../../backend/audit/chain.js';
 import { flowUpdate } from './entries.js';
 import { redact } from '../../backend/audit/redact.js';
@@ -25,8 +26,10 @@ describe('redact', () => {
 for (const target of storeTargets()) {
   describe.skipIf(!target.available)(`the audit log store on ${target.name}`, () => {
     let store: OpenStore;
+    let databaseUrl: string;
     beforeAll(async () => {
-      store = await openStore({ databaseUrl: await target.url(), dataDir: '/nonexistent' });
+      databaseUrl = await target.url();
+      store = await openStore({ databaseUrl, dataDir: '/nonexistent' });
       await migrateToLatest(store.db);
     });
     afterAll(() => store?.close());
@@ -79,6 +82,18 @@ for (const target of storeTargets()) {
       await store.db.deleteFrom('audit_log').where('tenant_id', '=', 'main').where('seq', '=', 1).execute();
       expect((await verifyChain(store.db, 'main')).broken).toMatchObject({ seq: 2 });
       await log.close();
+    });
+
+    it('says how far a long verify walk got, page by page, before its verdict', async () => {
+      const log = await fresh();
+      await Promise.all(Array.from({ length: 4500 }, (_, i) => log.record(entry(i))));
+      await log.close();
+      const out: string[] = [];
+      const err: string[] = [];
+      const settings = parseConfig({ databaseUrl, dataDir: '/nonexistent' });
+      expect(await auditVerify(settings, { out: (l) => out.push(l), err: (l) => err.push(l) }, 0)).toBe(0);
+      expect(err).toEqual(['chain main: 2,000 entries verified so far…', 'chain main: 4,000 entries verified so far…']);
+      expect(out).toEqual(['chain main: ok, 4500 entries (seq 1…4500)']);
     });
 
     it('purges old entries and records the purge so the chain still verifies', async () => {
