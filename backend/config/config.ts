@@ -194,7 +194,13 @@ export const configSchema = z
       })
       .prefault({}),
   })
-  .strict();
+  .strict()
+  // A mailed link must not follow the Host header of whoever asked for the mail (a reset link pointing
+  // at an attacker's host): with mail on, links are built from publicUrl only.
+  .refine((config) => !config.mail.smtp.host || config.publicUrl, {
+    path: ['publicUrl'],
+    message: 'is required when mail.smtp.host is set: links in mails are built from it, never from a request',
+  });
 
 export type PerchConfig = z.output<typeof configSchema>;
 export type PerchConfigInput = z.input<typeof configSchema>;

@@ -1,20 +1,26 @@
 import type { FastifyReply } from 'fastify';
 
+/**
+ * The referrer policy of a page whose address carries a secret: no Referer (with the token in it)
+ * ever leaves for another site, while the page's own form posts keep their Origin, which Perch checks
+ * (`no-referrer` would make browsers send `Origin: null`, and the form would be refused).
+ */
+const SECRET_LINK_REFERRER = 'same-origin';
+
 export const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * A page of Perch's own (sign-in, invitations, password reset), dressed like Kestra's UI. No script.
- * `noReferrer` for pages whose address carries a secret (a reset or invitation link); browsers then
- * send `Origin: null` on the page's forms, so only routes that do not check Origin may receive them.
+ * `secretLink` for pages whose address carries a secret (a reset or invitation link): see {@link SECRET_LINK_REFERRER}.
  */
-export function renderPerchPage(title: string, body: string, options: { noReferrer?: boolean } = {}): string {
+export function renderPerchPage(title: string, body: string, options: { secretLink?: boolean } = {}): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-${options.noReferrer ? '<meta name="referrer" content="no-referrer">\n' : ''}<title>${escapeHtml(title)} · Perch for Kestra</title>
+${options.secretLink ? `<meta name="referrer" content="${SECRET_LINK_REFERRER}">\n` : ''}<title>${escapeHtml(title)} · Perch for Kestra</title>
 <style>
   :root { color-scheme: dark; --accent: #8405ff; --accent-hover: #9c2cff; --bg: #1c1e27; --card: #262936; --border: #3b3f51; --text: #e6e6ef; --muted: #9a9db1; }
   * { box-sizing: border-box; }
@@ -63,15 +69,15 @@ export const errorBlock = (error?: string) => (error ? `<p class="error" role="a
 const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /**
- * Makes `reply` a page of Perch's own: HTML, never cached, under {@link PAGE_POLICY}. `noReferrer` for
+ * Makes `reply` a page of Perch's own: HTML, never cached, under {@link PAGE_POLICY}. `secretLink` for
  * pages whose address carries a secret (a reset or invitation link), as in {@link renderPerchPage}.
  */
-export function perchPageReply(reply: FastifyReply, options: { noReferrer?: boolean } = {}): FastifyReply {
+export function perchPageReply(reply: FastifyReply, options: { secretLink?: boolean } = {}): FastifyReply {
   reply
     .type('text/html; charset=utf-8')
     .header('cache-control', 'no-store')
     .header('content-security-policy', PAGE_POLICY)
     .header('x-frame-options', 'DENY')
     .header('x-content-type-options', 'nosniff');
-  return options.noReferrer ? reply.header('referrer-policy', 'no-referrer') : reply;
+  return options.secretLink ? reply.header('referrer-policy', SECRET_LINK_REFERRER) : reply;
 }

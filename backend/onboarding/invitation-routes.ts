@@ -266,7 +266,7 @@ export function registerInvitationRoutes(app: FastifyInstance, ctx: PerchContext
   // The page the link opens: a password form, or why the link cannot be used.
   app.get(ACCEPT_PATH, publicRoute, async (request, reply) => {
     const token = (request.query as Record<string, unknown>).token;
-    perchPageReply(reply, { noReferrer: true });
+    perchPageReply(reply, { secretLink: true });
     const row = typeof token === 'string' && token.length <= 200 ? await findInvitationByTokenHash(ctx.db, hashLinkToken(token)) : undefined;
     const dead = deadInvitation(row);
     if (dead) return reply.code(dead.status).send(renderAcceptPage({ dead: true, error: dead.message }));
@@ -284,7 +284,7 @@ export function registerInvitationRoutes(app: FastifyInstance, ctx: PerchContext
       const token = typeof body.token === 'string' ? body.token : undefined;
       const row = token && token.length <= 200 ? await findInvitationByTokenHash(ctx.db, hashLinkToken(token)) : undefined;
       const alive = row && statusOf(row) === 'PENDING';
-      return perchPageReply(reply, { noReferrer: true })
+      return perchPageReply(reply, { secretLink: true })
         .code(error.status)
         .send(renderAcceptPage({ dead: !alive, token, email: row?.email, rules: describeRules(ctx.config.password), error: error.message }));
     }

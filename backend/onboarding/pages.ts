@@ -6,7 +6,7 @@
 import { errorBlock, escapeHtml, renderPerchPage } from '../http/perch-page.js';
 
 /** These pages carry one-time links in their address: never leak it through Referer. */
-const page = (title: string, body: string) => renderPerchPage(title, body, { noReferrer: true });
+const page = (title: string, body: string) => renderPerchPage(title, body, { secretLink: true });
 const noticeBlock = (notice?: string) => (notice ? `<p class="notice" role="status">${escapeHtml(notice)}</p>` : '');
 
 /** Password hint shown under new-password fields. */

@@ -41,8 +41,7 @@ class IpBudget {
 
 /**
  * Issues a reset link when the email belongs to an active person with a password, unless one was
- * issued within the cooldown. The mail goes out in the background so the answer takes the same
- * time whether or not the account exists.
+ * issued within the cooldown. Run by {@link requestResetAfterAnswer}, never awaited by a route.
  */
 async function requestReset(ctx: PerchContext, request: FastifyRequest, mailer: Mailer, username: string): Promise<void> {
   const email = username.trim().toLowerCase();
@@ -81,6 +80,14 @@ async function requestReset(ctx: PerchContext, request: FastifyRequest, mailer: 
   void mailer.send(user.email, passwordResetMail({ link, validForMinutes })).catch((error: unknown) => {
     request.log.error({ err: error, userId: user.id }, 'could not mail the password reset link');
   });
+}
+
+/**
+ * Starts {@link requestReset} without waiting for it: the answer must take the same time whether or
+ * not the account exists, and looking it up, storing a link and auditing do not.
+ */
+function requestResetAfterAnswer(ctx: PerchContext, request: FastifyRequest, mailer: Mailer, username: string): void {
+  requestReset(ctx, request, mailer, username).catch((error: unknown) => request.log.error({ err: error }, 'could not issue a password reset link'));
 }
 
 /** Sets the new password from a reset link; the link stays usable when the password breaks a rule. */
@@ -124,7 +131,7 @@ async function resetPassword(ctx: PerchContext, request: FastifyRequest, body: u
   });
 }
 
-const html = (reply: FastifyReply) => perchPageReply(reply, { noReferrer: true });
+const html = (reply: FastifyReply) => perchPageReply(reply, { secretLink: true });
 
 export function registerPasswordResetRoutes(app: FastifyInstance, ctx: PerchContext, mailer: Mailer): void {
   const budget = new IpBudget(ctx.config.passwordReset.maxRequestsPerIp, ctx.config.passwordReset.window);
@@ -137,7 +144,7 @@ export function registerPasswordResetRoutes(app: FastifyInstance, ctx: PerchCont
       reply.header('retry-after', String(Math.ceil(ctx.config.passwordReset.window / 1000)));
       return sendError(reply, 429, tooMany);
     }
-    await requestReset(ctx, request, mailer, body.username);
+    requestResetAfterAnswer(ctx, request, mailer, body.username);
     return reply.header('cache-control', 'no-store').send({});
   });
 
@@ -160,7 +167,7 @@ export function registerPasswordResetRoutes(app: FastifyInstance, ctx: PerchCont
     const body = (request.body ?? {}) as Record<string, unknown>;
     if (request.headers.origin !== undefined && csrfProblem(ctx, request)) return html(reply).code(403).send(renderForgottenPage({ error: 'Cross-site request refused' }));
     if (!budget.allow(request.ip)) return html(reply).code(429).send(renderForgottenPage({ error: tooMany }));
-    await requestReset(ctx, request, mailer, typeof body.username === 'string' ? body.username.slice(0, 320) : '');
+    requestResetAfterAnswer(ctx, request, mailer, typeof body.username === 'string' ? body.username.slice(0, 320) : '');
     return html(reply).send(renderForgottenPage({ notice: 'If this email belongs to an account, a link to choose a new password is on its way.' }));
   });
 

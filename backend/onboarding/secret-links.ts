@@ -11,7 +11,10 @@ export function newLinkToken(): { token: string; hash: string } {
 
 export const hashLinkToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
-/** `publicUrl` when configured, else the origin the browser used to reach this Perch. */
+/**
+ * `publicUrl` when configured, else the origin the browser used to reach this Perch (only for a link
+ * shown to the signed-in admin who asked for it: with mail on, the configuration requires publicUrl).
+ */
 export function baseUrl(ctx: PerchContext, request: FastifyRequest): string {
   return (ctx.config.publicUrl ?? expectedOrigin(ctx, request)).replace(/\/+$/, '');
 }

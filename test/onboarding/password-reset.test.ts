@@ -119,8 +119,50 @@ for (const target of storeTargets()) {
       expect(res.text).toMatch(/Your password has been changed/);
       await new Browser(perch).login('forgetful@example.com', 'the form-set password');
     });
+
+    it('answers before it looks at the account, so the answer’s timing cannot tell whether it exists', async () => {
+      await perch.perch.ctx.db.updateTable('password_resets').set({ created_at: 0 }).where('user_id', '=', userId).execute();
+      const before = smtp.messages.length;
+      // Hold the account's work (its link is audited before it is mailed) until the answer is in.
+      const audit = perch.perch.ctx.audit;
+      const record = audit.record.bind(audit);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      audit.record = async (entry) => {
+        await held;
+        return record(entry);
+      };
+      try {
+        const res = await forgot('forgetful@example.com');
+        expect(res.status).toBe(200);
+        expect(smtp.messages).toHaveLength(before);
+      } finally {
+        audit.record = record;
+        release();
+      }
+      const mails = await smtp.waitFor(before + 1);
+      expect(linkIn(mails[before]!, RESET)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/perch\/reset-password\?token=/);
+    });
+
+    it('builds the mailed link from publicUrl, whatever Host the request named', async () => {
+      await perch.perch.ctx.db.updateTable('password_resets').set({ created_at: 0 }).where('user_id', '=', userId).execute();
+      const before = smtp.messages.length;
+      const res = await exchange(`${perch.url}/api/v1/forgotten-password`, 'POST', { json: { username: 'forgetful@example.com' }, headers: { host: 'attacker.example', 'x-forwarded-host': 'attacker.example' } });
+      expect(res.status).toBe(200);
+      const mails = await smtp.waitFor(before + 1);
+      const link = linkIn(mails[before]!, RESET);
+      expect(new URL(link).origin).toBe(perch.perch.ctx.config.publicUrl);
+      expect(mails[before]!.raw).not.toContain('attacker.example');
+    });
   });
 }
+
+describe('mail and publicUrl', () => {
+  it('refuses mail without publicUrl: a mailed link would otherwise follow the Host header of whoever asked', () => {
+    expect(() => parseConfig({ mail: { smtp: { host: 'smtp.example.com' } } })).toThrow(/^Invalid configuration: publicUrl \(PERCH_PUBLIC_URL\): is required when mail\.smtp\.host is set/);
+    expect(parseConfig({ mail: { smtp: { host: 'smtp.example.com' } }, publicUrl: 'https://kestra.example.com' }).publicUrl).toBe('https://kestra.example.com');
+  });
+});
 
 describe('password rules', () => {
   it('are configurable, off beyond length by default, with clear messages', () => {

@@ -6,6 +6,7 @@ import { MANAGED_ROLES } from '../../lib/authz/catalogue.js';
 import { parseConfig, type PerchConfigInput } from '../../backend/config/config.js';
 import { insertBinding, toBindingFact } from '../../backend/iam/iam-store.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
+import { freePort } from './postgres.js';
 import { buildPerch, type Perch } from '../../backend/server.js';
 import { createInstanceOwner } from '../../backend/users/first-admin.js';
 
@@ -22,8 +23,11 @@ export interface RunningPerch {
 /** A Perch on a free loopback port, with its own store and an instance owner already created. */
 export async function startPerch(options: { databaseUrl?: string; config?: PerchConfigInput; withAdmin?: boolean } = {}): Promise<RunningPerch> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-test-'));
+  // With mail on, Perch builds links from publicUrl only: such a Perch knows its port before it starts.
+  const port = options.config?.mail?.smtp?.host && !options.config.publicUrl ? await freePort() : 0;
   const config = parseConfig({
-    port: 0,
+    port,
+    ...(port ? { publicUrl: `http://127.0.0.1:${port}` } : {}),
     dataDir,
     databaseUrl: options.databaseUrl,
     logLevel: 'silent',
@@ -35,7 +39,7 @@ export async function startPerch(options: { databaseUrl?: string; config?: Perch
     await createInstanceOwner(perch.ctx.db, config, ADMIN_EMAIL, ADMIN_PASSWORD);
     await perch.reloadAuthorization();
   }
-  await perch.app.listen({ port: 0, host: '127.0.0.1' });
+  await perch.app.listen({ port: config.port, host: '127.0.0.1' });
   const address = perch.app.server.address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
   return {
