@@ -7,6 +7,25 @@ export interface ThrottleSettings {
   perIpPerMinute: number;
 }
 
+/** What one password attempt came to, in the order the brakes apply. */
+export type PasswordAttempt =
+  | { outcome: 'ok' }
+  /** This address is over its per-minute budget; nothing was checked. */
+  | { outcome: 'ipLimited' }
+  /** The account is locked until `until`; the password was not checked. */
+  | { outcome: 'locked'; until: number }
+  /** Wrong password, counted; `lockedUntil`: this failure locked the account. */
+  | { outcome: 'wrong'; lockedUntil: number | null };
+
+/** The answer to an address over its budget, for every route that checks a password. */
+export const TOO_MANY_FROM_ADDRESS = 'Too many sign-in attempts from this address; wait a minute';
+
+/** The answer to a locked account, for every route that checks a password. */
+export function lockedMessage(until: number, now = Date.now()): { message: string; retryAfterSeconds: number } {
+  const seconds = Math.ceil((until - now) / 1000);
+  return { message: `Too many failed sign-ins: this account is locked for ${Math.ceil(seconds / 60)} more minute(s)`, retryAfterSeconds: seconds };
+}
+
 /**
  * Two brakes on password guessing: a per-account temporary lock kept in the store (it survives
  * restarts and is shared by replicas) and a per-IP budget kept in memory.
@@ -54,6 +73,20 @@ export class LoginThrottle {
       else await trx.insertInto('login_failures').values({ email, ...values }).execute();
       return lockedUntil;
     });
+  }
+
+  /**
+   * One password attempt for `email` from `ip`, through both brakes: `check` (the Argon2 verify) runs
+   * only when neither holds; a wrong password counts towards the lock, a right one clears the count.
+   * Every route that takes a password goes through here, so none is a way around the lock.
+   */
+  async attempt(ip: string, email: string, check: () => Promise<boolean>): Promise<PasswordAttempt> {
+    if (!this.allowIp(ip)) return { outcome: 'ipLimited' };
+    const until = await this.lockedUntil(email);
+    if (until) return { outcome: 'locked', until };
+    if (!(await check())) return { outcome: 'wrong', lockedUntil: await this.recordFailure(email) };
+    await this.clear(email);
+    return { outcome: 'ok' };
   }
 
   async clear(email: string): Promise<void> {

@@ -6,6 +6,7 @@ import { sendError } from '../http/errors.js';
 import { findUserByEmail } from '../users/user-store.js';
 import { clearLoginCookies, readSessionToken, setLoginCookies } from './cookies.js';
 import { csrfProblem } from './guard.js';
+import { lockedMessage, TOO_MANY_FROM_ADDRESS } from './login-throttle.js';
 import { renderLoginPage } from './login-page.js';
 import { verifyPassword } from './passwords.js';
 import { perchPageReply } from '../http/perch-page.js';
@@ -27,32 +28,35 @@ async function signIn(ctx: PerchContext, request: FastifyRequest, reply: Fastify
   if (request.headers.origin !== undefined && csrfProblem(ctx, request)) {
     return { ok: false, status: 403, message: 'Cross-site sign-in refused' };
   }
-  const attempted = parsed.data.username.trim().toLowerCase().slice(0, 320);
-  if (!ctx.throttle.allowIp(request.ip)) {
-    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email: attempted, reason: 'too many attempts from this address' });
-    return { ok: false, status: 429, message: 'Too many sign-in attempts from this address; wait a minute', retryAfterSeconds: 60 };
+  const email = parsed.data.username.trim().toLowerCase().slice(0, 320);
+  let user: Awaited<ReturnType<typeof findUserByEmail>>;
+  const attempt = await ctx.throttle.attempt(request.ip, email, async () => {
+    user = await findUserByEmail(ctx.db, email);
+    // Verified even for an unknown email (against a dummy hash): the time taken tells nothing.
+    const passwordOk = await verifyPassword(user?.password_hash, parsed.data.password);
+    return Boolean(user) && passwordOk;
+  });
+  switch (attempt.outcome) {
+    case 'ipLimited':
+      await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, reason: 'too many attempts from this address' });
+      return { ok: false, status: 429, message: TOO_MANY_FROM_ADDRESS, retryAfterSeconds: 60 };
+    case 'locked': {
+      await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, reason: 'account locked', lockedUntil: attempt.until });
+      return { ok: false, status: 429, ...lockedMessage(attempt.until) };
+    }
+    case 'wrong': {
+      const locked = attempt.lockedUntil;
+      await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, userId: user?.id, reason: user ? 'wrong password' : 'unknown email' });
+      if (locked) await recordSecurityEvent(ctx, request, { action: 'ACCOUNT_LOCKED', email, userId: user?.id, lockedUntil: locked });
+      request.log.info({ event: 'login.failed', email, locked: Boolean(locked) }, 'sign-in refused');
+      return { ok: false, status: 401, message: WRONG_CREDENTIALS };
+    }
   }
-  const email = parsed.data.username.trim().toLowerCase();
-  const lockedUntil = await ctx.throttle.lockedUntil(email);
-  if (lockedUntil) {
-    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, reason: 'account locked', lockedUntil });
-    const seconds = Math.ceil((lockedUntil - Date.now()) / 1000);
-    return { ok: false, status: 429, message: `Too many failed sign-ins: this account is locked for ${Math.ceil(seconds / 60)} more minute(s)`, retryAfterSeconds: seconds };
-  }
-  const user = await findUserByEmail(ctx.db, email);
-  const passwordOk = await verifyPassword(user?.password_hash, parsed.data.password);
-  if (!user || !passwordOk) {
-    const locked = await ctx.throttle.recordFailure(email);
-    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, userId: user?.id, reason: user ? 'wrong password' : 'unknown email' });
-    if (locked) await recordSecurityEvent(ctx, request, { action: 'ACCOUNT_LOCKED', email, userId: user?.id, lockedUntil: locked });
-    request.log.info({ event: 'login.failed', email, locked: Boolean(locked) }, 'sign-in refused');
-    return { ok: false, status: 401, message: WRONG_CREDENTIALS };
-  }
+  if (!user) throw new Error('a password attempt succeeded without a user');
   if (user.disabled === 1) {
     await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, userId: user.id, reason: 'account disabled' });
     return { ok: false, status: 403, message: 'This account is disabled; ask an administrator' };
   }
-  await ctx.throttle.clear(email);
   // A fresh id at every sign-in: a planted cookie (session fixation) is thrown away.
   await ctx.sessions.revokeToken(readSessionToken(request, ctx.cookies));
   const session = await ctx.sessions.create(user, { ip: request.ip, userAgent: request.headers['user-agent'] });

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/sessions.js';
 import { verifyPassword } from '../auth/passwords.js';
+import { lockedMessage, TOO_MANY_FROM_ADDRESS } from '../auth/login-throttle.js';
 import type { PerchContext } from '../context.js';
 import { findUserByEmail } from '../users/user-store.js';
 import { hashToken, isWellFormedToken } from './token-format.js';
@@ -144,22 +145,26 @@ export class MachineAccess {
     }
     const email = decoded.slice(0, colon).trim().toLowerCase();
     const password = decoded.slice(colon + 1);
-    const { throttle } = this.ctx;
-    if (!throttle.allowIp(request.ip)) return refuse(429, 'Too many sign-in attempts from this address; wait a minute', 60);
-    const lockedUntil = await throttle.lockedUntil(email);
-    if (lockedUntil) {
-      const seconds = Math.ceil((lockedUntil - Date.now()) / 1000);
-      return refuse(429, `Too many failed sign-ins: this account is locked for ${Math.ceil(seconds / 60)} more minute(s)`, seconds);
+    let user: Awaited<ReturnType<typeof findUserByEmail>>;
+    const attempt = await this.ctx.throttle.attempt(request.ip, email, async () => {
+      user = await findUserByEmail(this.ctx.db, email);
+      // Verified even for an unknown email (against a dummy hash): the time taken tells nothing.
+      const passwordOk = await verifyPassword(user?.password_hash, password);
+      return Boolean(user) && passwordOk;
+    });
+    switch (attempt.outcome) {
+      case 'ipLimited':
+        return refuse(429, TOO_MANY_FROM_ADDRESS, 60);
+      case 'locked': {
+        const { message, retryAfterSeconds } = lockedMessage(attempt.until);
+        return refuse(429, message, retryAfterSeconds);
+      }
+      case 'wrong':
+        request.log.info({ event: 'login.failed', method: 'basic', email, locked: Boolean(attempt.lockedUntil) }, 'basic authentication refused');
+        return refuse(401, 'Email or password is incorrect');
     }
-    const user = await findUserByEmail(this.ctx.db, email);
-    const passwordOk = await verifyPassword(user?.password_hash, password);
-    if (!user || !passwordOk) {
-      const locked = await throttle.recordFailure(email);
-      request.log.info({ event: 'login.failed', method: 'basic', email, locked: Boolean(locked) }, 'basic authentication refused');
-      return refuse(401, 'Email or password is incorrect');
-    }
+    if (!user) throw new Error('a password attempt succeeded without a user');
     if (user.disabled === 1) return refuse(403, 'This account is disabled; ask an administrator');
-    await throttle.clear(email);
     const principal: Principal = {
       userId: user.id,
       tenantId: user.tenant_id,

@@ -7,7 +7,9 @@ import {
   updateOwnPasswordRequestSchema,
   userDetailsRequestSchema,
 } from '../../lib/schemas/users.js';
+import { lockedMessage, TOO_MANY_FROM_ADDRESS } from '../auth/login-throttle.js';
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
+import { recordSecurityEvent } from '../audit/security-events.js';
 import type { PerchContext } from '../context.js';
 import { conflict, forbidden, HttpError, notFound, validationError } from '../http/errors.js';
 import { bindDefaultRole, forgetUserInIam } from '../iam/iam-store.js';
@@ -60,9 +62,14 @@ async function mustFindUser(db: Store, id: string): Promise<UserRow> {
   return user;
 }
 
-async function checkedPasswordHash(ctx: PerchContext, password: string): Promise<string> {
+/** 422 with the reason when `password` breaks the configured rules. */
+function checkPasswordRules(ctx: PerchContext, password: string, path = 'password'): void {
   const problem = passwordProblem(password, ctx.config.password);
-  if (problem) throw new HttpError(422, problem, { errors: [{ path: 'password', message: problem }] });
+  if (problem) throw new HttpError(422, problem, { errors: [{ path, message: problem }] });
+}
+
+async function checkedPasswordHash(ctx: PerchContext, password: string): Promise<string> {
+  checkPasswordRules(ctx, password);
   return hashPassword(password);
 }
 
@@ -182,18 +189,40 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
     const user = await mustFindUser(ctx.db, request.principal!.userId);
     if (user.restricted === 1) throw forbidden('This account is restricted and cannot change its profile');
     const { disabled: _ignored, ...details } = parse(userDetailsRequestSchema, request.body);
+    // An email someone gave themselves would be trusted where Perch trusts emails: single sign-on links
+    // the person the identity provider vouches for to the account with that email, and reset links
+    // and invitations go to it. So only an instance owner sets one (here or on /users/{id}).
+    if (details.email !== undefined && details.email !== user.email && user.super_admin !== 1) {
+      throw forbidden('Only an instance owner can change an account’s email: it is how the account signs in and how single sign-on finds it');
+    }
     return toApiMe(await applyUserChange(ctx, user, details));
   });
 
-  app.put('/api/v1/me/password', async (request) => {
+  app.put('/api/v1/me/password', async (request, reply) => {
     const principal = request.principal!;
     const user = await mustFindUser(ctx.db, principal.userId);
     if (user.restricted === 1) throw forbidden('This account is restricted and cannot change its password');
     const body = parse(updateOwnPasswordRequestSchema, request.body);
-    if (!(await verifyPassword(user.password_hash, body.oldPassword))) {
+    // The new password's rules first: a guess at the current one must learn nothing from the answer.
+    checkPasswordRules(ctx, body.newPassword, 'newPassword');
+    // A stolen session or token must not be a way to guess the password around the sign-in lock.
+    const attempt = await ctx.throttle.attempt(request.ip, user.email, () => verifyPassword(user.password_hash, body.oldPassword));
+    if (attempt.outcome === 'ipLimited') {
+      reply.header('retry-after', '60');
+      throw new HttpError(429, TOO_MANY_FROM_ADDRESS);
+    }
+    if (attempt.outcome === 'locked') {
+      const { message, retryAfterSeconds } = lockedMessage(attempt.until);
+      reply.header('retry-after', String(retryAfterSeconds));
+      throw new HttpError(429, message);
+    }
+    if (attempt.outcome === 'wrong') {
+      const reason = 'wrong current password (password change)';
+      await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email: user.email, userId: user.id, reason });
+      if (attempt.lockedUntil) await recordSecurityEvent(ctx, request, { action: 'ACCOUNT_LOCKED', email: user.email, userId: user.id, lockedUntil: attempt.lockedUntil });
       throw new HttpError(422, 'The current password is incorrect', { errors: [{ path: 'oldPassword', message: 'incorrect' }] });
     }
-    const passwordHash = await checkedPasswordHash(ctx, body.newPassword);
+    const passwordHash = await hashPassword(body.newPassword);
     await updateUser(ctx.db, user.id, { passwordHash });
     await ctx.sessions.revokeUser(user.id, principal.sessionHash); // other sessions end, this one stays
     return {};

@@ -3,7 +3,7 @@ import { parseConfig } from '../../backend/config/config.js';
 import { insertGroup } from '../../backend/iam/iam-store.js';
 import { findUserByEmail, updateUser } from '../../backend/users/user-store.js';
 import { storeTargets } from '../support/databases.js';
-import { exchange, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, exchange, startPerch, type RunningPerch } from '../support/perch.js';
 import { Agent, CLIENT_ID, CLIENT_SECRET, startIdp, type Hop, type TestIdp } from './idp.js';
 
 const PROVIDER = 'test-idp';
@@ -122,6 +122,27 @@ for (const target of storeTargets()) {
       expect((await signIn(agent, 'bob-at-idp')).status).toBe(303);
       const owner = (await findUserByEmail(admin, 'admin@perch.test'))!;
       expect(JSON.parse((await me(agent)).text).id).toBe(owner.id);
+    });
+
+    it('cannot be pointed at someone else: an email a user gives themselves is refused, so the IdP’s person gets their own account', async () => {
+      const admin = new Browser(perch);
+      await admin.login();
+      const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'mallory@example.com', password: 'mallory long password' } });
+      expect(created.status).toBe(201);
+      const mallory = new Browser(perch);
+      await mallory.login('mallory@example.com', 'mallory long password');
+      // Mallory claims the email of someone who has not signed in yet (their SSO groups would follow it).
+      const claim = await mallory.fetch('PATCH', '/api/v1/me', { json: { email: 'newhire@example.com' } });
+      expect(claim.status).toBe(403);
+      expect(claim.json.message).toMatch(/Only an instance owner can change an account’s email/);
+      expect((await mallory.fetch('PATCH', '/api/v1/me', { json: { email: 'mallory@example.com', firstName: 'Mal' } })).status).toBe(200);
+
+      idp.accounts.set('newhire', { email: 'newhire@example.com', email_verified: true, groups: ['idp-devs'] });
+      const newhire = new Agent();
+      expect((await signIn(newhire, 'newhire')).status).toBe(303);
+      expect(JSON.parse((await me(newhire)).text).id).not.toBe(created.json.id);
+      const groups = await perch.perch.ctx.db.selectFrom('group_members').select('group_id').where('user_id', '=', created.json.id).execute();
+      expect(groups).toEqual([]);
     });
 
     it('refuses a wrong state with 400 and no session', async () => {

@@ -114,6 +114,34 @@ for (const target of storeTargets()) {
       await new Browser(perch).login('changer@example.com', 'second password here');
     });
 
+    it('counts wrong current passwords on a password change towards the sign-in lock, and says nothing about one with a weak new password', async () => {
+      await admin.fetch('POST', '/api/v1/users', { json: { email: 'guessed@example.com', password: 'the real password' } });
+      // A thief holding the session (or a token) guesses at the password through this route.
+      const thief = new Browser(perch);
+      await thief.login('guessed@example.com', 'the real password');
+      const change = (oldPassword: string, newPassword = 'a new long password') => thief.fetch('PUT', '/api/v1/me/password', { json: { oldPassword, newPassword } });
+      // A weak new password is refused before the current one is looked at: right and wrong guesses answer alike.
+      for (const guess of ['the real password', 'a wrong guess']) {
+        const weak = await change(guess, 'short');
+        expect(weak.status).toBe(422);
+        expect(weak.json.errors).toEqual([{ path: 'newPassword', message: 'Password must be at least 12 characters long' }]);
+      }
+      const maxFailures = perch.perch.ctx.config.login.maxFailures;
+      for (let i = 1; i <= maxFailures; i++) expect((await change(`wrong guess ${i}`)).status).toBe(422);
+      // Locked now: the right password is not even checked, here or at sign-in.
+      const locked = await change('the real password');
+      expect(locked.status).toBe(429);
+      expect(locked.headers['retry-after']).toBeDefined();
+      expect((await new Browser(perch).fetch('POST', '/perch/api/login', { json: { username: 'guessed@example.com', password: 'the real password' } })).status).toBe(429);
+      const user = (await admin.fetch('GET', '/api/v1/users?q=guessed')).json.results[0];
+      const events = await perch.perch.ctx.db.selectFrom('audit_log').select(['action', 'details']).where('resource_id', '=', user.id).where('action', 'in', ['LOGIN_FAILURE', 'ACCOUNT_LOCKED']).execute();
+      expect(events.filter((e) => e.action === 'LOGIN_FAILURE' && JSON.parse(e.details).reason === 'wrong current password (password change)')).toHaveLength(maxFailures);
+      expect(events.filter((e) => e.action === 'ACCOUNT_LOCKED')).toHaveLength(1);
+      // An instance owner's new password lifts the lock.
+      expect((await admin.fetch('PATCH', `/api/v1/users/${user.id}/password`, { json: { password: 'set by the owner' } })).status).toBeLessThan(300);
+      await new Browser(perch).login('guessed@example.com', 'set by the owner');
+    });
+
     it('stores passwords only as Argon2id hashes', async () => {
       const row = await perch.perch.ctx.db.selectFrom('users').select(['password_hash']).where('email', '=', ADMIN_EMAIL).executeTakeFirstOrThrow();
       expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
