@@ -10,6 +10,7 @@ import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import type { Principal } from '../auth/sessions.js';
 import type { PerchContext } from '../context.js';
 import { forbidden, notFound } from '../http/errors.js';
+import type { Store } from '../store/database.js';
 import { listQuery, may, parse, requireHolds, requirePermission, signedIn, tenantOf } from '../iam/access.js';
 import { addMember, bindingsOfSubject, findGroup, findRole, forgetUserInIam, readPermissions, removeMember } from '../iam/iam-store.js';
 import { ownersOnly, registerTokenEndpoints, type TokenAction } from '../tokens/endpoints.js';
@@ -50,15 +51,22 @@ function announceIamChange(ctx: PerchContext): void {
   void ctx.changes.publish('iam', 'service-accounts').catch((error) => ctx.log.error({ err: error }, 'could not announce an IAM change'));
 }
 
-/** Sets the account's groups in this tenant to `wanted`; joining a group needs what the group grants. */
-async function setGroups(ctx: PerchContext, caller: Principal, tenant: string, account: ServiceAccountRow, wanted: readonly string[]): Promise<void> {
-  const current = new Set((await groupsOf(ctx.db, tenant, [account.id])).get(account.id)?.map((g) => g.id) ?? []);
+/** A change of an account's groups in one tenant, checked and not yet written. */
+interface GroupChange {
+  added: string[];
+  removed: string[];
+}
+
+/**
+ * The change from the groups `current` to `wanted`, refused (404, 403) before anything is written:
+ * every group exists, the caller may manage members, and joining a group needs what the group grants.
+ */
+async function checkedGroupChange(ctx: PerchContext, caller: Principal, tenant: string, current: ReadonlySet<string>, wanted: readonly string[]): Promise<GroupChange> {
   const target = new Set(wanted);
-  const added = [...target].filter((id) => !current.has(id));
-  const removed = [...current].filter((id) => !target.has(id));
-  if (added.length === 0 && removed.length === 0) return;
+  const change = { added: [...target].filter((id) => !current.has(id)), removed: [...current].filter((id) => !target.has(id)) };
+  if (change.added.length === 0 && change.removed.length === 0) return change;
   const groups = [];
-  for (const groupId of added) {
+  for (const groupId of change.added) {
     const group = await findGroup(ctx.db, tenant, groupId);
     if (!group) throw notFound(`Group ${groupId} not found`);
     groups.push(group);
@@ -71,12 +79,23 @@ async function setGroups(ctx: PerchContext, caller: Principal, tenant: string, a
       if (role) requireHolds(ctx, caller, tenant, readPermissions(role.permissions), binding.namespace, `add a service account to group ${group.name}`);
     }
   }
-  await ctx.db.transaction().execute(async (trx) => {
-    for (const groupId of added) await addMember(trx, tenant, groupId, account.id, 'MEMBER');
-    for (const groupId of removed) await removeMember(trx, groupId, account.id);
-  });
-  for (const groupId of added) ctx.authz.addMembership({ tenantId: tenant, groupId, userId: account.id });
-  for (const groupId of removed) ctx.authz.removeMembership(tenant, groupId, account.id);
+  return change;
+}
+
+async function currentGroups(ctx: PerchContext, tenant: string, accountId: string): Promise<Set<string>> {
+  return new Set((await groupsOf(ctx.db, tenant, [accountId])).get(accountId)?.map((g) => g.id) ?? []);
+}
+
+/** Writes a checked change in `trx`; {@link indexGroupChange} once it committed. */
+async function writeGroupChange(trx: Store, tenant: string, accountId: string, change: GroupChange): Promise<void> {
+  for (const groupId of change.added) await addMember(trx, tenant, groupId, accountId, 'MEMBER');
+  for (const groupId of change.removed) await removeMember(trx, groupId, accountId);
+}
+
+function indexGroupChange(ctx: PerchContext, tenant: string, accountId: string, change: GroupChange): void {
+  if (change.added.length === 0 && change.removed.length === 0) return;
+  for (const groupId of change.added) ctx.authz.addMembership({ tenantId: tenant, groupId, userId: accountId });
+  for (const groupId of change.removed) ctx.authz.removeMembership(tenant, groupId, accountId);
   announceIamChange(ctx);
 }
 
@@ -157,15 +176,14 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: PerchCon
     const body = parse(serviceAccountRequestSchema, request.body);
     const owner = wantsOwner(body) ?? false;
     if (owner && !caller.superAdmin) throw forbidden('Only an instance owner may make a service account an instance owner');
-    const groupIds = [...new Set((body.groups ?? []).map((g) => g.id))];
-    for (const groupId of groupIds) if (!(await findGroup(ctx.db, tenant, groupId))) throw notFound(`Group ${groupId} not found`);
-    const account = await insertServiceAccount(ctx.db, { name: body.name, description: body.description ?? null, superAdmin: owner, tenantId: tenant });
-    try {
-      await setGroups(ctx, caller, tenant, account, groupIds);
-    } catch (error) {
-      await removeServiceAccount(ctx, account); // all or nothing
-      throw error;
-    }
+    const change = await checkedGroupChange(ctx, caller, tenant, new Set(), [...new Set((body.groups ?? []).map((g) => g.id))]);
+    // All or nothing: the account and its memberships commit together.
+    const account = await ctx.db.transaction().execute(async (trx) => {
+      const row = await insertServiceAccount(trx, { name: body.name, description: body.description ?? null, superAdmin: owner, tenantId: tenant });
+      await writeGroupChange(trx, tenant, row.id, change);
+      return row;
+    });
+    indexGroupChange(ctx, tenant, account.id, change);
     return tenantResponse(ctx, tenant, account);
   });
 
@@ -184,8 +202,15 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: PerchCon
     if (!caller.superAdmin && (account.super_admin === 1 || owner === true)) {
       throw forbidden('Only an instance owner may change an instance-owner service account or make one');
     }
-    if (body.groups) await setGroups(ctx, caller, tenant, account, [...new Set(body.groups.map((g) => g.id))]);
-    const updated = await updateServiceAccount(ctx.db, account.id, { name: body.name, description: body.description ?? null, superAdmin: owner });
+    const change = body.groups
+      ? await checkedGroupChange(ctx, caller, tenant, await currentGroups(ctx, tenant, account.id), [...new Set(body.groups.map((g) => g.id))])
+      : { added: [], removed: [] };
+    // All or nothing: a taken name (409) leaves the groups as they were.
+    const updated = await ctx.db.transaction().execute(async (trx) => {
+      await writeGroupChange(trx, tenant, account.id, change);
+      return updateServiceAccount(trx, account.id, { name: body.name, description: body.description ?? null, superAdmin: owner });
+    });
+    indexGroupChange(ctx, tenant, account.id, change);
     ctx.sessions.refreshUser(account.id);
     return tenantResponse(ctx, tenant, updated);
   });

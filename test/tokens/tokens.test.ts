@@ -306,5 +306,28 @@ for (const target of storeTargets()) {
       expect((await dave.browser.fetch('GET', `/api/v1/main/service-accounts/${botId}`)).status).toBe(404);
       expect((await admin.fetch('GET', '/api/v1/other/service-accounts')).status).toBe(404);
     });
+
+    it('changes a service account all or nothing: a taken name leaves its groups as they were, and the index too', async () => {
+      const group = await admin.fetch('POST', '/api/v1/main/groups', { json: { name: 'Deployers' } });
+      const bound = await admin.fetch('POST', '/api/v1/main/bindings', { json: { type: 'GROUP', externalId: group.json.id, roleId: 'editor', namespaceId: 'company.finance' } });
+      expect(bound.status).toBe(200);
+      const a = await serviceAccount('bot-a');
+      await serviceAccount('bot-b');
+      const renamed = await admin.fetch('PUT', `/api/v1/main/service-accounts/${a}`, { json: { name: 'bot-b', groups: [{ id: group.json.id }] } });
+      expect(renamed.status).toBe(409);
+      const after = await admin.fetch('GET', `/api/v1/main/service-accounts/${a}`);
+      expect(after.json).toMatchObject({ name: 'bot-a', groups: [] });
+      // Nothing of the group reached the decision index either.
+      expect(perch.perch.ctx.authz.effective('main', a).namespaces['company.finance']).toBeUndefined();
+
+      // The same on creation: an account with a taken name is not half-made in a group.
+      const members = async () => (await perch.perch.ctx.db.selectFrom('group_members').select('user_id').where('group_id', '=', group.json.id).execute()).length;
+      const taken = await admin.fetch('POST', '/api/v1/main/service-accounts', { json: { name: 'bot-b', groups: [{ id: group.json.id }] } });
+      expect(taken.status).toBe(409);
+      expect(await members()).toBe(0);
+      const made = await admin.fetch('POST', '/api/v1/main/service-accounts', { json: { name: 'bot-c', groups: [{ id: group.json.id }] } });
+      expect(made.json.groups).toEqual([{ id: group.json.id }]);
+      expect(perch.perch.ctx.authz.effective('main', made.json.id).namespaces['company.finance']).toBeDefined();
+    });
   });
 }
