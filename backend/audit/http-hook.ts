@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import { INSTANCE_CHAIN, type AuditAction, type AuditOutcome } from '../../lib/schemas/audit.js';
+import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import { matchPolicy, type PolicyRow } from '../authz/policy-map.js';
 import type { PerchContext } from '../context.js';
 import type { AuditEntry } from './audit-log.js';
@@ -59,6 +60,16 @@ function jsonId(payload: unknown): string | null {
   }
 }
 
+/**
+ * The chain an entry goes to: its tenant's when that tenant exists, else the instance chain (with the
+ * tenant asked for in its details). A refused call may name any tenant in its path; a chain per name
+ * would let anyone start chains at will.
+ */
+function chainOf(requested: string | null | undefined): { tenantId: string; unknownTenant?: string } {
+  if (requested == null || requested === DEFAULT_TENANT) return { tenantId: requested ?? INSTANCE_CHAIN };
+  return { tenantId: INSTANCE_CHAIN, unknownTenant: requested };
+}
+
 /** Perch's own API: resource from the route, id from its params or the answer. */
 function perchEntry(request: FastifyRequest, status: number, payload: unknown): AuditEntry | null {
   const route = request.routeOptions.url ?? '';
@@ -73,15 +84,16 @@ function perchEntry(request: FastifyRequest, status: number, payload: unknown): 
   const subresource = rest.replace(/^\/:id/, '').replace(/^\//, '') || undefined;
   const hasId = isMe || rest.startsWith('/:id') || subresource !== undefined;
   const { tenant: _t, id: _id, ...otherParams } = params;
+  const { tenantId, unknownTenant } = chainOf(tenant);
   return {
-    tenantId: tenant ?? INSTANCE_CHAIN,
+    tenantId,
     actor: actorOf(request),
     action: methodAction(request.method, hasId),
     resourceType: resource,
     resourceId: id,
     ...requestFields(request),
     outcome: outcomeOf(status),
-    details: { method: request.method, path: request.canonical.path, ...(subresource ? { subresource } : {}), ...otherParams, request: request.body ?? null },
+    details: { method: request.method, path: request.canonical.path, ...(unknownTenant ? { tenant: unknownTenant } : {}), ...(subresource ? { subresource } : {}), ...otherParams, request: request.body ?? null },
   };
 }
 
@@ -121,9 +133,10 @@ function kestraEntry(request: FastifyRequest, status: number, change: ResourceCh
   const idParam = ID_PARAMS.find((name) => params[name] !== undefined);
   const upstream = request.kestraCall?.upstreamStatus ?? null;
   const { tenant, ...detailParams } = params;
+  const { tenantId, unknownTenant } = chainOf(tenant ?? match?.tenant);
   // A flow, KV entry, trigger or namespace file changed: its state before and after (issue 6, point 2).
   return {
-    tenantId: tenant ?? match?.tenant ?? INSTANCE_CHAIN,
+    tenantId,
     actor,
     action,
     resourceType: resource,
@@ -137,6 +150,7 @@ function kestraEntry(request: FastifyRequest, status: number, change: ResourceCh
       method: request.method,
       path: row.path,
       ...(row.access === 'permission' ? { permission: `${row.resource}:${row.action}` } : {}),
+      ...(unknownTenant ? { tenant: unknownTenant } : {}),
       ...detailParams,
       ...(request.kestraCall && request.kestraCall.namespaces.length > 1 ? { namespaces: request.kestraCall.namespaces } : {}),
       ...(upstream === null && status >= 400 ? { perchStatus: status } : {}),

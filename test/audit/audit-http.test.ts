@@ -65,6 +65,17 @@ for (const target of storeTargets()) {
       expect(await rows().where('actor_id', '=', eve.id).where('resource_type', '=', 'USER').where('outcome', '=', 'REFUSED').executeTakeFirst()).toMatchObject({ resource_id: eve.id, action: 'DELETE' });
     });
 
+    it('records a refusal naming a tenant that does not exist in the instance chain, starting no chain of that name', async () => {
+      const mal = await signedInPerson(perch, admin, 'audit-mal');
+      // Refused (a foreign Origin) before the tenant is looked at: recorded, with the tenant it named.
+      const forged = await mal.browser.fetch('POST', '/api/v1/chain-of-my-own/roles', { json: {}, headers: { origin: 'http://evil.example' } });
+      expect(forged.status).toBe(403);
+      const chains = (await perch.perch.ctx.db.selectFrom('audit_log').select('tenant_id').distinct().execute()).map((r) => r.tenant_id);
+      expect(chains.filter((c) => c !== 'main' && c !== '_instance')).toEqual([]);
+      const recorded = await rows().where('actor_id', '=', mal.id).where('outcome', '=', 'REFUSED').execute();
+      expect(recorded.map((r) => [r.tenant_id, r.resource_type, JSON.parse(r.details).tenant])).toEqual([['_instance', 'ROLE', 'chain-of-my-own']]);
+    });
+
     it('records sign-in, failed sign-in, lockout and sign-out', async () => {
       const fay = await createPerson(admin, 'audit-fay');
       const browser = new Browser(perch);
