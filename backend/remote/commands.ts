@@ -18,13 +18,24 @@ function connection(options: RemoteOptions): { server: string; token: string } {
   const token = options.apiToken ?? process.env.PERCH_API_TOKEN;
   if (!server) throw new RemoteError('give --server URL or set PERCH_SERVER');
   if (!token) throw new RemoteError('give --api-token TOKEN or set PERCH_API_TOKEN');
-  if (!/^https?:\/\//.test(server)) throw new RemoteError(`--server must be an http(s) URL, not ${server}`);
+  if (!/^https?:\/\//.test(server) || !URL.canParse(server)) throw new RemoteError(`--server must be an http(s) URL, not ${server}`);
   return { server: server.replace(/\/+$/, ''), token };
+}
+
+/**
+ * The URL of `path` on `server`. The token goes with the call, so the path must stay on the server:
+ * one starting `@host`, `.host` or `:port` would move a string-joined URL elsewhere.
+ */
+function urlOn(server: string, path: string): string {
+  const url = path.startsWith('/') && !path.startsWith('//') && URL.canParse(`${server}${path}`) ? new URL(`${server}${path}`) : null;
+  if (!url || url.origin !== new URL(server).origin) throw new RemoteError(`the path must start with a single / and stay on ${server}, not ${path}`);
+  return url.href;
 }
 
 /** One API call; a refusal becomes an error carrying Perch's own message. */
 export async function callPerch(options: RemoteOptions, method: string, path: string, body?: { json?: unknown; yaml?: string }): Promise<unknown> {
   const { server, token } = connection(options);
+  const url = urlOn(server, path);
   const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
   let payload: string | undefined;
   if (body?.json !== undefined) {
@@ -36,7 +47,7 @@ export async function callPerch(options: RemoteOptions, method: string, path: st
   }
   let res;
   try {
-    res = await request(`${server}${path}`, { method: method as 'GET', headers, body: payload, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    res = await request(url, { method: method as 'GET', headers, body: payload, headersTimeout: 30_000, bodyTimeout: 30_000 });
   } catch (error) {
     throw new RemoteError(`cannot reach Perch at ${server}: ${(error as { code?: string }).code ?? (error as Error).message}`);
   }
@@ -47,8 +58,10 @@ export async function callPerch(options: RemoteOptions, method: string, path: st
   } catch {
     // not JSON: keep the text
   }
-  if (res.statusCode >= 400) {
-    const message = (parsed as { message?: string } | null)?.message ?? text;
+  // Anything but a 2xx is a failure: a redirect (say, a load balancer sending http to https) did nothing.
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    const location = res.headers.location;
+    const message = res.statusCode < 400 ? `a redirect${location ? ` to ${String(location)}` : ''}, which is not followed (is --server right?)` : ((parsed as { message?: string } | null)?.message ?? text);
     throw new RemoteError(`${method} ${path} answered ${res.statusCode}: ${message}`);
   }
   return parsed;

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -64,5 +66,39 @@ describe('perch commands against a running Perch (--server, --api-token)', () =>
     expect(badToken.stderr).toMatch(/answered 401/);
     const me = JSON.parse((await cli(['api', 'GET', '/api/v1/me', '--server', perch.url, '--api-token', token])).stdout);
     expect(me.superAdmin).toBe(true);
+  });
+
+  it('sends the token to --server only, whatever the path, and takes no redirect for success', async () => {
+    // Another server on loopback that would log whatever Authorization reached it.
+    const seen: string[] = [];
+    const other = createServer((req, res) => {
+      seen.push(String(req.headers.authorization));
+      if (req.url === '/moved') res.writeHead(302, { location: `${perch.url}/api/v1/me` }).end();
+      else res.end('{}');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const otherPort = (other.address() as AddressInfo).port;
+    try {
+      const perchPort = new URL(perch.url).port;
+      // String-joined, each of these paths would have named the other server.
+      for (const [server, hostile] of [
+        [perch.url, `@127.0.0.1:${otherPort}/api/v1/me`],
+        ['http://127.0.0.1', `:${otherPort}/api/v1/me`],
+        [perch.url, `//127.0.0.1:${otherPort}/api/v1/me`],
+      ] as const) {
+        const refused = await cli(['api', 'GET', hostile, '--server', server, '--api-token', token]).catch((e) => e);
+        expect(refused.code, hostile).toBe(1);
+        expect(refused.stderr).toMatch(/the path must start with a single \/ and stay on/);
+      }
+      expect(seen).toEqual([]);
+      expect(perchPort).not.toBe(String(otherPort));
+
+      // A redirect is a failure, and is not followed with the token.
+      const redirected = await cli(['api', 'GET', '/moved', '--server', `http://127.0.0.1:${otherPort}`, '--api-token', token]).catch((e) => e);
+      expect(redirected.code).toBe(1);
+      expect(redirected.stderr).toMatch(/answered 302: a redirect to .* which is not followed/);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 });
