@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 import { forwardableHeaders } from './canonical-request.js';
 import { createDirectForwarder } from './forward.js';
 import { captureStatesBefore, sendTeedAnswer, wantsAnswerState } from '../audit/resource-states.js';
-import { isUiPage, sendWithScreens } from '../ui/ui-pages.js';
+import { guardUiPageFraming, isUiPage, sendWithScreens } from '../ui/ui-pages.js';
 
 /** Headers Perch sets itself toward Kestra: whatever the client sent under these names is dropped. */
 const OWNED_REQUEST_HEADERS = ['host', 'cookie', 'authorization', 'content-length', 'via'];
@@ -89,7 +89,10 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     }
     // A flow or trigger changed: its state after, in Kestra's answer, goes to the audit log (issue 6).
     if (wantsAnswerState(request, res.statusCode, res.headers?.['content-type'])) return sendTeedAnswer(request, reply, res.stream);
-    if (injectScreens && isUiPage(request)) return sendWithScreens(reply, res);
+    if (isUiPage(request)) {
+      guardUiPageFraming(reply, res.headers);
+      if (injectScreens) return sendWithScreens(reply, res);
+    }
     return reply.send(res.stream);
   };
 

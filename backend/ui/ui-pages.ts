@@ -9,6 +9,16 @@ export function isUiPage(request: FastifyRequest): boolean {
   return !/\.[A-Za-z0-9]+$/.test(last);
 }
 
+/**
+ * A UI page may only be framed by Perch's own origin: the screens on it delete users and mint tokens
+ * in a click or two (clickjacking). Kestra 2.0 sends X-Frame-Options itself, and its choice stands;
+ * an older or differently configured Kestra that sends none gets SAMEORIGIN.
+ */
+export function guardUiPageFraming(reply: FastifyReply, upstreamHeaders: Record<string, unknown> | undefined): void {
+  const policy = String(upstreamHeaders?.['content-security-policy'] ?? '');
+  if (upstreamHeaders?.['x-frame-options'] === undefined && !/frame-ancestors/i.test(policy)) reply.header('x-frame-options', 'SAMEORIGIN');
+}
+
 /** Kestra's index.html is a few KB; a page announced as far larger is passed through untouched. */
 const MAX_PAGE_BYTES = 2 * 1024 * 1024;
 

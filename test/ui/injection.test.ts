@@ -3,6 +3,8 @@
  * nothing else), PERCH_UI_INJECT=false, the bundle route, and /perch/api/ui-config.
  */
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_TAG } from '../../backend/ui/screens-bundle.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
@@ -134,5 +136,36 @@ describe('Perch adds its screens to the Kestra UI pages it serves', () => {
     expect(res.json.banners.map((b: { id: string }) => b.id).sort()).toEqual(['always', 'now']);
     expect(res.json.banners.find((b: { id: string }) => b.id === 'now')).toMatchObject({ message: 'Upgrade tonight', type: 'WARNING' });
     expect(res.json).toMatchObject({ inMaintenance: true, maintenanceMessage: 'Read-only until 10:00', rightSidebar: { customLinks: { docs: { title: 'Runbook' } } } });
+  });
+});
+
+describe('a UI page is framed by Perch’s own origin only', () => {
+  /** A Kestra that answers its UI page with the framing headers given (an older or differently configured one). */
+  async function kestraSending(headers: Record<string, string>) {
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html', ...headers }).end('<!doctype html><html><head></head><body><div id="app"></div></body></html>'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  }
+
+  it.each([
+    ['sends none', {}, 'SAMEORIGIN', undefined],
+    ['sends X-Frame-Options DENY', { 'x-frame-options': 'DENY' }, 'DENY', undefined],
+    ['frames by CSP', { 'content-security-policy': "frame-ancestors 'self' https://portal.example" }, undefined, "frame-ancestors 'self' https://portal.example"],
+  ] as const)('Kestra %s: the page goes out with X-Frame-Options %s', async (_name, sent, frameOptions, policy) => {
+    const upstream = await kestraSending(sent);
+    for (const inject of [true, false]) {
+      const perch = await startPerch({ config: { kestra: { url: upstream.url }, ui: { inject: String(inject) as unknown as boolean } } });
+      try {
+        const admin = new Browser(perch);
+        await admin.login();
+        const page = await admin.fetch('GET', '/ui/main/admin/iam');
+        expect(page.status).toBe(200);
+        expect(page.headers['x-frame-options']).toBe(frameOptions);
+        expect(page.headers['content-security-policy']).toBe(policy);
+      } finally {
+        await perch.close();
+      }
+    }
+    await upstream.close();
   });
 });
