@@ -86,3 +86,58 @@ describe('attack cases against authorization', () => {
     expect(allowedCount).toBeGreaterThan(0);
   });
 });
+
+/**
+ * Query strings read the way Kestra's server reads them (names decoded, `;` a separator, `filters[`
+ * spelled exactly): whatever the spelling, an Editor bound on `company.team` acts there only.
+ */
+describe('query strings that Kestra would read otherwise', () => {
+  const editor = MANAGED_ROLES.find((r) => r.id === 'editor')!.permissions;
+  const editors = new KestraAuthorizer(
+    new DecisionIndex({ bindings: [{ id: 'b2', tenantId: 'main', subjectType: 'USER', subjectId: 'u2', namespace: 'company.team', permissions: editor }], memberships: [] }),
+    executions,
+  );
+  const who = { ...principal, userId: 'u2' };
+  async function verdictOf(method: string, url: string, body = '') {
+    const checked = canonicalizeRequest({ method, url, rawHeaders: ['Host', 'perch'] });
+    if (!checked.ok) return { ok: false as const, status: checked.status };
+    return editors.authorize({ method, path: checked.path, query: checked.query, contentType: body ? 'application/json' : undefined, principal: who, readBody: async () => Buffer.from(body) });
+  }
+  const SCOPE = 'filters[namespace][PREFIX]=company.team';
+
+  it.each([
+    // Kestra only reads `filters[`: this spelling would be no filter at all, i.e. the whole tenant.
+    ['an upper-case FILTERS', 'DELETE', '/api/v1/main/executions/by-query?FILTERS[namespace][EQUALS]=company.team', 400],
+    ['a mixed-case Filters', 'DELETE', '/api/v1/main/flows/delete/by-query?Filters[namespace][PREFIX]=company.team', 400],
+    // Kestra decodes IN values once more: two namespaces to it, one to a single decoding.
+    ['a doubly encoded IN list', 'DELETE', '/api/v1/main/executions/by-query?filters[namespace][IN]=company.team.x%252Ccompany.finance', 400],
+    // Names are decoded and `;` splits parameters, as Kestra's server does.
+    ['an encoded parameter name', 'GET', '/api/v1/main/executions?n%61mespace=company.finance&flowId=payroll', 403],
+    ['a parameter after ;', 'GET', '/api/v1/main/executions?flowId=payroll;namespace=company.finance', 403],
+    ['the same parameter twice, one encoded', 'GET', '/api/v1/main/executions?n%61mespace=company.finance&namespace=company.team&flowId=payroll', 400],
+    ['a sync deleting another namespace’s flows', 'POST', '/api/v1/main/flows/bulk?n%61mespace=company.finance&namespace=company.team&delete=true', 400],
+  ])('refuses %s', async (_name, method, url, status) => {
+    const verdict = await verdictOf(method, url);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok === false && verdict.status).toBe(status);
+  });
+
+  it.each([
+    ['no filter', '/api/v1/main/executions/by-query', ''],
+    ['its own namespace', '/api/v1/main/executions/by-query?filters[namespace][EQUALS]=company.team', 'filters[namespace][EQUALS]=company.team&'],
+    ['an encoded filter name', '/api/v1/main/executions/by-query?filters%5Bnamespace%5D%5BEQUALS%5D=company.team', 'filters%5Bnamespace%5D%5BEQUALS%5D=company.team&'],
+    ['a field spelled NAMESPACE', '/api/v1/main/executions/by-query?filters[NAMESPACE][EQUALS]=company.finance', 'filters[NAMESPACE][EQUALS]=company.finance&'],
+    ['another namespace', '/api/v1/main/executions/by-query?filters[namespace][PREFIX]=company', 'filters[namespace][PREFIX]=company&'],
+  ])('a by-query delete with %s goes to Kestra with Perch’s scope on top', async (_name, url, kept) => {
+    const verdict = await verdictOf('DELETE', url);
+    expect(verdict.ok && verdict.query).toBe(`${kept}${SCOPE}`);
+  });
+
+  it('scopes a trigger delete by-query in its query as well as its body', async () => {
+    const verdict = await verdictOf('DELETE', '/api/v1/main/triggers/delete/by-query?filters[namespace][EQUALS]=company.finance', '{"filters":[]}');
+    expect(verdict.ok).toBe(true);
+    if (!verdict.ok) return;
+    expect(verdict.query).toBe(`filters[namespace][EQUALS]=company.finance&${SCOPE}`);
+    expect(JSON.parse(verdict.body!.toString())).toEqual({ filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company.team' }] });
+  });
+});

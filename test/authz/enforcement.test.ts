@@ -72,11 +72,11 @@ describe('RBAC enforced on every Kestra call', () => {
     expect(wider.json.results.every((f: { namespace: string }) => f.namespace.startsWith('company.team'))).toBe(true);
     expect(wider.json.total).toBe(2);
 
-    // A narrower filter inside the caller's reach is kept as is.
+    // A narrower filter inside the caller's reach is kept, and Perch's own scope goes with it (Kestra applies both).
     kestra.clear();
     const narrow = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub');
     expect(narrow.json.results.map((f: { id: string }) => f.id)).toEqual(['deep']);
-    expect(kestra.requests[0]!.url).toBe('/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub');
+    expect(kestra.requests[0]!.url).toBe('/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub&filters[namespace][PREFIX]=company.team');
 
     // A grant on prod never reaches production.
     const prod = await editor.fetch('GET', '/api/v1/main/flows/search');
