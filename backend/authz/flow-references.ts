@@ -51,10 +51,29 @@ type Found = { ns: string | null; detail: string };
 
 class Refused extends Error { constructor(message: string, readonly line?: number) { super(message); } }
 
+/**
+ * Kestra cuts a multi-flow source into flows at every `---` in its text, wherever it stands, where
+ * YAML sees a document marker only on a line of its own: `---` inside a value would hide a second
+ * flow from a YAML parser. So every `---` must be a line of its own, and both readings agree.
+ */
+function strayDocumentMarker(source: string): number | undefined {
+  for (let at = source.indexOf('---'); at >= 0; at = source.indexOf('---', at + 1)) {
+    const lineStart = at === 0 || source[at - 1] === '\n';
+    const lineEnd = source.indexOf('\n', at);
+    const rest = source.slice(at + 3, lineEnd < 0 ? source.length : lineEnd);
+    if (!lineStart || !/^[ \t]*\r?$/.test(rest)) return source.slice(0, at).split('\n').length;
+  }
+  return undefined;
+}
+
 export function analyseFlowSource(source: string, options: { multiDocument?: boolean } = {}): FlowParseResult {
   const lc = new LineCounter();
   const lineOf = (offset: number | undefined) => (offset === undefined ? undefined : lc.linePos(offset).line);
   try {
+    if (options.multiDocument) {
+      const line = strayDocumentMarker(source);
+      if (line !== undefined) throw new Refused('"---" may only stand on a line of its own, between flows (Kestra splits a multi-flow source at every "---").', line);
+    }
     // Keys compare by their text, the way Jackson sees them (`1` and "1" collide).
     const docs = parseAllDocuments(source, { lineCounter: lc, merge: false, uniqueKeys: (a, b) => keyText(a) === keyText(b) });
     // A stream's empty documents (a trailing `---`) carry no flow.
