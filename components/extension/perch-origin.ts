@@ -13,6 +13,8 @@ export function perchOrigin(input: string): { ok: true; origin: string; pattern:
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, message: 'Perch is reached over http or https.' };
   if (url.username || url.password) return { ok: false, message: 'Leave credentials out of the address: you sign in at Perch.' };
+  // A match pattern treats * as a wildcard: "*.acme.io" would put Perch's screens on every such site.
+  if (url.hostname.includes('*')) return { ok: false, message: 'Enter the one address of your Perch server, without wildcards.' };
   // Match patterns carry no port: the permission covers the host, the script matches the exact origin.
   return { ok: true, origin: url.origin, pattern: `${url.protocol}//${url.hostname}/*` };
 }

@@ -32,5 +32,7 @@ describe('the Perch address on the options page', () => {
     expect(perchOrigin('ftp://perch.acme.io')).toMatchObject({ ok: false });
     expect(perchOrigin('https://admin:secret@perch.acme.io')).toMatchObject({ ok: false });
     expect(perchOrigin('http://')).toMatchObject({ ok: false });
+    // A wildcard would become a match pattern for every such site.
+    for (const wide of ['https://*', '*.acme.io', 'https://perch.*.io']) expect(perchOrigin(wide), wide).toMatchObject({ ok: false, message: expect.stringMatching(/without wildcards/) });
   });
 });
