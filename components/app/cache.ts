@@ -2,10 +2,13 @@ import { openDB, type IDBPDatabase } from 'idb';
 
 /**
  * Lists seen before are kept in IndexedDB (per signed-in person) so going back to a screen shows
- * them at once while a fresh copy loads. Any write through the API client clears the cache.
+ * them at once while a fresh copy loads. Any write through the API client clears the cache, and so
+ * does the end of the session that filled it (see {@link adoptCacheOwner}).
  */
 const DB_NAME = 'perch-cache';
 const STORE = 'lists';
+/** Whose lists the store holds (keys of lists all have a `|`). */
+const OWNER_KEY = '#owner';
 let owner = 'anonymous';
 let db: Promise<IDBPDatabase> | undefined;
 
@@ -22,9 +25,21 @@ function open(): Promise<IDBPDatabase> | undefined {
   return db;
 }
 
-/** Entries are keyed by the signed-in person, so one person never sees another's cached lists. */
-export function setCacheOwner(id: string): void {
-  owner = id;
+/**
+ * The cache now serves `id` (null: nobody is signed in). Lists left by anyone else, or by a session
+ * that has ended since, are dropped: audit diffs and user lists must not stay at rest in a browser
+ * where the next person signs in. Entries are keyed by person too, so none is ever served to another.
+ */
+export async function adoptCacheOwner(id: string | null): Promise<void> {
+  owner = id ?? 'anonymous';
+  try {
+    const database = await open();
+    if (!database || (await database.get(STORE, OWNER_KEY)) === (id ?? undefined)) return;
+    await database.clear(STORE);
+    if (id) await database.put(STORE, id, OWNER_KEY);
+  } catch {
+    // No IndexedDB, nothing kept.
+  }
 }
 
 export async function readCache<T>(key: string): Promise<T | undefined> {

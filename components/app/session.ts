@@ -4,7 +4,7 @@ import { apiMeWithPermissionsSchema } from '../../lib/schemas/users';
 import { perchUiConfigSchema, type PerchUiConfig } from '../../lib/schemas/ui-config';
 import { PERMISSION_CATALOGUE, type Action, type Resource } from '../../lib/authz/catalogue';
 import { getJson } from './api';
-import { setCacheOwner } from './cache';
+import { adoptCacheOwner } from './cache';
 
 export type Me = z.infer<typeof apiMeWithPermissionsSchema>;
 
@@ -18,7 +18,7 @@ export async function loadSession(): Promise<Me | null> {
     getJson('/api/v1/me', apiMeWithPermissionsSchema).catch(() => null),
     getJson('/perch/api/ui-config', perchUiConfigSchema).catch(() => null),
   ]);
-  if (person) setCacheOwner(person.id);
+  await adoptCacheOwner(person?.id ?? null);
   me.value = person;
   uiConfig.value = config;
   return person;

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ApiError, getJson, send } from '../../../components/app/api';
-import { readCache, setCacheOwner, writeCache } from '../../../components/app/cache';
+import { adoptCacheOwner, readCache, writeCache } from '../../../components/app/cache';
+import { loadSession } from '../../../components/app/session';
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
@@ -26,13 +27,20 @@ describe('the API client', () => {
     expect(error).toMatchObject({ status: 403, message: 'You may not manage bindings in company.team' });
   });
 
-  it('drops cached lists after a write, and keeps each person’s lists apart', async () => {
-    setCacheOwner('alice');
+  it('drops cached lists after a write, and when another person (or nobody) is signed in', async () => {
+    await adoptCacheOwner('alice');
     await writeCache('/api/v1/main/roles', ['Viewer']);
-    setCacheOwner('bob');
-    expect(await readCache('/api/v1/main/roles')).toBeUndefined();
-    setCacheOwner('alice');
+    await adoptCacheOwner('alice'); // a reload: same person, lists kept
     expect(await readCache('/api/v1/main/roles')).toEqual(['Viewer']);
+    await adoptCacheOwner('bob');
+    expect(await readCache('/api/v1/main/roles')).toBeUndefined();
+    await writeCache('/api/v1/main/roles', ['Bob’s view']);
+    // Bob's session ended (timeout, Kestra's own logout): nothing of his stays at rest.
+    await adoptCacheOwner(null);
+    await adoptCacheOwner('bob');
+    expect(await readCache('/api/v1/main/roles')).toBeUndefined();
+    await adoptCacheOwner('alice');
+    await writeCache('/api/v1/main/roles', ['Viewer']);
     const sent: { method: string; body: string }[] = [];
     vi.stubGlobal('fetch', vi.fn(async (request: Request) => {
       sent.push({ method: request.method, body: await request.text() });
@@ -41,5 +49,14 @@ describe('the API client', () => {
     await expect(send('post', '/api/v1/main/roles', { name: 'Auditor' }, z.object({ id: z.string() }))).resolves.toEqual({ id: 'r2' });
     expect(sent).toEqual([{ method: 'POST', body: JSON.stringify({ name: 'Auditor' }) }]);
     expect(await readCache('/api/v1/main/roles')).toBeUndefined();
+  });
+
+  it('drops what a person left once their session is over, when the screens load again', async () => {
+    await adoptCacheOwner('alice');
+    await writeCache('/api/v1/main/auditlogs/diff/e1', { before: 'password: hunter2-secret' });
+    vi.stubGlobal('fetch', vi.fn(async () => json(401, { message: 'Sign in first' })));
+    expect(await loadSession()).toBeNull();
+    await adoptCacheOwner('alice');
+    expect(await readCache('/api/v1/main/auditlogs/diff/e1')).toBeUndefined();
   });
 });
