@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
+import { fileUpload } from '../support/multipart.js';
 
 const flow = (namespace: string, id: string, extra = '') =>
   `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n${extra}`;
@@ -165,17 +166,7 @@ describe('RBAC enforced on every Kestra call', () => {
 
   it('unpacks flow imports (ZIP or YAML) and checks every flow in them', async () => {
     const { zipSync, strToU8 } = await import('fflate');
-    const upload = (bytes: Uint8Array | string, filename: string) => {
-      const boundary = 'importboundary';
-      return {
-        body: Buffer.concat([
-          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="fileUpload"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
-          Buffer.from(bytes),
-          Buffer.from(`\r\n--${boundary}--\r\n`),
-        ]),
-        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-      };
-    };
+    const upload = fileUpload;
     const inside = zipSync({ 'a.yml': strToU8(flow('prod.imported', 'a')), 'b.yaml': strToU8(flow('prod', 'b')) });
     kestra.clear();
     const ok = await editor.fetch('POST', '/api/v1/main/flows/import', upload(inside, 'flows.zip'));

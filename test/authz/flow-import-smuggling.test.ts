@@ -1,6 +1,7 @@
 import { strToU8, Zip, ZipDeflate, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
+import { fileUpload } from '../support/multipart.js';
 import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
 
 /**
@@ -11,17 +12,7 @@ import { Browser, grantRole, startPerch, type RunningPerch } from '../support/pe
 const flow = (namespace: string, id: string, indent = '') =>
   `${indent}id: ${id}\n${indent}namespace: ${namespace}\n${indent}tasks:\n${indent}  - id: say\n${indent}    type: io.kestra.plugin.core.log.Log\n${indent}    message: hi\n`;
 
-function upload(bytes: Uint8Array | string, filename: string) {
-  const boundary = 'importboundary';
-  return {
-    body: Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="fileUpload"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
-      Buffer.from(bytes),
-      Buffer.from(`\r\n--${boundary}--\r\n`),
-    ]),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  };
-}
+const upload = fileUpload;
 
 /** A ZIP whose directory lists only `listed`, with `hidden`'s local entry slipped in before the directory. */
 function zipWithHiddenEntry(listed: Record<string, string>, hidden: Record<string, string>): Uint8Array {
