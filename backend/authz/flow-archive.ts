@@ -22,6 +22,8 @@ export async function multipartPart(contentType: string, body: Buffer, name: str
     }
     parser.on('file', (field, stream) => {
       const chunks: Buffer[] = [];
+      // A part cut short errors on its own stream: unheard, that error would end the process.
+      stream.on('error', (error: Error) => reject(new ArchiveError(`The multipart body cannot be read: ${error.message}`)));
       stream.on('data', (chunk: Buffer) => field === name && chunks.push(chunk));
       stream.on('end', () => {
         if (field === name && found === null) found = Buffer.concat(chunks);

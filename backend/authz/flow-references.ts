@@ -74,8 +74,9 @@ export function analyseFlowSource(source: string, options: { multiDocument?: boo
       const line = strayDocumentMarker(source);
       if (line !== undefined) throw new Refused('"---" may only stand on a line of its own, between flows (Kestra splits a multi-flow source at every "---").', line);
     }
-    // Keys compare by their text, the way Jackson sees them (`1` and "1" collide).
-    const docs = parseAllDocuments(source, { lineCounter: lc, merge: false, uniqueKeys: (a, b) => keyText(a) === keyText(b) });
+    // Duplicate keys are found below, in one pass per map: the parser's own check compares every key
+    // with every other one, minutes of event loop for a body of 60,000 keys.
+    const docs = parseAllDocuments(source, { lineCounter: lc, merge: false, uniqueKeys: false });
     // A stream's empty documents (a trailing `---`) carry no flow.
     const empty = (d: Document) => d.contents === null || (isScalar(d.contents) && d.contents.source === '');
     const list = docs.filter((d, _i, all) => !(all.length > 1 && empty(d)));
@@ -105,6 +106,15 @@ function analyseDocument(doc: Document, lc: LineCounter): FlowDocument & { refer
     Node(_k, n) {
       if (n.anchor) throw new Refused('YAML anchors (&name) are not accepted.', at(n));
       if (n.tag && !DEFAULT_TAGS.has(n.tag)) throw new Refused(`YAML tag ${n.tag} is not accepted.`, at(n));
+    },
+    Map(_k, map) {
+      // Keys compare by their text, the way Jackson sees them (`1` and "1" collide).
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const text = keyText(pair.key);
+        if (seen.has(text)) throw new Refused('Map keys must be unique.', at(pair.key as Node));
+        seen.add(text);
+      }
     },
     Pair(_k, p) {
       if (!isScalar(p.key)) throw new Refused('Only plain keys are accepted.', at(p.key as Node));

@@ -144,15 +144,24 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     return reply.type('application/json').send(JSON.stringify(value));
   };
 
-  /** Reads the streamed request body whole, for the few calls whose namespaces live in it. */
-  const bodyReader = (request: FastifyRequest) => async () => {
+  /**
+   * Reads the streamed request body whole, for the few calls whose namespaces live in it. One too
+   * large is answered 413 and its connection closed: the rest of it is never read, so that
+   * connection could carry no other request.
+   */
+  const bodyReader = (request: FastifyRequest, reply: FastifyReply) => async () => {
     const stream = request.body as NodeJS.ReadableStream | undefined;
     if (!stream) return Buffer.alloc(0);
+    const tooLarge = () => {
+      reply.header('connection', 'close');
+      return Object.assign(new Error(`Request body over ${MAX_INSPECTED_BODY} bytes`), { statusCode: 413 });
+    };
+    if (Number(request.headers['content-length'] ?? 0) > MAX_INSPECTED_BODY) throw tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of stream) {
       size += (chunk as Buffer).length;
-      if (size > MAX_INSPECTED_BODY) throw Object.assign(new Error(`Request body over ${MAX_INSPECTED_BODY} bytes`), { statusCode: 413 });
+      if (size > MAX_INSPECTED_BODY) throw tooLarge();
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks);
@@ -174,7 +183,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
           query,
           contentType: request.headers['content-type'],
           principal,
-          readBody: bodyReader(request),
+          readBody: bodyReader(request, reply),
         });
         if (!verdict.ok) return sendError(reply, verdict.status, verdict.message, verdict.details);
         request.kestraCall = { row: verdict.row, namespaces: verdict.namespaces };
