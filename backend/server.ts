@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AuditLog } from './audit/audit-log.js';
 import { installAuditHook } from './audit/http-hook.js';
+import { installBodyParsers } from './http/body-parsers.js';
 import { requestLogOptions } from './http/request-log.js';
 import { startRetention } from './audit/retention.js';
 import { registerAuditRoutes } from './audit/routes.js';
@@ -135,9 +136,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   }
 
   await app.register(fastifyCookie);
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
+  installBodyParsers(app);
   installErrorHandling(app);
   installGuard(app, ctx);
   installAuditHook(app, ctx);

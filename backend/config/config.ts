@@ -14,11 +14,16 @@ const durationMs = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/** The longest duration Perch takes (100 years): anything longer is a typo, and dates past it overflow. */
+const MAX_DURATION_MS = 100 * 365 * 86_400_000;
+
+/** An ISO-8601 duration in whole milliseconds (fractions of a millisecond dropped), or null. */
 export function parseIsoDuration(text: string): number | null {
   const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text);
   if (!m || text === 'P' || text.endsWith('T')) return null;
   const [, d, h, min, s] = m;
-  return ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Number(s ?? 0) * 1000;
+  const ms = Math.floor(((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Number(s ?? 0) * 1000);
+  return Number.isSafeInteger(ms) && ms <= MAX_DURATION_MS ? ms : null;
 }
 
 /** The repository root (config.ts sits in backend/config/ whether run from source or from dist/). */

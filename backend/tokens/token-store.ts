@@ -31,7 +31,7 @@ export function maxAgeMs(maxAge: string | null | undefined): number | null {
   if (maxAge === undefined || maxAge === null || maxAge.trim() === '') return null;
   const ms = parseIsoDuration(maxAge.trim());
   if (ms === null || ms <= 0) {
-    const message = `"${maxAge}" is not a positive ISO-8601 duration such as P30D or PT12H`;
+    const message = `"${maxAge}" is not a positive ISO-8601 duration of at most 100 years, such as P30D or PT12H`;
     throw new HttpError(422, `Invalid request: maxAge: ${message}`, { errors: [{ path: 'maxAge', message }] });
   }
   return ms;

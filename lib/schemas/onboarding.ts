@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { namespaceSchema } from '../authz/namespaces.js';
 import { apiGroupSummarySchema, apiRoleSummarySchema } from './iam.js';
 
 /**
@@ -8,12 +9,11 @@ import { apiGroupSummarySchema, apiRoleSummarySchema } from './iam.js';
 
 const email = z.email().max(320).transform((e) => e.trim().toLowerCase());
 const id = z.string().min(1).max(64);
-const namespace = z.string().min(1).max(300);
 
 export const invitationRoleSchema = z.object({
   id,
   /** Absent or empty: the role is bound tenant-wide. */
-  namespaces: z.array(namespace).max(100).nullish(),
+  namespaces: z.array(namespaceSchema).max(100).nullish(),
 });
 export type InvitationRole = z.infer<typeof invitationRoleSchema>;
 

@@ -138,6 +138,20 @@ for (const target of storeTargets()) {
       expect(listed.expired).toBe(true);
     });
 
+    it('refuses a maxAge beyond 100 years or under a millisecond, storing nothing', async () => {
+      const before = apiTokenListSchema.parse((await admin.fetch('GET', '/api/v1/me/api-tokens')).json).results.length;
+      for (const maxAge of ['P100000000D', 'PT99999999999999999999999H', 'P99999999999999999999D', 'PT0.0001S']) {
+        const res = await admin.fetch('POST', '/api/v1/me/api-tokens', { json: { name: 'too-long', maxAge } });
+        expect(res.status, maxAge).toBe(422);
+        expect(res.json.message).toMatch(/maxAge/);
+      }
+      const after = await admin.fetch('GET', '/api/v1/me/api-tokens');
+      expect(after.status).toBe(200);
+      expect(apiTokenListSchema.parse(after.json).results).toHaveLength(before);
+      // A fraction of a second is whole milliseconds to the store.
+      expect((await admin.fetch('POST', '/api/v1/me/api-tokens', { json: { name: 'fraction', maxAge: 'PT1.0001S' } })).status).toBe(200);
+    });
+
     it('slides the expiry of an extended token on every use', async () => {
       const created = await mint(admin, '/api/v1/me/api-tokens', { name: 'sliding', maxAge: 'PT1S', extended: true });
       for (let i = 0; i < 4; i++) {

@@ -142,6 +142,19 @@ for (const target of storeTargets()) {
       await new Browser(perch).login('guessed@example.com', 'set by the owner');
     });
 
+    it('refuses a NUL character in any JSON or form body with 400, signed in or not', async () => {
+      const signIn = await new Browser(perch).fetch('POST', '/perch/api/login', { json: { username: '\u0000', password: 'x' } });
+      expect(signIn.status).toBe(400);
+      expect(signIn.json.message).toMatch(/NUL character/);
+      const form = await new Browser(perch).fetch('POST', '/perch/login', { body: 'username=a%00b&password=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(form.status).toBe(400);
+      const me = (await admin.fetch('GET', '/api/v1/me')).json;
+      const renamed = await admin.fetch('PATCH', '/api/v1/me', { json: { firstName: 'a\u0000b' } });
+      expect(renamed.status).toBe(400);
+      expect((await admin.fetch('GET', '/api/v1/me')).json.profile).toEqual(me.profile);
+      expect((await admin.fetch('POST', '/api/v1/main/roles', { json: { name: 'r\u0000', permissions: {} } })).status).toBe(400);
+    });
+
     it('stores passwords only as Argon2id hashes', async () => {
       const row = await perch.perch.ctx.db.selectFrom('users').select(['password_hash']).where('email', '=', ADMIN_EMAIL).executeTakeFirstOrThrow();
       expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
