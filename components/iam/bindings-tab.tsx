@@ -10,7 +10,7 @@ import { ConfirmDialog } from '../ui/confirm-dialog';
 import { SelectField, TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
 import { bindingsPath, loadAllRoles, loadBindings, suggestNamespaces } from './api';
-import { Badge, FormDialog, RowActions, Toolbar, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
+import { Badge, FormDialog, RowActions, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
 import { resolveSubject, subjectOf, suggestSubjects, type Subject } from './subject-picker';
 
 const t = strings.iam.bindings;

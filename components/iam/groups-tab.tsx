@@ -10,7 +10,7 @@ import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
 import { groupsPath, loadGroups, loadMembers, suggestUsers } from './api';
-import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, useAction, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.groups;
 

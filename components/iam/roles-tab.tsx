@@ -11,7 +11,7 @@ import { CheckboxField, TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { useCached } from '../ui/use-cached';
 import { loadCatalogue, loadRole, loadRoles, rolesPath } from './api';
-import { Badge, FormDialog, RowActions, Toolbar, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
+import { Badge, FormDialog, RowActions, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
 import { PermissionEditor } from './permission-editor';
 
 const t = strings.iam.roles;

@@ -17,7 +17,7 @@ import { Dialog } from '../ui/dialog';
 import { CheckboxField, SelectField, TextField } from '../ui/field';
 import { useCached } from '../ui/use-cached';
 import { loadServiceAccounts, loadTokens, serviceAccountsPath, tokensPath } from './api';
-import { ActionError, Badge, FormDialog, ResourceList, RowActions, Toolbar, useAction, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
+import { ActionError, Badge, FormDialog, ResourceList, RowActions, useAction, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.serviceAccounts;
 

@@ -8,7 +8,7 @@ import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { loadUser, loadUsers, usersPath } from './api';
-import { ActionError, Badge, FormDialog, RowActions, Toolbar, useAction, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
+import { ActionError, Badge, FormDialog, RowActions, useAction, SearchedList, SearchedToolbar, useSearchedList, useTabDialog } from './common';
 
 const t = strings.iam.users;
 
