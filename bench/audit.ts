@@ -5,7 +5,7 @@
  * meanwhile (what every other request, reads included, waits for); and the disk's own fsync latency
  * in the same run, for scale. Writes its section of docs/benchmarks.md between the bench:audit markers.
  */
-import { machineLine, writeBenchmarkSection } from './report.js';
+import { machineLine, median, writeBenchmarkSection } from './report.js';
 import { execFileSync } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -142,7 +142,6 @@ for (let round = 1; round <= ROUNDS; round++) {
 const fs = execFileSync('df', ['-T', os.tmpdir()]).toString().trim().split('\n')[1]?.split(/\s+/)[1] ?? '?';
 const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
 const ms = (v: number) => v.toFixed(2);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 /** The median over the rounds of `measure`, and its range. */
 const spread = (measure: (r: (typeof rounds)[number]) => number) => {
   const values = rounds.map(measure);

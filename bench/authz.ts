@@ -4,7 +4,7 @@
  * user). Measures decisions/s, single-decision latency, full rebuild, patches, filtering a
  * 10,000-flow list and heap. Bounded: about five seconds. Writes its section of docs/benchmarks.md.
  */
-import { machineLine, writeBenchmarkSection } from './report.js';
+import { machineLine, median, writeBenchmarkSection } from './report.js';
 import os from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -69,7 +69,6 @@ const heapMb = () => {
   const { heapUsed, arrayBuffers } = process.memoryUsage();
   return (heapUsed + arrayBuffers) / 1024 / 1024;
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 

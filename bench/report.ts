@@ -26,3 +26,6 @@ export async function writeBenchmarkSection(name: string, body: string): Promise
   await writeFile(FILE, doc);
   console.log('written to docs/benchmarks.md');
 }
+
+/** The middle value (the upper one of an even count). */
+export const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
