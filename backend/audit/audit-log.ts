@@ -1,4 +1,4 @@
-import { hash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { Resource } from '../../lib/authz/catalogue.js';
 import { INSTANCE_CHAIN, type ActorType, type AuditAction, type AuditOutcome } from '../../lib/schemas/audit.js';
@@ -8,6 +8,7 @@ import type { AuditLogTable, Database } from '../store/schema.js';
 import { canonicalJson, entryHash, GENESIS_HASH } from './chain.js';
 import { redact } from './redact.js';
 import { SqliteAppender } from './sqlite-appender.js';
+import { sha256Hex } from '../crypto/sha256.js';
 
 /** What a caller hands to `record`: the chain position, id, date and hashes are the log's business. */
 export interface AuditEntry {
@@ -34,7 +35,7 @@ export interface AuditEntry {
   states?: { kind: string; before: string | null; after: string | null };
 }
 
-const sha256 = (text: string | null) => (text === null ? null : hash('sha256', text, 'hex'));
+const sha256 = (text: string | null) => (text === null ? null : sha256Hex(text));
 
 export interface AuditLogOptions {
   /** How long the first entry of a batch waits for company when the log is idle (ms; 0: the end of the current event-loop turn). */

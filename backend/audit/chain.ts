@@ -1,5 +1,5 @@
-import { hash } from 'node:crypto';
 import type { AuditLogTable } from '../store/schema.js';
+import { sha256Hex } from '../crypto/sha256.js';
 
 /** prev_hash of the first entry of a chain. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -24,7 +24,7 @@ export function canonicalRow(row: UnhashedRow): string {
 
 /** SHA-256 over the previous hash followed by the canonical row (one-shot: no Hash object per entry). */
 export function entryHash(row: UnhashedRow): string {
-  return hash('sha256', row.prev_hash + canonicalRow(row), 'hex');
+  return sha256Hex(row.prev_hash + canonicalRow(row));
 }
 
 /** Canonical JSON of any value: object keys sorted at every depth (for `details`). */

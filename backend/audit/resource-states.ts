@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from 'undici';
 import { matchPolicy } from '../authz/policy-map.js';
+import { queryValue } from '../authz/query-scope.js';
 
 /**
  * Before/after states of the Kestra resources changed through the proxy (issue 6, point 2), one
@@ -72,7 +73,8 @@ interface Plan {
 interface Call {
   tenant: string;
   params: Record<string, string>;
-  query: URLSearchParams;
+  /** The raw query string. */
+  query: string;
   body?: Buffer;
 }
 
@@ -235,7 +237,12 @@ function jsonBody(c: Call): Record<string, unknown> {
 
 const inPath = (c: Call): Where => ({ tenant: c.tenant, namespace: c.params.namespace!, id: c.params.id ?? c.params.key ?? c.params.triggerId!, flowId: c.params.flowId });
 const file = (c: Call, name: string): Where | null => {
-  const path = c.query.get(name);
+  let path: string | undefined;
+  try {
+    path = queryValue(c.query, name); // as Kestra reads it, like the authorizer
+  } catch {
+    return null; // ambiguous: the authorizer refuses such a call anyway
+  }
   return path ? { tenant: c.tenant, namespace: c.params.namespace!, id: path } : null;
 };
 const same = (w: Where | null): Plan | null => (w ? { before: w, after: w } : null);
@@ -303,7 +310,7 @@ export function captureStatesBefore(request: FastifyRequest, pool: Pool, headers
 
 async function readStateBefore(request: FastifyRequest, captured: NonNullable<(typeof CAPTURED)[string]>, pool: Pool, headers: Record<string, string>, body?: Buffer): Promise<void> {
   const params = matchPolicy(request.method, request.canonical.path)?.params ?? {};
-  const plan = captured.plan({ tenant: params.tenant ?? 'main', params, query: new URLSearchParams(request.canonical.query), body });
+  const plan = captured.plan({ tenant: params.tenant ?? 'main', params, query: request.canonical.query, body });
   if (!plan) return;
   const capture: Capture = { kind: captured.kind, plan, reader: { pool, headers }, before: null, after: null, afterWhere: null, afterDone: plan.after === null };
   captures.set(request, capture);

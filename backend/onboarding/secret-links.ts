@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { PerchContext } from '../context.js';
 import { expectedOrigin } from '../auth/guard.js';
+import { sha256Hex } from '../crypto/sha256.js';
 
 /** A 256-bit single-use secret for a link; only its SHA-256 is ever stored. */
 export function newLinkToken(): { token: string; hash: string } {
@@ -9,7 +10,7 @@ export function newLinkToken(): { token: string; hash: string } {
   return { token, hash: hashLinkToken(token) };
 }
 
-export const hashLinkToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
+export const hashLinkToken = sha256Hex;
 
 /**
  * `publicUrl` when configured, else the origin the browser used to reach this Perch (only for a link

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { SsoLoginsTable } from '../store/schema.js';
+import { sha256Hex } from '../crypto/sha256.js';
 
 export type SsoLoginRow = Selectable<SsoLoginsTable>;
 
-export const hashHandle = (handle: string) => createHash('sha256').update(handle).digest('hex');
+export const hashHandle = sha256Hex;
 
 /** Stores a sign-in in flight; expired ones are swept at the same time. */
 export async function saveLoginAttempt(db: Store, row: SsoLoginRow): Promise<void> {

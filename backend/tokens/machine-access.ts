@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/sessions.js';
 import { verifyPassword } from '../auth/passwords.js';
@@ -6,6 +6,7 @@ import { lockedMessage, TOO_MANY_FROM_ADDRESS } from '../auth/login-throttle.js'
 import type { PerchContext } from '../context.js';
 import { findUserByEmail } from '../users/user-store.js';
 import { hashToken, isWellFormedToken } from './token-format.js';
+import { sha256Hex } from '../crypto/sha256.js';
 
 /** A cached token is re-read from the store this often (a backstop for missed change events). */
 const REVALIDATE_AFTER_MS = 15_000;
@@ -132,7 +133,7 @@ export class MachineAccess {
 
   /** Basic: the sign-in route's throttling, lockout and Argon2 check, then a short cache. */
   private async basicAuth(request: FastifyRequest, header: string, value: string): Promise<HeaderAuthentication> {
-    const key = createHash('sha256').update(header).digest('hex');
+    const key = sha256Hex(header);
     const now = this.now();
     const cached = this.basic.get(key);
     if (cached && now < cached.until) return { ok: true, principal: cached.principal };

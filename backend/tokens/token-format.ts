@@ -1,4 +1,5 @@
-import { hash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from '../crypto/sha256.js';
 
 /**
  * API token format: `perch_` + 43 base62 characters (256 random bits) + 6 base62 characters of
@@ -56,6 +57,6 @@ export function isWellFormedToken(token: string): boolean {
 }
 
 /** What the store keeps: the secret's SHA-256 (256 random bits need no salt or slow hash). */
-export const hashToken = (token: string) => hash('sha256', token, 'hex');
+export const hashToken = sha256Hex;
 
 export const tokenHint = (token: string) => token.slice(0, HINT_LENGTH);

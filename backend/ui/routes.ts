@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { PerchConfig } from '../config/config.js';
 import type { PerchContext } from '../context.js';
 import type { PerchUiConfig } from '../../lib/schemas/ui-config.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import { BUNDLE_PATH, type ScreensBundle } from './screens-bundle.js';
+import { sha256Hex } from '../crypto/sha256.js';
 
 /** The announcements whose window contains `now`; ids default to a digest of the message. */
 export function activeBanners(banners: PerchConfig['ui']['banners'], now: Date): PerchUiConfig['banners'] {
@@ -12,7 +12,7 @@ export function activeBanners(banners: PerchConfig['ui']['banners'], now: Date):
   return banners
     .filter((b) => (!b.startDate || Date.parse(b.startDate) <= t) && (!b.endDate || t < Date.parse(b.endDate)))
     .map((b) => ({
-      id: b.id ?? createHash('sha256').update(b.message).digest('hex').slice(0, 12),
+      id: b.id ?? sha256Hex(b.message).slice(0, 12),
       message: b.message,
       type: b.type,
       startDate: b.startDate ?? null,
