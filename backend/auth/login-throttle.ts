@@ -17,12 +17,14 @@ export type PasswordAttempt =
   /** Wrong password, counted; `lockedUntil`: this failure locked the account. */
   | { outcome: 'wrong'; lockedUntil: number | null };
 
-/** The answer to an address over its budget, for every route that checks a password. */
-export const TOO_MANY_FROM_ADDRESS = 'Too many sign-in attempts from this address; wait a minute';
-
-/** The answer to a locked account, for every route that checks a password. */
-export function lockedMessage(until: number, now = Date.now()): { message: string; retryAfterSeconds: number } {
-  const seconds = Math.ceil((until - now) / 1000);
+/**
+ * The 429 answer to an attempt a brake stopped (null when none did), the same on every route that
+ * takes a password.
+ */
+export function throttledAnswer(attempt: PasswordAttempt, now = Date.now()): { message: string; retryAfterSeconds: number } | null {
+  if (attempt.outcome === 'ipLimited') return { message: 'Too many sign-in attempts from this address; wait a minute', retryAfterSeconds: 60 };
+  if (attempt.outcome !== 'locked') return null;
+  const seconds = Math.ceil((attempt.until - now) / 1000);
   return { message: `Too many failed sign-ins: this account is locked for ${Math.ceil(seconds / 60)} more minute(s)`, retryAfterSeconds: seconds };
 }
 

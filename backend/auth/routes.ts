@@ -3,12 +3,11 @@ import { loginRequestSchema } from '../../lib/schemas/users.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import type { PerchContext } from '../context.js';
 import { sendError } from '../http/errors.js';
-import { findUserByEmail } from '../users/user-store.js';
 import { clearLoginCookies, readSessionToken, setLoginCookies } from './cookies.js';
 import { csrfProblem } from './guard.js';
-import { lockedMessage, TOO_MANY_FROM_ADDRESS } from './login-throttle.js';
+import { throttledAnswer } from './login-throttle.js';
+import { passwordSignIn } from './password-sign-in.js';
 import { renderLoginPage } from './login-page.js';
-import { verifyPassword } from './passwords.js';
 import { perchPageReply } from '../http/perch-page.js';
 
 type LoginOutcome = { ok: true } | { ok: false; status: number; message: string; retryAfterSeconds?: number };
@@ -29,30 +28,22 @@ async function signIn(ctx: PerchContext, request: FastifyRequest, reply: Fastify
     return { ok: false, status: 403, message: 'Cross-site sign-in refused' };
   }
   const email = parsed.data.username.trim().toLowerCase().slice(0, 320);
-  let user: Awaited<ReturnType<typeof findUserByEmail>>;
-  const attempt = await ctx.throttle.attempt(request.ip, email, async () => {
-    user = await findUserByEmail(ctx.db, email);
-    // Verified even for an unknown email (against a dummy hash): the time taken tells nothing.
-    const passwordOk = await verifyPassword(user?.password_hash, parsed.data.password);
-    return Boolean(user) && passwordOk;
-  });
-  switch (attempt.outcome) {
-    case 'ipLimited':
-      await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, reason: 'too many attempts from this address' });
-      return { ok: false, status: 429, message: TOO_MANY_FROM_ADDRESS, retryAfterSeconds: 60 };
-    case 'locked': {
-      await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, reason: 'account locked', lockedUntil: attempt.until });
-      return { ok: false, status: 429, ...lockedMessage(attempt.until) };
-    }
-    case 'wrong': {
-      const locked = attempt.lockedUntil;
-      await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, userId: user?.id, reason: user ? 'wrong password' : 'unknown email' });
-      if (locked) await recordSecurityEvent(ctx, request, { action: 'ACCOUNT_LOCKED', email, userId: user?.id, lockedUntil: locked });
-      request.log.info({ event: 'login.failed', email, locked: Boolean(locked) }, 'sign-in refused');
-      return { ok: false, status: 401, message: WRONG_CREDENTIALS };
-    }
+  const attempt = await passwordSignIn(ctx, request.ip, email, parsed.data.password);
+  const throttled = throttledAnswer(attempt);
+  if (throttled) {
+    const reason = attempt.outcome === 'locked' ? 'account locked' : 'too many attempts from this address';
+    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, reason, ...(attempt.outcome === 'locked' ? { lockedUntil: attempt.until } : {}) });
+    return { ok: false, status: 429, ...throttled };
   }
-  if (!user) throw new Error('a password attempt succeeded without a user');
+  if (attempt.outcome !== 'ok') {
+    const { user } = attempt;
+    const locked = attempt.outcome === 'wrong' ? attempt.lockedUntil : null;
+    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, userId: user?.id, reason: user ? 'wrong password' : 'unknown email' });
+    if (locked) await recordSecurityEvent(ctx, request, { action: 'ACCOUNT_LOCKED', email, userId: user?.id, lockedUntil: locked });
+    request.log.info({ event: 'login.failed', email, locked: Boolean(locked) }, 'sign-in refused');
+    return { ok: false, status: 401, message: WRONG_CREDENTIALS };
+  }
+  const { user } = attempt;
   if (user.disabled === 1) {
     await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, userId: user.id, reason: 'account disabled' });
     return { ok: false, status: 403, message: 'This account is disabled; ask an administrator' };

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/sessions.js';
-import { verifyPassword } from '../auth/passwords.js';
-import { lockedMessage, TOO_MANY_FROM_ADDRESS } from '../auth/login-throttle.js';
+import { throttledAnswer } from '../auth/login-throttle.js';
+import { passwordSignIn } from '../auth/password-sign-in.js';
 import type { PerchContext } from '../context.js';
-import { findUserByEmail } from '../users/user-store.js';
 import { hashToken, isWellFormedToken } from './token-format.js';
 import { sha256Hex } from '../crypto/sha256.js';
 
@@ -146,25 +145,14 @@ export class MachineAccess {
     }
     const email = decoded.slice(0, colon).trim().toLowerCase();
     const password = decoded.slice(colon + 1);
-    let user: Awaited<ReturnType<typeof findUserByEmail>>;
-    const attempt = await this.ctx.throttle.attempt(request.ip, email, async () => {
-      user = await findUserByEmail(this.ctx.db, email);
-      // Verified even for an unknown email (against a dummy hash): the time taken tells nothing.
-      const passwordOk = await verifyPassword(user?.password_hash, password);
-      return Boolean(user) && passwordOk;
-    });
-    switch (attempt.outcome) {
-      case 'ipLimited':
-        return refuse(429, TOO_MANY_FROM_ADDRESS, 60);
-      case 'locked': {
-        const { message, retryAfterSeconds } = lockedMessage(attempt.until);
-        return refuse(429, message, retryAfterSeconds);
-      }
-      case 'wrong':
-        request.log.info({ event: 'login.failed', method: 'basic', email, locked: Boolean(attempt.lockedUntil) }, 'basic authentication refused');
-        return refuse(401, 'Email or password is incorrect');
+    const attempt = await passwordSignIn(this.ctx, request.ip, email, password);
+    const throttled = throttledAnswer(attempt);
+    if (throttled) return refuse(429, throttled.message, throttled.retryAfterSeconds);
+    if (attempt.outcome !== 'ok') {
+      request.log.info({ event: 'login.failed', method: 'basic', email, locked: attempt.outcome === 'wrong' && Boolean(attempt.lockedUntil) }, 'basic authentication refused');
+      return refuse(401, 'Email or password is incorrect');
     }
-    if (!user) throw new Error('a password attempt succeeded without a user');
+    const { user } = attempt;
     if (user.disabled === 1) return refuse(403, 'This account is disabled; ask an administrator');
     const principal: Principal = {
       userId: user.id,

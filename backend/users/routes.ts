@@ -7,7 +7,7 @@ import {
   updateOwnPasswordRequestSchema,
   userDetailsRequestSchema,
 } from '../../lib/schemas/users.js';
-import { lockedMessage, TOO_MANY_FROM_ADDRESS } from '../auth/login-throttle.js';
+import { throttledAnswer } from '../auth/login-throttle.js';
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import type { PerchContext } from '../context.js';
@@ -207,14 +207,10 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
     checkPasswordRules(ctx, body.newPassword, 'newPassword');
     // A stolen session or token must not be a way to guess the password around the sign-in lock.
     const attempt = await ctx.throttle.attempt(request.ip, user.email, () => verifyPassword(user.password_hash, body.oldPassword));
-    if (attempt.outcome === 'ipLimited') {
-      reply.header('retry-after', '60');
-      throw new HttpError(429, TOO_MANY_FROM_ADDRESS);
-    }
-    if (attempt.outcome === 'locked') {
-      const { message, retryAfterSeconds } = lockedMessage(attempt.until);
-      reply.header('retry-after', String(retryAfterSeconds));
-      throw new HttpError(429, message);
+    const throttled = throttledAnswer(attempt);
+    if (throttled) {
+      reply.header('retry-after', String(throttled.retryAfterSeconds));
+      throw new HttpError(429, throttled.message);
     }
     if (attempt.outcome === 'wrong') {
       const reason = 'wrong current password (password change)';
