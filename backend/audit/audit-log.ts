@@ -212,8 +212,9 @@ export class AuditLog {
           const count = Number(deleted.numDeletedRows);
           const result = { tenantId, count, firstKeptSeq: lastSeq + 1, lastPurgedHash: lastPurged.hash };
           results.push(result);
+          const date = this.now();
           const row: Pending['row'] = {
-            tenant_id: tenantId, id: randomUUID(), date: this.now(), actor_type: actor.type, actor_id: actor.id ?? null, actor_email: actor.email ?? null,
+            tenant_id: tenantId, id: timeOrderedUuid(date), date, actor_type: actor.type, actor_id: actor.id ?? null, actor_email: actor.email ?? null,
             impersonated_by: null, action: 'DELETE', resource_type: 'AUDITLOG', resource_id: null, namespace: null, request_id: null, ip: null,
             user_agent: null, outcome: 'SUCCESS', upstream_status: null,
             details: canonicalJson({ purge: true, olderThan: olderThan ?? null, before: new Date(before).toISOString(), count, firstKeptSeq: result.firstKeptSeq, lastPurgedHash: result.lastPurgedHash }),
@@ -307,7 +308,7 @@ export class AuditLog {
     if (this.appender !== undefined) return this.appender;
     const raw = this.store.sqlite;
     if (!raw || this.closed || !isWalFile(raw)) return (this.appender = null);
-    const appender = new SqliteAppender(raw.name, { insertSql: INSERT_ONE, synchronous: this.sqliteSync, autocheckpoint: false });
+    const appender = new SqliteAppender(raw.name, { insertSql: INSERT_ONE, synchronous: this.sqliteSync });
     this.appender = appender;
     // Should the checkpointer's thread die, the appender's connection must checkpoint again itself.
     this.checkpointer = BackgroundCheckpointer.start(raw, { onFallBack: () => appender.resumeAutocheckpoint() });

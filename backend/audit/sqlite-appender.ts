@@ -6,12 +6,13 @@ import { SqliteWorker } from '../store/sqlite-worker.js';
  * worker only inserts rows the main thread already chained and hashed, each batch in one
  * `BEGIN IMMEDIATE … COMMIT` of prepared single-row inserts, and reads chain heads when asked. Its
  * connection appends nothing but audit rows, so its safety level is set once: FULL fsyncs the WAL at
- * every commit, NORMAL does not. Its automatic checkpoint is off while the background checkpointer runs.
+ * every commit, NORMAL does not. Its automatic checkpoint is off: the background checkpointer started
+ * with it does that work, and {@link SqliteAppender.resumeAutocheckpoint} hands it back should it die.
  */
 const HANDLER = `(db, options) => {
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = ' + (options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'));
-  db.pragma('wal_autocheckpoint = ' + Number(options.autocheckpoint));
+  db.pragma('wal_autocheckpoint = 0');
   const head = db.prepare('select seq, hash from audit_log where tenant_id = ? order by seq desc limit 1');
   const insert = db.prepare(options.insertSql);
   const insertState = db.prepare('insert into audit_states (entry_id, tenant_id, kind, before, after) values (?, ?, ?, ?, ?)');
@@ -51,15 +52,9 @@ export type ChainHead = { seq: number; hash: string };
 export class SqliteAppender {
   private readonly worker: SqliteWorker;
 
-  /**
-   * `insertSql`: a single-row insert into audit_log whose parameters are a row's values in the
-   * order `append` gets them. `autocheckpoint`: false while a background checkpointer runs.
-   */
-  constructor(file: string, options: { insertSql: string; synchronous: 'FULL' | 'NORMAL'; autocheckpoint: boolean }) {
-    this.worker = new SqliteWorker(file, HANDLER, {
-      busyTimeoutMs: BUSY_TIMEOUT_MS,
-      options: { insertSql: options.insertSql, synchronous: options.synchronous, autocheckpoint: options.autocheckpoint ? 1000 : 0 },
-    });
+  /** `insertSql`: a single-row insert into audit_log whose parameters are a row's values in the order `append` gets them. */
+  constructor(file: string, options: { insertSql: string; synchronous: 'FULL' | 'NORMAL' }) {
+    this.worker = new SqliteWorker(file, HANDLER, { busyTimeoutMs: BUSY_TIMEOUT_MS, options });
   }
 
   /** False once the thread died: the caller writes on its own connection instead. */

@@ -32,7 +32,10 @@ const PROJECT_ROOT = path.resolve(import.meta.dirname, import.meta.dirname.inclu
 const port = z.coerce.number().int().min(0).max(65535);
 // abort: a value that is no URL at all is not handed to the refinements below.
 const httpUrl = z.url({ protocol: /^https?$/, abort: true });
-const withoutCredentials = (url: string) => !new URL(url).username && !new URL(url).password;
+const withoutCredentials = (url: string) => {
+  const parsed = new URL(url);
+  return !parsed.username && !parsed.password;
+};
 /** An address Perch prints in its log and its mails: credentials in it would be printed too. */
 const addressUrl = httpUrl.refine(withoutCredentials, 'must not contain a user name or password');
 /** A log shipper's endpoint: undici would drop a user and password given in it without a word. */
