@@ -1,8 +1,8 @@
 import { strToU8, Zip, ZipDeflate, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
+import type { KestraDouble } from '../kestra-double/kestra-double.js';
 import { fileUpload } from '../support/multipart.js';
-import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, grantRole, startBehindKestra } from '../support/perch.js';
 
 /**
  * A flow import read two ways: Perch checks what it unpacks, Kestra imports what it unpacks. Kestra
@@ -44,24 +44,19 @@ function streamedZip(files: Record<string, string>): Promise<Uint8Array> {
 }
 
 describe('flow imports that Kestra would read otherwise', () => {
+  let env: Awaited<ReturnType<typeof startBehindKestra>>;
   let kestra: KestraDouble;
-  let perch: RunningPerch;
   let editor: Browser;
 
   beforeAll(async () => {
-    kestra = await startKestraDouble();
-    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password } } });
-    const admin = new Browser(perch);
-    await admin.login();
-    const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'importer@example.com', password: 'a good long password' } });
-    await grantRole(perch.perch, created.json.id, 'editor', 'company.team');
-    editor = new Browser(perch);
+    env = await startBehindKestra();
+    kestra = env.kestra;
+    const created = await env.admin.fetch('POST', '/api/v1/users', { json: { email: 'importer@example.com', password: 'a good long password' } });
+    await grantRole(env.perch.perch, created.json.id, 'editor', 'company.team');
+    editor = new Browser(env.perch);
     await editor.login('importer@example.com', 'a good long password');
   });
-  afterAll(async () => {
-    await perch?.close();
-    await kestra?.close();
-  });
+  afterAll(() => env?.close());
 
   const imports = () => kestra.requests.filter((r) => r.url.includes('/flows/import')).length;
 
