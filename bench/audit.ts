@@ -83,8 +83,13 @@ interface LatencyRun {
 async function latency(sync: 'FULL' | 'NORMAL', rate: number, count: number): Promise<LatencyRun> {
   return withLog(sync, async (log) => {
     await log.record(entry(-1)); // the appender thread is up and the chain's head known
-    const times: number[] = [];
-    const pending: Promise<void>[] = [];
+    // The generator keeps no promise of its own: 20,000 of them held until the end would survive
+    // every scavenge and lengthen the GC pauses the measured writes wait behind, which Perch's
+    // requests (a handful in flight) never cause.
+    const times = new Float64Array(count);
+    let settled = 0;
+    let allSettled!: () => void;
+    const done = new Promise<void>((resolve) => (allSettled = resolve));
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
     const start = performance.now();
@@ -92,11 +97,14 @@ async function latency(sync: 'FULL' | 'NORMAL', rate: number, count: number): Pr
       const wait = start + (i * 1000) / rate - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       const t0 = performance.now();
-      pending.push(log.record(entry(i)).then(() => void times.push(performance.now() - t0)));
+      void log.record(entry(i)).then(() => {
+        times[i] = performance.now() - t0;
+        if (++settled === count) allSettled();
+      });
     }
-    await Promise.all(pending);
+    await done;
     loop.disable();
-    return { times, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6 };
+    return { times: Array.from(times), loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6 };
   });
 }
 
@@ -177,7 +185,7 @@ const section = [
   '## Audit log (`npm run bench:audit`)',
   '',
   `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, SQLite WAL on ${fs}, load average ${loadAverage.toFixed(2)} at start. Every figure is the median of ${ROUNDS} interleaved rounds; in brackets, the lowest and highest round.`,
-  `Each append computes the SHA-256 chain link on the main thread and is acknowledged only once the batch holding it committed (group commit: an idle log writes at the end of the current event-loop turn; entries arriving while a batch is being written form the next one, at most 5,000 per transaction). On SQLite the commit runs on a worker thread with its own connection to the file (one \`BEGIN IMMEDIATE\` transaction of prepared single-row inserts, fsynced under synchronous=FULL), and WAL checkpoints on another: the event loop never waits for the disk, so reads and other requests are not slowed by the log; only the writes of a batch wait for its commit. From 200 queued entries, batches are pipelined: the main thread chains the next batch while the thread commits the one before (a batch chained onto one that failed is refused and retried). Entry ids are UUID version 7, so the unique index on them grows at its end. ${TOTAL.toLocaleString('en')} entries over two chains; every chain verified after each run. The latency rows time \`record()\` alone: what a proxied or Perch write waits for before its answer leaves. Since the commit left the event loop, these rows also count the time a write waits behind a stalled commit: when the commit ran on the event loop, a stall froze the benchmark's generator too, so that wait went unmeasured (while every other request of the process sat in it). The disk row is a paced 4 KiB write + fdatasync in the same temp dir and run: the floor any durable commit pays. The event-loop row is \`monitorEventLoopDelay\` (1 ms resolution) during the 5,000 writes/s FULL run, the benchmark's own work included.`,
+  `Each append computes the SHA-256 chain link on the main thread and is acknowledged only once the batch holding it committed (group commit: an idle log writes at the end of the current event-loop turn; entries arriving while a batch is being written form the next one, at most 5,000 per transaction). On SQLite the commit runs on a worker thread with its own connection to the file (one \`BEGIN IMMEDIATE\` transaction of prepared single-row inserts, fsynced under synchronous=FULL), and WAL checkpoints on another: the event loop never waits for the disk, so reads and other requests are not slowed by the log; only the writes of a batch wait for its commit. From 200 queued entries, batches are pipelined: the main thread chains the next batch while the thread commits the one before (a batch chained onto one that failed is refused and retried). Entry ids are UUID version 7, so the unique index on them grows at its end. ${TOTAL.toLocaleString('en')} entries over two chains; every chain verified after each run. The latency rows time \`record()\` alone: what a proxied or Perch write waits for before its answer leaves. The paced generator keeps no promise of its own: 20,000 held to the end would survive every scavenge and lengthen the GC pauses the writes wait behind. Since the commit left the event loop, these rows also count the time a write waits behind a stalled commit: when the commit ran on the event loop, a stall froze the benchmark's generator too, so that wait went unmeasured (while every other request of the process sat in it). The disk row is a paced 4 KiB write + fdatasync in the same temp dir and run: the floor any durable commit pays. The event-loop row is \`monitorEventLoopDelay\` (1 ms resolution) during the 5,000 writes/s FULL run, the benchmark's own work included.`,
   '',
   ...table,
 ].join('\n');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
-import { machineLine, writeBenchmarkSection } from './report.js';
+import { machineLine, median, writeBenchmarkSection } from './report.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -170,11 +170,6 @@ http {
     const rows: Array<{ payload: string; target: string; c1: WrkResult; c16: WrkResult }> = [];
     let perchRss = 0;
     let floorRss = 0;
-    const median = (values: number[]) => {
-      const sorted = [...values].sort((a, b) => a - b);
-      const mid = sorted.length >> 1;
-      return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-    };
     /** Each figure on its own: the median of the rounds; errors are added up. */
     const medianOf = (runs: WrkResult[]): WrkResult => ({
       rps: median(runs.map((r) => r.rps)),

@@ -52,7 +52,8 @@ export interface AuditLogOptions {
 }
 
 interface Pending {
-  row: Omit<AuditLogTable, 'seq' | 'prev_hash' | 'hash'>;
+  /** Its seq, prev_hash and hash are set when it is chained (again, if its batch is retried). */
+  row: AuditLogTable;
   resolve: (row: AuditLogTable) => void;
   reject: (error: unknown) => void;
 }
@@ -161,6 +162,9 @@ export class AuditLog {
       outcome: entry.outcome ?? 'SUCCESS',
       upstream_status: entry.upstreamStatus ?? null,
       details,
+      seq: 0,
+      prev_hash: '',
+      hash: '',
     };
     if (states) this.states.set(row, states);
     return new Promise((resolve, reject) => {
@@ -218,6 +222,7 @@ export class AuditLog {
             impersonated_by: null, action: 'DELETE', resource_type: 'AUDITLOG', resource_id: null, namespace: null, request_id: null, ip: null,
             user_agent: null, outcome: 'SUCCESS', upstream_status: null,
             details: canonicalJson({ purge: true, olderThan: olderThan ?? null, before: new Date(before).toISOString(), count, firstKeptSeq: result.firstKeptSeq, lastPurgedHash: result.lastPurgedHash }),
+            seq: 0, prev_hash: '', hash: '',
           };
           await this.appendRows(trx, heads, [row], { keepHeads: true });
         }
@@ -357,19 +362,18 @@ export class AuditLog {
 
   /**
    * Links rows to the end of their chains (seq, prev_hash, and the hash over both and the row),
-   * moving `heads`, which must hold every chain the rows are in.
+   * moving `heads`, which must hold every chain the rows are in. The rows are linked where they are:
+   * a copy of each was most of the garbage an audited write made.
    */
   private chain(heads: Heads, rows: Pending['row'][]): AuditLogTable[] {
-    const out: AuditLogTable[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
+    for (const row of rows) {
       const head = heads.get(row.tenant_id)!;
-      const full: AuditLogTable = { ...row, seq: head.seq + 1, prev_hash: head.hash, hash: '' };
-      full.hash = entryHash(full);
-      heads.set(row.tenant_id, { seq: full.seq, hash: full.hash });
-      out[i] = full;
+      row.seq = head.seq + 1;
+      row.prev_hash = head.hash;
+      row.hash = entryHash(row);
+      heads.set(row.tenant_id, { seq: row.seq, hash: row.hash });
     }
-    return out;
+    return rows;
   }
 
   private statesOf(rows: Pending['row'][]) {

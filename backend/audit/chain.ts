@@ -12,14 +12,18 @@ const HASHED_COLUMNS = [
 
 export type UnhashedRow = Omit<AuditLogTable, 'hash'>;
 
-/** `{"tenant_id":`, `,"seq":`, …: the fixed part of every canonical row. */
-const KEY_PREFIXES = HASHED_COLUMNS.map((key, i) => `${i === 0 ? '{' : ','}${JSON.stringify(key)}:`);
+const ALL_NULL: Readonly<Record<string, null>> = Object.fromEntries(HASHED_COLUMNS.map((column) => [column, null]));
 
-/** A canonical JSON of the row: keys in HASHED_COLUMNS order, absent values as null. */
+/**
+ * A canonical JSON of the row: keys in HASHED_COLUMNS order, absent values as null. One
+ * JSON.stringify over an object filled in that order writes the same text as joining the pairs one by
+ * one, flat and in one go (the hot path of every audited write: a third of the garbage it made).
+ */
 export function canonicalRow(row: UnhashedRow): string {
-  let out = '';
-  for (let i = 0; i < HASHED_COLUMNS.length; i++) out += KEY_PREFIXES[i]! + JSON.stringify(row[HASHED_COLUMNS[i]!] ?? null);
-  return `${out}}`;
+  // A copy of the template has every key in place and in order: the loop only overwrites values.
+  const ordered: Record<string, unknown> = { ...ALL_NULL };
+  for (const column of HASHED_COLUMNS) ordered[column] = row[column] ?? null;
+  return JSON.stringify(ordered);
 }
 
 /** SHA-256 over the previous hash followed by the canonical row (one-shot: no Hash object per entry). */
@@ -34,9 +38,27 @@ export function canonicalJson(value: unknown): string {
   const object = value as Record<string, unknown>;
   // Built by concatenation over the sorted keys: one write's details cost no arrays of pairs.
   let out = '';
-  for (const key of Object.keys(object).sort()) {
+  for (const key of sortedInPlace(Object.keys(object))) {
     const v = object[key];
     if (v !== undefined) out += `${out ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(v)}`;
   }
   return `{${out}}`;
+}
+
+/** Up to this many keys, insertion sort; past it, its quadratic cost would outgrow the built-in sort's. */
+const SMALL_OBJECT = 24;
+
+/**
+ * The keys in the order Array.prototype.sort puts strings (UTF-16 code units). An audit entry's
+ * few keys are sorted where they are, with none of the scratch arrays the built-in sort allocates.
+ */
+function sortedInPlace(keys: string[]): string[] {
+  if (keys.length > SMALL_OBJECT) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    for (; j >= 0 && keys[j]! > key; j--) keys[j + 1] = keys[j]!;
+    keys[j + 1] = key;
+  }
+  return keys;
 }

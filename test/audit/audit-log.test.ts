@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../backend/audit/audit-log.js';
 import { auditVerify } from '../../backend/audit/cli.js';
-import { GENESIS_HASH } from '../../backend/audit/chain.js';
+import { canonicalJson, canonicalRow, entryHash, GENESIS_HASH, type UnhashedRow } from '../../backend/audit/chain.js';
 import { flowUpdate } from './entries.js';
 import { redact } from '../../backend/audit/redact.js';
 import { startRetention } from '../../backend/audit/retention.js';
@@ -20,6 +20,36 @@ describe('redact', () => {
     for (const leaked of ['hunter2', 't0k', 's3cret', '"x"', '"p"']) expect(out).not.toContain(leaked);
     expect(out).toContain('a@b.c');
     expect(out).toContain('"keep":1');
+  });
+});
+
+describe('the chain link format', () => {
+  // Written by an earlier Perch and pinned here: a stored chain must verify after any rewrite of these functions.
+  const row: UnhashedRow = {
+    tenant_id: 'main', seq: 42, id: '0190f5c2-3a00-7abc-8def-0123456789ab', date: 1767225600000, actor_type: 'USER', actor_id: 'u-1',
+    actor_email: 'ana@example.com', impersonated_by: null, action: 'UPDATE', resource_type: 'FLOW', resource_id: 'hello "world"',
+    namespace: 'company.team', request_id: null, ip: '10.0.0.1', user_agent: 'Mozilla/5.0 (é ✓)', outcome: 'SUCCESS', upstream_status: 200,
+    details: '{"a":1}', prev_hash: 'ab'.repeat(32),
+  };
+
+  it('hashes the same canonical row as the entries already stored', () => {
+    expect(canonicalRow(row)).toBe(
+      '{"tenant_id":"main","seq":42,"id":"0190f5c2-3a00-7abc-8def-0123456789ab","date":1767225600000,"actor_type":"USER","actor_id":"u-1",' +
+        '"actor_email":"ana@example.com","impersonated_by":null,"action":"UPDATE","resource_type":"FLOW","resource_id":"hello \\"world\\"",' +
+        '"namespace":"company.team","request_id":null,"ip":"10.0.0.1","user_agent":"Mozilla/5.0 (é ✓)","outcome":"SUCCESS","upstream_status":200,' +
+        '"details":"{\\"a\\":1}","prev_hash":"' + 'ab'.repeat(32) + '"}',
+    );
+    expect(entryHash(row)).toBe('6994affd8669161fca6aa35cc0521a9479068c0822bf4084545d83f862932f4f');
+    // A column left out of a row is hashed as null, whatever order the row's keys come in.
+    const { request_id: _dropped, ...withoutRequestId } = row;
+    expect(entryHash(Object.fromEntries(Object.entries(withoutRequestId).reverse()) as unknown as UnhashedRow)).toBe(entryHash(row));
+  });
+
+  it('writes details with sorted keys at every depth, as strings sort', () => {
+    expect(canonicalJson({ b: [1, undefined, { z: 1, a: '\u2028' }], a: null, '10': 1, '2': 2, c: undefined })).toBe('{"10":1,"2":2,"a":null,"b":[1,null,{"a":"\u2028","z":1}]}');
+    // Past a few keys the sort changes hands: same order.
+    const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${(i * 7) % 30}`, i]));
+    expect(Object.keys(JSON.parse(canonicalJson(many)))).toEqual(Object.keys(many).sort());
   });
 });
 
