@@ -5,12 +5,16 @@ export const CSV_COLUMNS = [
   'impersonatedBy', 'outcome', 'upstreamStatus', 'ip', 'userAgent', 'requestId', 'details', 'prevHash', 'hash',
 ] as const;
 
-/** RFC 4180 quoting; a cell a spreadsheet would run as a formula is prefixed with a quote. */
+/**
+ * RFC 4180 quoting; a cell a spreadsheet would run as a formula is prefixed with a quote. So is what
+ * follows a `;` or a tab in a value: a spreadsheet whose list separator is `;` (many locales) starts a
+ * new cell there, quotes or not.
+ */
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  let text = String(value);
+  let text = String(value).replace(/([;\t])(?=[=+\-@\t\r])/g, "$1'");
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return /[",;\t\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function csvHeader(): string {

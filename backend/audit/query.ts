@@ -2,6 +2,7 @@ import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
 import { z } from 'zod';
 import { resourceSchema, type Resource } from '../../lib/authz/catalogue.js';
 import { auditActionSchema, outcomeSchema, type ApiAuditLog, type ApiAuditLogItem, type AuditAction } from '../../lib/schemas/audit.js';
+import { parseIsoDuration } from '../config/config.js';
 import { HttpError, validationError } from '../http/errors.js';
 import type { Store } from '../store/database.js';
 import type { AuditLogTable, Database } from '../store/schema.js';
@@ -53,6 +54,17 @@ const FIELD_NAMES: Record<string, keyof z.input<typeof filterSchema>> = {
 };
 const LIST_QUERY = new Set(['page', 'size', 'sort', 'format']);
 
+/** The `filters[field][OP]` operators each filter is applied with. */
+function operatorApplies(field: string, op: string): boolean {
+  if (field === 'startDate') return op === 'GREATER_THAN_OR_EQUAL_TO' || op === 'EQUALS';
+  if (field === 'endDate') return op === 'LESS_THAN_OR_EQUAL_TO' || op === 'EQUALS';
+  if (op === 'EQUALS') return true;
+  if (op === 'PREFIX') return field === 'namespace' || field === 'q';
+  if (op === 'CONTAINS') return field === 'q';
+  if (op === 'IN') return field === 'resources';
+  return false;
+}
+
 /** Reads the filters of a search or export query string; unknown names are a 422, not silently ignored. */
 export function parseAuditFilter(query: Record<string, unknown>): Omit<AuditFilter, 'tenants'> {
   const raw: Record<string, unknown> = {};
@@ -66,8 +78,16 @@ export function parseAuditFilter(query: Record<string, unknown>): Omit<AuditFilt
       details[detail[1]!] = first(value);
       continue;
     }
-    const name = filter ? filter[1]! : key;
+    let name = filter ? filter[1]! : key;
     const op = filter?.[2];
+    // Kestra's date filters: filters[date][GREATER_THAN_OR_EQUAL_TO|LESS_THAN_OR_EQUAL_TO], filters[timeRange][EQUALS]=PT24H.
+    if (name === 'date') name = op === 'GREATER_THAN_OR_EQUAL_TO' ? 'startDate' : op === 'LESS_THAN_OR_EQUAL_TO' ? 'endDate' : name;
+    if (name === 'timeRange' && op === 'EQUALS') {
+      const ms = parseIsoDuration(String(first(value)));
+      if (ms === null) throw new HttpError(422, `Invalid request: ${key} is not an ISO-8601 duration such as PT24H`, { errors: [{ path: key, message: 'not a duration' }] });
+      raw.startDate = new Date(Date.now() - ms).toISOString();
+      continue;
+    }
     if (name === 'details' && typeof first(value) === 'string') {
       // `details=key:value` (the EE UI's tags), one or several.
       for (const tag of [value].flat()) {
@@ -78,17 +98,15 @@ export function parseAuditFilter(query: Record<string, unknown>): Omit<AuditFilt
     }
     let field = FIELD_NAMES[name];
     if (!field) throw new HttpError(422, `Invalid request: unknown filter ${key}`, { errors: [{ path: key, message: 'unknown filter' }] });
-    // Kestra's date filters arrive as filters[timeRange]… or filters[date][GREATER_THAN…]: map by operator.
+    // filters[date][…] were renamed above; a start or end date keeps its own name.
     if (name === 'startDate' || name === 'endDate') field = name;
     if (field === 'resources') raw.resources = [value].flat().flatMap((v) => String(v).split(',')).filter(Boolean);
     else raw[field] = first(value);
-    if (op === 'PREFIX' && field !== 'namespace' && field !== 'q') {
-      throw new HttpError(422, `Invalid request: ${name} does not take PREFIX`, { errors: [{ path: key, message: 'unsupported operator' }] });
+    // Every filter is applied as "equals" (a namespace: "in or below"), a start date as "from", an end date as
+    // "until": another operator (NOT_EQUALS, NOT_IN…) would be answered with the entries it asked to leave out.
+    if (op && !operatorApplies(field, op)) {
+      throw new HttpError(422, `Invalid request: ${name} does not take ${op}`, { errors: [{ path: key, message: 'unsupported operator' }] });
     }
-  }
-  if (query['filters[date][GREATER_THAN_OR_EQUAL_TO]'] || query['filters[date][LESS_THAN_OR_EQUAL_TO]']) {
-    raw.startDate = first(query['filters[date][GREATER_THAN_OR_EQUAL_TO]']) ?? raw.startDate;
-    raw.endDate = first(query['filters[date][LESS_THAN_OR_EQUAL_TO]']) ?? raw.endDate;
   }
   if (Object.keys(details).length) raw.details = details;
   const parsed = filterSchema.safeParse(raw);
@@ -203,9 +221,25 @@ export async function searchAudit(db: Store, filter: AuditFilter, page: { page: 
 
 /** Every matching entry, oldest first, read in pages so an export never holds the whole log. */
 export async function* streamAudit(db: Store, filter: AuditFilter, direction: 'asc' | 'desc' = 'asc', pageSize = 1000): AsyncGenerator<AuditLogTable> {
-  for (let offset = 0; ; offset += pageSize) {
-    const rows = await orderAudit(applyAuditFilter(db.selectFrom('audit_log'), filter).selectAll(), direction).limit(pageSize).offset(offset).execute();
+  // Each page starts after the last row of the one before (not at an offset, which a purge or a write
+  // meanwhile would shift, and which the database walks again for every page).
+  let after: { date: number; tenant: string; seq: number } | null = null;
+  const past = direction === 'asc' ? '>' : '<';
+  for (;;) {
+    let query = orderAudit(applyAuditFilter(db.selectFrom('audit_log'), filter).selectAll(), direction).limit(pageSize);
+    if (after) {
+      const { date, tenant, seq } = after;
+      query = query.where((eb) =>
+        eb.or([
+          eb('date', past, date),
+          eb.and([eb('date', '=', date), eb.or([eb('tenant_id', past, tenant), eb.and([eb('tenant_id', '=', tenant), eb('seq', past, seq)])])]),
+        ]),
+      );
+    }
+    const rows = await query.execute();
     yield* rows;
     if (rows.length < pageSize) return;
+    const last = rows[rows.length - 1]!;
+    after = { date: Number(last.date), tenant: last.tenant_id, seq: Number(last.seq) };
   }
 }

@@ -2,6 +2,8 @@ import { open, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { request } from 'undici';
+import { PostgresAdapter, sql } from 'kysely';
+import { sha256Hex } from '../crypto/sha256.js';
 import type { PerchConfig } from '../config/config.js';
 import type { Store } from '../store/database.js';
 import type { AuditLogTable } from '../store/schema.js';
@@ -66,11 +68,18 @@ export class FileSink implements AuditSink {
   }
 
   async send(rows: AuditLogTable[]): Promise<void> {
-    const data = Buffer.from(rows.map(jsonLine).join(''));
+    let data = Buffer.from(rows.map(jsonLine).join(''));
     const size = await stat(this.config.path).then((s) => s.size, () => 0);
     if (size > 0 && size + data.length > this.config.maxBytes) await this.rotate();
-    const handle = await open(this.config.path, 'a');
+    const handle = await open(this.config.path, 'a+');
     try {
+      // A write cut short (disk full, a crash) left a line with no end: the retried batch starts on a line of its own.
+      const { size: now } = await handle.stat();
+      if (now > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, now - 1);
+        if (last[0] !== 0x0a) data = Buffer.concat([Buffer.from('\n'), data]);
+      }
       await handle.writeFile(data);
       await handle.datasync();
     } finally {
@@ -134,12 +143,20 @@ export class SyslogSink implements AuditSink {
     const frames = rows.map((row) => octetCounted(syslogMessage(row, this.config.appName))).join('');
     await new Promise<void>((resolve, reject) => {
       const onClose = () => reject(new Error(`${this.name}: connection closed`));
+      // A receiver that stops reading never lets the write complete: give up after timeoutMs without progress.
+      const onTimeout = () => socket.destroy(new Error(`${this.name}: timed out`));
       socket.once('close', onClose);
+      socket.once('timeout', onTimeout);
+      socket.setTimeout(this.timeoutMs);
       socket.write(frames, (error) => {
+        socket.setTimeout(0);
+        socket.off('timeout', onTimeout);
         socket.off('close', onClose);
-        if (error) {
+        // A socket destroyed with the write pending (reset by the receiver, timed out) calls back without an
+        // error although the rest of the batch never left: that is a failure too.
+        if (error || socket.destroyed) {
           socket.destroy();
-          reject(error);
+          reject(error ?? new Error(`${this.name}: connection closed before the batch was sent`));
         } else resolve();
       });
     });
@@ -261,6 +278,9 @@ export interface ShipperOptions {
   onError?: (sink: string, error: unknown) => void;
 }
 
+/** PostgreSQL advisory lock class (first key) for shipping; the second key is the sink's. */
+const PG_SHIP_LOCK = 740_216_307;
+
 export class AuditShipper {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -308,27 +328,20 @@ export class AuditShipper {
 
   private async shipSink(sink: AuditSink): Promise<void> {
     try {
-      const heads = await this.db.selectFrom('audit_log').select(['tenant_id', (eb) => eb.fn.max('seq').as('last')]).groupBy('tenant_id').execute();
-      const cursors = new Map(
-        (await this.db.selectFrom('audit_ship_cursors').select(['tenant_id', 'last_seq']).where('sink', '=', sink.name).execute()).map((c) => [c.tenant_id, Number(c.last_seq)]),
-      );
-      for (const head of heads) {
-        let cursor = cursors.get(head.tenant_id) ?? 0;
-        while (!this.closed && cursor < Number(head.last)) {
-          const rows = await this.db
-            .selectFrom('audit_log')
-            .selectAll()
-            .where('tenant_id', '=', head.tenant_id)
-            .where('seq', '>', cursor)
-            .orderBy('seq', 'asc')
-            .limit(this.batchSize)
-            .execute();
-          if (!rows.length) break;
-          const normalized = rows.map((r) => ({ ...r, seq: Number(r.seq), date: Number(r.date) }));
-          await sink.send(normalized);
-          cursor = normalized[normalized.length - 1]!.seq;
-          await this.saveCursor(sink.name, head.tenant_id, cursor);
-        }
+      if (this.db.getExecutor().adapter instanceof PostgresAdapter) {
+        // Replicas share the cursors: one ships to a sink at a time, the others skip this pass.
+        const key = Buffer.from(sha256Hex(sink.name), 'hex').readInt32BE(0);
+        await this.db.connection().execute(async (conn) => {
+          const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${PG_SHIP_LOCK}, ${key}) as locked`.execute(conn);
+          if (!rows[0]?.locked) return;
+          try {
+            await this.deliver(conn, sink);
+          } finally {
+            await sql`select pg_advisory_unlock(${PG_SHIP_LOCK}, ${key})`.execute(conn);
+          }
+        });
+      } else {
+        await this.deliver(this.db, sink);
       }
       this.failing.delete(sink.name);
     } catch (error) {
@@ -337,11 +350,37 @@ export class AuditShipper {
     }
   }
 
-  private async saveCursor(sink: string, tenantId: string, lastSeq: number): Promise<void> {
-    await this.db
+  private async deliver(db: Store, sink: AuditSink): Promise<void> {
+    const heads = await db.selectFrom('audit_log').select(['tenant_id', (eb) => eb.fn.max('seq').as('last')]).groupBy('tenant_id').execute();
+    const cursors = new Map(
+      (await db.selectFrom('audit_ship_cursors').select(['tenant_id', 'last_seq']).where('sink', '=', sink.name).execute()).map((c) => [c.tenant_id, Number(c.last_seq)]),
+    );
+    for (const head of heads) {
+      let cursor = cursors.get(head.tenant_id) ?? 0;
+      while (!this.closed && cursor < Number(head.last)) {
+        const rows = await db
+          .selectFrom('audit_log')
+          .selectAll()
+          .where('tenant_id', '=', head.tenant_id)
+          .where('seq', '>', cursor)
+          .orderBy('seq', 'asc')
+          .limit(this.batchSize)
+          .execute();
+        if (!rows.length) break;
+        const normalized = rows.map((r) => ({ ...r, seq: Number(r.seq), date: Number(r.date) }));
+        await sink.send(normalized);
+        cursor = normalized[normalized.length - 1]!.seq;
+        await this.saveCursor(db, sink.name, head.tenant_id, cursor);
+      }
+    }
+  }
+
+  /** Moves a cursor forward, never back. */
+  private async saveCursor(db: Store, sink: string, tenantId: string, lastSeq: number): Promise<void> {
+    await db
       .insertInto('audit_ship_cursors')
       .values({ sink, tenant_id: tenantId, last_seq: lastSeq, updated_at: Date.now() })
-      .onConflict((oc) => oc.columns(['sink', 'tenant_id']).doUpdateSet({ last_seq: lastSeq, updated_at: Date.now() }))
+      .onConflict((oc) => oc.columns(['sink', 'tenant_id']).doUpdateSet({ last_seq: lastSeq, updated_at: Date.now() }).where('audit_ship_cursors.last_seq', '<', lastSeq))
       .execute();
   }
 
