@@ -32,10 +32,10 @@ async function serve(options: { config?: string }): Promise<void> {
     fail(`cannot start: ${reason(error)}`);
   }
   const outcome = await perch.ctx.firstAdmin.bootstrap(settings);
-  if (outcome === 'created') {
-    perch.app.log.info(`created instance owner ${settings.admin.email}`);
-    await perch.reloadAuthorization();
-  }
+  if (outcome === 'created') perch.app.log.info(`created instance owner ${settings.admin.email}`);
+  // Also when 'ready': another replica starting at once may have created the owner (and its
+  // binding) after this one loaded the authorization facts.
+  if (outcome !== 'waiting') await perch.reloadAuthorization();
   if (outcome === 'waiting') process.stderr.write(`\n${FIRST_ADMIN_HELP}\n\n`);
   if (!settings.kestra.username || !settings.kestra.password) {
     perch.app.log.warn('PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD are not set: Kestra will refuse proxied API calls');

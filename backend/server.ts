@@ -10,7 +10,7 @@ import { registerAuditRoutes } from './audit/routes.js';
 import { startShipper } from './audit/shipper.js';
 import { cookiePolicy } from './auth/cookies.js';
 import { installGuard } from './auth/guard.js';
-import { DecisionIndex } from './authz/decision-index.js';
+import { DecisionIndex, type AuthzFacts } from './authz/decision-index.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { SessionManager } from './auth/sessions.js';
@@ -31,6 +31,18 @@ import { migrateToLatest, openStore } from './store/database.js';
 import { DEFAULT_TENANT } from '../lib/tenants.js';
 import { FirstAdminGate } from './users/first-admin.js';
 import { registerUserRoutes } from './users/routes.js';
+
+/**
+ * Every binding and membership, read so that no local patch of the index made while reading is lost:
+ * a patch made then (after its write committed) may be missing from what was read, so read again.
+ */
+async function freshAuthzFacts(ctx: PerchContext): Promise<AuthzFacts> {
+  for (;;) {
+    const version = ctx.authz.version;
+    const facts = await loadAuthzFacts(ctx.db);
+    if (ctx.authz.version === version) return facts;
+  }
+}
 
 /** IAM API writes: after one succeeds, the other replicas re-read the authorization facts. */
 const IAM_WRITE = /^\/api\/v1\/(?:users(?:\/|$)|[^/]+\/(?:roles|groups|bindings)(?:\/|$))/;
@@ -60,7 +72,7 @@ function installReplicaSync(app: FastifyInstance, ctx: PerchContext): void {
     try {
       do {
         again = false;
-        ctx.authz.load(await loadAuthzFacts(ctx.db));
+        ctx.authz.load(await freshAuthzFacts(ctx));
       } while (again);
     } catch (error) {
       app.log.error({ err: error }, 'could not reload authorization facts');
@@ -70,6 +82,11 @@ function installReplicaSync(app: FastifyInstance, ctx: PerchContext): void {
   };
   ctx.changes.subscribe('iam', (from) => {
     if (from !== REPLICA_ID) void reload();
+  });
+  // The feed's connection dropped and is back: whatever was announced meanwhile is lost, so re-read.
+  ctx.changes.onResync(() => {
+    void reload();
+    ctx.sessions.revalidateAll().catch((error) => app.log.error({ err: error }, 'could not revalidate sessions'));
   });
   app.addHook('onResponse', async (request, reply) => {
     if (request.method === 'GET' || reply.statusCode >= 400 || !IAM_WRITE.test(request.canonical?.path ?? '')) return;
@@ -161,7 +178,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     app,
     ctx,
     async reloadAuthorization() {
-      ctx.authz.load(await loadAuthzFacts(ctx.db));
+      ctx.authz.load(await freshAuthzFacts(ctx));
     },
     async close() {
       if (closed) return;

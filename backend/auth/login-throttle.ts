@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Store } from '../store/database.js';
 
 export interface ThrottleSettings {
@@ -62,18 +63,34 @@ export class LoginThrottle {
     return row?.locked_until && row.locked_until > this.now() ? row.locked_until : null;
   }
 
-  /** Records a failure; returns the lock end when this failure locked the account. */
+  /**
+   * Records a failure; returns the lock end when this failure locked the account. One atomic
+   * read-modify-write of the row: simultaneous failures (on one replica or several) are each counted.
+   */
   async recordFailure(email: string): Promise<number | null> {
     const now = this.now();
+    const { failureWindow, maxFailures, lockDuration } = this.settings;
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('login_failures').selectAll().where('email', '=', email).executeTakeFirst();
-      const freshWindow = !row || now - row.window_started_at >= this.settings.failureWindow || (row.locked_until !== null && row.locked_until <= now);
-      const failures = freshWindow ? 1 : row.failures + 1;
-      const lockedUntil = failures >= this.settings.maxFailures ? now + this.settings.lockDuration : null;
-      const values = { failures, window_started_at: freshWindow ? now : row.window_started_at, locked_until: lockedUntil };
-      if (row) await trx.updateTable('login_failures').set(values).where('email', '=', email).execute();
-      else await trx.insertInto('login_failures').values({ email, ...values }).execute();
-      return lockedUntil;
+      // The row to count on, fresh (failures 0, window from now) unless there is one.
+      await trx
+        .insertInto('login_failures')
+        .values({ email, failures: 0, window_started_at: now, locked_until: null })
+        .onConflict((oc) => oc.column('email').doNothing())
+        .execute();
+      const at = sql<number>`cast(${now} as bigint)`;
+      const freshWindow = sql<boolean>`(${at} - window_started_at >= ${failureWindow} or (locked_until is not null and locked_until <= ${at}))`;
+      const failures = sql<number>`case when ${freshWindow} then 1 else failures + 1 end`;
+      const row = await trx
+        .updateTable('login_failures')
+        .set({
+          failures,
+          window_started_at: sql<number>`case when ${freshWindow} then ${at} else window_started_at end`,
+          locked_until: sql<number | null>`case when ${failures} >= ${maxFailures} then cast(${now + lockDuration} as bigint) else null end`,
+        })
+        .where('email', '=', email)
+        .returning('locked_until')
+        .executeTakeFirstOrThrow();
+      return row.locked_until === null ? null : Number(row.locked_until);
     });
   }
 

@@ -172,6 +172,18 @@ export class SessionManager {
     this.announce(`refresh:${userId}`);
   }
 
+  /**
+   * Revocations may have been missed (the change feed reconnected): every cached session is re-read
+   * on its next use, and those with open streams now, so a revoked one's streams end.
+   */
+  async revalidateAll(): Promise<void> {
+    for (const entry of this.cache.values()) entry.loadedAt = 0;
+    for (const idHash of [...this.streams.keys()]) {
+      const entry = this.cache.get(idHash);
+      if (entry && !idHash.includes(':')) await this.load(idHash, entry);
+    }
+  }
+
   private markStale(userId: string): void {
     for (const entry of this.cache.values()) if (entry.principal.userId === userId) entry.loadedAt = 0;
   }

@@ -22,6 +22,8 @@ export function registerMachineAccess(app: FastifyInstance, ctx: PerchContext): 
   };
   // …and those made on other replicas arrive on the change feed (`<replica>|<event>`).
   ctx.changes.subscribe('sessions', (payload) => access.onSessionEvent(payload.slice(payload.indexOf('|') + 1)));
+  // …unless the feed dropped some: then every cached token and Basic check is read again.
+  ctx.changes.onResync(() => access.clear());
   app.addHook('onClose', async () => access.clear());
 
   registerTokenEndpoints(app, ctx, {

@@ -52,12 +52,22 @@ export class FirstAdminGate {
     return this.ready;
   }
 
-  /** On start: create the configured admin when the store has none (the caller reloads the index). */
+  /**
+   * On start: create the configured admin when the store has none. The caller reloads the index
+   * whatever the outcome: another replica may have created the admin since this one read it.
+   */
   async bootstrap(config: PerchConfig): Promise<'ready' | 'created' | 'waiting'> {
     if (await this.isReady()) return 'ready';
     const { email, password } = config.admin;
     if (email && password) {
-      await createInstanceOwner(this.db, config, email, password);
+      try {
+        await createInstanceOwner(this.db, config, email, password);
+      } catch (error) {
+        // Another replica started at the same time with the same settings and created it first.
+        this.checkedAt = 0;
+        if (await this.isReady()) return 'ready';
+        throw error;
+      }
       this.ready = true;
       return 'created';
     }

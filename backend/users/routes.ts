@@ -12,7 +12,7 @@ import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords
 import { recordSecurityEvent } from '../audit/security-events.js';
 import type { PerchContext } from '../context.js';
 import { conflict, forbidden, HttpError, notFound, validationError } from '../http/errors.js';
-import { bindDefaultRole, forgetUserInIam } from '../iam/iam-store.js';
+import { bindDefaultRole, forgetUserInIam, isUniqueViolation } from '../iam/iam-store.js';
 import type { Store } from '../store/database.js';
 import {
   countUsers,
@@ -87,13 +87,21 @@ async function ensureEmailFree(db: Store, email: string, exceptId?: string) {
   if (other && other.id !== exceptId) throw conflict(`A user with email ${email} already exists`);
 }
 
+/** A concurrent request (here or on another replica) took the email between our check and our write. */
+function emailTakenAsConflict(email: string | undefined) {
+  return (error: unknown): never => {
+    if (email !== undefined && isUniqueViolation(error)) throw conflict(`A user with email ${email} already exists`);
+    throw error;
+  };
+}
+
 /** Applies a change, then ends sessions or refreshes cached flags as the change requires. */
 async function applyUserChange(ctx: PerchContext, user: UserRow, changes: UserChanges): Promise<UserRow> {
   const updated = await ctx.db.transaction().execute(async (trx) => {
     await guardLastOwner(trx, user, { superAdmin: changes.superAdmin, disabled: changes.disabled });
     if (changes.email) await ensureEmailFree(trx, changes.email, user.id);
     return (await updateUser(trx, user.id, changes))!;
-  });
+  }).catch(emailTakenAsConflict(changes.email));
   if (changes.disabled || changes.passwordHash !== undefined) await ctx.sessions.revokeUser(user.id);
   else ctx.sessions.refreshUser(user.id);
   return updated;
@@ -122,7 +130,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
         restricted: body.restricted ?? false,
         disabled: body.disabled ?? false,
       });
-    });
+    }).catch(emailTakenAsConflict(body.email));
     await bindDefaultRole(ctx, user.id, user.tenant_id);
     return reply.code(201).send(toApiUser(user));
   });
