@@ -15,6 +15,8 @@ export interface Principal {
   authMethod?: 'session' | 'token' | 'basic';
   /** A person or a service account; absent means a person. */
   actorType?: 'USER' | 'SERVICE_ACCOUNT';
+  /** When a credential with a fixed end (an API token) stops being valid: its open streams end then. */
+  expiresAt?: number;
 }
 
 interface CachedSession {
@@ -45,6 +47,8 @@ export const hashSessionId = sha256Hex;
 export class SessionManager {
   private readonly cache = new Map<string, CachedSession>();
   private readonly streams = new Map<string, Set<() => void>>();
+  /** The fixed end of credentials that are not sessions (API tokens), for the sweeper: their streams end then. */
+  private readonly streamsEndAt = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
   /** Told of every revocation, so other replicas can drop their cached copies (see forgetLocally). */
@@ -189,13 +193,17 @@ export class SessionManager {
   }
 
   /** Registers a long-lived response (SSE, download) to be cut when its session ends. */
-  trackStream(idHash: string, close: () => void): () => void {
+  trackStream(idHash: string, close: () => void, endsAt?: number): () => void {
     let set = this.streams.get(idHash);
     if (!set) this.streams.set(idHash, (set = new Set()));
     set.add(close);
+    if (endsAt !== undefined) this.streamsEndAt.set(idHash, Math.min(endsAt, this.streamsEndAt.get(idHash) ?? Infinity));
     return () => {
       set.delete(close);
-      if (set.size === 0 && this.streams.get(idHash) === set) this.streams.delete(idHash);
+      if (set.size === 0 && this.streams.get(idHash) === set) {
+        this.streams.delete(idHash);
+        this.streamsEndAt.delete(idHash);
+      }
     };
   }
 
@@ -206,6 +214,7 @@ export class SessionManager {
   private dropFromCache(idHash: string): void {
     this.cache.delete(idHash);
     const open = this.streams.get(idHash);
+    this.streamsEndAt.delete(idHash);
     if (open) {
       this.streams.delete(idHash);
       for (const close of open) close();
@@ -217,6 +226,7 @@ export class SessionManager {
     for (const [idHash, entry] of this.cache) {
       if (now >= entry.expiresAt || now - entry.lastSeenAt >= this.timeouts.idleTimeout) this.dropFromCache(idHash);
     }
+    for (const [idHash, endsAt] of this.streamsEndAt) if (now >= endsAt) this.dropFromCache(idHash);
     await this.db
       .deleteFrom('sessions')
       .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', now - this.timeouts.idleTimeout - PERSIST_LAST_SEEN_EVERY_MS)]))

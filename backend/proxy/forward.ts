@@ -55,8 +55,11 @@ export interface DirectForwarder {
 }
 
 export function createDirectForwarder(options: DirectForwarderOptions): DirectForwarder {
-  // Same settings as the reply-from pool: only the wait for headers is bounded.
-  const pool = new Pool(options.origin, { connections: 128, pipelining: 1, headersTimeout: options.headersTimeout, bodyTimeout: 0, keepAliveTimeout: 30_000 });
+  // Only the wait for headers is bounded. No cap on connections: an SSE stream (or a download read
+  // slowly) holds its connection for as long as it lasts, and a capped pool full of them would queue
+  // every other read forever (undici's headers timeout only starts once a request has a connection).
+  // Each open connection to Kestra stands for one open connection of a caller.
+  const pool = new Pool(options.origin, { connections: null, pipelining: 1, headersTimeout: options.headersTimeout, bodyTimeout: 0, keepAliveTimeout: 30_000 });
   const forwardOptions = { owned: options.ownedRequestHeaders };
 
   const requestHeaders = (request: FastifyRequest): Record<string, string> => {

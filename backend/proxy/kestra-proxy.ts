@@ -37,7 +37,9 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     retryMethods: [],
     disableRequestLogging: true,
     // Streams (SSE follow, downloads) may stay quiet for long: only the wait for headers is bounded.
-    undici: { connections: 128, pipelining: 1, headersTimeout: timeout, bodyTimeout: 0, keepAliveTimeout: 30_000 },
+    // No cap on connections: an upload that trickles in holds its connection until it ends, and a
+    // capped pool full of them would queue every other write forever (see forward.ts).
+    undici: { connections: null, pipelining: 1, headersTimeout: timeout, bodyTimeout: 0, keepAliveTimeout: 30_000 },
   });
 
   const rewriteRequestHeaders = (request: FastifyRequest, prepared: IncomingHttpHeaders) => {
@@ -77,6 +79,30 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     const cause = (error.cause as { code?: string } | undefined)?.code ?? error.code ?? error.message;
     return sendError(reply, 502, `Kestra is unreachable at ${kestraOrigin} (${cause})`);
   };
+
+  type UpstreamAnswer = { statusCode: number; headers: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } };
+  /**
+   * reply-from calls onResponse and drops what it returns: an answer read whole (a UI page, a filtered
+   * list, a write's answer kept for the audit log) that Kestra breaks off would be a rejected promise
+   * nobody handles (Node ends the process) and a caller left waiting. It becomes a 502, or a cut
+   * connection once the answer started.
+   */
+  const settled =
+    (respond: (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer) => unknown) =>
+    (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer) => {
+      const pending = respond(request, reply, res);
+      if (pending instanceof Promise) {
+        pending.catch((error: unknown) => {
+          res.stream.destroy();
+          request.log.warn({ err: error }, 'Kestra’s answer broke off');
+          if (reply.sent || reply.raw.headersSent) return void reply.raw.destroy();
+          reply.removeHeader('content-length');
+          const cause = (error as { code?: string }).code ?? (error as Error).message;
+          sendError(reply, 502, `Kestra’s answer broke off (${cause})`);
+        });
+      }
+      return pending;
+    };
 
   const onResponse = (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; headers?: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } }) => {
     if (request.kestraCall) request.kestraCall.upstreamStatus = res.statusCode;
@@ -199,9 +225,16 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         if (!filled.ok) return sendError(reply, filled.status, filled.message);
         return reply.header('cache-control', 'no-store').send(filled.body);
       }
+      // The caller left while Perch was authorizing (a namespace lookup, a state capture): its
+      // response already closed, so no 'close' would ever release a tracked stream, nor hang up on
+      // what Kestra sends (an SSE stream would stay open and paused, holding an upstream connection).
+      if (reply.raw.destroyed || request.raw.socket?.destroyed) {
+        reply.hijack();
+        return reply;
+      }
       if (principal) {
         // Logging out or disabling the user cuts this response, SSE streams included.
-        const untrack = ctx.sessions.trackStream(principal.sessionHash, () => reply.raw.destroy());
+        const untrack = ctx.sessions.trackStream(principal.sessionHash, () => reply.raw.destroy(), principal.expiresAt);
         reply.raw.once('close', untrack);
       }
       if (path.startsWith('/api/') && forward.body === undefined && !forward.responseFilter && direct.eligible(request)) {
@@ -216,7 +249,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         rewriteRequestHeaders: rewriteRequestHeaders as never,
         rewriteHeaders: rewriteHeaders as never,
         onError: onError as never,
-        onResponse: (forward.responseFilter ? filteringResponse(forward.responseFilter) : onResponse) as never,
+        onResponse: settled(forward.responseFilter ? filteringResponse(forward.responseFilter) : onResponse) as never,
       });
     };
     scope.route({ method: [...PROXIED_METHODS], url: '/api/v1/*', handler, config: { access: 'optional' } });

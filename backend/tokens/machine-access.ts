@@ -77,6 +77,8 @@ export class MachineAccess {
     if (entry.expiresAt !== null && now >= entry.expiresAt) return refuse(401, 'The API token has expired');
     entry.lastUsedAt = now;
     if (entry.extended && entry.maxAgeMs !== null) entry.expiresAt = now + entry.maxAgeMs;
+    // A fixed end bounds the streams opened with the token (a sliding one is pushed by every use: not bounded here).
+    else if (entry.expiresAt !== null) entry.principal.expiresAt = entry.expiresAt;
     if (now - entry.persistedLastUsedAt >= PERSIST_LAST_USED_EVERY_MS) {
       entry.persistedLastUsedAt = now;
       const set = entry.extended ? { last_used_at: now, expires_at: entry.expiresAt } : { last_used_at: now };
