@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AuditLog } from './audit/audit-log.js';
 import { installAuditHook } from './audit/http-hook.js';
 import { installBodyParsers } from './http/body-parsers.js';
+import { installBodyDeadline } from './http/body-deadline.js';
 import { requestLogOptions } from './http/request-log.js';
 import { startRetention } from './audit/retention.js';
 import { registerAuditRoutes } from './audit/routes.js';
@@ -154,6 +155,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
 
   await app.register(fastifyCookie);
   installBodyParsers(app);
+  installBodyDeadline(app, config.bodyTimeout);
   installErrorHandling(app);
   installGuard(app, ctx);
   installAuditHook(app, ctx);

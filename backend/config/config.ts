@@ -54,6 +54,8 @@ export const configSchema = z
     dataDir: z.string().min(1).default('./data'),
     databaseUrl: z.string().regex(/^(postgres(ql)?:\/\/|sqlite:)./, 'use postgres://user:password@host/database or sqlite:/path/to/file.db').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** How long a caller has to send a body Perch reads itself (its API, sign-in); uploads to Kestra stream and are not bounded. */
+    bodyTimeout: durationMs.default(30_000),
     kestra: z
       .strictObject({
         url: kestraUrl.default('http://localhost:8080'),
@@ -221,6 +223,7 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_DATA_DIR: 'dataDir',
   PERCH_DATABASE_URL: 'databaseUrl',
   PERCH_LOG_LEVEL: 'logLevel',
+  PERCH_BODY_TIMEOUT: 'bodyTimeout',
   PERCH_KESTRA_URL: 'kestra.url',
   PERCH_KESTRA_USERNAME: 'kestra.username',
   PERCH_KESTRA_PASSWORD: 'kestra.password',

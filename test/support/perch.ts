@@ -95,9 +95,12 @@ export async function startSignedIn(options: Parameters<typeof startPerch>[0] = 
 }
 
 /** The Kestra API double, a Perch in front of it with Perch's Kestra account, and its owner signed in. */
-export async function startBehindKestra(kestraTimeout = 'PT2S'): Promise<{ kestra: KestraDouble; perch: RunningPerch; admin: Browser; close(): Promise<void> }> {
+export async function startBehindKestra(
+  kestraTimeout = 'PT2S',
+  config: Omit<PerchConfigInput, 'kestra'> = {},
+): Promise<{ kestra: KestraDouble; perch: RunningPerch; admin: Browser; close(): Promise<void> }> {
   const kestra = await startKestraDouble();
-  const { perch, admin } = await startSignedIn({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: kestraTimeout } } });
+  const { perch, admin } = await startSignedIn({ config: { ...config, kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: kestraTimeout } } });
   return {
     kestra,
     perch,
