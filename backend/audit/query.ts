@@ -202,11 +202,20 @@ export function toApiAuditLog(row: AuditLogTable): ApiAuditLog {
   };
 }
 
-/** Entries as EE list items, each with the user who acted (null for system, anonymous or deleted users). */
+/**
+ * Entries as EE list items, each with the user or service account who acted (null for system, anonymous
+ * or deleted actors). EE's `ApiUser` requires `username`, `email` and `type`.
+ */
 export async function toItems(db: Store, rows: AuditLogTable[]): Promise<ApiAuditLogItem[]> {
-  const ids = [...new Set(rows.filter((r) => r.actor_type === 'USER' && r.actor_id).map((r) => r.actor_id!))];
-  const users = ids.length ? await db.selectFrom('users').select(['id', 'email', 'first_name', 'last_name']).where('id', 'in', ids).execute() : [];
-  const byId = new Map(users.map((u) => [u.id, { id: u.id, username: u.email, displayName: [u.first_name, u.last_name].filter(Boolean).join(' ') || u.email }]));
+  const ids = [...new Set(rows.filter((r) => (r.actor_type === 'USER' || r.actor_type === 'SERVICE_ACCOUNT') && r.actor_id).map((r) => r.actor_id!))];
+  const users = ids.length ? await db.selectFrom('users').select(['id', 'email', 'first_name', 'last_name', 'type']).where('id', 'in', ids).execute() : [];
+  const byId = new Map(users.map((u) => [u.id, {
+    id: u.id,
+    username: u.email,
+    email: u.email,
+    type: u.type,
+    displayName: [u.first_name, u.last_name].filter(Boolean).join(' ') || u.email,
+  }]));
   return rows.map((row) => ({ auditLog: toApiAuditLog(row), user: (row.actor_id && byId.get(row.actor_id)) || null }));
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PerchContext } from '../context.js';
 import { sendError } from '../http/errors.js';
-import { canonicalizeRequest } from '../proxy/canonical-request.js';
+import { ALLOWED_METHODS, canonicalizeRequest } from '../proxy/canonical-request.js';
 import { machineAccess } from '../tokens/machine-access.js';
 import { readSessionToken } from './cookies.js';
 import '../http/fastify-types.js';
@@ -51,7 +51,11 @@ export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const checked = canonicalizeRequest({ method: request.raw.method ?? '', url: request.raw.url ?? '', rawHeaders: request.raw.rawHeaders });
-    if (!checked.ok) return sendError(reply, checked.status, checked.message);
+    if (!checked.ok) {
+      // RFC 9110 §15.5.6: a 405 names the methods the server does accept.
+      if (checked.status === 405) reply.header('allow', ALLOWED_METHODS.join(', '));
+      return sendError(reply, checked.status, checked.message);
+    }
     request.canonical = { path: checked.path, query: checked.query };
 
     const access = request.routeOptions.config?.access ?? 'user';

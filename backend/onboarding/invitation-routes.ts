@@ -258,9 +258,31 @@ export function registerInvitationRoutes(app: FastifyInstance, ctx: PerchContext
     return reply.code(204).send();
   });
 
+  // EE answers `Invitation` entities here (required: deleted, email; `bindings` are `Binding`s, `groupIds`), not
+  // the admin's ApiInvitationDetail: Perch's detail fields stay, the entity's replace the shapes that differ.
   app.get('/api/v1/me/invitations', signedIn, async (request) => {
-    const rows = await invitationsOfEmail(ctx.db, principalOf(request).email);
-    return toApiInvitations(ctx.db, rows.filter((r) => statusOf(r) === 'PENDING'));
+    const principal = principalOf(request);
+    const rows = await invitationsOfEmail(ctx.db, principal.email);
+    const pending = rows.filter((r) => statusOf(r) === 'PENDING');
+    const details = await toApiInvitations(ctx.db, pending);
+    return details.map((detail, i) => {
+      const { acceptedAt, link, bindings, ...rest } = detail;
+      return {
+        ...rest,
+        ...(acceptedAt === null ? {} : { acceptedAt }),
+        ...(link === null ? {} : { link }),
+        deleted: false,
+        userType: 'STANDARD' as const,
+        groupIds: readGroupIds(pending[i]!),
+        bindings: bindings.map((b) => ({
+          type: 'USER' as const,
+          externalId: principal.userId,
+          roleId: b.roleId,
+          ...(b.namespace === null ? {} : { namespaceId: b.namespace }),
+          deleted: false,
+        })),
+      };
+    });
   });
 
   // The page the link opens: a password form, or why the link cannot be used.

@@ -221,7 +221,7 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: PerchCon
     const account = await mustFindServiceAccount(ctx, idOf(request), tenant);
     if (account.super_admin === 1 && !caller.superAdmin) throw forbidden('Only an instance owner may delete an instance-owner service account');
     await removeServiceAccount(ctx, account);
-    return reply.code(204).send();
+    return reply.code(200).send(); // deleteServiceAccountForTenant: the EE spec answers 200 without a body (the instance-wide route: 204)
   });
 
   const tokenAction: Record<TokenAction, Action> = { LIST: 'VIEW', CREATE: 'UPDATE', DELETE: 'UPDATE' };

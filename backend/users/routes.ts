@@ -12,7 +12,8 @@ import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords
 import { recordSecurityEvent } from '../audit/security-events.js';
 import type { PerchContext } from '../context.js';
 import { conflict, forbidden, HttpError, notFound, validationError } from '../http/errors.js';
-import { bindDefaultRole, forgetUserInIam, isUniqueViolation } from '../iam/iam-store.js';
+import { DEFAULT_TENANT } from '../../lib/tenants.js';
+import { addMember, bindDefaultRole, findGroup, forgetUserInIam, isUniqueViolation, removeMember } from '../iam/iam-store.js';
 import type { Store } from '../store/database.js';
 import {
   countUsers,
@@ -20,6 +21,7 @@ import {
   deleteUser,
   findUserByEmail,
   findUserById,
+  groupsOfUser,
   searchUsers,
   toApiMe,
   toApiUser,
@@ -107,6 +109,40 @@ async function applyUserChange(ctx: PerchContext, user: UserRow, changes: UserCh
   return updated;
 }
 
+/**
+ * EE's `tenants` and `groups` of a create or update: every tenant must exist (only the default one
+ * does) and every group must exist in it, else 404 (behaviour spec §1: "404 if a tenant or group does
+ * not exist"), checked before anything is written. Returns the wanted groups, or undefined when the
+ * body leaves them as they are.
+ */
+async function wantedGroups(db: Store, body: { tenants?: string[]; groups?: string[] }): Promise<string[] | undefined> {
+  for (const tenant of body.tenants ?? []) if (tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
+  if (body.groups === undefined) return undefined;
+  const ids = [...new Set(body.groups)];
+  for (const id of ids) if (!(await findGroup(db, DEFAULT_TENANT, id))) throw notFound(`Group ${id} not found`);
+  return ids;
+}
+
+/** Makes `wanted` the user's groups of the default tenant (new ones as MEMBER), then patches the decision index. */
+async function setUserGroups(ctx: PerchContext, userId: string, wanted: string[] | undefined): Promise<void> {
+  if (wanted === undefined) return;
+  const change = await ctx.db.transaction().execute(async (trx) => {
+    const current = new Set((await trx.selectFrom('group_members').select('group_id').where('tenant_id', '=', DEFAULT_TENANT).where('user_id', '=', userId).execute()).map((r) => r.group_id));
+    const added = wanted.filter((id) => !current.has(id));
+    const removed = [...current].filter((id) => !wanted.includes(id));
+    for (const groupId of added) await addMember(trx, DEFAULT_TENANT, groupId, userId, 'MEMBER');
+    for (const groupId of removed) await removeMember(trx, groupId, userId);
+    return { added, removed };
+  });
+  for (const groupId of change.added) ctx.authz.addMembership({ tenantId: DEFAULT_TENANT, groupId, userId });
+  for (const groupId of change.removed) ctx.authz.removeMembership(DEFAULT_TENANT, groupId, userId);
+}
+
+/** `ApiUser` with the user's groups. */
+async function apiUser(ctx: PerchContext, user: UserRow) {
+  return toApiUser(user, await groupsOfUser(ctx.db, user.id));
+}
+
 export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): void {
   app.get('/api/v1/users', ownersOnly, async (request) => {
     const raw = request.query as Record<string, unknown>;
@@ -118,6 +154,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
 
   app.post('/api/v1/users', ownersOnly, async (request, reply) => {
     const body = parse(createOrUpdateUserRequestSchema, request.body);
+    const groups = await wantedGroups(ctx.db, body);
     const passwordHash = body.password ? await checkedPasswordHash(ctx, body.password) : null;
     const user = await ctx.db.transaction().execute(async (trx) => {
       await ensureEmailFree(trx, body.email);
@@ -132,16 +169,18 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
       });
     }).catch(emailTakenAsConflict(body.email));
     await bindDefaultRole(ctx, user.id, user.tenant_id);
-    return reply.code(201).send(toApiUser(user));
+    await setUserGroups(ctx, user.id, groups);
+    return reply.code(201).send(await apiUser(ctx, user));
   });
 
   app.get('/api/v1/users/:id', ownersOnly, async (request) => {
-    return toApiUser(await mustFindUser(ctx.db, (request.params as { id: string }).id));
+    return apiUser(ctx, await mustFindUser(ctx.db, (request.params as { id: string }).id));
   });
 
   app.put('/api/v1/users/:id', ownersOnly, async (request) => {
     const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
     const body = parse(createOrUpdateUserRequestSchema, request.body);
+    const groups = await wantedGroups(ctx.db, body);
     const passwordHash = body.password ? await checkedPasswordHash(ctx, body.password) : undefined;
     const updated = await applyUserChange(ctx, user, {
       email: body.email,
@@ -152,13 +191,14 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
       restricted: body.restricted ?? false,
       disabled: body.disabled ?? user.disabled === 1,
     });
-    return toApiUser(updated);
+    await setUserGroups(ctx, user.id, groups);
+    return apiUser(ctx, updated);
   });
 
   app.patch('/api/v1/users/:id', ownersOnly, async (request) => {
     const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
     const body = parse(userDetailsRequestSchema, request.body);
-    return toApiUser(await applyUserChange(ctx, user, body));
+    return apiUser(ctx, await applyUserChange(ctx, user, body));
   });
 
   app.patch('/api/v1/users/:id/password', ownersOnly, async (request) => {
@@ -166,14 +206,14 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
     const body = parse(setPasswordRequestSchema, request.body);
     const updated = await applyUserChange(ctx, user, { passwordHash: await checkedPasswordHash(ctx, body.password) });
     await ctx.throttle.clear(user.email); // a new password from an owner also lifts a lockout
-    return toApiUser(updated);
+    return apiUser(ctx, updated);
   });
 
   app.patch('/api/v1/users/:id/superadmin', ownersOnly, async (request, reply) => {
     const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
     const body = parse(setSuperAdminRequestSchema, request.body);
     await applyUserChange(ctx, user, { superAdmin: body.superAdmin });
-    return reply.code(204).send();
+    return reply.code(200).send(); // the EE spec answers 200 without a body
   });
 
   app.delete('/api/v1/users/:id', ownersOnly, async (request, reply) => {

@@ -115,7 +115,8 @@ const displayName = (row: UserRow) => [row.first_name, row.last_name].filter(Boo
 const auths = (row: UserRow) => (row.password_hash ? [{ id: 'password', name: 'password', type: 'PASSWORD' }] : []);
 const tenants = (row: UserRow) => [{ id: row.tenant_id, name: row.tenant_id }];
 
-export function toApiUser(row: UserRow): ApiUser {
+/** `groups`: the user's groups (EE's `[{id, tenantId}]`); see {@link groupsOfUser}. */
+export function toApiUser(row: UserRow, groups: ReadonlyArray<{ id: string; tenantId: string }> = []): ApiUser {
   return {
     id: row.id,
     username: row.email,
@@ -125,12 +126,18 @@ export function toApiUser(row: UserRow): ApiUser {
     email: row.email,
     tenants: tenants(row),
     auths: auths(row),
-    groups: [],
+    groups: groups.map(({ id, tenantId }) => ({ id, tenantId })),
     superAdmin: row.super_admin === 1,
     instanceOwner: row.super_admin === 1,
     restricted: row.restricted === 1,
     disabled: row.disabled === 1,
   };
+}
+
+/** The groups a user belongs to, in every tenant, as `ApiUser.groups` lists them. */
+export async function groupsOfUser(db: Store, userId: string): Promise<Array<{ id: string; tenantId: string }>> {
+  const rows = await db.selectFrom('group_members').select(['group_id', 'tenant_id']).where('user_id', '=', userId).orderBy('group_id').execute();
+  return rows.map((r) => ({ id: r.group_id, tenantId: r.tenant_id }));
 }
 
 export function toApiUserSummary(row: UserRow): ApiUserSummary {

@@ -55,7 +55,7 @@ export type ApiAuditLog = z.infer<typeof auditLogSchema>;
 
 export const apiAuditLogItemSchema = z.object({
   auditLog: auditLogSchema,
-  user: z.object({ id: z.string(), username: z.string(), displayName: z.string() }).nullable(),
+  user: z.object({ id: z.string(), username: z.string(), email: z.string().optional(), type: z.enum(['STANDARD', 'SERVICE_ACCOUNT']).optional(), displayName: z.string() }).nullable(),
 });
 export type ApiAuditLogItem = z.infer<typeof apiAuditLogItemSchema>;
 

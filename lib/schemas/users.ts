@@ -46,8 +46,8 @@ export const createOrUpdateUserRequestSchema = z.object({
   instanceOwner: z.boolean().optional(),
   restricted: z.boolean().optional(),
   disabled: z.boolean().optional(),
-  tenants: z.array(z.string()).optional(),
-  groups: z.array(z.string()).optional(),
+  tenants: z.array(z.string().max(200)).max(100).optional(),
+  groups: z.array(z.string().max(200)).max(1000).optional(),
 });
 export type CreateOrUpdateUserRequest = z.infer<typeof createOrUpdateUserRequestSchema>;
 

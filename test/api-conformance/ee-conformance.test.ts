@@ -1,0 +1,139 @@
+/**
+ * Conformance of Perch's EE operations with Kestra EE's OpenAPI spec: statuses, required
+ * fields and request fields the spec documents, each answer checked with Ajv against the spec's own
+ * schema for that operation (converted as for the Kestra double).
+ */
+import fs from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { convertSchema, SPEC_PATH } from '../kestra-double/openapi-contract.js';
+import { storeTargets } from '../support/databases.js';
+import { Browser, startSignedIn, type RunningPerch } from '../support/perch.js';
+
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
+
+/** Validators for the response schemas of the spec's EE operations, by operationId and status. */
+function eeResponseSchemas() {
+  const spec = YAML.parse(fs.readFileSync(SPEC_PATH, 'utf8'), { maxAliasCount: -1 });
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, unicodeRegExp: true });
+  addFormats(ajv);
+  ajv.addFormat('int32', { type: 'number', validate: (v: number) => Number.isInteger(v) && Math.abs(v) <= 2 ** 31 });
+  ajv.addFormat('int64', { type: 'number', validate: (v: number) => Number.isInteger(v) });
+  const components = Object.fromEntries(Object.entries(spec.components.schemas).map(([k, v]) => [k, convertSchema(v, 'root')]));
+  ajv.addSchema({ $id: 'kestra-openapi', components: { schemas: components } });
+  const ops = new Map<string, Record<string, any>>();
+  for (const item of Object.values<any>(spec.paths)) {
+    for (const m of ['get', 'post', 'put', 'patch', 'delete']) if (item[m]?.operationId) ops.set(item[m].operationId, item[m].responses);
+  }
+  return {
+    /** The statuses the spec documents for an operation. */
+    statuses: (operationId: string) => Object.keys(ops.get(operationId) ?? {}).map(Number),
+    /** Ajv errors of `body` against the operation's JSON schema for `status` (empty: valid). */
+    errors(operationId: string, status: number, body: unknown): string[] {
+      const schema = ops.get(operationId)?.[String(status)]?.content?.['application/json']?.schema;
+      if (!schema) throw new Error(`${operationId} ${status} has no JSON schema`);
+      const validate: ValidateFunction = ajv.compile(convertSchema(schema, 'root') as object);
+      return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
+    },
+    component(name: string, value: unknown): string[] {
+      const validate = ajv.getSchema(`kestra-openapi#/components/schemas/${name}`)!;
+      return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
+    },
+  };
+}
+
+for (const target of storeTargets()) {
+  describe.skipIf(!target.available)(`EE operations against the spec on ${target.name}`, () => {
+    let perch: RunningPerch;
+    let admin: Browser;
+    const spec = eeResponseSchemas();
+
+    beforeAll(async () => ({ perch, admin } = await startSignedIn({ databaseUrl: await target.url() })));
+    afterAll(() => perch?.close());
+
+    it('createUser and updateUser apply `groups` (404 for an unknown group or tenant, nothing written), and ApiUser lists them', async () => {
+      const group = (await admin.fetch('POST', '/api/v1/main/groups', { json: { name: 'deployers' } })).json;
+
+      const unknownGroup = await admin.fetch('POST', '/api/v1/users', { json: { email: 'nogroup@example.com', groups: ['nope'] } });
+      expect(unknownGroup.status).toBe(404);
+      expect(unknownGroup.json.message).toMatch(/Group nope/);
+      const unknownTenant = await admin.fetch('POST', '/api/v1/users', { json: { email: 'notenant@example.com', tenants: ['elsewhere'] } });
+      expect(unknownTenant.status).toBe(404);
+      expect((await admin.fetch('GET', '/api/v1/users?filters[q][EQUALS]=nogroup')).json.total).toBe(0);
+      expect((await admin.fetch('GET', '/api/v1/users?filters[q][EQUALS]=notenant')).json.total).toBe(0);
+
+      const created = await admin.fetch('POST', '/api/v1/users', {
+        json: { email: 'grace@example.com', firstName: 'Grace', lastName: 'Hopper', tenants: ['main'], groups: [group.id] },
+      });
+      expect(created.status).toBe(201);
+      expect(spec.errors('createUser', 201, created.json)).toEqual([]);
+      expect(created.json.groups).toEqual([{ id: group.id, tenantId: 'main' }]);
+      const members = await admin.fetch('GET', `/api/v1/main/groups/${group.id}/members`);
+      expect(members.json.results.map((m: { id: string }) => m.id)).toEqual([created.json.id]);
+      expect((await admin.fetch('GET', `/api/v1/users/${created.json.id}`)).json.groups).toEqual([{ id: group.id, tenantId: 'main' }]);
+
+      // PUT without `groups` leaves them; with `groups: []` it empties them.
+      const kept = await admin.fetch('PUT', `/api/v1/users/${created.json.id}`, { json: { email: 'grace@example.com', firstName: 'Grace', lastName: 'Hopper' } });
+      expect(kept.json.groups).toEqual([{ id: group.id, tenantId: 'main' }]);
+      expect((await admin.fetch('PUT', `/api/v1/users/${created.json.id}`, { json: { email: 'grace@example.com', groups: ['nope'] } })).status).toBe(404);
+      const emptied = await admin.fetch('PUT', `/api/v1/users/${created.json.id}`, { json: { email: 'grace@example.com', firstName: 'Grace', lastName: 'Hopper', groups: [] } });
+      expect(emptied.status).toBe(200);
+      expect(spec.errors('updateUser', 200, emptied.json)).toEqual([]);
+      expect(emptied.json.groups).toEqual([]);
+      expect((await admin.fetch('GET', `/api/v1/main/groups/${group.id}/members`)).json.total).toBe(0);
+    });
+
+    it('answers the statuses the spec documents: patchUserSuperAdmin 200, deleteServiceAccountForTenant 200', async () => {
+      const user = (await admin.fetch('POST', '/api/v1/users', { json: { email: 'owner2@example.com' } })).json;
+      const promoted = await admin.fetch('PATCH', `/api/v1/users/${user.id}/superadmin`, { json: { superAdmin: true } });
+      expect(spec.statuses('patchUserSuperAdmin')).toContain(promoted.status);
+      expect(promoted.status).toBe(200);
+      expect((await admin.fetch('GET', `/api/v1/users/${user.id}`)).json.superAdmin).toBe(true);
+
+      const account = (await admin.fetch('POST', '/api/v1/main/service-accounts', { json: { name: 'ci-bot' } })).json;
+      const deleted = await admin.fetch('DELETE', `/api/v1/main/service-accounts/${account.id}`);
+      expect(spec.statuses('deleteServiceAccountForTenant')).toContain(deleted.status);
+      expect(deleted.status).toBe(200);
+      expect((await admin.fetch('GET', `/api/v1/main/service-accounts/${account.id}`)).status).toBe(404);
+    });
+
+    it('GET /api/v1/me/invitations answers `Invitation` entities (deleted, groupIds, Binding-shaped bindings)', async () => {
+      const role = (await admin.fetch('POST', '/api/v1/main/roles', { json: { name: 'readers', description: 'read', permissions: { FLOW: ['VIEW'] } } })).json;
+      const group = (await admin.fetch('POST', '/api/v1/main/groups', { json: { name: 'invitees', description: 'invited' } })).json;
+      const invited = await admin.fetch('POST', '/api/v1/main/invitations', { json: { email: 'ada@example.com', roles: [{ id: role.id, namespaces: ['company'] }, { id: role.id }], groups: [group.id] } });
+      expect(invited.status).toBe(201);
+      // Ada has an account already (made by an owner after the invitation was sent) and looks at her invitations.
+      const ada = (await admin.fetch('POST', '/api/v1/users', { json: { email: 'ada@example.com', password: 'analytical engine 1843' } })).json;
+      const browser = new Browser(perch);
+      await browser.login('ada@example.com', 'analytical engine 1843');
+      const mine = await browser.fetch('GET', '/api/v1/me/invitations');
+      expect(mine.status).toBe(200);
+      expect(mine.json).toHaveLength(1);
+      expect(spec.errors('findAllInvitationsForCurrentUser', 200, mine.json)).toEqual([]);
+      expect(mine.json[0]).toMatchObject({ email: 'ada@example.com', tenantId: 'main', status: 'PENDING', deleted: false, groupIds: [group.id] });
+      expect(mine.json[0].bindings).toEqual([
+        { type: 'USER', externalId: ada.id, roleId: role.id, namespaceId: 'company', deleted: false },
+        { type: 'USER', externalId: ada.id, roleId: role.id, deleted: false },
+      ]);
+    });
+
+    it('audit log items carry an ApiUser with the required username, email and type', async () => {
+      await admin.fetch('POST', '/api/v1/main/groups', { json: { name: 'audited', description: 'x' } });
+      const page = await admin.fetch('GET', '/api/v1/main/auditlogs/search?size=50');
+      expect(page.status).toBe(200);
+      const users = page.json.results.map((item: { user: unknown }) => item.user).filter(Boolean);
+      expect(users.length).toBeGreaterThan(0);
+      for (const user of users) expect(spec.component('ApiUser', user)).toEqual([]);
+      expect(users[0]).toMatchObject({ type: 'STANDARD', email: users[0].username });
+    });
+
+    it('a 405 for a method Perch never accepts names the accepted ones in Allow', async () => {
+      const traced = await admin.fetch('TRACE', '/api/v1/main/roles/x');
+      expect(traced.status).toBe(405);
+      expect(traced.json.message).toMatch(/TRACE/);
+      expect(traced.headers.allow).toBe('GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+    });
+  });
+}
