@@ -39,8 +39,8 @@ export const emailSchema = z.string().trim().toLowerCase().pipe(z.email({ messag
 
 export const createOrUpdateUserRequestSchema = z.object({
   email: emailSchema,
-  firstName: name.optional(),
-  lastName: name.optional(),
+  firstName: name.nullish(),
+  lastName: name.nullish(),
   password: z.string().optional(),
   superAdmin: z.boolean().optional(),
   instanceOwner: z.boolean().optional(),
@@ -52,8 +52,8 @@ export const createOrUpdateUserRequestSchema = z.object({
 export type CreateOrUpdateUserRequest = z.infer<typeof createOrUpdateUserRequestSchema>;
 
 export const userDetailsRequestSchema = z.object({
-  firstName: name.optional(),
-  lastName: name.optional(),
+  firstName: name.nullish(),
+  lastName: name.nullish(),
   email: emailSchema.optional(),
   /** Perch addition on PATCH /users/{id}: enable or disable the account. */
   disabled: z.boolean().optional(),

@@ -85,6 +85,20 @@ for (const target of storeTargets()) {
       expect((await admin.fetch('GET', `/api/v1/main/groups/${group.id}/members`)).json.total).toBe(0);
     });
 
+    it('takes back what it answers: a user read with no names (null) is accepted by updateUser and patchUser as it is', async () => {
+      const created = (await admin.fetch('POST', '/api/v1/users', { json: { email: 'roundtrip@example.com' } })).json;
+      const read = (await admin.fetch('GET', `/api/v1/users/${created.id}`)).json;
+      expect(read.firstName ?? null).toBeNull();
+      const put = await admin.fetch('PUT', `/api/v1/users/${created.id}`, { json: { ...read, firstName: null, lastName: null, tenants: undefined, groups: undefined } });
+      expect(put.status).toBe(200);
+      const patched = await admin.fetch('PATCH', `/api/v1/users/${created.id}`, { json: { firstName: 'Ana', lastName: null } });
+      expect(patched.status).toBe(200);
+      expect(patched.json.firstName).toBe('Ana');
+      // null clears a name PATCH gives, absence keeps it.
+      expect((await admin.fetch('PATCH', `/api/v1/users/${created.id}`, { json: { lastName: 'Lima' } })).json.firstName).toBe('Ana');
+      expect((await admin.fetch('PATCH', `/api/v1/users/${created.id}`, { json: { firstName: null } })).json.firstName ?? null).toBeNull();
+    });
+
     it('answers the statuses the spec documents: patchUserSuperAdmin 200, deleteServiceAccountForTenant 200', async () => {
       const user = (await admin.fetch('POST', '/api/v1/users', { json: { email: 'owner2@example.com' } })).json;
       const promoted = await admin.fetch('PATCH', `/api/v1/users/${user.id}/superadmin`, { json: { superAdmin: true } });

@@ -9,7 +9,7 @@ import { fakeApi, page, person } from './fake-api';
 const summary = (id: string, email: string, extra: Partial<ApiUserSummary> = {}) =>
   apiUserSummarySchema.parse({ id, username: email, displayName: email, tenants: [{ id: 'main', name: 'main' }], auths: [], superAdmin: false, instanceOwner: false, disabled: false, ...extra });
 
-const full = (s: ApiUserSummary, names: { firstName?: string; lastName?: string } = {}) =>
+const full = (s: ApiUserSummary, names: { firstName?: string | null; lastName?: string | null } = {}) =>
   apiUserSchema.parse({ ...s, email: s.username, firstName: names.firstName ?? null, lastName: names.lastName ?? null, groups: [], restricted: false });
 
 beforeEach(async () => {
