@@ -238,7 +238,10 @@ export async function* streamAudit(db: Store, filter: AuditFilter, direction: 'a
     let query = orderAudit(applyAuditFilter(db.selectFrom('audit_log'), filter).selectAll(), direction).limit(pageSize);
     if (after) {
       const { date, tenant, seq } = after;
-      query = query.where((eb) =>
+      // The plain bound on date first: it is what lets the (tenant_id, date) and (date) indexes start
+      // the page at the last row's date; the OR alone is only a filter, and every page would walk the
+      // index again from the oldest entry (an export grew with the square of its length).
+      query = query.where('date', direction === 'asc' ? '>=' : '<=', date).where((eb) =>
         eb.or([
           eb('date', past, date),
           eb.and([eb('date', '=', date), eb.or([eb('tenant_id', past, tenant), eb.and([eb('tenant_id', '=', tenant), eb('seq', past, seq)])])]),

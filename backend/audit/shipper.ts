@@ -7,6 +7,7 @@ import { sha256Hex } from '../crypto/sha256.js';
 import type { PerchConfig } from '../config/config.js';
 import type { Store } from '../store/database.js';
 import type { AuditLogTable } from '../store/schema.js';
+import { chainHeads } from './chain-heads.js';
 import { toApiAuditLog } from './query.js';
 
 /**
@@ -351,7 +352,7 @@ export class AuditShipper {
   }
 
   private async deliver(db: Store, sink: AuditSink): Promise<void> {
-    const heads = await db.selectFrom('audit_log').select(['tenant_id', (eb) => eb.fn.max('seq').as('last')]).groupBy('tenant_id').execute();
+    const heads = await chainHeads(db);
     const cursors = new Map(
       (await db.selectFrom('audit_ship_cursors').select(['tenant_id', 'last_seq']).where('sink', '=', sink.name).execute()).map((c) => [c.tenant_id, Number(c.last_seq)]),
     );

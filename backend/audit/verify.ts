@@ -1,5 +1,6 @@
 import type { Store } from '../store/database.js';
 import { entryHash, GENESIS_HASH } from './chain.js';
+import { chainHeads } from './chain-heads.js';
 
 export interface BrokenLink {
   tenantId: string;
@@ -74,7 +75,7 @@ export async function verifyChain(db: Store, tenantId: string, onProgress?: Veri
 
 /** Every chain in the store. */
 export async function verifyAllChains(db: Store, onProgress?: VerifyProgress): Promise<ChainReport[]> {
-  const tenants = await db.selectFrom('audit_log').select('tenant_id').distinct().orderBy('tenant_id').execute();
+  const tenants = await chainHeads(db);
   const reports: ChainReport[] = [];
   for (const { tenant_id } of tenants) reports.push(await verifyChain(db, tenant_id, onProgress));
   return reports;

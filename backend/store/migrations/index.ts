@@ -6,6 +6,7 @@ import * as machineAccess from './004-machine-access.js';
 import * as onboarding from './005-onboarding.js';
 import * as sso from './006-sso.js';
 import * as auditShipping from './007-audit-shipping.js';
+import * as auditIndexOrder from './008-audit-index-order.js';
 
 /** Every migration, in order. A new one is one file plus one line here. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '005-onboarding': onboarding,
   '006-sso': sso,
   '007-audit-shipping': auditShipping,
+  '008-audit-index-order': auditIndexOrder,
 };
