@@ -31,7 +31,13 @@ async function serve(options: { config?: string }): Promise<void> {
   } catch (error) {
     fail(`cannot start: ${reason(error)}`);
   }
-  const outcome = await perch.ctx.firstAdmin.bootstrap(settings);
+  let outcome: Awaited<ReturnType<typeof perch.ctx.firstAdmin.bootstrap>>;
+  try {
+    outcome = await perch.ctx.firstAdmin.bootstrap(settings);
+  } catch (error) {
+    await perch.close();
+    fail(`admin.email / admin.password (PERCH_ADMIN_EMAIL / PERCH_ADMIN_PASSWORD): ${reason(error)}`);
+  }
   if (outcome === 'created') perch.app.log.info(`created instance owner ${settings.admin.email}`);
   // Also when 'ready': another replica starting at once may have created the owner (and its
   // binding) after this one loaded the authorization facts.

@@ -144,6 +144,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     audit: new AuditLog(store),
   };
   installReplicaSync(app, ctx);
+  ctx.firstAdmin.onFound = async () => ctx.authz.load(await freshAuthzFacts(ctx));
   try {
     await ensureManagedRoles(ctx.db, DEFAULT_TENANT);
     ctx.authz.load(await loadAuthzFacts(ctx.db));

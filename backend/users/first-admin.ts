@@ -36,6 +36,13 @@ export class FirstAdminGate {
   private ready = false;
   private checkedAt = 0;
 
+  /**
+   * Runs when an instance owner shows up that this process did not create (`perch admin create`
+   * beside a running Perch, another replica), before any request is let through: the owner's Admin
+   * binding must be in the decision index by then.
+   */
+  onFound: () => Promise<void> = async () => {};
+
   constructor(private readonly db: Store) {}
 
   /** True once an instance owner exists; answered from memory from then on. */
@@ -48,8 +55,10 @@ export class FirstAdminGate {
     const now = Date.now();
     if (now - this.checkedAt < 1000) return false;
     this.checkedAt = now;
-    this.ready = (await countUsers(this.db, { superAdmin: true })) > 0;
-    return this.ready;
+    if ((await countUsers(this.db, { superAdmin: true })) === 0) return false;
+    await this.onFound();
+    this.ready = true;
+    return true;
   }
 
   /**

@@ -38,6 +38,15 @@ describe('perch command line', () => {
     expect(failure.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('stops with one line naming the keys, and no password, when the first administrator cannot be created', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-cli-'));
+    const failure = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATA_DIR: dataDir, PERCH_PORT: String(await freePort()), PERCH_ADMIN_EMAIL: 'root@example.com', PERCH_ADMIN_PASSWORD: 'tiny-pw' }) }).catch((e) => e);
+    expect(failure.code).toBe(1);
+    expect(failure.stderr.trim()).toMatch(/^perch: admin\.email \/ admin\.password \(PERCH_ADMIN_EMAIL \/ PERCH_ADMIN_PASSWORD\): .*at least 12 characters/);
+    expect(failure.stderr.trim().split('\n')).toHaveLength(1);
+    expect(failure.stderr + failure.stdout).not.toContain('tiny-pw');
+  });
+
   it('stops with one line, and no password, when the database or the port refuses', async () => {
     const closedPort = await freePort();
     const database = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATABASE_URL: `postgres://perch:hunter2@127.0.0.1:${closedPort}/perch` }) }).catch((e) => e);
@@ -84,6 +93,11 @@ describe('perch command line', () => {
       const login = await request(`${url}/perch/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'root@example.com', password: 'a long enough passphrase' }) });
       expect(login.statusCode).toBe(204);
       await login.body.dump();
+      // The running Perch read the new owner's Admin binding too: no restart needed to use Kestra.
+      const cookie = [login.headers['set-cookie']].flat().find((c) => c?.startsWith('perch_session='))!.split(';')[0]!;
+      const me = await request(`${url}/api/v1/me`, { headers: { cookie } });
+      const permissions = ((await me.body.json()) as { permissions: { tenantWide: Record<string, string[]> } }).permissions;
+      expect(permissions.tenantWide.FLOW).toContain('CREATE');
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
