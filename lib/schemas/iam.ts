@@ -111,7 +111,8 @@ export const setMembershipQuerySchema = z.object({ membership: membershipSchema 
 export const bindingTypeSchema = z.enum(['USER', 'GROUP']);
 export type BindingType = z.infer<typeof bindingTypeSchema>;
 
-export const createBindingRequestSchema = z.object({
+/** Strict: `namespace` (the answers' name) for `namespaceId` would otherwise bind tenant-wide, without a word. */
+export const createBindingRequestSchema = z.strictObject({
   type: bindingTypeSchema,
   externalId: id,
   roleId: id,

@@ -10,14 +10,16 @@ import { apiGroupSummarySchema, apiRoleSummarySchema } from './iam.js';
 const email = z.email().max(320).transform((e) => e.trim().toLowerCase());
 const id = z.string().min(1).max(64);
 
-export const invitationRoleSchema = z.object({
+// Request shapes are strict: a field Perch does not read (say the answers' `bindings`, or
+// `namespace` for `namespaces`) is a 422, not an invitation that grants something else.
+export const invitationRoleSchema = z.strictObject({
   id,
   /** Absent or empty: the role is bound tenant-wide. */
   namespaces: z.array(namespaceSchema).max(100).nullish(),
 });
 export type InvitationRole = z.infer<typeof invitationRoleSchema>;
 
-export const createInvitationRequestSchema = z.object({
+export const createInvitationRequestSchema = z.strictObject({
   email,
   roles: z.array(invitationRoleSchema).max(100).nullish(),
   groups: z.array(id).max(100).nullish(),

@@ -77,6 +77,11 @@ for (const target of storeTargets()) {
       const noGroup = await admin.fetch('POST', '/api/v1/main/bindings', { json: { type: 'GROUP', externalId: fay.id, roleId: 'viewer' } });
       expect(noGroup.status).toBe(404);
       expect((await admin.fetch('POST', '/api/v1/main/bindings', { json: { type: 'ROBOT', externalId: fay.id, roleId: 'viewer' } })).status).toBe(422);
+      // `namespace` (the answers' name) for `namespaceId` is refused, never a tenant-wide binding; in bulk too.
+      const misnamed = await admin.fetch('POST', '/api/v1/main/bindings', { json: { type: 'USER', externalId: fay.id, roleId: 'viewer', namespace: 'company' } });
+      expect(misnamed.status).toBe(422);
+      expect(JSON.stringify(misnamed.json.errors)).toContain('namespace');
+      expect((await admin.fetch('POST', '/api/v1/main/bindings/bulk', { json: [{ type: 'USER', externalId: fay.id, roleId: 'viewer', namespace: 'company' }] })).status).toBe(422);
       expect((await admin.fetch('GET', `/api/v1/main/bindings/search?id=${fay.id}`)).json.total).toBe(0);
     });
 

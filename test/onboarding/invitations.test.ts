@@ -127,6 +127,9 @@ for (const target of storeTargets()) {
       expect((await admin.fetch('POST', '/api/v1/main/invitations', { json: { email: 'dup@example.com' } })).status).toBe(409);
       expect((await admin.fetch('POST', '/api/v1/main/invitations', { json: { email: 'admin@perch.test' } })).status).toBe(409);
       expect((await admin.fetch('POST', '/api/v1/main/invitations', { json: { email: 'x@example.com', roles: [{ id: 'nope' }] } })).status).toBe(404);
+      // The answers' shapes sent back are refused, not an invitation that grants nothing (or something else).
+      expect((await admin.fetch('POST', '/api/v1/main/invitations', { json: { email: 'shape@example.com', bindings: [{ roleId: 'viewer', namespace: 'company' }] } })).status).toBe(422);
+      expect((await admin.fetch('POST', '/api/v1/main/invitations', { json: { email: 'shape@example.com', roles: [{ id: 'viewer', namespace: 'company' }] } })).status).toBe(422);
       // A role's namespaces are checked as a binding's are, when the invitation is made (not when it is accepted).
       for (const namespace of ['a'.repeat(200), 'a..b', 'UPPER', 'a b', '../x', '*']) {
         const bad = await admin.fetch('POST', '/api/v1/main/invitations', { json: { email: 'ns@example.com', roles: [{ id: 'viewer', namespaces: [namespace] }] } });
