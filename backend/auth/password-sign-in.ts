@@ -17,5 +17,8 @@ export async function passwordSignIn(ctx: PerchContext, ip: string, email: strin
     user = await findUserByEmail(ctx.db, email);
     return verifyPassword(user?.password_hash, password);
   });
+  // This failure locked the account: a Basic credential remembered for it (here or on another replica)
+  // must meet the lock too, not keep working until it falls out of the cache.
+  if (attempt.outcome === 'wrong' && attempt.lockedUntil !== null && user) ctx.sessions.refreshUser(user.id);
   return attempt.outcome === 'ok' ? { outcome: 'ok', user: user! } : { ...attempt, user };
 }
