@@ -1,7 +1,10 @@
 import { errorBlock, escapeHtml, renderPerchPage } from '../http/perch-page.js';
 
-/** Perch's sign-in page; `providers`: single sign-on providers, one button (a plain link) each. */
-export function renderLoginPage(options: { from: string; email?: string; error?: string; providers?: readonly { id: string; name: string }[] }): string {
+/**
+ * Perch's sign-in page; `providers`: single sign-on providers, one button (a plain link) each;
+ * `resetByMail`: whether to offer "Forgot your password?" (only when Perch can send the mail).
+ */
+export function renderLoginPage(options: { from: string; email?: string; error?: string; providers?: readonly { id: string; name: string }[]; resetByMail?: boolean }): string {
   const error = errorBlock(options.error);
   const providers = options.providers ?? [];
   const sso = providers.length === 0 ? '' : `<div class="sso">
@@ -19,7 +22,6 @@ export function renderLoginPage(options: { from: string; email?: string; error?:
     <label for="password">Password</label>
     <input id="password" name="password" type="password" autocomplete="current-password" required${options.email ? ' autofocus' : ''}>
     <button type="submit">Sign in</button>
-  </form>
-  <p class="forgot"><a href="/perch/forgotten-password">Forgot your password?</a></p>`,
+  </form>${options.resetByMail ? '\n  <p class="forgot"><a href="/perch/forgotten-password">Forgot your password?</a></p>' : ''}`,
   );
 }

@@ -43,7 +43,11 @@ export function renderAcceptPage(options: { token?: string; email?: string; rule
   );
 }
 
-export function renderForgottenPage(options: { error?: string; notice?: string } = {}): string {
+/** What the forgotten-password page says when Perch has no mail server to send the link with. */
+export const NO_RESET_MAIL = 'This Perch sends no mail, so it cannot send a reset link: ask an administrator to set a new password for you.';
+
+export function renderForgottenPage(options: { error?: string; notice?: string; mailOff?: boolean } = {}): string {
+  if (options.mailOff) return page('Forgot your password?', `${errorBlock(NO_RESET_MAIL)}\n  <p><a href="/perch/login">Back to sign-in</a></p>`);
   return page(
     'Forgot your password?',
     `${errorBlock(options.error)}${noticeBlock(options.notice)}

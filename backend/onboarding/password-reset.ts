@@ -161,11 +161,14 @@ export function registerPasswordResetRoutes(app: FastifyInstance, ctx: PerchCont
     return reply.send({});
   });
 
-  app.get('/perch/forgotten-password', publicRoute, async (_request, reply) => html(reply).send(renderForgottenPage()));
+  const mailOff = !ctx.config.mail.smtp.host;
+  app.get('/perch/forgotten-password', publicRoute, async (_request, reply) => html(reply).send(renderForgottenPage({ mailOff })));
 
   app.post('/perch/forgotten-password', publicRoute, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     if (request.headers.origin !== undefined && csrfProblem(ctx, request)) return html(reply).code(403).send(renderForgottenPage({ error: 'Cross-site request refused' }));
+    // Without a mail server there is no link to promise (the same answer for every email: it tells nothing).
+    if (mailOff) return html(reply).send(renderForgottenPage({ mailOff }));
     if (!budget.allow(request.ip)) return html(reply).code(429).send(renderForgottenPage({ error: tooMany }));
     requestResetAfterAnswer(ctx, request, mailer, typeof body.username === 'string' ? body.username.slice(0, 320) : '');
     return html(reply).send(renderForgottenPage({ notice: 'If this email belongs to an account, a link to choose a new password is on its way.' }));

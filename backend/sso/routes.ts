@@ -54,7 +54,7 @@ class SsoRefusal extends Error {
 function refusalPage(ctx: PerchContext, reply: FastifyReply, status: number, message: string, from = '/ui/') {
   return perchPageReply(reply)
     .code(status)
-    .send(renderLoginPage({ from, error: message, providers: ssoProviders(ctx) }));
+    .send(renderLoginPage({ from, error: message, providers: ssoProviders(ctx), resetByMail: Boolean(ctx.config.mail.smtp.host) }));
 }
 
 const asString = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);

@@ -102,6 +102,7 @@ for (const target of storeTargets()) {
     });
 
     it('resets through the HTML form', async () => {
+      expect((await exchange(`${perch.url}/perch/login`, 'GET')).text).toContain('href="/perch/forgotten-password"');
       await perch.perch.ctx.db.updateTable('password_resets').set({ created_at: 0 }).where('user_id', '=', userId).execute();
       const before = smtp.messages.length;
       const form = await exchange(`${perch.url}/perch/forgotten-password`, 'POST', {
@@ -211,6 +212,18 @@ describe('password rules', () => {
       // The change ends the other sessions, not this one.
       expect((await other.fetch('GET', '/api/v1/me')).status).toBe(401);
       expect((await person.fetch('GET', '/api/v1/me')).status).toBe(200);
+    });
+
+    it('without mail, offers no reset link and promises none', async () => {
+      expect((await exchange(`${perch.url}/perch/login`, 'GET')).text).not.toContain('forgotten-password');
+      expect((await exchange(`${perch.url}/perch/forgotten-password`, 'GET')).text).toMatch(/sends no mail.*ask an administrator/);
+      const posted = await exchange(`${perch.url}/perch/forgotten-password`, 'POST', {
+        body: 'username=rules%40example.com',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: perch.origin },
+      });
+      expect(posted.status).toBe(200);
+      expect(posted.text).not.toMatch(/on its way/);
+      expect(posted.text).toMatch(/sends no mail/);
     });
 
     it('limits forgotten-password requests per client address, without mail configured', async () => {
