@@ -29,6 +29,16 @@ export function csrfProblem(ctx: PerchContext, request: FastifyRequest): string 
   return 'Cross-site request refused: a browser write must carry an Origin header';
 }
 
+/**
+ * For the routes open to scripts (sign-in, password reset, invitation acceptance): a request that
+ * carries a browser's marks (Origin or Sec-Fetch-Site) must come from this Perch; one with neither
+ * is a script, which no other site can make a browser send.
+ */
+export function crossSiteBrowserProblem(ctx: PerchContext, request: FastifyRequest): string | null {
+  if (request.headers.origin === undefined && request.headers['sec-fetch-site'] === undefined) return null;
+  return csrfProblem(ctx, request);
+}
+
 function wantsPage(request: FastifyRequest): boolean {
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
   const path = request.canonical.path;

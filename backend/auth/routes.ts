@@ -4,7 +4,7 @@ import { recordSecurityEvent } from '../audit/security-events.js';
 import type { PerchContext } from '../context.js';
 import { sendError } from '../http/errors.js';
 import { clearLoginCookies, readSessionToken, setLoginCookies } from './cookies.js';
-import { csrfProblem } from './guard.js';
+import { crossSiteBrowserProblem, csrfProblem } from './guard.js';
 import { throttledAnswer } from './login-throttle.js';
 import { passwordSignIn } from './password-sign-in.js';
 import { renderLoginPage } from './login-page.js';
@@ -24,7 +24,7 @@ export function safeReturnPath(from: unknown): string {
 async function signIn(ctx: PerchContext, request: FastifyRequest, reply: FastifyReply, body: unknown): Promise<LoginOutcome> {
   const parsed = loginRequestSchema.safeParse(body);
   if (!parsed.success) return { ok: false, status: 400, message: 'Give an email (username) and a password' };
-  if (request.headers.origin !== undefined && csrfProblem(ctx, request)) {
+  if (crossSiteBrowserProblem(ctx, request)) {
     return { ok: false, status: 403, message: 'Cross-site sign-in refused' };
   }
   const email = parsed.data.username.trim().toLowerCase().slice(0, 320);

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { acceptInvitationRequestSchema, createInvitationRequestSchema, invitationSearchQuerySchema } from '../../lib/schemas/onboarding.js';
 import type { Permissions } from '../../lib/authz/catalogue.js';
 import { setLoginCookies } from '../auth/cookies.js';
-import { csrfProblem } from '../auth/guard.js';
+import { crossSiteBrowserProblem } from '../auth/guard.js';
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { PerchContext } from '../context.js';
 import { badRequest, conflict, forbidden, HttpError, notFound } from '../http/errors.js';
@@ -138,7 +138,7 @@ async function acceptInvitation(ctx: PerchContext, row: InvitationRow, passwordH
 
 /** Shared by the HTML form and the JSON route: checks, creates, signs in. */
 async function acceptFromRequest(ctx: PerchContext, request: FastifyRequest, reply: FastifyReply, body: unknown): Promise<{ user: UserRow; row: InvitationRow }> {
-  if (request.headers.origin !== undefined && csrfProblem(ctx, request)) throw forbidden('Cross-site request refused');
+  if (crossSiteBrowserProblem(ctx, request)) throw forbidden('Cross-site request refused');
   const parsed = parse(acceptInvitationRequestSchema, body);
   const row = await findInvitationByTokenHash(ctx.db, hashLinkToken(parsed.token));
   const dead = deadInvitation(row);

@@ -2,7 +2,7 @@ import { requestFields } from '../audit/http-hook.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { INSTANCE_CHAIN } from '../../lib/schemas/audit.js';
 import { forgottenPasswordRequestSchema, resetPasswordRequestSchema } from '../../lib/schemas/onboarding.js';
-import { csrfProblem } from '../auth/guard.js';
+import { crossSiteBrowserProblem } from '../auth/guard.js';
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { PerchContext } from '../context.js';
 import { forbidden, HttpError, sendError } from '../http/errors.js';
@@ -92,7 +92,7 @@ function requestResetAfterAnswer(ctx: PerchContext, request: FastifyRequest, mai
 
 /** Sets the new password from a reset link; the link stays usable when the password breaks a rule. */
 async function resetPassword(ctx: PerchContext, request: FastifyRequest, body: unknown): Promise<void> {
-  if (request.headers.origin !== undefined && csrfProblem(ctx, request)) throw forbidden('Cross-site request refused');
+  if (crossSiteBrowserProblem(ctx, request)) throw forbidden('Cross-site request refused');
   const parsed = parse(resetPasswordRequestSchema, body);
   const tokenHash = hashLinkToken(parsed.token);
   const now = Date.now();
@@ -166,7 +166,7 @@ export function registerPasswordResetRoutes(app: FastifyInstance, ctx: PerchCont
 
   app.post('/perch/forgotten-password', publicRoute, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    if (request.headers.origin !== undefined && csrfProblem(ctx, request)) return html(reply).code(403).send(renderForgottenPage({ error: 'Cross-site request refused' }));
+    if (crossSiteBrowserProblem(ctx, request)) return html(reply).code(403).send(renderForgottenPage({ error: 'Cross-site request refused' }));
     // Without a mail server there is no link to promise (the same answer for every email: it tells nothing).
     if (mailOff) return html(reply).send(renderForgottenPage({ mailOff }));
     if (!budget.allow(request.ip)) return html(reply).code(429).send(renderForgottenPage({ error: tooMany }));

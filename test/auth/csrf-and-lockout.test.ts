@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser, exchange, startPerch, type RunningPerch } from '../support/perch.js';
 
 describe('cross-site request forgery protection on cookie-authenticated writes', () => {
   let perch: RunningPerch;
@@ -52,6 +52,10 @@ describe('cross-site request forgery protection on cookie-authenticated writes',
     expect((await admin.fetch('GET', '/api/v1/me')).status).toBe(200);
     const res = await new Browser(perch).fetch('POST', '/perch/api/login', { json: { username: ADMIN_EMAIL, password: ADMIN_PASSWORD }, headers: { origin: 'https://evil.example' } });
     expect(res.status).toBe(403);
+    // A browser's cross-site mark without Origin is refused too; a script, with neither, signs in.
+    const marked = await exchange(`${perch.url}/perch/api/login`, 'POST', { json: { username: ADMIN_EMAIL, password: ADMIN_PASSWORD }, headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(marked.status).toBe(403);
+    expect((await exchange(`${perch.url}/perch/api/login`, 'POST', { json: { username: ADMIN_EMAIL, password: ADMIN_PASSWORD } })).status).toBe(204);
   });
 });
 
