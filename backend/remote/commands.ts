@@ -95,7 +95,7 @@ export function registerRemoteCommands(program: Command, fail: (message: string)
   remote(users.command('create').description('create a user').requiredOption('--email <email>').option('--password <password>')).action(
     run((o) => callPerch(o, 'POST', '/api/v1/users', { json: { email: o.email, ...(o.password ? { password: o.password } : {}) } })),
   );
-  remote(users.command('disable').description('disable a user (ends their sessions and tokens)').argument('<id>')).action(
+  remote(users.command('disable').description('disable a user: their sessions end, and their tokens stop working until they are enabled again').argument('<id>')).action(
     run((o, id) => callPerch(o, 'PATCH', `/api/v1/users/${encodeURIComponent(id!)}`, { json: { disabled: true } })),
   );
 
