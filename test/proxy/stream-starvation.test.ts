@@ -1,6 +1,16 @@
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBehindKestra } from '../support/perch.js';
+
+/** The status of an answer, or 'hang' when it did not come before the request's own timeout. */
+const statusOrHang = (pending: Promise<Dispatcher.ResponseData>) =>
+  pending.then(
+    async (res) => {
+      await res.body.dump();
+      return res.statusCode;
+    },
+    () => 'hang' as const,
+  );
 
 /**
  * Open SSE streams (/follow) hold their connection to Kestra for as long as they last. However many
@@ -43,17 +53,7 @@ describe('many open SSE streams', () => {
     expect(streams.every((s) => s.statusCode === 200)).toBe(true);
 
     const started = Date.now();
-    const answer = await request(`${perch.url}/api/v1/main/flows/search`, {
-      dispatcher: clients,
-      headers: { cookie: admin.cookieHeader()! },
-      signal: AbortSignal.timeout(6000),
-    }).then(
-      async (res) => {
-        await res.body.dump();
-        return res.statusCode;
-      },
-      () => 'hang',
-    );
+    const answer = await statusOrHang(request(`${perch.url}/api/v1/main/flows/search`, { dispatcher: clients, headers: { cookie: admin.cookieHeader()! }, signal: AbortSignal.timeout(6000) }));
     expect(answer, `after ${Date.now() - started} ms`).not.toBe('hang');
     for (const s of streams) s.body.destroy();
   });
@@ -92,17 +92,13 @@ describe('many slow uploads', () => {
     await new Promise((r) => setTimeout(r, 2000));
 
     const yaml = 'id: quick\nnamespace: company.team\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n';
-    const answer = await request(`${perch.url}/api/v1/main/flows`, {
-      method: 'POST',
-      body: yaml,
-      headers: { cookie: admin.cookieHeader()!, origin: perch.origin, 'content-type': 'application/x-yaml' },
-      signal: AbortSignal.timeout(6000),
-    }).then(
-      async (res) => {
-        await res.body.dump();
-        return res.statusCode;
-      },
-      () => 'hang',
+    const answer = await statusOrHang(
+      request(`${perch.url}/api/v1/main/flows`, {
+        method: 'POST',
+        body: yaml,
+        headers: { cookie: admin.cookieHeader()!, origin: perch.origin, 'content-type': 'application/x-yaml' },
+        signal: AbortSignal.timeout(6000),
+      }),
     );
     expect(answer).not.toBe('hang');
   });
