@@ -1,21 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, startBehindKestra, type RunningPerch } from '../support/perch.js';
+import { Browser, grantRole, startBehindKestra, type RunningPerch } from '../support/perch.js';
 import { signedInPerson } from '../iam/iam-helpers.js';
-import { grantRole } from '../support/perch.js';
 
 const V1 = 'id: diffed\nnamespace: company.team\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n';
 const V2 = V1.replace('message: hi', 'message: hello');
 const V3 = V2.replace('id: say', 'id: speak');
 
 describe('audit log: flow source before/after, diff and revision authors', () => {
-  let kestra: KestraDouble;
   let perch: RunningPerch;
   let admin: Browser;
 
   let close: () => Promise<void>;
 
-  beforeAll(async () => ({ kestra, perch, admin, close } = await startBehindKestra()));
+  beforeAll(async () => ({ perch, admin, close } = await startBehindKestra()));
   afterAll(() => close?.());
 
   const yaml = { 'content-type': 'application/x-yaml' };
