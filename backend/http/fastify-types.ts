@@ -25,5 +25,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     access?: Access;
+    /** The route hands its request body on as a stream (the Kestra proxy): no body deadline. */
+    streamsBody?: boolean;
   }
 }

@@ -252,8 +252,8 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         onResponse: settled(forward.responseFilter ? filteringResponse(forward.responseFilter) : onResponse) as never,
       });
     };
-    scope.route({ method: [...PROXIED_METHODS], url: '/api/v1/*', handler, config: { access: 'optional' } });
-    for (const url of ['/ui', '/ui/*']) scope.route({ method: [...PROXIED_METHODS], url, handler });
+    scope.route({ method: [...PROXIED_METHODS], url: '/api/v1/*', handler, config: { access: 'optional', streamsBody: true } });
+    for (const url of ['/ui', '/ui/*']) scope.route({ method: [...PROXIED_METHODS], url, handler, config: { streamsBody: true } });
   });
 
   app.get('/', (_request, reply) => reply.redirect('/ui/', 302));
