@@ -10,9 +10,9 @@ import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import type { Principal } from '../auth/sessions.js';
 import type { PerchContext } from '../context.js';
 import { forbidden, notFound } from '../http/errors.js';
-import type { Store } from '../store/database.js';
 import { listQuery, may, parse, requireHolds, requirePermission, signedIn, tenantOf } from '../iam/access.js';
-import { addMember, bindingsOfSubject, findGroup, findRole, forgetUserInIam, readPermissions, removeMember } from '../iam/iam-store.js';
+import { bindingsOfSubject, findGroup, findRole, forgetUserInIam, readPermissions } from '../iam/iam-store.js';
+import { groupChangeOf, indexGroupChange, memberGroupIds, NO_GROUP_CHANGE, writeGroupChange, type GroupChange } from '../iam/group-change.js';
 import { ownersOnly, registerTokenEndpoints, type TokenAction } from '../tokens/endpoints.js';
 import { machineAccess } from '../tokens/machine-access.js';
 import { tokenIdsOf } from '../tokens/token-store.js';
@@ -51,19 +51,12 @@ function announceIamChange(ctx: PerchContext): void {
   void ctx.changes.publish('iam', 'service-accounts').catch((error) => ctx.log.error({ err: error }, 'could not announce an IAM change'));
 }
 
-/** A change of an account's groups in one tenant, checked and not yet written. */
-interface GroupChange {
-  added: string[];
-  removed: string[];
-}
-
 /**
  * The change from the groups `current` to `wanted`, refused (404, 403) before anything is written:
  * every group exists, the caller may manage members, and joining a group needs what the group grants.
  */
 async function checkedGroupChange(ctx: PerchContext, caller: Principal, tenant: string, current: ReadonlySet<string>, wanted: readonly string[]): Promise<GroupChange> {
-  const target = new Set(wanted);
-  const change = { added: [...target].filter((id) => !current.has(id)), removed: [...current].filter((id) => !target.has(id)) };
+  const change = groupChangeOf(current, wanted);
   if (change.added.length === 0 && change.removed.length === 0) return change;
   const groups = [];
   for (const groupId of change.added) {
@@ -82,21 +75,9 @@ async function checkedGroupChange(ctx: PerchContext, caller: Principal, tenant: 
   return change;
 }
 
-async function currentGroups(ctx: PerchContext, tenant: string, accountId: string): Promise<Set<string>> {
-  return new Set((await groupsOf(ctx.db, tenant, [accountId])).get(accountId)?.map((g) => g.id) ?? []);
-}
-
-/** Writes a checked change in `trx`; {@link indexGroupChange} once it committed. */
-async function writeGroupChange(trx: Store, tenant: string, accountId: string, change: GroupChange): Promise<void> {
-  for (const groupId of change.added) await addMember(trx, tenant, groupId, accountId, 'MEMBER');
-  for (const groupId of change.removed) await removeMember(trx, groupId, accountId);
-}
-
-function indexGroupChange(ctx: PerchContext, tenant: string, accountId: string, change: GroupChange): void {
-  if (change.added.length === 0 && change.removed.length === 0) return;
-  for (const groupId of change.added) ctx.authz.addMembership({ tenantId: tenant, groupId, userId: accountId });
-  for (const groupId of change.removed) ctx.authz.removeMembership(tenant, groupId, accountId);
-  announceIamChange(ctx);
+/** Patches the index with a committed change and tells the other replicas. */
+function applyGroupChange(ctx: PerchContext, tenant: string, accountId: string, change: GroupChange): void {
+  if (indexGroupChange(ctx, tenant, accountId, change)) announceIamChange(ctx);
 }
 
 async function removeServiceAccount(ctx: PerchContext, account: ServiceAccountRow): Promise<void> {
@@ -183,7 +164,7 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: PerchCon
       await writeGroupChange(trx, tenant, row.id, change);
       return row;
     });
-    indexGroupChange(ctx, tenant, account.id, change);
+    applyGroupChange(ctx, tenant, account.id, change);
     return tenantResponse(ctx, tenant, account);
   });
 
@@ -203,14 +184,14 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: PerchCon
       throw forbidden('Only an instance owner may change an instance-owner service account or make one');
     }
     const change = body.groups
-      ? await checkedGroupChange(ctx, caller, tenant, await currentGroups(ctx, tenant, account.id), [...new Set(body.groups.map((g) => g.id))])
-      : { added: [], removed: [] };
+      ? await checkedGroupChange(ctx, caller, tenant, await memberGroupIds(ctx.db, tenant, account.id), [...new Set(body.groups.map((g) => g.id))])
+      : NO_GROUP_CHANGE;
     // All or nothing: a taken name (409) leaves the groups as they were.
     const updated = await ctx.db.transaction().execute(async (trx) => {
       await writeGroupChange(trx, tenant, account.id, change);
       return updateServiceAccount(trx, account.id, { name: body.name, description: body.description ?? null, superAdmin: owner });
     });
-    indexGroupChange(ctx, tenant, account.id, change);
+    applyGroupChange(ctx, tenant, account.id, change);
     ctx.sessions.refreshUser(account.id);
     return tenantResponse(ctx, tenant, updated);
   });

@@ -13,7 +13,8 @@ import { recordSecurityEvent } from '../audit/security-events.js';
 import type { PerchContext } from '../context.js';
 import { conflict, forbidden, HttpError, notFound, validationError } from '../http/errors.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
-import { addMember, bindDefaultRole, findGroup, forgetUserInIam, isUniqueViolation, removeMember } from '../iam/iam-store.js';
+import { bindDefaultRole, findGroup, forgetUserInIam, isUniqueViolation } from '../iam/iam-store.js';
+import { groupChangeOf, indexGroupChange, memberGroupIds, NO_GROUP_CHANGE, writeGroupChange, type GroupChange } from '../iam/group-change.js';
 import type { Store } from '../store/database.js';
 import {
   countUsers,
@@ -97,45 +98,33 @@ function emailTakenAsConflict(email: string | undefined) {
   };
 }
 
-/** Applies a change, then ends sessions or refreshes cached flags as the change requires. */
-async function applyUserChange(ctx: PerchContext, user: UserRow, changes: UserChanges): Promise<UserRow> {
+/**
+ * Applies a change (with the user's new groups, in the same transaction), then ends sessions or
+ * refreshes cached flags as the change requires.
+ */
+async function applyUserChange(ctx: PerchContext, user: UserRow, changes: UserChanges, groups: GroupChange = NO_GROUP_CHANGE): Promise<UserRow> {
   const updated = await ctx.db.transaction().execute(async (trx) => {
     await guardLastOwner(trx, user, { superAdmin: changes.superAdmin, disabled: changes.disabled });
     if (changes.email) await ensureEmailFree(trx, changes.email, user.id);
+    await writeGroupChange(trx, DEFAULT_TENANT, user.id, groups);
     return (await updateUser(trx, user.id, changes))!;
   }).catch(emailTakenAsConflict(changes.email));
+  indexGroupChange(ctx, DEFAULT_TENANT, user.id, groups);
   if (changes.disabled || changes.passwordHash !== undefined) await ctx.sessions.revokeUser(user.id);
   else ctx.sessions.refreshUser(user.id);
   return updated;
 }
 
 /**
- * EE's `tenants` and `groups` of a create or update: every tenant must exist (only the default one
- * does) and every group must exist in it, else 404 (behaviour spec §1: "404 if a tenant or group does
- * not exist"), checked before anything is written. Returns the wanted groups, or undefined when the
- * body leaves them as they are.
+ * EE's `tenants` and `groups` of a create or update, as the change of the user's groups in the
+ * default tenant (the only one): every tenant and group must exist, else 404 (behaviour spec §1),
+ * checked before anything is written. No change when the body leaves the groups out.
  */
-async function wantedGroups(db: Store, body: { tenants?: string[]; groups?: string[] }): Promise<string[] | undefined> {
+async function wantedGroupChange(db: Store, userId: string | null, body: { tenants?: string[]; groups?: string[] }): Promise<GroupChange> {
   for (const tenant of body.tenants ?? []) if (tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
-  if (body.groups === undefined) return undefined;
-  const ids = [...new Set(body.groups)];
-  for (const id of ids) if (!(await findGroup(db, DEFAULT_TENANT, id))) throw notFound(`Group ${id} not found`);
-  return ids;
-}
-
-/** Makes `wanted` the user's groups of the default tenant (new ones as MEMBER), then patches the decision index. */
-async function setUserGroups(ctx: PerchContext, userId: string, wanted: string[] | undefined): Promise<void> {
-  if (wanted === undefined) return;
-  const change = await ctx.db.transaction().execute(async (trx) => {
-    const current = new Set((await trx.selectFrom('group_members').select('group_id').where('tenant_id', '=', DEFAULT_TENANT).where('user_id', '=', userId).execute()).map((r) => r.group_id));
-    const added = wanted.filter((id) => !current.has(id));
-    const removed = [...current].filter((id) => !wanted.includes(id));
-    for (const groupId of added) await addMember(trx, DEFAULT_TENANT, groupId, userId, 'MEMBER');
-    for (const groupId of removed) await removeMember(trx, groupId, userId);
-    return { added, removed };
-  });
-  for (const groupId of change.added) ctx.authz.addMembership({ tenantId: DEFAULT_TENANT, groupId, userId });
-  for (const groupId of change.removed) ctx.authz.removeMembership(DEFAULT_TENANT, groupId, userId);
+  if (body.groups === undefined) return NO_GROUP_CHANGE;
+  for (const id of new Set(body.groups)) if (!(await findGroup(db, DEFAULT_TENANT, id))) throw notFound(`Group ${id} not found`);
+  return groupChangeOf(userId === null ? new Set() : await memberGroupIds(db, DEFAULT_TENANT, userId), body.groups);
 }
 
 /** `ApiUser` with the user's groups. */
@@ -154,11 +143,11 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
 
   app.post('/api/v1/users', ownersOnly, async (request, reply) => {
     const body = parse(createOrUpdateUserRequestSchema, request.body);
-    const groups = await wantedGroups(ctx.db, body);
+    const groups = await wantedGroupChange(ctx.db, null, body);
     const passwordHash = body.password ? await checkedPasswordHash(ctx, body.password) : null;
     const user = await ctx.db.transaction().execute(async (trx) => {
       await ensureEmailFree(trx, body.email);
-      return createUser(trx, {
+      const created = await createUser(trx, {
         email: body.email,
         firstName: body.firstName,
         lastName: body.lastName,
@@ -167,9 +156,11 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
         restricted: body.restricted ?? false,
         disabled: body.disabled ?? false,
       });
+      await writeGroupChange(trx, DEFAULT_TENANT, created.id, groups);
+      return created;
     }).catch(emailTakenAsConflict(body.email));
+    indexGroupChange(ctx, DEFAULT_TENANT, user.id, groups);
     await bindDefaultRole(ctx, user.id, user.tenant_id);
-    await setUserGroups(ctx, user.id, groups);
     return reply.code(201).send(await apiUser(ctx, user));
   });
 
@@ -180,7 +171,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
   app.put('/api/v1/users/:id', ownersOnly, async (request) => {
     const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
     const body = parse(createOrUpdateUserRequestSchema, request.body);
-    const groups = await wantedGroups(ctx.db, body);
+    const groups = await wantedGroupChange(ctx.db, user.id, body);
     const passwordHash = body.password ? await checkedPasswordHash(ctx, body.password) : undefined;
     const updated = await applyUserChange(ctx, user, {
       email: body.email,
@@ -190,8 +181,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
       superAdmin: body.superAdmin ?? body.instanceOwner ?? user.super_admin === 1,
       restricted: body.restricted ?? false,
       disabled: body.disabled ?? user.disabled === 1,
-    });
-    await setUserGroups(ctx, user.id, groups);
+    }, groups);
     return apiUser(ctx, updated);
   });
 
