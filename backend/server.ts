@@ -11,7 +11,7 @@ import { registerAuditRoutes } from './audit/routes.js';
 import { startShipper } from './audit/shipper.js';
 import { cookiePolicy } from './auth/cookies.js';
 import { installGuard } from './auth/guard.js';
-import { DecisionIndex, type AuthzFacts } from './authz/decision-index.js';
+import { DecisionIndex } from './authz/decision-index.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { SessionManager } from './auth/sessions.js';
@@ -34,14 +34,15 @@ import { FirstAdminGate } from './users/first-admin.js';
 import { registerUserRoutes } from './users/routes.js';
 
 /**
- * Every binding and membership, read so that no local patch of the index made while reading is lost:
- * a patch made then (after its write committed) may be missing from what was read, so read again.
+ * Re-reads every binding and membership into the decision index, so that no local patch of the
+ * index made while reading is lost: a patch made then (after its write committed) may be missing
+ * from what was read, so it reads again.
  */
-async function freshAuthzFacts(ctx: PerchContext): Promise<AuthzFacts> {
+async function reloadAuthorization(ctx: PerchContext): Promise<void> {
   for (;;) {
     const version = ctx.authz.version;
     const facts = await loadAuthzFacts(ctx.db);
-    if (ctx.authz.version === version) return facts;
+    if (ctx.authz.version === version) return ctx.authz.load(facts);
   }
 }
 
@@ -73,7 +74,7 @@ function installReplicaSync(app: FastifyInstance, ctx: PerchContext): void {
     try {
       do {
         again = false;
-        ctx.authz.load(await freshAuthzFacts(ctx));
+        await reloadAuthorization(ctx);
       } while (again);
     } catch (error) {
       app.log.error({ err: error }, 'could not reload authorization facts');
@@ -144,10 +145,10 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     audit: new AuditLog(store),
   };
   installReplicaSync(app, ctx);
-  ctx.firstAdmin.onFound = async () => ctx.authz.load(await freshAuthzFacts(ctx));
+  ctx.firstAdmin.onFound = () => reloadAuthorization(ctx);
   try {
     await ensureManagedRoles(ctx.db, DEFAULT_TENANT);
-    ctx.authz.load(await loadAuthzFacts(ctx.db));
+    await reloadAuthorization(ctx);
   } catch (error) {
     ctx.sessions.close();
     await store.close();
@@ -180,9 +181,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   return {
     app,
     ctx,
-    async reloadAuthorization() {
-      ctx.authz.load(await freshAuthzFacts(ctx));
-    },
+    reloadAuthorization: () => reloadAuthorization(ctx),
     async close() {
       if (closed) return;
       closed = true;
