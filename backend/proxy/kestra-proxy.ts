@@ -21,6 +21,9 @@ const DROPPED_RESPONSE_HEADERS = ['www-authenticate', 'set-cookie'];
 
 const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
+/** Kestra's answer as reply-from hands it to `onResponse`. */
+type UpstreamAnswer = { statusCode: number; headers: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } };
+
 /**
  * The reverse proxy for Kestra's API and UI: streams both ways, swaps the caller's identity for
  * Perch's Kestra account, forwards exactly the target the gate checked.
@@ -80,7 +83,6 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     return sendError(reply, 502, `Kestra is unreachable at ${kestraOrigin} (${cause})`);
   };
 
-  type UpstreamAnswer = { statusCode: number; headers: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } };
   /**
    * reply-from calls onResponse and drops what it returns: an answer read whole (a UI page, a filtered
    * list, a write's answer kept for the audit log) that Kestra breaks off would be a rejected promise
@@ -104,7 +106,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
       return pending;
     };
 
-  const onResponse = (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; headers?: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } }) => {
+  const onResponse = (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer) => {
     if (request.kestraCall) request.kestraCall.upstreamStatus = res.statusCode;
     if (res.statusCode === 401) {
       // The person is signed in at Perch, so a 401 means Kestra refused Perch's own account.
@@ -114,7 +116,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
       return sendError(reply, 502, "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD");
     }
     // A flow or trigger changed: its state after, in Kestra's answer, goes to the audit log (issue 6).
-    if (wantsAnswerState(request, res.statusCode, res.headers?.['content-type'])) return sendTeedAnswer(request, reply, res.stream);
+    if (wantsAnswerState(request, res.statusCode, res.headers['content-type'])) return sendTeedAnswer(request, reply, res.stream);
     if (isUiPage(request)) {
       guardUiPageFraming(reply, res.headers);
       if (injectScreens) return sendWithScreens(reply, res);
@@ -148,7 +150,7 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
   });
 
   /** Answers with the JSON Kestra sent, less the items outside the caller's reach. */
-  const filteringResponse = (filter: ResponseFilter) => async (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; headers: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } }) => {
+  const filteringResponse = (filter: ResponseFilter) => async (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer) => {
     if (request.kestraCall) request.kestraCall.upstreamStatus = res.statusCode;
     if (res.statusCode === 401) return onResponse(request, reply, res);
     if (res.statusCode !== 200 || !/json/i.test(String(res.headers['content-type'] ?? ''))) return reply.send(res.stream);
