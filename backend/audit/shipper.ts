@@ -358,7 +358,7 @@ export class AuditShipper {
     );
     for (const head of heads) {
       let cursor = cursors.get(head.tenant_id) ?? 0;
-      while (!this.closed && cursor < Number(head.last)) {
+      while (!this.closed && cursor < head.last) {
         const rows = await db
           .selectFrom('audit_log')
           .selectAll()

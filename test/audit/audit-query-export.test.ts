@@ -1,14 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../backend/audit/audit-log.js';
+import type { AuditLog } from '../../backend/audit/audit-log.js';
 import { csvCell, csvLine } from '../../backend/audit/csv.js';
 import { parseAuditFilter, streamAudit } from '../../backend/audit/query.js';
 import { HttpError } from '../../backend/http/errors.js';
-import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
+import type { OpenStore } from '../../backend/store/database.js';
 import type { AuditLogTable } from '../../backend/store/schema.js';
-import { flowUpdate } from './entries.js';
+import { flowUpdate, tempAuditLog } from './entries.js';
 
 const statusOf = (f: () => unknown) => {
   try {
@@ -77,20 +74,11 @@ describe('audit CSV export cells', () => {
 });
 
 describe('audit export stream', () => {
-  let dir: string;
   let store: OpenStore;
   let log: AuditLog;
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'perch-audit-export-'));
-    store = await openStore({ dataDir: dir });
-    await migrateToLatest(store.db);
-    log = new AuditLog(store, { sqliteSync: 'NORMAL' });
-  });
-  afterEach(async () => {
-    await log.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  let close: () => Promise<void>;
+  beforeEach(async () => ({ store, log, close } = await tempAuditLog('perch-audit-export-')));
+  afterEach(() => close?.());
 
   it('a retention purge during an export does not make the export skip entries it had not reached', async () => {
     const start = Date.now() - 3_600_000;

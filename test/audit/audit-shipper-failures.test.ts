@@ -1,14 +1,13 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditEntry } from '../../backend/audit/audit-log.js';
 import { AuditShipper, FileSink, SyslogSink, WebhookSink } from '../../backend/audit/shipper.js';
 import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
 import { storeTargets } from '../support/databases.js';
-import { flowUpdate } from './entries.js';
+import { flowUpdate, tempAuditLog } from './entries.js';
 
 const entry = (n: number, extra: Partial<AuditEntry> = {}): AuditEntry => flowUpdate(n, 'main', extra);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -19,59 +18,52 @@ describe('audit shipper sinks', () => {
   let dir: string;
   let store: OpenStore;
   let log: AuditLog;
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'perch-audit-shipper-'));
-    store = await openStore({ dataDir: dir });
-    await migrateToLatest(store.db);
-    log = new AuditLog(store, { sqliteSync: 'NORMAL' });
-  });
-  afterEach(async () => {
-    await log?.close();
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  let close: () => Promise<void>;
+  beforeEach(async () => ({ dir, store, log, close } = await tempAuditLog('perch-audit-shipper-')));
+  afterEach(() => close?.());
+
+  /**
+   * A syslog receiver on loopback that handles each connection with `receive`, and 40 entries of
+   * 512 KB queued for it: more than the socket buffers hold, so the batch's write stays pending.
+   */
+  async function bigBatchFor(receive: (socket: Socket) => void, timeoutMs: number) {
+    const server = createTcpServer(receive);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const big = 'x'.repeat(512 * 1024);
+    await Promise.all(range(1, 40).map((n) => log.record(entry(n, { details: { n, big } }))));
+    const sink = new SyslogSink({ type: 'syslog', host: '127.0.0.1', port: (server.address() as AddressInfo).port, appName: 'perch' }, timeoutMs);
+    return { sink, shipper: new AuditShipper(store.db, [sink], { batchSize: 40 }), stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
 
   it('syslog: a receiver that stops reading fails the batch after the timeout instead of stalling every sink and shutdown', async () => {
     const sockets: Socket[] = [];
     // Accepts, then never reads: the kernel buffers fill and the write callback never comes.
-    const server = createTcpServer((socket) => {
+    const { sink, shipper, stop } = await bigBatchFor((socket) => {
       sockets.push(socket);
       socket.pause();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    }, 300);
     try {
-      const port = (server.address() as AddressInfo).port;
-      const big = 'x'.repeat(512 * 1024);
-      await Promise.all(range(1, 40).map((n) => log.record(entry(n, { details: { n, big } }))));
-      const sink = new SyslogSink({ type: 'syslog', host: '127.0.0.1', port, appName: 'perch' }, 300);
-      const shipper = new AuditShipper(store.db, [sink], { batchSize: 40 });
       expect(await within(shipper.runOnce(), 5000)).toBe('settled');
       expect(shipper.failing.has(sink.name)).toBe(true);
       expect(await within(shipper.close(), 5000)).toBe('settled');
     } finally {
       for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stop();
     }
   }, 20_000);
 
   it('syslog: a receiver that resets the connection mid-batch fails the batch; the cursor does not move past entries never sent', async () => {
-    const server = createTcpServer((socket) => {
+    const { sink, shipper, stop } = await bigBatchFor((socket) => {
       socket.pause();
       setTimeout(() => socket.resetAndDestroy(), 200);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    }, 5000);
     try {
-      const port = (server.address() as AddressInfo).port;
-      const big = 'x'.repeat(512 * 1024);
-      await Promise.all(range(1, 40).map((n) => log.record(entry(n, { details: { n, big } }))));
-      const sink = new SyslogSink({ type: 'syslog', host: '127.0.0.1', port, appName: 'perch' }, 5000);
-      const shipper = new AuditShipper(store.db, [sink], { batchSize: 40 });
       expect(await within(shipper.runOnce(), 8000)).toBe('settled');
       await shipper.close();
       expect(shipper.failing.has(sink.name)).toBe(true);
       expect(await store.db.selectFrom('audit_ship_cursors').selectAll().execute()).toEqual([]);
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stop();
     }
   }, 20_000);
 

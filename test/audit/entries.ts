@@ -1,4 +1,8 @@
-import type { AuditEntry } from '../../backend/audit/audit-log.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AuditLog, type AuditEntry } from '../../backend/audit/audit-log.js';
+import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
 
 /** An ordinary flow update by one of three people, numbered so a test can tell entries apart. */
 export const flowUpdate = (n: number, tenantId: string | null = 'main', extra: Partial<AuditEntry> = {}): AuditEntry => ({
@@ -11,3 +15,21 @@ export const flowUpdate = (n: number, tenantId: string | null = 'main', extra: P
   details: { n },
   ...extra,
 });
+
+/** A SQLite audit log of its own in a temp folder (synchronous=NORMAL: fast, and kill -9 safe), with what closes and removes it. */
+export async function tempAuditLog(prefix: string): Promise<{ dir: string; store: OpenStore; log: AuditLog; close(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  const store = await openStore({ dataDir: dir });
+  await migrateToLatest(store.db);
+  const log = new AuditLog(store, { sqliteSync: 'NORMAL' });
+  return {
+    dir,
+    store,
+    log,
+    async close() {
+      await log.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

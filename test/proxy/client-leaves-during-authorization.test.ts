@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionId } from '../../backend/auth/sessions.js';
-import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { startBehindUpstream, type Browser, type RunningPerch } from '../support/perch.js';
 
 /**
  * A caller that goes away while Perch is still authorizing (here: asking Kestra which namespace an
@@ -10,14 +10,15 @@ import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
  * request to Kestra left open (the SSE it asked for would otherwise be read by nobody, forever).
  */
 describe('a caller that leaves before Perch forwards', () => {
-  let upstream: Server;
   let perch: RunningPerch;
   let browser: Browser;
   const openFollows = new Set<IncomingMessage>();
   let follows = 0;
 
+  let close: () => Promise<void>;
+
   beforeAll(async () => {
-    upstream = createServer((req: IncomingMessage, res: ServerResponse) => {
+    ({ perch, browser, close } = await startBehindUpstream((req: IncomingMessage, res: ServerResponse) => {
       const url = req.url ?? '';
       if (/^\/api\/v1\/main\/executions\/[^/]+$/.test(url.split('?')[0]!)) {
         // The namespace lookup is slow: the caller gives up meanwhile.
@@ -34,20 +35,10 @@ describe('a caller that leaves before Perch forwards', () => {
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const port = (upstream.address() as { port: number }).port;
-    perch = await startPerch({ config: { kestra: { url: `http://127.0.0.1:${port}`, username: 'a@b.c', password: 'x', timeout: 'PT5S' } } });
-    browser = new Browser(perch);
-    await browser.login();
+    }));
   });
-  afterAll(async () => {
-    // Kestra's side first: a request Perch left paused would otherwise hold Perch's shutdown.
-    upstream?.closeAllConnections();
-    // Bounded: with the leak, a request Perch left paused keeps its shutdown waiting forever.
-    await Promise.race([perch?.close(), new Promise((r) => setTimeout(r, 5000))]);
-    await new Promise((r) => upstream?.close(r));
-  });
+  // Bounded (see startBehindUpstream): with the leak, a request Perch left paused held its shutdown forever.
+  afterAll(() => close?.());
 
   const abandon = async (path: string) => {
     const socket = connect(new URL(perch.url).port ? Number(new URL(perch.url).port) : 80, '127.0.0.1');

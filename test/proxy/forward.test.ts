@@ -1,37 +1,29 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { startBehindUpstream, type Browser, type RunningPerch } from '../support/perch.js';
 
 /**
  * The read hot path (backend/proxy/forward.ts): Kestra GETs and HEADs skip reply-from. These cases
  * need an upstream that misbehaves on purpose, so a bare node:http server stands in for Kestra.
  */
 describe('the read hot path of the proxy', () => {
-  let upstream: Server;
   let perch: RunningPerch;
   let browser: Browser;
   let answer: (req: IncomingMessage, res: ServerResponse) => void;
   const seen: IncomingMessage[] = [];
   const closed: string[] = [];
 
+  let close: () => Promise<void>;
+
   beforeAll(async () => {
-    upstream = createServer((req, res) => {
+    ({ perch, browser, close } = await startBehindUpstream((req, res) => {
       seen.push(req);
       res.on('close', () => closed.push(req.url ?? ''));
       answer(req, res);
-    });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
-    perch = await startPerch({ config: { kestra: { url, username: 'perch@kestra.test', password: 'kestra-secret', timeout: 'PT2S' } } });
-    browser = new Browser(perch);
-    await browser.login();
+    }, 'PT2S'));
   });
-  afterAll(async () => {
-    await perch?.close();
-    upstream?.closeAllConnections();
-    await new Promise((r) => upstream?.close(r));
-  });
+  afterAll(() => close?.());
   beforeEach(() => {
     seen.length = 0;
     closed.length = 0;

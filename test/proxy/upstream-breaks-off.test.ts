@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { startBehindUpstream, type Browser, type RunningPerch } from '../support/perch.js';
 
 /**
  * Kestra dying part-way through an answer Perch reads whole before sending it on (a flow write whose
@@ -10,14 +10,15 @@ import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
  * rejected promise nobody handles (Node's default for one is to end the process).
  */
 describe('Kestra breaking off an answer Perch buffers', () => {
-  let upstream: Server;
   let perch: RunningPerch;
   let browser: Browser;
   const rejections: unknown[] = [];
   const onRejection = (reason: unknown) => rejections.push(reason);
 
+  let close: () => Promise<void>;
+
   beforeAll(async () => {
-    upstream = createServer((req: IncomingMessage, res: ServerResponse) => {
+    ({ perch, browser, close } = await startBehindUpstream((req: IncomingMessage, res: ServerResponse) => {
       req.resume();
       req.on('end', () => {
         const path = (req.url ?? '').split('?')[0]!;
@@ -37,19 +38,12 @@ describe('Kestra breaking off an answer Perch buffers', () => {
         // Perch's own reads (the flow's state before the write): no such flow yet.
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');
       });
-    });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const port = (upstream.address() as { port: number }).port;
-    perch = await startPerch({ config: { kestra: { url: `http://127.0.0.1:${port}`, username: 'a@b.c', password: 'x', timeout: 'PT5S' } } });
-    browser = new Browser(perch);
-    await browser.login();
+    }));
     process.on('unhandledRejection', onRejection);
   });
   afterAll(async () => {
     process.off('unhandledRejection', onRejection);
-    upstream?.closeAllConnections();
-    await perch?.close();
-    await new Promise((r) => upstream?.close(r));
+    await close?.();
   });
   afterEach(() => {
     rejections.length = 0;

@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -108,6 +109,34 @@ export async function startBehindKestra(
     async close() {
       await perch.close();
       await kestra.close();
+    },
+  };
+}
+
+/**
+ * A bare node:http server standing in for Kestra where a test needs one that misbehaves on purpose,
+ * a Perch in front of it with Perch's Kestra account, and its owner signed in. `close` drops Kestra's
+ * connections first (a request Perch left paused would otherwise hold its shutdown), and waits for
+ * Perch's shutdown at most 5 s.
+ */
+export async function startBehindUpstream(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  kestraTimeout = 'PT5S',
+): Promise<{ upstream: Server; perch: RunningPerch; browser: Browser; close(): Promise<void> }> {
+  const upstream = createServer(handler);
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+  const perch = await startPerch({ config: { kestra: { url, username: 'perch@kestra.test', password: 'kestra-secret', timeout: kestraTimeout } } });
+  const browser = new Browser(perch);
+  await browser.login();
+  return {
+    upstream,
+    perch,
+    browser,
+    async close() {
+      upstream.closeAllConnections();
+      await Promise.race([perch.close(), new Promise((r) => setTimeout(r, 5000))]);
+      await new Promise((r) => upstream.close(r));
     },
   };
 }
