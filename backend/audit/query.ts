@@ -96,10 +96,8 @@ export function parseAuditFilter(query: Record<string, unknown>): Omit<AuditFilt
       }
       continue;
     }
-    let field = FIELD_NAMES[name];
+    const field = FIELD_NAMES[name];
     if (!field) throw new HttpError(422, `Invalid request: unknown filter ${key}`, { errors: [{ path: key, message: 'unknown filter' }] });
-    // filters[date][…] were renamed above; a start or end date keeps its own name.
-    if (name === 'startDate' || name === 'endDate') field = name;
     if (field === 'resources') raw.resources = [value].flat().flatMap((v) => String(v).split(',')).filter(Boolean);
     else raw[field] = first(value);
     // Every filter is applied as "equals" (a namespace: "in or below"), a start date as "from", an end date as
