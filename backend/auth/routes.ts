@@ -78,7 +78,7 @@ const publicRoute = { config: { access: 'public' as const } };
 export function registerAuthRoutes(app: FastifyInstance, ctx: PerchContext): void {
   app.get('/perch/login', publicRoute, async (request, reply) => {
     const from = safeReturnPath((request.query as Record<string, unknown>).from);
-    return perchPageReply(reply).send(renderLoginPage({ from, providers: ctx.config.sso.providers, resetByMail: Boolean(ctx.config.mail.smtp.host) }));
+    return perchPageReply(reply).send(renderLoginPage(ctx.config, { from }));
   });
 
   // The HTML form: answers with a redirect on success, the page again with the reason on failure.
@@ -89,7 +89,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: PerchContext): voi
     if (outcome.ok) return reply.redirect(from, 303);
     if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
     const email = typeof body.username === 'string' ? body.username : undefined;
-    return perchPageReply(reply).code(outcome.status).send(renderLoginPage({ from, email, error: outcome.message, providers: ctx.config.sso.providers, resetByMail: Boolean(ctx.config.mail.smtp.host) }));
+    return perchPageReply(reply).code(outcome.status).send(renderLoginPage(ctx.config, { from, email, error: outcome.message }));
   });
 
   // JSON sign-in for scripts and for the stock Kestra UI, whose login form posts here.

@@ -29,10 +29,6 @@ const publicRoute = { config: { access: 'public' as const } };
  */
 const attemptCookie = (ctx: PerchContext) => (ctx.cookies.secure ? '__Host-perch_sso' : 'perch_sso');
 
-export function ssoProviders(ctx: PerchContext): { id: string; name: string }[] {
-  return ctx.config.sso.providers.map((p) => ({ id: p.id, name: p.name }));
-}
-
 export const ssoLoginUrl = (providerId: string, from?: string) =>
   `/perch/sso/${encodeURIComponent(providerId)}/login${from ? `?from=${encodeURIComponent(from)}` : ''}`;
 
@@ -54,7 +50,7 @@ class SsoRefusal extends Error {
 function refusalPage(ctx: PerchContext, reply: FastifyReply, status: number, message: string, from = '/ui/') {
   return perchPageReply(reply)
     .code(status)
-    .send(renderLoginPage({ from, error: message, providers: ssoProviders(ctx), resetByMail: Boolean(ctx.config.mail.smtp.host) }));
+    .send(renderLoginPage(ctx.config, { from, error: message }));
 }
 
 const asString = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
