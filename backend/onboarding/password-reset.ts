@@ -161,7 +161,7 @@ export function registerPasswordResetRoutes(app: FastifyInstance, ctx: PerchCont
     return reply.send({});
   });
 
-  const mailOff = !ctx.config.mail.smtp.host;
+  const mailOff = !mailer.enabled;
   app.get('/perch/forgotten-password', publicRoute, async (_request, reply) => html(reply).send(renderForgottenPage({ mailOff })));
 
   app.post('/perch/forgotten-password', publicRoute, async (request, reply) => {
