@@ -1,5 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AuditLog } from './audit/audit-log.js';
 import { installAuditHook } from './audit/http-hook.js';
@@ -21,6 +22,8 @@ import { registerHealthRoutes } from './health/routes.js';
 import { ensureManagedRoles, loadAuthzFacts } from './iam/iam-store.js';
 import { registerIamRoutes } from './iam/routes.js';
 import { installErrorHandling } from './http/errors.js';
+import { OwnRoutes, ROUTER_OPTIONS } from './http/own-routes.js';
+import type { FastLane } from './proxy/fast-lane.js';
 import { registerKestraProxy } from './proxy/kestra-proxy.js';
 import { registerUiRoutes } from './ui/routes.js';
 import { loadScreensBundle } from './ui/screens-bundle.js';
@@ -101,17 +104,28 @@ export interface Perch {
   ctx: PerchContext;
   /** Re-reads every binding and membership into the decision index. */
   reloadAuthorization(): Promise<void>;
+  /** What the proxy's fast lane forwarded and handed to Fastify (proxy/fast-lane.ts). */
+  fastLane: FastLane['counts'];
   close(): Promise<void>;
 }
 
 /** Builds a ready-to-listen Perch: store migrated, features registered. */
 export async function buildPerch(config: PerchConfig, options: { logger?: boolean } = {}): Promise<Perch> {
+  // Kestra reads may take the proxy's fast lane before Fastify sees them (proxy/fast-lane.ts).
+  let fastLane: FastLane | undefined;
   const app = Fastify({
+    serverFactory: (fastify, settings) => {
+      const server = createServer((req, res) => (fastLane ? fastLane.take(req, res, fastify) : fastify(req, res)));
+      // What Fastify sets on a server it creates itself.
+      server.keepAliveTimeout = Number(settings.keepAliveTimeout);
+      server.requestTimeout = Number(settings.requestTimeout);
+      server.setTimeout(Number(settings.connectionTimeout));
+      return server;
+    },
     logger: options.logger === false ? false : requestLogOptions(config.logLevel),
     // Two log lines per request are synchronous writes on the proxy's hot path: only when debugging.
     logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(config.logLevel) }),
-    // Perch answers 400 itself for anything non-canonical; the router must not second-guess it.
-    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true, maxParamLength: 500 },
+    routerOptions: ROUTER_OPTIONS,
     bodyLimit: 1024 * 1024,
     requestTimeout: 0,
     forceCloseConnections: true,
@@ -155,6 +169,8 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     throw error;
   }
 
+  const ownRoutes = new OwnRoutes();
+  ownRoutes.install(app);
   await app.register(fastifyCookie);
   installBodyParsers(app);
   installBodyDeadline(app, config.bodyTimeout);
@@ -173,7 +189,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   const screens = await loadScreensBundle(config.ui.bundle);
   if (config.ui.inject && !screens) app.log.warn(`Perch screens are not built (${config.ui.bundle}): the Kestra UI is served without them; run npm run build:ext`);
   registerUiRoutes(app, ctx, screens);
-  await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined });
+  fastLane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes });
 
   const stopRetention = startRetention(ctx);
   const shipper = startShipper(ctx.db, config.audit, (sink, error) => app.log.warn({ err: error, sink }, `audit log shipping to ${sink} failed; retrying`));
@@ -182,6 +198,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     app,
     ctx,
     reloadAuthorization: () => reloadAuthorization(ctx),
+    fastLane: fastLane.counts,
     async close() {
       if (closed) return;
       closed = true;

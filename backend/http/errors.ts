@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { ZodError } from 'zod';
 
 /** A refusal Perch chooses to give: always JSON `{message, …}` with its status. */
@@ -18,8 +19,16 @@ export const forbidden = (message: string) => new HttpError(403, message);
 export const notFound = (message: string) => new HttpError(404, message);
 export const conflict = (message: string) => new HttpError(409, message);
 
+const ERROR_HEADERS = { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8' } as const;
+
 export function sendError(reply: FastifyReply, status: number, message: string, details: Record<string, unknown> = {}): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send({ message, ...details });
+  return reply.code(status).headers(ERROR_HEADERS).send({ message, ...details });
+}
+
+/** The same answer as {@link sendError}, on a raw response (the proxy's hot path, outside Fastify). */
+export function writeError(res: ServerResponse, status: number, message: string): void {
+  const body = JSON.stringify({ message });
+  res.writeHead(status, { ...ERROR_HEADERS, 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
 /** zod issues become 422 with each offending field named. */

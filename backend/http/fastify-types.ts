@@ -27,5 +27,7 @@ declare module 'fastify' {
     access?: Access;
     /** The route hands its request body on as a stream (the Kestra proxy): no body deadline. */
     streamsBody?: boolean;
+    /** A route of the Kestra proxy, which the fast lane may serve before Fastify (see proxy/fast-lane.ts). */
+    kestraProxy?: boolean;
   }
 }

@@ -1,4 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { forwardableHeaders } from './canonical-request.js';
 
@@ -7,9 +8,10 @@ import { forwardableHeaders } from './canonical-request.js';
  * is forwarded with one undici `dispatch` and its answer streamed straight onto the socket, without
  * @fastify/reply-from's per-request objects, URL cache, promise-based request API and Readable.
  *
- * Every check has already run when this is called (canonical form, authentication, authorization in
- * the route handler); this only moves bytes. Writes, filtered lists and UI pages keep going through
- * reply-from: they need Fastify's onSend hooks (audit log) or rewrite the answer.
+ * Every check has already run when this is called (canonical form, authentication, authorization, in
+ * the route handler or the fast lane); this only moves bytes, on the raw request and response, so both
+ * callers share it. Writes, filtered lists and UI pages keep going through reply-from: they need
+ * Fastify's onSend hooks (audit log) or rewrite the answer.
  *
  * Behaviour matches the reply-from path: Perch's Kestra account instead of the caller's identity,
  * hop-by-hop and identity headers dropped both ways, Kestra's cookies and Basic prompts dropped,
@@ -23,7 +25,7 @@ const DROPPED_RESPONSE = new Set([
 ]);
 
 export interface ForwardFailure {
-  /** 504 for "Kestra did not send its headers in time". */
+  /** 504: Kestra did not send its headers in time; 401: Kestra refused Perch's own account. */
   statusCode?: number;
   code?: string;
   message: string;
@@ -40,17 +42,29 @@ export interface DirectForwarderOptions {
   headersTimeout: number;
   /** Lower-case request header names Perch sets itself. */
   ownedRequestHeaders: readonly string[];
-  /** Kestra answered 401 to Perch's own account: the caller gets a 502 (the upstream answer is discarded). */
-  onUnauthorized(request: FastifyRequest, reply: FastifyReply): void;
-  /** Kestra could not be reached or did not answer in time, before any byte of the answer was sent. */
-  onFailure(reply: FastifyReply, failure: ForwardFailure): void;
+  /**
+   * Answers the caller when nothing of Kestra's answer was sent: Kestra could not be reached, did not
+   * answer in time, or answered 401 to Perch's own account (`statusCode` 401; its answer is discarded).
+   */
+  onFailure(res: ServerResponse, failure: ForwardFailure, log: FastifyBaseLogger): void;
+}
+
+/** One call on the hot path: the caller's raw request and response, and what Perch knows of it. */
+export interface ForwardedRead {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Signed in (or token): Perch's own Kestra account goes with the call. */
+  signedIn: boolean;
+  log: FastifyBaseLogger;
+  /** Told Kestra's status once its headers arrive. */
+  onStatus?(statusCode: number): void;
 }
 
 export interface DirectForwarder {
   /** Whether this call may take the hot path (a read with no body and nothing to rewrite). */
-  eligible(request: FastifyRequest): boolean;
-  /** Forwards `path?query` and answers; the returned reply is what the route handler returns. */
-  forward(request: FastifyRequest, reply: FastifyReply, path: string, query: string): FastifyReply;
+  eligible(req: IncomingMessage): boolean;
+  /** Forwards `path?query` and answers on `call.res`, which the caller no longer touches. */
+  forward(call: ForwardedRead, path: string, query: string): void;
   close(): Promise<void>;
 }
 
@@ -62,25 +76,25 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
   const pool = new Pool(options.origin, { connections: null, pipelining: 1, headersTimeout: options.headersTimeout, bodyTimeout: 0, keepAliveTimeout: 30_000 });
   const forwardOptions = { owned: options.ownedRequestHeaders };
 
-  const requestHeaders = (request: FastifyRequest): Record<string, string> => {
-    const headers = forwardableHeaders(request.raw.rawHeaders, forwardOptions);
+  const requestHeaders = (call: ForwardedRead): Record<string, string> => {
+    const headers = forwardableHeaders(call.req.rawHeaders, forwardOptions);
     headers.host = options.host;
     // Anonymous calls (webhooks, which Kestra authenticates by their key) go without Perch's account.
-    if (options.authorization && request.principal) headers.authorization = options.authorization;
+    if (options.authorization && call.signedIn) headers.authorization = options.authorization;
     return headers;
   };
 
   return {
-    eligible(request) {
-      const method = request.method;
+    eligible(req) {
+      const method = req.method;
       if (method !== 'GET' && method !== 'HEAD') return false;
-      const headers = request.headers;
+      const headers = req.headers;
       // A read that carries a body (unusual) keeps the general path.
       return headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0');
     },
 
-    forward(request, reply, path, query) {
-      const res = reply.raw;
+    forward(call, path, query) {
+      const { res, log } = call;
       let abortUpstream: ((reason?: Error) => void) | null = null;
       /** Set once Perch answered (or gave up): later upstream events are ignored. */
       let settled = false;
@@ -107,12 +121,12 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
         },
         onHeaders(statusCode, rawHeaders, resumeUpstream) {
           if (settled) return false;
-          if (request.kestraCall) request.kestraCall.upstreamStatus = statusCode;
+          call.onStatus?.(statusCode);
           if (statusCode === 401) {
             settled = true;
             res.removeListener('close', onClose);
             abortUpstream?.();
-            options.onUnauthorized(request, reply);
+            options.onFailure(res, { statusCode: 401, message: 'Kestra refused Perch’s credentials' }, log);
             return false;
           }
           const out: string[] = [];
@@ -140,11 +154,10 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
             settled = true;
             res.removeListener('close', onClose);
             abortUpstream?.();
-            options.onFailure(reply, { code: (error as { code?: string }).code, message: (error as Error).message });
+            options.onFailure(res, { code: (error as { code?: string }).code, message: (error as Error).message }, log);
             return false;
           }
           // From here on the answer is Kestra's, written straight to the socket.
-          reply.hijack();
           started = true;
           resume = resumeUpstream;
           return true;
@@ -173,22 +186,18 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
           if (draining) res.removeListener('drain', onDrain);
           if (started) {
             // Mid-stream: the status line is gone, so the only honest signal is a cut connection.
-            request.log.warn({ err: error }, 'Kestra’s answer broke off');
+            log.warn({ err: error }, 'Kestra’s answer broke off');
             res.destroy();
             return;
           }
-          request.log.warn({ err: error }, 'Kestra did not answer');
+          log.warn({ err: error }, 'Kestra did not answer');
           const code = (error as { code?: string }).code;
-          if (code === 'UND_ERR_HEADERS_TIMEOUT') return options.onFailure(reply, { statusCode: 504, code, message: error.message, cause: error });
-          options.onFailure(reply, { code, message: error.message, cause: (error as { cause?: unknown }).cause });
+          if (code === 'UND_ERR_HEADERS_TIMEOUT') return options.onFailure(res, { statusCode: 504, code, message: error.message, cause: error }, log);
+          options.onFailure(res, { code, message: error.message, cause: (error as { cause?: unknown }).cause }, log);
         },
       };
 
-      pool.dispatch(
-        { path: query ? `${path}?${query}` : path, method: request.method as Dispatcher.HttpMethod, headers: requestHeaders(request) },
-        handler,
-      );
-      return reply;
+      pool.dispatch({ path: query ? `${path}?${query}` : path, method: call.req.method as Dispatcher.HttpMethod, headers: requestHeaders(call) }, handler);
     },
 
     close() {

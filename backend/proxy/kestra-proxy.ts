@@ -1,16 +1,19 @@
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { KESTRA_LOGIN_FLAG } from '../auth/cookies.js';
+import type { Principal } from '../auth/sessions.js';
 import type { PerchContext } from '../context.js';
-import { sendError } from '../http/errors.js';
+import { sendError, writeError } from '../http/errors.js';
+import type { OwnRoutes } from '../http/own-routes.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
 import { KestraAuthorizer, MAX_INSPECTED_BODY, type ResponseFilter } from '../authz/kestra-authorizer.js';
 import { filterByNamespace } from '../authz/response-filter.js';
 import { fillPage } from '../authz/page-fill.js';
 import { Pool } from 'undici';
 import { forwardableHeaders } from './canonical-request.js';
-import { createDirectForwarder } from './forward.js';
+import { createFastLane, type FastLane } from './fast-lane.js';
+import { createDirectForwarder, type ForwardFailure } from './forward.js';
 import { captureStatesBefore, sendTeedAnswer, wantsAnswerState } from '../audit/resource-states.js';
 import { guardUiPageFraming, isUiPage, sendWithScreens } from '../ui/ui-pages.js';
 
@@ -24,11 +27,18 @@ const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 /** Kestra's answer as reply-from hands it to `onResponse`. */
 type UpstreamAnswer = { statusCode: number; headers: Record<string, unknown>; stream: NodeJS.ReadableStream & { destroy(): void } };
 
+const CREDENTIALS_REFUSED = 'Kestra refused the credentials Perch is configured with (PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD)';
+
 /**
  * The reverse proxy for Kestra's API and UI: streams both ways, swaps the caller's identity for
- * Perch's Kestra account, forwards exactly the target the gate checked.
+ * Perch's Kestra account, forwards exactly the target the gate checked. Returns the fast lane for
+ * the HTTP server's request event (fast-lane.ts).
  */
-export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContext, options: { injectScreens?: boolean } = {}): Promise<void> {
+export async function registerKestraProxy(
+  app: FastifyInstance,
+  ctx: PerchContext,
+  options: { injectScreens?: boolean; ownRoutes: OwnRoutes },
+): Promise<FastLane> {
   const injectScreens = options.injectScreens === true;
   const { url, username, password, timeout } = ctx.config.kestra;
   const kestraAuthorization = username && password ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
@@ -73,14 +83,19 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     return out;
   };
 
+  /** Perch's answer when Kestra gave none: unreachable (502), too slow (504), refusing Perch's account (401 → 502). */
+  const failureAnswer = (failure: ForwardFailure): { status: number; message: string } => {
+    if (failure.statusCode === 401) return { status: 502, message: "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD" };
+    if (failure.statusCode === 504 || failure.code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT') return { status: 504, message: `Kestra did not answer within ${timeout} ms` };
+    const cause = (failure.cause as { code?: string } | undefined)?.code ?? failure.code ?? failure.message;
+    return { status: 502, message: `Kestra is unreachable at ${kestraOrigin} (${cause})` };
+  };
+
   const onError = (reply: FastifyReply, { error }: { error: Error & { code?: string; statusCode?: number } }) => {
     if (reply.sent) return;
     reply.removeHeader('content-length');
-    if (error.statusCode === 504 || error.code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT') {
-      return sendError(reply, 504, `Kestra did not answer within ${timeout} ms`);
-    }
-    const cause = (error.cause as { code?: string } | undefined)?.code ?? error.code ?? error.message;
-    return sendError(reply, 502, `Kestra is unreachable at ${kestraOrigin} (${cause})`);
+    const { status, message } = failureAnswer(error);
+    return sendError(reply, status, message);
   };
 
   /**
@@ -112,8 +127,9 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
       // The person is signed in at Perch, so a 401 means Kestra refused Perch's own account.
       res.stream.destroy();
       reply.removeHeader('content-length');
-      request.log.error('Kestra refused the credentials Perch is configured with (PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD)');
-      return sendError(reply, 502, "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD");
+      request.log.error(CREDENTIALS_REFUSED);
+      const { status, message } = failureAnswer({ statusCode: 401, message: 'Kestra answered 401' });
+      return sendError(reply, status, message);
     }
     // A flow or trigger changed: its state after, in Kestra's answer, goes to the audit log (issue 6).
     if (wantsAnswerState(request, res.statusCode, res.headers['content-type'])) return sendTeedAnswer(request, reply, res.stream);
@@ -131,12 +147,19 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
     authorization: kestraAuthorization,
     headersTimeout: timeout,
     ownedRequestHeaders: OWNED_REQUEST_HEADERS,
-    onUnauthorized: (request, reply) => {
-      request.log.error('Kestra refused the credentials Perch is configured with (PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD)');
-      sendError(reply, 502, "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD");
+    onFailure: (res, failure, log) => {
+      if (failure.statusCode === 401) log.error(CREDENTIALS_REFUSED);
+      const { status, message } = failureAnswer(failure);
+      writeError(res, status, message);
     },
-    onFailure: (reply, failure) => void onError(reply, { error: Object.assign(new Error(failure.message), failure) }),
   });
+
+  /** Logging out, disabling the user or the end of a token cuts this response, SSE streams included. */
+  const endWithCredentials = (principal: Principal | null, res: ServerResponse) => {
+    if (!principal) return;
+    const untrack = ctx.sessions.trackStream(principal.sessionHash, () => res.destroy(), principal.expiresAt);
+    res.once('close', untrack);
+  };
 
   const executions = new ExecutionNamespaceLookup(url, kestraAuthorization, timeout);
   const authorizer = new KestraAuthorizer(ctx.authz, executions);
@@ -227,20 +250,16 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         if (!filled.ok) return sendError(reply, filled.status, filled.message);
         return reply.header('cache-control', 'no-store').send(filled.body);
       }
-      // The caller left while Perch was authorizing (a namespace lookup, a state capture): its
-      // response already closed, so no 'close' would ever release a tracked stream, nor hang up on
-      // what Kestra sends (an SSE stream would stay open and paused, holding an upstream connection).
-      if (reply.raw.destroyed || request.raw.socket?.destroyed) {
+      if (callerLeft(request.raw, reply.raw)) {
         reply.hijack();
         return reply;
       }
-      if (principal) {
-        // Logging out or disabling the user cuts this response, SSE streams included.
-        const untrack = ctx.sessions.trackStream(principal.sessionHash, () => reply.raw.destroy(), principal.expiresAt);
-        reply.raw.once('close', untrack);
-      }
-      if (path.startsWith('/api/') && forward.body === undefined && !forward.responseFilter && direct.eligible(request)) {
-        return direct.forward(request, reply, path, forward.query ?? query);
+      endWithCredentials(principal, reply.raw);
+      if (path.startsWith('/api/') && forward.body === undefined && !forward.responseFilter && direct.eligible(request.raw)) {
+        reply.hijack();
+        const kestraCall = request.kestraCall;
+        direct.forward({ req: request.raw, res: reply.raw, signedIn: principal !== null, log: request.log, onStatus: (status) => kestraCall && (kestraCall.upstreamStatus = status) }, path, forward.query ?? query);
+        return reply;
       }
       const bodyOptions = forward.body !== undefined ? { body: forward.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : {};
       const forwardedQuery = forward.query ?? query;
@@ -254,9 +273,38 @@ export async function registerKestraProxy(app: FastifyInstance, ctx: PerchContex
         onResponse: settled(forward.responseFilter ? filteringResponse(forward.responseFilter) : onResponse) as never,
       });
     };
-    scope.route({ method: [...PROXIED_METHODS], url: '/api/v1/*', handler, config: { access: 'optional', streamsBody: true } });
-    for (const url of ['/ui', '/ui/*']) scope.route({ method: [...PROXIED_METHODS], url, handler, config: { streamsBody: true } });
+    scope.route({ method: [...PROXIED_METHODS], url: '/api/v1/*', handler, config: { access: 'optional', streamsBody: true, kestraProxy: true } });
+    for (const url of ['/ui', '/ui/*']) scope.route({ method: [...PROXIED_METHODS], url, handler, config: { streamsBody: true, kestraProxy: true } });
   });
 
   app.get('/', (_request, reply) => reply.redirect('/ui/', 302));
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  return createFastLane({
+    ctx,
+    ownRoutes: options.ownRoutes,
+    sessionToken: (header) => app.parseCookie(header)[ctx.cookies.sessionCookie],
+    eligible: direct.eligible,
+    // The lane only takes requests without a body: what the route's body reader would read is nothing.
+    authorize: (req, path, query, principal) =>
+      authorizer.authorize({ method: req.method!, path, query, contentType: req.headers['content-type'], principal, readBody: () => Promise.resolve(Buffer.alloc(0)) }),
+    forwardRead(req, res, principal, path, query) {
+      if (callerLeft(req, res)) return;
+      endWithCredentials(principal, res);
+      direct.forward({ req, res, signedIn: true, log: ctx.log }, path, query);
+    },
+    closing: () => closing,
+  });
+}
+
+/**
+ * The caller left while Perch was authorizing (a namespace lookup, a state capture): its response
+ * already closed, so no 'close' would ever release a tracked stream, nor hang up on what Kestra
+ * sends (an SSE stream would stay open and paused, holding an upstream connection).
+ */
+function callerLeft(req: { socket: { destroyed: boolean } | null }, res: ServerResponse): boolean {
+  return res.destroyed || req.socket?.destroyed === true;
 }
