@@ -4,6 +4,7 @@ import type { Verdict } from '../authz/kestra-authorizer.js';
 import type { PerchContext } from '../context.js';
 import { writeError } from '../http/errors.js';
 import type { OwnRoutes } from '../http/own-routes.js';
+import { machineAccess, readAuthorization } from '../tokens/machine-access.js';
 import { canonicalizeRequest } from './canonical-request.js';
 
 /** What hands a request to Fastify: Fastify's own request listener. */
@@ -30,30 +31,48 @@ export interface FastLaneParts {
   closing(): boolean;
 }
 
+/** Who is calling: a session cookie's token, or an API token. */
+type Credential = { session: string } | { apiToken: string };
+
 /**
- * The proxy's fast lane: a signed-in browser's Kestra read that needs nothing but a yes is forwarded
- * from Node's request event, before Fastify builds a request, a reply and their hooks for it (about
- * a quarter of the CPU a proxied read costs; docs/benchmarks.md). The lane runs the same checks as
- * the proxy route (canonical form, session, authorization) and only ever says yes: whenever a check
+ * The proxy's fast lane: a signed-in Kestra read (session cookie or API token) that needs nothing but
+ * a yes is forwarded from Node's request event, before Fastify builds a request, a reply and their
+ * hooks for it (about a quarter of the CPU a proxied read costs; docs/benchmarks.md). The lane runs
+ * the same checks as the proxy route (canonical form, credentials, authorization) and only ever says yes: whenever a check
  * would refuse, redirect, narrow, rewrite or filter, or cannot tell, it hands the untouched request
  * to Fastify, which checks it again from the start and answers. Refusals and errors keep one path.
  *
- * Left to Fastify: anything but GET/HEAD on /api/v1/, requests with a body or an Authorization
- * header (API tokens, Basic), routes Perch serves itself, no first administrator yet, shutdown, and
+ * Left to Fastify: anything but GET/HEAD on /api/v1/, requests with a body, Authorization schemes
+ * other than Bearer (Basic), routes Perch serves itself, no first administrator yet, shutdown, and
  * debug logging (Fastify writes the request log lines).
  */
 export function createFastLane(parts: FastLaneParts): FastLane {
   const { ctx } = parts;
   const requestLogs = ['debug', 'trace'].includes(ctx.config.logLevel);
   const counts = { forwarded: 0, handedOver: 0 };
+  const tokenPrincipal = async (token: string) => {
+    const found = await machineAccess(ctx).bearer(token);
+    return found.ok ? found.principal : null;
+  };
+  /** As the guard reads it: an Authorization header first (Bearer only here), else the session cookie. */
+  const credentialOf = (req: IncomingMessage): Credential | null => {
+    const authorization = req.headers.authorization;
+    if (authorization !== undefined) {
+      const { scheme, value } = readAuthorization(authorization);
+      return scheme === 'bearer' ? { apiToken: value } : null;
+    }
+    const cookie = req.headers.cookie;
+    const session = cookie === undefined ? undefined : parts.sessionToken(cookie);
+    return session ? { session } : null;
+  };
   const handOver = (req: IncomingMessage, res: ServerResponse, fastify: FastifyListener) => {
     counts.handedOver++;
     fastify(req, res);
   };
 
   /** Resolves true once the call was forwarded, false when Fastify must have it. */
-  const decide = async (req: IncomingMessage, res: ServerResponse, token: string, path: string, query: string): Promise<boolean> => {
-    const principal = await ctx.sessions.resolve(token);
+  const decide = async (req: IncomingMessage, res: ServerResponse, credential: Credential, path: string, query: string): Promise<boolean> => {
+    const principal = 'session' in credential ? await ctx.sessions.resolve(credential.session) : await tokenPrincipal(credential.apiToken);
     if (!principal) return false;
     const verdict = await parts.authorize(req, path, query, principal);
     if (!verdict.ok || verdict.body !== undefined || verdict.responseFilter) return false;
@@ -72,16 +91,12 @@ export function createFastLane(parts: FastLaneParts): FastLane {
     counts,
     take(req, res, fastify) {
       const url = req.url ?? '';
-      const cookie = req.headers.cookie;
-      if (
-        requestLogs || cookie === undefined || !url.startsWith('/api/v1/') || req.headers.authorization !== undefined ||
-        !parts.eligible(req) || !ctx.firstAdmin.known || parts.closing()
-      ) return fastify(req, res);
+      if (requestLogs || !url.startsWith('/api/v1/') || !parts.eligible(req) || !ctx.firstAdmin.known || parts.closing()) return fastify(req, res);
+      const credential = credentialOf(req);
+      if (!credential) return fastify(req, res);
       const checked = canonicalizeRequest({ method: req.method ?? '', url, rawHeaders: req.rawHeaders });
       if (!checked.ok || parts.ownRoutes.serves(req.method!, checked.path)) return handOver(req, res, fastify);
-      const token = parts.sessionToken(cookie);
-      if (!token) return handOver(req, res, fastify);
-      decide(req, res, token, checked.path, checked.query).then(
+      decide(req, res, credential, checked.path, checked.query).then(
         (forwarded) => forwarded || handOver(req, res, fastify),
         // A failure (the store, say) is Fastify's to answer: it meets it again and answers 500.
         () => handOver(req, res, fastify),

@@ -56,15 +56,14 @@ export class MachineAccess {
   async authenticate(request: FastifyRequest): Promise<HeaderAuthentication | null> {
     const header = request.headers.authorization;
     if (header === undefined) return null;
-    const space = header.indexOf(' ');
-    const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
-    const value = space < 0 ? '' : header.slice(space + 1).trim();
+    const { scheme, value } = readAuthorization(header);
     if (scheme === 'bearer') return this.bearer(value);
     if (scheme === 'basic' && this.ctx.config.auth.basic.enabled) return this.basicAuth(request, header, value);
     return null;
   }
 
-  private async bearer(token: string): Promise<HeaderAuthentication> {
+  /** An API token (the value of `Authorization: Bearer …`). */
+  async bearer(token: string): Promise<HeaderAuthentication> {
     if (!isWellFormedToken(token)) return refuse(401, 'The API token is malformed');
     const hash = hashToken(token);
     const now = this.now();
@@ -212,6 +211,12 @@ export class MachineAccess {
 const instances = new WeakMap<PerchContext, MachineAccess>();
 
 /** The context's MachineAccess (one per Perch; kept here so the context's shape stays as it is). */
+/** An Authorization header's scheme (lower-cased) and credentials. */
+export function readAuthorization(header: string): { scheme: string; value: string } {
+  const space = header.indexOf(' ');
+  return { scheme: (space < 0 ? header : header.slice(0, space)).toLowerCase(), value: space < 0 ? '' : header.slice(space + 1).trim() };
+}
+
 export function machineAccess(ctx: PerchContext): MachineAccess {
   let instance = instances.get(ctx);
   if (!instance) instances.set(ctx, (instance = new MachineAccess(ctx)));
