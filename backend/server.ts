@@ -109,8 +109,11 @@ export interface Perch {
   close(): Promise<void>;
 }
 
-/** Builds a ready-to-listen Perch: store migrated, features registered. */
-export async function buildPerch(config: PerchConfig, options: { logger?: boolean } = {}): Promise<Perch> {
+/**
+ * Builds a ready-to-listen Perch: store migrated, features registered. `fastLane: false` sends every
+ * request through Fastify (tests compare both paths).
+ */
+export async function buildPerch(config: PerchConfig, options: { logger?: boolean; fastLane?: boolean } = {}): Promise<Perch> {
   // Kestra reads may take the proxy's fast lane before Fastify sees them (proxy/fast-lane.ts).
   let fastLane: FastLane | undefined;
   const app = Fastify({
@@ -189,7 +192,8 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   const screens = await loadScreensBundle(config.ui.bundle);
   if (config.ui.inject && !screens) app.log.warn(`Perch screens are not built (${config.ui.bundle}): the Kestra UI is served without them; run npm run build:ext`);
   registerUiRoutes(app, ctx, screens);
-  fastLane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes });
+  const lane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes });
+  if (options.fastLane !== false) fastLane = lane;
 
   const stopRetention = startRetention(ctx);
   const shipper = startShipper(ctx.db, config.audit, (sink, error) => app.log.warn({ err: error, sink }, `audit log shipping to ${sink} failed; retrying`));
@@ -198,7 +202,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     app,
     ctx,
     reloadAuthorization: () => reloadAuthorization(ctx),
-    fastLane: fastLane.counts,
+    fastLane: lane.counts,
     async close() {
       if (closed) return;
       closed = true;

@@ -522,6 +522,21 @@ function logsFor(ctx: Ctx, executionId: string): LogRec[] {
   );
 }
 
+/** Log search across executions: paged, with namespace, flow and level filters. */
+function searchLogs(ctx: Ctx): void {
+  const filters = parseFilters(ctx.query);
+  const logs = [...ctx.rt.store.logs.values()].flat().filter((l) =>
+    filters.every((f) => {
+      if (f.field === 'namespace') return filterMatches(f, l.namespace);
+      if (f.field === 'flowId') return filterMatches(f, l.flowId);
+      if (f.field === 'level') return filterMatches(f, l.level);
+      return true;
+    }),
+  );
+  const page = paginate(logs, ctx.query);
+  sendJson(ctx, 200, { results: page.results.map((l) => logJson(l, false)), total: page.total, type: 'OFFSET' });
+}
+
 function listLogs(ctx: Ctx, p: Record<string, string>): void {
   sendJson(ctx, 200, logsFor(ctx, p.executionId!).map((l) => logJson(l, false)));
 }
@@ -599,6 +614,7 @@ export const executionRoutes: Route[] = [
   { method: 'GET', path: '/api/v1/:tenant/executions/:executionId', handler: getExecution },
   { method: 'DELETE', path: '/api/v1/:tenant/executions/:executionId', handler: deleteExecution },
   { method: 'POST', path: '/api/v1/:tenant/executions/:namespace/:id', handler: createExecution },
+  { method: 'GET', path: '/api/v1/:tenant/logs/search', handler: searchLogs },
   { method: 'GET', path: '/api/v1/:tenant/logs/:executionId/follow', handler: followLogs },
   { method: 'GET', path: '/api/v1/:tenant/logs/:executionId', handler: listLogs },
 ];

@@ -186,6 +186,18 @@ function deleteFlow(ctx: Ctx, p: Record<string, string>): void {
   sendEmpty(ctx, 204);
 }
 
+/** Full-text search in the flows' sources (`q`), within `namespace` (a prefix): paged {model, fragments}. */
+function searchBySource(ctx: Ctx): void {
+  const q = ctx.query.get('q') ?? '';
+  const namespace = ctx.query.get('namespace');
+  const found = liveFlows(ctx).filter((f) => (!namespace || f.namespace === namespace || f.namespace.startsWith(`${namespace}.`)) && currentRevision(f).source.includes(q));
+  const page = paginate(found, ctx.query);
+  sendJson(ctx, 200, {
+    results: page.results.map((f) => ({ model: flowJson(f, currentRevision(f), false), fragments: q ? [q] : [] })),
+    total: page.total,
+  });
+}
+
 function searchFlows(ctx: Ctx): void {
   const filters = parseFilters(ctx.query);
   const flows = liveFlows(ctx).filter((f) => {
@@ -241,6 +253,7 @@ export const flowRoutes: Route[] = [
   { method: 'POST', path: '/api/v1/:tenant/flows', handler: createFlow },
   { method: 'GET', path: '/api/v1/:tenant/flows/search', handler: searchFlows },
   { method: 'GET', path: '/api/v1/:tenant/flows/distinct-namespaces', handler: distinctNamespaces },
+  { method: 'GET', path: '/api/v1/:tenant/flows/source', handler: searchBySource },
   { method: 'GET', path: '/api/v1/:tenant/flows/:namespace', handler: listByNamespace },
   { method: 'GET', path: '/api/v1/:tenant/flows/:namespace/:id/revisions', handler: revisions },
   { method: 'GET', path: '/api/v1/:tenant/flows/:namespace/:id', handler: getFlow },

@@ -22,7 +22,7 @@ export interface RunningPerch {
 }
 
 /** A Perch on a free loopback port, with its own store and an instance owner already created. */
-export async function startPerch(options: { databaseUrl?: string; config?: PerchConfigInput; withAdmin?: boolean } = {}): Promise<RunningPerch> {
+export async function startPerch(options: { databaseUrl?: string; config?: PerchConfigInput; withAdmin?: boolean; fastLane?: boolean } = {}): Promise<RunningPerch> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-test-'));
   // With mail on, Perch builds links from publicUrl only: such a Perch knows its port before it starts.
   const port = options.config?.mail?.smtp?.host && !options.config.publicUrl ? await freePort() : 0;
@@ -35,7 +35,7 @@ export async function startPerch(options: { databaseUrl?: string; config?: Perch
     ...options.config,
     kestra: { url: 'http://127.0.0.1:9', ...options.config?.kestra },
   });
-  const perch = await buildPerch(config, { logger: false });
+  const perch = await buildPerch(config, { logger: false, fastLane: options.fastLane });
   if (options.withAdmin !== false) {
     await createInstanceOwner(perch.ctx.db, config, ADMIN_EMAIL, ADMIN_PASSWORD);
     await perch.reloadAuthorization();
