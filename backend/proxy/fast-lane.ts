@@ -87,16 +87,31 @@ export function createFastLane(parts: FastLaneParts): FastLane {
     return true;
   };
 
+  /** What the lane would do with a request, from what it can tell at once: not look at it, hand it over, or decide. */
+  const examine = (req: IncomingMessage): 'fastify' | 'handOver' | { credential: Credential; path: string; query: string } => {
+    const url = req.url ?? '';
+    if (requestLogs || !url.startsWith('/api/v1/') || !parts.eligible(req) || !ctx.firstAdmin.known || parts.closing()) return 'fastify';
+    const credential = credentialOf(req);
+    if (!credential) return 'fastify';
+    const checked = canonicalizeRequest({ method: req.method ?? '', url, rawHeaders: req.rawHeaders });
+    if (!checked.ok || parts.ownRoutes.serves(req.method!, checked.path)) return 'handOver';
+    return { credential, path: checked.path, query: checked.query };
+  };
+
   return {
     counts,
     take(req, res, fastify) {
-      const url = req.url ?? '';
-      if (requestLogs || !url.startsWith('/api/v1/') || !parts.eligible(req) || !ctx.firstAdmin.known || parts.closing()) return fastify(req, res);
-      const credential = credentialOf(req);
-      if (!credential) return fastify(req, res);
-      const checked = canonicalizeRequest({ method: req.method ?? '', url, rawHeaders: req.rawHeaders });
-      if (!checked.ok || parts.ownRoutes.serves(req.method!, checked.path)) return handOver(req, res, fastify);
-      decide(req, res, credential, checked.path, checked.query).then(
+      let plan: ReturnType<typeof examine>;
+      try {
+        plan = examine(req);
+      } catch (error) {
+        // Whatever went wrong here, Fastify has the request from the start (this runs on the server's request event: nothing above would catch it).
+        ctx.log.error({ err: error }, 'the fast lane could not examine a request');
+        plan = 'handOver';
+      }
+      if (plan === 'fastify') return fastify(req, res);
+      if (plan === 'handOver') return handOver(req, res, fastify);
+      decide(req, res, plan.credential, plan.path, plan.query).then(
         (forwarded) => forwarded || handOver(req, res, fastify),
         // A failure (the store, say) is Fastify's to answer: it meets it again and answers 500.
         () => handOver(req, res, fastify),

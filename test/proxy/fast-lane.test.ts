@@ -1,5 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFastLane, type FastLaneParts } from '../../backend/proxy/fast-lane.js';
+import type { PerchContext } from '../../backend/context.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { Browser, grantRole, startBehindUpstream, startPerch, type RunningPerch } from '../support/perch.js';
 
@@ -185,5 +188,47 @@ describe('the fast lane under debug logging', () => {
       await perch.close();
       await kestra.close();
     }
+  });
+});
+
+describe('the fast lane when one of its checks fails', () => {
+  const errors: unknown[] = [];
+  const ctx = {
+    config: { logLevel: 'warn' },
+    firstAdmin: { known: true },
+    log: { error: (o: unknown) => errors.push(o) },
+    sessions: { resolve: () => Promise.reject(new Error('the store is down')) },
+  } as unknown as PerchContext;
+  const parts = (overrides: Partial<FastLaneParts>): FastLaneParts => ({
+    ctx,
+    ownRoutes: { serves: () => false } as unknown as FastLaneParts['ownRoutes'],
+    sessionToken: () => 'a-session-token',
+    eligible: () => true,
+    authorize: () => Promise.reject(new Error('not reached')),
+    forwardRead: () => {
+      throw new Error('not reached');
+    },
+    closing: () => false,
+    ...overrides,
+  });
+  const req = { method: 'GET', url: '/api/v1/main/flows/search', headers: { cookie: 'perch_session=x' }, rawHeaders: ['Host', 'perch', 'Cookie', 'perch_session=x'] } as unknown as IncomingMessage;
+  const res = {} as ServerResponse;
+
+  it('hands the request to Fastify once when a check throws, instead of throwing on the request event', () => {
+    const lane = createFastLane(parts({ sessionToken: () => { throw new Error('unreadable cookie'); } }));
+    const handed: IncomingMessage[] = [];
+    expect(() => lane.take(req, res, (r) => handed.push(r))).not.toThrow();
+    expect(handed).toEqual([req]);
+    expect(lane.counts).toEqual({ forwarded: 0, handedOver: 1 });
+    expect(errors).toHaveLength(1);
+  });
+
+  it('hands the request to Fastify once when the session cannot be read', async () => {
+    const lane = createFastLane(parts({}));
+    const handed: IncomingMessage[] = [];
+    lane.take(req, res, (r) => handed.push(r));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(handed).toEqual([req]);
+    expect(lane.counts).toEqual({ forwarded: 0, handedOver: 1 });
   });
 });
