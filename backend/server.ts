@@ -6,7 +6,7 @@ import { AuditLog } from './audit/audit-log.js';
 import { installAuditHook } from './audit/http-hook.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { installBodyDeadline } from './http/body-deadline.js';
-import { requestLogOptions } from './http/request-log.js';
+import { logsEveryRequest, requestLogOptions } from './http/request-log.js';
 import { startRetention } from './audit/retention.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { startShipper } from './audit/shipper.js';
@@ -126,8 +126,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
       return server;
     },
     logger: options.logger === false ? false : requestLogOptions(config.logLevel),
-    // Two log lines per request are synchronous writes on the proxy's hot path: only when debugging.
-    logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(config.logLevel) }),
+    logController: new LogController({ disableRequestLogging: !logsEveryRequest(config.logLevel) }),
     routerOptions: ROUTER_OPTIONS,
     bodyLimit: 1024 * 1024,
     requestTimeout: 0,

@@ -20,6 +20,11 @@ export function loggedUrl(url: string): string {
   return `${path}?${names.join('&')}`;
 }
 
+/** Whether Fastify writes a log line for each request (two synchronous writes per request: only when debugging). */
+export function logsEveryRequest(level: string): boolean {
+  return level === 'debug' || level === 'trace';
+}
+
 interface LoggedRequest {
   method: string;
   url: string;

@@ -4,6 +4,7 @@ import type { Verdict } from '../authz/kestra-authorizer.js';
 import type { PerchContext } from '../context.js';
 import { writeError } from '../http/errors.js';
 import type { OwnRoutes } from '../http/own-routes.js';
+import { logsEveryRequest } from '../http/request-log.js';
 import { machineAccess, readAuthorization } from '../tokens/machine-access.js';
 import { canonicalizeRequest } from './canonical-request.js';
 
@@ -38,9 +39,10 @@ type Credential = { session: string } | { apiToken: string };
  * The proxy's fast lane: a signed-in Kestra read (session cookie or API token) that needs nothing but
  * a yes is forwarded from Node's request event, before Fastify builds a request, a reply and their
  * hooks for it (about a quarter of the CPU a proxied read costs; docs/benchmarks.md). The lane runs
- * the same checks as the proxy route (canonical form, credentials, authorization) and only ever says yes: whenever a check
- * would refuse, redirect, narrow, rewrite or filter, or cannot tell, it hands the untouched request
- * to Fastify, which checks it again from the start and answers. Refusals and errors keep one path.
+ * the same checks as the proxy route (canonical form, credentials, authorization) and only ever says
+ * yes: whenever a check would refuse, redirect, narrow, rewrite or filter, or cannot tell, it hands
+ * the untouched request to Fastify, which checks it again from the start and answers. Refusals and
+ * errors keep one path.
  *
  * Left to Fastify: anything but GET/HEAD on /api/v1/, requests with a body, Authorization schemes
  * other than Bearer (Basic), routes Perch serves itself, no first administrator yet, shutdown, and
@@ -48,7 +50,7 @@ type Credential = { session: string } | { apiToken: string };
  */
 export function createFastLane(parts: FastLaneParts): FastLane {
   const { ctx } = parts;
-  const requestLogs = ['debug', 'trace'].includes(ctx.config.logLevel);
+  const requestLogs = logsEveryRequest(ctx.config.logLevel);
   const counts = { forwarded: 0, handedOver: 0 };
   const tokenPrincipal = async (token: string) => {
     const found = await machineAccess(ctx).bearer(token);
@@ -105,7 +107,8 @@ export function createFastLane(parts: FastLaneParts): FastLane {
       try {
         plan = examine(req);
       } catch (error) {
-        // Whatever went wrong here, Fastify has the request from the start (this runs on the server's request event: nothing above would catch it).
+        // Fastify has the request from the start: this runs on the server's request event, where
+        // nothing above would catch the error.
         ctx.log.error({ err: error }, 'the fast lane could not examine a request');
         plan = 'handOver';
       }

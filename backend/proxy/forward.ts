@@ -56,8 +56,6 @@ export interface ForwardedRead {
   /** Signed in (or token): Perch's own Kestra account goes with the call. */
   signedIn: boolean;
   log: FastifyBaseLogger;
-  /** Told Kestra's status once its headers arrive. */
-  onStatus?(statusCode: number): void;
 }
 
 export interface DirectForwarder {
@@ -121,7 +119,6 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
         },
         onHeaders(statusCode, rawHeaders, resumeUpstream) {
           if (settled) return false;
-          call.onStatus?.(statusCode);
           if (statusCode === 401) {
             settled = true;
             res.removeListener('close', onClose);

@@ -256,9 +256,9 @@ export async function registerKestraProxy(
       }
       endWithCredentials(principal, reply.raw);
       if (path.startsWith('/api/') && forward.body === undefined && !forward.responseFilter && direct.eligible(request.raw)) {
+        // Reads only: the audit log, which keeps Kestra's status, records none of them.
         reply.hijack();
-        const kestraCall = request.kestraCall;
-        direct.forward({ req: request.raw, res: reply.raw, signedIn: principal !== null, log: request.log, onStatus: (status) => kestraCall && (kestraCall.upstreamStatus = status) }, path, forward.query ?? query);
+        direct.forward({ req: request.raw, res: reply.raw, signedIn: principal !== null, log: request.log }, path, forward.query ?? query);
         return reply;
       }
       const bodyOptions = forward.body !== undefined ? { body: forward.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : {};

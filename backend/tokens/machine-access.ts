@@ -210,12 +210,13 @@ export class MachineAccess {
 
 const instances = new WeakMap<PerchContext, MachineAccess>();
 
-/** The context's MachineAccess (one per Perch; kept here so the context's shape stays as it is). */
 /** An Authorization header's scheme (lower-cased) and credentials. */
 export function readAuthorization(header: string): { scheme: string; value: string } {
   const space = header.indexOf(' ');
   return { scheme: (space < 0 ? header : header.slice(0, space)).toLowerCase(), value: space < 0 ? '' : header.slice(space + 1).trim() };
 }
+
+/** The context's MachineAccess (one per Perch; kept here so the context's shape stays as it is). */
 
 export function machineAccess(ctx: PerchContext): MachineAccess {
   let instance = instances.get(ctx);

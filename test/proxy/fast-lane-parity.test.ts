@@ -5,9 +5,8 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POLICY_MAP } from '../../backend/authz/policy-map.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, grantRole, logFlow, startPerch, type RunningPerch } from '../support/perch.js';
 
-const flow = (namespace: string, id: string) => `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
 
 /**
  * Differential test of the fast lane: two Perches on one store in front of one Kestra, one with the
@@ -31,7 +30,7 @@ describe('the fast lane against the proxy route', () => {
     const admin = new Browser(withLane);
     await admin.login();
     for (const [ns, id] of [['company.team', 'hello'], ['company.finance', 'payroll']] as const) {
-      expect((await admin.fetch('POST', '/api/v1/main/flows', { body: flow(ns, id), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
+      expect((await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow(ns, id), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
       const run = await admin.fetch('POST', `/api/v1/main/executions/${ns}/${id}`, { body: '' });
       executions[ns] = run.json.id;
       await kestra.waitForExecution(run.json.id);

@@ -4,9 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFastLane, type FastLaneParts } from '../../backend/proxy/fast-lane.js';
 import type { PerchContext } from '../../backend/context.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, grantRole, startBehindUpstream, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, grantRole, logFlow, startBehindUpstream, startPerch, type RunningPerch } from '../support/perch.js';
 
-const flow = (namespace: string, id: string) => `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
 
 /**
  * The fast lane (backend/proxy/fast-lane.ts) forwards a signed-in browser's Kestra reads before
@@ -26,7 +25,7 @@ describe('the proxy’s fast lane', () => {
     admin = new Browser(perch);
     await admin.login();
     for (const [ns, id] of [['company.team', 'hello'], ['company.finance', 'payroll']]) {
-      expect((await admin.fetch('POST', '/api/v1/main/flows', { body: flow(ns!, id!), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
+      expect((await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow(ns!, id!), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
     }
     const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'viewer@example.com', password: 'a good long password' } });
     await grantRole(perch.perch, created.json.id, 'viewer', 'company.team');

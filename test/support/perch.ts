@@ -80,6 +80,9 @@ export async function exchange(url: string, method: string, init: { headers?: Re
   return { status: res.statusCode, headers: res.headers, text, json };
 }
 
+/** A flow of one Log task, as YAML: the smallest flow most suites need. */
+export const logFlow = (namespace: string, id: string) => `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
+
 /** Binds a managed role to a user, in the store and the decision index (for tests not about the IAM API). */
 export async function grantRole(perch: Perch, userId: string, role: (typeof MANAGED_ROLES)[number]['id'], namespace: string | null): Promise<void> {
   const permissions = MANAGED_ROLES.find((r) => r.id === role)!.permissions;

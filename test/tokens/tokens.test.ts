@@ -4,11 +4,10 @@ import { insertBinding, insertRole, toBindingFact } from '../../backend/iam/iam-
 import { hashToken } from '../../backend/tokens/token-format.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { storeTargets } from '../support/databases.js';
-import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, grantRole, logFlow, startPerch, type RunningPerch } from '../support/perch.js';
 import { bearer, call, sleep } from './helpers.js';
 
 const PASSWORD = 'a good long password';
-const flow = (namespace: string, id: string) => `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
 const yaml = { 'content-type': 'application/x-yaml' };
 
 for (const target of storeTargets()) {
@@ -46,7 +45,7 @@ for (const target of storeTargets()) {
       await admin.login();
       adminId = (await admin.fetch('GET', '/api/v1/me')).json.id;
       for (const [ns, id] of [['company.team', 'hello'], ['company.finance', 'payroll']]) {
-        expect((await admin.fetch('POST', '/api/v1/main/flows', { body: flow(ns!, id!), headers: yaml })).status).toBe(200);
+        expect((await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow(ns!, id!), headers: yaml })).status).toBe(200);
       }
     });
     afterAll(async () => {
@@ -209,7 +208,7 @@ for (const target of storeTargets()) {
 
       const elsewhere = await api('GET', '/api/v1/main/flows/company.finance/payroll', { authorization: bearer(token) });
       expect(elsewhere.status).toBe(403);
-      expect((await api('PUT', '/api/v1/main/flows/company.team/hello', { authorization: bearer(token), body: flow('company.team', 'hello'), headers: yaml })).status).toBe(403);
+      expect((await api('PUT', '/api/v1/main/flows/company.team/hello', { authorization: bearer(token), body: logFlow('company.team', 'hello'), headers: yaml })).status).toBe(403);
       const search = await api('GET', '/api/v1/main/flows/search', { authorization: bearer(token) });
       expect(search.json.results.map((f: { namespace: string }) => f.namespace)).toEqual(['company.team']);
 
@@ -222,9 +221,9 @@ for (const target of storeTargets()) {
     it('needs no CSRF proof for Bearer writes (cookie writes still do)', async () => {
       const token = (await mint(admin, '/api/v1/me/api-tokens', { name: 'writer' })).fullToken;
       const evil = { origin: 'https://evil.example' };
-      const viaToken = await api('POST', '/api/v1/main/flows', { authorization: bearer(token), body: flow('company.team', 'by-token'), headers: { ...yaml, ...evil } });
+      const viaToken = await api('POST', '/api/v1/main/flows', { authorization: bearer(token), body: logFlow('company.team', 'by-token'), headers: { ...yaml, ...evil } });
       expect(viaToken.status).toBe(200);
-      const viaCookie = await admin.fetch('POST', '/api/v1/main/flows', { body: flow('company.team', 'by-cookie'), headers: { ...yaml, ...evil } });
+      const viaCookie = await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow('company.team', 'by-cookie'), headers: { ...yaml, ...evil } });
       expect(viaCookie.status).toBe(403);
     });
 
