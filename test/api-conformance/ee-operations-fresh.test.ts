@@ -16,12 +16,11 @@ describe('the EE operations Perch knows', () => {
     expect(committed).toMatch(/^\/\/ Spec sha256: [0-9a-f]{64}$/m);
   });
 
-  it.runIf(existsSync(SPEC))('are what the spec beside the repository gives (else: npx tsx scripts/derive-ee-operations.ts <spec>)', () => {
+  it('are what the spec beside the repository gives, when one does (else: npx tsx scripts/derive-ee-operations.ts <spec>)', () => {
+    if (!existsSync(SPEC)) {
+      console.warn(`ee-operations: no spec at ${SPEC}: the committed list was not checked for staleness`);
+      return;
+    }
     expect(committed).toBe(eeOperationsModule(readFileSync(SPEC, 'utf8')));
-  });
-
-  it.runIf(!existsSync(SPEC))('cannot be compared with a spec: none lies beside the repository', () => {
-    console.warn(`ee-operations: no spec at ${SPEC}: the committed list was not checked for staleness`);
-    expect(existsSync(SPEC)).toBe(false);
   });
 });
