@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PerchContext } from '../context.js';
 import { bindingDetail, findGroup, findRole, toApiGroupDetail, toApiRoleDetail } from '../iam/iam-store.js';
 import { findServiceAccount, groupsOf, toApiServiceAccountDetail, toApiServiceAccountResponse } from '../service-accounts/service-account-store.js';
-import { findUserById, toApiUser } from '../users/user-store.js';
+import { findUserById, groupsOfUser, toApiUser } from '../users/user-store.js';
 import type { AuditEntry } from './audit-log.js';
 
 /**
@@ -16,7 +16,8 @@ type Loader = (ctx: PerchContext, params: Record<string, string>, tenant: string
 
 const user: Loader = async (ctx, p) => {
   const row = await findUserById(ctx.db, p.id!);
-  return row && row.type !== 'SERVICE_ACCOUNT' ? toApiUser(row) : null;
+  // With its groups, so that a change of them (updateUserGroups, createUser's groups) shows in the diff.
+  return row && row.type !== 'SERVICE_ACCOUNT' ? toApiUser(row, await groupsOfUser(ctx.db, row.id)) : null;
 };
 const instanceServiceAccount: Loader = async (ctx, p) => {
   const row = await findServiceAccount(ctx.db, p.id!);
@@ -47,10 +48,15 @@ const group: Loader = async (ctx, p, tenant) => {
 const binding: Loader = async (ctx, p, tenant) => (await bindingDetail(ctx.db, tenant, p.id!)) ?? null;
 
 /** Route (as registered) → the kind of state and how to read it. */
-const ENTITY_ROUTES: Record<string, { kind: string; load: Loader }> = {
+/** `deletesPart`: a DELETE there removes a part of the entity (an auth method), so it still has an after. */
+const ENTITY_ROUTES: Record<string, { kind: string; load: Loader; deletesPart?: boolean }> = {
   '/api/v1/users/:id': { kind: 'user', load: user },
   '/api/v1/users/:id/password': { kind: 'user', load: user },
   '/api/v1/users/:id/superadmin': { kind: 'user', load: user },
+  '/api/v1/users/:id/restricted': { kind: 'user', load: user },
+  '/api/v1/users/:id/auths/:auth': { kind: 'user', load: user, deletesPart: true },
+  '/api/v1/users/:id/refresh-token': { kind: 'user', load: user, deletesPart: true },
+  '/api/v1/:tenant/users/:id/groups': { kind: 'user', load: user },
   '/api/v1/me': { kind: 'user', load: user },
   '/api/v1/me/password': { kind: 'user', load: user },
   '/api/v1/service-accounts/:id': { kind: 'service-account', load: instanceServiceAccount },
@@ -77,6 +83,7 @@ const CREATE_ROUTES: Record<string, { kind: string; load: Loader }> = {
 interface Capture {
   kind: string;
   load: Loader;
+  deletesPart?: boolean;
   params: Record<string, string>;
   tenant: string;
   before: string | null;
@@ -124,7 +131,7 @@ export async function entityStatesOf(ctx: PerchContext, request: FastifyRequest,
     if (!createdId) return undefined;
     capture.params.id = createdId;
   }
-  const after = request.method === 'DELETE' ? null : await read(ctx, capture);
+  const after = request.method === 'DELETE' && !capture.deletesPart ? null : await read(ctx, capture);
   if (capture.before === null && after === null) return undefined;
   return { kind: capture.kind, before: capture.before, after };
 }

@@ -6,7 +6,7 @@ import { findAuditLogRequestSchema } from '../../lib/schemas/audit.js';
 import type { PerchContext } from '../context.js';
 import { forbidden, notFound } from '../http/errors.js';
 import type { Action } from '../../lib/authz/catalogue.js';
-import { parse, principalOf, signedIn, tenantOf } from '../iam/access.js';
+import { pageSizeSchema, parse, principalOf, signedIn, tenantOf } from '../iam/access.js';
 import { csvHeader, csvLine } from './csv.js';
 import { applyAuditFilter, orderAudit, parseAuditFilter, searchAudit, streamAudit, toApiAuditLog, toItems, type AuditFilter } from './query.js';
 
@@ -14,7 +14,7 @@ const ownersOnly = { config: { access: 'instanceOwner' as const } };
 
 const pageSchema = z.object({
   page: z.coerce.number().int().min(1).default(1),
-  size: z.coerce.number().int().min(1).max(1000).default(10),
+  size: pageSizeSchema,
   sort: z.string().regex(/^date:(asc|desc)$/, 'sort must be date:asc or date:desc').optional(),
   format: z.enum(['csv', 'json']).optional(),
 });

@@ -2,6 +2,7 @@ import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import type { Principal } from '../auth/sessions.js';
 import type { DecisionIndex } from './decision-index.js';
 import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.js';
+import { eeOperationOf } from './ee-operation-match.js';
 import { ArchiveError, flowSourcesOf, multipartPart } from './flow-archive.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
@@ -129,7 +130,12 @@ export class KestraAuthorizer {
 
   private async decide(call: KestraCall): Promise<Verdict> {
     const match = matchPolicy(call.method, call.path);
-    if (!match) throw new Refusal(403, `Perch does not know the Kestra operation ${call.method} ${call.path}, so it is refused`);
+    if (!match) {
+      const ee = eeOperationOf(call.method, call.path);
+      if (ee && !call.principal) throw new Refusal(401, 'Sign in to Perch first');
+      if (ee) throw new Refusal(501, `Perch does not implement the Kestra EE operation ${ee.operationId} (${ee.method} ${call.path}) yet`, { operationId: ee.operationId });
+      throw new Refusal(403, `Perch does not know the Kestra operation ${call.method} ${call.path}, so it is refused`);
+    }
     if (match.tenant !== null && match.tenant !== KESTRA_TENANT) throw new Refusal(404, `Tenant ${match.tenant} not found`);
     const { row } = match;
     if (row.access === 'public') return { ok: true, row, namespaces: row.namespace.from === 'path' ? [match.params[row.namespace.param]!] : [] };

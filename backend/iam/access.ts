@@ -58,9 +58,15 @@ export function requireHolds(
   throw new HttpError(403, `You cannot ${what}: it grants permissions you do not hold ${where} (missing ${describePermissions(missing)})`, { missing });
 }
 
+/**
+ * EE's page sizes: any int32 from 1 (the spec sets no maximum, and Kestra's PageableUtils none either);
+ * a page holds at most what exists, so a large size costs what the data costs, no more.
+ */
+export const pageSizeSchema = z.coerce.number().int().min(1).max(2_147_483_647).default(10);
+
 export const listQuerySchema = z.object({
   page: z.coerce.number().int().min(1).default(1),
-  size: z.coerce.number().int().min(1).max(500).default(10),
+  size: pageSizeSchema,
   sort: z.string().regex(/^[A-Za-z_.]+:(asc|desc)$/, 'sort must be field:asc|desc').optional(),
 });
 

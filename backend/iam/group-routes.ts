@@ -4,6 +4,7 @@ import {
   createGroupRequestSchema,
   idsRequestSchema,
   setMembershipQuerySchema,
+  updateUserGroupsRequestSchema,
   updateGroupRequestSchema,
   type ApiGroupMember,
 } from '../../lib/schemas/iam.js';
@@ -11,6 +12,7 @@ import type { Principal } from '../auth/sessions.js';
 import type { PerchContext } from '../context.js';
 import { conflict, forbidden, notFound } from '../http/errors.js';
 import type { Store } from '../store/database.js';
+import { groupChangeOf, indexGroupChange, memberGroupIds, writeGroupChange } from './group-change.js';
 import { listQuery, may, parse, principalOf, requireHolds, requirePermission, signedIn, tenantOf } from './access.js';
 import {
   addMember,
@@ -223,5 +225,27 @@ export function registerGroupRoutes(app: FastifyInstance, ctx: PerchContext): vo
     });
     ctx.authz.removeMembership(tenant, id, userId);
     return memberView(ctx.db, tenant, user);
+  });
+
+  // EE's updateUserGroups: the user's whole set of groups in the tenant. Leaving a group needs
+  // MANAGE_MEMBERS; joining one also needs its bindings held (anti-escalation, as for a member added).
+  app.put('/api/v1/:tenant/users/:id/groups', signedIn, async (request, reply) => {
+    const tenant = tenantOf(request);
+    const userId = (request.params as { id: string }).id;
+    const principal = requirePermission(ctx, request, tenant, 'GROUP', 'MANAGE_MEMBERS');
+    const { groupIds } = parse(updateUserGroupsRequestSchema, request.body);
+    await mustFindUser(ctx.db, tenant, userId);
+    const change = groupChangeOf(await memberGroupIds(ctx.db, tenant, userId), groupIds);
+    for (const id of new Set(groupIds)) {
+      const group = await mustFindGroup(ctx.db, tenant, id);
+      if (change.added.includes(id)) await requireHoldsGroupBindings(ctx, principal, tenant, group);
+    }
+    await ctx.db.transaction().execute(async (trx) => {
+      await mustFindUser(trx, tenant, userId);
+      for (const id of change.added) await mustFindGroup(trx, tenant, id);
+      await writeGroupChange(trx, tenant, userId, change);
+    });
+    indexGroupChange(ctx, tenant, userId, change);
+    return reply.code(204).send();
   });
 }

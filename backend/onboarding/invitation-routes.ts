@@ -6,7 +6,7 @@ import { setLoginCookies } from '../auth/cookies.js';
 import { crossSiteBrowserProblem } from '../auth/guard.js';
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { PerchContext } from '../context.js';
-import { badRequest, conflict, forbidden, HttpError, notFound } from '../http/errors.js';
+import { conflict, forbidden, HttpError, notFound } from '../http/errors.js';
 import { listQuery, parse, principalOf, requireHolds, requirePermission, signedIn, tenantOf } from '../iam/access.js';
 import {
   addMember,
@@ -38,11 +38,13 @@ import {
   statusOf,
   toApiInvitations,
   type InvitationRow,
+  type NewInvitation,
   type StoredRole,
 } from './invitation-store.js';
 import { describeRules, renderAcceptPage } from './pages.js';
 import { hashLinkToken, linkTo, newLinkToken } from './secret-links.js';
 import { perchPageReply } from '../http/perch-page.js';
+import type { Store } from '../store/database.js';
 
 export const ACCEPT_PATH = '/perch/invitations/accept';
 
@@ -83,56 +85,71 @@ async function requireHoldsInvitation(ctx: PerchContext, request: FastifyRequest
   }
 }
 
+interface CreatedAccount {
+  user: UserRow;
+  bindings: Array<{ row: BindingRow; permissions: Permissions }>;
+  groups: string[];
+}
+
 /**
- * Creates the account, applies the invitation's bindings and memberships, and marks it used, in one
- * transaction; the decision index learns them once it has committed. Roles or groups deleted since
- * the invitation was sent are skipped.
+ * In `trx`: creates the account for the invitation's email, applies its bindings and memberships,
+ * and marks it used. Roles or groups deleted since the invitation was sent are skipped.
  */
+async function createAccountFrom(trx: Store, row: InvitationRow, passwordHash: string | null, names: { firstName?: string | null; lastName?: string | null }): Promise<CreatedAccount> {
+  if (await findUserByEmail(trx, row.email)) throw conflict(`An account already exists for ${row.email}: sign in instead`);
+  const user = await createUser(trx, {
+    email: row.email,
+    firstName: names.firstName?.trim() || null,
+    lastName: names.lastName?.trim() || null,
+    passwordHash,
+    superAdmin: row.super_admin === 1,
+    tenantId: row.tenant_id,
+  });
+  const now = Date.now();
+  if (!(await claimInvitation(trx, row.id, user.id, now))) {
+    throw deadInvitation(await findInvitationByTokenHash(trx, row.token_hash), now) ?? new HttpError(410, 'This invitation can no longer be used.');
+  }
+  const bindings: CreatedAccount['bindings'] = [];
+  for (const r of readRoles(row)) {
+    const role = await findRole(trx, row.tenant_id, r.id);
+    if (!role) continue;
+    for (const namespace of r.namespaces.length ? r.namespaces : [null]) {
+      const input = { type: 'USER' as const, subjectId: user.id, roleId: role.id, namespace };
+      if (await findSameBinding(trx, row.tenant_id, input)) continue;
+      bindings.push({ row: await insertBinding(trx, row.tenant_id, input), permissions: readPermissions(role.permissions) });
+    }
+  }
+  const groups: string[] = [];
+  for (const groupId of readGroupIds(row)) {
+    if (!(await findGroup(trx, row.tenant_id, groupId))) continue;
+    await addMember(trx, row.tenant_id, groupId, user.id, 'MEMBER');
+    groups.push(groupId);
+  }
+  return { user, bindings, groups };
+}
+
+const accountTakenAsConflict = (email: string) => (error: unknown): never => {
+  if (isUniqueViolation(error)) throw conflict(`An account already exists for ${email}: sign in instead`);
+  throw error;
+};
+
+/** Once the account's transaction committed: the decision index, the default role, the other replicas. */
+async function announceAccount(ctx: PerchContext, tenantId: string, created: CreatedAccount): Promise<void> {
+  for (const b of created.bindings) ctx.authz.addBinding(toBindingFact(b.row, b.permissions));
+  for (const groupId of created.groups) ctx.authz.addMembership({ tenantId, groupId, userId: created.user.id });
+  // Like any new account, the person also gets the tenant's default role.
+  await bindDefaultRole(ctx, created.user.id, tenantId);
+  // Other replicas re-read the authorization facts (this one already has them).
+  await ctx.changes.publish('iam', 'onboarding').catch((error: unknown) => ctx.log.error({ err: error }, 'could not announce an IAM change'));
+}
+
+/** The person accepts: account, grants and claim in one transaction. */
 async function acceptInvitation(ctx: PerchContext, row: InvitationRow, passwordHash: string, names: { firstName?: string | null; lastName?: string | null }): Promise<UserRow> {
   const created = await ctx.db
     .transaction()
-    .execute(async (trx) => {
-      if (await findUserByEmail(trx, row.email)) throw conflict(`An account already exists for ${row.email}: sign in instead`);
-      const user = await createUser(trx, {
-        email: row.email,
-        firstName: names.firstName?.trim() || null,
-        lastName: names.lastName?.trim() || null,
-        passwordHash,
-        superAdmin: row.super_admin === 1,
-        tenantId: row.tenant_id,
-      });
-      const now = Date.now();
-      if (!(await claimInvitation(trx, row.id, user.id, now))) {
-        throw deadInvitation(await findInvitationByTokenHash(trx, row.token_hash), now) ?? new HttpError(410, 'This invitation can no longer be used.');
-      }
-      const bindings: Array<{ row: BindingRow; permissions: Permissions }> = [];
-      for (const r of readRoles(row)) {
-        const role = await findRole(trx, row.tenant_id, r.id);
-        if (!role) continue;
-        for (const namespace of r.namespaces.length ? r.namespaces : [null]) {
-          const input = { type: 'USER' as const, subjectId: user.id, roleId: role.id, namespace };
-          if (await findSameBinding(trx, row.tenant_id, input)) continue;
-          bindings.push({ row: await insertBinding(trx, row.tenant_id, input), permissions: readPermissions(role.permissions) });
-        }
-      }
-      const groups: string[] = [];
-      for (const groupId of readGroupIds(row)) {
-        if (!(await findGroup(trx, row.tenant_id, groupId))) continue;
-        await addMember(trx, row.tenant_id, groupId, user.id, 'MEMBER');
-        groups.push(groupId);
-      }
-      return { user, bindings, groups };
-    })
-    .catch((error: unknown) => {
-      if (isUniqueViolation(error)) throw conflict(`An account already exists for ${row.email}: sign in instead`);
-      throw error;
-    });
-  for (const b of created.bindings) ctx.authz.addBinding(toBindingFact(b.row, b.permissions));
-  for (const groupId of created.groups) ctx.authz.addMembership({ tenantId: row.tenant_id, groupId, userId: created.user.id });
-  // Like any new account, the person also gets the tenant's default role.
-  await bindDefaultRole(ctx, created.user.id, row.tenant_id);
-  // Other replicas re-read the authorization facts (this one already has them).
-  await ctx.changes.publish('iam', 'onboarding').catch((error: unknown) => ctx.log.error({ err: error }, 'could not announce an IAM change'));
+    .execute((trx) => createAccountFrom(trx, row, passwordHash, names))
+    .catch(accountTakenAsConflict(row.email));
+  await announceAccount(ctx, row.tenant_id, created);
   return created.user;
 }
 
@@ -163,12 +180,44 @@ async function acceptFromRequest(ctx: PerchContext, request: FastifyRequest, rep
   return { user, row: row! };
 }
 
+/**
+ * EE's `createUserIfNotExist` ("skip the invitation", for single sign-on): the account is created at
+ * once, without a password, with the invitation's roles and groups, and the invitation is recorded as
+ * accepted, all in one transaction. The person signs in through single sign-on, or with a password an
+ * instance owner sets or a reset link. No link exists, so none is shown or mailed.
+ */
+async function createDirectly(ctx: PerchContext, request: FastifyRequest, reply: FastifyReply, invitation: NewInvitation) {
+  const principal = principalOf(request);
+  const created = await ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      if (await findPendingInvitation(trx, invitation.tenantId, invitation.email)) throw conflict(`An invitation for ${invitation.email} is already pending: delete it first`);
+      const row = await insertInvitation(trx, invitation);
+      return { row, account: await createAccountFrom(trx, row, null, {}) };
+    })
+    .catch(accountTakenAsConflict(invitation.email));
+  await announceAccount(ctx, invitation.tenantId, created.account);
+  const actor = { type: principal.actorType === 'SERVICE_ACCOUNT' ? ('SERVICE_ACCOUNT' as const) : ('USER' as const), id: principal.userId, email: principal.email };
+  await ctx.audit.record({
+    tenantId: invitation.tenantId,
+    actor,
+    action: 'CREATE',
+    resourceType: 'USER',
+    resourceId: created.account.user.id,
+    ...requestFields(request),
+    outcome: 'SUCCESS',
+    details: { via: 'createUserIfNotExist', invitationId: created.row.id, email: invitation.email, roles: invitation.roles, groups: invitation.groupIds, superAdmin: invitation.superAdmin },
+  });
+  const row = (await findInvitation(ctx.db, invitation.tenantId, created.row.id))!;
+  const [detail] = await toApiInvitations(ctx.db, [row]);
+  return reply.code(201).header('cache-control', 'no-store').send(detail);
+}
+
 export function registerInvitationRoutes(app: FastifyInstance, ctx: PerchContext, mailer: Mailer): void {
   app.post('/api/v1/:tenant/invitations', signedIn, async (request, reply) => {
     const tenant = tenantOf(request);
     const principal = requirePermission(ctx, request, tenant, 'INVITATION', 'CREATE');
     const body = parse(createInvitationRequestSchema, request.body);
-    if (body.createUserIfNotExist) throw badRequest('createUserIfNotExist is not supported: send an invitation and let the person choose a password');
     if (body.superAdmin && !principal.superAdmin) throw forbidden('Only an instance owner may invite an instance owner');
     const roles: StoredRole[] = (body.roles ?? []).map((r) => ({ id: r.id, namespaces: [...new Set(r.namespaces ?? [])] }));
     const groupIds = [...new Set(body.groups ?? [])];
@@ -177,9 +226,11 @@ export function registerInvitationRoutes(app: FastifyInstance, ctx: PerchContext
     const { token, hash } = newLinkToken();
     const sentAt = Date.now();
     const expiresAt = sentAt + ctx.config.invitations.expireAfter;
+    const invitation = { tenantId: tenant, email: body.email, tokenHash: hash, roles, groupIds, superAdmin: body.superAdmin ?? false, createdBy: principal.userId, sentAt, expiresAt };
+    if (body.createUserIfNotExist) return createDirectly(ctx, request, reply, invitation);
     const row = await ctx.db.transaction().execute(async (trx) => {
       if (await findPendingInvitation(trx, tenant, body.email)) throw conflict(`An invitation for ${body.email} is already pending: delete it first to send a new one`);
-      return insertInvitation(trx, { tenantId: tenant, email: body.email, tokenHash: hash, roles, groupIds, superAdmin: body.superAdmin ?? false, createdBy: principal.userId, sentAt, expiresAt });
+      return insertInvitation(trx, invitation);
     });
     const link = linkTo(ctx, request, ACCEPT_PATH, token);
     let mailed = false;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   createOrUpdateUserRequestSchema,
   setPasswordRequestSchema,
+  setRestrictedRequestSchema,
   setSuperAdminRequestSchema,
   updateOwnPasswordRequestSchema,
   userDetailsRequestSchema,
@@ -13,6 +14,7 @@ import { recordSecurityEvent } from '../audit/security-events.js';
 import type { PerchContext } from '../context.js';
 import { conflict, forbidden, HttpError, notFound, validationError } from '../http/errors.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
+import { pageSizeSchema } from '../iam/access.js';
 import { bindDefaultRole, findGroup, forgetUserInIam, isUniqueViolation } from '../iam/iam-store.js';
 import { groupChangeOf, indexGroupChange, memberGroupIds, NO_GROUP_CHANGE, writeGroupChange, type GroupChange } from '../iam/group-change.js';
 import type { Store } from '../store/database.js';
@@ -29,6 +31,7 @@ import {
   toApiUserSummary,
   updateUser,
   type UserChanges,
+  PASSWORD_AUTH_ID,
   type UserRow,
 } from './user-store.js';
 
@@ -42,7 +45,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 
 const listQuerySchema = z.object({
   page: z.coerce.number().int().min(1).default(1),
-  size: z.coerce.number().int().min(1).max(500).default(10),
+  size: pageSizeSchema,
   q: z.string().max(200).optional(),
   sort: z
     .string()
@@ -204,6 +207,32 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
     const body = parse(setSuperAdminRequestSchema, request.body);
     await applyUserChange(ctx, user, { superAdmin: body.superAdmin });
     return reply.code(200).send(); // the EE spec answers 200 without a body
+  });
+
+  app.patch('/api/v1/users/:id/restricted', ownersOnly, async (request, reply) => {
+    const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
+    const body = parse(setRestrictedRequestSchema, request.body);
+    await applyUserChange(ctx, user, { restricted: body.restricted });
+    return reply.code(200).send(); // the EE spec answers 200 without a body
+  });
+
+  // Perch keeps no refresh tokens: what one would carry, a signed-in session, is what ends here.
+  app.delete('/api/v1/users/:id/refresh-token', ownersOnly, async (request, reply) => {
+    const user = await mustFindUser(ctx.db, (request.params as { id: string }).id);
+    await ctx.sessions.revokeUser(user.id);
+    return reply.code(204).send();
+  });
+
+  // The one auth method Perch lists is the password (`auths`); removing it ends the user's sessions,
+  // and leaves single sign-on or an owner's new password as the ways back in.
+  app.delete('/api/v1/users/:id/auths/:auth', ownersOnly, async (request) => {
+    const { id, auth } = request.params as { id: string; auth: string };
+    const user = await mustFindUser(ctx.db, id);
+    if (auth !== PASSWORD_AUTH_ID || user.password_hash === null) throw notFound(`User ${id} has no auth method ${auth}`);
+    if (user.super_admin === 1 && user.disabled !== 1 && (await countUsers(ctx.db, { superAdmin: true, enabledOnly: true })) <= 1) {
+      throw conflict('This is the last instance owner: removing their password could lock every owner out');
+    }
+    return apiUser(ctx, await applyUserChange(ctx, user, { passwordHash: null }));
   });
 
   app.delete('/api/v1/users/:id', ownersOnly, async (request, reply) => {

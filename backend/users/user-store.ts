@@ -112,7 +112,9 @@ export async function searchUsers(db: Store, query: UserQuery): Promise<{ rows: 
 }
 
 const displayName = (row: UserRow) => [row.first_name, row.last_name].filter(Boolean).join(' ') || row.email;
-const auths = (row: UserRow) => (row.password_hash ? [{ id: 'password', name: 'password', type: 'PASSWORD' }] : []);
+/** The id of the password in a user's `auths` (EE's deleteUserAuthMethod takes it). */
+export const PASSWORD_AUTH_ID = 'password';
+const auths = (row: UserRow) => (row.password_hash ? [{ id: PASSWORD_AUTH_ID, name: 'password', type: 'PASSWORD' }] : []);
 const tenants = (row: UserRow) => [{ id: row.tenant_id, name: row.tenant_id }];
 
 /** `groups`: the user's groups (EE's `[{id, tenantId}]`); see {@link groupsOfUser}. */

@@ -61,6 +61,8 @@ export const autocompleteRequestSchema = z.object({
 export type AutocompleteRequest = z.infer<typeof autocompleteRequestSchema>;
 
 export const idsRequestSchema = z.object({ ids: z.array(id).max(1000).default([]) });
+/** EE's `IAMUserGroupController.ApiUpdateUserGroupsRequest`: the user's groups in the tenant, all of them. */
+export const updateUserGroupsRequestSchema = z.strictObject({ groupIds: z.array(id).max(1000).default([]) });
 
 // ---------------------------------------------------------------------------------------------
 // Groups

@@ -24,7 +24,7 @@ export const createInvitationRequestSchema = z.strictObject({
   roles: z.array(invitationRoleSchema).max(100).nullish(),
   groups: z.array(id).max(100).nullish(),
   superAdmin: z.boolean().nullish(),
-  /** Kestra EE's "skip the invitation" (meant for SSO): not supported, refused when true. */
+  /** Kestra EE's "skip the invitation" (meant for SSO): the account is created at once, without a password. */
   createUserIfNotExist: z.boolean().nullish(),
 });
 export type CreateInvitationRequest = z.infer<typeof createInvitationRequestSchema>;

@@ -51,6 +51,9 @@ export const createOrUpdateUserRequestSchema = z.object({
 });
 export type CreateOrUpdateUserRequest = z.infer<typeof createOrUpdateUserRequestSchema>;
 
+/** EE's `IAMUserController.ApiPatchRestrictedRequest`. */
+export const setRestrictedRequestSchema = z.strictObject({ restricted: z.boolean() });
+
 export const userDetailsRequestSchema = z.object({
   firstName: name.nullish(),
   lastName: name.nullish(),
