@@ -281,7 +281,22 @@ export function parseConfig(raw: unknown): PerchConfig {
   throw new ConfigError(`Invalid configuration: ${key || 'file'}${envName ? ` (${envName})` : ''}: ${message}`);
 }
 
-/** Reads the YAML file (if any), applies PERCH_* overrides, validates. */
+/**
+ * `PERCH_X_FILE`: the value of `PERCH_X` read from a file (Docker and Swarm secrets, Kubernetes secret
+ * volumes), without its final line break. Both set is ambiguous, so refused.
+ */
+async function fromSecretFile(env: NodeJS.ProcessEnv, name: string): Promise<string | undefined> {
+  const file = env[`${name}_FILE`];
+  if (!file) return undefined;
+  if (env[name]) throw new ConfigError(`Invalid configuration: both ${name} and ${name}_FILE are set: keep one`);
+  try {
+    return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError(`Cannot read ${name}_FILE (${file}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** Reads the YAML file (if any), applies PERCH_* overrides (or PERCH_*_FILE), validates. */
 export async function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): Promise<PerchConfig> {
   const env = options.env ?? process.env;
   const file = options.file ?? env.PERCH_CONFIG;
@@ -301,7 +316,8 @@ export async function loadConfig(options: { file?: string; env?: NodeJS.ProcessE
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`Configuration file ${file} must hold a YAML mapping`);
   }
   for (const [name, key] of Object.entries(ENV_KEYS)) {
-    const value = env[name];
+    const fromFile = await fromSecretFile(env, name);
+    const value = fromFile ?? env[name];
     if (value !== undefined && value !== '') setPath(raw, key, value);
   }
   return parseConfig(raw);
