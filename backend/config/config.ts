@@ -27,7 +27,7 @@ export function parseIsoDuration(text: string): number | null {
 }
 
 /** The repository root (config.ts sits in backend/config/ whether run from source or from dist/). */
-const PROJECT_ROOT = path.resolve(import.meta.dirname, import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 
 const port = z.coerce.number().int().min(0).max(65535);
 // abort: a value that is no URL at all is not handed to the refinements below.
