@@ -56,6 +56,8 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** How long a caller has to send a body Perch reads itself (its API, sign-in); uploads to Kestra stream and are not bounded. */
     bodyTimeout: durationMs.default(30_000),
+    /** Serve https directly: PEM files of the certificate (with its chain) and its private key. */
+    tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     kestra: z
       .strictObject({
         url: kestraUrl.default('http://localhost:8080'),
@@ -210,6 +212,11 @@ export const configSchema = z
   .refine((config) => !config.mail.smtp.host || config.publicUrl, {
     path: ['publicUrl'],
     message: 'is required when mail.smtp.host is set: links in mails are built from it, never from a request',
+  })
+  // Served over https, cookies must be Secure and the CSRF origin https: both follow publicUrl.
+  .refine((config) => !config.tls || config.publicUrl?.startsWith('https:'), {
+    path: ['publicUrl'],
+    message: 'must be the https:// address people use when tls.cert and tls.key are set',
   });
 
 export type PerchConfig = z.output<typeof configSchema>;
@@ -224,6 +231,8 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_DATABASE_URL: 'databaseUrl',
   PERCH_LOG_LEVEL: 'logLevel',
   PERCH_BODY_TIMEOUT: 'bodyTimeout',
+  PERCH_TLS_CERT: 'tls.cert',
+  PERCH_TLS_KEY: 'tls.key',
   PERCH_KESTRA_URL: 'kestra.url',
   PERCH_KESTRA_USERNAME: 'kestra.username',
   PERCH_KESTRA_PASSWORD: 'kestra.password',
