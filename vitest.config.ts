@@ -13,6 +13,10 @@ export default defineConfig({
     projects: [
       {
         extends: false,
+        resolve: {
+          // deploy/easypanel templates import EasyPanel's helpers by this name.
+          alias: { '~templates-utils': new URL('./test/deploy/easypanel-template-utils.ts', import.meta.url).pathname },
+        },
         test: {
           name: 'backend',
           include: ['test/**/*.test.ts', 'backend/**/*.test.ts', 'lib/**/*.test.ts'],

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerAuditCommands } from './audit/cli.js';
 import { ConfigError, loadConfig, type PerchConfig } from './config/config.js';
+import { registerInstanceCommands } from './instances/cli.js';
 import { registerRemoteCommands } from './remote/commands.js';
 import { buildPerch, type Perch } from './server.js';
 import { migrateToLatest, openStore } from './store/database.js';
@@ -90,5 +91,6 @@ admin
   .action(createAdmin);
 registerAuditCommands(program, config);
 registerRemoteCommands(program, fail);
+registerInstanceCommands(program, fail);
 
 await program.parseAsync(process.argv);

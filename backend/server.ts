@@ -1,6 +1,8 @@
 import fastifyCookie from '@fastify/cookie';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AuditLog } from './audit/audit-log.js';
 import { installAuditHook } from './audit/http-hook.js';
@@ -16,7 +18,7 @@ import { DecisionIndex } from './authz/decision-index.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { SessionManager } from './auth/sessions.js';
-import type { PerchConfig } from './config/config.js';
+import { ConfigError, type PerchConfig } from './config/config.js';
 import type { PerchContext } from './context.js';
 import { registerHealthRoutes } from './health/routes.js';
 import { ensureManagedRoles, loadAuthzFacts } from './iam/iam-store.js';
@@ -109,6 +111,16 @@ export interface Perch {
   close(): Promise<void>;
 }
 
+const HSTS = 'max-age=31536000';
+
+/** The certificate and key files of `tls`, read once at start; a file Perch cannot read stops it, naming the key. */
+async function readTls(tls: { cert: string; key: string }): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = (file: string, key: string) => readFile(file).catch((error: NodeJS.ErrnoException) => {
+    throw new ConfigError(`Cannot read ${key} (${file}): ${error.code ?? error.message}`);
+  });
+  return { cert: await read(tls.cert, 'tls.cert (PERCH_TLS_CERT)'), key: await read(tls.key, 'tls.key (PERCH_TLS_KEY)') };
+}
+
 /**
  * Builds a ready-to-listen Perch: store migrated, features registered. `fastLane: false` sends every
  * request through Fastify (tests compare both paths).
@@ -116,9 +128,16 @@ export interface Perch {
 export async function buildPerch(config: PerchConfig, options: { logger?: boolean; fastLane?: boolean } = {}): Promise<Perch> {
   // Kestra reads may take the proxy's fast lane before Fastify sees them (proxy/fast-lane.ts).
   let fastLane: FastLane | undefined;
+  const tls = config.tls && (await readTls(config.tls));
+  // Browsers that reached Perch over https keep to it (HSTS); Perch's answers say so, Kestra's too.
+  const hsts = config.publicUrl?.startsWith('https:') ? HSTS : null;
   const app = Fastify({
     serverFactory: (fastify, settings) => {
-      const server = createServer((req, res) => (fastLane ? fastLane.take(req, res, fastify) : fastify(req, res)));
+      const handle = (req: IncomingMessage, res: ServerResponse) => {
+        if (hsts) res.setHeader('strict-transport-security', hsts);
+        return fastLane ? fastLane.take(req, res, fastify) : fastify(req, res);
+      };
+      const server = tls ? createHttpsServer(tls, handle) : createServer(handle);
       // What Fastify sets on a server it creates itself.
       server.keepAliveTimeout = Number(settings.keepAliveTimeout);
       server.requestTimeout = Number(settings.requestTimeout);

@@ -27,7 +27,7 @@ export function parseIsoDuration(text: string): number | null {
 }
 
 /** The repository root (config.ts sits in backend/config/ whether run from source or from dist/). */
-const PROJECT_ROOT = path.resolve(import.meta.dirname, import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 
 const port = z.coerce.number().int().min(0).max(65535);
 // abort: a value that is no URL at all is not handed to the refinements below.
@@ -56,6 +56,8 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** How long a caller has to send a body Perch reads itself (its API, sign-in); uploads to Kestra stream and are not bounded. */
     bodyTimeout: durationMs.default(30_000),
+    /** Serve https directly: PEM files of the certificate (with its chain) and its private key. */
+    tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     kestra: z
       .strictObject({
         url: kestraUrl.default('http://localhost:8080'),
@@ -210,6 +212,11 @@ export const configSchema = z
   .refine((config) => !config.mail.smtp.host || config.publicUrl, {
     path: ['publicUrl'],
     message: 'is required when mail.smtp.host is set: links in mails are built from it, never from a request',
+  })
+  // Served over https, cookies must be Secure and the CSRF origin https: both follow publicUrl.
+  .refine((config) => !config.tls || config.publicUrl?.startsWith('https:'), {
+    path: ['publicUrl'],
+    message: 'must be the https:// address people use when tls.cert and tls.key are set',
   });
 
 export type PerchConfig = z.output<typeof configSchema>;
@@ -224,6 +231,8 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_DATABASE_URL: 'databaseUrl',
   PERCH_LOG_LEVEL: 'logLevel',
   PERCH_BODY_TIMEOUT: 'bodyTimeout',
+  PERCH_TLS_CERT: 'tls.cert',
+  PERCH_TLS_KEY: 'tls.key',
   PERCH_KESTRA_URL: 'kestra.url',
   PERCH_KESTRA_USERNAME: 'kestra.username',
   PERCH_KESTRA_PASSWORD: 'kestra.password',
@@ -281,7 +290,22 @@ export function parseConfig(raw: unknown): PerchConfig {
   throw new ConfigError(`Invalid configuration: ${key || 'file'}${envName ? ` (${envName})` : ''}: ${message}`);
 }
 
-/** Reads the YAML file (if any), applies PERCH_* overrides, validates. */
+/**
+ * `PERCH_X_FILE`: the value of `PERCH_X` read from a file (Docker and Swarm secrets, Kubernetes secret
+ * volumes), without its final line break. Both set is ambiguous, so refused.
+ */
+async function fromSecretFile(env: NodeJS.ProcessEnv, name: string): Promise<string | undefined> {
+  const file = env[`${name}_FILE`];
+  if (!file) return undefined;
+  if (env[name]) throw new ConfigError(`Invalid configuration: both ${name} and ${name}_FILE are set: keep one`);
+  try {
+    return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError(`Cannot read ${name}_FILE (${file}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** Reads the YAML file (if any), applies PERCH_* overrides (or PERCH_*_FILE), validates. */
 export async function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): Promise<PerchConfig> {
   const env = options.env ?? process.env;
   const file = options.file ?? env.PERCH_CONFIG;
@@ -301,7 +325,8 @@ export async function loadConfig(options: { file?: string; env?: NodeJS.ProcessE
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`Configuration file ${file} must hold a YAML mapping`);
   }
   for (const [name, key] of Object.entries(ENV_KEYS)) {
-    const value = env[name];
+    const fromFile = await fromSecretFile(env, name);
+    const value = fromFile ?? env[name];
     if (value !== undefined && value !== '') setPath(raw, key, value);
   }
   return parseConfig(raw);
