@@ -3,6 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AuditLog } from './audit/audit-log.js';
+import { ensureAuditKey, type AuditKey } from './audit/audit-key.js';
+import { checkpointFile } from './audit/checkpoint.js';
+import { Checkpointer } from './audit/checkpointer.js';
 import { installAuditHook } from './audit/http-hook.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { installBodyDeadline } from './http/body-deadline.js';
@@ -106,6 +109,8 @@ export interface Perch {
   reloadAuthorization(): Promise<void>;
   /** What the proxy's fast lane forwarded and handed to Fastify (proxy/fast-lane.ts). */
   fastLane: FastLane['counts'];
+  /** The audit key (its `generated` hex is set when this start created it: `perch serve` shows it once). */
+  auditKey: AuditKey;
   close(): Promise<void>;
 }
 
@@ -133,6 +138,8 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     forceCloseConnections: true,
     return503OnClosing: true,
   });
+  // The key first: a Perch that cannot sign its audit log does not start.
+  const auditKey = await ensureAuditKey(config);
   const store = await openStore(config);
   try {
     await migrateToLatest(store.db, (line) => app.log.info(line));
@@ -158,7 +165,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     authz: new DecisionIndex(),
     changes,
     log: app.log,
-    audit: new AuditLog(store),
+    audit: new AuditLog(store, { key: auditKey.key }),
   };
   installReplicaSync(app, ctx);
   ctx.firstAdmin.onFound = () => reloadAuthorization(ctx);
@@ -196,12 +203,22 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
 
   const stopRetention = startRetention(ctx);
   const shipper = startShipper(ctx.db, config.audit, (sink, error) => app.log.warn({ err: error, sink }, `audit log shipping to ${sink} failed; retrying`));
+  const checkpointer = new Checkpointer({
+    db: ctx.db,
+    key: auditKey.key,
+    file: checkpointFile(config),
+    intervalMs: config.audit.checkpointInterval,
+    sinks: shipper.sinks,
+    onRefused: (r) => app.log.error({ event: 'audit.checkpoint.refused', tenantId: r.tenant }, `audit checkpoint: chain ${r.tenant} keeps its previous pin: ${r.reason}`),
+    onError: (where, error) => app.log.warn({ err: error, where }, `audit checkpoint to ${where} failed`),
+  }).start();
   let closed = false;
   return {
     app,
     ctx,
     reloadAuthorization: () => reloadAuthorization(ctx),
     fastLane: lane.counts,
+    auditKey: auditKey,
     async close() {
       if (closed) return;
       closed = true;
@@ -209,6 +226,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
       stopRetention();
       await app.close();
       await ctx.audit.close();
+      await checkpointer.close();
       await shipper.close();
       await ctx.changes.close();
       await store.close();
