@@ -1,6 +1,12 @@
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../backend/audit/audit-log.js';
+import { checkpointFile } from '../../backend/audit/checkpoint.js';
+import { Checkpointer } from '../../backend/audit/checkpointer.js';
 import { auditVerify } from '../../backend/audit/cli.js';
 import { canonicalJson, canonicalRow, entryHash, GENESIS_HASH, type UnhashedRow } from '../../backend/audit/chain.js';
 import { flowUpdate } from './entries.js';
@@ -115,15 +121,21 @@ for (const target of storeTargets()) {
     });
 
     it('says how far a long verify walk got, page by page, before its verdict', async () => {
-      const log = await fresh();
+      await store.db.deleteFrom('audit_log').execute();
+      const hex = randomBytes(32).toString('hex');
+      const key = createSecretKey(Buffer.from(hex, 'hex'));
+      const log = new AuditLog(store, { key });
       await Promise.all(Array.from({ length: 4500 }, (_, i) => log.record(entry(i))));
       await log.close();
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-verify-'));
+      const settings = parseConfig({ databaseUrl, dataDir });
+      await new Checkpointer({ db: store.db, key, file: checkpointFile(settings), intervalMs: 3_600_000 }).run();
       const out: string[] = [];
       const err: string[] = [];
-      const settings = parseConfig({ databaseUrl, dataDir: '/nonexistent' });
-      expect(await auditVerify(settings, { out: (l) => out.push(l), err: (l) => err.push(l) }, 0)).toBe(0);
+      expect(await auditVerify(settings, { out: (l) => out.push(l), err: (l) => err.push(l) }, 0, { env: { PERCH_AUDIT_KEY: hex } })).toBe(0);
       expect(err).toEqual(['chain main: 2,000 entries verified so far…', 'chain main: 4,000 entries verified so far…']);
-      expect(out).toEqual(['chain main: ok, 4500 entries (seq 1…4500)']);
+      expect(out).toEqual([expect.stringMatching(/^checkpoint of .*: 1 chains$/), 'chain main: ok, 4500 entries (seq 1…4500)']);
+      await rm(dataDir, { recursive: true, force: true });
     });
 
     it('purges old entries and records the purge so the chain still verifies', async () => {
