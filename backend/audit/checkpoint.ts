@@ -52,10 +52,21 @@ export type NewestCheckpoint =
   | { status: 'forged'; checkpoint: Checkpoint }
   | { status: 'signed'; checkpoint: Checkpoint };
 
+/** A line's JSON when it says it is a checkpoint (other lines: a sink's entries, a line a crash cut short). */
+function checkpointLine(line: string): unknown {
+  try {
+    const value = JSON.parse(line) as { type?: unknown } | null;
+    return value && typeof value === 'object' && value.type === 'perch.audit.checkpoint' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The newest checkpoint of a file (its last line; a line cut short by a crash is skipped) and whether
- * the key signed it. An older line is never taken instead of a newest one that fails: that would let
- * whoever can append to the file roll verify back.
+ * The newest checkpoint of a file (the last line that says it is one: the checkpoint file, or a file
+ * sink's, where entries come between) and whether the key signed it. An older checkpoint is never
+ * taken instead of a newest one that fails: that would let whoever can append to the file roll
+ * verify back.
  */
 export async function readNewestCheckpoint(file: string, key: KeyObject | null): Promise<NewestCheckpoint> {
   let text: string;
@@ -66,15 +77,13 @@ export async function readNewestCheckpoint(file: string, key: KeyObject | null):
     return { status: 'unreadable', reason: (error as Error).message };
   }
   // Every line ends with a newline: what follows the last one is empty, or a line a crash cut short.
-  const last = text.split('\n').slice(0, -1).filter((l) => l.trim()).at(-1);
-  if (last === undefined) return { status: 'missing' };
-  let parsed: Checkpoint;
-  try {
-    parsed = checkpointSchema.parse(JSON.parse(last));
-  } catch {
-    return { status: 'unreadable', reason: 'its newest line is not a checkpoint' };
-  }
-  return { status: key && checkpointSigned(key, parsed) ? 'signed' : 'forged', checkpoint: parsed };
+  const lines = text.split('\n').slice(0, -1);
+  let newest: unknown;
+  for (let i = lines.length - 1; i >= 0 && newest === undefined; i--) newest = checkpointLine(lines[i]!);
+  if (newest === undefined) return { status: 'missing' };
+  const parsed = checkpointSchema.safeParse(newest);
+  if (!parsed.success) return { status: 'unreadable', reason: 'its newest checkpoint is not well-formed' };
+  return { status: key && checkpointSigned(key, parsed.data) ? 'signed' : 'forged', checkpoint: parsed.data };
 }
 
 /** Appends one checkpoint line and fsyncs it. */

@@ -358,8 +358,11 @@ for (const target of storeTargets()) {
       const fromSink = await cli({ checkpoint: kept });
       expect(fromSink.code).toBe(1);
       expect(fromSink.err).toEqual([`chain main: BROKEN at seq 3: the chain was cut: it ends at seq 2, the checkpoint of ${cp.time} has it up to seq 3`]);
-      await writeFile(kept, 'not json\n');
-      expect((await cli({ checkpoint: kept })).err[0]).toBe(`the checkpoint file ${kept} cannot be read (its newest line is not a checkpoint); chains are verified without it`);
+      // A newest checkpoint that is not well-formed is not passed over for an older one.
+      await writeFile(kept, `${JSON.stringify(cp)}\n${JSON.stringify({ ...cp, chains: [{ tenant: 'main', seq: 0, hash: 'x' }] })}\n`);
+      expect((await cli({ checkpoint: kept })).err[0]).toBe(`the checkpoint file ${kept} cannot be read (its newest checkpoint is not well-formed); chains are verified without it`);
+      await writeFile(kept, 'not json\n{"type":"entry"}\n');
+      expect((await cli({ checkpoint: kept })).err[0]).toBe(`no checkpoint in ${kept}: a cut tail or a deleted chain cannot be detected (Perch writes one at start and every audit.checkpointInterval; give another with --checkpoint)`);
     });
 
     it('pins the purge entry and checks a checkpoint across a purge', async () => {
