@@ -9,7 +9,7 @@ import { checkpointFile } from '../../backend/audit/checkpoint.js';
 import { Checkpointer } from '../../backend/audit/checkpointer.js';
 import { auditVerify } from '../../backend/audit/cli.js';
 import { canonicalJson, canonicalRow, entryHash, GENESIS_HASH, type UnhashedRow } from '../../backend/audit/chain.js';
-import { flowUpdate } from './entries.js';
+import { flowUpdate, PINNED_ROW } from './entries.js';
 import { redact } from '../../backend/audit/redact.js';
 import { startRetention } from '../../backend/audit/retention.js';
 import { parseConfig } from '../../backend/config/config.js';
@@ -31,12 +31,7 @@ describe('redact', () => {
 
 describe('the chain link format', () => {
   // Written by an earlier Perch and pinned here: a stored chain must verify after any rewrite of these functions.
-  const row: UnhashedRow = {
-    tenant_id: 'main', seq: 42, id: '0190f5c2-3a00-7abc-8def-0123456789ab', date: 1767225600000, actor_type: 'USER', actor_id: 'u-1',
-    actor_email: 'ana@example.com', impersonated_by: null, action: 'UPDATE', resource_type: 'FLOW', resource_id: 'hello "world"',
-    namespace: 'company.team', request_id: null, ip: '10.0.0.1', user_agent: 'Mozilla/5.0 (é ✓)', outcome: 'SUCCESS', upstream_status: 200,
-    details: '{"a":1}', prev_hash: 'ab'.repeat(32),
-  };
+  const row = PINNED_ROW;
 
   it('hashes the same canonical row as the entries already stored', () => {
     expect(canonicalRow(row)).toBe(

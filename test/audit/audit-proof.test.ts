@@ -14,7 +14,7 @@ import { parseConfig, type PerchConfig } from '../../backend/config/config.js';
 import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
 import type { AuditLogTable } from '../../backend/store/schema.js';
 import { storeTargets } from '../support/databases.js';
-import { flowUpdate } from './entries.js';
+import { flowUpdate, PINNED_ROW } from './entries.js';
 
 const newKey = () => {
   const hex = randomBytes(32).toString('hex');
@@ -28,12 +28,7 @@ describe('the keyed link and checkpoint formats', () => {
   // Pinned: keyed entries and checkpoints already stored must verify after any rewrite of these functions.
   // Both values were checked with `openssl dgst -sha256 -mac HMAC -macopt hexkey:0f0f…`.
   const key = createSecretKey(Buffer.from('0f'.repeat(32), 'hex'));
-  const row: UnhashedRow = {
-    tenant_id: 'main', seq: 42, id: '0190f5c2-3a00-7abc-8def-0123456789ab', date: 1767225600000, actor_type: 'USER', actor_id: 'u-1',
-    actor_email: 'ana@example.com', impersonated_by: null, action: 'UPDATE', resource_type: 'FLOW', resource_id: 'hello "world"',
-    namespace: 'company.team', request_id: null, ip: '10.0.0.1', user_agent: 'Mozilla/5.0 (é ✓)', outcome: 'SUCCESS', upstream_status: 200,
-    details: '{"a":1}', prev_hash: 'ab'.repeat(32),
-  };
+  const row = PINNED_ROW;
 
   it('links an entry with HMAC-SHA256 under the key over the previous hash and the canonical row', () => {
     expect(entryMac(row, key)).toBe('97849783669fea067ce3ae7844941b6c8229da7e8dcb8ba07b2101d1439a9ed8');
