@@ -169,6 +169,10 @@ for (const target of storeTargets()) {
       await expect.poll(() => logged.length).toBe(1);
       stop();
       expect(logged[0]).toMatchObject({ event: 'audit.purged', tenantId: 'main', count: 1, firstKeptSeq: 2 });
+      // The purge entry retention leaves: by the system, saying the rule as an ISO duration in seconds.
+      const purge = await store.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', 'main').where('resource_type', '=', 'AUDITLOG').executeTakeFirstOrThrow();
+      expect(purge).toMatchObject({ action: 'DELETE', actor_type: 'SYSTEM', actor_id: 'perch-retention', outcome: 'SUCCESS' });
+      expect(JSON.parse(purge.details)).toMatchObject({ purge: true, olderThan: 'PT604800S', count: 1, firstKeptSeq: 2 });
       expect((await verifyChain(store.db, 'main')).broken).toBeNull();
       expect(() => parseConfig({ audit: { retention: 'ninety days' } })).toThrow(/audit.retention/);
       expect(() => parseConfig({ audit: { keep: 'P1D' } })).toThrow(/unknown key audit.keep/);

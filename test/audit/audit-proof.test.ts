@@ -13,6 +13,7 @@ import { verifyAllChains, verifyChain } from '../../backend/audit/verify.js';
 import { parseConfig, type PerchConfig } from '../../backend/config/config.js';
 import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
 import type { AuditLogTable } from '../../backend/store/schema.js';
+import { sha256Hex } from '../../backend/crypto/sha256.js';
 import { storeTargets } from '../support/databases.js';
 import { flowUpdate, PINNED_ROW } from './entries.js';
 
@@ -180,9 +181,15 @@ for (const target of storeTargets()) {
       const log = await fresh();
       const rows = [];
       for (let i = 1; i <= 4; i++) rows.push(await log.record(flowUpdate(i, 'main', i === 4 ? {} : { states: states(i) })));
+      // A creation: nothing before it.
+      rows.push(await log.record(flowUpdate(5, 'main', { states: { kind: 'FLOW', before: null, after: 'id: g\n' } })));
       await log.close();
-      const [one, two, three, four] = rows as [AuditLogTable, AuditLogTable, AuditLogTable, AuditLogTable];
+      const [one, two, three, four, five] = rows as [AuditLogTable, AuditLogTable, AuditLogTable, AuditLogTable, AuditLogTable];
+      expect(JSON.parse(five.details).states).toEqual({ kind: 'FLOW', before: null, after: sha256Hex('id: g\n') });
       expect((await verifyChain(store.db, 'main', { key })).broken).toBeNull();
+      await store.db.updateTable('audit_states').set({ before: 'id: g\n' }).where('entry_id', '=', five.id).execute();
+      expect((await verifyChain(store.db, 'main', { key })).broken).toMatchObject({ seq: 5, reason: 'its before state was changed after it was written (it does not match the digest in the entry)' });
+      await store.db.updateTable('audit_states').set({ before: null }).where('entry_id', '=', five.id).execute();
 
       await store.db.updateTable('audit_states').set({ before: 'id: f\nnamespace: ns\nrevision: 0 # forged\n' }).where('entry_id', '=', two.id).execute();
       expect((await verifyChain(store.db, 'main', { key })).broken).toEqual({ tenantId: 'main', seq: 2, id: two.id, reason: 'its before state was changed after it was written (it does not match the digest in the entry)' });
@@ -288,6 +295,18 @@ for (const target of storeTargets()) {
       expect((await verifyChain(store.db, 'main', { key, checkpoint: cp })).broken).toMatchObject({ seq: 8, reason: `the checkpoint of ${cp.time} signed another entry 8: the chain was rewritten` });
       await restore();
       expect((await cli()).code).toBe(0);
+      // The checkpointer does not sign over a rewrite either: the pinned entry replaced, or a last entry that no longer matches its hash.
+      const refused: Array<{ tenant: string; reason: string }> = [];
+      await relink(6, entryHash, forge);
+      await checkpoint((r) => refused.push(r));
+      await restore();
+      await store.db.updateTable('audit_log').set({ details: '{"n":"edited in place"}' }).where('tenant_id', '=', 'main').where('seq', '=', 8).execute();
+      await checkpoint((r) => refused.push(r));
+      expect(refused).toEqual([
+        { tenant: 'main', reason: 'its entry 8 is not the one the previous checkpoint signed' },
+        { tenant: 'main', reason: 'its last entry (seq 8) does not match its hash' },
+      ]);
+      expect((await newestCheckpoint()).chains).toEqual(cp.chains);
     });
 
     it('reports entries after the checkpoint rewritten with plain SHA-256 links, even on a chain pinned before the key', async () => {
