@@ -139,8 +139,11 @@ export async function verifyChain(db: Store, tenantId: string, options: VerifyOp
     if (rows.length < PAGE) break;
     options.onProgress?.(tenantId, report.entries);
   }
-  if (pin && report.lastSeq !== null && report.lastSeq < pin.seq) {
-    return { ...report, broken: { tenantId, seq: report.lastSeq + 1, id: null, reason: `the chain was cut: it ends at seq ${report.lastSeq}, the checkpoint of ${checkpoint!.time} has it up to seq ${pin.seq}` } };
+  if (pin && report.lastSeq === null) {
+    return { ...report, broken: { tenantId, seq: pin.seq, id: null, reason: `the whole chain is missing: the checkpoint of ${checkpoint!.time} has it up to seq ${pin.seq}` } };
+  }
+  if (pin && report.lastSeq! < pin.seq) {
+    return { ...report, broken: { tenantId, seq: report.lastSeq! + 1, id: null, reason: `the chain was cut: it ends at seq ${report.lastSeq}, the checkpoint of ${checkpoint!.time} has it up to seq ${pin.seq}` } };
   }
   return report;
 }
@@ -151,14 +154,6 @@ export async function verifyAllChains(db: Store, options: VerifyOptions = {}): P
   const pins = options.checkpoint?.chains ?? [];
   const tenants = [...new Set([...present, ...pins.map((p) => p.tenant)])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const reports: ChainReport[] = [];
-  for (const tenantId of tenants) {
-    if (present.includes(tenantId)) {
-      reports.push(await verifyChain(db, tenantId, options));
-      continue;
-    }
-    const pin = pins.find((p) => p.tenant === tenantId)!;
-    const reason = `the whole chain is missing: the checkpoint of ${options.checkpoint!.time} has it up to seq ${pin.seq}`;
-    reports.push({ tenantId, entries: 0, firstSeq: null, lastSeq: null, legacy: 0, broken: { tenantId, seq: pin.seq, id: null, reason } });
-  }
+  for (const tenantId of tenants) reports.push(await verifyChain(db, tenantId, options));
   return reports;
 }
