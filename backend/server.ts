@@ -109,7 +109,7 @@ export interface Perch {
   reloadAuthorization(): Promise<void>;
   /** What the proxy's fast lane forwarded and handed to Fastify (proxy/fast-lane.ts). */
   fastLane: FastLane['counts'];
-  /** The audit key (its `generated` hex is set when this start created it: `perch serve` shows it once). */
+  /** The audit key the log and its checkpoints are signed with (`perch serve` made and showed it first, if it was new). */
   auditKey: AuditKey;
   close(): Promise<void>;
 }
@@ -218,7 +218,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     ctx,
     reloadAuthorization: () => reloadAuthorization(ctx),
     fastLane: lane.counts,
-    auditKey: auditKey,
+    auditKey,
     async close() {
       if (closed) return;
       closed = true;

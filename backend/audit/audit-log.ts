@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { Resource } from '../../lib/authz/catalogue.js';
 import { INSTANCE_CHAIN, type ActorType, type AuditAction, type AuditOutcome } from '../../lib/schemas/audit.js';
 import { BackgroundCheckpointer, isWalFile } from '../store/checkpointer.js';
 import type { OpenStore } from '../store/database.js';
 import type { AuditLogTable, Database } from '../store/schema.js';
-import type { KeyObject } from 'node:crypto';
 import { canonicalJson, entryHash, entryMac, GENESIS_HASH, type UnhashedRow } from './chain.js';
 import { redact } from './redact.js';
 import { SqliteAppender } from './sqlite-appender.js';
