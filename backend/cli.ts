@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { ensureAuditKey, generatedKeyNotice } from './audit/audit-key.js';
 import { registerAuditCommands } from './audit/cli.js';
 import { ConfigError, loadConfig, type PerchConfig } from './config/config.js';
 import { registerInstanceCommands } from './instances/cli.js';
@@ -26,6 +27,13 @@ const reason = (error: unknown) => (error instanceof Error ? error.message : Str
 
 async function serve(options: { config?: string }): Promise<void> {
   const settings = await config(options.config);
+  // Made (and shown, this once) before anything else can fail: a key nobody saw would be lost to its owner.
+  try {
+    const key = await ensureAuditKey(settings);
+    if (key.generated) process.stderr.write(`\n${generatedKeyNotice(key)}\n\n`);
+  } catch (error) {
+    fail(`cannot start: ${reason(error)}`);
+  }
   let perch: Perch;
   try {
     perch = await buildPerch(settings);

@@ -5,6 +5,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AuditLog } from './audit/audit-log.js';
+import { ensureAuditKey, type AuditKey } from './audit/audit-key.js';
+import { checkpointFile } from './audit/checkpoint.js';
+import { Checkpointer } from './audit/checkpointer.js';
 import { installAuditHook } from './audit/http-hook.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { installBodyDeadline } from './http/body-deadline.js';
@@ -108,6 +111,8 @@ export interface Perch {
   reloadAuthorization(): Promise<void>;
   /** What the proxy's fast lane forwarded and handed to Fastify (proxy/fast-lane.ts). */
   fastLane: FastLane['counts'];
+  /** The audit key the log and its checkpoints are signed with (`perch serve` made and showed it first, if it was new). */
+  auditKey: AuditKey;
   close(): Promise<void>;
 }
 
@@ -152,6 +157,8 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     forceCloseConnections: true,
     return503OnClosing: true,
   });
+  // The key first: a Perch that cannot sign its audit log does not start.
+  const auditKey = await ensureAuditKey(config);
   const store = await openStore(config);
   try {
     await migrateToLatest(store.db, (line) => app.log.info(line));
@@ -177,7 +184,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     authz: new DecisionIndex(),
     changes,
     log: app.log,
-    audit: new AuditLog(store),
+    audit: new AuditLog(store, { key: auditKey.key }),
   };
   installReplicaSync(app, ctx);
   ctx.firstAdmin.onFound = () => reloadAuthorization(ctx);
@@ -215,12 +222,22 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
 
   const stopRetention = startRetention(ctx);
   const shipper = startShipper(ctx.db, config.audit, (sink, error) => app.log.warn({ err: error, sink }, `audit log shipping to ${sink} failed; retrying`));
+  const checkpointer = new Checkpointer({
+    db: ctx.db,
+    key: auditKey.key,
+    file: checkpointFile(config),
+    intervalMs: config.audit.checkpointInterval,
+    sinks: shipper.sinks,
+    onRefused: (r) => app.log.error({ event: 'audit.checkpoint.refused', tenantId: r.tenant }, `audit checkpoint: chain ${r.tenant} keeps its previous pin: ${r.reason}`),
+    onError: (where, error) => app.log.warn({ err: error, where }, `audit checkpoint to ${where} failed`),
+  }).start();
   let closed = false;
   return {
     app,
     ctx,
     reloadAuthorization: () => reloadAuthorization(ctx),
     fastLane: lane.counts,
+    auditKey,
     async close() {
       if (closed) return;
       closed = true;
@@ -228,6 +245,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
       stopRetention();
       await app.close();
       await ctx.audit.close();
+      await checkpointer.close();
       await shipper.close();
       await ctx.changes.close();
       await store.close();

@@ -7,6 +7,7 @@
  */
 import { machineLine, median, writeBenchmarkSection } from './report.js';
 import { execFileSync } from 'node:child_process';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -39,11 +40,13 @@ async function withLog<T>(sync: 'FULL' | 'NORMAL', work: (log: AuditLog) => Prom
   const dir = await mkdtemp(path.join(os.tmpdir(), 'perch-bench-audit-'));
   const store = await openStore({ dataDir: dir });
   await migrateToLatest(store.db);
-  const log = new AuditLog(store, { sqliteSync: sync });
+  // Keyed, as Perch writes it: HMAC-SHA256 under the audit key.
+  const key = createSecretKey(randomBytes(32));
+  const log = new AuditLog(store, { sqliteSync: sync, key });
   try {
     const result = await work(log);
     await log.close();
-    const reports = await verifyAllChains(store.db);
+    const reports = await verifyAllChains(store.db, { key });
     if (reports.some((r) => r.broken)) throw new Error('the chain does not verify after the benchmark');
     return result;
   } finally {

@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { Resource } from '../../lib/authz/catalogue.js';
 import { INSTANCE_CHAIN, type ActorType, type AuditAction, type AuditOutcome } from '../../lib/schemas/audit.js';
 import { BackgroundCheckpointer, isWalFile } from '../store/checkpointer.js';
 import type { OpenStore } from '../store/database.js';
 import type { AuditLogTable, Database } from '../store/schema.js';
-import { canonicalJson, entryHash, GENESIS_HASH } from './chain.js';
+import { canonicalJson, entryHash, entryMac, GENESIS_HASH, type UnhashedRow } from './chain.js';
 import { redact } from './redact.js';
 import { SqliteAppender } from './sqlite-appender.js';
 import { sha256Hex } from '../crypto/sha256.js';
@@ -48,6 +48,11 @@ export interface AuditLogOptions {
    * a committed WAL frame is in the OS page cache, but not a power cut. Default FULL.
    */
   sqliteSync?: 'FULL' | 'NORMAL';
+  /**
+   * The audit key (audit-key.ts): every entry is linked with HMAC-SHA256 under it. Perch always gives
+   * one; without it (tools, tests of the old format) entries get the plain SHA-256 link.
+   */
+  key?: KeyObject;
   now?: () => number;
 }
 
@@ -123,6 +128,8 @@ export class AuditLog {
   private readonly maxBatch: number;
   private readonly sqliteSync: 'FULL' | 'NORMAL';
   private readonly now: () => number;
+  /** The link of a row: keyed with the audit key when there is one. */
+  private readonly link: (row: UnhashedRow) => string;
   private closed = false;
 
   constructor(
@@ -133,6 +140,8 @@ export class AuditLog {
     this.maxBatch = options.maxBatch ?? 5000;
     this.sqliteSync = options.sqliteSync ?? 'FULL';
     this.now = options.now ?? Date.now;
+    const key = options.key;
+    this.link = key ? (row) => entryMac(row, key) : entryHash;
   }
 
   /** Queues an entry; resolves with the stored row once its batch committed, rejects if it could not be. */
@@ -370,7 +379,7 @@ export class AuditLog {
       const head = heads.get(row.tenant_id)!;
       row.seq = head.seq + 1;
       row.prev_hash = head.hash;
-      row.hash = entryHash(row);
+      row.hash = this.link(row);
       heads.set(row.tenant_id, { seq: row.seq, hash: row.hash });
     }
     return rows;

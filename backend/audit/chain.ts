@@ -1,3 +1,4 @@
+import { createHmac, type KeyObject } from 'node:crypto';
 import type { AuditLogTable } from '../store/schema.js';
 import { sha256Hex } from '../crypto/sha256.js';
 
@@ -29,6 +30,24 @@ export function canonicalRow(row: UnhashedRow): string {
 /** SHA-256 over the previous hash followed by the canonical row (one-shot: no Hash object per entry). */
 export function entryHash(row: UnhashedRow): string {
   return sha256Hex(row.prev_hash + canonicalRow(row));
+}
+
+/**
+ * The keyed link (entries written since the audit key exists): HMAC-SHA256 under the key, over the
+ * same text {@link entryHash} covers. Without the key nobody can recompute it, so a row rewritten
+ * with a recomputed hash no longer verifies. Old rows keep their plain SHA-256 link (see verify.ts).
+ */
+export function entryMac(row: UnhashedRow, key: KeyObject): string {
+  return createHmac('sha256', key).update(row.prev_hash).update(canonicalRow(row)).digest('hex');
+}
+
+/** How an entry is linked: `keyed` (HMAC under the audit key) or `legacy` (plain SHA-256, before the key existed). */
+export type LinkKind = 'keyed' | 'legacy';
+
+/** Which link the stored hash is (keyed first: that is every new entry), or null when neither matches. */
+export function linkKind(row: AuditLogTable, key: KeyObject | null): LinkKind | null {
+  if (key && entryMac(row, key) === row.hash) return 'keyed';
+  return entryHash(row) === row.hash ? 'legacy' : null;
 }
 
 /** Canonical JSON of any value: object keys sorted at every depth (for `details`). */

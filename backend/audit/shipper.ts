@@ -8,6 +8,7 @@ import type { PerchConfig } from '../config/config.js';
 import type { Store } from '../store/database.js';
 import type { AuditLogTable } from '../store/schema.js';
 import { chainHeads } from './chain-heads.js';
+import type { Checkpoint } from './checkpoint.js';
 import { toApiAuditLog } from './query.js';
 
 /**
@@ -22,6 +23,8 @@ export interface AuditSink {
   readonly name: string;
   /** Resolves once the sink acknowledged every row (in order); rejects otherwise. */
   send(rows: AuditLogTable[]): Promise<void>;
+  /** Delivers a signed checkpoint of the chain heads (checkpointer.ts), in the sink's own format. */
+  sendCheckpoint(checkpoint: Checkpoint): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,11 +49,20 @@ export class WebhookSink implements AuditSink {
     this.name = config.name ?? `webhook:${printableUrl(config.url)}`;
   }
 
-  async send(rows: AuditLogTable[]): Promise<void> {
+  send(rows: AuditLogTable[]): Promise<void> {
+    return this.post(rows.map(jsonLine).join(''));
+  }
+
+  /** The checkpoint as one JSON line (`"type": "perch.audit.checkpoint"` tells it from an entry). */
+  sendCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    return this.post(`${JSON.stringify(checkpoint)}\n`);
+  }
+
+  private async post(body: string): Promise<void> {
     const res = await request(this.config.url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-ndjson', ...this.config.headers },
-      body: rows.map(jsonLine).join(''),
+      body,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
     });
@@ -68,8 +80,17 @@ export class FileSink implements AuditSink {
     this.name = config.name ?? `file:${config.path}`;
   }
 
-  async send(rows: AuditLogTable[]): Promise<void> {
-    let data = Buffer.from(rows.map(jsonLine).join(''));
+  send(rows: AuditLogTable[]): Promise<void> {
+    return this.append(rows.map(jsonLine).join(''));
+  }
+
+  /** The checkpoint as one JSON line among the entries. */
+  sendCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    return this.append(`${JSON.stringify(checkpoint)}\n`);
+  }
+
+  private async append(lines: string): Promise<void> {
+    let data = Buffer.from(lines);
     const size = await stat(this.config.path).then((s) => s.size, () => 0);
     if (size > 0 && size + data.length > this.config.maxBytes) await this.rotate();
     const handle = await open(this.config.path, 'a+');
@@ -110,6 +131,11 @@ export function syslogMessage(row: AuditLogTable, appName = 'perch', host = host
   return `<${13 * 8 + severity}>1 ${new Date(Number(row.date)).toISOString()} ${headerField(host, 255)} ${headerField(appName, 48)} ${process.pid} ${headerField(row.action, 32)} ${sd} ${JSON.stringify(toApiAuditLog(row))}`;
 }
 
+/** A checkpoint as an RFC 5424 message: MSGID CHECKPOINT, the signed checkpoint as its JSON body. */
+export function syslogCheckpoint(checkpoint: Checkpoint, appName = 'perch', host = hostname()): string {
+  return `<${13 * 8 + 6}>1 ${checkpoint.time} ${headerField(host, 255)} ${headerField(appName, 48)} ${process.pid} CHECKPOINT - ${JSON.stringify(checkpoint)}`;
+}
+
 /** RFC 6587 octet counting: `LENGTH SP MESSAGE`. */
 export const octetCounted = (message: string) => `${Buffer.byteLength(message)} ${message}`;
 
@@ -139,9 +165,16 @@ export class SyslogSink implements AuditSink {
     });
   }
 
-  async send(rows: AuditLogTable[]): Promise<void> {
+  send(rows: AuditLogTable[]): Promise<void> {
+    return this.write(rows.map((row) => octetCounted(syslogMessage(row, this.config.appName))).join(''));
+  }
+
+  sendCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    return this.write(octetCounted(syslogCheckpoint(checkpoint, this.config.appName)));
+  }
+
+  private async write(frames: string): Promise<void> {
     const socket = await this.connected();
-    const frames = rows.map((row) => octetCounted(syslogMessage(row, this.config.appName))).join('');
     await new Promise<void>((resolve, reject) => {
       const onClose = () => reject(new Error(`${this.name}: connection closed`));
       // A receiver that stops reading never lets the write complete: give up after timeoutMs without progress.
@@ -207,8 +240,31 @@ function otlpAttributes(row: AuditLogTable): OtlpAttribute[] {
  * `LogRecord`s from a batching processor, not batches whose acknowledgement moves a cursor.
  */
 export function otlpLogsRequest(rows: AuditLogTable[], host = hostname()) {
-  const nanos = (ms: number) => `${BigInt(Math.trunc(ms)) * 1_000_000n}`;
   const observed = nanos(Date.now());
+  return otlpEnvelope(
+    rows.map((row) => ({
+      timeUnixNano: nanos(Number(row.date)),
+      observedTimeUnixNano: observed,
+      // INFO (9) for successes, WARN (13) for refusals and failures, as in syslog.
+      severityNumber: row.outcome === 'SUCCESS' ? 9 : 13,
+      severityText: row.outcome === 'SUCCESS' ? 'INFO' : 'WARN',
+      eventName: `perch.audit.${row.action.toLowerCase()}`,
+      body: { stringValue: JSON.stringify(toApiAuditLog(row)) },
+      attributes: otlpAttributes(row),
+    })),
+    host,
+  );
+}
+
+/** A checkpoint as one OTLP log record (event `perch.audit.checkpoint`, the signed checkpoint as its body). */
+export function otlpCheckpointRequest(checkpoint: Checkpoint, host = hostname()) {
+  const time = nanos(Date.parse(checkpoint.time));
+  return otlpEnvelope([{ timeUnixNano: time, observedTimeUnixNano: time, severityNumber: 9, severityText: 'INFO', eventName: 'perch.audit.checkpoint', body: { stringValue: JSON.stringify(checkpoint) }, attributes: [] }], host);
+}
+
+const nanos = (ms: number) => `${BigInt(Math.trunc(ms)) * 1_000_000n}`;
+
+function otlpEnvelope(logRecords: unknown[], host: string) {
   return {
     resourceLogs: [
       {
@@ -218,21 +274,7 @@ export function otlpLogsRequest(rows: AuditLogTable[], host = hostname()) {
             { key: 'host.name', value: { stringValue: host } },
           ],
         },
-        scopeLogs: [
-          {
-            scope: { name: 'perch.audit' },
-            logRecords: rows.map((row) => ({
-              timeUnixNano: nanos(Number(row.date)),
-              observedTimeUnixNano: observed,
-              // INFO (9) for successes, WARN (13) for refusals and failures, as in syslog.
-              severityNumber: row.outcome === 'SUCCESS' ? 9 : 13,
-              severityText: row.outcome === 'SUCCESS' ? 'INFO' : 'WARN',
-              eventName: `perch.audit.${row.action.toLowerCase()}`,
-              body: { stringValue: JSON.stringify(toApiAuditLog(row)) },
-              attributes: otlpAttributes(row),
-            })),
-          },
-        ],
+        scopeLogs: [{ scope: { name: 'perch.audit' }, logRecords }],
       },
     ],
   };
@@ -245,11 +287,19 @@ export class OtlpSink implements AuditSink {
     this.name = config.name ?? `otlp:${printableUrl(config.url)}`;
   }
 
-  async send(rows: AuditLogTable[]): Promise<void> {
+  send(rows: AuditLogTable[]): Promise<void> {
+    return this.post(otlpLogsRequest(rows));
+  }
+
+  sendCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    return this.post(otlpCheckpointRequest(checkpoint));
+  }
+
+  private async post(payload: unknown): Promise<void> {
     const res = await request(this.config.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...this.config.headers },
-      body: JSON.stringify(otlpLogsRequest(rows)),
+      body: JSON.stringify(payload),
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
     });

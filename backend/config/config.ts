@@ -176,6 +176,12 @@ export const configSchema = z
         shipInterval: durationMs.default(1000),
         /** Entries per delivery. */
         shipBatch: z.number().int().min(1).max(10_000).default(500),
+        /** The audit key's file (hex, mode 0600), made at first start; default `<dataDir>/audit.key`. PERCH_AUDIT_KEY (the key itself) wins. */
+        keyFile: z.string().min(1).optional(),
+        /** How often every chain's head is signed into a checkpoint (file and sinks): the window a cut tail can go unseen. */
+        checkpointInterval: durationMs.default(60_000),
+        /** The checkpoints' file (JSON lines, appended); default `<dataDir>/audit-checkpoints.jsonl`. Keep it off the database's disk. */
+        checkpointFile: z.string().min(1).optional(),
       })
       .prefault({}),
     /** Perch's screens in the Kestra UI (issue 5). */
@@ -259,6 +265,9 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_PASSWORD_RESET_COOLDOWN: 'passwordReset.cooldown',
   PERCH_AUTH_BASIC_ENABLED: 'auth.basic.enabled',
   PERCH_AUDIT_RETENTION: 'audit.retention',
+  PERCH_AUDIT_KEY_FILE: 'audit.keyFile',
+  PERCH_AUDIT_CHECKPOINT_INTERVAL: 'audit.checkpointInterval',
+  PERCH_AUDIT_CHECKPOINT_FILE: 'audit.checkpointFile',
   PERCH_UI_INJECT: 'ui.inject',
   PERCH_UI_BUNDLE: 'ui.bundle',
   PERCH_UI_MAINTENANCE: 'ui.maintenance.active',

@@ -1,9 +1,15 @@
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../backend/audit/audit-log.js';
+import { checkpointFile } from '../../backend/audit/checkpoint.js';
+import { Checkpointer } from '../../backend/audit/checkpointer.js';
 import { auditVerify } from '../../backend/audit/cli.js';
 import { canonicalJson, canonicalRow, entryHash, GENESIS_HASH, type UnhashedRow } from '../../backend/audit/chain.js';
-import { flowUpdate } from './entries.js';
+import { flowUpdate, PINNED_ROW } from './entries.js';
 import { redact } from '../../backend/audit/redact.js';
 import { startRetention } from '../../backend/audit/retention.js';
 import { parseConfig } from '../../backend/config/config.js';
@@ -25,12 +31,7 @@ describe('redact', () => {
 
 describe('the chain link format', () => {
   // Written by an earlier Perch and pinned here: a stored chain must verify after any rewrite of these functions.
-  const row: UnhashedRow = {
-    tenant_id: 'main', seq: 42, id: '0190f5c2-3a00-7abc-8def-0123456789ab', date: 1767225600000, actor_type: 'USER', actor_id: 'u-1',
-    actor_email: 'ana@example.com', impersonated_by: null, action: 'UPDATE', resource_type: 'FLOW', resource_id: 'hello "world"',
-    namespace: 'company.team', request_id: null, ip: '10.0.0.1', user_agent: 'Mozilla/5.0 (é ✓)', outcome: 'SUCCESS', upstream_status: 200,
-    details: '{"a":1}', prev_hash: 'ab'.repeat(32),
-  };
+  const row = PINNED_ROW;
 
   it('hashes the same canonical row as the entries already stored', () => {
     expect(canonicalRow(row)).toBe(
@@ -115,15 +116,21 @@ for (const target of storeTargets()) {
     });
 
     it('says how far a long verify walk got, page by page, before its verdict', async () => {
-      const log = await fresh();
+      await store.db.deleteFrom('audit_log').execute();
+      const hex = randomBytes(32).toString('hex');
+      const key = createSecretKey(Buffer.from(hex, 'hex'));
+      const log = new AuditLog(store, { key });
       await Promise.all(Array.from({ length: 4500 }, (_, i) => log.record(entry(i))));
       await log.close();
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-verify-'));
+      const settings = parseConfig({ databaseUrl, dataDir });
+      await new Checkpointer({ db: store.db, key, file: checkpointFile(settings), intervalMs: 3_600_000 }).run();
       const out: string[] = [];
       const err: string[] = [];
-      const settings = parseConfig({ databaseUrl, dataDir: '/nonexistent' });
-      expect(await auditVerify(settings, { out: (l) => out.push(l), err: (l) => err.push(l) }, 0)).toBe(0);
+      expect(await auditVerify(settings, { out: (l) => out.push(l), err: (l) => err.push(l) }, 0, { env: { PERCH_AUDIT_KEY: hex } })).toBe(0);
       expect(err).toEqual(['chain main: 2,000 entries verified so far…', 'chain main: 4,000 entries verified so far…']);
-      expect(out).toEqual(['chain main: ok, 4500 entries (seq 1…4500)']);
+      expect(out).toEqual([expect.stringMatching(/^checkpoint of .*: 1 chains$/), 'chain main: ok, 4500 entries (seq 1…4500)']);
+      await rm(dataDir, { recursive: true, force: true });
     });
 
     it('purges old entries and records the purge so the chain still verifies', async () => {
@@ -162,6 +169,10 @@ for (const target of storeTargets()) {
       await expect.poll(() => logged.length).toBe(1);
       stop();
       expect(logged[0]).toMatchObject({ event: 'audit.purged', tenantId: 'main', count: 1, firstKeptSeq: 2 });
+      // The purge entry retention leaves: by the system, saying the rule as an ISO duration in seconds.
+      const purge = await store.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', 'main').where('resource_type', '=', 'AUDITLOG').executeTakeFirstOrThrow();
+      expect(purge).toMatchObject({ action: 'DELETE', actor_type: 'SYSTEM', actor_id: 'perch-retention', outcome: 'SUCCESS' });
+      expect(JSON.parse(purge.details)).toMatchObject({ purge: true, olderThan: 'PT604800S', count: 1, firstKeptSeq: 2 });
       expect((await verifyChain(store.db, 'main')).broken).toBeNull();
       expect(() => parseConfig({ audit: { retention: 'ninety days' } })).toThrow(/audit.retention/);
       expect(() => parseConfig({ audit: { keep: 'P1D' } })).toThrow(/unknown key audit.keep/);

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,8 @@ import { startKestraDouble } from '../kestra-double/kestra-double.js';
 import { freePort } from '../support/postgres.js';
 
 const run = promisify(execFile);
+/** Given to starts whose stderr is checked line by line: a first start without a key shows the one it makes first. */
+const AUDIT_KEY = 'a1'.repeat(32);
 const PERCH = path.resolve(import.meta.dirname, '../../bin/perch.mjs');
 
 async function waitForHealth(url: string, deadlineMs = 20_000): Promise<any> {
@@ -40,7 +42,7 @@ describe('perch command line', () => {
 
   it('stops with one line naming the keys, and no password, when the first administrator cannot be created', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-cli-'));
-    const failure = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATA_DIR: dataDir, PERCH_PORT: String(await freePort()), PERCH_ADMIN_EMAIL: 'root@example.com', PERCH_ADMIN_PASSWORD: 'tiny-pw' }) }).catch((e) => e);
+    const failure = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATA_DIR: dataDir, PERCH_PORT: String(await freePort()), PERCH_ADMIN_EMAIL: 'root@example.com', PERCH_ADMIN_PASSWORD: 'tiny-pw', PERCH_AUDIT_KEY: AUDIT_KEY }) }).catch((e) => e);
     expect(failure.code).toBe(1);
     expect(failure.stderr.trim()).toMatch(/^perch: admin\.email \/ admin\.password \(PERCH_ADMIN_EMAIL \/ PERCH_ADMIN_PASSWORD\): .*at least 12 characters/);
     expect(failure.stderr.trim().split('\n')).toHaveLength(1);
@@ -49,7 +51,7 @@ describe('perch command line', () => {
 
   it('stops with one line, and no password, when the database or the port refuses', async () => {
     const closedPort = await freePort();
-    const database = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATABASE_URL: `postgres://perch:hunter2@127.0.0.1:${closedPort}/perch` }) }).catch((e) => e);
+    const database = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATABASE_URL: `postgres://perch:hunter2@127.0.0.1:${closedPort}/perch`, PERCH_AUDIT_KEY: AUDIT_KEY }) }).catch((e) => e);
     expect(database.code).toBe(1);
     expect(database.stderr.trim()).toMatch(/^perch: cannot start: Database migration failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
     expect(database.stderr + database.stdout).not.toContain('hunter2');
@@ -102,6 +104,35 @@ describe('perch command line', () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
+  });
+
+  it('makes the audit key on first start, mode 0600, and shows it once: never at a later start', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-cli-'));
+    const start = async () => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATA_DIR: dataDir, PERCH_PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      try {
+        await waitForHealth(`http://127.0.0.1:${port}`);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      return output;
+    };
+    const first = await start();
+    const file = path.join(dataDir, 'audit.key');
+    const key = (await readFile(file, 'utf8')).trim();
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(first).toContain(`Created the audit key in ${file}:\n\n  ${key}\n\n`);
+    expect(first.split(key)).toHaveLength(2);
+    const second = await start();
+    expect(second).not.toContain(key);
+    expect(second).not.toContain('Created the audit key');
+    expect((await readFile(file, 'utf8')).trim()).toBe(key);
   });
 
   it('creates the first administrator from PERCH_ADMIN_EMAIL / PERCH_ADMIN_PASSWORD on first start', async () => {

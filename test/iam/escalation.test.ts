@@ -128,7 +128,7 @@ for (const target of storeTargets()) {
       await bind(admin, { type: 'GROUP', externalId: group.id, roleId: 'developer', namespaceId: 'restart' });
       await bind(admin, { type: 'USER', externalId: kim.id, roleId: 'launcher', namespaceId: 'solo' });
 
-      const again = await buildPerch(parseConfig({ port: 0, dataDir: '/nonexistent', databaseUrl, logLevel: 'silent', kestra: { url: 'http://127.0.0.1:9' } }), { logger: false });
+      const again = await buildPerch(parseConfig({ port: 0, dataDir: perch.perch.ctx.config.dataDir, databaseUrl, logLevel: 'silent', kestra: { url: 'http://127.0.0.1:9' } }), { logger: false });
       try {
         expect(again.ctx.authz.allows('main', kim.id, 'SECRET', 'CREATE', 'restart.x')).toBe(true);
         expect(again.ctx.authz.allows('main', kim.id, 'FLOW', 'EXECUTE', 'solo')).toBe(true);
