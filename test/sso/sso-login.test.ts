@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authFailures } from '../../backend/audit/auth-failures.js';
 import { parseConfig } from '../../backend/config/config.js';
 import { insertGroup } from '../../backend/iam/iam-store.js';
 import { findUserByEmail, updateUser } from '../../backend/users/user-store.js';
@@ -230,6 +231,8 @@ for (const target of storeTargets()) {
     });
 
     it('records sign-ins and refusals in the audit log without secrets', async () => {
+      // Refusals are counted per account and address for a minute, then written: here, at once.
+      await authFailures(perch.perch.ctx).flush();
       const rows = await perch.perch.ctx.db.selectFrom('audit_log').select(['action', 'details']).where('action', 'in', ['LOGIN', 'LOGIN_FAILURE']).execute();
       expect(rows.some((r) => r.action === 'LOGIN' && r.details.includes(`SSO ${PROVIDER}`))).toBe(true);
       expect(rows.some((r) => r.action === 'LOGIN_FAILURE' && r.details.includes('not verified'))).toBe(true);
