@@ -115,7 +115,7 @@ export interface Perch {
  * Builds a ready-to-listen Perch: store migrated, features registered. `fastLane: false` sends every
  * request through Fastify (tests compare both paths).
  */
-export async function buildPerch(config: PerchConfig, options: { logger?: boolean; fastLane?: boolean } = {}): Promise<Perch> {
+export async function buildPerch(config: PerchConfig, options: { logger?: boolean; logStream?: NodeJS.WritableStream; fastLane?: boolean } = {}): Promise<Perch> {
   // Kestra reads may take the proxy's fast lane before Fastify sees them (proxy/fast-lane.ts).
   let fastLane: FastLane | undefined;
   const app = Fastify({
@@ -127,7 +127,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
       server.setTimeout(Number(settings.connectionTimeout));
       return server;
     },
-    logger: options.logger === false ? false : requestLogOptions(config.logLevel),
+    logger: options.logger === false ? false : { ...requestLogOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) },
     logController: new LogController({ disableRequestLogging: !logsEveryRequest(config.logLevel) }),
     routerOptions: ROUTER_OPTIONS,
     bodyLimit: 1024 * 1024,
