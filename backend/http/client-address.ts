@@ -77,28 +77,20 @@ export function clientAddressReader(settings: ClientAddressSettings): (req: Inco
 declare module 'fastify' {
   interface FastifyRequest {
     /**
-     * The client's address (see {@link clientAddressReader}); read once, while the connection is
-     * there: Node drops `req.socket` once a streamed body was consumed, so `request.ip` is undefined
-     * by the time a proxied write is audited.
+     * The client's address (see {@link clientAddressReader}), read once as the request arrives:
+     * Node drops `req.socket` once a streamed body was consumed, so `request.ip` is undefined by the
+     * time a proxied write (a KV entry, a namespace file) is audited. Null only before that.
      */
-    readonly clientAddress: string | null;
+    clientAddress: string | null;
   }
 }
 
-/** Gives every request its `clientAddress`, taken as the request arrives. */
+/** Gives every request its `clientAddress`, taken as the request arrives (a plain field: no getter, no promise). */
 export function installClientAddress(app: FastifyInstance, settings: ClientAddressSettings): void {
   const read = clientAddressReader(settings);
-  const known = new WeakMap<IncomingMessage, string | null>();
-  const of = (req: IncomingMessage) => {
-    if (!known.has(req)) known.set(req, read(req));
-    return known.get(req)!;
-  };
-  app.decorateRequest('clientAddress', {
-    getter(this: { raw: IncomingMessage }) {
-      return of(this.raw);
-    },
-  });
-  app.addHook('onRequest', async (request) => {
-    of(request.raw);
+  app.decorateRequest('clientAddress', null);
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.clientAddress = read(request.raw);
+    done();
   });
 }

@@ -30,8 +30,6 @@ interface LoggedRequest {
   url: string;
   host?: string;
   ip?: string;
-  /** The client behind trusted proxies (http/client-address.ts). */
-  clientAddress?: string | null;
 }
 
 /** Fastify logger options: request lines with {@link loggedUrl}, and the credential headers censored wherever they appear. */
@@ -39,7 +37,7 @@ export function requestLogOptions(level: string): NonNullable<Exclude<FastifySer
   return {
     level,
     serializers: {
-      req: (request: LoggedRequest) => ({ method: request.method, url: loggedUrl(request.url), host: request.host, remoteAddress: request.ip, clientAddress: request.clientAddress }),
+      req: (request: LoggedRequest) => ({ method: request.method, url: loggedUrl(request.url), host: request.host, remoteAddress: request.ip }),
     },
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
   };
