@@ -110,7 +110,8 @@ export class AuthFailureTrail {
     const now = this.now();
     const written: Array<Promise<unknown>> = [];
     for (const [key, bucket] of this.buckets) {
-      if (!all && now - bucket.firstAt < this.windowMs) continue;
+      // Buckets are kept in the order they opened: the first one still open ends the closed ones.
+      if (!all && now - bucket.firstAt < this.windowMs) break;
       written.push(this.write(this.entryOf(bucket, now)));
       this.buckets.delete(key);
     }
@@ -129,7 +130,7 @@ export class AuthFailureTrail {
     await this.flush(true);
   }
 
-  /** Failures counted and not yet written (for tests and health). */
+  /** Failures counted and not yet written. */
   get pending(): number {
     let count = this.overflow?.count ?? 0;
     for (const bucket of this.buckets.values()) count += bucket.count;

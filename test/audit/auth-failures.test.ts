@@ -68,6 +68,20 @@ describe('failed authentications: counted per account, address and minute', () =
     expect(JSON.parse(locked.details).lockedUntil).toBe('2026-12-06T10:15:00.000Z');
   });
 
+  it('writes a count as its minute ends, leaving the counts still open', async () => {
+    const failures = trail();
+    failures.note(wrongPassword('198.51.100.7'));
+    clock += 30_000;
+    failures.note(wrongPassword('198.51.100.8'));
+    clock += 30_000;
+    await failures.flush(false);
+    expect((await rows()).map((r) => r.ip)).toEqual(['198.51.100.7']);
+    expect(failures.pending).toBe(1);
+    clock += 30_000;
+    await failures.flush(false);
+    expect((await rows()).map((r) => r.ip)).toEqual(['198.51.100.7', '198.51.100.8']);
+  });
+
   it('holds at most maxBuckets counts at once and counts what it turns away in one overflow entry', async () => {
     const failures = trail({ maxBuckets: 3 });
     for (let i = 0; i < 10; i++) failures.note(wrongPassword(`203.0.113.${i}`, `spray${i}@example.com`));
