@@ -9,6 +9,8 @@ import { ensureAuditKey, type AuditKey } from './audit/audit-key.js';
 import { checkpointFile } from './audit/checkpoint.js';
 import { Checkpointer } from './audit/checkpointer.js';
 import { installAuditHook } from './audit/http-hook.js';
+import { installAuthFailureTrail } from './audit/auth-failures.js';
+import { installClientAddress } from './http/client-address.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { installBodyDeadline } from './http/body-deadline.js';
 import { logsEveryRequest, requestLogOptions } from './http/request-log.js';
@@ -130,7 +132,7 @@ async function readTls(tls: { cert: string; key: string }): Promise<{ cert: Buff
  * Builds a ready-to-listen Perch: store migrated, features registered. `fastLane: false` sends every
  * request through Fastify (tests compare both paths).
  */
-export async function buildPerch(config: PerchConfig, options: { logger?: boolean; fastLane?: boolean } = {}): Promise<Perch> {
+export async function buildPerch(config: PerchConfig, options: { logger?: boolean; logStream?: NodeJS.WritableStream; fastLane?: boolean } = {}): Promise<Perch> {
   // Kestra reads may take the proxy's fast lane before Fastify sees them (proxy/fast-lane.ts).
   let fastLane: FastLane | undefined;
   const tls = config.tls && (await readTls(config.tls));
@@ -149,7 +151,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
       server.setTimeout(Number(settings.connectionTimeout));
       return server;
     },
-    logger: options.logger === false ? false : requestLogOptions(config.logLevel),
+    logger: options.logger === false ? false : { ...requestLogOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) },
     logController: new LogController({ disableRequestLogging: !logsEveryRequest(config.logLevel) }),
     routerOptions: ROUTER_OPTIONS,
     bodyLimit: 1024 * 1024,
@@ -203,8 +205,10 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   installBodyParsers(app);
   installBodyDeadline(app, config.bodyTimeout);
   installErrorHandling(app);
+  installClientAddress(app, { trustedProxies: config.trustedProxies, header: config.trustedProxyHeader });
   installGuard(app, ctx);
   installAuditHook(app, ctx);
+  installAuthFailureTrail(app, ctx);
   registerHealthRoutes(app, ctx);
   registerAuthRoutes(app, ctx);
   registerSsoRoutes(app, ctx);

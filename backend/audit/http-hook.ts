@@ -8,6 +8,7 @@ import type { AuditEntry } from './audit-log.js';
 import { entityStatesOf, installEntityStateCapture } from './entity-states.js';
 import { resourceChangeOf, type ResourceChange } from './resource-states.js';
 import '../http/fastify-types.js';
+import '../http/client-address.js';
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** POSTs that only read (lookups, searches): never recorded. */
@@ -42,7 +43,7 @@ function actorOf(request: FastifyRequest): AuditEntry['actor'] {
 /** Where a request came from, as every audit entry records it. */
 export function requestFields(request: FastifyRequest) {
   const ua = request.headers['user-agent'];
-  return { requestId: String(request.id), ip: request.ip, userAgent: typeof ua === 'string' ? ua : null };
+  return { requestId: String(request.id), ip: request.clientAddress, userAgent: typeof ua === 'string' ? ua : null };
 }
 
 function outcomeOf(status: number): AuditOutcome {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { loginRequestSchema } from '../../lib/schemas/users.js';
+import { recordAuthFailure } from '../audit/auth-failures.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import type { PerchContext } from '../context.js';
 import { sendError } from '../http/errors.js';
@@ -28,29 +29,22 @@ async function signIn(ctx: PerchContext, request: FastifyRequest, reply: Fastify
     return { ok: false, status: 403, message: 'Cross-site sign-in refused' };
   }
   const email = parsed.data.username.trim().toLowerCase().slice(0, 320);
-  const attempt = await passwordSignIn(ctx, request.ip, email, parsed.data.password);
+  const attempt = await passwordSignIn(ctx, request, 'password', email, parsed.data.password);
   const throttled = throttledAnswer(attempt);
-  if (throttled) {
-    const reason = attempt.outcome === 'locked' ? 'account locked' : 'too many attempts from this address';
-    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, reason, ...(attempt.outcome === 'locked' ? { lockedUntil: attempt.until } : {}) });
-    return { ok: false, status: 429, ...throttled };
-  }
+  if (throttled) return { ok: false, status: 429, ...throttled };
   if (attempt.outcome !== 'ok') {
-    const { user } = attempt;
     const locked = attempt.outcome === 'wrong' ? attempt.lockedUntil : null;
-    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, userId: user?.id, reason: user ? 'wrong password' : 'unknown email' });
-    if (locked) await recordSecurityEvent(ctx, request, { action: 'ACCOUNT_LOCKED', email, userId: user?.id, lockedUntil: locked });
     request.log.info({ event: 'login.failed', email, locked: Boolean(locked) }, 'sign-in refused');
     return { ok: false, status: 401, message: WRONG_CREDENTIALS };
   }
   const { user } = attempt;
   if (user.disabled === 1) {
-    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email, userId: user.id, reason: 'account disabled' });
+    recordAuthFailure(ctx, request, { action: 'LOGIN_FAILURE', authMethod: 'password', email, userId: user.id, reason: 'account disabled' });
     return { ok: false, status: 403, message: 'This account is disabled; ask an administrator' };
   }
   // A fresh id at every sign-in: a planted cookie (session fixation) is thrown away.
   await ctx.sessions.revokeToken(readSessionToken(request, ctx.cookies));
-  const session = await ctx.sessions.create(user, { ip: request.ip, userAgent: request.headers['user-agent'] });
+  const session = await ctx.sessions.create(user, { ip: request.clientAddress ?? undefined, userAgent: request.headers['user-agent'] });
   await recordSecurityEvent(ctx, request, { action: 'LOGIN', email: user.email, userId: user.id });
   setLoginCookies(reply, ctx.cookies, session.token);
   request.log.info({ event: 'login.succeeded', userId: user.id }, 'signed in');

@@ -54,6 +54,16 @@ export const configSchema = z
     dataDir: z.string().min(1).default('./data'),
     databaseUrl: z.string().regex(/^(postgres(ql)?:\/\/|sqlite:)./, 'use postgres://user:password@host/database or sqlite:/path/to/file.db').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * Reverse proxies whose forwarding header names the client (addresses or CIDR ranges; a list, or
+     * comma-separated in the environment). None by default: the socket's address is the client's.
+     */
+    trustedProxies: z
+      .union([z.array(z.string()), z.string().transform((text) => text.split(',').map((part) => part.trim()).filter(Boolean))])
+      .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'give IP addresses or CIDR ranges such as 10.0.0.0/8' })))
+      .default([]),
+    /** The header those proxies write: X-Forwarded-For, or RFC 7239 Forwarded (its `for=`). Only this one is read. */
+    trustedProxyHeader: z.enum(['x-forwarded-for', 'forwarded']).default('x-forwarded-for'),
     /** How long a caller has to send a body Perch reads itself (its API, sign-in); uploads to Kestra stream and are not bounded. */
     bodyTimeout: durationMs.default(30_000),
     /** Serve https directly: PEM files of the certificate (with its chain) and its private key. */
@@ -239,6 +249,8 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_BODY_TIMEOUT: 'bodyTimeout',
   PERCH_TLS_CERT: 'tls.cert',
   PERCH_TLS_KEY: 'tls.key',
+  PERCH_TRUSTED_PROXIES: 'trustedProxies',
+  PERCH_TRUSTED_PROXY_HEADER: 'trustedProxyHeader',
   PERCH_KESTRA_URL: 'kestra.url',
   PERCH_KESTRA_USERNAME: 'kestra.username',
   PERCH_KESTRA_PASSWORD: 'kestra.password',

@@ -175,7 +175,7 @@ async function acceptFromRequest(ctx: PerchContext, request: FastifyRequest, rep
     outcome: 'SUCCESS',
     details: { via: 'invitation', invitationId: row!.id, path: request.canonical?.path ?? null },
   });
-  const session = await ctx.sessions.create(user, { ip: request.ip, userAgent: request.headers['user-agent'] });
+  const session = await ctx.sessions.create(user, { ip: request.clientAddress ?? undefined, userAgent: request.headers['user-agent'] });
   setLoginCookies(reply, ctx.cookies, session.token);
   return { user, row: row! };
 }

@@ -140,7 +140,7 @@ export function registerPasswordResetRoutes(app: FastifyInstance, ctx: PerchCont
   // Always 200 (no hint whether the account exists), unless this address is over its budget.
   app.post('/api/v1/forgotten-password', publicRoute, async (request, reply) => {
     const body = parse(forgottenPasswordRequestSchema, request.body);
-    if (!budget.allow(request.ip)) {
+    if (!budget.allow(request.clientAddress ?? '')) {
       reply.header('retry-after', String(Math.ceil(ctx.config.passwordReset.window / 1000)));
       return sendError(reply, 429, tooMany);
     }
@@ -169,7 +169,7 @@ export function registerPasswordResetRoutes(app: FastifyInstance, ctx: PerchCont
     if (crossSiteBrowserProblem(ctx, request)) return html(reply).code(403).send(renderForgottenPage({ error: 'Cross-site request refused' }));
     // Without a mail server there is no link to promise (the same answer for every email: it tells nothing).
     if (mailOff) return html(reply).send(renderForgottenPage({ mailOff }));
-    if (!budget.allow(request.ip)) return html(reply).code(429).send(renderForgottenPage({ error: tooMany }));
+    if (!budget.allow(request.clientAddress ?? '')) return html(reply).code(429).send(renderForgottenPage({ error: tooMany }));
     requestResetAfterAnswer(ctx, request, mailer, typeof body.username === 'string' ? body.username.slice(0, 320) : '');
     return html(reply).send(renderForgottenPage({ notice: 'If this email belongs to an account, a link to choose a new password is on its way.' }));
   });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiAuths, SsoProviderConfig } from '../../lib/schemas/sso.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
+import { recordAuthFailure } from '../audit/auth-failures.js';
 import { recordSecurityEvent } from '../audit/security-events.js';
 import { readSessionToken, setLoginCookies } from '../auth/cookies.js';
 import { renderLoginPage } from '../auth/login-page.js';
@@ -162,7 +163,7 @@ async function finishLogin(ctx: PerchContext, request: FastifyRequest, reply: Fa
   reply.clearCookie(cookieName, { path: '/', httpOnly: true, secure: ctx.cookies.secure, sameSite: 'lax' });
   const attempt = handle ? await takeLoginAttempt(ctx.db, hashHandle(handle)) : undefined;
   const fail = async (error: SsoRefusal) => {
-    await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email: error.email, userId: error.userId, reason: `SSO ${provider.id}: ${error.reason}` });
+    recordAuthFailure(ctx, request, { action: 'LOGIN_FAILURE', authMethod: 'sso', email: error.email || null, userId: error.userId, reason: `SSO ${provider.id}: ${error.reason}` });
     request.log.info({ event: 'sso.login.failed', provider: provider.id, reason: error.reason }, 'SSO sign-in refused');
     return refusalPage(ctx, reply, error.status, error.message, attempt?.return_to);
   };
@@ -221,7 +222,7 @@ async function finishLogin(ctx: PerchContext, request: FastifyRequest, reply: Fa
 
   // As the password sign-in: a fresh session id, any planted cookie thrown away.
   await ctx.sessions.revokeToken(readSessionToken(request, ctx.cookies));
-  const session = await ctx.sessions.create(user, { ip: request.ip, userAgent: request.headers['user-agent'] });
+  const session = await ctx.sessions.create(user, { ip: request.clientAddress ?? undefined, userAgent: request.headers['user-agent'] });
   await recordSecurityEvent(ctx, request, { action: 'LOGIN', email: user.email, userId: user.id, reason: `SSO ${provider.id}` });
   setLoginCookies(reply, ctx.cookies, session.token);
   request.log.info({ event: 'login.succeeded', userId: user.id, provider: provider.id, created }, 'signed in with SSO');

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/sessions.js';
 import { throttledAnswer } from '../auth/login-throttle.js';
 import { passwordSignIn } from '../auth/password-sign-in.js';
+import { recordAuthFailure } from '../audit/auth-failures.js';
 import type { PerchContext } from '../context.js';
 import { hashToken, isWellFormedToken } from './token-format.js';
 import { sha256Hex } from '../crypto/sha256.js';
@@ -31,11 +32,19 @@ interface CachedBasic {
   until: number;
 }
 
+/** Whose credential a refused one was, when Perch can tell (an expired token, a disabled owner's). */
+interface RefusedAccount {
+  email?: string;
+  userId?: string;
+  actorType?: Principal['actorType'];
+}
+
 export type HeaderAuthentication =
   | { ok: true; principal: Principal }
-  | { ok: false; status: number; message: string; retryAfterSeconds?: number };
+  | { ok: false; status: number; message: string; retryAfterSeconds?: number; account?: RefusedAccount };
 
-const refuse = (status: number, message: string, retryAfterSeconds?: number): HeaderAuthentication => ({ ok: false, status, message, retryAfterSeconds });
+const refuse = (status: number, message: string, retryAfterSeconds?: number, account?: RefusedAccount): HeaderAuthentication => ({ ok: false, status, message, retryAfterSeconds, account });
+const accountOf = (principal: Principal): RefusedAccount => ({ email: principal.email, userId: principal.userId, actorType: principal.actorType });
 
 /**
  * Authentication by `Authorization` header: API tokens (Bearer) and, when enabled, Basic with a
@@ -57,7 +66,11 @@ export class MachineAccess {
     const header = request.headers.authorization;
     if (header === undefined) return null;
     const { scheme, value } = readAuthorization(header);
-    if (scheme === 'bearer') return this.bearer(value);
+    if (scheme === 'bearer') {
+      const found = await this.bearer(value);
+      if (!found.ok) recordAuthFailure(this.ctx, request, { action: 'LOGIN_FAILURE', authMethod: 'token', ...found.account, reason: found.message });
+      return found;
+    }
     if (scheme === 'basic' && this.ctx.config.auth.basic.enabled) return this.basicAuth(request, header, value);
     return null;
   }
@@ -70,10 +83,10 @@ export class MachineAccess {
     let entry = this.tokens.get(hash);
     if (!entry || now - entry.loadedAt > REVALIDATE_AFTER_MS) {
       const loaded = await this.load(hash, entry);
-      if (typeof loaded === 'string') return refuse(401, loaded);
+      if ('refused' in loaded) return refuse(401, loaded.refused, undefined, loaded.account);
       entry = loaded;
     }
-    if (entry.expiresAt !== null && now >= entry.expiresAt) return refuse(401, 'The API token has expired');
+    if (entry.expiresAt !== null && now >= entry.expiresAt) return refuse(401, 'The API token has expired', undefined, accountOf(entry.principal));
     entry.lastUsedAt = now;
     if (entry.extended && entry.maxAgeMs !== null) entry.expiresAt = now + entry.maxAgeMs;
     // A fixed end bounds the streams opened with the token (a sliding one is pushed by every use: not bounded here).
@@ -87,7 +100,7 @@ export class MachineAccess {
     return { ok: true, principal: entry.principal };
   }
 
-  private async load(hash: string, previous: CachedToken | undefined): Promise<CachedToken | string> {
+  private async load(hash: string, previous: CachedToken | undefined): Promise<CachedToken | { refused: string; account?: RefusedAccount }> {
     const row = await this.ctx.db
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
@@ -99,11 +112,12 @@ export class MachineAccess {
       .executeTakeFirst();
     if (!row) {
       this.tokens.delete(hash);
-      return 'The API token is unknown or was revoked';
+      return { refused: 'The API token is unknown or was revoked' };
     }
     if (row.disabled === 1) {
       this.tokens.delete(hash);
-      return 'The account this API token belongs to is disabled';
+      const actorType = row.type === 'SERVICE_ACCOUNT' ? 'SERVICE_ACCOUNT' : 'USER';
+      return { refused: 'The account this API token belongs to is disabled', account: { email: row.email, userId: row.user_id, actorType } };
     }
     const extended = row.extended === 1;
     // A sliding expiry pushed in memory may be ahead of the store (written at most once a minute).
@@ -142,11 +156,12 @@ export class MachineAccess {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || colon < 1 || colon === decoded.length - 1) {
+      recordAuthFailure(this.ctx, request, { action: 'LOGIN_FAILURE', authMethod: 'basic', reason: 'malformed Basic credentials' });
       return refuse(401, 'Basic credentials must be base64(email:password)');
     }
-    const email = decoded.slice(0, colon).trim().toLowerCase();
+    const email = decoded.slice(0, colon).trim().toLowerCase().slice(0, 320);
     const password = decoded.slice(colon + 1);
-    const attempt = await passwordSignIn(this.ctx, request.ip, email, password);
+    const attempt = await passwordSignIn(this.ctx, request, 'basic', email, password);
     const throttled = throttledAnswer(attempt);
     if (throttled) return refuse(429, throttled.message, throttled.retryAfterSeconds);
     if (attempt.outcome !== 'ok') {
@@ -154,7 +169,10 @@ export class MachineAccess {
       return refuse(401, 'Email or password is incorrect');
     }
     const { user } = attempt;
-    if (user.disabled === 1) return refuse(403, 'This account is disabled; ask an administrator');
+    if (user.disabled === 1) {
+      recordAuthFailure(this.ctx, request, { action: 'LOGIN_FAILURE', authMethod: 'basic', email, userId: user.id, reason: 'account disabled' });
+      return refuse(403, 'This account is disabled; ask an administrator');
+    }
     const principal: Principal = {
       userId: user.id,
       tenantId: user.tenant_id,

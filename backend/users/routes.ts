@@ -10,7 +10,7 @@ import {
 } from '../../lib/schemas/users.js';
 import { throttledAnswer } from '../auth/login-throttle.js';
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
-import { recordSecurityEvent } from '../audit/security-events.js';
+import { recordAttemptFailure } from '../auth/password-sign-in.js';
 import type { PerchContext } from '../context.js';
 import { conflict, forbidden, HttpError, notFound, validationError } from '../http/errors.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
@@ -273,16 +273,14 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
     // The new password's rules first: a guess at the current one must learn nothing from the answer.
     checkPasswordRules(ctx, body.newPassword, 'newPassword');
     // A stolen session or token must not be a way to guess the password around the sign-in lock.
-    const attempt = await ctx.throttle.attempt(request.ip, user.email, () => verifyPassword(user.password_hash, body.oldPassword));
+    const attempt = await ctx.throttle.attempt(request.clientAddress ?? '', user.email, () => verifyPassword(user.password_hash, body.oldPassword));
+    if (attempt.outcome !== 'ok') recordAttemptFailure(ctx, request, 'password-change', user.email, attempt, user, 'wrong current password (password change)');
     const throttled = throttledAnswer(attempt);
     if (throttled) {
       reply.header('retry-after', String(throttled.retryAfterSeconds));
       throw new HttpError(429, throttled.message);
     }
     if (attempt.outcome === 'wrong') {
-      const reason = 'wrong current password (password change)';
-      await recordSecurityEvent(ctx, request, { action: 'LOGIN_FAILURE', email: user.email, userId: user.id, reason });
-      if (attempt.lockedUntil) await recordSecurityEvent(ctx, request, { action: 'ACCOUNT_LOCKED', email: user.email, userId: user.id, lockedUntil: attempt.lockedUntil });
       throw new HttpError(422, 'The current password is incorrect', { errors: [{ path: 'oldPassword', message: 'incorrect' }] });
     }
     const passwordHash = await hashPassword(body.newPassword);

@@ -59,6 +59,17 @@ describe('configuration', () => {
     await expect(loadConfig({ file: path.join(dir, 'bad.yml'), env: {} })).rejects.toThrow(/not valid YAML/);
   });
 
+  it('trusts no proxy unless told, and takes trusted proxies as a list or a comma-separated variable', async () => {
+    expect(parseConfig({})).toMatchObject({ trustedProxies: [], trustedProxyHeader: 'x-forwarded-for' });
+    const config = await loadConfig({ env: { PERCH_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.10,2001:db8::/32', PERCH_TRUSTED_PROXY_HEADER: 'forwarded' } });
+    expect(config).toMatchObject({ trustedProxies: ['10.0.0.0/8', '192.0.2.10', '2001:db8::/32'], trustedProxyHeader: 'forwarded' });
+    expect(parseConfig({ trustedProxies: ['127.0.0.1'] }).trustedProxies).toEqual(['127.0.0.1']);
+    for (const bad of ['proxy.internal', '10.0.0.0/33', '*']) {
+      await expect(loadConfig({ env: { PERCH_TRUSTED_PROXIES: bad } }), bad).rejects.toThrow(/trustedProxies.*(PERCH_TRUSTED_PROXIES)?.*CIDR/);
+    }
+    expect(() => parseConfig({ trustedProxyHeader: 'x-real-ip' })).toThrow(/trustedProxyHeader/);
+  });
+
   it('parses ISO-8601 durations', () => {
     expect(parseIsoDuration('PT30M')).toBe(1_800_000);
     expect(parseIsoDuration('P7D')).toBe(604_800_000);

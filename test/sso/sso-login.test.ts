@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authFailures } from '../../backend/audit/auth-failures.js';
 import { parseConfig } from '../../backend/config/config.js';
 import { insertGroup } from '../../backend/iam/iam-store.js';
 import { findUserByEmail, updateUser } from '../../backend/users/user-store.js';
@@ -230,9 +231,13 @@ for (const target of storeTargets()) {
     });
 
     it('records sign-ins and refusals in the audit log without secrets', async () => {
-      const rows = await perch.perch.ctx.db.selectFrom('audit_log').select(['action', 'details']).where('action', 'in', ['LOGIN', 'LOGIN_FAILURE']).execute();
+      // Refusals are counted per account and address for a minute, then written: here, at once.
+      await authFailures(perch.perch.ctx).flush();
+      const rows = await perch.perch.ctx.db.selectFrom('audit_log').select(['action', 'details', 'ip']).where('action', 'in', ['LOGIN', 'LOGIN_FAILURE']).execute();
       expect(rows.some((r) => r.action === 'LOGIN' && r.details.includes(`SSO ${PROVIDER}`))).toBe(true);
-      expect(rows.some((r) => r.action === 'LOGIN_FAILURE' && r.details.includes('not verified'))).toBe(true);
+      const refused = rows.find((r) => r.action === 'LOGIN_FAILURE' && r.details.includes('not verified'));
+      expect(JSON.parse(refused!.details)).toMatchObject({ authMethod: 'sso', count: 1 });
+      expect(refused!.ip).toBe('127.0.0.1');
       expect(rows.map((r) => r.details).join('\n')).not.toContain(CLIENT_SECRET);
     });
   });

@@ -22,7 +22,7 @@ export interface RunningPerch {
 }
 
 /** A Perch on a free loopback port, with its own store and an instance owner already created. */
-export async function startPerch(options: { databaseUrl?: string; config?: PerchConfigInput; withAdmin?: boolean; fastLane?: boolean } = {}): Promise<RunningPerch> {
+export async function startPerch(options: { databaseUrl?: string; config?: PerchConfigInput; withAdmin?: boolean; fastLane?: boolean; logStream?: NodeJS.WritableStream } = {}): Promise<RunningPerch> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-test-'));
   // With mail on, Perch builds links from publicUrl only: such a Perch knows its port before it starts.
   const port = options.config?.mail?.smtp?.host && !options.config.publicUrl ? await freePort() : 0;
@@ -35,7 +35,8 @@ export async function startPerch(options: { databaseUrl?: string; config?: Perch
     ...options.config,
     kestra: { url: 'http://127.0.0.1:9', ...options.config?.kestra },
   });
-  const perch = await buildPerch(config, { logger: false, fastLane: options.fastLane });
+  // Logs are off unless a test reads them.
+  const perch = await buildPerch(config, { logger: options.logStream !== undefined, logStream: options.logStream, fastLane: options.fastLane });
   if (options.withAdmin !== false) {
     await createInstanceOwner(perch.ctx.db, config, ADMIN_EMAIL, ADMIN_PASSWORD);
     await perch.reloadAuthorization();
