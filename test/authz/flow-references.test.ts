@@ -129,7 +129,7 @@ describe('analyseFlowSource: references', () => {
     type: io.kestra.plugin.core.log.Log
     message: "{{ read('ns' ~ 'file://x/y') }} {{ read(outputs.dl.uri) }}"
 `), [ref(6, 'NAMESPACE', 'MANAGE_FILES', 'company.data'), ref(6, 'NAMESPACE', 'MANAGE_FILES', 'company.team'),
-      ref(9, 'NAMESPACE', 'MANAGE_FILES', null)]],
+      ref(9, 'NAMESPACE', 'MANAGE_FILES', null), ref(9, 'EXECUTION', 'ACCESS_FILES', null)]],
     ['nsfile URI with a dynamic namespace', flow(`tasks:
   - id: sh
     type: io.kestra.plugin.scripts.shell.Commands
