@@ -483,7 +483,7 @@ type CallArgs = { positional: string[]; named: Map<string, string> };
 
 /**
  * Splits a call's arguments at top-level commas (quotes and brackets respected); unterminated → best
- * effort. A positional argument after a named one is kept last, where no name would be looked up.
+ * effort. A positional argument after a named one, or a name given twice, leaves the namespace unknown.
  */
 function callArgs(text: string, start: number): CallArgs {
   const parts: string[] = [];
@@ -503,7 +503,8 @@ function callArgs(text: string, start: number): CallArgs {
   for (const p of parts) {
     const kw = /^\s*([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(p);
     if (kw) named.set(kw[1]!, named.has(kw[1]!) ? AMBIGUOUS : kw[2]!);
-    else positional.push(named.size > 0 ? AMBIGUOUS : p);
+    else if (named.size > 0) named.set('namespace', AMBIGUOUS); // which parameter it binds to is a guess: no namespace is proven
+    else positional.push(p);
   }
   return { positional, named };
 }
