@@ -146,6 +146,7 @@ function analyseDocument(doc: Document, lc: LineCounter, hosts: KestraHosts): Fl
   if (id === null || !NAME.test(id)) throw new Refused('The flow needs a literal `id:` name.', at(idNode) ?? at(root));
   const ctx: Ctx = { refs: [], own: namespace, lc, trigger: null, condition: 'none', hosts, fileInputs: fileInputsOf(root) };
   walk(root, ctx);
+  pluginDefaults(root, ctx);
   return { namespace, id, line: at(keyNode(root, 'namespace'))!, references: dedupe(ctx.refs) };
 }
 
@@ -189,7 +190,7 @@ function walk(node: unknown, ctx: Ctx): void {
   } else if (type !== null && type.includes('.condition.')) listen(node, ctx);
   else if (type !== null && isFlowTrigger(type)) inner = { ...ctx, trigger: `Flow trigger ${taskName(node)}`, condition: 'none' };
   else if (type !== null) classify(node, type, ctx);
-  if (type !== null && isHttpTask(type)) checkHttpTask(node, type, ctx);
+  if (type !== null && isHttpTask(type)) checkHttpTask(node, `${simpleName(type)} task ${taskName(node)}`, ctx);
   const nsFiles = node.get('namespaceFiles', true);
   if (isMap(nsFiles) && !(isScalar(nsFiles.get('enabled', true)) && (nsFiles.get('enabled', true) as Scalar).value === false)) {
     for (const { node: at, f } of targets(nsFiles, ctx, 'own')) {
@@ -335,7 +336,7 @@ function scanExpressions(s: Scalar, ctx: Ctx): void {
     push(ctx, lineAt(m.index), 'NAMESPACE', ['MANAGE_FILES'], ok ? `nsfile:// reads the files of ${ns}` : `nsfile:// reads the files of a dynamic namespace (${m[0]})`, ns);
   }
   // Internal-storage URIs, for file functions and for every task that takes a file (inputFiles, from, items…).
-  for (const m of text.matchAll(/kestra:\/\/[^\s'"()<>,|]*/gi)) {
+  for (const m of text.matchAll(/kestra:\/[^\s'"()<>,|]*/gi)) {
     const t = storageUriTarget(m[0], ctx.own);
     push(ctx, lineAt(m.index), t.resource, [t.action], t.what, t.namespace);
   }
@@ -419,17 +420,37 @@ function fileInputsOf(root: YAMLMap): ReadonlySet<string> {
   return out;
 }
 
+/**
+ * `pluginDefaults` (1.x `taskDefaults`) give every task whose type starts with `type` these values,
+ * over the task's own when `forced`: a namespace there may be any task's, so it needs edit rights
+ * there, and an address there may be any HTTP task's.
+ */
+function pluginDefaults(root: YAMLMap, ctx: Ctx): void {
+  for (const key of ['pluginDefaults', 'taskDefaults']) {
+    const list = root.get(key, true);
+    for (const item of isSeq(list) ? list.items : []) {
+      const values = isMap(item) ? item.get('values', true) : undefined;
+      if (!isMap(values)) continue;
+      const label = `${key} for ${literal((item as YAMLMap).get('type', true)) ?? '(any type)'}`;
+      if (values.has('namespace') || values.has('namespaces') || values.has('namespacePattern')) {
+        for (const { node, f } of targets(values, ctx, 'own')) push(ctx, node, 'FLOW', ['UPDATE'], `${label} sets the namespace of its tasks to ${f.detail}`, f.ns);
+      }
+      checkHttpTask(values, label, ctx);
+    }
+  }
+}
+
 /** Types whose `uri` Kestra calls over HTTP: core and 1.x HTTP tasks and triggers. */
 const isHttpTask = (type: string) => /^io\.kestra\.(?:plugin\.core|plugin\.fs|core\.tasks|core\.models\.triggers)\.http\./.test(type) || /^io\.kestra\.plugin\.core\.trigger\.Http/.test(type);
 
-function checkHttpTask(m: YAMLMap, type: string, ctx: Ctx): void {
+function checkHttpTask(m: YAMLMap, label: string, ctx: Ctx): void {
   for (const key of ['uri', 'url']) {
     const n = m.get(key, true) as Node | undefined;
     if (n === undefined) continue;
     const text = isScalar(n) && typeof n.value === 'string' ? n.value : null;
     const host = text === null ? null : literalHostOf(text);
     if (host === null) {
-      push(ctx, n, 'FLOW', ['UPDATE'], `${simpleName(type)} task ${taskName(m)} calls an address known only at run time, which may be Kestra's own`, null);
+      push(ctx, n, 'FLOW', ['UPDATE'], `${label} calls an address known only at run time, which may be Kestra's own`, null);
     } else if (ctx.hosts.isKestra(host)) pushKestraCall(ctx, n, host);
   }
 }

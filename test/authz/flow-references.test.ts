@@ -430,6 +430,33 @@ tasks:
       e: kestra:///company/finance/_files/secret.txt
 `), [ref(7, 'EXECUTION', 'ACCESS_FILES', null), ref(8, 'EXECUTION', 'ACCESS_FILES', null), ref(9, 'EXECUTION', 'ACCESS_FILES', null),
       ref(10, 'EXECUTION', 'ACCESS_FILES', null), ref(11, 'EXECUTION', 'ACCESS_FILES', null)]],
+    ['a storage URI with a single slash', flow(`tasks:
+  - id: split
+    type: io.kestra.plugin.core.storage.Split
+    from: kestra:/company/finance/p/executions/1/tasks/t/2/rows.csv
+`), [ref(6, 'EXECUTION', 'ACCESS_FILES', null)]],
+    ['plugin defaults that set a namespace or an address for every task of a type', flow(`tasks:
+  - id: get
+    type: io.kestra.plugin.core.kv.Get
+    key: k
+pluginDefaults:
+  - type: io.kestra.plugin.core.kv
+    forced: true
+    values:
+      namespace: company.hr
+  - type: io.kestra.plugin.core.http
+    values:
+      uri: http://127.0.0.1:8080/api/v1/main/kv
+  - type: io.kestra.plugin.core.http.Request
+    values:
+      uri: "{{ vars.target }}"
+  - type: io.kestra.plugin.scripts
+    values:
+      namespaceFiles:
+        enabled: true
+        namespaces: [company.shared]
+`), [ref(5, 'KVSTORE', 'VIEW', 'company.team'), ref(14, 'FLOW', 'UPDATE', null), ref(22, 'NAMESPACE', 'MANAGE_FILES', 'company.shared'),
+      ref(11, 'FLOW', 'UPDATE', 'company.hr'), ref(17, 'FLOW', 'UPDATE', null)]],
     ['subflow() runs a flow of its namespace', flow(`inputs:
   - id: pick
     type: SELECT
