@@ -675,3 +675,67 @@ triggers:
     expect(refsOf(source)).toEqual(expected);
   });
 });
+
+/** Branches the tables above leave alone (issue 29 point 2: mutants that no test would notice). */
+describe('analyseFlowSource: edges', () => {
+  const cases: Array<[string, string, Ref[]]> = [
+    ['a where-filter IN list and a filter without a type', flow(`triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: p
+      where:
+        - id: f
+          operand: AND
+          filters:
+            - field: NAMESPACE
+              type: IN
+              values: [company.a, company.b]
+            - field: NAMESPACE
+              value: company.c
+`), [ref(14, 'EXECUTION', 'VIEW', 'company.a'), ref(14, 'EXECUTION', 'ACCESS_OUTPUTS', 'company.a'), ref(14, 'EXECUTION', 'VIEW', 'company.b'),
+      ref(14, 'EXECUTION', 'ACCESS_OUTPUTS', 'company.b'), ref(16, 'EXECUTION', 'VIEW', null), ref(16, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
+    ['a legacy NotCondition widens too', flow(`triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.core.models.conditions.types.NotCondition
+        conditions:
+          - type: io.kestra.core.models.conditions.types.ExecutionNamespaceCondition
+            namespace: company.team
+`), [ref(10, 'EXECUTION', 'VIEW', null), ref(10, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
+    ['escapes and braces inside a quoted namespace are not a name', log(`"{{ kv('k', 'company\\\\.hr') }} {{ kv('k', '#{x}') }}"`),
+      [ref(6, 'KVSTORE', 'VIEW', null), ref(6, 'KVSTORE', 'VIEW', null)]],
+    ['an unclosed tag runs to the end of the text', log(`"{{ 'a' ~ kv('k', 'company.hr')"`), [ref(6, 'KVSTORE', 'VIEW', 'company.hr')]],
+    ['prose after a closed tag is not Pebble', log(`"{{ x }} kv('k', 'company.hr') {% if y %}{% endif %} read('a', namespace='b')"`), []],
+    ['nsfile URIs without a path or with a malformed namespace', log(`"nsfile://company.hr nsfile://-x/a"`),
+      [ref(6, 'NAMESPACE', 'MANAGE_FILES', null), ref(6, 'NAMESPACE', 'MANAGE_FILES', null)]],
+    ['file functions: a malformed namespace, a local path sent elsewhere, both forms of namespace', log(`"{{ read('a', namespace='bad name') }} {{ read(outputs.x.uri, namespace='company.hr') }} {{ read('nsfile://company.it/a', namespace='company.hr') }} {{ read('kestra:///company/team/demo/executions/1/tasks/t/2/a', namespace='company.ops') }}"`),
+      [ref(6, 'NAMESPACE', 'MANAGE_FILES', null), ref(6, 'NAMESPACE', 'MANAGE_FILES', null), ref(6, 'EXECUTION', 'ACCESS_FILES', null),
+        ref(6, 'NAMESPACE', 'MANAGE_FILES', 'company.ops'), ref(6, 'NAMESPACE', 'MANAGE_FILES', 'company.it'), ref(6, 'EXECUTION', 'ACCESS_FILES', 'company.team')]],
+    ['storage URIs Kestra would cut differently, or not at all', log(`"kestra:///executions/1/tasks/t/2/a kestra:///a/f/executions/1 kestra:///-a/f/executions/1/tasks/t kestra:///a/executions/f/executions/1/tasks/t/x"`),
+      [ref(6, 'EXECUTION', 'ACCESS_FILES', null), ref(6, 'EXECUTION', 'ACCESS_FILES', null), ref(6, 'EXECUTION', 'ACCESS_FILES', null), ref(6, 'EXECUTION', 'ACCESS_FILES', null)]],
+    ['calls with no arguments', log(`"{{ http() }} {{ subflow() }} {{ read() }}"`),
+      [ref(6, 'FLOW', 'UPDATE', null), ref(6, 'FLOW', 'EXECUTE', null), ref(6, 'NAMESPACE', 'MANAGE_FILES', null), ref(6, 'EXECUTION', 'ACCESS_FILES', null)]],
+    ['an unknown function given a dynamic namespace', log(`"{{ other(namespace=inputs.ns) }}"`), [ref(6, 'FLOW', 'UPDATE', null)]],
+    ['an HTTP task with a URL no parser reads', task('io.kestra.plugin.core.http.Request', '    uri: "http://exa mple.com/"\n'), [ref(6, 'FLOW', 'UPDATE', null)]],
+    ['an HTTP task with a url property and a non-string uri', task('io.kestra.plugin.core.http.Download', '    url: http://localhost/x\n    uri: [a]\n'),
+      [ref(7, 'FLOW', 'UPDATE', null), ref(6, 'FLOW', 'UPDATE', null)]],
+  ];
+  it.each(cases)('%s', (_name, source, expected) => {
+    expect(refsOf(source)).toEqual(expected);
+  });
+
+  it('reads configured hosts given as URLs, names, IPv6 with or without brackets', () => {
+    const hosts = KestraHosts.of(['https://Kestra.Example.com:8443/', 'fd00::5', '[fd00::6]', 'node-1.']);
+    for (const host of ['kestra.example.com', 'fd00::5', 'fd00::6', 'node-1', '127.0.0.9', 'x.localhost']) expect(hosts.isKestra(host)).toBe(true);
+    for (const host of ['example.com', 'fd00::7', 'node-2', '128.0.0.1']) expect(hosts.isKestra(host)).toBe(false);
+    expect(() => KestraHosts.of(['exa mple'])).toThrow(/Not a host/);
+  });
+
+  it('refuses %TAG directives and a --- that is not a line of its own', () => {
+    expect(analyseFlowSource('%TAG !x! tag:example.com,2000:\n---\nid: a\nnamespace: x\n')).toMatchObject({ ok: false, message: expect.stringMatching(/directive/) });
+    expect(analyseFlowSource('id: a\nnamespace: x\nd: "a --- b"\n', { multiDocument: true })).toMatchObject({ ok: false, line: 3, message: expect.stringMatching(/line of its own/) });
+    expect(analyseFlowSource('id: a\nnamespace: x\n--- \nid: b\nnamespace: z\n', { multiDocument: true })).toMatchObject({ ok: true });
+  });
+});
