@@ -206,22 +206,56 @@ function walk(node: unknown, ctx: Ctx): void {
     const scope = startsTrigger && typeof key === 'string' && TRIGGER_CONDITION_KEYS.has(key) ? { ...inner, condition: 'and' as const } : inner;
     walk(pair.value, scope);
   }
-  // A Flow trigger with no namespace condition fires on every execution of the instance.
-  if (startsTrigger && !ctx.refs.slice(before).some((r) => r.resource === 'EXECUTION')) {
-    push(ctx, node.get('type', true) as Node, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'],
-      `${inner.trigger} listens to the executions of every namespace (no namespace condition)`, null);
+  // A Flow trigger with a condition that names no namespace fires on executions of the whole instance.
+  if (startsTrigger) {
+    const groups = conditionGroups(node);
+    const none = !ctx.refs.slice(before).some((r) => r.resource === 'EXECUTION');
+    if (none || groups.length === 0 || groups.some((g) => !bounds(g, inner))) {
+      push(ctx, node.get('type', true) as Node, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'],
+        `${inner.trigger} listens to the executions of every namespace (${none ? 'no namespace condition' : 'one of its conditions names no namespace'})`, null);
+    }
   }
+}
+
+/**
+ * The parts of a Flow trigger that executions satisfy separately: its `conditions` list (all hold for
+ * one execution), and each upstream flow and each `where` filter group of `preconditions`/`when`, which
+ * Kestra counts as independent conditions of one window (kestra core/.../trigger/Flow.java,
+ * Preconditions.getConditions): any of them heard from every namespace makes the trigger hear it.
+ */
+function conditionGroups(trigger: YAMLMap): Node[] {
+  const groups: Node[] = [];
+  const conditions = trigger.get('conditions', true) as Node | undefined;
+  if (conditions !== undefined) groups.push(conditions);
+  for (const key of ['preconditions', 'when']) {
+    const pre = trigger.get(key, true);
+    if (!isMap(pre)) { if (pre !== undefined) groups.push(pre as Node); continue; }
+    for (const part of ['flows', 'where']) {
+      const list = pre.get(part, true);
+      if (isSeq(list)) groups.push(...(list.items as Node[]));
+      else if (list !== undefined) groups.push(list as Node);
+    }
+  }
+  return groups;
+}
+
+/** Whether a condition group bounds the namespaces heard: it names one, not widened by Or/Not/Multiple. */
+function bounds(group: Node, trigger: Ctx): boolean {
+  const scratch: Ctx = { ...trigger, refs: [], condition: 'and' };
+  walk(group, scratch);
+  return scratch.refs.some((r) => r.resource === 'EXECUTION' && r.namespace !== null);
 }
 
 /** The keys of a Flow trigger (1.x `conditions`, 2.0 `preconditions`/`when`) whose conditions must all hold. */
 const TRIGGER_CONDITION_KEYS: ReadonlySet<string> = new Set(['conditions', 'preconditions', 'when']);
 
-/** Under an Or/Not condition, or a filter group joined by OR, a namespace no longer bounds what is heard. */
+/** Under an Or/Not/Multiple condition, or a filter group joined by OR, a namespace no longer bounds what is heard. */
 function widening(m: YAMLMap, type: string | null, ctx: Ctx): Ctx {
   if (ctx.condition !== 'and') return ctx;
   const name = type === null ? '' : simpleName(type).replace(/Condition$/, '');
   const operand = literal(m.get('operand', true));
-  return name === 'Or' || name === 'Not' || (operand !== null && operand.toUpperCase() !== 'AND') ? { ...ctx, condition: 'widened' } : ctx;
+  // MultipleCondition: its conditions are met by separate executions, like an Or for this purpose.
+  return name === 'Or' || name === 'Not' || name === 'Multiple' || (operand !== null && operand.toUpperCase() !== 'AND') ? { ...ctx, condition: 'widened' } : ctx;
 }
 
 const taskName = (m: YAMLMap) => `'${literal(m.get('id', true)) ?? '?'}'`;

@@ -553,7 +553,7 @@ triggers:
             namespace: company.team
             flowId: x
 `), [ref(10, 'EXECUTION', 'VIEW', null), ref(10, 'EXECUTION', 'ACCESS_OUTPUTS', null),
-      ref(14, 'EXECUTION', 'VIEW', null), ref(14, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
+      ref(14, 'EXECUTION', 'VIEW', null), ref(14, 'EXECUTION', 'ACCESS_OUTPUTS', null), ref(5, 'EXECUTION', 'VIEW', null), ref(5, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
     ['a where-filter group joined by OR does not bound them either', flow(`triggers:
   - id: t
     type: io.kestra.plugin.core.trigger.Flow
@@ -569,7 +569,36 @@ triggers:
             - field: FLOW_ID
               type: EQUAL_TO
               value: etl
-`), [ref(14, 'EXECUTION', 'VIEW', null), ref(14, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
+`), [ref(14, 'EXECUTION', 'VIEW', null), ref(14, 'EXECUTION', 'ACCESS_OUTPUTS', null), ref(5, 'EXECUTION', 'VIEW', null), ref(5, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
+    ['an upstream flow and a filter group are heard separately: a group naming no namespace hears all', flow(`triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: p
+      flows:
+        - namespace: company.team
+          flowId: a
+      where:
+        - id: f
+          filters:
+            - field: FLOW_ID
+              type: EQUAL_TO
+              value: payroll
+`), [ref(9, 'EXECUTION', 'VIEW', 'company.team'), ref(9, 'EXECUTION', 'ACCESS_OUTPUTS', 'company.team'), ref(5, 'EXECUTION', 'VIEW', null), ref(5, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
+    ['a MultipleCondition is met by separate executions', flow(`triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.plugin.core.condition.MultipleCondition
+        window: P1D
+        conditions:
+          a:
+            type: io.kestra.plugin.core.condition.ExecutionNamespace
+            namespace: company.team
+          b:
+            type: io.kestra.plugin.core.condition.ExecutionStatus
+            in: [SUCCESS]
+`), [ref(12, 'EXECUTION', 'VIEW', null), ref(12, 'EXECUTION', 'ACCESS_OUTPUTS', null), ref(5, 'EXECUTION', 'VIEW', null), ref(5, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
     ['SUFFIX conditions match anywhere', flow(`triggers:
   - id: t
     type: io.kestra.plugin.core.trigger.Flow
@@ -577,7 +606,7 @@ triggers:
       - type: io.kestra.plugin.core.condition.ExecutionNamespace
         namespace: company.team
         comparison: SUFFIX
-`), [ref(8, 'EXECUTION', 'VIEW', null), ref(8, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
+`), [ref(8, 'EXECUTION', 'VIEW', null), ref(8, 'EXECUTION', 'ACCESS_OUTPUTS', null), ref(5, 'EXECUTION', 'VIEW', null), ref(5, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
     ['legacy io.kestra.core.* trigger, condition and purge types', flow(`tasks:
   - id: purge
     type: io.kestra.core.tasks.storages.Purge
@@ -703,7 +732,7 @@ describe('analyseFlowSource: edges', () => {
         conditions:
           - type: io.kestra.core.models.conditions.types.ExecutionNamespaceCondition
             namespace: company.team
-`), [ref(10, 'EXECUTION', 'VIEW', null), ref(10, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
+`), [ref(10, 'EXECUTION', 'VIEW', null), ref(10, 'EXECUTION', 'ACCESS_OUTPUTS', null), ref(5, 'EXECUTION', 'VIEW', null), ref(5, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
     ['escapes and braces inside a quoted namespace are not a name', log(`"{{ kv('k', 'company\\\\.hr') }} {{ kv('k', '#{x}') }}"`),
       [ref(6, 'KVSTORE', 'VIEW', null), ref(6, 'KVSTORE', 'VIEW', null)]],
     ['an unclosed tag runs to the end of the text', log(`"{{ 'a' ~ kv('k', 'company.hr')"`), [ref(6, 'KVSTORE', 'VIEW', 'company.hr')]],
