@@ -374,7 +374,7 @@ function scanExpressions(s: Scalar, ctx: Ctx): void {
     const t = storageUriTarget(m[0], ctx.own);
     push(ctx, lineAt(m.index), t.resource, [t.action], t.what, t.namespace);
   }
-  for (const m of text.matchAll(/\bhttps?:\/\/[^\s'"<>`]+/gi)) {
+  for (const m of text.matchAll(/\b(?:https?|wss?):\/\/[^\s'"<>`]+/gi)) {
     const host = literalHostOf(m[0]);
     if (host !== null && ctx.hosts.isKestra(host)) pushKestraCall(ctx, lineAt(m.index), host);
   }
@@ -489,9 +489,9 @@ function checkHttpTask(m: YAMLMap, label: string, ctx: Ctx): void {
   }
 }
 
-/** The canonical host of an http(s) URL whose scheme and host are literal text, else null. */
+/** The canonical host of an http(s) or ws(s) URL whose scheme and host are literal text, else null. */
 function literalHostOf(url: string): string | null {
-  const m = /^\s*(https?):\/\/([^/?#\\]*)/i.exec(url);
+  const m = /^\s*(https?|wss?):\/\/([^/?#\\]*)/i.exec(url);
   if (!m || /[{}%]/.test(m[2]!.replace(/%[0-9a-f]{2}/gi, '')) || m[2]!.includes('{')) return null;
   return canonicalHost(`${m[1]}://${m[2]}/`);
 }

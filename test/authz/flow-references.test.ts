@@ -488,7 +488,8 @@ pluginDefaults:
     commands:
       - echo start
       - curl -s http://2130706433:8080/api/v1/main/flows/company.finance/payroll
-`), [ref(8, 'FLOW', 'UPDATE', null)]],
+      - websocat WS://LOCALHOST:8080/api/v1/main/executions/x/follow
+`), [ref(8, 'FLOW', 'UPDATE', null), ref(9, 'FLOW', 'UPDATE', null)]],
   ];
   it.each(cases)('%s', (_name, source, expected) => {
     expect(refsOf(source)).toEqual(expected);
