@@ -321,10 +321,13 @@ function listen(m: YAMLMap, ctx: Ctx): void {
   const nsNode = m.get('namespace', true) as Node | undefined;
   if (nsNode !== undefined) {
     let f = nsValue(nsNode, ctx, 'null');
-    const cmp = literal(m.get('comparison', true));
-    const prefix = cmp === 'PREFIX' || (isScalar(m.get('prefix', true)) && (m.get('prefix', true) as Scalar).value === true);
+    // Compared as Jackson may read them: enum names in any case, `prefix: "true"` coerced to a boolean.
+    const cmpNode = m.get('comparison', true);
+    const cmp = cmpNode === undefined ? null : literal(cmpNode)?.toUpperCase() ?? '(not a literal)';
+    const prefixNode = m.get('prefix', true);
+    const prefix = cmp === 'PREFIX' || (prefixNode !== undefined && !(isScalar(prefixNode) && prefixNode.value === false));
     // A string prefix "a.b" also matches "a.bc"; a suffix matches anywhere. Only "a.b." stays inside a.b.
-    if (f.ns !== null && (cmp === 'SUFFIX' || (prefix && !f.ns.endsWith('.')))) f = { ns: null, detail: `every namespace matching '${f.ns}' by ${cmp ?? 'PREFIX'}` };
+    if (f.ns !== null && ((cmp !== null && cmp !== 'EQUALS' && cmp !== 'PREFIX') || (prefix && !f.ns.endsWith('.')))) f = { ns: null, detail: `every namespace matching '${f.ns}' by ${cmp ?? 'PREFIX'}` };
     else if (f.ns !== null && prefix) f = { ns: f.ns.slice(0, -1), detail: f.ns.slice(0, -1) };
     f = widened(f, ctx);
     push(ctx, nsNode, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'], `${label} listens to executions of ${f.detail}`, f.ns);
@@ -344,7 +347,7 @@ function listen(m: YAMLMap, ctx: Ctx): void {
 }
 
 function widened(f: Found, ctx: Ctx): Found {
-  return ctx.condition === 'widened' && f.ns !== null ? { ns: null, detail: `every namespace (${f.ns} under an Or/Not condition)` } : f;
+  return ctx.condition === 'widened' && f.ns !== null ? { ns: null, detail: `every namespace (${f.ns} under an Or/Not/Multiple condition or an OR filter group)` } : f;
 }
 
 /** Pebble calls that reach other namespaces, found in any string (keys included; fail closed). */
@@ -405,7 +408,7 @@ function pebbleCall(fn: string, args: CallArgs, at: Node, ctx: Ctx): void {
     }
   } else if (fn === 'subflow') {
     // subflow(namespace, id, …) runs that flow (kestra pebble/functions/SubflowFunction.java 8643d9c5).
-    const nsText = args.named.get('namespace') ?? args.positional[0];
+    const nsText = nsArg(0);
     const ns = nsText === undefined ? null : stringLiteral(nsText);
     const ok = ns !== null && NAME.test(ns);
     push(ctx, at, 'FLOW', ['EXECUTE'], ok ? `subflow() runs a flow of ${ns}` : `subflow() runs a flow of a dynamic namespace (${nsText?.trim()})`, ok ? ns : null);

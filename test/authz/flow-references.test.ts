@@ -725,6 +725,29 @@ describe('analyseFlowSource: edges', () => {
               value: company.c
 `), [ref(14, 'EXECUTION', 'VIEW', 'company.a'), ref(14, 'EXECUTION', 'ACCESS_OUTPUTS', 'company.a'), ref(14, 'EXECUTION', 'VIEW', 'company.b'),
       ref(14, 'EXECUTION', 'ACCESS_OUTPUTS', 'company.b'), ref(16, 'EXECUTION', 'VIEW', null), ref(16, 'EXECUTION', 'ACCESS_OUTPUTS', null)]],
+    ['comparisons in any case, a prefix flag that is not false, and subflow() given its namespace twice', flow(`triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.plugin.core.condition.ExecutionNamespace
+        namespace: company.team
+        comparison: suffix
+      - type: io.kestra.plugin.core.condition.ExecutionNamespace
+        namespace: company.team
+        prefix: "true"
+      - type: io.kestra.plugin.core.condition.ExecutionNamespace
+        namespace: company.team
+        comparison: equals
+      - type: io.kestra.plugin.core.condition.ExecutionNamespace
+        namespace: company.ops
+        prefix: false
+inputs:
+  - id: x
+    type: SELECT
+    values: "{{ subflow('company.a', 'f', namespace='company.b') }}"
+`), [ref(8, 'EXECUTION', 'VIEW', null), ref(8, 'EXECUTION', 'ACCESS_OUTPUTS', null), ref(11, 'EXECUTION', 'VIEW', null), ref(11, 'EXECUTION', 'ACCESS_OUTPUTS', null),
+      ref(14, 'EXECUTION', 'VIEW', 'company.team'), ref(14, 'EXECUTION', 'ACCESS_OUTPUTS', 'company.team'),
+      ref(17, 'EXECUTION', 'VIEW', 'company.ops'), ref(17, 'EXECUTION', 'ACCESS_OUTPUTS', 'company.ops'), ref(22, 'FLOW', 'EXECUTE', null)]],
     ['a legacy NotCondition widens too', flow(`triggers:
   - id: t
     type: io.kestra.plugin.core.trigger.Flow
