@@ -17,7 +17,7 @@ export class KestraHosts {
   static of(entries: readonly string[]): KestraHosts {
     const hosts: string[] = [];
     for (const entry of entries) {
-      const host = canonicalHost(/^[a-z][a-z0-9+.-]*:\/\//i.test(entry) ? entry : `http://${entry.includes(':') && !entry.startsWith('[') ? `[${entry}]` : entry}`);
+      const host = hostOfEntry(entry);
       if (host === null) throw new Error(`Not a host name or address: ${entry}`);
       hosts.push(host);
     }
@@ -28,6 +28,13 @@ export class KestraHosts {
   isKestra(host: string): boolean {
     return this.hosts.has(host) || isLoopback(host);
   }
+}
+
+/** The canonical host of a URL, a host name, an IPv4 or an IPv6 address (bracketed or not); null if none. */
+export function hostOfEntry(entry: string): string | null {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) return canonicalHost(entry);
+  if (/[\s/?#@]/.test(entry)) return null;
+  return canonicalHost(`http://${entry.includes(':') && !entry.startsWith('[') ? `[${entry}]` : entry}/`);
 }
 
 /** Loopback and local names only: what every Kestra reaches as itself, with no configuration. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ssoConfigSchema } from '../../lib/schemas/sso.js';
+import { hostOfEntry } from '../authz/kestra-hosts.js';
 
 /** ISO-8601 durations such as PT30M or P7D, turned into milliseconds. */
 const durationMs = z.string().transform((text, ctx) => {
@@ -69,7 +70,7 @@ export const configSchema = z
          * one comma-separated string (PERCH_KESTRA_INTERNAL_HOSTS).
          */
         internalHosts: z
-          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((h) => h.trim()).filter(Boolean) : v), z.array(z.string().regex(/^[^\s/?#@]+$/, 'give host names or addresses, without scheme or path')))
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((h) => h.trim()).filter(Boolean) : v), z.array(z.string().refine((h) => !h.includes('://') && hostOfEntry(h) !== null, 'give host names or addresses, without scheme or path')))
           .default([]),
       })
       .prefault({}),

@@ -103,5 +103,7 @@ describe('kestra.internalHosts', () => {
   });
   it('refuses URLs and paths, naming the key', () => {
     expect(() => parseConfig({ kestra: { ...base.kestra, internalHosts: ['http://a/x'] } })).toThrow(/kestra\.internalHosts\.0.*host names/);
+    expect(() => parseConfig({ kestra: { ...base.kestra, internalHosts: 'a.internal, %zz' } })).toThrow(/kestra\.internalHosts\.1.*host names/);
+    expect(() => parseConfig({ kestra: { ...base.kestra, internalHosts: ['a b'] } })).toThrow(/host names/);
   });
 });
