@@ -11,6 +11,8 @@
 import { isMap, isScalar, isSeq, LineCounter, parse, parseAllDocuments, visit } from 'yaml';
 import type { Document, Node, Scalar, YAMLMap } from 'yaml';
 import type { Action } from '../../lib/authz/catalogue.js';
+import { canonicalHost, LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
+import { FILE_FUNCTIONS, fileFunctionTargets, NAMESPACE_NAME, storageUriTarget } from './pebble-file-functions.js';
 
 export interface FlowDocument { namespace: string; id: string; line: number /* of namespace: */ }
 export interface FlowReference {
@@ -21,6 +23,12 @@ export interface FlowReference {
   action: Action;
   /** null: the namespace is dynamic or unbounded, so only a tenant-wide binding can allow it. */
   namespace: string | null;
+}
+export interface AnalyseOptions {
+  /** A stream of flows (`---` between them), as flow imports take. */
+  multiDocument?: boolean;
+  /** Kestra's own addresses; loopback and localhost when not given. */
+  kestraHosts?: KestraHosts;
 }
 export type FlowParseResult =
   | { ok: true; documents: Array<FlowDocument & { references: FlowReference[] }> }
@@ -41,12 +49,19 @@ export const KESTRA_API_TASK_PREFIXES: readonly string[] = [
 ];
 
 /** Kestra's own namespace/flow-id pattern (and nothing a homoglyph or space could slip through). */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const NAME = NAMESPACE_NAME;
 const YAML11_WORDS = /^(y|yes|n|no|true|false|on|off|null)$/i;
 const DEFAULT_TAGS = new Set(['tag:yaml.org,2002:str', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:seq']);
 
-/** `trigger`: label of the enclosing Flow trigger, whose every named namespace is one it listens to. */
-type Ctx = { refs: FlowReference[]; own: string; lc: LineCounter; trigger: string | null };
+/**
+ * `trigger`: label of the enclosing Flow trigger. `condition`: where in it the walk is: outside its
+ * conditions (`none`), inside conditions that all must hold (`and`), or under an Or/Not that lets
+ * executions of other namespaces through (`widened`).
+ */
+type Ctx = {
+  refs: FlowReference[]; own: string; lc: LineCounter; trigger: string | null; condition: 'none' | 'and' | 'widened';
+  hosts: KestraHosts; fileInputs: ReadonlySet<string>;
+};
 type Found = { ns: string | null; detail: string };
 
 class Refused extends Error { constructor(message: string, readonly line?: number) { super(message); } }
@@ -66,7 +81,7 @@ function strayDocumentMarker(source: string): number | undefined {
   return undefined;
 }
 
-export function analyseFlowSource(source: string, options: { multiDocument?: boolean } = {}): FlowParseResult {
+export function analyseFlowSource(source: string, options: AnalyseOptions = {}): FlowParseResult {
   const lc = new LineCounter();
   const lineOf = (offset: number | undefined) => (offset === undefined ? undefined : lc.linePos(offset).line);
   try {
@@ -84,14 +99,14 @@ export function analyseFlowSource(source: string, options: { multiDocument?: boo
     if (list.length > 1 && !options.multiDocument) {
       throw new Refused('Several YAML documents (---) where one flow was expected.', lineOf(list[1]!.range[0]));
     }
-    return { ok: true, documents: list.map((doc) => analyseDocument(doc, lc)) };
+    return { ok: true, documents: list.map((doc) => analyseDocument(doc, lc, options.kestraHosts ?? LOOPBACK_ONLY)) };
   } catch (e) {
     if (e instanceof Refused) return { ok: false, line: e.line, message: e.message };
     throw e;
   }
 }
 
-function analyseDocument(doc: Document, lc: LineCounter): FlowDocument & { references: FlowReference[] } {
+function analyseDocument(doc: Document, lc: LineCounter, hosts: KestraHosts): FlowDocument & { references: FlowReference[] } {
   const at = (n: { range?: [number, number, number] | null } | null | undefined) =>
     n?.range ? lc.linePos(n.range[0]).line : undefined;
   const problem = doc.errors[0] ?? doc.warnings[0];
@@ -129,8 +144,9 @@ function analyseDocument(doc: Document, lc: LineCounter): FlowDocument & { refer
   const id = literal(idNode);
   if (namespace === null || !NAME.test(namespace)) throw new Refused('The flow needs a literal `namespace:` name.', at(nsNode) ?? at(root));
   if (id === null || !NAME.test(id)) throw new Refused('The flow needs a literal `id:` name.', at(idNode) ?? at(root));
-  const ctx: Ctx = { refs: [], own: namespace, lc, trigger: null };
+  const ctx: Ctx = { refs: [], own: namespace, lc, trigger: null, condition: 'none', hosts, fileInputs: fileInputsOf(root) };
   walk(root, ctx);
+  pluginDefaults(root, ctx);
   return { namespace, id, line: at(keyNode(root, 'namespace'))!, references: dedupe(ctx.refs) };
 }
 
@@ -168,9 +184,13 @@ function walk(node: unknown, ctx: Ctx): void {
   if (!isMap(node)) return;
   const type = literal(node.get('type', true));
   let inner = ctx;
-  if (ctx.trigger !== null || (type !== null && type.includes('.condition.'))) listen(node, ctx);
-  else if (type !== null && isFlowTrigger(type)) inner = { ...ctx, trigger: `Flow trigger ${taskName(node)}` };
+  if (ctx.trigger !== null) {
+    if (ctx.condition !== 'none') listen(node, ctx);
+    inner = widening(node, type, ctx);
+  } else if (type !== null && type.includes('.condition.')) listen(node, ctx);
+  else if (type !== null && isFlowTrigger(type)) inner = { ...ctx, trigger: `Flow trigger ${taskName(node)}`, condition: 'none' };
   else if (type !== null) classify(node, type, ctx);
+  if (type !== null && isHttpTask(type)) checkHttpTask(node, `${simpleName(type)} task ${taskName(node)}`, ctx);
   const nsFiles = node.get('namespaceFiles', true);
   if (isMap(nsFiles) && !(isScalar(nsFiles.get('enabled', true)) && (nsFiles.get('enabled', true) as Scalar).value === false)) {
     for (const { node: at, f } of targets(nsFiles, ctx, 'own')) {
@@ -178,13 +198,64 @@ function walk(node: unknown, ctx: Ctx): void {
     }
   }
   const before = ctx.refs.length;
-  if (inner !== ctx) listen(node, inner);
-  for (const pair of node.items) { walk(pair.key, inner); walk(pair.value, inner); }
-  // A Flow trigger with no namespace condition fires on every execution of the instance.
-  if (inner !== ctx && !ctx.refs.slice(before).some((r) => r.resource === 'EXECUTION')) {
-    push(ctx, node.get('type', true) as Node, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'],
-      `${inner.trigger} listens to the executions of every namespace (no namespace condition)`, null);
+  const startsTrigger = inner !== ctx && ctx.trigger === null;
+  for (const pair of node.items) {
+    walk(pair.key, inner);
+    // Only what stands under a Flow trigger's conditions narrows the executions it listens to.
+    const key = isScalar(pair.key) ? pair.key.value : null;
+    const scope = startsTrigger && typeof key === 'string' && TRIGGER_CONDITION_KEYS.has(key) ? { ...inner, condition: 'and' as const } : inner;
+    walk(pair.value, scope);
   }
+  // A Flow trigger with a condition that names no namespace fires on executions of the whole instance.
+  if (startsTrigger) {
+    const groups = conditionGroups(node);
+    const none = !ctx.refs.slice(before).some((r) => r.resource === 'EXECUTION');
+    if (none || groups.length === 0 || groups.some((g) => !bounds(g, inner))) {
+      push(ctx, node.get('type', true) as Node, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'],
+        `${inner.trigger} listens to the executions of every namespace (${none ? 'no namespace condition' : 'one of its conditions names no namespace'})`, null);
+    }
+  }
+}
+
+/**
+ * The parts of a Flow trigger that executions satisfy separately: its `conditions` list (all hold for
+ * one execution), and each upstream flow and each `where` filter group of `preconditions`/`when`, which
+ * Kestra counts as independent conditions of one window (kestra core/.../trigger/Flow.java,
+ * Preconditions.getConditions): any of them heard from every namespace makes the trigger hear it.
+ */
+function conditionGroups(trigger: YAMLMap): Node[] {
+  const groups: Node[] = [];
+  const conditions = trigger.get('conditions', true) as Node | undefined;
+  if (conditions !== undefined) groups.push(conditions);
+  for (const key of ['preconditions', 'when']) {
+    const pre = trigger.get(key, true);
+    if (!isMap(pre)) { if (pre !== undefined) groups.push(pre as Node); continue; }
+    for (const part of ['flows', 'where']) {
+      const list = pre.get(part, true);
+      if (isSeq(list)) groups.push(...(list.items as Node[]));
+      else if (list !== undefined) groups.push(list as Node);
+    }
+  }
+  return groups;
+}
+
+/** Whether a condition group bounds the namespaces heard: it names one, not widened by Or/Not/Multiple. */
+function bounds(group: Node, trigger: Ctx): boolean {
+  const scratch: Ctx = { ...trigger, refs: [], condition: 'and' };
+  walk(group, scratch);
+  return scratch.refs.some((r) => r.resource === 'EXECUTION' && r.namespace !== null);
+}
+
+/** The keys of a Flow trigger (1.x `conditions`, 2.0 `preconditions`/`when`) whose conditions must all hold. */
+const TRIGGER_CONDITION_KEYS: ReadonlySet<string> = new Set(['conditions', 'preconditions', 'when']);
+
+/** Under an Or/Not/Multiple condition, or a filter group joined by OR, a namespace no longer bounds what is heard. */
+function widening(m: YAMLMap, type: string | null, ctx: Ctx): Ctx {
+  if (ctx.condition !== 'and') return ctx;
+  const name = type === null ? '' : simpleName(type).replace(/Condition$/, '');
+  const operand = literal(m.get('operand', true));
+  // MultipleCondition: its conditions are met by separate executions, like an Or for this purpose.
+  return name === 'Or' || name === 'Not' || name === 'Multiple' || (operand !== null && operand.toUpperCase() !== 'AND') ? { ...ctx, condition: 'widened' } : ctx;
 }
 
 const taskName = (m: YAMLMap) => `'${literal(m.get('id', true)) ?? '?'}'`;
@@ -208,13 +279,15 @@ function classify(m: YAMLMap, type: string, ctx: Ctx): void {
     for (const { node, f } of targets(m, ctx, absent)) push(ctx, node ?? typeNode, resource, actions, `${label} ${verb} ${f.detail}`, f.ns);
   };
   if (core && type.includes('.kv.')) {
+    // PurgeKV without `namespaces` purges every namespace (kestra core/.../kv/PurgeKV.java df05f04e).
     each('KVSTORE', name === 'Set' ? ['CREATE', 'UPDATE'] : name === 'Get' ? ['VIEW'] : name === 'GetKeys' ? ['LIST']
-      : name === 'Delete' ? ['DELETE'] : ['UPDATE', 'DELETE'], 'uses the KV store of', 'own');
+      : name === 'Delete' ? ['DELETE'] : ['UPDATE', 'DELETE'], 'uses the KV store of', name === 'PurgeKV' ? 'null' : 'own');
   } else if (core && type.includes('.namespace.')) {
     each('NAMESPACE', ['MANAGE_FILES'], 'handles the namespace files of', 'own');
-  } else if (core && /^Purge(Executions|Logs)$/.test(name)) {
+  } else if (core && /^Purge(Executions|Logs)?$/.test(name)) {
+    // `Purge` is the 1.x name of PurgeExecutions (io.kestra.core.tasks.storages.Purge).
     each('EXECUTION', ['DELETE'], 'purges executions of', 'null');
-  } else if (core && name === 'Count') {
+  } else if (core && /^Counts?$/.test(name)) {
     each('EXECUTION', ['LIST'], 'counts executions of', 'null');
   } else if (core && (name === 'Fetch' || name === 'Resume') && (m.has('executionId') || nsNode)) {
     each('EXECUTION', [name === 'Fetch' ? 'ACCESS_LOGS' : 'RESUME'], 'acts on an execution of', 'null');
@@ -248,11 +321,15 @@ function listen(m: YAMLMap, ctx: Ctx): void {
   const nsNode = m.get('namespace', true) as Node | undefined;
   if (nsNode !== undefined) {
     let f = nsValue(nsNode, ctx, 'null');
-    const cmp = literal(m.get('comparison', true));
-    const prefix = cmp === 'PREFIX' || (isScalar(m.get('prefix', true)) && (m.get('prefix', true) as Scalar).value === true);
+    // Compared as Jackson may read them: enum names in any case, `prefix: "true"` coerced to a boolean.
+    const cmpNode = m.get('comparison', true);
+    const cmp = cmpNode === undefined ? null : literal(cmpNode)?.toUpperCase() ?? '(not a literal)';
+    const prefixNode = m.get('prefix', true);
+    const prefix = cmp === 'PREFIX' || (prefixNode !== undefined && !(isScalar(prefixNode) && prefixNode.value === false));
     // A string prefix "a.b" also matches "a.bc"; a suffix matches anywhere. Only "a.b." stays inside a.b.
-    if (f.ns !== null && (cmp === 'SUFFIX' || (prefix && !f.ns.endsWith('.')))) f = { ns: null, detail: `every namespace matching '${f.ns}' by ${cmp ?? 'PREFIX'}` };
+    if (f.ns !== null && ((cmp !== null && cmp !== 'EQUALS' && cmp !== 'PREFIX') || (prefix && !f.ns.endsWith('.')))) f = { ns: null, detail: `every namespace matching '${f.ns}' by ${cmp ?? 'PREFIX'}` };
     else if (f.ns !== null && prefix) f = { ns: f.ns.slice(0, -1), detail: f.ns.slice(0, -1) };
+    f = widened(f, ctx);
     push(ctx, nsNode, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'], `${label} listens to executions of ${f.detail}`, f.ns);
   }
   // preconditions/when `where` filters: {field: NAMESPACE, type: EQUAL_TO|IN…, value|values}.
@@ -263,15 +340,20 @@ function listen(m: YAMLMap, ctx: Ctx): void {
     for (const n of items) {
       let f = nsValue(n, ctx, 'null');
       if (op !== 'EQUAL_TO' && op !== 'IN') f = { ns: null, detail: `every namespace matching a ${op ?? 'missing'} filter` };
+      f = widened(f, ctx);
       push(ctx, (n as Node) ?? m, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'], `${label} listens to executions of ${f.detail}`, f.ns);
     }
   }
 }
 
+function widened(f: Found, ctx: Ctx): Found {
+  return ctx.condition === 'widened' && f.ns !== null ? { ns: null, detail: `every namespace (${f.ns} under an Or/Not/Multiple condition or an OR filter group)` } : f;
+}
+
 /** Pebble calls that reach other namespaces, found in any string (keys included; fail closed). */
 function scanExpressions(s: Scalar, ctx: Ctx): void {
   const text = s.value as string;
-  // Nothing is evaluated outside {{ }} / {% %}; an nsfile:// URI is read as is, so it is checked everywhere.
+  // Nothing is evaluated outside {{ }} / {% %}; URIs are read as they are, so they are checked everywhere.
   const inPebble = pebbleRegions(text);
   const lineAt = (index: number): Node => {
     // A literal block maps value lines 1:1 onto source lines below its header; elsewhere, the scalar's start.
@@ -280,28 +362,9 @@ function scanExpressions(s: Scalar, ctx: Ctx): void {
     const line = header + 1 + (text.slice(0, index).match(/\n/g)?.length ?? 0);
     return { range: [ctx.lc.lineStarts[line - 1] ?? s.range[0], 0, 0] } as unknown as Node;
   };
-  for (const m of text.matchAll(/\b(kv|secret|read|render|renderOnce)\s*\(/g)) {
+  for (const m of text.matchAll(/(?<![\w$])([A-Za-z_]\w*)\s*\(/g)) {
     if (!inPebble(m.index)) continue;
-    const args = callArgs(text, m.index + m[0].length);
-    const at = lineAt(m.index);
-    if (m[1] === 'kv') {
-      const nsArg = args.named.get('namespace') ?? args.positional[1];
-      const ns = nsArg === undefined ? ctx.own : stringLiteral(nsArg);
-      const ok = ns !== null && NAME.test(ns);
-      push(ctx, at, 'KVSTORE', ['VIEW'], ok ? `kv() reads the KV store of ${ns}` : `kv() reads the KV store of a dynamic namespace (${nsArg})`, ok ? ns : null);
-    } else if (m[1] === 'secret') {
-      // OSS secrets are global environment secrets (oss-notes §4.2): no namespace binding can scope them.
-      push(ctx, at, 'SECRET', ['VIEW'], `secret(${args.positional[0] ?? ''}) reads an instance-wide secret`, null);
-    } else if (m[1] === 'read') {
-      const a = args.positional[0] ?? '';
-      // A URI assembled from pieces can hide "nsfile://other"; a bare variable (outputs.x.uri) is left alone.
-      if (stringLiteral(a) === null && /['"~]/.test(a)) push(ctx, at, 'NAMESPACE', ['MANAGE_FILES'], `read() of a file path built at run time (${a.trim()})`, null);
-    } else {
-      // render() evaluates text known only at run time, which may call kv()/read()/secret() on any namespace.
-      for (const [resource, action] of [['KVSTORE', 'VIEW'], ['NAMESPACE', 'MANAGE_FILES'], ['SECRET', 'VIEW']] as const) {
-        push(ctx, at, resource, [action], `${m[1]}() evaluates an expression known only at run time`, null);
-      }
-    }
+    pebbleCall(m[1]!, callArgs(text, m.index + m[0].length), lineAt(m.index), ctx);
   }
   for (const m of text.matchAll(/nsfile:\/\/([^/\s'"()]*)(.?)/gi)) {
     const auth = m[1]!;
@@ -309,29 +372,178 @@ function scanExpressions(s: Scalar, ctx: Ctx): void {
     const ns = ok ? (auth === '' ? ctx.own : auth) : null;
     push(ctx, lineAt(m.index), 'NAMESPACE', ['MANAGE_FILES'], ok ? `nsfile:// reads the files of ${ns}` : `nsfile:// reads the files of a dynamic namespace (${m[0]})`, ns);
   }
+  // Internal-storage URIs, for file functions and for every task that takes a file (inputFiles, from, items…).
+  for (const m of text.matchAll(/kestra:\/[^\s'"()<>,|]*/gi)) {
+    const t = storageUriTarget(m[0], ctx.own);
+    push(ctx, lineAt(m.index), t.resource, [t.action], t.what, t.namespace);
+  }
+  for (const m of text.matchAll(/\b(?:https?|wss?):\/\/[^\s'"<>`]+/gi)) {
+    const host = literalHostOf(m[0]);
+    if (host !== null && ctx.hosts.isKestra(host)) pushKestraCall(ctx, lineAt(m.index), host);
+  }
 }
 
-/** Whether an offset lies inside `{{ }}` or `{% %}`; quotes inside are respected, an unclosed tag runs to the end. */
+function pebbleCall(fn: string, args: CallArgs, at: Node, ctx: Ctx): void {
+  const nsArg = (position: number) => (args.named.has('namespace') && args.positional.length > position ? AMBIGUOUS : args.named.get('namespace') ?? args.positional[position]);
+  if (fn === 'kv') {
+    const nsText = nsArg(1);
+    const ns = nsText === undefined ? ctx.own : stringLiteral(nsText);
+    const ok = ns !== null && NAME.test(ns);
+    push(ctx, at, 'KVSTORE', ['VIEW'], ok ? `kv() reads the KV store of ${ns}` : `kv() reads the KV store of a dynamic namespace (${nsText?.trim()})`, ok ? ns : null);
+  } else if (fn === 'secret') {
+    // OSS secrets are global environment secrets (oss-notes §4.2): no namespace binding can scope them.
+    push(ctx, at, 'SECRET', ['VIEW'], `secret(${args.positional[0] ?? ''}) reads an instance-wide secret`, null);
+  } else if (fn === 'render' || fn === 'renderOnce') {
+    // Evaluates text known only at run time, which may call kv()/read()/secret() on any namespace.
+    for (const [resource, action] of [['KVSTORE', 'VIEW'], ['NAMESPACE', 'MANAGE_FILES'], ['SECRET', 'VIEW']] as const) {
+      push(ctx, at, resource, [action], `${fn}() evaluates an expression known only at run time`, null);
+    }
+  } else if (FILE_FUNCTIONS.has(fn)) {
+    const pathText = args.named.get('path') ?? args.positional[0];
+    const nsText = nsArg(1);
+    const path = pathText === undefined ? null : stringLiteral(pathText);
+    const ns = nsText === undefined ? undefined : stringLiteral(nsText);
+    for (const t of fileFunctionTargets(fn, path, ns, ctx.own, pathText !== undefined && provenLocalFile(pathText, ctx))) {
+      push(ctx, at, t.resource, [t.action], t.what, t.namespace);
+    }
+  } else if (fn === 'subflow') {
+    // subflow(namespace, id, …) runs that flow (kestra pebble/functions/SubflowFunction.java 8643d9c5).
+    const nsText = nsArg(0);
+    const ns = nsText === undefined ? null : stringLiteral(nsText);
+    const ok = ns !== null && NAME.test(ns);
+    push(ctx, at, 'FLOW', ['EXECUTE'], ok ? `subflow() runs a flow of ${ns}` : `subflow() runs a flow of a dynamic namespace (${nsText?.trim()})`, ok ? ns : null);
+  } else if (fn === 'http') {
+    const uriText = args.named.get('uri') ?? args.positional[0];
+    const host = uriText === undefined ? null : hostOfExpression(uriText);
+    if (host === null) push(ctx, at, 'FLOW', ['UPDATE'], `http() calls an address known only at run time (${uriText?.trim()}), which may be Kestra's own`, null);
+    else if (ctx.hosts.isKestra(host)) pushKestraCall(ctx, at, host);
+  } else if (args.named.has('namespace')) {
+    // A function Perch does not know, aimed at a namespace: edit rights there, which imply anything.
+    const nsText = args.named.get('namespace')!;
+    const ns = stringLiteral(nsText);
+    const ok = ns !== null && NAME.test(ns);
+    push(ctx, at, 'FLOW', ['UPDATE'], ok ? `${fn}() acts on ${ns}` : `${fn}() acts on a dynamic namespace (${nsText.trim()})`, ok ? ns : null);
+  }
+}
+
+/** A namespace argument given both by name and by position: Perch cannot tell which Kestra takes. */
+const AMBIGUOUS = '(given twice)';
+
+function pushKestraCall(ctx: Ctx, at: Node, host: string): void {
+  push(ctx, at, 'FLOW', ['UPDATE'], `calls Kestra's own address (${host}) directly, past Perch`, null);
+}
+
+/**
+ * A run-time file path Perch can place in the current execution: a task's stored file (`outputs.t.uri`,
+ * `outputs.t.outputFiles…`) or a FILE input of this flow (Kestra stores both under the execution).
+ */
+function provenLocalFile(expr: string, ctx: Ctx): boolean {
+  const e = expr.trim();
+  if (/^outputs\.[A-Za-z_][\w-]*\.(?:uri|outputFiles(?:\.[\w-]+|\[\s*'[^'\\{}]*'\s*\]|\[\s*"[^"\\{}#]*"\s*\]))$/.test(e)) return true;
+  const input = /^inputs\.([A-Za-z_][\w-]*)$/.exec(e);
+  return input !== null && ctx.fileInputs.has(input[1]!);
+}
+
+/** The declared inputs of type FILE, by id (1.x: name). */
+function fileInputsOf(root: YAMLMap): ReadonlySet<string> {
+  const out = new Set<string>();
+  const inputs = root.get('inputs', true);
+  if (!isSeq(inputs)) return out;
+  for (const item of inputs.items) {
+    if (!isMap(item) || literal(item.get('type', true)) !== 'FILE') continue;
+    const id = literal(item.get('id', true)) ?? literal(item.get('name', true));
+    if (id !== null) out.add(id);
+  }
+  return out;
+}
+
+/**
+ * `pluginDefaults` (1.x `taskDefaults`) give every task whose type starts with `type` these values,
+ * over the task's own when `forced`: a namespace there may be any task's, so it needs edit rights
+ * there, and an address there may be any HTTP task's.
+ */
+function pluginDefaults(root: YAMLMap, ctx: Ctx): void {
+  for (const key of ['pluginDefaults', 'taskDefaults']) {
+    const list = root.get(key, true);
+    for (const item of isSeq(list) ? list.items : []) {
+      const values = isMap(item) ? item.get('values', true) : undefined;
+      if (!isMap(values)) continue;
+      const label = `${key} for ${literal((item as YAMLMap).get('type', true)) ?? '(any type)'}`;
+      if (values.has('namespace') || values.has('namespaces') || values.has('namespacePattern')) {
+        for (const { node, f } of targets(values, ctx, 'own')) push(ctx, node, 'FLOW', ['UPDATE'], `${label} sets the namespace of its tasks to ${f.detail}`, f.ns);
+      }
+      checkHttpTask(values, label, ctx);
+    }
+  }
+}
+
+/** Types whose `uri` Kestra calls over HTTP: core and 1.x HTTP tasks and triggers. */
+const isHttpTask = (type: string) => /^io\.kestra\.(?:plugin\.core|plugin\.fs|core\.tasks|core\.models\.triggers)\.http\./.test(type) || /^io\.kestra\.plugin\.core\.trigger\.Http/.test(type);
+
+function checkHttpTask(m: YAMLMap, label: string, ctx: Ctx): void {
+  for (const key of ['uri', 'url']) {
+    const n = m.get(key, true) as Node | undefined;
+    if (n === undefined) continue;
+    const text = isScalar(n) && typeof n.value === 'string' ? n.value : null;
+    const host = text === null ? null : literalHostOf(text);
+    if (host === null) {
+      push(ctx, n, 'FLOW', ['UPDATE'], `${label} calls an address known only at run time, which may be Kestra's own`, null);
+    } else if (ctx.hosts.isKestra(host)) pushKestraCall(ctx, n, host);
+  }
+}
+
+/** The canonical host of an http(s) or ws(s) URL whose scheme and host are literal text, else null. */
+function literalHostOf(url: string): string | null {
+  const m = /^\s*(https?|wss?):\/\/([^/?#\\]*)/i.exec(url);
+  if (!m || /[{}%]/.test(m[2]!.replace(/%[0-9a-f]{2}/gi, '')) || m[2]!.includes('{')) return null;
+  return canonicalHost(`${m[1]}://${m[2]}/`);
+}
+
+/** The host of an http() argument: a literal URL, or a concatenation whose first piece holds the whole host. */
+function hostOfExpression(expr: string): string | null {
+  const whole = stringLiteral(expr);
+  if (whole !== null) return literalHostOf(whole);
+  const head = /^\s*(?:'([^'\\{}]*)'|"([^"\\{}#]*)")\s*~/.exec(expr);
+  const first = head ? head[1] ?? head[2]! : null;
+  return first !== null && /^\s*https?:\/\/[^/?#]*[/?#]/i.test(first) ? literalHostOf(first) : null;
+}
+
+/**
+ * Whether an offset lies inside `{{ }}` or `{% %}`, read as Pebble's lexer reads them: a tag ends at its
+ * own closer outside quotes and brackets (`{{ {'a': {'b': 1}} ~ kv(…) }}` is one tag). String
+ * interpolation (`"#{ … }"`) and an unclosed tag run to the end of the text (fail closed).
+ */
 function pebbleRegions(text: string): (index: number) => boolean {
   const regions: Array<[number, number]> = [];
   let i = text.search(/\{[{%]/);
   while (i !== -1 && i < text.length) {
-    let j = i + 2, quote = '';
+    const closer = text[i + 1] === '{' ? '}' : '%';
+    let j = i + 2, quote = '', depth = 0;
     for (; j < text.length; j++) {
       const c = text[j]!;
-      if (quote) { if (c === '\\') j++; else if (c === quote) quote = ''; }
-      else if (c === "'" || c === '"') quote = c;
-      else if ((c === '}' || c === '%') && text[j + 1] === '}') break;
+      if (quote) {
+        if (c === '\\') j++;
+        else if (c === quote) quote = '';
+        else if (quote === '"' && c === '#' && text[j + 1] === '{') { j = text.length; break; }
+      } else if (c === "'" || c === '"') quote = c;
+      else if ('([{'.includes(c)) depth++;
+      else if (depth === 0 && c === closer && text[j + 1] === '}') break;
+      else if (')]}'.includes(c)) depth = Math.max(0, depth - 1);
     }
     regions.push([i, j]);
-    const next = text.slice(j + 2).search(/\{[{%]/);
+    const next = j + 2 >= text.length ? -1 : text.slice(j + 2).search(/\{[{%]/);
     i = next === -1 ? -1 : j + 2 + next;
   }
   return (index) => regions.some(([a, b]) => index > a && index < b);
 }
 
-/** Splits a call's arguments at top-level commas (quotes and brackets respected); unterminated → best effort. */
-function callArgs(text: string, start: number): { positional: string[]; named: Map<string, string> } {
+type CallArgs = { positional: string[]; named: Map<string, string> };
+
+/**
+ * Splits a call's arguments at top-level commas (quotes and brackets respected); unterminated → best
+ * effort. A positional argument after a named one, or a name given twice, leaves the namespace unknown.
+ */
+function callArgs(text: string, start: number): CallArgs {
   const parts: string[] = [];
   let depth = 0, quote = '', cur = '';
   for (let i = start; i < text.length; i++) {
@@ -348,7 +560,9 @@ function callArgs(text: string, start: number): { positional: string[]; named: M
   const named = new Map<string, string>();
   for (const p of parts) {
     const kw = /^\s*([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(p);
-    if (kw) named.set(kw[1]!, kw[2]!); else positional.push(p);
+    if (kw) named.set(kw[1]!, named.has(kw[1]!) ? AMBIGUOUS : kw[2]!);
+    else if (named.size > 0) named.set('namespace', AMBIGUOUS); // which parameter it binds to is a guess: no namespace is proven
+    else positional.push(p);
   }
   return { positional, named };
 }

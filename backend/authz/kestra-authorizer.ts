@@ -5,6 +5,7 @@ import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.
 import { eeOperationOf } from './ee-operation-match.js';
 import { ArchiveError, flowSourcesOf, multipartPart } from './flow-archive.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
+import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
 import { narrowQuery, QueryError, queryValue } from './query-scope.js';
 
@@ -83,8 +84,8 @@ function namespacesOfRefs(value: unknown, what: string): string[] {
 const FLOW_WRITES = new Set<Action>(['CREATE', 'UPDATE', 'IMPORT']);
 
 /** The flows of a YAML body, with what each reaches; ambiguous YAML (duplicate keys, aliases) is refused. */
-function flowsOf(body: Buffer, multiDocument: boolean) {
-  const result = analyseFlowSource(body.toString('utf8'), { multiDocument });
+function flowsOf(body: Buffer, multiDocument: boolean, kestraHosts: KestraHosts) {
+  const result = analyseFlowSource(body.toString('utf8'), { multiDocument, kestraHosts });
   if (!result.ok) throw new Refusal(400, `The flow YAML is refused${result.line ? ` (line ${result.line})` : ''}: ${result.message}`);
   return result.documents;
 }
@@ -116,6 +117,8 @@ export class KestraAuthorizer {
   constructor(
     private readonly index: DecisionIndex,
     private readonly executions: ExecutionNamespaceLookup,
+    /** Kestra's own addresses: flows that would call them directly are refused. */
+    private readonly kestraHosts: KestraHosts = LOOPBACK_ONLY,
   ) {}
 
   async authorize(call: KestraCall): Promise<Verdict> {
@@ -277,7 +280,7 @@ export class KestraAuthorizer {
         targets.namespaces.push(...namespacesOfRefs([jsonBody()], 'a trigger {namespace, flowId, triggerId}'));
         return;
       case 'flowYamlBody': {
-        const flows = body && body.length > 0 ? flowsOf(body, false) : [];
+        const flows = body && body.length > 0 ? flowsOf(body, false, this.kestraHosts) : [];
         if (flows.length > 0) this.addFlows(targets, flows);
         else absent(source.whenAbsent, "The flow's namespace");
         return;
@@ -294,7 +297,7 @@ export class KestraAuthorizer {
             throw error;
           }
         }
-        const flows = sources.flatMap((text) => flowsOf(Buffer.from(text), true));
+        const flows = sources.flatMap((text) => flowsOf(Buffer.from(text), true, this.kestraHosts));
         if (flows.length > 0) this.addFlows(targets, flows);
         else absent(source.whenAbsent, 'At least one flow');
         return;
@@ -303,7 +306,7 @@ export class KestraAuthorizer {
         const value = jsonBody() as { namespace?: unknown; flow?: unknown; executionId?: unknown } | null;
         const before = targets.namespaces.length;
         if (typeof value?.namespace === 'string') targets.namespaces.push(value.namespace);
-        if (typeof value?.flow === 'string') targets.namespaces.push(...flowsOf(Buffer.from(value.flow), false).map((f) => f.namespace));
+        if (typeof value?.flow === 'string') targets.namespaces.push(...flowsOf(Buffer.from(value.flow), false, this.kestraHosts).map((f) => f.namespace));
         if (typeof value?.executionId === 'string') targets.namespaces.push(await this.executionNamespace(value.executionId));
         if (targets.namespaces.length === before) throw new Refusal(400, 'Name a namespace, a flow or an execution to render in');
         return;

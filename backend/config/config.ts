@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ssoConfigSchema } from '../../lib/schemas/sso.js';
+import { hostOfEntry } from '../authz/kestra-hosts.js';
 
 /** ISO-8601 durations such as PT30M or P7D, turned into milliseconds. */
 const durationMs = z.string().transform((text, ctx) => {
@@ -75,6 +76,14 @@ export const configSchema = z
         password: z.string().min(1).optional(),
         /** How long Perch waits for Kestra's response headers before answering 504. */
         timeout: durationMs.default(30_000),
+        /**
+         * Other names and addresses of Kestra (its service name, its node's IP, a load balancer) besides
+         * `url`'s host and loopback: a flow calling any of them directly is refused (issue 16.2). A list, or
+         * one comma-separated string (PERCH_KESTRA_INTERNAL_HOSTS).
+         */
+        internalHosts: z
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((h) => h.trim()).filter(Boolean) : v), z.array(z.string().refine((h) => !h.includes('://') && hostOfEntry(h) !== null, 'give host names or addresses, without scheme or path')))
+          .default([]),
       })
       .prefault({}),
     admin: z
@@ -255,6 +264,7 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_KESTRA_USERNAME: 'kestra.username',
   PERCH_KESTRA_PASSWORD: 'kestra.password',
   PERCH_KESTRA_TIMEOUT: 'kestra.timeout',
+  PERCH_KESTRA_INTERNAL_HOSTS: 'kestra.internalHosts',
   PERCH_ADMIN_EMAIL: 'admin.email',
   PERCH_ADMIN_PASSWORD: 'admin.password',
   PERCH_SESSION_IDLE_TIMEOUT: 'session.idleTimeout',

@@ -8,6 +8,7 @@ import { sendError, writeError } from '../http/errors.js';
 import type { OwnRoutes } from '../http/own-routes.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
 import { KestraAuthorizer, MAX_INSPECTED_BODY, type ResponseFilter } from '../authz/kestra-authorizer.js';
+import { KestraHosts } from '../authz/kestra-hosts.js';
 import { filterByNamespace } from '../authz/response-filter.js';
 import { fillPage } from '../authz/page-fill.js';
 import { Pool } from 'undici';
@@ -162,7 +163,7 @@ export async function registerKestraProxy(
   };
 
   const executions = new ExecutionNamespaceLookup(url, kestraAuthorization, timeout);
-  const authorizer = new KestraAuthorizer(ctx.authz, executions);
+  const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([url, ...ctx.config.kestra.internalHosts]));
   // Perch's own reads from Kestra (paging lists for people who see several namespace roots).
   const kestraReads = new Pool(kestraOrigin, { connections: 8, headersTimeout: timeout, bodyTimeout: timeout });
   const kestraReadHeaders: Record<string, string> = { accept: 'application/json', ...(kestraAuthorization ? { authorization: kestraAuthorization } : {}) };

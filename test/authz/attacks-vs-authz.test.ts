@@ -4,6 +4,7 @@ import { MANAGED_ROLES } from '../../lib/authz/catalogue.js';
 import { DecisionIndex } from '../../backend/authz/decision-index.js';
 import type { ExecutionNamespaceLookup } from '../../backend/authz/execution-lookup.js';
 import { KestraAuthorizer } from '../../backend/authz/kestra-authorizer.js';
+import { KestraHosts } from '../../backend/authz/kestra-hosts.js';
 import { canonicalizeRequest } from '../../backend/proxy/canonical-request.js';
 
 /**
@@ -139,5 +140,71 @@ describe('query strings that Kestra would read otherwise', () => {
     if (!verdict.ok) return;
     expect(verdict.query).toBe(`filters[namespace][EQUALS]=company.finance&${SCOPE}`);
     expect(JSON.parse(verdict.body!.toString())).toEqual({ filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company.team' }] });
+  });
+});
+
+/**
+ * Issue 16.2 attack classes, other spellings: a Developer of company.team (namespace files included)
+ * writes flows that would open another namespace's data or call Kestra directly. Every variant is a
+ * 403 naming its line; the same constructs aimed at company.team are allowed.
+ */
+describe('flow writes that reach past their namespace, in other spellings', () => {
+  const developer = MANAGED_ROLES.find((r) => r.id === 'developer')!.permissions;
+  const developers = new KestraAuthorizer(
+    new DecisionIndex({ bindings: [{ id: 'b3', tenantId: 'main', subjectType: 'USER', subjectId: 'u3', namespace: 'company.team', permissions: developer }], memberships: [] }),
+    executions,
+    KestraHosts.of(['http://kestra.svc.cluster.local:8080', '10.1.2.3']),
+  );
+  const who = { ...principal, userId: 'u3' };
+  const create = (source: string) => developers.authorize({
+    method: 'POST', path: '/api/v1/main/flows', query: '', contentType: 'application/x-yaml', principal: who, readBody: async () => Buffer.from(source),
+  });
+  /** `message` is on line 6. */
+  const msg = (message: string) => `id: f\nnamespace: company.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: ${message}\n`;
+  const http = (uri: string) => `id: f\nnamespace: company.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.http.Request\n    uri: ${uri}\n`;
+
+  it.each([
+    ['a YAML escape spelling the function name', msg(`"{{ \\u0072ead('a.csv', namespace='company.finance') }}"`)],
+    ['double quotes inside single-quoted YAML', msg(`'{{ fileExists("a.csv", namespace="company.finance") }}'`)],
+    ['whitespace control and line breaks', msg(`"{{- fileSize (\\n 'a.csv' ,\\n namespace = 'company.finance' ) -}}"`)],
+    ['a {% set %} tag', msg(`"{%- set x = isFileEmpty('a.csv', namespace='company.finance') -%}{{ x }}"`)],
+    ['a call inside a filter argument', msg(`"{{ 'x' | default(read('a.csv', namespace='company.finance')) }}"`)],
+    ['a namespace concatenated from literals', msg(`"{{ read('a.csv', namespace='company' ~ '.finance') }}"`)],
+    ['a namespace from a variable', msg(`"{% set ns = 'company.finance' %}{{ fileURI('a.csv', namespace=ns) }}"`)],
+    ['a storage URI of another namespace in a flow-style map', `id: f\nnamespace: company.team\ntasks: [{id: t, type: io.kestra.plugin.core.log.Log, message: "{{ read('kestra:///company/finance/p/executions/e/tasks/t/r/o.ion') }}"}]\n`],
+    ['an nsfile URI with an upper-case scheme', msg(`"{{ read('NSFILE://company.finance/a.csv') }}"`)],
+    ['a storage URI with an upper-case scheme', msg(`"{{ read('KESTRA:///company/finance/p/executions/e/tasks/t/r/o.ion') }}"`)],
+    ['a storage URI climbing with dots', msg(`"{{ read('kestra:///company/team/f/executions/e/tasks/../../../../finance/p/executions/e/tasks/t/r/o') }}"`)],
+    ['a storage URI with a percent-encoded segment', msg(`"{{ read('kestra:///company/%66inance/p/executions/e/tasks/t/r/o') }}"`)],
+    ['a file function call in a literal block script', `id: f\nnamespace: company.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.scripts.python.Script\n    script: |\n      data = """{{ read('a.csv', namespace='company.finance') }}"""\n`],
+    ['localhost with a trailing dot', http('http://localhost.:8080/api/v1/main/flows')],
+    ['LOCALHOST in capitals', http('http://LocalHost:8080/api')],
+    ['full-width letters', http('http://ｌｏｃａｌｈｏｓｔ:8080/api')],
+    ['a percent-encoded host', http('http://%6c%6fcalhost:8080/api')],
+    ['the unspecified address', http('http://0:8080/api')],
+    ['IPv6 loopback in full', http('http://[0:0:0:0:0:0:0:1]:8080/api')],
+    ['credentials before the host', http('http://user:pw@127.0.0.1:8080/api')],
+    ['a fragment hiding nothing', http('"http://127.0.0.1:8080#@example.com"')],
+    ['the upstream service name in capitals with a dot', http('http://KESTRA.svc.cluster.local.:8080/api')],
+    ['an internal address in octal', http('http://012.1.2.3:8080/api')],
+    ['an internal address in hexadecimal words', http('http://0xa.0x1.0x2.0x3/api')],
+    ['an https URL to loopback', http('https://127.0.0.2/api')],
+    ['a host built at run time', http('"https://{{ inputs.host }}/api"')],
+  ])('refuses %s', async (_name, source) => {
+    const verdict = await create(source);
+    expect(verdict.ok).toBe(false);
+    if (verdict.ok) return;
+    expect(verdict.status).toBe(403);
+    expect(verdict.message).toMatch(/line \d+: /);
+  });
+
+  it.each([
+    ['its own namespace files', msg(`"{{ read('a.csv') }} {{ fileExists('a.csv', namespace='company.team.sub') }} {{ read('nsfile://company.team/a') }}"`)],
+    ['its own execution files', msg(`"{{ read('kestra:///company/team/f/executions/e/tasks/t/r/o.ion') }}"`)],
+    ['a look-alike host', http('http://localhost.example.com/api')],
+    ['a public address', http('https://93.184.216.34/api')],
+  ])('allows %s', async (_name, source) => {
+    const verdict = await create(source);
+    expect(verdict.ok).toBe(true);
   });
 });
