@@ -108,9 +108,9 @@ export function collectConsole(page: Page): { type: string; text: string }[] {
   return lines;
 }
 
-/** Clicks a link of the stock UI's left menu (SPA navigation) and waits for the new path. */
-export async function clickKestraMenu(page: Page, id: string, expectedPath: string): Promise<void> {
-  await page.locator(`#app aside a#${id}`).click();
+/** Clicks a link of the stock UI's 2.0 left menu (items have no id there: found by href) and waits for the new path. */
+export async function clickKestraMenu(page: Page, expectedPath: string): Promise<void> {
+  await page.locator(`#side-menu a.ks-sidebar-item[href="${expectedPath}"]`).click();
   await page.waitForFunction((p) => location.pathname === p, expectedPath);
 }
 
