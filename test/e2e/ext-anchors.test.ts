@@ -182,7 +182,7 @@ describe.skipIf(!haveChromium)('Kestra 2.0’s sidebar folded or customised, and
       stack.kestra.clear();
       for (const route of ['flows', 'executions', 'namespaces', 'cases']) {
         await page.goto(`${stack.perch.url}/ui/main/${route}`);
-        await expect.poll(() => page.evaluate(() => (window as unknown as { __kestraDouble: { apiCalls: unknown[] } }).__kestraDouble.apiCalls.length), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+        await expect.poll(() => page.evaluate(() => (window as unknown as { __kestraDouble: { apiCalls: unknown[] } }).__kestraDouble.apiCalls.length), { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
         expect(new URL(page.url()).pathname, route).toBe(`/ui/main/${route}`);
         expect(await page.locator('.el-notification').count(), route).toBe(0);
       }

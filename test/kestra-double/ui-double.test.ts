@@ -132,7 +132,7 @@ describe.skipIf(!haveChromium)('Kestra double: stock-UI stand-in in Chromium', (
     const page = await newPage();
     await page.goto(`${k.url}/ui/main/flows`);
     const calls = () => page.evaluate(() => (window as unknown as { __kestraDouble: { apiCalls: { url: string }[] } }).__kestraDouble.apiCalls.map((c) => c.url));
-    await expect.poll(calls, { timeout: 10_000 }).toEqual(expect.arrayContaining(['/api/v1/configs', '/api/v1/notifications/history?limit=20', '/api/v1/notifications/unread-count', '/api/v1/notifications/follow']));
+    await expect.poll(calls, { timeout: 10_000 }).toEqual(expect.arrayContaining(['/api/v1/configs/login', '/api/v1/configs', '/api/v1/notifications/history?limit=20', '/api/v1/notifications/unread-count', '/api/v1/notifications/follow']));
     expect(k.requests.map((r) => r.url)).toEqual(expect.arrayContaining(['/api/v1/configs', '/api/v1/notifications/unread-count', '/api/v1/notifications/follow']));
 
     // A 403 with a body becomes an error pop-up; a /configs failure other than 401 goes to the setup page.

@@ -16,10 +16,11 @@
  *   - Demo (upsell) routes of routes.ts: the older pages render demo/Layout.vue → EmptyTemplate.vue
  *     (section.container.empty-template), the newer ones layout/empty/Empty.vue (section.row.empty > div.col… >
  *     KsEmptyState with a "Contact sales" link).
- *   - Boot calls (main.ts router guard, NotificationBell → stores/notifications.ts): GET /api/v1/configs, then
+ *   - Boot calls (main.ts router guard, NotificationBell → stores/notifications.ts): GET /api/v1/configs/login and
+ *     /api/v1/configs, then
  *     GET /api/v1/notifications/history?limit=20, /unread-count and the /notifications/follow event stream.
  *     As kestraHttp.ts does: a failure other than 400/401/404 that has a body shows an error pop-up
- *     (div.el-notification); as main.ts does: a /configs failure other than 401 goes to the `setup` route.
+ *     (div.el-notification); as main.ts does: a failure of either configs call other than 401 goes to the `setup` route.
  *   History-mode routing under /ui/{tenant}/, pushState on link clicks, popstate re-renders from location,
  *   and `KestraRouterAfterEach` is dispatched on window after every navigation (init.ts).
  * 1.x (<html data-kestra-double-ui="1.x">): vue-sidebar-menu (#side-menu.v-sidebar-menu, .vsm--item, .vsm--link
@@ -376,15 +377,18 @@
       apiCalls.push({ url, status: 0 });
       return undefined;
     }
-    const body = await res.text();
+    const body = await res.clone().text();
     apiCalls.push({ url, status: res.status });
     // kestraHttp.ts: 404 sets the page error, 400 and 401 are left to the caller, any other failure with a body pops up.
     if (!res.ok && res.status !== 400 && res.status !== 401 && res.status !== 404 && body) errorPopup(`${res.status}: ${body}`);
     return res;
   }
   async function boot() {
-    const configs = await call('/api/v1/configs');
-    // main.ts: a /configs error that is not a 401 sends the app to its setup page.
+    // main.ts's router guard: /configs/login, then /configs; an error that is not a 401 (or a login
+    // config saying basic auth is not set up) sends the app to its setup page.
+    const login = await call('/api/v1/configs/login');
+    const initialized = login?.ok ? (await login.clone().json().catch(() => ({}))).isBasicAuthInitialized === true : login?.status === 401;
+    const configs = initialized ? await call('/api/v1/configs') : undefined;
     if (!configs || (!configs.ok && configs.status !== 401)) {
       const { tenant } = parse(location.pathname);
       push(href('setup', tenant));
