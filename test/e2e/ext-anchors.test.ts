@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ANCHORS, type AnchorName, type UiVersion } from '../../components/app/anchors.js';
 import { chromiumAvailable, launchChromium, screenshotPath } from '../support/chromium.js';
-import { collectConsole, perchRoots, perchStarted, signIn, startStack, type Stack } from '../support/ext-e2e.js';
+import { collectConsole, perchRoots, perchStarted, signIn, stackInChromium, startStack, type Stack } from '../support/ext-e2e.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser, grantRole } from '../support/perch.js';
 
 const haveChromium = await chromiumAvailable();
@@ -125,21 +125,11 @@ for (const version of ['2.0', '1.x'] as const satisfies readonly UiVersion[]) {
 }
 
 describe.skipIf(!haveChromium)('Kestra 2.0’s sidebar folded or customised, and a viewer’s page load', () => {
-  let stack: Stack;
-  let browser: BrowserContext;
-
-  beforeAll(async () => {
-    stack = await startStack();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const env = stackInChromium();
 
   it('keeps Perch’s screens reachable from the top bar’s menu when the sidebar is folded to zero width', async () => {
-    const page = await browser.newPage();
-    await signIn(page, stack.perch.url, ADMIN_EMAIL, ADMIN_PASSWORD, '/ui/main/flows');
+    const page = await env.browser.newPage();
+    await signIn(page, env.stack.perch.url, ADMIN_EMAIL, ADMIN_PASSWORD, '/ui/main/flows');
     await page.waitForSelector('perch-root[data-feature=sidebar-entries]', { state: 'attached' });
     await page.getByRole('button', { name: 'Toggle menu' }).click();
     await expect.poll(() => page.locator('#side-menu').evaluate((el) => el.getBoundingClientRect().width)).toBe(0);
@@ -153,11 +143,11 @@ describe.skipIf(!haveChromium)('Kestra 2.0’s sidebar folded or customised, and
   });
 
   it('keeps Perch’s section in the sidebar when people hide every Kestra item', async () => {
-    const page = await browser.newPage();
+    const page = await env.browser.newPage();
     await page.addInitScript(() => {
       (window as unknown as { KESTRA_DOUBLE_HIDDEN_ITEMS: string[] }).KESTRA_DOUBLE_HIDDEN_ITEMS = ['Dashboards', 'Flows', 'Apps', 'Executions', 'Logs', 'Tests', 'Assets', 'Namespaces', 'KV Store', 'Secrets', 'Triggers', 'Audit Logs', 'IAM', 'Instance', 'Tenants'];
     });
-    await signIn(page, stack.perch.url, ADMIN_EMAIL, ADMIN_PASSWORD, '/ui/main/flows');
+    await signIn(page, env.stack.perch.url, ADMIN_EMAIL, ADMIN_PASSWORD, '/ui/main/flows');
     await page.locator('#side-menu #perch-sidebar').getByRole('link', { name: 'IAM' }).waitFor();
     expect(await page.locator('.ks-sidebar-item').count()).toBe(0);
     expect(await page.locator('#perch-fallback').count()).toBe(0);
@@ -165,11 +155,11 @@ describe.skipIf(!haveChromium)('Kestra 2.0’s sidebar folded or customised, and
   });
 
   it('answers a viewer’s page load without a refusal: no error pop-up, no setup page, the bell’s calls reach Kestra', async () => {
-    const admin = new Browser(stack.perch);
+    const admin = new Browser(env.stack.perch);
     await admin.login();
     const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'viewer@perch.test', password: 'a good long password' } });
     expect(created.status).toBe(201);
-    await grantRole(stack.perch.perch, created.json.id, 'viewer', 'company.team');
+    await grantRole(env.stack.perch.perch, created.json.id, 'viewer', 'company.team');
 
     const context = await launchChromium();
     try {
@@ -178,16 +168,16 @@ describe.skipIf(!haveChromium)('Kestra 2.0’s sidebar folded or customised, and
       page.on('response', (r) => {
         if (new URL(r.url()).pathname.startsWith('/api/')) answers.push(`${r.status()} ${new URL(r.url()).pathname}`);
       });
-      await signIn(page, stack.perch.url, 'viewer@perch.test', 'a good long password', '/ui/main/flows');
-      stack.kestra.clear();
+      await signIn(page, env.stack.perch.url, 'viewer@perch.test', 'a good long password', '/ui/main/flows');
+      env.stack.kestra.clear();
       for (const route of ['flows', 'executions', 'namespaces', 'cases']) {
-        await page.goto(`${stack.perch.url}/ui/main/${route}`);
+        await page.goto(`${env.stack.perch.url}/ui/main/${route}`);
         await expect.poll(() => page.evaluate(() => (window as unknown as { __kestraDouble: { apiCalls: unknown[] } }).__kestraDouble.apiCalls.length), { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
         expect(new URL(page.url()).pathname, route).toBe(`/ui/main/${route}`);
         expect(await page.locator('.el-notification').count(), route).toBe(0);
       }
       expect(answers.filter((a) => a.startsWith('403 ') || a.startsWith('401 '))).toEqual([]);
-      const forwarded = stack.kestra.requests.map((r) => `${r.method} ${r.url}`);
+      const forwarded = env.stack.kestra.requests.map((r) => `${r.method} ${r.url}`);
       for (const call of ['GET /api/v1/configs', 'GET /api/v1/notifications/history?limit=20', 'GET /api/v1/notifications/unread-count', 'GET /api/v1/notifications/follow']) {
         expect(forwarded, call).toContain(call);
       }

@@ -7,6 +7,7 @@ import { copyFile, cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import type { PerchConfigInput } from '../../backend/config/config.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import type { DoubleUiVersion } from '../kestra-double/ui/ui-double.js';
@@ -72,6 +73,20 @@ export async function startStack(options: { ui?: DoubleUiVersion; perchUi?: NonN
       await rm(path.dirname(bundle), { recursive: true, force: true });
     },
   };
+}
+
+/** A stack and a Chromium for the calling describe block: started before its tests, closed after them. */
+export function stackInChromium(options: Parameters<typeof startStack>[0] = {}): { stack: Stack; browser: BrowserContext } {
+  const env = {} as { stack: Stack; browser: BrowserContext };
+  beforeAll(async () => {
+    env.stack = await startStack(options);
+    env.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.stack?.close();
+  });
+  return env;
 }
 
 /** Signs in on Perch's login page (reached by opening `path`) and waits to be back on `path`. */
