@@ -20,14 +20,14 @@ const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 120);
 const MOUNT_TARGET_MS = 30;
 const GZIP_BUDGET = 120 * 1024;
 
-/** Kestra's left-menu entry (its id) → the path it opens and what shows the screen is there. */
+/** Kestra's left-menu entry (2.0 items have no id: found by the path they open) → what shows the screen is there. */
 const STEPS = [
   { menu: 'iam', path: '/ui/main/admin/iam', ready: '#perch-iam' },
   { menu: 'audit-logs', path: '/ui/main/admin/auditlogs', ready: '#perch-audit' },
-  { menu: 'flows', path: '/ui/main/flows', ready: 'nav.top-bar #perch-top-bar' },
+  { menu: 'flows', path: '/ui/main/flows', ready: '#topnav-actions-slot #perch-top-bar' },
   { menu: 'tenants', path: '/ui/main/admin/tenants/list', ready: '#perch-tenants' },
   { menu: 'instance', path: '/ui/main/admin/instance', ready: '#perch-instance' },
-  { menu: 'executions', path: '/ui/main/executions', ready: 'nav.top-bar #perch-top-bar' },
+  { menu: 'executions', path: '/ui/main/executions', ready: '#topnav-actions-slot #perch-top-bar' },
 ] as const;
 
 function percentile(sorted: number[], p: number): number {
@@ -40,18 +40,18 @@ function percentile(sorted: number[], p: number): number {
  * Written as page source (not a closure): tsx's name helpers do not exist in the page.
  */
 function navigate(page: Page, menu: string, path: string, ready: string): Promise<number> {
-  const args = JSON.stringify({ menu, path, ready, inTopBar: ready.startsWith('nav.top-bar '), inner: ready.replace(/^nav\.top-bar /, '') });
+  const args = JSON.stringify({ menu, path, ready, inTopBar: ready.startsWith('#topnav-actions-slot '), inner: ready.replace(/^#topnav-actions-slot /, '') });
   return page.evaluate(`new Promise((resolve, reject) => {
     const a = ${args};
     // Perch's screens are in shadow roots: look inside them.
     function find() {
       for (const root of document.querySelectorAll('perch-root')) {
-        if (root.shadowRoot && root.shadowRoot.querySelector(a.inner) && (!a.inTopBar || root.closest('nav.top-bar'))) return true;
+        if (root.shadowRoot && root.shadowRoot.querySelector(a.inner) && (!a.inTopBar || root.closest('#topnav-actions-slot'))) return true;
       }
       return false;
     }
-    const link = document.querySelector('#app aside a#' + a.menu);
-    if (!link) return reject(new Error('no menu entry #' + a.menu));
+    const link = document.querySelector('#side-menu a.ks-sidebar-item[href="' + a.path + '"]');
+    if (!link) return reject(new Error('no menu entry for ' + a.path));
     const started = performance.now();
     link.click();
     function poll() {

@@ -199,6 +199,13 @@ const MCP_DENIED_REASON =
 const AI_AGENT_REASON =
   'The 2.0 AI agent runs multi-step plans server-side with Kestra\'s own authority, bypassing Perch RBAC.';
 const NOT_IN_SPEC = 'not in spec (kestra-oss-notes §3.1)';
+const NOTIFICATIONS_NOTE =
+  'NotificationController (the 2.0 bell), un-tenanted. OSS keeps one notification list for its single user: every Perch user shares it, and it holds titles and progress of asynchronous operations only (no namespace, no data), so any signed-in person may read it and mark it read; a refusal here would pop up an error on every page.';
+const PLUGIN_ENDPOINT_NOTE =
+  'PluginEndpointController: a plugin\'s own endpoint behind its editor widgets (no execution). Reading one needs FLOW VIEW somewhere, sending one data (which the plugin processes with Kestra\'s authority) FLOW VALIDATE somewhere, as the editor\'s other checks do.';
+const PLUGIN_ENDPOINT_RUN_NOTE =
+  'PluginEndpointController, bound to a task run: the plugin serves (GET) or acts on (POST) that run, so EXECUTION VIEW (UPDATE to act) and ACCESS_OUTPUTS on the execution\'s namespace.';
+const PLUGIN_ENDPOINT_RUN_ALSO = [{ resource: 'EXECUTION', action: 'ACCESS_OUTPUTS' }] as const satisfies readonly ExtraPermission[];
 
 // ---------------------------------------------------------------------------------------------------
 // The table. Order follows the spec's paths; rows not in the spec come last.
@@ -463,6 +470,19 @@ const ROWS: readonly PolicyRow[] = [
   { method: 'GET', path: '/api/v1/{tenant}/mcp', access: 'denied', namespace: NONE, list: 'none', notInSpec: true, reason: MCP_DENIED_REASON, note: `${NOT_IN_SPEC}: McpToolController (streamable HTTP).` },
   { method: 'POST', path: '/api/v1/{tenant}/mcp', access: 'denied', namespace: NONE, list: 'none', notInSpec: true, reason: MCP_DENIED_REASON, note: `${NOT_IN_SPEC}: McpToolController (streamable HTTP).` },
   { method: 'DELETE', path: '/api/v1/{tenant}/mcp', access: 'denied', namespace: NONE, list: 'none', notInSpec: true, reason: MCP_DENIED_REASON, note: `${NOT_IN_SPEC}: McpToolController (streamable HTTP).` },
+
+  // --- Called by the 2.0 UI, absent from the spec (sources: docs/compatibility.md, "Routes the 2.0 UI calls") ---
+  { method: 'GET', path: '/api/v1/notifications/since', access: 'authenticated', namespace: NONE, list: 'none', notInSpec: true, note: `${NOT_IN_SPEC}: ${NOTIFICATIONS_NOTE}` },
+  { method: 'GET', path: '/api/v1/notifications/follow', access: 'authenticated', namespace: NONE, list: 'none', sse: true, notInSpec: true, note: `${NOT_IN_SPEC}: ${NOTIFICATIONS_NOTE} The bell's live stream.` },
+  { method: 'GET', path: '/api/v1/notifications/history', access: 'authenticated', namespace: NONE, list: 'none', notInSpec: true, note: `${NOT_IN_SPEC}: ${NOTIFICATIONS_NOTE}` },
+  { method: 'GET', path: '/api/v1/notifications/unread-count', access: 'authenticated', namespace: NONE, list: 'none', notInSpec: true, note: `${NOT_IN_SPEC}: ${NOTIFICATIONS_NOTE}` },
+  { method: 'POST', path: '/api/v1/notifications/{id}/read', access: 'authenticated', namespace: NONE, list: 'none', notInSpec: true, note: `${NOT_IN_SPEC}: ${NOTIFICATIONS_NOTE}` },
+  { method: 'POST', path: '/api/v1/notifications/{id}/unread', access: 'authenticated', namespace: NONE, list: 'none', notInSpec: true, note: `${NOT_IN_SPEC}: ${NOTIFICATIONS_NOTE}` },
+  { method: 'POST', path: '/api/v1/notifications/read-all', access: 'authenticated', namespace: NONE, list: 'none', notInSpec: true, note: `${NOT_IN_SPEC}: ${NOTIFICATIONS_NOTE}` },
+  { method: 'GET', path: '/api/v1/{tenant}/plugins/{group}/endpoints/{name}', access: 'permission', resource: 'FLOW', action: 'VIEW', namespace: ANYWHERE, list: 'none', notInSpec: true, note: `${NOT_IN_SPEC}: ${PLUGIN_ENDPOINT_NOTE}` },
+  { method: 'POST', path: '/api/v1/{tenant}/plugins/{group}/endpoints/{name}', access: 'permission', resource: 'FLOW', action: 'VALIDATE', namespace: ANYWHERE, list: 'none', notInSpec: true, note: `${NOT_IN_SPEC}: ${PLUGIN_ENDPOINT_NOTE}` },
+  { method: 'GET', path: '/api/v1/{tenant}/plugins/{group}/endpoints/{name}/{executionId}/{taskRunId}', access: 'permission', resource: 'EXECUTION', action: 'VIEW', also: PLUGIN_ENDPOINT_RUN_ALSO, namespace: EXEC, list: 'none', notInSpec: true, note: `${NOT_IN_SPEC}: ${PLUGIN_ENDPOINT_RUN_NOTE}` },
+  { method: 'POST', path: '/api/v1/{tenant}/plugins/{group}/endpoints/{name}/{executionId}/{taskRunId}', access: 'permission', resource: 'EXECUTION', action: 'UPDATE', also: PLUGIN_ENDPOINT_RUN_ALSO, namespace: EXEC, list: 'none', notInSpec: true, note: `${NOT_IN_SPEC}: ${PLUGIN_ENDPOINT_RUN_NOTE}` },
 ];
 
 function deepFreeze<T>(value: T): T {

@@ -7,6 +7,7 @@ import sidebarEntries from '../features/sidebar-entries';
 import tenantsPage from '../features/tenants-page';
 import instancePage from '../features/instance-page';
 import appsPage from '../features/apps-page';
+import notInPerchPage from '../features/not-in-perch-page';
 
 /** Every feature, in mount order. A new screen is one file in components/features/ plus one line here. */
-export const FEATURES: readonly Feature[] = [banner, topBar, sidebarEntries, iamPage, auditLogPage, tenantsPage, instancePage, appsPage];
+export const FEATURES: readonly Feature[] = [banner, topBar, sidebarEntries, iamPage, auditLogPage, tenantsPage, instancePage, appsPage, notInPerchPage];

@@ -12,10 +12,13 @@ export interface UiRoute {
   query: URLSearchParams;
 }
 
-/** Top-level UI routes of Kestra 2.0 that are not tenants (1.x paths carry no tenant). */
+/**
+ * First segments of Kestra's UI routes (ui/src/routes/routes.ts, every path under `/:tenant?`), which
+ * are therefore never a tenant (1.x paths carry no tenant). Sources: docs/compatibility.md.
+ */
 const NOT_TENANTS = new Set([
   'dashboards', 'flows', 'executions', 'kv', 'secrets', 'blueprints', 'plugins', 'logs', 'namespaces', 'docs', 'preferences',
-  'admin', 'setup', 'login', 'welcome', 'apps', 'tests', 'assets', 'deploy', 'templates', 'errors',
+  'admin', 'setup', 'login', 'welcome', 'apps', 'tests', 'assets', 'deploy', 'templates', 'errors', 'ai', 'cases', 'promote',
 ]);
 
 export function parseUiRoute(pathname: string, search = ''): UiRoute | undefined {
@@ -27,9 +30,18 @@ export function parseUiRoute(pathname: string, search = ''): UiRoute | undefined
   return { tenant, path: (tenant ? segments.slice(1) : segments).join('/'), query: new URLSearchParams(search) };
 }
 
-/** A route pattern: `admin/iam` matches `admin/iam` and `admin/iam/users`; `*` matches every route. */
+/**
+ * A route pattern: `admin/iam` matches `admin/iam` and `admin/iam/users`; a `*` segment matches any one
+ * segment (`dashboards/*` + `/edit`); the pattern `*` alone matches every route.
+ */
 export function routeMatches(patterns: readonly string[], route: UiRoute): boolean {
-  return patterns.some((p) => p === '*' || route.path === p || route.path.startsWith(`${p}/`));
+  return patterns.some((p) => p === '*' || route.path === p || route.path.startsWith(`${p}/`) || (p.includes('*') && segmentsMatch(p, route.path)));
+}
+
+function segmentsMatch(pattern: string, path: string): boolean {
+  const want = pattern.split('/');
+  const have = path.split('/');
+  return have.length >= want.length && want.every((segment, i) => segment === '*' || segment === have[i]);
 }
 
 /** The UI path of a route in the current tenant. */

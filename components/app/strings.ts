@@ -351,6 +351,20 @@ export const strings = {
     unavailable: 'Apps are not available in this version of Perch yet.',
     explanation: 'Kestra Enterprise apps (forms in front of flows) need an app runtime that Perch does not provide. Flows can still be started from their page or through the API, within the permissions you hold.',
   },
+  notInPerch: {
+    title: 'Not available in Perch yet',
+    unavailable: (feature: string) => `${feature} is not available in this version of Perch yet.`,
+    explanation: 'Kestra shows an Enterprise Edition offer on this page. Perch does not provide this feature yet; everything else you may do is still available from the menu, within the permissions you hold.',
+    features: {
+      tests: 'Tests',
+      assets: 'Assets',
+      cases: 'Cases',
+      quotas: 'Quotas',
+      policies: 'Policies',
+      promote: 'Promotion targets',
+      dashboards: 'Custom dashboards',
+    },
+  },
   options: {
     title: 'Perch for Kestra',
     intro: 'Enter the address of your Perch server. The extension asks for access to that address only and adds the Perch screens to the Kestra UI served there.',

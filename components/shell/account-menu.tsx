@@ -1,9 +1,10 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { send } from '../app/api';
 import type { FeatureContext } from '../app/feature';
-import { uiPath } from '../app/routes';
+import { navigate, uiPath } from '../app/routes';
 import { uiConfig, type Me } from '../app/session';
 import { strings } from '../app/strings';
+import { sidebarEntriesFor } from './sidebar';
 
 /** Where the browser goes; a seam for tests (happy-dom does not load pages). */
 export const browser = {
@@ -27,7 +28,9 @@ function initials(name: string): string {
 const ITEM = 'flex w-full items-center gap-2 px-3 py-1.5 text-left text-sm text-zinc-800 hover:bg-zinc-100 focus:bg-zinc-100 focus:outline-none dark:text-zinc-100 dark:hover:bg-zinc-800 dark:focus:bg-zinc-800';
 
 /**
- * The signed-in person and their menu (WAI-ARIA menu button): tenants, custom links, sign out.
+ * The signed-in person and their menu (WAI-ARIA menu button): tenants, Perch's screens, custom links,
+ * sign out. The screens are here as well as in the left menu because Kestra 2.0's left menu can be
+ * collapsed to zero width (SideBar.vue `is-collapsed`), which would leave them out of reach.
  * Enter, Space or ↓ opens on the first item, ↑ on the last; ↑ ↓ Home End move; Escape or Tab closes.
  */
 export function AccountMenu({ context }: { context: FeatureContext }) {
@@ -43,6 +46,7 @@ export function AccountMenu({ context }: { context: FeatureContext }) {
   const config = uiConfig.value;
   const tenants = config?.tenants.length ? config.tenants : me.tenants.map((t) => ({ id: t.id, name: t.name }));
   const links = Object.entries(config?.rightSidebar.customLinks ?? {});
+  const screens = sidebarEntriesFor(me);
 
   const items = () => [...(menu.current?.querySelectorAll<HTMLElement>('[role^="menuitem"]') ?? [])];
   const focusItem = (index: number) => {
@@ -151,6 +155,34 @@ export function AccountMenu({ context }: { context: FeatureContext }) {
                 ))}
               </ul>
             </li>
+            {screens.length > 0 && (
+              <li role="none">
+                <ul role="group" aria-label={strings.sidebar.navigation} class="mt-1 border-t border-zinc-100 pt-1 dark:border-zinc-800">
+                  {screens.map((entry) => {
+                    const href = uiPath(entry.route, route.tenant);
+                    return (
+                      <li key={entry.id} role="none">
+                        <a
+                          role="menuitem"
+                          tabIndex={-1}
+                          href={href}
+                          data-entry={entry.id}
+                          class={ITEM}
+                          onClick={(event) => {
+                            if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+                            event.preventDefault();
+                            close(false);
+                            navigate(href);
+                          }}
+                        >
+                          {entry.title}
+                        </a>
+                      </li>
+                    );
+                  })}
+                </ul>
+              </li>
+            )}
             {links.length > 0 && (
               <li role="none">
                 <ul role="group" aria-label={strings.topBar.links} class="mt-1 border-t border-zinc-100 pt-1 dark:border-zinc-800">

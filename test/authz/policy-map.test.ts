@@ -88,6 +88,18 @@ describe('policy map: coverage of the Kestra OSS surface', () => {
         'GET /api/v1/main/ai/providers',
         'POST /api/v1/{tenant}/ai/threads/{threadId}/chat',
         'POST /api/v1/{tenant}/mcp',
+        // Called by the 2.0 UI (docs/compatibility.md, "Routes the 2.0 UI calls").
+        'GET /api/v1/notifications/since',
+        'GET /api/v1/notifications/follow',
+        'GET /api/v1/notifications/history',
+        'GET /api/v1/notifications/unread-count',
+        'POST /api/v1/notifications/{id}/read',
+        'POST /api/v1/notifications/{id}/unread',
+        'POST /api/v1/notifications/read-all',
+        'GET /api/v1/{tenant}/plugins/{group}/endpoints/{name}',
+        'POST /api/v1/{tenant}/plugins/{group}/endpoints/{name}',
+        'GET /api/v1/{tenant}/plugins/{group}/endpoints/{name}/{executionId}/{taskRunId}',
+        'POST /api/v1/{tenant}/plugins/{group}/endpoints/{name}/{executionId}/{taskRunId}',
       ]),
     );
     expect(POLICY_MAP.length).toBe(ops.length + extra.length);
@@ -277,6 +289,12 @@ describe('matchPolicy', () => {
     ['POST', `${T}/ai/generate/flow`, '/api/v1/main/ai/generate/flow', {}],
     ['POST', `${T}/ai/threads/t1/chat`, '/api/v1/{tenant}/ai/threads/{threadId}/chat', { tenant: 'main', threadId: 't1' }],
     ['POST', `${T}/mcp`, '/api/v1/{tenant}/mcp', { tenant: 'main' }],
+    ['GET', '/api/v1/notifications/unread-count', '/api/v1/notifications/unread-count', {}],
+    ['GET', '/api/v1/notifications/follow', '/api/v1/notifications/follow', {}],
+    ['POST', '/api/v1/notifications/n1/read', '/api/v1/notifications/{id}/read', { id: 'n1' }],
+    ['POST', '/api/v1/notifications/read-all', '/api/v1/notifications/read-all', {}],
+    ['GET', `${T}/plugins/io.kestra.plugin.x/endpoints/preview`, '/api/v1/{tenant}/plugins/{group}/endpoints/{name}', { tenant: 'main', group: 'io.kestra.plugin.x', name: 'preview' }],
+    ['POST', `${T}/plugins/g/endpoints/run/e1/tr1`, '/api/v1/{tenant}/plugins/{group}/endpoints/{name}/{executionId}/{taskRunId}', { tenant: 'main', group: 'g', name: 'run', executionId: 'e1', taskRunId: 'tr1' }],
     // Overlapping templates: the most specific one wins, as in Micronaut (fewer variables, then more literal text).
     ['POST', `${T}/executions/webhook/actions/eval/t1`, '/api/v1/{tenant}/executions/{executionId}/actions/eval/{taskRunId}', { tenant: 'main', executionId: 'webhook', taskRunId: 't1' }],
     ['GET', `${T}/executions/flows/file/metas`, '/api/v1/{tenant}/executions/{executionId}/file/metas', { tenant: 'main', executionId: 'flows' }],
@@ -290,6 +308,20 @@ describe('matchPolicy', () => {
     expect(m).not.toBeNull();
     expect(m!.row).toBe(rowOf(method, template));
     expect(m!.params).toEqual(params);
+  });
+
+  it('lets every signed-in person use the notification bell, and binds task-run plugin endpoints to the execution', () => {
+    for (const [method, p] of [['GET', '/api/v1/notifications/history'], ['GET', '/api/v1/notifications/since'], ['POST', '/api/v1/notifications/x/unread'], ['POST', '/api/v1/notifications/read-all']] as const) {
+      expect(matchPolicy(method, p)?.row.access, p).toBe('authenticated');
+    }
+    expect(matchPolicy('GET', '/api/v1/notifications/follow')?.row.sse).toBe(true);
+    const run = matchPolicy('GET', `${T}/plugins/g/endpoints/n/e1/t1`)!.row;
+    expect([run.access, run.resource, run.action, run.namespace]).toEqual(['permission', 'EXECUTION', 'VIEW', { from: 'executionId', param: 'executionId' }]);
+    expect(run.also).toEqual([{ resource: 'EXECUTION', action: 'ACCESS_OUTPUTS' }]);
+    expect(matchPolicy('POST', `${T}/plugins/g/endpoints/n/e1/t1`)!.row.action).toBe('UPDATE');
+    // A nested or un-tenanted spelling finds no row.
+    expect(matchPolicy('GET', '/api/v1/plugins/g/endpoints/n')).toBeNull();
+    expect(matchPolicy('GET', '/api/v1/main/notifications/history')).toBeNull();
   });
 
   it('reads GET flow as FLOW VIEW on the path namespace', () => {

@@ -1,23 +1,45 @@
 /**
  * The landmark table (components/app/anchors.ts) against the stock UI, loaded through Perch in Chromium:
  * fails when a selector of ANCHORS matches nothing where it should exist — sidebar, topBarActions and
- * page on a normal route, promoContent on an Enterprise promo route — for each UI generation the
- * Kestra double imitates (2.0 and 1.x). Also checks the fallback: with a landmark missing, the
+ * page on a normal route, promoContent on every Enterprise demo route of both upsell templates — for
+ * each UI generation the Kestra double imitates (2.0 and 1.x, rendered as the Kestra source files cited
+ * in docs/compatibility.md render them). Also: no demo route shows Kestra's sales page to an owner,
+ * Perch's screens stay reachable when 2.0's sidebar is folded or its items hidden, a viewer's page load
+ * meets no refusal (no error pop-up, no setup page), and the fallback: with a landmark missing, the
  * floating `#perch-fallback` button appears and a console warning names the missing anchor.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ANCHORS, type AnchorName, type UiVersion } from '../../components/app/anchors.js';
 import { chromiumAvailable, launchChromium, screenshotPath } from '../support/chromium.js';
-import { collectConsole, perchRoots, perchStarted, signIn, startStack, type Stack } from '../support/ext-e2e.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../support/perch.js';
+import { collectConsole, perchRoots, perchStarted, signIn, stackInChromium, startStack, type Stack } from '../support/ext-e2e.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser, grantRole } from '../support/perch.js';
 
 const haveChromium = await chromiumAvailable();
 /** components/app/feature-manager.tsx ANCHOR_WAIT_MS (a .tsx module this Node project cannot import). */
 const ANCHOR_WAIT_MS = 3_000;
 
 const NORMAL_ROUTES = ['dashboards', 'flows', 'executions', 'logs', 'namespaces', 'kv', 'secrets', 'admin/triggers'];
-const PROMO_ROUTES = ['apps', 'admin/iam', 'admin/auditlogs', 'admin/tenants/list', 'admin/instance'];
+/** Demo routes on demo/Layout.vue → EmptyTemplate.vue (both generations), with the Perch screen each gets. */
+const TEMPLATE_PROMOS: Record<string, string> = {
+  apps: 'apps-page',
+  tests: 'not-in-perch-page',
+  assets: 'not-in-perch-page',
+  'admin/iam': 'iam-page',
+  'admin/auditlogs': 'audit-log-page',
+  'admin/tenants/list': 'tenants-page',
+  'admin/instance': 'instance-page',
+};
+/** 2.0's newer demo routes, on layout/empty/Empty.vue. */
+const EMPTY_PROMOS: Record<string, string> = {
+  cases: 'not-in-perch-page',
+  'admin/quotas': 'not-in-perch-page',
+  'admin/policies': 'not-in-perch-page',
+  'promote/targets': 'not-in-perch-page',
+  'dashboards/new': 'not-in-perch-page',
+  'dashboards/ops/edit': 'not-in-perch-page',
+};
+const promosOf = (version: UiVersion): Record<string, string> => (version === '2.0' ? { ...TEMPLATE_PROMOS, ...EMPTY_PROMOS } : TEMPLATE_PROMOS);
 const ON_EVERY_PAGE: AnchorName[] = ['sidebar', 'topBarActions', 'page'];
 
 /** How many elements of the page (outside Perch's shadow roots) each selector matches. */
@@ -56,16 +78,30 @@ for (const version of ['2.0', '1.x'] as const satisfies readonly UiVersion[]) {
         // Not a promo page: nothing there for the promo screens to replace.
         expect((await countMatches(page, { promo: table.promoContent })).promo, route).toBe(0);
       }
-      for (const route of PROMO_ROUTES) {
+      for (const route of Object.keys(promosOf(version))) {
         await page.goto(`${stack.perch.url}${uiPath(route)}`);
         await page.waitForSelector('#app main');
         const counts = await countMatches(page, { promoContent: table.promoContent, sidebar: table.sidebar, topBarActions: table.topBarActions });
         for (const [anchor, n] of Object.entries(counts)) if (!n) missing.push(`${anchor} (${table[anchor as AnchorName]}) on ${route}`);
       }
       expect(missing).toEqual([]);
-      // The other generation's table does not fit: the version is told apart by its landmarks.
+      // The other generation's top bar is not there: the version is told apart by its landmarks.
       const other = ANCHORS[version === '2.0' ? '1.x' : '2.0'];
-      expect((await countMatches(page, { sidebar: other.sidebar })).sidebar).toBe(0);
+      expect((await countMatches(page, { topBarActions: other.topBarActions })).topBarActions).toBe(0);
+    });
+
+    it('puts a Perch screen, never Kestra’s sales page, on every demo route', async () => {
+      const shown: Record<string, string> = {};
+      for (const [route, feature] of Object.entries(promosOf(version))) {
+        await page.goto(`${stack.perch.url}${uiPath(route)}`);
+        await page.waitForSelector(`perch-root[data-feature=${feature}]`, { state: 'attached' });
+        shown[route] = await page.evaluate((selector) => {
+          const promo = document.querySelector<HTMLElement>(selector)!;
+          const before = promo.previousElementSibling as HTMLElement | null;
+          return getComputedStyle(promo).display === 'none' ? (before?.dataset.feature ?? 'nothing') : 'sales page';
+        }, ANCHORS[version].promoContent);
+      }
+      expect(shown).toEqual(promosOf(version));
     });
 
     it('mounts the screens at those anchors (the feature manager picks this table)', async () => {
@@ -87,6 +123,69 @@ for (const version of ['2.0', '1.x'] as const satisfies readonly UiVersion[]) {
     });
   });
 }
+
+describe.skipIf(!haveChromium)('Kestra 2.0’s sidebar folded or customised, and a viewer’s page load', () => {
+  const env = stackInChromium();
+
+  it('keeps Perch’s screens reachable from the top bar’s menu when the sidebar is folded to zero width', async () => {
+    const page = await env.browser.newPage();
+    await signIn(page, env.stack.perch.url, ADMIN_EMAIL, ADMIN_PASSWORD, '/ui/main/flows');
+    await page.waitForSelector('perch-root[data-feature=sidebar-entries]', { state: 'attached' });
+    await page.getByRole('button', { name: 'Toggle menu' }).click();
+    await expect.poll(() => page.locator('#side-menu').evaluate((el) => el.getBoundingClientRect().width)).toBe(0);
+    // Perch's section folded away with it: a click there would land on something else.
+    await expect(page.locator('#perch-sidebar a').first().click({ trial: true, timeout: 1_000 })).rejects.toThrow();
+    await page.locator('#perch-top-bar').getByRole('button', { name: 'Account menu' }).click();
+    await page.getByRole('menuitem', { name: 'Audit logs' }).click();
+    await page.waitForFunction(() => location.pathname === '/ui/main/admin/auditlogs');
+    await page.locator('#perch-audit').waitFor();
+    await page.close();
+  });
+
+  it('keeps Perch’s section in the sidebar when people hide every Kestra item', async () => {
+    const page = await env.browser.newPage();
+    await page.addInitScript(() => {
+      (window as unknown as { KESTRA_DOUBLE_HIDDEN_ITEMS: string[] }).KESTRA_DOUBLE_HIDDEN_ITEMS = ['Dashboards', 'Flows', 'Apps', 'Executions', 'Logs', 'Tests', 'Assets', 'Namespaces', 'KV Store', 'Secrets', 'Triggers', 'Audit Logs', 'IAM', 'Instance', 'Tenants'];
+    });
+    await signIn(page, env.stack.perch.url, ADMIN_EMAIL, ADMIN_PASSWORD, '/ui/main/flows');
+    await page.locator('#side-menu #perch-sidebar').getByRole('link', { name: 'IAM' }).waitFor();
+    expect(await page.locator('.ks-sidebar-item').count()).toBe(0);
+    expect(await page.locator('#perch-fallback').count()).toBe(0);
+    await page.close();
+  });
+
+  it('answers a viewer’s page load without a refusal: no error pop-up, no setup page, the bell’s calls reach Kestra', async () => {
+    const admin = new Browser(env.stack.perch);
+    await admin.login();
+    const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'viewer@perch.test', password: 'a good long password' } });
+    expect(created.status).toBe(201);
+    await grantRole(env.stack.perch.perch, created.json.id, 'viewer', 'company.team');
+
+    const context = await launchChromium();
+    try {
+      const page = await context.newPage();
+      const answers: string[] = [];
+      page.on('response', (r) => {
+        if (new URL(r.url()).pathname.startsWith('/api/')) answers.push(`${r.status()} ${new URL(r.url()).pathname}`);
+      });
+      await signIn(page, env.stack.perch.url, 'viewer@perch.test', 'a good long password', '/ui/main/flows');
+      env.stack.kestra.clear();
+      for (const route of ['flows', 'executions', 'namespaces', 'cases']) {
+        await page.goto(`${env.stack.perch.url}/ui/main/${route}`);
+        await expect.poll(() => page.evaluate(() => (window as unknown as { __kestraDouble: { apiCalls: unknown[] } }).__kestraDouble.apiCalls.length), { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
+        expect(new URL(page.url()).pathname, route).toBe(`/ui/main/${route}`);
+        expect(await page.locator('.el-notification').count(), route).toBe(0);
+      }
+      expect(answers.filter((a) => a.startsWith('403 ') || a.startsWith('401 '))).toEqual([]);
+      const forwarded = env.stack.kestra.requests.map((r) => `${r.method} ${r.url}`);
+      for (const call of ['GET /api/v1/configs', 'GET /api/v1/notifications/history?limit=20', 'GET /api/v1/notifications/unread-count', 'GET /api/v1/notifications/follow']) {
+        expect(forwarded, call).toContain(call);
+      }
+    } finally {
+      await context.close();
+    }
+  });
+});
 
 describe.skipIf(!haveChromium)('when a landmark is missing', () => {
   let stack: Stack;
@@ -129,7 +228,7 @@ describe.skipIf(!haveChromium)('when a landmark is missing', () => {
     await page.screenshot({ path: await screenshotPath('ext-anchors-fallback') });
 
     // Back on a page whose landmarks are all there, the button goes away.
-    await page.locator('#app aside a#flows').click();
+    await page.locator('#side-menu a.ks-sidebar-item[href="/ui/main/flows"]').click();
     await page.waitForSelector('#perch-fallback', { state: 'detached' });
     await page.close();
   });

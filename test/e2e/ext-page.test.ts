@@ -12,7 +12,7 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../support/perch.js';
 const haveChromium = await chromiumAvailable();
 
 /** Kestra's elements whose look Perch must not change. */
-const KESTRA_ELEMENTS = ['html', 'body', '#app', 'aside.ks-sidebar', 'a.ks-sidebar-item#flows', 'a.ks-sidebar-item#iam', 'nav.top-bar', 'nav.top-bar h1', 'nav.top-bar .side', '.theme-toggle', '.content'];
+const KESTRA_ELEMENTS = ['html', 'body', '#app', '#side-menu', 'a.ks-sidebar-item[href="/ui/main/flows"]', 'a.ks-sidebar-item[href="/ui/main/admin/iam"]', '.ks-topnavbar', '#topnav-title-slot', '#topnav-actions-slot', '.theme-toggle', '.content'];
 const PROPERTIES = [
   'color', 'background-color', 'font-family', 'font-size', 'font-weight', 'line-height', 'letter-spacing', 'text-transform',
   'text-decoration-line', 'display', 'box-sizing', 'margin-top', 'margin-right', 'margin-bottom', 'margin-left', 'padding-top',
@@ -67,7 +67,8 @@ describe.skipIf(!haveChromium)('Perch’s screens inside Kestra’s page', () =>
     const page = await browser.newPage();
     await page.route('**/perch/ext/perch.js', (route) => route.abort());
     await page.goto(`${stack.perch.url}${path}`);
-    await page.waitForSelector('#app nav.top-bar .side');
+    // The actions slot is empty without Perch (zero size): attached, not visible.
+    await page.waitForSelector('#app #topnav-actions-slot', { state: 'attached' });
     await page.waitForTimeout(300);
     expect(await page.locator('perch-root').count()).toBe(0);
     return page;
@@ -100,7 +101,7 @@ describe.skipIf(!haveChromium)('Perch’s screens inside Kestra’s page', () =>
     const before = { account: await look(perchButton), dismiss: await look(dismiss) };
     await page.addStyleTag({
       content: `button { color: rgb(255, 0, 0) !important; background: rgb(255, 0, 0) !important; font-family: serif !important; font-size: 40px !important; }
-        body, #app, aside, nav.top-bar, nav.top-bar .side { color: rgb(255, 0, 0); font-family: serif; letter-spacing: 7px; font-size: 40px; }
+        body, #app, #side-menu, .ks-topnavbar, #topnav-actions-slot { color: rgb(255, 0, 0); font-family: serif; letter-spacing: 7px; font-size: 40px; }
         perch-root div { display: none !important; }`,
     });
     // The rule does reach Kestra's own button…
@@ -145,15 +146,15 @@ describe.skipIf(!haveChromium)('Perch’s screens inside Kestra’s page', () =>
     expect(await promo!.evaluate((el) => (el as HTMLElement).style.display)).toBe('none');
     const topBarHost = await page.$('perch-root[data-feature=top-bar]');
 
-    await clickKestraMenu(page, 'flows', '/ui/main/flows');
+    await clickKestraMenu(page, '/ui/main/flows');
     await page.waitForSelector('perch-root[data-feature=iam-page]', { state: 'detached' });
     expect(await mounted()).not.toContain('iam-page');
     expect(await page.locator('#perch-iam').count()).toBe(0);
     // The element Perch hid is given back as it was.
     expect(await promo!.evaluate((el) => (el as HTMLElement).style.display)).toBe('');
-    // Kestra re-rendered its top bar: Perch's menu moved into the new one.
-    await page.locator('nav.top-bar .side #perch-top-bar').waitFor();
-    expect(await topBarHost!.evaluate((el) => el.isConnected)).toBe(false);
+    // 2.0's top bar is the layout's (AppTopNavBar.vue), not the page's: Perch's menu stays where it was.
+    await page.locator('#topnav-actions-slot #perch-top-bar').waitFor();
+    expect(await topBarHost!.evaluate((el) => el.isConnected && el.parentElement?.id === 'topnav-actions-slot')).toBe(true);
 
     await page.goBack();
     await page.waitForFunction(() => location.pathname === '/ui/main/admin/iam');

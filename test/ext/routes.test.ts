@@ -18,6 +18,19 @@ describe('Kestra UI routes', () => {
     expect(routeMatches(['admin/iam'], route('/ui/main/admin/iamx'))).toBe(false);
     expect(routeMatches(['*'], route('/ui/main/flows'))).toBe(true);
   });
+
+  it('reads the routes of Kestra 2.0’s newer pages as routes, not tenants (1.x paths)', () => {
+    for (const first of ['ai', 'cases', 'promote']) expect(parseUiRoute(`/ui/${first}/x`), first).toMatchObject({ tenant: undefined, path: `${first}/x` });
+    expect(parseUiRoute('/ui/main/promote/targets')).toMatchObject({ tenant: 'main', path: 'promote/targets' });
+  });
+
+  it('matches a `*` segment to any one segment', () => {
+    const route = (p: string) => parseUiRoute(p)!;
+    expect(routeMatches(['dashboards/*/edit'], route('/ui/main/dashboards/ops/edit'))).toBe(true);
+    expect(routeMatches(['dashboards/*/edit'], route('/ui/main/dashboards/ops'))).toBe(false);
+    expect(routeMatches(['dashboards/*/edit'], route('/ui/main/dashboards'))).toBe(false);
+    expect(routeMatches(['dashboards/*/edit'], route('/ui/main/flows/ops/edit'))).toBe(false);
+  });
 });
 
 describe('the Perch address on the options page', () => {

@@ -4,7 +4,7 @@
  * `KestraRouterAfterEach` event, the theme on <html>, the 2.0 and 1.x landmarks).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { chromiumAvailable, launchChromium } from '../support/chromium.js';
 import { startKestraDouble, type KestraDouble } from './kestra-double.js';
 import { UI_DOUBLE_SCRIPT } from './ui/ui-double.js';
@@ -40,18 +40,29 @@ describe('Kestra double: stock-UI stand-in over HTTP', () => {
 
 describe.skipIf(!haveChromium)('Kestra double: stock-UI stand-in in Chromium', () => {
   let k: KestraDouble;
+  let k1: KestraDouble;
   let browser: BrowserContext;
   beforeAll(async () => {
     k = await startKestraDouble({ validate: false });
+    k1 = await startKestraDouble({ validate: false, ui: '1.x' });
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await k?.close();
+    await k1?.close();
   });
 
-  it('routes in history mode and dispatches KestraRouterAfterEach after every navigation', async () => {
+  /** A page signed in to the double with its basic credentials, as Perch is (else /configs would prompt for them). */
+  async function newPage(double = k): Promise<Page> {
     const page = await browser.newPage();
+    await page.setExtraHTTPHeaders({ authorization: double.authorization });
+    return page;
+  }
+  const item = (page: Page, route: string) => page.locator(`#side-menu a.ks-sidebar-item[href="/ui/main/${route}"]`);
+
+  it('routes in history mode and dispatches KestraRouterAfterEach after every navigation', async () => {
+    const page = await newPage();
     await page.addInitScript(() => {
       const w = window as unknown as { routerEvents: string[] };
       w.routerEvents = [];
@@ -59,29 +70,97 @@ describe.skipIf(!haveChromium)('Kestra double: stock-UI stand-in in Chromium', (
     });
     await page.goto(`${k.url}/ui/main/flows`);
     const events = () => page.evaluate(() => (window as unknown as { routerEvents: string[] }).routerEvents);
-    await expect.poll(events).toEqual(['/ui/main/flows']);
-    const ids = await page.locator('aside a.ks-sidebar-item').evaluateAll((as) => as.map((a) => `${a.id}${a.classList.contains('is-locked') ? '*' : ''}`));
-    expect(ids).toEqual(['dashboards', 'flows', 'apps*', 'executions', 'logs', 'namespaces', 'kv-store', 'secrets', 'triggers', 'audit-logs*', 'iam*', 'instance*', 'tenants']);
-    expect(await page.locator('a.ks-sidebar-item.is-active').getAttribute('id')).toBe('flows');
+    await expect.poll(events, { timeout: 10_000 }).toEqual(['/ui/main/flows']);
 
     await page.evaluate(() => ((window as unknown as { marker: boolean }).marker = true));
-    await page.locator('aside a#iam').click();
+    await item(page, 'admin/iam').click();
     expect(new URL(page.url()).pathname).toBe('/ui/main/admin/iam');
-    expect(await page.locator('#app-container > #app section.container.empty-template').textContent()).toContain('Enterprise Edition');
-    expect(await page.locator('nav.top-bar h1').textContent()).toBe('IAM');
+    expect(await page.locator('#topnav-title-slot').textContent()).toBe('IAM');
     await page.goBack();
     expect(new URL(page.url()).pathname).toBe('/ui/main/flows');
-    expect(await page.locator('section.empty-template').count()).toBe(0);
     expect(await events()).toEqual(['/ui/main/flows', '/ui/main/admin/iam', '/ui/main/flows']);
     // No reload happened.
     expect(await page.evaluate(() => (window as unknown as { marker?: boolean }).marker)).toBe(true);
   });
 
+  it('renders the 2.0 landmarks as SideBar.vue, AppTopNavBar.vue and the demo pages do', async () => {
+    const page = await newPage();
+    await page.goto(`${k.url}/ui/main/flows`);
+    // KsSideBar#side-menu: items are KsSideBarItem links without ids, top-level ones in .top-level-link.
+    const items = await page.locator('#app-container > #app > #side-menu a.ks-sidebar-item').evaluateAll((as) =>
+      as.map((a) => `${a.getAttribute('href')}${a.classList.contains('is-locked') ? '*' : ''}${a.id ? `#${a.id}` : ''}`));
+    expect(items).toContain('/ui/main/flows');
+    expect(items).toContain('/ui/main/admin/iam*');
+    expect(items.some((i) => i.includes('#'))).toBe(false);
+    expect(await page.locator('#side-menu .top-level-link > a.ks-sidebar-item[href="/ui/main/flows"]').count()).toBe(1);
+    expect(await page.locator('a.ks-sidebar-item.is-active').getAttribute('href')).toBe('/ui/main/flows');
+    // One KsTopNavBar with its three slots; the actions slot carries AppTopNavBar.vue's classes.
+    expect(await page.locator('#topnav-title-slot').textContent()).toBe('Flows');
+    expect(await page.locator('#topnav-description-slot').count()).toBe(1);
+    expect(await page.locator('#topnav-actions-slot').getAttribute('class')).toBe('d-flex gap-2 align-items-center');
+    expect(await page.locator('nav.top-bar').count()).toBe(0);
+    // The top bar stays across navigations (AppTopNavBar is part of the layout).
+    const bar = await page.locator('#topnav-actions-slot').elementHandle();
+    await item(page, 'executions').click();
+    expect(await bar!.evaluate((el) => el.isConnected)).toBe(true);
+
+    // Older demo pages: demo/Layout.vue → EmptyTemplate.vue; newer ones: layout/empty/Empty.vue.
+    await item(page, 'admin/iam').click();
+    expect(await page.locator('#app section.container.empty-template .enterprise-tag').textContent()).toBe('Enterprise Edition');
+    expect(await page.locator('section.row.empty').count()).toBe(0);
+    for (const route of ['cases', 'admin/quotas', 'admin/policies', 'promote/targets', 'dashboards/new', 'dashboards/ops/edit']) {
+      await page.evaluate((r) => (window as unknown as { __kestraDouble: { navigate(u: string): void } }).__kestraDouble.navigate(`/ui/main/${r}`), route);
+      expect(await page.locator('#app section.row.empty > div.col-sm-12 > .ks-empty-state a').textContent(), route).toBe('Contact sales');
+      expect(await page.locator('section.empty-template').count(), route).toBe(0);
+    }
+  });
+
+  it('folds the sidebar to zero width and unfolds it from the top bar; hidden items are left out', async () => {
+    const page = await newPage();
+    await page.addInitScript(() => {
+      (window as unknown as { KESTRA_DOUBLE_HIDDEN_ITEMS: string[] }).KESTRA_DOUBLE_HIDDEN_ITEMS = ['Executions'];
+    });
+    await page.goto(`${k.url}/ui/main/flows`);
+    expect(await item(page, 'executions').count()).toBe(0);
+    await page.getByRole('button', { name: 'Toggle menu' }).click();
+    await expect.poll(() => page.locator('#side-menu').evaluate((el) => [el.classList.contains('is-collapsed'), el.getBoundingClientRect().width])).toEqual([true, 0]);
+    await page.getByRole('button', { name: 'Open menu' }).click();
+    expect(await page.locator('#side-menu').evaluate((el) => el.classList.contains('is-collapsed'))).toBe(false);
+  });
+
+  it('calls /configs and the notification bell at boot, and reacts to failures as Kestra’s UI does', async () => {
+    const page = await newPage();
+    await page.goto(`${k.url}/ui/main/flows`);
+    const calls = () => page.evaluate(() => (window as unknown as { __kestraDouble: { apiCalls: { url: string }[] } }).__kestraDouble.apiCalls.map((c) => c.url));
+    await expect.poll(calls, { timeout: 10_000 }).toEqual(expect.arrayContaining(['/api/v1/configs/login', '/api/v1/configs', '/api/v1/notifications/history?limit=20', '/api/v1/notifications/unread-count', '/api/v1/notifications/follow']));
+    expect(k.requests.map((r) => r.url)).toEqual(expect.arrayContaining(['/api/v1/configs', '/api/v1/notifications/unread-count', '/api/v1/notifications/follow']));
+
+    // A 403 with a body becomes an error pop-up; a /configs failure other than 401 goes to the setup page.
+    const refused = await browser.newPage();
+    await refused.route('**/api/v1/**', (route) => route.fulfill({ status: 403, contentType: 'application/json', body: '{"message":"refused"}' }));
+    await refused.goto(`${k.url}/ui/main/flows`);
+    await refused.waitForURL((url) => url.pathname === '/ui/main/setup');
+    expect(await refused.locator('.el-notification').first().textContent()).toContain('refused');
+  });
+
+  it('renders the 1.x landmarks: vue-sidebar-menu with ids, the per-page TopNavBar, EmptyTemplate upsells', async () => {
+    const page = await newPage(k1);
+    await page.goto(`${k1.url}/ui/flows`);
+    expect(await page.locator('#side-menu.v-sidebar-menu .vsm--item a.vsm--link.vsm--link_level-1#iam .lock-icon').count()).toBe(1);
+    expect(await page.locator('a.vsm--link_active').getAttribute('id')).toBe('flows');
+    expect(await page.locator('nav.top-bar .side').count()).toBeGreaterThan(0);
+    expect(await page.locator('#topnav-actions-slot, .ks-sidebar-item').count()).toBe(0);
+    await page.locator('#side-menu a#iam').click();
+    expect(new URL(page.url()).pathname).toBe('/ui/admin/iam');
+    expect(await page.locator('nav.top-bar h1').textContent()).toBe('IAM');
+    expect(await page.locator('section.container.empty-template').count()).toBe(1);
+  });
+
   it('puts the theme on <html> from localStorage and switches it from the top bar', async () => {
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(`${k.url}/ui/main/flows`);
     expect(await page.evaluate(() => document.documentElement.className)).toBe('light');
-    await page.locator('nav.top-bar .side .theme-toggle').click();
+    await page.locator('.ks-topnavbar .theme-toggle').click();
     expect(await page.evaluate(() => [document.documentElement.className, localStorage.getItem('theme')])).toEqual(['dark', 'dark']);
     await page.reload();
     expect(await page.evaluate(() => document.documentElement.className)).toBe('dark');

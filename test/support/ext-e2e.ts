@@ -7,6 +7,7 @@ import { copyFile, cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import type { PerchConfigInput } from '../../backend/config/config.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import type { DoubleUiVersion } from '../kestra-double/ui/ui-double.js';
@@ -74,6 +75,20 @@ export async function startStack(options: { ui?: DoubleUiVersion; perchUi?: NonN
   };
 }
 
+/** A stack and a Chromium for the calling describe block: started before its tests, closed after them. */
+export function stackInChromium(options: Parameters<typeof startStack>[0] = {}): { stack: Stack; browser: BrowserContext } {
+  const env = {} as { stack: Stack; browser: BrowserContext };
+  beforeAll(async () => {
+    env.stack = await startStack(options);
+    env.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.stack?.close();
+  });
+  return env;
+}
+
 /** Signs in on Perch's login page (reached by opening `path`) and waits to be back on `path`. */
 export async function signIn(page: Page, base: string, email: string, password: string, uiPath = '/ui/main/flows'): Promise<void> {
   await page.goto(`${base}${uiPath}`);
@@ -108,9 +123,9 @@ export function collectConsole(page: Page): { type: string; text: string }[] {
   return lines;
 }
 
-/** Clicks a link of the stock UI's left menu (SPA navigation) and waits for the new path. */
-export async function clickKestraMenu(page: Page, id: string, expectedPath: string): Promise<void> {
-  await page.locator(`#app aside a#${id}`).click();
+/** Clicks a link of the stock UI's 2.0 left menu (items have no id there: found by href) and waits for the new path. */
+export async function clickKestraMenu(page: Page, expectedPath: string): Promise<void> {
+  await page.locator(`#side-menu a.ks-sidebar-item[href="${expectedPath}"]`).click();
   await page.waitForFunction((p) => location.pathname === p, expectedPath);
 }
 

@@ -19,8 +19,8 @@ const ADMIN: Me = {
 function kestraPage(promo: boolean): void {
   document.body.innerHTML = `
     <div id="app-container"><div id="app">
-      <aside><a class="ks-sidebar-item" href="/ui/main/flows">Flows</a></aside>
-      <main><nav class="top-bar"><h1>Page</h1><div class="side"></div></nav>
+      <aside id="side-menu"><div class="top-level-link"><a class="ks-sidebar-item" href="/ui/main/flows">Flows</a></div></aside>
+      <main><header><h1><span id="topnav-title-slot">Page</span></h1><div id="topnav-actions-slot"></div></header>
       ${promo ? '<section class="container empty-template">Enterprise Edition</section>' : '<div class="content">flows</div>'}
       </main>
     </div></div>`;
@@ -89,7 +89,7 @@ describe('the feature manager', () => {
     expect(shadowQuery('#promo-screen')?.textContent).toBe('screen for main');
     // Nothing of Perch lives in the page's own DOM besides its hosts.
     expect(document.querySelector('#promo-screen')).toBeNull();
-    expect(document.querySelector('nav.top-bar .side perch-root[data-feature=everywhere]')).not.toBeNull();
+    expect(document.querySelector('#topnav-actions-slot perch-root[data-feature=everywhere]')).not.toBeNull();
   });
 
   it('tears a screen down when the SPA leaves its route and mounts it again on return', async () => {
@@ -138,7 +138,7 @@ describe('the feature manager', () => {
     manager.start();
     kestraPage(false); // Vue replaced the top bar without a navigation
     await new Promise((r) => setTimeout(r, 0));
-    expect(document.querySelector('nav.top-bar .side perch-root[data-feature=everywhere]')).not.toBeNull();
+    expect(document.querySelector('#topnav-actions-slot perch-root[data-feature=everywhere]')).not.toBeNull();
   });
 
   it('shows a feature only to the people it is for', () => {

@@ -2,6 +2,7 @@ import { render, screen, waitFor } from '@testing-library/preact';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { uiConfig } from '../../../components/app/session';
 import appsPage from '../../../components/features/apps-page';
+import notInPerchPage from '../../../components/features/not-in-perch-page';
 import instancePage from '../../../components/features/instance-page';
 import tenantsPage from '../../../components/features/tenants-page';
 import { at, json, mockFetch, person, uiConfigOf } from './fixtures';
@@ -54,5 +55,19 @@ describe('tenants and apps pages', () => {
   it('apps page says honestly that apps are not available', () => {
     render(<>{appsPage.render(at('/ui/main/apps', owner))}</>);
     expect(document.getElementById('perch-apps')!.textContent).toContain('not available in this version of Perch');
+  });
+});
+
+describe('the pages of the demo routes Perch has no screen for', () => {
+  it('say which feature is not available in Perch yet, to everyone, instead of Kestra’s sales page', () => {
+    const viewer = person();
+    expect(notInPerchPage.visibleTo).toBeUndefined();
+    for (const [path, feature] of [['/ui/main/cases', 'Cases'], ['/ui/main/admin/quotas', 'Quotas'], ['/ui/main/promote/targets', 'Promotion targets'], ['/ui/main/dashboards/ops/edit', 'Custom dashboards']]) {
+      const { unmount } = render(<>{notInPerchPage.render(at(path!, viewer))}</>);
+      const page = document.getElementById('perch-not-in-perch')!;
+      expect(page.dataset.featureName, path).toBe(feature);
+      expect(page.textContent).toContain(`${feature} is not available in this version of Perch yet.`);
+      unmount();
+    }
   });
 });

@@ -55,6 +55,31 @@ describe('the account menu in the top bar', () => {
     expect(button.getAttribute('aria-expanded')).toBe('false');
   });
 
+  it('offers Perch’s screens too (the 2.0 sidebar can be folded away), navigating inside the app', async () => {
+    const owner = person({ superAdmin: true });
+    const navigations: string[] = [];
+    const onPop = () => navigations.push(location.pathname);
+    addEventListener('popstate', onPop);
+    try {
+      render(<AccountMenu context={at('/ui/main/flows', owner)} />);
+      fireEvent.click(menuButton());
+      const group = await screen.findByRole('group', { name: 'Perch screens' });
+      const links = [...group.querySelectorAll<HTMLAnchorElement>('a[role=menuitem]')];
+      expect(links.map((a) => [a.textContent, a.getAttribute('href')])).toEqual([
+        ['IAM', '/ui/main/admin/iam'],
+        ['Audit logs', '/ui/main/admin/auditlogs'],
+        ['Tenants', '/ui/main/admin/tenants/list'],
+        ['Instance', '/ui/main/admin/instance'],
+        ['Apps', '/ui/main/apps'],
+      ]);
+      fireEvent.click(links[1]!);
+      expect(navigations).toEqual(['/ui/main/admin/auditlogs']);
+      expect(screen.queryByRole('menu')).toBeNull();
+    } finally {
+      removeEventListener('popstate', onPop);
+    }
+  });
+
   it('lists the tenants (the current one checked) and the custom links, opened in a new tab', () => {
     render(<AccountMenu context={at('/ui/main/flows', ada)} />);
     fireEvent.click(menuButton());

@@ -1,16 +1,31 @@
 /*
  * The Kestra double's stand-in for the stock UI (served as /ui/assets/index-double.js): a small vanilla-JS
- * single-page app that reproduces the DOM landmarks of Kestra's UI that Perch attaches to
- * (shared/reference/kestra-oss-notes.md §7, components/app/anchors.ts). It is not Kestra's code.
+ * single-page app that renders the landmarks of Kestra's UI that Perch attaches to, with the ids, classes
+ * and DOM nesting of the Kestra source files cited in docs/compatibility.md ("Stock UI landmarks").
+ * It is not Kestra's code: only the structure Perch depends on is reproduced.
  *
- * 2.0 (default): html.light|dark from localStorage `theme` (utils.ts switchTheme), #app-container > #app,
- *   an <aside> left menu of a.ks-sidebar-item (id = lower-cased title with dashes, is-active / is-locked +
- *   lock badge), a main area with nav.top-bar (h1 title + .side with a theme toggle) and the route's content;
- *   the Enterprise promo routes render section.container.empty-template with an "Enterprise Edition" upsell.
+ * 2.0 (default):
+ *   - html.light|dark from localStorage `theme`; #app-container > #app (index.html).
+ *   - SideBar.vue: the design system's KsSideBar with id="side-menu" (root tag not readable: an <aside> here),
+ *     `is-collapsed` when folded (width 0, overflow hidden) by its header button "Toggle menu"; the top bar then
+ *     shows a button that unfolds it. Items are KsSideBarItem links (`a.ks-sidebar-item`, `is-active`,
+ *     `is-locked` + lock badge, no id), top-level ones in `div.top-level-link`, the others in sections.
+ *     People can hide items (SidebarCustomizeModal.vue): here `window.KESTRA_DOUBLE_HIDDEN_ITEMS = [title…]`.
+ *   - AppTopNavBar.vue: one KsTopNavBar for the whole layout (it stays across navigations) with
+ *     span#topnav-title-slot, div#topnav-description-slot and div#topnav-actions-slot.d-flex.gap-2.align-items-center.
+ *   - Demo (upsell) routes of routes.ts: the older pages render demo/Layout.vue → EmptyTemplate.vue
+ *     (section.container.empty-template), the newer ones layout/empty/Empty.vue (section.row.empty > div.col… >
+ *     KsEmptyState with a "Contact sales" link).
+ *   - Boot calls (main.ts router guard, NotificationBell → stores/notifications.ts): GET /api/v1/configs/login and
+ *     /api/v1/configs, then
+ *     GET /api/v1/notifications/history?limit=20, /unread-count and the /notifications/follow event stream.
+ *     As kestraHttp.ts does: a failure other than 400/401/404 that has a body shows an error pop-up
+ *     (div.el-notification); as main.ts does: a failure of either configs call other than 401 goes to the `setup` route.
  *   History-mode routing under /ui/{tenant}/, pushState on link clicks, popstate re-renders from location,
  *   and `KestraRouterAfterEach` is dispatched on window after every navigation (init.ts).
- * 1.x (<html data-kestra-double-ui="1.x">): vue-sidebar-menu landmarks (#side-menu, .vsm--item, .vsm--link,
- *   .vsm--link_active, .vsm--link_level-1, .lock-icon) and paths without a tenant (/ui/flows).
+ * 1.x (<html data-kestra-double-ui="1.x">): vue-sidebar-menu (#side-menu.v-sidebar-menu, .vsm--item, .vsm--link
+ *   with ids, .vsm--link_active, .vsm--link_level-1, .lock-icon), the per-page TopNavBar.vue (nav.top-bar > …
+ *   div.side), EmptyTemplate.vue upsells, paths without a tenant (/ui/flows), no notification bell.
  *
  * Test hook (double-only): `window.KESTRA_DOUBLE_OMIT = ['sidebar' | 'topBar' | 'promo']` set before this
  * script runs leaves that landmark out, as a Kestra upgrade that moved it would.
@@ -21,6 +36,7 @@
   const root = document.documentElement;
   const version = root.dataset.kestraDoubleUi === '1.x' ? '1.x' : '2.0';
   const omit = new Set(Array.isArray(window.KESTRA_DOUBLE_OMIT) ? window.KESTRA_DOUBLE_OMIT : []);
+  const hiddenItems = new Set(Array.isArray(window.KESTRA_DOUBLE_HIDDEN_ITEMS) ? window.KESTRA_DOUBLE_HIDDEN_ITEMS : []);
   const BASE = '/ui/';
 
   // ---- theme (Kestra: switchTheme puts `light` or `dark` on <html>, remembered in localStorage `theme`) ----
@@ -47,34 +63,45 @@
   }
 
   // ---- routes ----
-  // [title, route below the tenant, locked]
+  // Left menu: [title, route below the tenant, locked, section] (section null = a top-level link).
   const MENU = [
-    ['Dashboards', 'dashboards', false],
-    ['Flows', 'flows', false],
-    ['Apps', 'apps', true],
-    ['Executions', 'executions', false],
-    ['Logs', 'logs', false],
-    ['Namespaces', 'namespaces', false],
-    ['KV Store', 'kv', false],
-    ['Secrets', 'secrets', false],
-    ['Triggers', 'admin/triggers', false],
-    ['Audit Logs', 'admin/auditlogs', true],
-    ['IAM', 'admin/iam', true],
-    ['Instance', 'admin/instance', true],
-    ['Tenants', 'admin/tenants/list', false],
+    ['Dashboards', 'dashboards', false, null],
+    ['Flows', 'flows', false, null],
+    ['Apps', 'apps', true, null],
+    ['Executions', 'executions', false, null],
+    ['Logs', 'logs', false, null],
+    ['Tests', 'tests', true, null],
+    ['Assets', 'assets', true, null],
+    ['Namespaces', 'namespaces', false, null],
+    ['KV Store', 'kv', false, 'Tenant'],
+    ['Secrets', 'secrets', false, 'Tenant'],
+    ['Triggers', 'admin/triggers', false, 'Tenant'],
+    ['Audit Logs', 'admin/auditlogs', true, 'Tenant'],
+    ['IAM', 'admin/iam', true, 'Tenant'],
+    ['Instance', 'admin/instance', true, 'Instance'],
+    ['Tenants', 'admin/tenants/list', false, 'Instance'],
   ];
-  const PROMO = {
-    apps: 'Apps',
-    tests: 'Tests',
-    assets: 'Assets',
-    'admin/iam': 'IAM',
-    'admin/auditlogs': 'Audit Logs',
-    'admin/tenants/list': 'Tenants',
-    'admin/instance': 'Instance',
-    'admin/quotas': 'Quotas',
-    'admin/policies': 'Policies',
+  // Demo (upsell) routes: pattern → [title, page kind]. `layout` = demo/Layout.vue over EmptyTemplate.vue,
+  // `empty` = layout/empty/Empty.vue. 1.x knows only the first group (the others are 2.0 routes).
+  const PROMO_1X = {
+    apps: ['Apps', 'layout'],
+    tests: ['Tests', 'layout'],
+    assets: ['Assets', 'layout'],
+    'admin/iam': ['IAM', 'layout'],
+    'admin/auditlogs': ['Audit Logs', 'layout'],
+    'admin/tenants/list': ['Tenants', 'layout'],
+    'admin/instance': ['Instance', 'layout'],
   };
-  const NOT_TENANTS = new Set(['dashboards', 'flows', 'executions', 'kv', 'secrets', 'blueprints', 'plugins', 'logs', 'namespaces', 'docs', 'preferences', 'admin', 'setup', 'login', 'welcome', 'apps', 'tests', 'assets', 'deploy', 'templates', 'errors']);
+  const PROMO = version === '1.x' ? PROMO_1X : {
+    ...PROMO_1X,
+    cases: ['Cases', 'empty'],
+    'admin/quotas': ['Quotas', 'empty'],
+    'admin/policies': ['Policies', 'empty'],
+    'promote/targets': ['Promote', 'empty'],
+    'dashboards/new': ['Dashboards', 'empty'],
+    'dashboards/*/edit': ['Dashboards', 'empty'],
+  };
+  const NOT_TENANTS = new Set(['dashboards', 'flows', 'executions', 'kv', 'secrets', 'blueprints', 'plugins', 'logs', 'namespaces', 'docs', 'preferences', 'admin', 'setup', 'login', 'welcome', 'apps', 'tests', 'assets', 'deploy', 'templates', 'errors', 'ai', 'cases', 'promote']);
 
   function parse(pathname) {
     const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : '';
@@ -87,18 +114,24 @@
   function href(route, tenant) {
     return version === '1.x' ? `${BASE}${route}` : `${BASE}${tenant}/${route}`;
   }
-  function titleOf(route) {
-    const promo = Object.keys(PROMO).find((p) => route === p || route.startsWith(`${p}/`));
-    if (promo) return PROMO[promo];
-    const item = MENU.find(([, r]) => route === r || route.startsWith(`${r}/`));
-    if (item) return item[0];
-    return route === '' ? 'Dashboards' : 'Page not found';
+  function matches(pattern, route) {
+    const want = pattern.split('/');
+    const have = route.split('/');
+    return have.length >= want.length && want.every((s, i) => s === '*' || s === have[i]);
   }
-  function isPromo(route) {
-    return Object.keys(PROMO).some((p) => route === p || route.startsWith(`${p}/`));
+  function promoOf(route) {
+    const pattern = Object.keys(PROMO).find((p) => matches(p, route));
+    return pattern ? PROMO[pattern] : undefined;
   }
   function activeItem(route) {
-    return MENU.find(([, r]) => route === r || route.startsWith(`${r}/`)) ?? (route === '' ? MENU[0] : undefined);
+    return MENU.find(([, r]) => matches(r, route)) ?? (route === '' ? MENU[0] : undefined);
+  }
+  function titleOf(route) {
+    const promo = promoOf(route);
+    if (promo) return promo[0];
+    if (route === 'setup') return 'Setup';
+    const item = activeItem(route);
+    return item ? item[0] : 'Page not found';
   }
 
   // ---- layout ----
@@ -109,10 +142,14 @@
     html.dark body { background: #1c1e27; color: #e3e6ee; }
     #loader-wrapper { display: none; }
     #app { display: flex; min-height: 100vh; }
-    aside.ks-sidebar, #side-menu { width: 230px; flex: none; background: #fff; border-right: 1px solid #e5e4f7; padding: 12px 8px; box-sizing: border-box; }
-    html.dark aside.ks-sidebar, html.dark #side-menu { background: #262a35; border-color: #404559; }
+    #side-menu { width: 215px; flex: none; box-sizing: border-box; overflow: hidden; background: #fff; border-right: 1px solid #e5e4f7; padding: 12px 8px; position: relative; transition: width .25s ease; }
+    #side-menu.is-collapsed { width: 0; padding: 0; border-right-width: 0; }
+    .v-sidebar-menu { width: 230px !important; }
+    html.dark #side-menu { background: #262a35; border-color: #404559; }
     .logo { font-weight: 700; font-size: 18px; color: #8405ff; padding: 4px 12px 16px; }
-    .ks-sidebar-item, .vsm--link { display: flex; align-items: center; gap: 8px; padding: 6px 12px; border-radius: 6px; color: inherit; text-decoration: none; }
+    .header-toggle { position: absolute; top: 12px; right: 8px; font: inherit; border: 0; background: transparent; color: inherit; cursor: pointer; }
+    .ks-sidebar-section-title { font-size: 11px; text-transform: uppercase; opacity: .6; padding: 10px 12px 4px; }
+    .ks-sidebar-item, .vsm--link { display: flex; align-items: center; gap: 8px; padding: 6px 12px; border-radius: 6px; color: inherit; text-decoration: none; white-space: nowrap; }
     .ks-sidebar-item:hover, .vsm--link:hover { background: #f1eafe; }
     html.dark .ks-sidebar-item:hover, html.dark .vsm--link:hover { background: #33384a; }
     .ks-sidebar-item.is-active, .vsm--link_active { background: #e8dbff; color: #5a0ab8; font-weight: 600; }
@@ -121,50 +158,102 @@
     .menu-icon { width: 14px; height: 14px; border-radius: 3px; background: currentColor; opacity: .35; flex: none; }
     .lock-badge, .lock-icon { margin-left: auto; font-size: 10px; border: 1px solid currentColor; border-radius: 4px; padding: 0 4px; opacity: .7; }
     main.main-content { flex: 1; min-width: 0; display: flex; flex-direction: column; }
-    nav.top-bar { display: flex; align-items: center; justify-content: space-between; gap: 16px; padding: 10px 24px; border-bottom: 1px solid #e5e4f7; background: #fff; }
-    html.dark nav.top-bar { background: #262a35; border-color: #404559; }
-    nav.top-bar h1 { margin: 0; font-size: 18px; font-weight: 600; }
-    nav.top-bar .side { display: flex; align-items: center; gap: 8px; }
-    .theme-toggle { font: inherit; border: 1px solid #c8c6e0; border-radius: 6px; background: transparent; color: inherit; padding: 4px 10px; cursor: pointer; }
+    .ks-topnavbar, nav.top-bar { display: flex; align-items: center; justify-content: space-between; gap: 16px; padding: 10px 24px; border-bottom: 1px solid #e5e4f7; background: #fff; }
+    html.dark .ks-topnavbar, html.dark nav.top-bar { background: #262a35; border-color: #404559; }
+    .ks-topnavbar h1, nav.top-bar h1 { margin: 0; font-size: 18px; font-weight: 600; }
+    .ks-topnavbar-right, nav.top-bar .side { display: flex; align-items: center; gap: 8px; }
+    .d-flex { display: flex; } .gap-2 { gap: 8px; } .align-items-center { align-items: center; }
+    .theme-toggle, .sidebar-toggle { font: inherit; border: 1px solid #c8c6e0; border-radius: 6px; background: transparent; color: inherit; padding: 4px 10px; cursor: pointer; }
     .content { padding: 24px; }
     .card { background: #fff; border: 1px solid #e5e4f7; border-radius: 8px; padding: 16px; }
     html.dark .card { background: #262a35; border-color: #404559; }
-    section.empty-template { text-align: center; padding: 64px 24px; }
-    section.empty-template .badge { display: inline-block; font-size: 12px; font-weight: 600; color: #8405ff; border: 1px solid #8405ff; border-radius: 999px; padding: 2px 10px; }
-    section.empty-template h2 { font-size: 24px; margin: 16px 0 8px; }
-    section.empty-template a { color: #8405ff; }
+    section.empty-template, section.row.empty { text-align: center; padding: 64px 24px; }
+    .enterprise-tag { display: inline-block; font-size: 12px; font-weight: 600; color: #8405ff; border: 1px solid #8405ff; border-radius: 999px; padding: 2px 10px; }
+    section.empty-template h2, .ks-empty-state h2 { font-size: 24px; margin: 16px 0 8px; }
+    section.empty-template a, .ks-empty-state a { color: #8405ff; }
+    .el-notification { position: fixed; top: 16px; right: 16px; background: #fff; border: 1px solid #e03; border-radius: 8px; padding: 12px 16px; }
   `;
   document.head.append(style);
 
   const app = document.getElementById('app');
   let main;
+  let topNav;
+  let sideMenu;
 
   function link(route, tenant, attrs, ...children) {
     return h('a', { href: href(route, tenant), ...attrs }, ...children);
   }
 
+  // ---- 2.0: SideBar.vue (KsSideBar#side-menu) ----
+  function sideBarItem([title, route, locked], tenant) {
+    return link(
+      route,
+      tenant,
+      { class: `ks-sidebar-item${locked ? ' is-locked' : ''}`, 'data-route': route },
+      h('span', { class: 'menu-icon' }),
+      h('span', { class: 'title' }, title),
+      locked ? h('span', { class: 'lock-badge', title: 'Enterprise Edition' }, 'EE') : null,
+    );
+  }
   function sidebar2(tenant) {
+    const shown = MENU.filter(([title]) => !hiddenItems.has(title));
+    const sections = [];
+    for (const item of shown) {
+      const section = item[3];
+      if (section === null) sections.push(h('div', { class: 'top-level-link' }, sideBarItem(item, tenant)));
+      else {
+        let last = sections[sections.length - 1];
+        if (!last || last.dataset.section !== section) {
+          last = h('section', { class: 'ks-sidebar-section', 'data-section': section }, h('div', { class: 'ks-sidebar-section-title' }, section));
+          sections.push(last);
+        }
+        last.append(sideBarItem(item, tenant));
+      }
+    }
     return h(
       'aside',
-      { class: 'ks-sidebar' },
-      h('div', { class: 'logo' }, 'Kestra'),
+      { id: 'side-menu', class: 'ks-sidebar' },
+      h('div', { class: 'ks-sidebar-header' }, h('div', { class: 'logo' }, 'Kestra'), h('button', { type: 'button', class: 'header-toggle', 'aria-label': 'Toggle menu', onclick: () => setCollapsed(true) }, '⇤')),
+      h('div', { class: 'ks-sidebar-body' }, sections),
+      h('div', { class: 'ks-sidebar-footer' }),
+    );
+  }
+  function setCollapsed(collapsed) {
+    sideMenu?.classList.toggle('is-collapsed', collapsed);
+    topNav?.querySelector('.sidebar-toggle')?.toggleAttribute('hidden', !collapsed);
+  }
+
+  // ---- 2.0: AppTopNavBar.vue (one KsTopNavBar for the layout) ----
+  function topNavBar2() {
+    return h(
+      'header',
+      { class: 'ks-topnavbar' },
+      h('button', { type: 'button', class: 'sidebar-toggle', 'aria-label': 'Open menu', hidden: true, onclick: () => setCollapsed(false) }, '⇥'),
+      h('div', { class: 'ks-topnavbar-title' }, h('h1', {}, h('span', { id: 'topnav-title-slot' })), h('div', { id: 'topnav-description-slot' })),
       h(
-        'nav',
-        { class: 'ks-sidebar-menu' },
-        MENU.map(([title, route, locked]) =>
-          link(
-            route,
-            tenant,
-            { id: title.toLowerCase().replaceAll(' ', '-'), class: `ks-sidebar-item${locked ? ' is-locked' : ''}`, 'data-route': route },
-            h('span', { class: 'menu-icon' }),
-            h('span', { class: 'title' }, title),
-            locked ? h('span', { class: 'lock-badge', title: 'Enterprise Edition' }, 'EE') : null,
-          ),
-        ),
+        'div',
+        { class: 'ks-topnavbar-right' },
+        h('div', { class: 'ks-topnavbar-search' }),
+        omit.has('topBar') ? null : h('div', { id: 'topnav-actions-slot', class: 'd-flex gap-2 align-items-center' }),
+        themeToggle(),
       ),
     );
   }
 
+  function themeToggle() {
+    return h('button', {
+      type: 'button',
+      class: 'theme-toggle',
+      'aria-label': 'Switch theme',
+      onclick: () => {
+        const next = currentTheme() === 'dark' ? 'light' : 'dark';
+        localStorage.setItem('theme', next);
+        applyTheme(next);
+      },
+    }, 'Theme');
+  }
+
+  // ---- 1.x: vue-sidebar-menu and the per-page TopNavBar.vue ----
   function sidebar1() {
     return h(
       'div',
@@ -194,48 +283,51 @@
       ),
     );
   }
-
-  function topBar(title) {
+  function topBar1(title) {
     return h(
       'nav',
-      { class: 'top-bar' },
-      h('div', { class: 'title-area' }, h('h1', {}, title)),
-      omit.has('topBar')
-        ? null
-        : h(
-            'div',
-            { class: 'side' },
-            h('button', {
-              type: 'button',
-              class: 'theme-toggle',
-              'aria-label': 'Switch theme',
-              onclick: () => {
-                const next = currentTheme() === 'dark' ? 'light' : 'dark';
-                localStorage.setItem('theme', next);
-                applyTheme(next);
-              },
-            }, 'Theme'),
-          ),
+      { class: 'd-flex w-100 gap-3 top-bar' },
+      h('div', { class: 'top-title' }, h('h1', {}, title)),
+      omit.has('topBar') ? null : h('div', { class: 'side' }, h('div', { class: 'd-flex side gap-2' }), themeToggle()),
     );
   }
 
-  function content(route, title) {
-    if (isPromo(route)) {
-      if (omit.has('promo')) return h('section', { class: 'container moved-upsell' }, h('h2', {}, `${title} is an Enterprise Edition feature`));
+  // ---- pages ----
+  function upsell(title, kind) {
+    if (omit.has('promo')) return h('section', { class: 'container moved-upsell' }, h('h2', {}, `${title} is an Enterprise Edition feature`));
+    if (kind === 'empty') {
       return h(
         'section',
-        { class: 'container empty-template' },
-        h('span', { class: 'badge' }, 'Enterprise Edition'),
-        h('h2', {}, `${title} is available in the Enterprise Edition`),
-        h('p', {}, 'Upgrade to Kestra Enterprise Edition to unlock this feature.'),
-        h('a', { href: 'https://kestra.io/enterprise', target: '_blank', rel: 'noopener' }, 'Talk to us'),
+        { class: 'row empty' },
+        h(
+          'div',
+          { class: 'col-sm-12 col-md-8 offset-md-2 col-lg-6 offset-lg-3' },
+          h(
+            'div',
+            { class: 'ks-empty-state' },
+            h('h2', {}, `${title} is available in the Enterprise Edition`),
+            h('p', {}, 'Upgrade to Kestra Enterprise Edition to unlock this feature.'),
+            h('a', { href: 'https://kestra.io/demo', target: '_blank', rel: 'noopener' }, 'Contact sales'),
+          ),
+        ),
       );
     }
+    return h(
+      'section',
+      { class: 'container empty-template' },
+      h('div', { class: 'message-block' }, h('div', { class: 'enterprise-tag' }, 'Enterprise Edition')),
+      h('div', { class: 'msg-block' }, h('h2', {}, `${title} is available in the Enterprise Edition`), h('p', {}, 'Upgrade to Kestra Enterprise Edition to unlock this feature.'), h('a', { href: 'https://kestra.io/enterprise', target: '_blank', rel: 'noopener' }, 'Talk to us')),
+    );
+  }
+  function content(route, title) {
+    const promo = promoOf(route);
+    if (promo) return upsell(promo[0], promo[1]);
+    if (route === 'setup') return h('div', { class: 'basic-auth-setup' }, h('p', {}, 'Kestra setup: create the first user.'));
     return h('div', { class: 'container' }, h('div', { class: 'card' }, h('p', {}, `${title}: this is the Kestra double's stand-in page.`)));
   }
 
   function render() {
-    const { tenant, route } = parse(location.pathname);
+    const { route } = parse(location.pathname);
     const title = titleOf(route);
     // Active state of the left menu (the menu itself stays, like Kestra's layout).
     const active = activeItem(route);
@@ -245,12 +337,20 @@
       if (on) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
-    // The routed view (TopNavBar + page) is a new component per route, as vue-router renders it.
-    const view = h('main', { class: 'main-content' }, topBar(title), h('div', { class: 'content' }, content(route, title)));
+    if (version === '2.0') {
+      // AppTopNavBar stays; the routed page's TopNavBar.vue only fills its title slot.
+      topNav.querySelector('#topnav-title-slot').textContent = title;
+      const view = h('div', { class: 'content' }, content(route, title));
+      if (main) main.replaceWith(view);
+      else topNav.after(view);
+      main = view;
+      return;
+    }
+    // 1.x: the routed view (TopNavBar + page) is a new component per route, as vue-router renders it.
+    const view = h('main', { class: 'main-content' }, topBar1(title), h('div', { class: 'content' }, content(route, title)));
     if (main) main.replaceWith(view);
     else app.append(view);
     main = view;
-    return tenant;
   }
 
   function afterEach() {
@@ -264,9 +364,58 @@
     afterEach();
   }
 
+  // ---- the API calls the UI makes for everyone, and how it reacts to their failures ----
+  const apiCalls = [];
+  function errorPopup(message) {
+    document.body.append(h('div', { class: 'el-notification error', role: 'alert' }, message));
+  }
+  async function call(url) {
+    let res;
+    try {
+      res = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+    } catch {
+      apiCalls.push({ url, status: 0 });
+      return undefined;
+    }
+    const body = await res.clone().text();
+    apiCalls.push({ url, status: res.status });
+    // kestraHttp.ts: 404 sets the page error, 400 and 401 are left to the caller, any other failure with a body pops up.
+    if (!res.ok && res.status !== 400 && res.status !== 401 && res.status !== 404 && body) errorPopup(`${res.status}: ${body}`);
+    return res;
+  }
+  async function boot() {
+    // main.ts's router guard: /configs/login, then /configs; an error that is not a 401 (or a login
+    // config saying basic auth is not set up) sends the app to its setup page.
+    const login = await call('/api/v1/configs/login');
+    const initialized = login?.ok ? (await login.clone().json().catch(() => ({}))).isBasicAuthInitialized === true : login?.status === 401;
+    const configs = initialized ? await call('/api/v1/configs') : undefined;
+    if (!configs || (!configs.ok && configs.status !== 401)) {
+      const { tenant } = parse(location.pathname);
+      push(href('setup', tenant));
+      return;
+    }
+    if (version !== '2.0') return;
+    // NotificationBell (stores/notifications.ts): first history page, unread count, live stream.
+    await call('/api/v1/notifications/history?limit=20');
+    await call('/api/v1/notifications/unread-count');
+    const stream = new EventSource('/api/v1/notifications/follow', { withCredentials: true });
+    stream.onopen = () => apiCalls.push({ url: '/api/v1/notifications/follow', status: 200 });
+    // Double-only: one failed attempt is recorded and the stream is not retried.
+    stream.onerror = () => {
+      if (stream.readyState !== EventSource.OPEN) {
+        apiCalls.push({ url: '/api/v1/notifications/follow', status: 'error' });
+        stream.close();
+      }
+    };
+  }
+
   // ---- boot ----
   const { tenant } = parse(location.pathname);
-  if (!omit.has('sidebar')) app.append(version === '1.x' ? sidebar1() : sidebar2(tenant));
+  if (version === '2.0') {
+    if (!omit.has('sidebar')) app.append((sideMenu = sidebar2(tenant)));
+    topNav = topNavBar2();
+    app.append(h('main', { class: 'main-content' }, topNav));
+  } else if (!omit.has('sidebar')) app.append(sidebar1());
   render();
 
   // Links inside the app navigate in place (router-link); modified clicks and other origins do not.
@@ -283,6 +432,7 @@
     render();
     afterEach();
   });
-  window.__kestraDouble = { version, navigate: push };
+  window.__kestraDouble = { version, navigate: push, apiCalls };
   afterEach();
+  void boot();
 })();
