@@ -123,21 +123,71 @@ describe('query strings that Kestra would read otherwise', () => {
   });
 
   it.each([
-    ['no filter', '/api/v1/main/executions/by-query', ''],
-    ['its own namespace', '/api/v1/main/executions/by-query?filters[namespace][EQUALS]=company.team', 'filters[namespace][EQUALS]=company.team&'],
-    ['an encoded filter name', '/api/v1/main/executions/by-query?filters%5Bnamespace%5D%5BEQUALS%5D=company.team', 'filters%5Bnamespace%5D%5BEQUALS%5D=company.team&'],
-    ['a field spelled NAMESPACE', '/api/v1/main/executions/by-query?filters[NAMESPACE][EQUALS]=company.finance', 'filters[NAMESPACE][EQUALS]=company.finance&'],
-    ['another namespace', '/api/v1/main/executions/by-query?filters[namespace][PREFIX]=company', 'filters[namespace][PREFIX]=company&'],
-  ])('a by-query delete with %s goes to Kestra with Perch’s scope on top', async (_name, url, kept) => {
+    ['no filter', '/api/v1/main/executions/by-query', SCOPE],
+    ['its own namespace', '/api/v1/main/executions/by-query?filters[namespace][EQUALS]=company.team', 'filters[namespace][EQUALS]=company.team'],
+    ['an encoded filter name', '/api/v1/main/executions/by-query?filters%5Bnamespace%5D%5BEQUALS%5D=company.team', 'filters[namespace][EQUALS]=company.team'],
+    ['a wider prefix', '/api/v1/main/executions/by-query?filters[namespace][PREFIX]=company', SCOPE],
+    ['a narrower prefix', '/api/v1/main/executions/by-query?filters[namespace][PREFIX]=company.team.x', 'filters[namespace][PREFIX]=company.team.x'],
+    ['a start inside the scope', '/api/v1/main/executions/by-query?filters[namespace][STARTS_WITH]=company.team.x', 'filters[namespace][STARTS_WITH]=company.team.x'],
+    ['a start around the scope', '/api/v1/main/executions/by-query?filters[namespace][STARTS_WITH]=comp', SCOPE],
+    ['an IN list, half outside', '/api/v1/main/executions/by-query?filters[namespace][IN]=company.finance,company.team.a', 'filters[namespace][EQUALS]=company.team.a'],
+    ['an IN list in brackets', '/api/v1/main/executions/by-query?filters[namespace][IN]=[company.team.a,company.team,company.teamx]', 'filters[namespace][IN]=company.team.a,company.team'],
+    ['repeated filters that agree', '/api/v1/main/executions/by-query?filters[namespace][PREFIX]=company&filters[namespace][EQUALS]=company.team.b', 'filters[namespace][EQUALS]=company.team.b'],
+    ['an exclusion over a list', '/api/v1/main/executions/by-query?filters[namespace][IN]=company.team.a,company.team.b&filters[namespace][NOT_EQUALS]=company.team.a', 'filters[namespace][EQUALS]=company.team.b'],
+    ['other filters, kept as sent', '/api/v1/main/executions/by-query?filters[state][IN]=FAILED;filters[namespace][PREFIX]=company&deleteLogs=true', `filters[state][IN]=FAILED&deleteLogs=true&${SCOPE}`],
+  ])('a by-query delete with %s reaches Kestra with only Perch’s namespace filter', async (_name, url, forwarded) => {
     const verdict = await verdictOf('DELETE', url);
-    expect(verdict.ok && verdict.query).toBe(`${kept}${SCOPE}`);
+    expect(verdict.ok && verdict.query).toBe(forwarded);
   });
 
-  it('scopes a trigger delete by-query in its query as well as its body', async () => {
-    const verdict = await verdictOf('DELETE', '/api/v1/main/triggers/delete/by-query?filters[namespace][EQUALS]=company.finance', '{"filters":[]}');
+  it.each([
+    ['another namespace', 'filters[NAMESPACE][EQUALS]=company.finance'],
+    ['a look-alike prefix', 'filters[namespace][PREFIX]=company.teamx'],
+    ['a look-alike start', 'filters[namespace][STARTS_WITH]=company.teamx'],
+    ['an IN list wholly outside', 'filters[namespace][IN]=company.finance,prod'],
+    ['repeated filters that disagree', 'filters[namespace][EQUALS]=company.team&filters[namespace][EQUALS]=company.team.a'],
+    ['a prefix and a list that miss each other', 'filters[namespace][PREFIX]=company.team.a&filters[namespace][IN]=company.team.b'],
+    ['an empty prefix', 'filters[namespace][PREFIX]='],
+  ])('refuses a by-query write whose filters share nothing with the scope (%s), sending nothing', async (_name, query) => {
+    const verdict = await verdictOf('DELETE', `/api/v1/main/executions/by-query?${query}`);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok === false && verdict.status).toBe(403);
+    expect(verdict.ok === false && 'message' in verdict && verdict.message).toMatch(/select no namespace where you may EXECUTION DELETE \(company\.team\)/);
+  });
+
+  it.each([
+    ['the legacy flat namespace parameter', 'namespace=company'],
+    ['a namespace filter with a key', 'filters[namespace][EQUALS][x]=company.team'],
+    ['an operation Perch cannot intersect', 'filters[namespace][REGEX]=company.*'],
+    ['a nested OR group', 'filters[or][0][namespace][EQUALS]=company.finance'],
+    ['a nested AND group', 'filters[and][0][namespace][EQUALS]=company.team'],
+  ])('refuses %s with 400', async (_name, query) => {
+    const verdict = await verdictOf('DELETE', `/api/v1/main/executions/by-query?${query}`);
+    expect(verdict.ok === false && verdict.status).toBe(400);
+  });
+
+  it('refuses a by-query write Perch can only bound by filtering an answer', async () => {
+    // An exclusion over a prefix is no one filter; a write has no answer to filter.
+    const verdict = await verdictOf('DELETE', '/api/v1/main/executions/by-query?filters[namespace][NOT_EQUALS]=company.team.a');
+    expect(verdict.ok === false && verdict.status).toBe(403);
+  });
+
+  it('scopes a trigger delete by-query in its query as well as its body, with one computed filter', async () => {
+    const verdict = await verdictOf(
+      'DELETE',
+      '/api/v1/main/triggers/delete/by-query?filters[namespace][PREFIX]=company',
+      '{"filters":[{"field":"Namespace","operation":"IN","value":["company.finance","company.team.a"]},{"field":"flowId","operation":"EQUALS","value":"x"}]}',
+    );
     expect(verdict.ok).toBe(true);
     if (!verdict.ok) return;
-    expect(verdict.query).toBe(`filters[namespace][EQUALS]=company.finance&${SCOPE}`);
-    expect(JSON.parse(verdict.body!.toString())).toEqual({ filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company.team' }] });
+    expect(verdict.query).toBe('filters[namespace][EQUALS]=company.team.a');
+    expect(JSON.parse(verdict.body!.toString())).toEqual({
+      filters: [{ field: 'flowId', operation: 'EQUALS', value: 'x' }, { field: 'namespace', operation: 'EQUALS', value: 'company.team.a' }],
+    });
+  });
+
+  it('refuses a trigger delete by-query whose body filter lies outside the scope', async () => {
+    const verdict = await verdictOf('DELETE', '/api/v1/main/triggers/delete/by-query', '{"filters":[{"field":"namespace","operation":"EQUALS","value":"company.finance"}]}');
+    expect(verdict.ok === false && verdict.status).toBe(403);
   });
 });

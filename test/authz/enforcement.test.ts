@@ -68,16 +68,34 @@ describe('RBAC enforced on every Kestra call', () => {
     expect(mine.json.total).toBe(2);
     expect(kestra.requests[0]!.url).toBe('/api/v1/main/flows/search?page=1&size=25&filters[namespace][PREFIX]=company.team');
 
-    // Widening the filter does not widen the answer.
+    // Widening the filter does not widen the answer: Kestra gets Perch's filter instead of the caller's.
+    kestra.clear();
     const wider = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][PREFIX]=company');
     expect(wider.json.results.every((f: { namespace: string }) => f.namespace.startsWith('company.team'))).toBe(true);
     expect(wider.json.total).toBe(2);
+    expect(kestra.requests.map((r) => r.url)).toEqual(['/api/v1/main/flows/search?filters[namespace][PREFIX]=company.team']);
 
-    // A narrower filter inside the caller's reach is kept, and Perch's own scope goes with it (Kestra applies both).
+    // A narrower filter inside the caller's reach is the intersection: it alone goes to Kestra.
     kestra.clear();
     const narrow = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub');
     expect(narrow.json.results.map((f: { id: string }) => f.id)).toEqual(['deep']);
-    expect(kestra.requests[0]!.url).toBe('/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub&filters[namespace][PREFIX]=company.team');
+    expect(kestra.requests.map((r) => r.url)).toEqual(['/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub']);
+
+    // Repeated and differently spelled filters are intersected by Perch, never passed on beside its own.
+    kestra.clear();
+    const repeated = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][IN]=company.finance,company.team.sub&filters%5BNamespace%5D%5Bprefix%5D=company;size=5');
+    expect(repeated.json.results.map((f: { id: string }) => f.id)).toEqual(['deep']);
+    expect(kestra.requests.map((r) => r.url)).toEqual(['/api/v1/main/flows/search?size=5&filters[namespace][EQUALS]=company.team.sub']);
+
+    // Nothing in common: an empty page from Perch, and no request at all to Kestra.
+    kestra.clear();
+    const outside = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][PREFIX]=company.teamx');
+    expect(outside.status).toBe(200);
+    expect(outside.json).toEqual({ results: [], total: 0 });
+    const legacy = await viewer.fetch('GET', '/api/v1/main/flows/search?namespace=company');
+    expect(legacy.status).toBe(400);
+    expect(legacy.json.message).toMatch(/legacy namespace= parameter/);
+    expect(kestra.requests).toEqual([]);
 
     // A grant on prod never reaches production.
     const prod = await editor.fetch('GET', '/api/v1/main/flows/search');
@@ -201,11 +219,19 @@ describe('RBAC enforced on every Kestra call', () => {
     const person = new Browser(perch);
     await person.login('triggers@example.com', 'a good long password');
     kestra.clear();
-    const res = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
+    // A filter sharing nothing with prod: refused, nothing reaches Kestra.
+    const outside = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
       json: { filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company' }, { field: 'flowId', operation: 'EQUALS', value: 'etl' }] },
+    });
+    expect(outside.status).toBe(403);
+    expect(outside.json.message).toMatch(/select no namespace where you may TRIGGER DELETE \(prod\)/);
+    expect(kestra.requests).toEqual([]);
+    const res = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
+      json: { filters: [{ field: 'namespace', operation: 'STARTS_WITH', value: 'pro' }, { field: 'flowId', operation: 'EQUALS', value: 'etl' }] },
     });
     expect(res.status).not.toBe(403);
     expect(kestra.requests).toHaveLength(1);
+    expect(kestra.requests[0]!.url).toBe('/api/v1/main/triggers/delete/by-query?filters[namespace][PREFIX]=prod');
     expect(JSON.parse(kestra.requests[0]!.body.toString())).toEqual({
       filters: [{ field: 'flowId', operation: 'EQUALS', value: 'etl' }, { field: 'namespace', operation: 'PREFIX', value: 'prod' }],
     });
