@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  DecisionIndex, type AuthzFacts, type BindingFact, type MembershipFact, type NamespaceScope,
+  DecisionIndex, MAX_DELETED_SUBJECTS, type AuthzFacts, type BindingFact, type MembershipFact, type NamespaceScope,
 } from '../../backend/authz/decision-index.js';
 import {
   MANAGED_ROLES, NAMESPACE_SCOPED_RESOURCES, PERMISSION_CATALOGUE, RESOURCES, normalizePermissions,
@@ -172,6 +172,57 @@ describe('groups', () => {
     expect(idx.allows(T, 'carol', 'FLOW', 'VIEW', 'prod')).toBe(false);
   });
 
+  it('a deleted group’s id grants nothing again, even to stale memberships or a new binding on it', () => {
+    const idx = new DecisionIndex(facts());
+    idx.removeSubject(T, 'GROUP', 'readers');
+    // A membership write that raced the deletion arrives late, then a binding names the same id.
+    idx.addMembership(member('readers', 'carol'));
+    idx.addBinding(groupBinding('g-late', 'readers', null, role('admin')));
+    for (const who of ['alice', 'carol']) {
+      expect(idx.allows(T, who, 'FLOW', 'VIEW', 'prod'), who).toBe(false);
+      expect(idx.allows(T, who, 'USER', 'CREATE', null), who).toBe(false);
+    }
+    expect(idx.effective(T, 'carol').namespaces).toEqual({});
+    // Nor does a reload that still carries them (read before the deletion committed).
+    idx.load({ ...facts(), bindings: [...facts().bindings, groupBinding('g-late', 'readers', null, role('admin'))] });
+    expect(idx.allows(T, 'alice', 'FLOW', 'VIEW', 'prod')).toBe(false);
+    expect(idx.allows(T, 'carol', 'USER', 'CREATE', null)).toBe(false);
+    // Other groups and the same id in another tenant are untouched.
+    expect(idx.allows(T, 'alice', 'FLOW', 'EXECUTE', 'prod.etl')).toBe(true);
+    idx.addBinding(groupBinding('g-other', 'readers', 'prod', role('viewer'), 'other'));
+    idx.addMembership(member('readers', 'carol', 'other'));
+    expect(idx.allows('other', 'carol', 'FLOW', 'VIEW', 'prod')).toBe(true);
+  });
+
+  it('a deleted user’s id grants nothing again', () => {
+    const idx = new DecisionIndex(facts());
+    idx.removeSubject(T, 'USER', 'carol');
+    idx.addBinding(userBinding('u-late', 'carol', null, role('admin')));
+    idx.addMembership(member('ops', 'carol'));
+    expect(idx.allows(T, 'carol', 'USER', 'CREATE', null)).toBe(false);
+    expect(idx.allows(T, 'carol', 'FLOW', 'EXECUTE', 'prod.etl')).toBe(false);
+  });
+
+  it('remembers deleted subjects up to a bound, forgetting the oldest first', () => {
+    const idx = new DecisionIndex();
+    idx.removeSubject(T, 'GROUP', 'first');
+    idx.removeSubject(T, 'GROUP', 'second');
+    for (let i = 2; i < MAX_DELETED_SUBJECTS; i++) idx.removeSubject(T, 'GROUP', `g${i}`);
+    // Deleting "first" again makes it the newest: "second" is now the oldest.
+    idx.removeSubject(T, 'GROUP', 'first');
+    let probe = 0;
+    const regains = (group: string) => {
+      const user = `zed${probe++}`;
+      idx.addMembership(member(group, user));
+      idx.addBinding(groupBinding(`b-${group}`, group, null, { FLOW: ['VIEW'] }));
+      return idx.allows(T, user, 'FLOW', 'VIEW', 'x');
+    };
+    expect(regains('second')).toBe(false); // exactly MAX_DELETED_SUBJECTS remembered
+    idx.removeSubject(T, 'GROUP', 'one-more');
+    expect(regains('second')).toBe(true); // the oldest forgotten
+    expect(regains('first')).toBe(false);
+  });
+
   it('a new group binding reaches every member', () => {
     const idx = new DecisionIndex(facts());
     idx.addBinding(groupBinding('g-admin', 'readers', null, role('admin')));
@@ -325,15 +376,25 @@ const patchArb: fc.Arbitrary<Patch> = fc.oneof(
   },
 );
 
-/** What the facts are after a patch: the model the index must agree with. */
-function applyToFacts(facts: AuthzFacts, p: Patch): AuthzFacts {
+/**
+ * What the facts are after a patch: the model the index must agree with. A deleted user or group
+ * (`deleted`, updated here) is gone for good: ids are never reused, so later patches naming it are stale.
+ */
+function applyToFacts(facts: AuthzFacts, p: Patch, deleted: Set<string>): AuthzFacts {
   const sameMembership = (a: MembershipFact, b: MembershipFact) => a.tenantId === b.tenantId && a.groupId === b.groupId && a.userId === b.userId;
+  const gone = (tenantId: string, type: string, id: string) => deleted.has(`${tenantId}/${type}/${id}`);
   switch (p.op) {
-    case 'addBinding': return { ...facts, bindings: [...facts.bindings.filter((b) => b.id !== p.binding.id), p.binding] };
+    case 'addBinding':
+      if (gone(p.binding.tenantId, p.binding.subjectType, p.binding.subjectId)) return facts;
+      return { ...facts, bindings: [...facts.bindings.filter((b) => b.id !== p.binding.id), p.binding] };
     case 'removeBinding': return { ...facts, bindings: facts.bindings.filter((b) => b.id !== p.id) };
-    case 'addMembership': return { ...facts, memberships: [...facts.memberships.filter((m) => !sameMembership(m, p.membership)), p.membership] };
+    case 'addMembership':
+      if (gone(p.membership.tenantId, 'GROUP', p.membership.groupId) || gone(p.membership.tenantId, 'USER', p.membership.userId)) return facts;
+      return { ...facts, memberships: [...facts.memberships.filter((m) => !sameMembership(m, p.membership)), p.membership] };
     case 'removeMembership': return { ...facts, memberships: facts.memberships.filter((m) => !sameMembership(m, p.membership)) };
-    case 'removeSubject': return {
+    case 'removeSubject':
+      deleted.add(`${p.tenantId}/${p.subjectType}/${p.subjectId}`);
+      return {
       bindings: facts.bindings.filter((b) => !(b.tenantId === p.tenantId && b.subjectType === p.subjectType && b.subjectId === p.subjectId)),
       memberships: facts.memberships.filter((m) => !(m.tenantId === p.tenantId && (p.subjectType === 'USER' ? m.userId : m.groupId) === p.subjectId)),
     };
@@ -414,9 +475,10 @@ describe('properties against the naive evaluator', () => {
       const idx = new DecisionIndex(initial);
       let facts = initial;
       let version = idx.version;
+      const deleted = new Set<string>();
       for (const p of patches) {
         applyToIndex(idx, p);
-        facts = applyToFacts(facts, p);
+        facts = applyToFacts(facts, p, deleted);
         expect(idx.version).toBeGreaterThanOrEqual(version);
         version = idx.version;
       }
