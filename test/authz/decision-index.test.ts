@@ -4,7 +4,7 @@ import {
   DecisionIndex, MAX_DELETED_SUBJECTS, type AuthzFacts, type BindingFact, type MembershipFact, type NamespaceScope,
 } from '../../backend/authz/decision-index.js';
 import {
-  MANAGED_ROLES, NAMESPACE_SCOPED_RESOURCES, PERMISSION_CATALOGUE, RESOURCES, normalizePermissions,
+  ACTIONS, MANAGED_ROLES, NAMESPACE_SCOPED_RESOURCES, PERMISSION_CATALOGUE, RESOURCES, normalizePermissions,
   type Action, type Permissions, type Resource,
 } from '../../lib/authz/catalogue.js';
 import { namespaceCovers } from '../../lib/authz/namespaces.js';
@@ -221,6 +221,33 @@ describe('groups', () => {
     idx.removeSubject(T, 'GROUP', 'one-more');
     expect(regains('second')).toBe(true); // the oldest forgotten
     expect(regains('first')).toBe(false);
+  });
+
+  it('bumps its version by one on every load and every change, and only then (the reload loop relies on it)', () => {
+    const idx = new DecisionIndex();
+    expect(idx.version).toBe(0);
+    idx.load(facts());
+    expect(idx.version).toBe(1);
+    idx.load(facts()); // a reload always counts, even with the same facts
+    expect(idx.version).toBe(2);
+    const steps: Array<[string, () => void, number]> = [
+      ['addBinding', () => idx.addBinding(userBinding('u-new', 'bob', 'dev', role('viewer'))), 1],
+      ['addBinding replacing', () => idx.addBinding(userBinding('u-new', 'bob', 'prod', role('viewer'))), 2],
+      ['removeBinding', () => idx.removeBinding('u-new'), 1],
+      ['removeBinding of an unknown id', () => idx.removeBinding('u-new'), 0],
+      ['addMembership', () => idx.addMembership(member('ops', 'bob')), 1],
+      ['removeMembership', () => idx.removeMembership(T, 'ops', 'bob'), 1],
+      ['removeMembership in an unknown tenant', () => idx.removeMembership('nope', 'ops', 'bob'), 0],
+      ['removeSubject', () => idx.removeSubject(T, 'GROUP', 'ops'), 1],
+      ['removeSubject in an unknown tenant', () => idx.removeSubject('nope', 'GROUP', 'ops'), 0],
+      ['addMembership to a deleted group', () => idx.addMembership(member('ops', 'bob')), 0],
+      ['addBinding on a deleted group', () => idx.addBinding(groupBinding('g-x', 'ops', null, role('admin'))), 0],
+    ];
+    for (const [name, step, bump] of steps) {
+      const before = idx.version;
+      step();
+      expect(idx.version - before, name).toBe(bump);
+    }
   });
 
   it('a new group binding reaches every member', () => {
@@ -440,6 +467,72 @@ describe('properties against the naive evaluator', () => {
     const ref = new ReferenceEvaluator({ bindings, memberships: [] });
     for (const ns of QUERY_NAMESPACES) expect(idx.allows('t1', 'u1', 'FLOW', 'UPDATE', ns), String(ns)).toBe(ref.allows('t1', 'u1', 'FLOW', 'UPDATE', ns));
     expect(idx.scope('t1', 'u1', 'FLOW', 'UPDATE')).toEqual({ all: false, namespaces: [nss[33]] });
+  });
+
+  /** Every question about `user` for these pairs and namespaces, answered by the index and the oracle alike. */
+  function expectAgreement(facts: AuthzFacts, pairs: readonly (readonly [Resource, Action])[], namespaces: readonly (string | null)[], user = 'u1', tenant = 't1') {
+    const idx = new DecisionIndex(facts);
+    const ref = new ReferenceEvaluator(facts);
+    const disagreements: string[] = [];
+    for (const [r, a] of pairs) {
+      if (JSON.stringify(idx.scope(tenant, user, r, a)) !== JSON.stringify(ref.scope(tenant, user, r, a))) disagreements.push(`scope ${r}:${a}`);
+      for (const ns of namespaces) if (idx.allows(tenant, user, r, a, ns) !== ref.allows(tenant, user, r, a, ns)) disagreements.push(`allows ${r}:${a} ${ns}`);
+    }
+    expect(disagreements).toEqual([]);
+    return idx;
+  }
+
+  it.each([30, 31, 32, 33, 40])('with %i namespace scopes and a tenant-wide binding, before or after them, the tenant-wide one wins', (count) => {
+    const nss = Array.from({ length: count }, (_, i) => (i % 3 === 0 ? `n${i}` : `n${i - (i % 3)}.s${i}`));
+    for (const first of [true, false]) {
+      const namespaced = nss.map((ns, i) => userBinding(`b${i}`, 'u1', ns, { FLOW: ['VIEW', 'UPDATE'], SECRET: i % 2 ? ['VIEW'] : ['LIST'] }, 't1'));
+      const tenantWide = userBinding('tw', 'u1', null, { FLOW: ['UPDATE'], SECRET: ['LIST'], AUDITLOG: ['VIEW'] }, 't1');
+      const bindings = first ? [tenantWide, ...namespaced] : [...namespaced, tenantWide];
+      const idx = expectAgreement({ bindings, memberships: [] }, [['FLOW', 'VIEW'], ['FLOW', 'UPDATE'], ['SECRET', 'VIEW'], ['SECRET', 'LIST'], ['AUDITLOG', 'VIEW']], [null, ...nss, 'elsewhere', `${nss[count - 1]}.deeper`]);
+      expect(idx.scope('t1', 'u1', 'FLOW', 'UPDATE')).toEqual({ all: true });
+      expect(idx.allows('t1', 'u1', 'FLOW', 'UPDATE', 'elsewhere')).toBe(true);
+      expect(idx.allows('t1', 'u1', 'FLOW', 'VIEW', 'elsewhere')).toBe(false);
+      expect(idx.scope('t1', 'u1', 'FLOW', 'VIEW')).toEqual({ all: false, namespaces: nss.filter((ns) => !ns.includes('.')).sort() });
+      expect(idx.allows('t1', 'u1', 'AUDITLOG', 'VIEW', null)).toBe(true);
+    }
+  });
+
+  it('holds the most grants a person can have: every namespaced pair its own set of roots (byte-sized slots)', () => {
+    // Every (namespace-scoped resource, action) pair, catalogue or not: 248 pairs, each given a distinct
+    // subset of 8 namespaces (a distinct mask), plus tenant-wide grants: 249 distinct grants for one person.
+    const scoped = RESOURCES.filter((r) => NAMESPACE_SCOPED_RESOURCES.has(r));
+    const pairs = scoped.flatMap((r) => ACTIONS.map((a) => [r, a] as const));
+    expect(pairs.length).toBeGreaterThan(200);
+    const nss = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5.x', 'p6', 'p6.y'];
+    const bindings = nss.map((ns, bit) => {
+      const permissions: Permissions = {};
+      pairs.forEach(([r, a], k) => { if (((k + 1) & (1 << bit)) !== 0) (permissions[r] ??= []).push(a); });
+      return userBinding(`b${bit}`, 'u1', ns, permissions, 't1');
+    });
+    bindings.push(userBinding('tw', 'u1', null, { AUDITLOG: ['VIEW'], USER: ['CREATE'] }, 't1'));
+    const all = [...pairs, ['AUDITLOG', 'VIEW'] as const, ['USER', 'CREATE'] as const, ['USER', 'DELETE'] as const];
+    expectAgreement({ bindings, memberships: [] }, all, [null, ...nss, 'p5', 'p6.y.z', 'p7']);
+    // The same number of grants by the plain path (more than 31 scopes).
+    const many = Array.from({ length: 40 }, (_, i) => `q${i}`);
+    const plain = many.map((ns, i) => {
+      const permissions: Permissions = {};
+      pairs.forEach(([r, a], k) => { if ((k + i) % 5 === 0 || k % 40 === i) (permissions[r] ??= []).push(a); });
+      return userBinding(`c${i}`, 'u1', ns, permissions, 't1');
+    });
+    expectAgreement({ bindings: plain, memberships: [] }, pairs, [null, ...many, 'q400']);
+  });
+
+  it('agrees for a person with more than 255 bindings, direct and through groups', () => {
+    const nss = NAMESPACES;
+    const bindings: BindingFact[] = [];
+    for (let i = 0; i < 300; i++) {
+      const subject = i % 3 === 0 ? groupBinding : userBinding;
+      const ns = i % 50 === 0 ? null : nss[i % nss.length]!;
+      const resource = PROP_RESOURCES[i % PROP_RESOURCES.length]!;
+      bindings.push(subject(`m${i}`, i % 3 === 0 ? `grp${i % 4}` : 'u1', ns, { [resource]: [PROP_ACTIONS[i % PROP_ACTIONS.length]!] }, 't1'));
+    }
+    const memberships = [0, 1, 2].map((g) => member(`grp${g}`, 'u1', 't1'));
+    expectAgreement({ bindings, memberships }, PROP_RESOURCES.flatMap((r) => PROP_ACTIONS.map((a) => [r, a] as const)), QUERY_NAMESPACES);
   });
 
   it('filterVisible and holdsAll agree', () => {
