@@ -243,6 +243,12 @@ export class KestraAuthorizer {
         throw new Refusal(403, `Your namespace filters select no namespace where you may ${row.resource} ${row.action} (${reach.namespaces.join(', ') || 'none'}), so nothing was sent to Kestra`);
       }
       verdict.query = narrowed.query;
+      if (!row.responseNamespace && narrowed.scope.kind === 'cone') {
+        // No answer to filter (an export, a write by query): only namespaces named one by one bound it
+        // exactly. Kestra's JDBC repositories read PREFIX/STARTS_WITH as SQL LIKE 'value%' (no dot
+        // boundary, `_` a wildcard), wider than Perch's reading (docs/compatibility.md).
+        throw new Refusal(403, `Perch bounds this call only by namespaces named one by one: add filters[namespace][IN]=… with namespaces under ${reach.namespaces.join(', ')}`);
+      }
       if (!narrowed.exact && !row.responseNamespace) {
         throw new Refusal(403, `Perch cannot bound this call exactly to your namespaces (${reach.namespaces.join(', ')}) with these filters: name the namespaces with filters[namespace][EQUALS] or [IN], or filter by one of them`);
       }

@@ -122,22 +122,35 @@ describe('query strings that Kestra would read otherwise', () => {
     expect(verdict.ok === false && verdict.status).toBe(status);
   });
 
+  const SEARCH = '/api/v1/main/executions/search';
+  const BY_QUERY = '/api/v1/main/executions/by-query';
   it.each([
-    ['no filter', '/api/v1/main/executions/by-query', SCOPE],
-    ['its own namespace', '/api/v1/main/executions/by-query?filters[namespace][EQUALS]=company.team', 'filters[namespace][EQUALS]=company.team'],
-    ['an encoded filter name', '/api/v1/main/executions/by-query?filters%5Bnamespace%5D%5BEQUALS%5D=company.team', 'filters[namespace][EQUALS]=company.team'],
-    ['a wider prefix', '/api/v1/main/executions/by-query?filters[namespace][PREFIX]=company', SCOPE],
-    ['a narrower prefix', '/api/v1/main/executions/by-query?filters[namespace][PREFIX]=company.team.x', 'filters[namespace][PREFIX]=company.team.x'],
-    ['a start inside the scope', '/api/v1/main/executions/by-query?filters[namespace][STARTS_WITH]=company.team.x', 'filters[namespace][STARTS_WITH]=company.team.x'],
-    ['a start around the scope', '/api/v1/main/executions/by-query?filters[namespace][STARTS_WITH]=comp', SCOPE],
-    ['an IN list, half outside', '/api/v1/main/executions/by-query?filters[namespace][IN]=company.finance,company.team.a', 'filters[namespace][EQUALS]=company.team.a'],
-    ['an IN list in brackets', '/api/v1/main/executions/by-query?filters[namespace][IN]=[company.team.a,company.team,company.teamx]', 'filters[namespace][IN]=company.team.a,company.team'],
-    ['repeated filters that agree', '/api/v1/main/executions/by-query?filters[namespace][PREFIX]=company&filters[namespace][EQUALS]=company.team.b', 'filters[namespace][EQUALS]=company.team.b'],
-    ['an exclusion over a list', '/api/v1/main/executions/by-query?filters[namespace][IN]=company.team.a,company.team.b&filters[namespace][NOT_EQUALS]=company.team.a', 'filters[namespace][EQUALS]=company.team.b'],
-    ['other filters, kept as sent', '/api/v1/main/executions/by-query?filters[state][IN]=FAILED;filters[namespace][PREFIX]=company&deleteLogs=true', `filters[state][IN]=FAILED&deleteLogs=true&${SCOPE}`],
-  ])('a by-query delete with %s reaches Kestra with only Perch’s namespace filter', async (_name, url, forwarded) => {
-    const verdict = await verdictOf('DELETE', url);
+    ['no filter', 'GET', SEARCH, SCOPE],
+    ['its own namespace', 'DELETE', `${BY_QUERY}?filters[namespace][EQUALS]=company.team`, 'filters[namespace][EQUALS]=company.team'],
+    ['an encoded filter name', 'DELETE', `${BY_QUERY}?filters%5Bnamespace%5D%5BEQUALS%5D=company.team`, 'filters[namespace][EQUALS]=company.team'],
+    ['a wider prefix', 'GET', `${SEARCH}?filters[namespace][PREFIX]=company`, SCOPE],
+    ['a narrower prefix', 'GET', `${SEARCH}?filters[namespace][PREFIX]=company.team.x`, 'filters[namespace][PREFIX]=company.team.x'],
+    ['a start inside the scope', 'GET', `${SEARCH}?filters[namespace][STARTS_WITH]=company.team.x`, 'filters[namespace][STARTS_WITH]=company.team.x'],
+    ['a start around the scope', 'GET', `${SEARCH}?filters[namespace][STARTS_WITH]=comp`, SCOPE],
+    ['an IN list, half outside', 'DELETE', `${BY_QUERY}?filters[namespace][IN]=company.finance,company.team.a`, 'filters[namespace][EQUALS]=company.team.a'],
+    ['an IN list in brackets', 'DELETE', `${BY_QUERY}?filters[namespace][IN]=[company.team.a,company.team,company.teamx]`, 'filters[namespace][IN]=company.team.a,company.team'],
+    ['repeated filters that agree', 'DELETE', `${BY_QUERY}?filters[namespace][PREFIX]=company&filters[namespace][EQUALS]=company.team.b`, 'filters[namespace][EQUALS]=company.team.b'],
+    ['an exclusion over a list', 'DELETE', `${BY_QUERY}?filters[namespace][IN]=company.team.a,company.team.b&filters[namespace][NOT_EQUALS]=company.team.a`, 'filters[namespace][EQUALS]=company.team.b'],
+    ['other filters, kept as sent', 'DELETE', `${BY_QUERY}?filters[state][IN]=FAILED;filters[namespace][IN]=company.team&deleteLogs=true`, 'filters[state][IN]=FAILED&deleteLogs=true&filters[namespace][EQUALS]=company.team'],
+  ])('a call with %s reaches Kestra with only Perch’s namespace filter', async (_name, method, url, forwarded) => {
+    const verdict = await verdictOf(method, url);
     expect(verdict.ok && verdict.query).toBe(forwarded);
+  });
+
+  it.each([
+    ['no filter', ''],
+    ['a wider prefix', 'filters[namespace][PREFIX]=company'],
+    ['a narrower prefix', 'filters[namespace][PREFIX]=company.team.x'],
+    ['a start inside the scope', 'filters[namespace][STARTS_WITH]=company.team.x'],
+  ])('refuses a by-query write bounded by a prefix only (%s): Kestra reads prefixes wider than Perch', async (_name, query) => {
+    const verdict = await verdictOf('DELETE', `${BY_QUERY}?${query}`);
+    expect(verdict.ok === false && verdict.status).toBe(403);
+    expect(verdict.ok === false && 'message' in verdict && verdict.message).toMatch(/only by namespaces named one by one: add filters\[namespace\]\[IN\]=… with namespaces under company\.team/);
   });
 
   it.each([
@@ -175,7 +188,7 @@ describe('query strings that Kestra would read otherwise', () => {
   it('scopes a trigger delete by-query in its query as well as its body, with one computed filter', async () => {
     const verdict = await verdictOf(
       'DELETE',
-      '/api/v1/main/triggers/delete/by-query?filters[namespace][PREFIX]=company',
+      '/api/v1/main/triggers/delete/by-query?filters[namespace][NOT_IN]=company.team.b',
       '{"filters":[{"field":"Namespace","operation":"IN","value":["company.finance","company.team.a"]},{"field":"flowId","operation":"EQUALS","value":"x"}]}',
     );
     expect(verdict.ok).toBe(true);

@@ -226,14 +226,21 @@ describe('RBAC enforced on every Kestra call', () => {
     expect(outside.status).toBe(403);
     expect(outside.json.message).toMatch(/select no namespace where you may TRIGGER DELETE \(prod\)/);
     expect(kestra.requests).toEqual([]);
-    const res = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
+    // A prefix is no exact bound for a write (Kestra reads it as SQL LIKE): refused, nothing sent.
+    const prefixed = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
       json: { filters: [{ field: 'namespace', operation: 'STARTS_WITH', value: 'pro' }, { field: 'flowId', operation: 'EQUALS', value: 'etl' }] },
+    });
+    expect(prefixed.status).toBe(403);
+    expect(prefixed.json.message).toMatch(/namespaces named one by one/);
+    expect(kestra.requests).toEqual([]);
+    const res = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
+      json: { filters: [{ field: 'namespace', operation: 'IN', value: ['prod', 'prod.etl', 'production'] }, { field: 'flowId', operation: 'EQUALS', value: 'etl' }] },
     });
     expect(res.status).not.toBe(403);
     expect(kestra.requests).toHaveLength(1);
-    expect(kestra.requests[0]!.url).toBe('/api/v1/main/triggers/delete/by-query?filters[namespace][PREFIX]=prod');
+    expect(kestra.requests[0]!.url).toBe('/api/v1/main/triggers/delete/by-query?filters[namespace][IN]=prod,prod.etl');
     expect(JSON.parse(kestra.requests[0]!.body.toString())).toEqual({
-      filters: [{ field: 'flowId', operation: 'EQUALS', value: 'etl' }, { field: 'namespace', operation: 'PREFIX', value: 'prod' }],
+      filters: [{ field: 'flowId', operation: 'EQUALS', value: 'etl' }, { field: 'namespace', operation: 'IN', value: ['prod', 'prod.etl'] }],
     });
     const nested = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', { json: { filters: [{ logical: 'OR', children: [] }] } });
     expect(nested.status).toBe(400);
