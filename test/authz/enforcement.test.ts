@@ -258,6 +258,21 @@ describe('RBAC enforced on every Kestra call', () => {
     expect(nested.status).toBe(400);
   });
 
+  it('sends a write by query only Perch’s namespace filter, and nothing when it cannot bound it exactly', async () => {
+    kestra.clear();
+    // Editor on prod: of the named namespaces, only prod (not the look-alike production) is kept.
+    const kept = await editor.fetch('DELETE', '/api/v1/main/executions/by-query?filters[state][IN]=FAILED&filters[namespace][IN]=prod,production,company.finance&filters[namespace][PREFIX]=prod');
+    expect(kept.status, kept.text).not.toBe(403);
+    expect(kestra.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['DELETE /api/v1/main/executions/by-query?filters[state][IN]=FAILED&filters[namespace][EQUALS]=prod']);
+    kestra.clear();
+    for (const query of ['', '?filters[namespace][PREFIX]=prod', '?filters[namespace][IN]=production', '?namespace=prod']) {
+      const refused = await editor.fetch('DELETE', `/api/v1/main/executions/by-query${query}`);
+      expect([400, 403], query).toContain(refused.status);
+      expect(refused.json.message, query).toMatch(/namespace/);
+    }
+    expect(kestra.requests).toEqual([]);
+  });
+
   it('refuses a by-ids call whole when any item is out of reach, naming it', async () => {
     const res = await viewer.fetch('POST', '/api/v1/main/flows/export/by-ids', {
       json: [{ namespace: 'company.team', id: 'hello' }, { namespace: 'company.finance', id: 'payroll' }],
