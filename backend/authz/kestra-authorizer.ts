@@ -7,7 +7,7 @@ import { ArchiveError, flowSourcesOf, multipartPart } from './flow-archive.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
-import { narrowQuery, QueryError, queryValue } from './query-scope.js';
+import { conditionOf, narrowQuery, QueryError, queryValue, type NamespaceCondition, type ScopeFilter } from './query-scope.js';
 
 /** Bodies Perch must read to find namespaces are small documents, never uploads. */
 export const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
@@ -30,7 +30,16 @@ export interface ResponseFilter {
 }
 
 export type Verdict =
-  | { ok: true; row: PolicyRow; namespaces: string[]; body?: Buffer; query?: string; responseFilter?: ResponseFilter }
+  | {
+      ok: true;
+      row: PolicyRow;
+      namespaces: string[];
+      body?: Buffer;
+      query?: string;
+      responseFilter?: ResponseFilter;
+      /** Perch's own answer (an empty page): nothing is sent to Kestra. */
+      answer?: unknown;
+    }
   | { ok: false; status: number; message: string; details?: Record<string, unknown> };
 
 /** Where a request's namespaces were found: named ones, or a tenant-level or "anywhere" question. */
@@ -90,22 +99,39 @@ function flowsOf(body: Buffer, multiDocument: boolean, kestraHosts: KestraHosts)
   return result.documents;
 }
 
-/**
- * A JSON `{filters: [QueryFilter]}` bulk body bounded to one namespace root: the caller's namespace
- * filters are replaced by Perch's. Several roots cannot be expressed in one query: refused.
- */
-function narrowFiltersBody(value: unknown, roots: readonly string[]): Buffer {
+/** The plain filters of a JSON `{filters: [QueryFilter]}` bulk body; combining ones are refused. */
+function bodyFilters(value: unknown): Array<{ field?: unknown; operation?: unknown; value?: unknown }> {
   const filters = (value as { filters?: unknown } | null)?.filters;
   if (!Array.isArray(filters)) throw new Refusal(400, 'The request body must be {filters: [...]}');
-  if (roots.length !== 1) throw new Refusal(403, `You may act in several namespaces (${roots.join(', ')}): select the items by id instead`);
-  const kept = filters.filter((f) => {
-    const filter = f as { field?: unknown; children?: unknown; logical?: unknown } | null;
+  for (const f of filters) {
+    const filter = f as { children?: unknown; logical?: unknown } | null;
     if (!filter || typeof filter !== 'object' || filter.children !== undefined || filter.logical !== undefined) {
       throw new Refusal(400, 'Perch only accepts plain {field, operation, value} filters in bulk calls');
     }
-    return filter.field !== 'namespace' && filter.field !== 'NAMESPACE';
-  });
-  kept.push({ field: 'namespace', operation: 'PREFIX', value: roots[0] });
+  }
+  return filters as Array<{ field?: unknown; operation?: unknown; value?: unknown }>;
+}
+
+const isNamespaceField = (field: unknown) => typeof field === 'string' && field.toLowerCase() === 'namespace';
+
+/** The namespace conditions of a `{filters}` body, read like those of a query. */
+function bodyNamespaceConditions(value: unknown): NamespaceCondition[] {
+  return bodyFilters(value)
+    .filter((f) => isNamespaceField(f.field))
+    .map((f) => {
+      const raw = f.value;
+      const text = typeof raw === 'string' ? raw : Array.isArray(raw) && raw.every((v) => typeof v === 'string') ? raw.join(',') : null;
+      if (typeof f.operation !== 'string' || text === null) throw new Refusal(400, 'A namespace filter in the body needs an operation and a string value (or a list of them)');
+      const condition = conditionOf(f.operation, text);
+      if (typeof condition === 'string') throw new Refusal(400, condition);
+      return condition;
+    });
+}
+
+/** The body with the caller's namespace filters replaced by Perch's one filter. */
+function narrowFiltersBody(value: unknown, filter: ScopeFilter): Buffer {
+  const kept: unknown[] = bodyFilters(value).filter((f) => !isNamespaceField(f.field));
+  kept.push({ field: 'namespace', operation: filter.operation, value: filter.value });
   return Buffer.from(JSON.stringify({ ...(value as object), filters: kept }));
 }
 
@@ -216,15 +242,27 @@ export class KestraAuthorizer {
     if (reach.all) return verdict;
     const visible = (ns: string) => this.index.allows(tenantId, userId, row.resource, row.action, ns);
     if (targets.filters) {
-      const narrowed = narrowQuery(call.query, reach.namespaces);
-      if (!narrowed.ok) throw new Refusal(400, narrowed.message);
-      verdict.query = narrowed.query;
-      if (!narrowed.exact && !row.responseNamespace) {
-        throw new Refusal(403, `You may see several namespaces (${reach.namespaces.join(', ')}): filter this call by one of them`);
-      }
-      if (row.responseNamespace) verdict.responseFilter = { where: row.responseNamespace, visible, exact: narrowed.exact };
+      const inBody = row.namespace.from === 'filtersBody';
       // A {filters} body is bounded too: Kestra versions differ on whether such a call reads its body or its query.
-      if (row.namespace.from === 'filtersBody') verdict.body = narrowFiltersBody(jsonBody(), reach.namespaces);
+      const narrowed = narrowQuery(call.query, reach.namespaces, inBody ? bodyNamespaceConditions(jsonBody()) : []);
+      if (!narrowed.ok) throw new Refusal(400, narrowed.message);
+      if (narrowed.scope.kind === 'none') {
+        // Nothing in common: no request (least of all a broader one) goes to Kestra.
+        if (row.list !== 'byQuery' && row.responseNamespace?.startsWith('results[]')) return { ...verdict, answer: { results: [], total: 0 } };
+        throw new Refusal(403, `Your namespace filters select no namespace where you may ${row.resource} ${row.action} (${reach.namespaces.join(', ') || 'none'}), so nothing was sent to Kestra`);
+      }
+      verdict.query = narrowed.query;
+      if (!row.responseNamespace && narrowed.scope.kind === 'cone') {
+        // No answer to filter (an export, a write by query): only namespaces named one by one bound it
+        // exactly. Kestra's JDBC repositories read PREFIX/STARTS_WITH as SQL LIKE 'value%' (no dot
+        // boundary, `_` a wildcard), wider than Perch's reading (docs/compatibility.md).
+        throw new Refusal(403, `Perch bounds this call only by namespaces named one by one: add filters[namespace][IN]=… with namespaces under ${reach.namespaces.join(', ')}`);
+      }
+      if (!narrowed.exact && !row.responseNamespace) {
+        throw new Refusal(403, `Perch cannot bound this call exactly to your namespaces (${reach.namespaces.join(', ')}) with these filters: name the namespaces with filters[namespace][EQUALS] or [IN], or filter by one of them`);
+      }
+      if (row.responseNamespace) verdict.responseFilter = { where: row.responseNamespace, visible: (ns) => visible(ns) && narrowed.accepts(ns), exact: narrowed.exact };
+      if (inBody) verdict.body = narrowFiltersBody(jsonBody(), narrowed.filter!);
     } else if (row.responseNamespace) {
       if (row.sse) throw new Refusal(403, 'This live view spans namespaces and needs a tenant-wide binding');
       verdict.responseFilter = { where: row.responseNamespace, visible, exact: row.list !== 'filterResponse' };

@@ -123,23 +123,86 @@ describe('query strings that Kestra would read otherwise', () => {
     expect(verdict.ok === false && verdict.status).toBe(status);
   });
 
+  const SEARCH = '/api/v1/main/executions/search';
+  const BY_QUERY = '/api/v1/main/executions/by-query';
   it.each([
-    ['no filter', '/api/v1/main/executions/by-query', ''],
-    ['its own namespace', '/api/v1/main/executions/by-query?filters[namespace][EQUALS]=company.team', 'filters[namespace][EQUALS]=company.team&'],
-    ['an encoded filter name', '/api/v1/main/executions/by-query?filters%5Bnamespace%5D%5BEQUALS%5D=company.team', 'filters%5Bnamespace%5D%5BEQUALS%5D=company.team&'],
-    ['a field spelled NAMESPACE', '/api/v1/main/executions/by-query?filters[NAMESPACE][EQUALS]=company.finance', 'filters[NAMESPACE][EQUALS]=company.finance&'],
-    ['another namespace', '/api/v1/main/executions/by-query?filters[namespace][PREFIX]=company', 'filters[namespace][PREFIX]=company&'],
-  ])('a by-query delete with %s goes to Kestra with Perch’s scope on top', async (_name, url, kept) => {
-    const verdict = await verdictOf('DELETE', url);
-    expect(verdict.ok && verdict.query).toBe(`${kept}${SCOPE}`);
+    ['no filter', 'GET', SEARCH, SCOPE],
+    ['its own namespace', 'DELETE', `${BY_QUERY}?filters[namespace][EQUALS]=company.team`, 'filters[namespace][EQUALS]=company.team'],
+    ['an encoded filter name', 'DELETE', `${BY_QUERY}?filters%5Bnamespace%5D%5BEQUALS%5D=company.team`, 'filters[namespace][EQUALS]=company.team'],
+    ['a wider prefix', 'GET', `${SEARCH}?filters[namespace][PREFIX]=company`, SCOPE],
+    ['a narrower prefix', 'GET', `${SEARCH}?filters[namespace][PREFIX]=company.team.x`, 'filters[namespace][PREFIX]=company.team.x'],
+    ['a start inside the scope', 'GET', `${SEARCH}?filters[namespace][STARTS_WITH]=company.team.x`, 'filters[namespace][STARTS_WITH]=company.team.x'],
+    ['a start around the scope', 'GET', `${SEARCH}?filters[namespace][STARTS_WITH]=comp`, SCOPE],
+    ['an IN list, half outside', 'DELETE', `${BY_QUERY}?filters[namespace][IN]=company.finance,company.team.a`, 'filters[namespace][EQUALS]=company.team.a'],
+    ['an IN list in brackets', 'DELETE', `${BY_QUERY}?filters[namespace][IN]=[company.team.a,company.team,company.teamx]`, 'filters[namespace][IN]=company.team.a,company.team'],
+    ['repeated filters that agree', 'DELETE', `${BY_QUERY}?filters[namespace][PREFIX]=company&filters[namespace][EQUALS]=company.team.b`, 'filters[namespace][EQUALS]=company.team.b'],
+    ['an exclusion over a list', 'DELETE', `${BY_QUERY}?filters[namespace][IN]=company.team.a,company.team.b&filters[namespace][NOT_EQUALS]=company.team.a`, 'filters[namespace][EQUALS]=company.team.b'],
+    ['other filters, kept as sent', 'DELETE', `${BY_QUERY}?filters[state][IN]=FAILED;filters[namespace][IN]=company.team&deleteLogs=true`, 'filters[state][IN]=FAILED&deleteLogs=true&filters[namespace][EQUALS]=company.team'],
+  ])('a call with %s reaches Kestra with only Perch’s namespace filter', async (_name, method, url, forwarded) => {
+    const verdict = await verdictOf(method, url);
+    expect(verdict.ok && verdict.query).toBe(forwarded);
   });
 
-  it('scopes a trigger delete by-query in its query as well as its body', async () => {
-    const verdict = await verdictOf('DELETE', '/api/v1/main/triggers/delete/by-query?filters[namespace][EQUALS]=company.finance', '{"filters":[]}');
+  it.each([
+    ['no filter', ''],
+    ['a wider prefix', 'filters[namespace][PREFIX]=company'],
+    ['a narrower prefix', 'filters[namespace][PREFIX]=company.team.x'],
+    ['a start inside the scope', 'filters[namespace][STARTS_WITH]=company.team.x'],
+  ])('refuses a by-query write bounded by a prefix only (%s): Kestra reads prefixes wider than Perch', async (_name, query) => {
+    const verdict = await verdictOf('DELETE', `${BY_QUERY}?${query}`);
+    expect(verdict.ok === false && verdict.status).toBe(403);
+    expect(verdict.ok === false && 'message' in verdict && verdict.message).toMatch(/only by namespaces named one by one: add filters\[namespace\]\[IN\]=… with namespaces under company\.team/);
+  });
+
+  it.each([
+    ['another namespace', 'filters[NAMESPACE][EQUALS]=company.finance'],
+    ['a look-alike prefix', 'filters[namespace][PREFIX]=company.teamx'],
+    ['a look-alike start', 'filters[namespace][STARTS_WITH]=company.teamx'],
+    ['an IN list wholly outside', 'filters[namespace][IN]=company.finance,prod'],
+    ['repeated filters that disagree', 'filters[namespace][EQUALS]=company.team&filters[namespace][EQUALS]=company.team.a'],
+    ['a prefix and a list that miss each other', 'filters[namespace][PREFIX]=company.team.a&filters[namespace][IN]=company.team.b'],
+    ['an empty prefix', 'filters[namespace][PREFIX]='],
+  ])('refuses a by-query write whose filters share nothing with the scope (%s), sending nothing', async (_name, query) => {
+    const verdict = await verdictOf('DELETE', `/api/v1/main/executions/by-query?${query}`);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok === false && verdict.status).toBe(403);
+    expect(verdict.ok === false && 'message' in verdict && verdict.message).toMatch(/select no namespace where you may EXECUTION DELETE \(company\.team\)/);
+  });
+
+  it.each([
+    ['the legacy flat namespace parameter', 'namespace=company'],
+    ['a namespace filter with a key', 'filters[namespace][EQUALS][x]=company.team'],
+    ['an operation Perch cannot intersect', 'filters[namespace][REGEX]=company.*'],
+    ['a nested OR group', 'filters[or][0][namespace][EQUALS]=company.finance'],
+    ['a nested AND group', 'filters[and][0][namespace][EQUALS]=company.team'],
+  ])('refuses %s with 400', async (_name, query) => {
+    const verdict = await verdictOf('DELETE', `/api/v1/main/executions/by-query?${query}`);
+    expect(verdict.ok === false && verdict.status).toBe(400);
+  });
+
+  it('refuses a by-query write Perch can only bound by filtering an answer', async () => {
+    // An exclusion over a prefix is no one filter; a write has no answer to filter.
+    const verdict = await verdictOf('DELETE', '/api/v1/main/executions/by-query?filters[namespace][NOT_EQUALS]=company.team.a');
+    expect(verdict.ok === false && verdict.status).toBe(403);
+  });
+
+  it('scopes a trigger delete by-query in its query as well as its body, with one computed filter', async () => {
+    const verdict = await verdictOf(
+      'DELETE',
+      '/api/v1/main/triggers/delete/by-query?filters[namespace][NOT_IN]=company.team.b',
+      '{"filters":[{"field":"Namespace","operation":"IN","value":["company.finance","company.team.a"]},{"field":"flowId","operation":"EQUALS","value":"x"}]}',
+    );
     expect(verdict.ok).toBe(true);
     if (!verdict.ok) return;
-    expect(verdict.query).toBe(`filters[namespace][EQUALS]=company.finance&${SCOPE}`);
-    expect(JSON.parse(verdict.body!.toString())).toEqual({ filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company.team' }] });
+    expect(verdict.query).toBe('filters[namespace][EQUALS]=company.team.a');
+    expect(JSON.parse(verdict.body!.toString())).toEqual({
+      filters: [{ field: 'flowId', operation: 'EQUALS', value: 'x' }, { field: 'namespace', operation: 'EQUALS', value: 'company.team.a' }],
+    });
+  });
+
+  it('refuses a trigger delete by-query whose body filter lies outside the scope', async () => {
+    const verdict = await verdictOf('DELETE', '/api/v1/main/triggers/delete/by-query', '{"filters":[{"field":"namespace","operation":"EQUALS","value":"company.finance"}]}');
+    expect(verdict.ok === false && verdict.status).toBe(403);
   });
 });
 
