@@ -1,0 +1,116 @@
+/**
+ * Kestra's `_flows/` namespace-file folder (issue 16 point 1). Kestra 2.0's NamespaceFileController
+ * (kestra-io/kestra 0a46f3b4, `putNamespaceFile`) imports a file uploaded to `/_flows/<name>` (or a ZIP
+ * entry `_flows/<name>`) as a flow, creating or overwriting it, after rewriting the first line that
+ * reads `namespace: …` to the namespace of the URL. Anything else stays in the YAML: a quoted
+ * `"namespace":` key, a flow-style map, a later line. So a file write there is a flow write.
+ *
+ * Perch reads a path the way Kestra matches it (decoded once, `/_flows/<name>` exactly) and, to be
+ * safe, the way a storage might resolve it (`.`/`..`, repeated or back slashes, case, encodings,
+ * invisible characters): a path that reaches `_flows` only by the second reading is refused.
+ */
+import { isMap, parseDocument } from 'yaml';
+import { analyseFlowSource, type FlowDocument, type FlowReference } from './flow-references.js';
+
+/** The one spelling Perch accepts for a flow file: `/_flows/<name>` with a plain name. */
+const CANONICAL_FLOW_FILE = /^\/_flows\/([A-Za-z0-9][A-Za-z0-9._-]*)$/;
+const FOLDER = '_flows';
+
+export class FlowFolderError extends Error {
+  constructor(
+    readonly status: 400 | 403,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type FlowFolderReading = { inFolder: false } | { inFolder: true; canonical: boolean };
+
+/** Percent-decodes until nothing changes (bounded): a storage URI Kestra decodes once more must not hide `_flows`. */
+function decodeAll(value: string): string {
+  let out = value;
+  for (let i = 0; i < 4; i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(out);
+    } catch {
+      return out;
+    }
+    if (next === out) return out;
+    out = next;
+  }
+  return out;
+}
+
+/**
+ * Whether a namespace-file path (as Kestra binds the query value) lands in `_flows/`. The loose reading
+ * folds every spelling a file system, an object store or a second URI decoding could resolve to
+ * the folder; only Kestra's own `/_flows/<name>` counts as canonical.
+ */
+export function readFlowFolderPath(path: string): FlowFolderReading {
+  if (CANONICAL_FLOW_FILE.test(path)) return { inFolder: true, canonical: true };
+  const loose = decodeAll(path)
+    .normalize('NFKC')
+    .replace(/[\p{Cc}\p{Cf}]/gu, '')
+    .toLowerCase()
+    .replace(/^[a-z][a-z0-9+.-]*:/, '')
+    .replace(/\\/g, '/');
+  const segments: string[] = [];
+  for (const raw of loose.split('/')) {
+    const segment = raw.replace(/[. ]+$/, (dots) => (raw === dots ? dots : ''));
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment.trim());
+  }
+  return segments[0] === FOLDER ? { inFolder: true, canonical: false } : { inFolder: false };
+}
+
+/** Java's line terminators beyond `\n` and `\r\n`: Kestra's `(?m)^…$` and YAML 1.1 see lines there that Perch's YAML 1.2 parser does not. */
+const OTHER_LINE_BREAKS = /\r(?!\n)|[\u0085\u2028\u2029]/;
+const NAMESPACE_LINE = /^namespace: /;
+
+/**
+ * The flow Kestra will import from a file under `_flows/` of `namespace`, with what it reaches.
+ * Perch applies Kestra's rewrite to the text and reads the result; it refuses (400) a file whose
+ * rewritten line is not the flow's own top-level `namespace:` key, so the flow always lands in
+ * the namespace of the URL, and any YAML two parsers could read differently (the checks of
+ * analyseFlowSource: anchors, aliases, tags, several documents, duplicate keys).
+ */
+export function flowOfFolderFile(source: string, namespace: string, where: string): FlowDocument & { references: FlowReference[] } {
+  const refuse = (why: string): never => {
+    throw new FlowFolderError(400, `${where} would be imported by Kestra as a flow, and is refused: ${why}`);
+  };
+  if (source.startsWith('\uFEFF')) refuse('it starts with a byte-order mark');
+  if (OTHER_LINE_BREAKS.test(source)) refuse('it has line breaks other than LF or CRLF');
+  const lines = source.split('\n');
+  const index = lines.findIndex((line) => NAMESPACE_LINE.test(line));
+  if (index < 0) {
+    refuse('Kestra moves such a file into this namespace only through a plain, unquoted top-level `namespace: ` line, and it has none (a quoted key or a flow-style map would keep the namespace the YAML names)');
+  }
+  const carriageReturn = lines[index]!.endsWith('\r') ? '\r' : '';
+  lines[index] = `namespace: ${namespace}${carriageReturn}`;
+  const result = analyseFlowSource(lines.join('\n'), { multiDocument: false });
+  if (!result.ok) return refuse(`${result.message}${result.line ? ` (line ${result.line})` : ''}`);
+  const flow = result.documents[0]!;
+  const root = parseDocument(lines.join('\n'), { uniqueKeys: false }).contents;
+  if (!isMap(root) || root.flow) refuse('a flow file must be a block mapping (a flow-style `{…}` map reads differently line by line)');
+  if (flow.namespace !== namespace || flow.line !== index + 1) {
+    refuse(`its first \`namespace: \` line (line ${index + 1}) is not the flow's own top-level namespace key, so Kestra and Perch would place the flow differently`);
+  }
+  return flow;
+}
+
+/** The target file of an upload: `/_flows/<name>` exactly, outside the folder, or refused (400) as a spelling of it. */
+export function checkUploadPath(path: string, where: string): boolean {
+  const reading = readFlowFolderPath(path);
+  if (!reading.inFolder) return false;
+  if (!reading.canonical) throw new FlowFolderError(400, `${where} reaches Kestra's _flows/ folder (where files become flows) by another spelling than /_flows/<file>: refused`);
+  return true;
+}
+
+/** Moves, folders and deletions in `_flows/`: flow writes whose flow Perch cannot see in the request, so refused. */
+export function refuseFolderOperation(path: string | undefined, what: string): void {
+  if (path === undefined || !readFlowFolderPath(path).inFolder) return;
+  throw new FlowFolderError(403, `${what} ${JSON.stringify(path)} is in Kestra's _flows/ folder, where files become flows: Perch cannot check a flow it cannot read, so only an upload of the flow file itself (/_flows/<file>) is accepted there`);
+}
