@@ -25,7 +25,7 @@ export class FlowFolderError extends Error {
   }
 }
 
-export type FlowFolderReading = { inFolder: false } | { inFolder: true; canonical: boolean };
+export type FlowFolderReading = { inFolder: false; root: boolean } | { inFolder: true; canonical: boolean };
 
 /** Percent-decodes until nothing changes (bounded): a storage URI Kestra decodes once more must not hide `_flows`. */
 function decodeAll(value: string): string {
@@ -63,7 +63,7 @@ export function readFlowFolderPath(path: string): FlowFolderReading {
     if (segment === '..') segments.pop();
     else segments.push(segment.trim());
   }
-  return segments[0] === FOLDER ? { inFolder: true, canonical: false } : { inFolder: false };
+  return segments[0] === FOLDER ? { inFolder: true, canonical: false } : { inFolder: false, root: segments.length === 0 };
 }
 
 /** Java's line terminators beyond `\n` and `\r\n`: Kestra's `(?m)^…$` and YAML 1.1 see lines there that Perch's YAML 1.2 parser does not. */
@@ -109,8 +109,16 @@ export function checkUploadPath(path: string, where: string): boolean {
   return true;
 }
 
-/** Moves, folders and deletions in `_flows/`: flow writes whose flow Perch cannot see in the request, so refused. */
-export function refuseFolderOperation(path: string | undefined, what: string): void {
-  if (path === undefined || !readFlowFolderPath(path).inFolder) return;
+/**
+ * Moves, folders and deletions in `_flows/`: flow writes whose flow Perch cannot see in the request, so
+ * refused. A move onto the root is refused too: a folder moved there could bring a `_flows/` of its own.
+ */
+export function refuseFolderOperation(path: string | undefined, what: string, options: { root?: boolean } = {}): void {
+  if (path === undefined) return;
+  const reading = readFlowFolderPath(path);
+  if (options.root && !reading.inFolder && reading.root) {
+    throw new FlowFolderError(403, `${what} ${JSON.stringify(path)} is the namespace's root: a folder moved there could bring a _flows/ folder, where files become flows`);
+  }
+  if (!reading.inFolder) return;
   throw new FlowFolderError(403, `${what} ${JSON.stringify(path)} is in Kestra's _flows/ folder, where files become flows: Perch cannot check a flow it cannot read, so only an upload of the flow file itself (/_flows/<file>) is accepted there`);
 }

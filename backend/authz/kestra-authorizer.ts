@@ -83,7 +83,7 @@ async function namespaceFileFlows(row: PermissionRow, namespace: string, query: 
     switch (row.namespaceFileWrite) {
       case 'move':
         refuseFolderOperation(queryParam(query, 'from'), 'The file moved');
-        refuseFolderOperation(queryParam(query, 'to'), 'The move target');
+        refuseFolderOperation(queryParam(query, 'to'), 'The move target', { root: true });
         return [];
       case 'directory':
         refuseFolderOperation(queryParam(query, 'path'), 'The folder');

@@ -202,6 +202,8 @@ describe('namespace files that Kestra would import as flows', () => {
     ['a move with a doubly encoded target', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fx.yml&to=%2F%255Fflows%2Fx.yml'), 403],
     ['a move with a scheme', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fx.yml&to=kestra%3A%2F%2F%2F_flows%2Fx.yml'), 403],
     ['a move with an authority', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fx.yml&to=%2F%2F_flows%2Fx.yml'), 403],
+    ['a folder moved onto the root', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fsaved&to=%2F'), 403],
+    ['a folder moved onto the root, spelled with dots', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fsaved&to=%2Fa%2F..'), 403],
     ['a folder of that name', () => send('POST', '/api/v1/main/namespaces/company.team/files/directory?path=_flows'), 403],
     ['a folder with a trailing space', () => send('POST', '/api/v1/main/namespaces/company.team/files/directory?path=%2F_flows%20'), 403],
     ['a second fileContent part', () => send('POST', '/api/v1/main/namespaces/company.team/files?path=%2Fok.txt', multipartForm([{ name: 'fileContent', filename: 'ok.txt', data: 'ok' }, { name: 'fileContent', filename: 'x.zip', data: zipSync({ '_flows/x.yml': strToU8(flow) }) }])), 400],
