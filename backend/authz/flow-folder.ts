@@ -10,7 +10,9 @@
  * invisible characters): a path that reaches `_flows` only by the second reading is refused.
  */
 import { isMap, parseDocument } from 'yaml';
+import { archiveEntries } from './flow-archive.js';
 import { analyseFlowSource, type FlowDocument, type FlowReference } from './flow-references.js';
+import type { FormPart } from './multipart-form.js';
 
 /** The one spelling Perch accepts for a flow file: `/_flows/<name>` with a plain name. */
 const CANONICAL_FLOW_FILE = /^\/_flows\/([A-Za-z0-9][A-Za-z0-9._-]*)$/;
@@ -102,7 +104,7 @@ export function flowOfFolderFile(source: string, namespace: string, where: strin
 }
 
 /** The target file of an upload: `/_flows/<name>` exactly, outside the folder, or refused (400) as a spelling of it. */
-export function checkUploadPath(path: string, where: string): boolean {
+function checkUploadPath(path: string, where: string): boolean {
   const reading = readFlowFolderPath(path);
   if (!reading.inFolder) return false;
   if (!reading.canonical) throw new FlowFolderError(400, `${where} reaches Kestra's _flows/ folder (where files become flows) by another spelling than /_flows/<file>: refused`);
@@ -113,7 +115,7 @@ export function checkUploadPath(path: string, where: string): boolean {
  * Moves, folders and deletions in `_flows/`: flow writes whose flow Perch cannot see in the request, so
  * refused. A move onto the root is refused too: a folder moved there could bring a `_flows/` of its own.
  */
-export function refuseFolderOperation(path: string | undefined, what: string, options: { root?: boolean } = {}): void {
+function refuseFolderOperation(path: string | undefined, what: string, options: { root?: boolean } = {}): void {
   if (path === undefined) return;
   const reading = readFlowFolderPath(path);
   if (options.root && !reading.inFolder && reading.root) {
@@ -121,4 +123,42 @@ export function refuseFolderOperation(path: string | undefined, what: string, op
   }
   if (!reading.inFolder) return;
   throw new FlowFolderError(403, `${what} ${JSON.stringify(path)} is in Kestra's _flows/ folder, where files become flows: Perch cannot check a flow it cannot read, so only an upload of the flow file itself (/_flows/<file>) is accepted there`);
+}
+
+/**
+ * The flows a namespace-file write makes Kestra import: an upload to `/_flows/<file>` and every
+ * `_flows/` entry of an uploaded ZIP. Moves, folders and deletions there are refused.
+ */
+export async function flowsOfNamespaceFileWrite(
+  write: 'upload' | 'move' | 'directory' | 'delete',
+  namespace: string,
+  query: (name: string) => string | undefined,
+  file: FormPart | undefined,
+): Promise<Array<FlowDocument & { references: FlowReference[] }>> {
+  switch (write) {
+    case 'move':
+      refuseFolderOperation(query('from'), 'The file moved');
+      refuseFolderOperation(query('to'), 'The move target', { root: true });
+      return [];
+    case 'directory':
+      refuseFolderOperation(query('path'), 'The folder');
+      return [];
+    case 'delete':
+      refuseFolderOperation(query('path'), 'The path deleted');
+      return [];
+    case 'upload': {
+      const path = query('path');
+      if (!file) return [];
+      const flows = [];
+      // Both readings: Kestra unpacks a file whose name ends in .zip (its lower-casing may follow the locale), else stores it at ?path=.
+      if (path !== undefined && checkUploadPath(path, `The file ${path}`)) flows.push(flowOfFolderFile(file.data.toString('utf8'), namespace, `The file ${path}`));
+      if (/\.zip$/i.test(file.filename ?? '')) {
+        for (const entry of await archiveEntries(file.data)) {
+          const where = `The archive entry ${entry.name}`;
+          if (checkUploadPath(`/${entry.name}`, where)) flows.push(flowOfFolderFile(Buffer.from(entry.bytes).toString('utf8'), namespace, where));
+        }
+      }
+      return flows;
+    }
+  }
 }

@@ -2,8 +2,8 @@ import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import type { Principal } from '../auth/sessions.js';
 import type { DecisionIndex } from './decision-index.js';
 import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.js';
-import { ArchiveError, archiveEntries, flowSourcesOf } from './flow-archive.js';
-import { checkUploadPath, FlowFolderError, flowOfFolderFile, refuseFolderOperation } from './flow-folder.js';
+import { ArchiveError, flowSourcesOf } from './flow-archive.js';
+import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { checkFormShape, FormError, type FormPart, isMultipart, readFormParts } from './multipart-form.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
@@ -70,48 +70,6 @@ function formParts(row: PermissionRow, call: KestraCall, body: Buffer | undefine
     return parts;
   } catch (error) {
     if (error instanceof FormError || error instanceof QueryError) throw new Refusal(400, error.message);
-    throw error;
-  }
-}
-
-/**
- * The flows a namespace-file write makes Kestra import (flow-folder.ts): an upload to `/_flows/<file>`
- * and every `_flows/` entry of an uploaded ZIP. Moves, folders and deletions there are refused.
- */
-async function namespaceFileFlows(row: PermissionRow, namespace: string, query: string, parts: FormPart[] | undefined) {
-  try {
-    switch (row.namespaceFileWrite) {
-      case 'move':
-        refuseFolderOperation(queryParam(query, 'from'), 'The file moved');
-        refuseFolderOperation(queryParam(query, 'to'), 'The move target', { root: true });
-        return [];
-      case 'directory':
-        refuseFolderOperation(queryParam(query, 'path'), 'The folder');
-        return [];
-      case 'delete':
-        refuseFolderOperation(queryParam(query, 'path'), 'The path deleted');
-        return [];
-      case 'upload': {
-        const file = parts?.find((p) => p.name === 'fileContent');
-        const path = queryParam(query, 'path');
-        if (!file) return [];
-        const flows = [];
-        // Both readings: Kestra unpacks a file whose name ends in .zip (its lower-casing may follow the locale), else stores it at ?path=.
-        if (path !== undefined && checkUploadPath(path, `The file ${path}`)) flows.push(flowOfFolderFile(file.data.toString('utf8'), namespace, `The file ${path}`));
-        if (/\.zip$/i.test(file.filename ?? '')) {
-          for (const entry of await archiveEntries(file.data)) {
-            const where = `The archive entry ${entry.name}`;
-            if (checkUploadPath(`/${entry.name}`, where)) flows.push(flowOfFolderFile(Buffer.from(entry.bytes).toString('utf8'), namespace, where));
-          }
-        }
-        return flows;
-      }
-      default:
-        return [];
-    }
-  } catch (error) {
-    if (error instanceof FlowFolderError) throw new Refusal(error.status, error.message);
-    if (error instanceof ArchiveError) throw new Refusal(400, error.message);
     throw error;
   }
 }
@@ -220,7 +178,7 @@ export class KestraAuthorizer {
     const targets: Targets = { namespaces: [], tenant: false, anywhere: false, filters: false, references: [], flows: [] };
     for (const source of sources) await this.collect(source, params, call, body, parts, jsonBody, targets);
     // A file under _flows/ is a flow write: the flow's rights and reference checks, as on a flow save.
-    const folderFlows = row.namespaceFileWrite ? await namespaceFileFlows(row, params.namespace!, call.query, parts) : [];
+    const folderFlows = row.namespaceFileWrite ? await this.folderFlows(row.namespaceFileWrite, params.namespace!, call.query, parts) : [];
     if (folderFlows.length > 0) this.addFlows(targets, folderFlows);
 
     const actions = this.actionsOf(row, call, jsonBody);
@@ -385,6 +343,16 @@ export class KestraAuthorizer {
       case 'none':
         targets.tenant = true;
         return;
+    }
+  }
+
+  private async folderFlows(write: NonNullable<PermissionRow['namespaceFileWrite']>, namespace: string, query: string, parts: FormPart[] | undefined) {
+    try {
+      return await flowsOfNamespaceFileWrite(write, namespace, (name) => queryParam(query, name), parts?.find((p) => p.name === 'fileContent'));
+    } catch (error) {
+      if (error instanceof FlowFolderError) throw new Refusal(error.status, error.message);
+      if (error instanceof ArchiveError) throw new Refusal(400, error.message);
+      throw error;
     }
   }
 

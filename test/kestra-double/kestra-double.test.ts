@@ -418,7 +418,7 @@ describe('Kestra double: namespace files and KV', () => {
   it('imports a file written under /_flows/ as a flow, as Kestra 2.0 does (docs/compatibility.md)', async () => {
     const flow = (nsLine: string, id: string) => `id: ${id}\n${nsLine}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
     const put = (path: string, text: string | Uint8Array, name = 'f.yml') =>
-      fetch(api(`/namespaces/company.team/files?path=${encodeURIComponent(path)}`), { method: 'POST', headers: auth, body: form({ fileContent: new File([text], name) }) });
+      fetch(api(`/namespaces/company.team/files?path=${encodeURIComponent(path)}`), { method: 'POST', headers: auth, body: form({ fileContent: new File([typeof text === 'string' ? text : new Uint8Array(text)], name) }) });
     // The first plain `namespace: ` line is rewritten to the URL's namespace…
     expect((await put('/_flows/a.yml', flow('namespace: company.finance', 'imported'))).status).toBe(200);
     expect((await getJson(api('/flows/company.team/imported'))).status).toBe(200);
