@@ -50,8 +50,10 @@ export function readFormParts(contentType: string, body: Buffer): FormPart[] {
     if (after !== '\r\n') throw new FormError('A multipart boundary is followed by something other than a line break or "--"');
     const headersEnd = body.indexOf('\r\n\r\n', at + 2);
     if (headersEnd < 0) throw new FormError('A multipart part has no end to its headers');
-    const next = body.indexOf(delimiter, headersEnd + 4);
+    // From the headers' last line break on: data that begins with the boundary reads as an empty part to others.
+    const next = body.indexOf(delimiter, headersEnd + 2);
     if (next < 0) throw new FormError('The multipart body has no closing boundary');
+    if (next < headersEnd + 4) throw new FormError('A multipart part begins with its boundary');
     parts.push(partOf(body.subarray(at + 2, headersEnd).toString('latin1'), body.subarray(headersEnd + 4, next)));
     at = next + delimiter.length;
   }
