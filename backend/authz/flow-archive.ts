@@ -70,10 +70,11 @@ function checkArchiveLayout(zip: Buffer): void {
 }
 
 /**
- * Every file of a ZIP archive (directory entries left out), as Kestra's ZipInputStream would read it
- * one local header after the other. Sizes are checked before anything is inflated.
+ * The files of a ZIP archive that `wanted` names (directory entries left out), once the whole archive
+ * was found to list as Kestra's ZipInputStream reads it, one local header after the other. Sizes are
+ * checked before anything is inflated.
  */
-export async function archiveEntries(upload: Buffer): Promise<Array<{ name: string; bytes: Uint8Array }>> {
+export async function archiveEntries(upload: Buffer, wanted: (name: string) => boolean = () => true): Promise<Array<{ name: string; bytes: Uint8Array }>> {
   try {
     checkArchiveLayout(upload);
   } catch (error) {
@@ -88,7 +89,8 @@ export async function archiveEntries(upload: Buffer): Promise<Array<{ name: stri
   try {
     files = unzipSync(new Uint8Array(upload), {
       filter: (file) => {
-        if (file.name.endsWith('/')) return false;
+        // Only the entries asked for are inflated (and count toward the limits); every name was checked above.
+        if (file.name.endsWith('/') || !wanted(file.name)) return false;
         total += file.originalSize;
         count++;
         if (total > MAX_UNPACKED_BYTES || count > MAX_FILES) throw new ArchiveError(`The archive unpacks to more than ${MAX_UNPACKED_BYTES} bytes or ${MAX_FILES} files`);

@@ -153,7 +153,7 @@ export async function flowsOfNamespaceFileWrite(
       // Both readings: Kestra unpacks a file whose name ends in .zip (its lower-casing may follow the locale), else stores it at ?path=.
       if (path !== undefined && checkUploadPath(path, `The file ${path}`)) flows.push(flowOfFolderFile(file.data.toString('utf8'), namespace, `The file ${path}`));
       if (/\.zip$/i.test(file.filename ?? '')) {
-        for (const entry of await archiveEntries(file.data)) {
+        for (const entry of await archiveEntries(file.data, (name) => readFlowFolderPath(`/${name}`).inFolder)) {
           const where = `The archive entry ${entry.name}`;
           if (checkUploadPath(`/${entry.name}`, where)) flows.push(flowOfFolderFile(Buffer.from(entry.bytes).toString('utf8'), namespace, where));
         }

@@ -157,6 +157,16 @@ describe('namespace files under _flows/', () => {
       expect(res.json.message).toMatch(/two entries named _flows\/x\.yml/);
     });
 
+    it('unpacks only the _flows/ entries: a large archive of data passes, a _flows/ zip bomb does not', async () => {
+      const big = zipSync({ 'data/zeros.bin': new Uint8Array(40 * 1024 * 1024) });
+      kestra.clear();
+      const data = await filer.fetch('POST', ...upload('company.team', '/data.zip', fileUpload(big, 'data.zip')));
+      expect(data.status, data.text).toBe(200);
+      const bomb = zipSync({ '_flows/x.yml': new Uint8Array(40 * 1024 * 1024) });
+      const res = await refused(dev, 'POST', ...upload('company.team', '/bomb.zip', fileUpload(bomb, 'bomb.zip')));
+      expect(res.json.message).toMatch(/unpacks to more than/);
+    });
+
     it('imports a ZIP of scripts and a flow of the uploader’s own namespace', async () => {
       kestra.clear();
       const files = { 'scripts/a.py': 'print(1)', '_flows/zipped.yml': withNamespace('company.finance').replace('sneaky', 'zipped') };
