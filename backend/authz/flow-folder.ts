@@ -29,16 +29,15 @@ export class FlowFolderError extends Error {
 
 export type FlowFolderReading = { inFolder: false; root: boolean } | { inFolder: true; canonical: boolean };
 
-/** Percent-decodes until nothing changes (bounded): a storage URI Kestra decodes once more must not hide `_flows`. */
+/**
+ * Percent-decodes until nothing changes (bounded): a storage URI Kestra decodes once more must not hide
+ * `_flows`. Each run of valid escapes is decoded on its own, so a malformed one (`%zz`, which Java's
+ * URI quotes and keeps) cannot stop the others from being read.
+ */
 function decodeAll(value: string): string {
   let out = value;
   for (let i = 0; i < 4; i++) {
-    let next: string;
-    try {
-      next = decodeURIComponent(out);
-    } catch {
-      return out;
-    }
+    const next = out.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
     if (next === out) return out;
     out = next;
   }

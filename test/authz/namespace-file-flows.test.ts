@@ -93,6 +93,7 @@ describe('namespace files under _flows/', () => {
       ['upper case', '/_FLOWS/x.yml'],
       ['a backslash', '\\_flows\\x.yml'],
       ['an encoded underscore', '/%5Fflows/x.yml'],
+      ['an encoded underscore beside a malformed escape', '/%5Fflows/x%zz.yml'],
       ['a double-encoded slash', '/%252F_flows/x.yml'],
       ['a trailing dot', '/_flows./x.yml'],
       ['a zero-width space', '/_flo\u200Bws/x.yml'],
