@@ -3,13 +3,15 @@ import type { Principal } from '../auth/sessions.js';
 import type { DecisionIndex } from './decision-index.js';
 import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.js';
 import { eeOperationOf } from './ee-operation-match.js';
-import { ArchiveError, flowSourcesOf, multipartPart } from './flow-archive.js';
+import { ArchiveError, flowSourcesOf } from './flow-archive.js';
+import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
+import { checkFormShape, FormError, type FormPart, isMultipart, readFormParts } from './multipart-form.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
-import { conditionOf, narrowQuery, QueryError, queryValue, type NamespaceCondition, type ScopeFilter } from './query-scope.js';
+import { conditionOf, narrowQuery, parseQuery, QueryError, queryValue, type NamespaceCondition, type ScopeFilter } from './query-scope.js';
 
-/** Bodies Perch must read to find namespaces are small documents, never uploads. */
+/** Bodies Perch reads whole: documents naming namespaces, and multipart forms (checked before anything is forwarded). */
 export const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
 
 export interface KestraCall {
@@ -63,6 +65,22 @@ function queryParam(query: string, name: string): string | undefined {
     return queryValue(query, name);
   } catch (error) {
     if (error instanceof QueryError) throw new Refusal(400, error.message);
+    throw error;
+  }
+}
+
+/** A multipart body in its one canonical form (multipart-form.ts), checked against what the operation takes. */
+function formParts(row: PermissionRow, call: KestraCall, body: Buffer | undefined): FormPart[] | undefined {
+  if (!isMultipart(call.contentType)) {
+    if (row.namespaceFileWrite === 'upload') throw new Refusal(400, 'A namespace file is uploaded as multipart/form-data');
+    return undefined;
+  }
+  try {
+    const parts = readFormParts(call.contentType!, body ?? Buffer.alloc(0));
+    if (row.form) checkFormShape(parts, row.form, parseQuery(call.query).map((p) => p.name));
+    return parts;
+  } catch (error) {
+    if (error instanceof FormError || error instanceof QueryError) throw new Refusal(400, error.message);
     throw error;
   }
 }
@@ -186,13 +204,17 @@ export class KestraAuthorizer {
 
   private async checkPermission(row: PermissionRow, params: Record<string, string>, call: KestraCall, principal: Principal): Promise<Verdict> {
     const sources = [row.namespace, ...(row.alsoNamespaces ?? [])];
-    const needsBody = sources.some((s) => BODY_SOURCES.has(s.from)) || row.actionByFlag?.in === 'jsonBody';
+    const needsBody = sources.some((s) => BODY_SOURCES.has(s.from)) || row.actionByFlag?.in === 'jsonBody' || row.form !== undefined;
     const body = needsBody ? await call.readBody() : undefined;
+    const parts = body && body.length > 0 ? formParts(row, call, body) : undefined;
     let json: unknown;
     const jsonBody = () => (json ??= parseJson(body!));
 
     const targets: Targets = { namespaces: [], tenant: false, anywhere: false, filters: false, references: [], flows: [] };
-    for (const source of sources) await this.collect(source, params, call, body, jsonBody, targets);
+    for (const source of sources) await this.collect(source, params, call, body, parts, jsonBody, targets);
+    // A file under _flows/ is a flow write: the flow's rights and reference checks, as on a flow save.
+    const folderFlows = row.namespaceFileWrite ? await this.folderFlows(row.namespaceFileWrite, params.namespace!, call.query, parts) : [];
+    if (folderFlows.length > 0) this.addFlows(targets, folderFlows);
 
     const actions = this.actionsOf(row, call, jsonBody);
     const { tenantId, userId } = principal;
@@ -212,12 +234,13 @@ export class KestraAuthorizer {
     };
     for (const action of actions) need(row.resource, action);
     for (const extra of row.also ?? []) need(extra.resource, extra.action, extra.scope);
+    if (folderFlows.length > 0) for (const action of ['CREATE', 'UPDATE'] as const) need('FLOW', action);
     if (missing.length > 0) {
       const unique = [...new Set(missing)];
       throw new Refusal(403, `Not allowed: this needs ${unique.join(', ')}`, { missing: unique });
     }
     const offending: string[] = [];
-    if (row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) {
+    if ((row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) || folderFlows.length > 0) {
       for (const ref of targets.references) {
         if (!this.index.allows(tenantId, userId, ref.resource, ref.action, ref.namespace)) {
           offending.push(`line ${ref.line}: ${ref.what} (needs ${ref.resource} ${ref.action} ${ref.namespace === null ? 'tenant-wide' : `in ${ref.namespace}`})`);
@@ -278,7 +301,15 @@ export class KestraAuthorizer {
     return value === undefined ? [flag.whenTrue, flag.whenFalse] : [value ? flag.whenTrue : flag.whenFalse];
   }
 
-  private async collect(source: NamespaceSource, params: Record<string, string>, call: KestraCall, body: Buffer | undefined, jsonBody: () => unknown, targets: Targets): Promise<void> {
+  private async collect(
+    source: NamespaceSource,
+    params: Record<string, string>,
+    call: KestraCall,
+    body: Buffer | undefined,
+    parts: FormPart[] | undefined,
+    jsonBody: () => unknown,
+    targets: Targets,
+  ): Promise<void> {
     const absent = (whenAbsent: 'refuse' | 'anywhere' | 'tenant', what: string) => {
       if (whenAbsent === 'refuse') throw new Refusal(400, `${what} is required`);
       if (whenAbsent === 'tenant') targets.tenant = true;
@@ -325,11 +356,11 @@ export class KestraAuthorizer {
       }
       case 'flowYamlDocumentsBody': {
         let sources: string[] = body && body.length > 0 ? [body.toString('utf8')] : [];
-        if (body && /^multipart\//i.test(call.contentType ?? '')) {
+        if (parts) {
           // An import: the named part is a ZIP of flows or a multi-document YAML; every flow counts.
           try {
-            const upload = await multipartPart(call.contentType!, body, source.multipartPart ?? 'fileUpload');
-            sources = upload ? await flowSourcesOf(upload) : [];
+            const upload = parts.find((p) => p.name === (source.multipartPart ?? 'fileUpload'));
+            sources = upload ? await flowSourcesOf(upload.data) : [];
           } catch (error) {
             if (error instanceof ArchiveError) throw new Refusal(400, error.message);
             throw error;
@@ -359,6 +390,16 @@ export class KestraAuthorizer {
       case 'none':
         targets.tenant = true;
         return;
+    }
+  }
+
+  private async folderFlows(write: NonNullable<PermissionRow['namespaceFileWrite']>, namespace: string, query: string, parts: FormPart[] | undefined) {
+    try {
+      return await flowsOfNamespaceFileWrite(write, namespace, (name) => queryParam(query, name), parts?.find((p) => p.name === 'fileContent'), this.kestraHosts);
+    } catch (error) {
+      if (error instanceof FlowFolderError) throw new Refusal(error.status, error.message);
+      if (error instanceof ArchiveError) throw new Refusal(400, error.message);
+      throw error;
     }
   }
 

@@ -148,6 +148,16 @@ export function storeNewFlow(rt: Pick<DoubleRuntime, 'contract' | 'store'>, sour
   return { flow, rev };
 }
 
+/** Kestra's FlowService.importFlow: creates the flow the YAML names, or overwrites it with a new revision. */
+export function importFlowSource(rt: Pick<DoubleRuntime, 'contract' | 'store'>, source: string): FlowRecord {
+  const doc = parseFlowSource(rt, source);
+  const existing = findFlow(rt, doc.namespace as string, doc.id as string);
+  if (!existing) return storeNewFlow(rt, source).flow;
+  const cur = currentRevision(existing);
+  if (cur.source !== source) existing.revisions.push({ revision: cur.revision + 1, source, doc, updated: new Date().toISOString() });
+  return existing;
+}
+
 function createFlow(ctx: Ctx): void {
   const { flow, rev } = storeNewFlow(ctx.rt, bodyText(ctx));
   sendJson(ctx, 200, flowJson(flow, rev, true));
