@@ -3,7 +3,7 @@
  *
  * Behaviour follows shared/reference/kestra-oss-notes.md (auth, cookies, CSRF, tenancy, UI) and every JSON
  * response / SSE event it sends on an OSS operation is validated against Kestra's OpenAPI spec
- * (shared/reference/kestra-ee-openapi.yml, see openapi-contract.ts). A response that breaks the contract is
+ * (its committed derivation contract/kestra-openapi.derived.json, see openapi-contract.ts). A response that breaks the contract is
  * answered with 500 and recorded in `contractViolations` — tests should assert that list is empty.
  *
  * Served (all under /api/v1/{tenant}/…, any tenant value serves the single `main` tenant as OSS does):
@@ -94,8 +94,6 @@ export interface KestraDoubleOptions {
   csrf?: boolean;
   /** Milliseconds per execution step (default 50). */
   stepMs?: number;
-  /** Spec location (default `<repo>/../shared/reference/kestra-ee-openapi.yml`). */
-  specPath?: string;
   /** Record requests in `requests` (default true; turn off for long benchmarks). */
   record?: boolean;
   /** Which stock UI the /ui/** stand-in imitates (default 2.0; 1.x = vue-sidebar-menu landmarks, no tenant in paths). */
@@ -141,7 +139,7 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
   const validate = options.validate ?? true;
   const csrf = options.csrf ?? true;
   const record = options.record ?? true;
-  const contract = validate ? loadContract(options.specPath) : null;
+  const contract = validate ? loadContract() : null;
   const requests: RecordedRequest[] = [];
   const store = new DoubleStore();
   let delayMs = 0;
