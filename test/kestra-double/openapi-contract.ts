@@ -11,7 +11,7 @@
  *  - `exclusiveMinimum|Maximum: true`       → numeric draft-07 form (`exclusiveMinimum: <minimum>`)
  *  - `discriminator`, `example`, `x-*`      → dropped (annotations only; the 3 discriminators are on EE credentials)
  *  - a bare `{type: object}` standing for a Java `Object` (as a map value `additionalProperties`, an array `items`,
- *    or a property named `value`/`expected`/`actual`/`previousValue`) → any JSON value. The generator renders
+ *    or a property named `value`/`expected`/`actual`/`previousValue`/`invalids`) → any JSON value. The generator renders
  *    `java.lang.Object` as `{type: object}`, so e.g. a KV `{type: STRING, value: "x"}` or an execution input
  *    `{name: "x"}` would otherwise be rejected although they are exactly what Kestra sends.
  *  - `{type: object, additionalProperties: false}` with no `properties` (flow `variables`, a `Map<String,Object>`)
@@ -33,7 +33,8 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 
 const SPEC_ID = 'kestra-openapi';
 const JSON_CONTENT_TYPES = new Set(['application/json', 'text/json']);
-const OBJECT_VALUE_PROPERTIES = new Set(['value', 'expected', 'actual', 'previousValue']);
+// `invalids` is BulkErrorResponse's `Object` (Kestra puts a set of constraint violations there: a JSON array).
+const OBJECT_VALUE_PROPERTIES = new Set(['value', 'expected', 'actual', 'previousValue', 'invalids']);
 
 type Json = unknown;
 type SchemaObject = Record<string, unknown>;
@@ -157,6 +158,23 @@ function compareSpecificity(a: OssOperation, b: OssOperation): number {
   return 0;
 }
 
+/**
+ * Where the EE spec types an OSS answer by its EE form, the OSS form (each with the reason). The spec's
+ * `listSecrets` items are `ApiSecretMetaEE` (with required `tags`); Kestra OSS's SecretController answers
+ * `ApiSecretMeta` items, `{key}` only (docs/compatibility.md).
+ */
+const OSS_RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
+  'listSecrets 200': {
+    type: 'object',
+    required: ['readOnly', 'results'],
+    properties: {
+      readOnly: { type: 'boolean' },
+      results: { type: 'array', items: { $ref: '#/components/schemas/ApiSecretMeta' } },
+      total: { type: 'integer', format: 'int64' },
+    },
+  },
+};
+
 /** Convert every component schema, with `Property_<T>_` made to accept what Kestra serializes for a property. */
 export function convertComponents(schemas: Record<string, unknown>): Record<string, unknown> {
   const converted = Object.fromEntries(Object.entries(schemas).map(([k, v]) => [k, convertSchema(v, 'root')]));
@@ -201,7 +219,10 @@ export class OpenApiContract {
       const responses = new Map<string, ResponseSpec>();
       for (const [status, media] of Object.entries(op.responses)) {
         const schemas = new Map<string, SchemaObject>();
-        for (const [ct, schema] of Object.entries(media)) if (isRecord(schema)) schemas.set(ct, convertSchema(schema, 'root') as SchemaObject);
+        for (const [ct, schema] of Object.entries(media)) {
+          const oss = ct === 'application/json' ? OSS_RESPONSE_SCHEMAS[`${op.operationId} ${status}`] : undefined;
+          if (isRecord(schema)) schemas.set(ct, convertSchema(oss ?? schema, 'root') as SchemaObject);
+        }
         responses.set(status, { contentTypes: Object.keys(media), schemas });
       }
       this.operations.push({ method: op.method, pathTemplate: op.path, operationId: op.operationId, segments: pathSegments(op.path), responses });

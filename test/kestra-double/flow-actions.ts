@@ -1,0 +1,94 @@
+/**
+ * Flow operations beyond create/read/update/delete, as Kestra's FlowController behaves (docs/compatibility.md):
+ *  - validate: a YAML body of one or more flows (separated by `---` lines) answers one `ValidateConstraintViolation`
+ *    per flow, by index, with `constraints` set only for an invalid one (nothing is stored).
+ *  - delete / disable / enable, `…/by-ids` (a JSON list of `{namespace, id}`) or `…/by-query` (the search filters):
+ *    flows that do not exist are skipped; `BulkResponse.count` says how many were changed. Disabling or enabling
+ *    writes a new revision whose source says `disabled: true|false` (an unchanged flow keeps its revision).
+ *  - concurrency-limit search: the flows that declare `concurrency`, with how many of their executions are RUNNING.
+ */
+import YAML from 'yaml';
+import { type Ctx, HttpError, type Route, badRequest, nowIso, paginate, sendJson } from './http.js';
+import { bodyText, currentRevision, findFlow, matchingFlows, parseFlowSource } from './flows.js';
+import { type FlowRecord, TENANT } from './state.js';
+
+function validateFlows(ctx: Ctx): void {
+  const sources = bodyText(ctx).split(/^---[ \t]*$/m).filter((s) => s.trim() !== '');
+  const results = sources.map((source, index) => {
+    const doc = YAML.parse(source, { uniqueKeys: false }) as Record<string, unknown> | null;
+    const named = {
+      index,
+      ...(typeof doc?.id === 'string' ? { flow: doc.id } : {}),
+      ...(typeof doc?.namespace === 'string' ? { namespace: doc.namespace } : {}),
+    };
+    try {
+      parseFlowSource(ctx.rt, source);
+      return named;
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      const details = err.violations?.map((v) => `${v.path}: ${v.message}`).join('\n');
+      return { ...named, constraints: details || err.message };
+    }
+  });
+  sendJson(ctx, 200, results);
+}
+
+/** Flows named by a JSON list of `{namespace, id}` (400 when the body is not one); unknown ones are skipped. */
+function flowsFromBody(ctx: Ctx): FlowRecord[] {
+  let list: unknown;
+  try {
+    list = JSON.parse(bodyText(ctx));
+  } catch {
+    throw badRequest('Failed to convert argument [ids]: the body is not JSON');
+  }
+  const valid = Array.isArray(list) && list.every((x) => typeof x?.namespace === 'string' && typeof x?.id === 'string');
+  if (!valid) throw badRequest('Failed to convert argument [ids]: a list of {namespace, id} is required');
+  return (list as { namespace: string; id: string }[]).map((x) => findFlow(ctx.rt, x.namespace, x.id)).filter((f): f is FlowRecord => f !== undefined);
+}
+
+function setDisabled(flow: FlowRecord, disabled: boolean): void {
+  const cur = currentRevision(flow);
+  if ((cur.doc.disabled === true) === disabled) return;
+  const doc = YAML.parseDocument(cur.source);
+  doc.set('disabled', disabled);
+  const source = String(doc);
+  flow.revisions.push({ revision: cur.revision + 1, source, doc: { ...cur.doc, disabled }, updated: nowIso() });
+}
+
+type FlowAction = (flow: FlowRecord) => void;
+const ACTIONS: Record<'delete' | 'disable' | 'enable', FlowAction> = {
+  delete: (f) => {
+    f.deleted = true;
+  },
+  disable: (f) => setDisabled(f, true),
+  enable: (f) => setDisabled(f, false),
+};
+
+function bulk(action: FlowAction, select: (ctx: Ctx) => FlowRecord[]) {
+  return (ctx: Ctx): void => {
+    const flows = select(ctx);
+    for (const f of flows) action(f);
+    sendJson(ctx, 200, { count: flows.length });
+  };
+}
+
+function searchConcurrencyLimits(ctx: Ctx): void {
+  const limited = matchingFlows(ctx).filter((f) => currentRevision(f).doc.concurrency !== undefined);
+  const running = (f: FlowRecord) =>
+    [...ctx.rt.store.executions.values()].filter((e) => e.namespace === f.namespace && e.flowId === f.id && e.state.current === 'RUNNING').length;
+  const page = paginate(limited, ctx.query);
+  sendJson(ctx, 200, { results: page.results.map((f) => ({ tenantId: TENANT, namespace: f.namespace, flowId: f.id, running: running(f) })), total: page.total });
+}
+
+const F = '/api/v1/:tenant/flows';
+
+export const flowActionRoutes: Route[] = [
+  { method: 'POST', path: `${F}/validate`, handler: validateFlows },
+  { method: 'DELETE', path: `${F}/delete/by-ids`, handler: bulk(ACTIONS.delete, flowsFromBody) },
+  { method: 'DELETE', path: `${F}/delete/by-query`, handler: bulk(ACTIONS.delete, matchingFlows) },
+  ...(['disable', 'enable'] as const).flatMap((a) => [
+    { method: 'POST', path: `${F}/${a}/by-ids`, handler: bulk(ACTIONS[a], flowsFromBody) },
+    { method: 'POST', path: `${F}/${a}/by-query`, handler: bulk(ACTIONS[a], matchingFlows) },
+  ]),
+  { method: 'GET', path: '/api/v1/:tenant/concurrency-limit/search', handler: searchConcurrencyLimits },
+];
