@@ -1,18 +1,19 @@
 /**
  * Execution actions beyond run/resume/kill, bulk operations on executions (`…/by-ids` with a JSON list of ids,
- * `…/by-query` with the search filters) and log deletion, as Kestra's ExecutionController and LogController
- * behave (see docs/compatibility.md for the source read):
+ * `…/by-query` with the search filters) and log deletion, as Kestra 2.0's ExecutionController and LogController
+ * behave (docs/compatibility.md names the source read):
  *  - pause: RUNNING only (else 409); the execution goes PAUSED and `…/resume` continues at the same task.
- *  - restart: a FAILED or KILLED execution only (else 409); failed task runs are dropped, the execution goes
- *    RESTARTED, then runs again from the first task that did not succeed.
- *  - replay: a terminated execution only (else 409); a new execution of the same flow revision (or `revision`)
- *    with the same inputs and labels, `originalId` naming the replayed one; with `taskRunId`, the task runs before
- *    it are kept and the new execution starts at its task.
- *  - labels: a terminated execution only (409); `system.` labels refused (400); labels replace those of the same key.
- *  - change-status: to a terminal state (else 422), of a terminated execution (else 422).
- *  - bulk: every id is checked first; any invalid one answers the list of violations and changes nothing
- *    (delete 422, the asynchronous 2.0 operations 400); delete answers `BulkResponse`, kill and change-status an
- *    `ApiAsyncOperationResponse` with 202 (the double completes them before answering).
+ *  - restart: a terminated or paused execution (else 409); task runs that did not succeed are dropped, the
+ *    execution goes RESTARTED, then runs again from the first of them.
+ *  - replay: a new execution of the same flow revision (or `revision`, 404 if unknown) with the same inputs and
+ *    labels, `originalId` naming the replayed one, which gets the label `system.replayed: true`; with `taskRunId`
+ *    (422 if unknown) the task runs before it are kept and the new execution starts at its task.
+ *  - labels: a terminated execution (else 400); the given labels replace the others, system labels are kept and
+ *    cannot be given (422).
+ *  - change-status: to a terminal state (else 422), of a terminated, not killed execution (else 409).
+ *  - bulk: every id is checked first; any invalid one answers the violations (`BulkErrorResponse`) and changes
+ *    nothing: 422 for delete (which answers `BulkResponse`), 400 for the asynchronous 2.0 operations, which answer
+ *    202 and an `ApiAsyncOperationResponse` (the double completes them before answering).
  */
 import {
   type Ctx,
@@ -28,13 +29,14 @@ import {
 import {
   LEVELS,
   killExecution,
+  resumeExecution,
   matchesExecutionFilters,
   removeExecution,
   requireExecution,
   schedule,
   startExecution,
 } from './executions.js';
-import { findFlow } from './flows.js';
+import { currentRevision, findFlow } from './flows.js';
 import { type ExecutionRec, type StateType, TERMINAL_STATES, executionJson, isTerminal, transition } from './state.js';
 
 const LABEL_KEY = /^[\p{Ll}][\p{L}0-9._-]*$/u;
@@ -89,13 +91,6 @@ function bulkDelete(ctx: Ctx, ids: string[]): void {
   sendJson(ctx, 200, { count: selected.length });
 }
 
-function bulkKill(ctx: Ctx, ids: string[]): void {
-  const selected = selectAll(ctx, ids, (e) => (isTerminal(e.state) ? 'execution already finished' : null), { status: 400, message: 'invalid bulk kill' });
-  if (!selected) return;
-  for (const e of selected) killExecution(ctx.rt, e);
-  asyncAccepted(ctx, selected.length);
-}
-
 function terminalStatus(raw: string | null, param: string): StateType {
   if (!raw) throw badRequest(`Required QueryValue [${param}] not specified`);
   if (!TERMINAL_STATES.has(raw as StateType)) throw unprocessable('You can only change the state of an execution to a terminal state.');
@@ -107,76 +102,102 @@ function changeStatus(e: ExecutionRec, status: StateType, ctx: Ctx): void {
   ctx.rt.store.executionChanged(e);
 }
 
-function bulkChangeStatus(ctx: Ctx, ids: string[]): void {
-  const status = terminalStatus(ctx.query.get('newStatus'), 'newStatus');
-  const selected = selectAll(ctx, ids, (e) => (isTerminal(e.state) ? null : 'execution not in a terminated state'), {
-    status: 400,
-    message: 'invalid bulk change executions state',
-  });
-  if (!selected) return;
-  for (const e of selected) changeStatus(e, status, ctx);
-  asyncAccepted(ctx, selected.length);
-}
+const canChangeStatus = (e: ExecutionRec) => isTerminal(e.state) && e.state.current !== 'KILLED';
+const canBeRestarted = (e: ExecutionRec) => isTerminal(e.state) || e.state.current === 'PAUSED';
 
-function pause(ctx: Ctx, p: Record<string, string>): void {
-  const e = requireExecution(ctx, p.executionId!);
-  if (e.state.current !== 'RUNNING') throw conflict(`Execution '${e.id}' is not running (state ${e.state.current}), it cannot be paused`);
+function pauseOne(ctx: Ctx, e: ExecutionRec): void {
   if (e.timer) clearTimeout(e.timer);
   e.timer = undefined;
   e.pausedByRequest = true;
   changeStatus(e, 'PAUSED', ctx);
-  sendJson(ctx, 200, executionJson(e, 'execution'));
 }
 
-function restart(ctx: Ctx, p: Record<string, string>): void {
-  const e = requireExecution(ctx, p.executionId!);
-  if (e.state.current !== 'FAILED' && e.state.current !== 'KILLED') throw conflict(`Execution '${e.id}' must be failed to be restarted (state ${e.state.current})`);
+function restartOne(ctx: Ctx, e: ExecutionRec): void {
   const firstNotDone = e.taskRunList.findIndex((tr) => tr.state.current !== 'SUCCESS');
   e.cursor = firstNotDone === -1 ? e.taskRunList.length : firstNotDone;
   e.taskRunList = e.taskRunList.slice(0, e.cursor);
+  e.pausedByRequest = false;
   changeStatus(e, 'RESTARTED', ctx);
   schedule(ctx.rt, e);
-  sendJson(ctx, 200, executionJson(e, 'execution'));
 }
 
-function replay(ctx: Ctx, p: Record<string, string>): void {
-  const source = requireExecution(ctx, p.executionId!);
-  if (!isTerminal(source.state)) throw conflict(`Execution '${source.id}' is not terminated (state ${source.state.current}), it cannot be replayed`);
+function replayOne(ctx: Ctx, source: ExecutionRec, taskRunId: string | null, revision: number | undefined): ExecutionRec {
   const flow = findFlow(ctx.rt, source.namespace, source.flowId);
   if (!flow) throw notFound(`Flow id '${source.flowId}' not found in namespace '${source.namespace}'`);
-  const taskRunId = ctx.query.get('taskRunId');
+  if (revision !== undefined && !flow.revisions.some((r) => r.revision === revision)) throw notFound(`Unable to find revision ${revision} on flow ${source.namespace}.${source.flowId}`);
   const from = taskRunId ? source.taskRunList.findIndex((tr) => tr.id === taskRunId) : 0;
-  if (from === -1) throw unprocessable(`Invalid entity: taskRunId: task run '${taskRunId}' not found in execution '${source.id}'`);
-  const revision = ctx.query.get('revision');
+  if (from === -1) throw unprocessable(`Task run id '${taskRunId}' not found in execution '${source.id}'`);
   const copy = startExecution(ctx.rt, flow, {
     inputs: { ...source.inputs },
-    labels: source.labels.filter((l) => l.key !== 'system.correlationId'),
-    revision: revision ? Number(revision) : source.flowRevision,
+    labels: source.labels.filter((l) => !l.key.startsWith('system.')),
+    revision: revision ?? source.flowRevision,
     originalId: source.originalId,
   });
   // Kept task runs are those before the replayed one (the first step runs after this handler returns).
   copy.taskRunList = source.taskRunList.slice(0, from).map((tr) => ({ ...tr, state: { ...tr.state, histories: tr.state.histories.map((h) => ({ ...h })) } }));
   copy.cursor = from;
+  if (!source.labels.some((l) => l.key === 'system.replayed')) source.labels.push({ key: 'system.replayed', value: 'true' });
+  ctx.rt.store.executionChanged(source);
+  return copy;
+}
+
+/** A JSON list of labels (400 when it is not one); system labels other than the execution's own answer 422. */
+function labelsFrom(raw: unknown, e: ExecutionRec): { key: string; value: string }[] {
+  if (!Array.isArray(raw)) throw badRequest('Failed to convert argument [labels]: a list of labels is required');
+  return raw.map((l: unknown) => {
+    const { key, value } = (l ?? {}) as { key?: unknown; value?: unknown };
+    if (typeof key !== 'string' || typeof value !== 'string' || !LABEL_KEY.test(key) || value === '') throw badRequest(`Invalid label ${JSON.stringify(l)}`);
+    if (key.startsWith('system.') && !e.labels.some((x) => x.key === key && x.value === value)) {
+      throw unprocessable(`System labels can only be set by Kestra itself, offending label: ${key}=${value}`);
+    }
+    return { key, value };
+  });
+}
+
+/** The given labels, then the execution's system labels it does not repeat. */
+function withSystemLabels(e: ExecutionRec, labels: { key: string; value: string }[]): { key: string; value: string }[] {
+  const system = e.labels.filter((l) => l.key.startsWith('system.') && !labels.some((x) => x.key === l.key && x.value === l.value));
+  return [...labels, ...system];
+}
+
+/** One label per key, the last one given winning. */
+function deduplicate(labels: { key: string; value: string }[]): { key: string; value: string }[] {
+  return [...new Map(labels.map((l) => [l.key, l])).values()];
+}
+
+function jsonBody(ctx: Ctx, what: string): unknown {
+  try {
+    return JSON.parse(ctx.body.toString('utf8'));
+  } catch {
+    throw badRequest(`Failed to convert argument [${what}]: the body is not JSON`);
+  }
+}
+
+function pause(ctx: Ctx, p: Record<string, string>): void {
+  const e = requireExecution(ctx, p.executionId!);
+  if (e.state.current !== 'RUNNING') throw conflict('Cannot pause execution: execution is not running.');
+  pauseOne(ctx, e);
+  sendJson(ctx, 200, executionJson(e, 'execution'));
+}
+
+function restart(ctx: Ctx, p: Record<string, string>): void {
+  const e = requireExecution(ctx, p.executionId!);
+  if (!canBeRestarted(e)) throw conflict(`Cannot restart execution: current state is '${e.state.current}', expected terminated or paused.`);
+  restartOne(ctx, e);
+  sendJson(ctx, 200, executionJson(e, 'execution'));
+}
+
+function replay(ctx: Ctx, p: Record<string, string>): void {
+  const source = requireExecution(ctx, p.executionId!);
+  const revision = ctx.query.get('revision');
+  const copy = replayOne(ctx, source, ctx.query.get('taskRunId'), revision ? Number(revision) : undefined);
   sendJson(ctx, 200, executionJson(copy, 'execution'));
 }
 
 function setLabels(ctx: Ctx, p: Record<string, string>): void {
   const e = requireExecution(ctx, p.executionId!);
-  let labels: unknown;
-  try {
-    labels = JSON.parse(ctx.body.toString('utf8'));
-  } catch {
-    throw badRequest('Failed to convert argument [labels]: the body is not JSON');
-  }
-  if (!Array.isArray(labels)) throw badRequest('Failed to convert argument [labels]: a list of labels is required');
-  const given = labels.map((l: unknown) => {
-    const { key, value } = (l ?? {}) as { key?: unknown; value?: unknown };
-    if (typeof key !== 'string' || typeof value !== 'string' || !LABEL_KEY.test(key) || value === '') throw badRequest(`Invalid label ${JSON.stringify(l)}`);
-    if (key.startsWith('system.')) throw badRequest(`System labels can only be set by Kestra itself, offending label: ${key}=${value}`);
-    return { key, value };
-  });
-  if (!isTerminal(e.state)) throw conflict(`Execution '${e.id}' is not terminated (state ${e.state.current}), its labels cannot be set`);
-  e.labels = [...e.labels.filter((l) => !given.some((g) => g.key === l.key)), ...given];
+  if (!isTerminal(e.state)) throw badRequest('The execution is not terminated');
+  e.labels = withSystemLabels(e, labelsFrom(jsonBody(ctx, 'labels'), e));
   ctx.rt.store.executionChanged(e);
   sendJson(ctx, 200, executionJson(e, 'execution'));
 }
@@ -184,9 +205,73 @@ function setLabels(ctx: Ctx, p: Record<string, string>): void {
 function changeStatusOne(ctx: Ctx, p: Record<string, string>): void {
   const status = terminalStatus(ctx.query.get('status'), 'status');
   const e = requireExecution(ctx, p.executionId!);
-  if (!isTerminal(e.state)) throw unprocessable('You can only change the state of a terminated execution.');
+  if (!canChangeStatus(e)) throw conflict('Cannot change execution state: execution must be terminated and not killed.');
   changeStatus(e, status, ctx);
   sendJson(ctx, 200, executionJson(e, 'execution'));
+}
+
+/**
+ * The asynchronous bulk operations of 2.0: what makes an execution invalid (Kestra's message), and what is done
+ * to each once all are valid. `prepare` reads what the whole request needs before any id is checked.
+ */
+interface BulkAction {
+  name: string;
+  problem: (e: ExecutionRec) => string | null;
+  apply: (ctx: Ctx, e: ExecutionRec, prepared: unknown) => void;
+  prepare?: (ctx: Ctx) => unknown;
+}
+
+const BULK_ACTIONS: Record<string, BulkAction> = {
+  kill: { name: 'kill', problem: (e) => (isTerminal(e.state) ? 'execution already finished' : null), apply: (ctx, e) => killExecution(ctx.rt, e) },
+  pause: { name: 'pause', problem: (e) => (e.state.current === 'RUNNING' ? null : 'execution not in state RUNNING'), apply: pauseOne },
+  resume: {
+    name: 'resume',
+    problem: (e) => (e.state.current === 'PAUSED' ? null : 'execution not in state PAUSED'),
+    apply: (ctx, e) => resumeExecution(ctx.rt, e, new Map(), []),
+  },
+  restart: {
+    name: 'restart',
+    problem: (e) => (canBeRestarted(e) ? null : `Execution '${e.id}' must be terminated or paused to be restarted, current state is '${e.state.current}' !`),
+    apply: restartOne,
+  },
+  replay: {
+    name: 'replay',
+    problem: () => null,
+    apply: (ctx, e, latest) => replayOne(ctx, e, null, latest ? currentRevision(findFlow(ctx.rt, e.namespace, e.flowId)!).revision : undefined),
+    prepare: (ctx) => ctx.query.get('latestRevision') === 'true',
+  },
+  'change-status': {
+    name: 'change executions state',
+    problem: (e) => (canChangeStatus(e) ? null : 'execution not in a terminated state or is killed'),
+    apply: (ctx, e, status) => changeStatus(e, status as StateType, ctx),
+    prepare: (ctx) => terminalStatus(ctx.query.get('newStatus'), 'newStatus'),
+  },
+};
+
+function runBulk(ctx: Ctx, action: BulkAction, ids: string[], prepared: unknown): void {
+  const selected = selectAll(ctx, ids, action.problem, { status: 400, message: `invalid bulk ${action.name}` });
+  if (!selected) return;
+  for (const e of selected) action.apply(ctx, e, prepared);
+  asyncAccepted(ctx, selected.length);
+}
+
+/** Labels by ids take `{executionsId, executionLabels}`; each execution keeps its labels, the given ones win. */
+const LABELS: BulkAction = {
+  name: 'set labels',
+  problem: (e) => (isTerminal(e.state) ? null : 'execution is not terminated'),
+  apply: (ctx, e, labels) => {
+    e.labels = withSystemLabels(e, deduplicate([...e.labels.filter((l) => !l.key.startsWith('system.')), ...labelsFrom(labels, e)]));
+    ctx.rt.store.executionChanged(e);
+  },
+};
+
+function labelsByIds(ctx: Ctx): void {
+  const body = jsonBody(ctx, 'setLabelsByIds') as { executionsId?: unknown; executionLabels?: unknown } | null;
+  const ids = body?.executionsId;
+  if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string') || !Array.isArray(body?.executionLabels)) {
+    throw badRequest('Failed to convert argument [setLabelsByIds]: {executionsId, executionLabels} is required');
+  }
+  runBulk(ctx, LABELS, ids, body.executionLabels);
 }
 
 /** Deletes an execution's log lines, narrowed by `minLevel`, `taskRunId`, `taskId`, `attempt`. */
@@ -215,7 +300,6 @@ function deleteFlowLogs(ctx: Ctx): void {
 }
 
 const E = '/api/v1/:tenant/executions';
-const nonTerminal = (e: ExecutionRec) => !isTerminal(e.state);
 
 export const executionActionRoutes: Route[] = [
   { method: 'DELETE', path: `${E}/by-ids`, handler: (ctx) => bulkDelete(ctx, idsFromBody(ctx)) },
@@ -224,10 +308,20 @@ export const executionActionRoutes: Route[] = [
     path: `${E}/by-query`,
     handler: (ctx) => bulkDelete(ctx, idsFromQuery(ctx, (e) => isTerminal(e.state) || ctx.query.get('includeNonTerminated') === 'true')),
   },
-  { method: 'DELETE', path: `${E}/kill/by-ids`, handler: (ctx) => bulkKill(ctx, idsFromBody(ctx)) },
-  { method: 'DELETE', path: `${E}/kill/by-query`, handler: (ctx) => bulkKill(ctx, idsFromQuery(ctx, nonTerminal)) },
-  { method: 'POST', path: `${E}/change-status/by-ids`, handler: (ctx) => bulkChangeStatus(ctx, idsFromBody(ctx)) },
-  { method: 'POST', path: `${E}/change-status/by-query`, handler: (ctx) => bulkChangeStatus(ctx, idsFromQuery(ctx, (e) => isTerminal(e.state))) },
+  ...Object.entries(BULK_ACTIONS).flatMap(([segment, action]) => {
+    const method = segment === 'kill' ? 'DELETE' : 'POST';
+    // Read what the request needs (e.g. a valid `newStatus`) before reading the ids, as Kestra does.
+    const by = (ids: (ctx: Ctx) => string[]) => (ctx: Ctx) => {
+      const prepared = action.prepare?.(ctx);
+      runBulk(ctx, action, ids(ctx), prepared);
+    };
+    return [
+      { method, path: `${E}/${segment}/by-ids`, handler: by(idsFromBody) },
+      { method, path: `${E}/${segment}/by-query`, handler: by((ctx) => idsFromQuery(ctx, () => true)) },
+    ];
+  }),
+  { method: 'POST', path: `${E}/labels/by-ids`, handler: labelsByIds },
+  { method: 'POST', path: `${E}/labels/by-query`, handler: (ctx) => runBulk(ctx, LABELS, idsFromQuery(ctx, () => true), jsonBody(ctx, 'setLabels')) },
   { method: 'POST', path: `${E}/:executionId/actions/pause`, handler: pause },
   { method: 'POST', path: `${E}/:executionId/actions/restart`, handler: restart },
   { method: 'POST', path: `${E}/:executionId/actions/replay`, handler: replay },

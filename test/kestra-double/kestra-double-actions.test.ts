@@ -89,7 +89,7 @@ describe('Kestra double: execution actions', () => {
     expect((await call('POST', `/executions/${id}/actions/pause`)).status).toBe(409); // finished: not running
   });
 
-  it('restarts a failed execution from the task that failed, keeping the task runs that succeeded', async () => {
+  it('restarts a failed execution from the task that failed, keeping the task runs that succeeded; not a running one', async () => {
     const id = await run('acts.team', 'fails');
     const failed = await k.waitForExecution(id);
     expect((failed.state as { current: string }).current).toBe('FAILED');
@@ -102,35 +102,38 @@ describe('Kestra double: execution actions', () => {
     expect(runs.map((tr) => tr.taskId)).toEqual(['first', 'boom']);
     expect(runs[0]!.id).toBe(firstRun);
     expect((again.state as { histories: { state: string }[] }).histories.map((h) => h.state)).toContain('RESTARTED');
-    const done = await k.waitForExecution(await run('acts.team', 'four'));
-    expect((await call('POST', `/executions/${done.id}/actions/restart`)).status).toBe(409); // succeeded: nothing to restart
+    const running = await run('acts.team', 'four');
+    await k.waitForExecution(running, ['RUNNING']);
+    expect((await call('POST', `/executions/${running}/actions/restart`)).status).toBe(409);
   });
 
-  it('replays a terminated execution as a new one that names it as its original, and refuses a running one', async () => {
+  it('replays an execution as a new one that names it as its original, and marks the replayed one', async () => {
     const id = await run('acts.team', 'four');
-    expect((await call('POST', `/executions/${id}/actions/replay`)).status).toBe(409);
     await k.waitForExecution(id);
     const replay = await call('POST', `/executions/${id}/actions/replay`);
     expect(replay.status).toBe(200);
     expect(replay.body.id).not.toBe(id);
     expect(replay.body.originalId).toBe(id);
+    expect(k.getExecution(id)!.labels).toEqual(expect.arrayContaining([{ key: 'system.replayed', value: 'true' }]));
     expect(((await k.waitForExecution(replay.body.id)).state as { current: string }).current).toBe('SUCCESS');
+    expect((await call('POST', `/executions/${id}/actions/replay?taskRunId=nope`)).status).toBe(422);
+    expect((await call('POST', `/executions/${id}/actions/replay?revision=9`)).status).toBe(404);
   });
 
-  it('sets labels on a terminated execution only, and never system labels', async () => {
+  it('sets the labels of a terminated execution only, keeping its system labels, refusing new ones', async () => {
     const id = await run('acts.team', 'four');
-    expect((await call('POST', `/executions/${id}/actions/labels`, [{ key: 'team', value: 'a' }])).status).toBe(409);
+    expect((await call('POST', `/executions/${id}/actions/labels`, [{ key: 'team', value: 'a' }])).status).toBe(400);
     await k.waitForExecution(id);
-    expect((await call('POST', `/executions/${id}/actions/labels`, [{ key: 'system.readOnly', value: 'true' }])).status).toBe(400);
-    const set = await call('POST', `/executions/${id}/actions/labels`, [{ key: 'team', value: 'b' }]);
-    expect(set.status).toBe(200);
-    expect(set.body.labels).toEqual(expect.arrayContaining([{ key: 'team', value: 'b' }]));
+    expect((await call('POST', `/executions/${id}/actions/labels`, [{ key: 'system.readOnly', value: 'true' }])).status).toBe(422);
+    expect((await call('POST', `/executions/${id}/actions/labels`, [{ key: 'team', value: 'b' }, { key: 'tier', value: '1' }])).status).toBe(200);
     const reset = await call('POST', `/executions/${id}/actions/labels`, [{ key: 'team', value: 'c' }]);
-    expect(reset.body.labels.filter((l: { key: string }) => l.key === 'team')).toEqual([{ key: 'team', value: 'c' }]);
+    expect(reset.status).toBe(200);
+    expect(reset.body.labels).toEqual([{ key: 'team', value: 'c' }, { key: 'system.correlationId', value: id }]);
   });
 
-  it('changes the status of a terminated execution to a terminal state only', async () => {
+  it('changes the status of a terminated, not killed execution to a terminal state only', async () => {
     const id = await run('acts.team', 'four');
+    expect((await call('POST', `/executions/${id}/actions/change-status?status=FAILED`)).status).toBe(409);
     await k.waitForExecution(id);
     expect((await call('POST', `/executions/${id}/actions/change-status?status=RUNNING`)).status).toBe(422);
     const changed = await call('POST', `/executions/${id}/actions/change-status?status=CANCELLED`);
@@ -174,19 +177,45 @@ describe('Kestra double: bulk operations (…/by-ids and …/by-query are operat
   it('kills, changes the status of and deletes executions by query (the search filters)', async () => {
     const a = await run('bulk.team', 'long');
     const b = await run('bulk.team', 'long');
-    const killed = await call('DELETE', '/executions/kill/by-query?filters[flowId][EQUALS]=long&filters[namespace][EQUALS]=bulk.team');
+    const all = '/executions/kill/by-query?filters[flowId][EQUALS]=long&filters[namespace][EQUALS]=bulk.team';
+    expect((await call('DELETE', all)).status).toBe(400); // the query also selects the finished ones: nothing killed
+    expect(k.getExecution(a)!.state).not.toMatchObject({ current: 'KILLING' });
+    const killed = await call('DELETE', `${all}&filters[state][IN]=CREATED,RUNNING`);
     expect(killed.status).toBe(202);
     expect(killed.body.totalItems).toBe(2);
     await k.waitForExecution(a);
     await k.waitForExecution(b);
-    const changed = await call('POST', '/executions/change-status/by-ids?newStatus=CANCELLED', [a]);
-    expect(changed.status).toBe(202);
-    expect((k.getExecution(a)!.state as { current: string }).current).toBe('CANCELLED');
+    const refused = await call('POST', '/executions/change-status/by-ids?newStatus=CANCELLED', [a]);
+    expect(refused.body.invalids).toEqual([{ message: 'execution not in a terminated state or is killed', invalidValue: a }]);
+    const quick = await run('bulk.team', 'quick');
+    await k.waitForExecution(quick);
+    expect((await call('POST', '/executions/change-status/by-ids?newStatus=RUNNING', [quick])).status).toBe(422);
+    expect((await call('POST', '/executions/change-status/by-ids?newStatus=CANCELLED', [quick])).status).toBe(202);
+    expect((k.getExecution(quick)!.state as { current: string }).current).toBe('CANCELLED');
     const deleted = await call('DELETE', '/executions/by-query?filters[flowId][EQUALS]=long');
     expect(deleted.status).toBe(200);
     expect(deleted.body.count).toBeGreaterThanOrEqual(2);
     expect(k.getExecution(a)).toBeUndefined();
     expect(k.getExecution(b)).toBeUndefined();
+  });
+
+  it('pauses, resumes, sets labels on, restarts and replays executions in bulk', async () => {
+    const id = await run('bulk.team', 'long');
+    await k.waitForExecution(id, ['RUNNING']);
+    expect((await call('POST', '/executions/resume/by-ids', [id])).body.invalids).toEqual([{ message: 'execution not in state PAUSED', invalidValue: id }]);
+    expect((await call('POST', '/executions/pause/by-ids', [id])).status).toBe(202);
+    expect((k.getExecution(id)!.state as { current: string }).current).toBe('PAUSED');
+    expect((await call('POST', '/executions/resume/by-query?filters[state][EQUALS]=PAUSED&filters[flowId][EQUALS]=long')).body.totalItems).toBe(1);
+    await k.waitForExecution(id);
+    const labelled = await call('POST', '/executions/labels/by-ids', { executionsId: [id], executionLabels: [{ key: 'env', value: 'prod' }] });
+    expect(labelled).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    expect(k.getExecution(id)!.labels).toEqual(expect.arrayContaining([{ key: 'env', value: 'prod' }]));
+    expect((await call('POST', '/executions/restart/by-ids', [id])).status).toBe(202);
+    await k.waitForExecution(id);
+    const replayed = await call('POST', '/executions/replay/by-ids', [id, 'nope']);
+    expect(replayed).toMatchObject({ status: 400, body: { message: 'invalid bulk replay' } });
+    expect((await call('POST', '/executions/replay/by-ids', [id])).body.totalItems).toBe(1);
+    expect([...k.store.executions.values()].filter((e) => e.originalId === id && e.id !== id)).toHaveLength(1);
   });
 
   it('deletes, disables and enables flows by ids and by query', async () => {
