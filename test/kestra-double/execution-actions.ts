@@ -20,6 +20,7 @@ import {
   type Route,
   badRequest,
   conflict,
+  jsonBody,
   newId,
   notFound,
   sendEmpty,
@@ -48,12 +49,7 @@ interface Violation {
 
 /** The JSON list of execution ids a `…/by-ids` operation takes (400 when it is not one). */
 function idsFromBody(ctx: Ctx): string[] {
-  let ids: unknown;
-  try {
-    ids = JSON.parse(ctx.body.toString('utf8'));
-  } catch {
-    throw badRequest('Failed to convert argument [executionsId]: the body is not JSON');
-  }
+  const ids = jsonBody(ctx, 'executionsId');
   if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw badRequest('Failed to convert argument [executionsId]: a list of ids is required');
   return ids;
 }
@@ -163,14 +159,6 @@ function withSystemLabels(e: ExecutionRec, labels: { key: string; value: string 
 /** One label per key, the last one given winning. */
 function deduplicate(labels: { key: string; value: string }[]): { key: string; value: string }[] {
   return [...new Map(labels.map((l) => [l.key, l])).values()];
-}
-
-function jsonBody(ctx: Ctx, what: string): unknown {
-  try {
-    return JSON.parse(ctx.body.toString('utf8'));
-  } catch {
-    throw badRequest(`Failed to convert argument [${what}]: the body is not JSON`);
-  }
 }
 
 function pause(ctx: Ctx, p: Record<string, string>): void {

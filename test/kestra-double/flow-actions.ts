@@ -8,7 +8,7 @@
  *  - concurrency-limit search: the flows that declare `concurrency`, with how many of their executions are RUNNING.
  */
 import YAML from 'yaml';
-import { type Ctx, HttpError, type Route, badRequest, nowIso, paginate, sendJson } from './http.js';
+import { type Ctx, HttpError, type Route, badRequest, jsonBody, nowIso, paginate, sendJson } from './http.js';
 import { bodyText, currentRevision, findFlow, matchingFlows, parseFlowSource } from './flows.js';
 import { type FlowRecord, TENANT } from './state.js';
 
@@ -35,12 +35,7 @@ function validateFlows(ctx: Ctx): void {
 
 /** Flows named by a JSON list of `{namespace, id}` (400 when the body is not one); unknown ones are skipped. */
 function flowsFromBody(ctx: Ctx): FlowRecord[] {
-  let list: unknown;
-  try {
-    list = JSON.parse(bodyText(ctx));
-  } catch {
-    throw badRequest('Failed to convert argument [ids]: the body is not JSON');
-  }
+  const list = jsonBody(ctx, 'ids');
   const valid = Array.isArray(list) && list.every((x) => typeof x?.namespace === 'string' && typeof x?.id === 'string');
   if (!valid) throw badRequest('Failed to convert argument [ids]: a list of {namespace, id} is required');
   return (list as { namespace: string; id: string }[]).map((x) => findFlow(ctx.rt, x.namespace, x.id)).filter((f): f is FlowRecord => f !== undefined);
