@@ -11,6 +11,9 @@
  *  - labels: a terminated execution (else 400); the given labels replace the others, system labels are kept and
  *    cannot be given (422).
  *  - change-status: to a terminal state (else 422), of a terminated, not killed execution (else 409).
+ *  - eval: renders the text/plain body in the execution's context (for a task run of it, 404 if unknown) and
+ *    answers `EvalResult {result}`, or `{error, stackTrace}` when it names an undefined variable (still 200).
+ *    Only the double's `{{ a.b.c }}` lookups are rendered (no Pebble filters or functions).
  *  - bulk: every id is checked first; any invalid one answers the violations (`BulkErrorResponse`) and changes
  *    nothing: 422 for delete (which answers `BulkResponse`), 400 for the asynchronous 2.0 operations, which answer
  *    202 and an `ApiAsyncOperationResponse` (the double completes them before answering).
@@ -29,7 +32,9 @@ import {
 } from './http.js';
 import {
   LEVELS,
+  MissingVariableError,
   killExecution,
+  renderText,
   resumeExecution,
   matchesExecutionFilters,
   removeExecution,
@@ -198,6 +203,17 @@ function changeStatusOne(ctx: Ctx, p: Record<string, string>): void {
   sendJson(ctx, 200, executionJson(e, 'execution'));
 }
 
+function evalExpression(ctx: Ctx, p: Record<string, string>): void {
+  const e = requireExecution(ctx, p.executionId!);
+  if (p.taskRunId !== undefined && !e.taskRunList.some((tr) => tr.id === p.taskRunId)) throw notFound(`Task run '${p.taskRunId}' not found in execution '${e.id}'`);
+  try {
+    sendJson(ctx, 200, { result: renderText(ctx.body.toString('utf8'), e, true) });
+  } catch (err) {
+    if (!(err instanceof MissingVariableError)) throw err;
+    sendJson(ctx, 200, { error: err.message, stackTrace: `${err.name}: ${err.message}` });
+  }
+}
+
 /**
  * The asynchronous bulk operations of 2.0: what makes an execution invalid (Kestra's message), and what is done
  * to each once all are valid. `prepare` reads what the whole request needs before any id is checked.
@@ -310,6 +326,8 @@ export const executionActionRoutes: Route[] = [
   }),
   { method: 'POST', path: `${E}/labels/by-ids`, handler: labelsByIds },
   { method: 'POST', path: `${E}/labels/by-query`, handler: (ctx) => runBulk(ctx, LABELS, idsFromQuery(ctx, () => true), jsonBody(ctx, 'setLabels')) },
+  { method: 'POST', path: `${E}/:executionId/actions/eval`, handler: evalExpression },
+  { method: 'POST', path: `${E}/:executionId/actions/eval/:taskRunId`, handler: evalExpression },
   { method: 'POST', path: `${E}/:executionId/actions/pause`, handler: pause },
   { method: 'POST', path: `${E}/:executionId/actions/restart`, handler: restart },
   { method: 'POST', path: `${E}/:executionId/actions/replay`, handler: replay },

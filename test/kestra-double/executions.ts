@@ -149,15 +149,24 @@ function renderContext(exec: ExecutionRec): Record<string, unknown> {
   };
 }
 
+/** A variable an expression names is not defined (strict rendering, as `…/actions/eval` renders). */
+export class MissingVariableError extends Error {
+  override name = 'IllegalVariableEvaluationException';
+}
+
+/** Renders the `{{ a.b.c }}` lookups of a text; an undefined one renders as '' unless `strict`, which throws. */
+export function renderText(text: string, exec: ExecutionRec, strict = false): string {
+  const ctx = renderContext(exec);
+  return text.replace(/\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g, (_m, p: string) => {
+    const v = lookup(ctx, p);
+    if (v === undefined && strict) throw new MissingVariableError(`Unable to render expression: '${p}' is not defined`);
+    if (v === undefined || v === null) return '';
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  });
+}
+
 export function render(template: unknown, exec: ExecutionRec): unknown {
-  if (typeof template === 'string') {
-    const ctx = renderContext(exec);
-    return template.replace(/\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g, (_m, p: string) => {
-      const v = lookup(ctx, p);
-      if (v === undefined || v === null) return '';
-      return typeof v === 'object' ? JSON.stringify(v) : String(v);
-    });
-  }
+  if (typeof template === 'string') return renderText(template, exec);
   if (Array.isArray(template)) return template.map((t) => render(t, exec));
   if (template && typeof template === 'object') {
     return Object.fromEntries(Object.entries(template as Record<string, unknown>).map(([k, v]) => [k, render(v, exec)]));

@@ -131,6 +131,20 @@ describe('Kestra double: execution actions', () => {
     expect(reset.body.labels).toEqual([{ key: 'team', value: 'c' }, { key: 'system.correlationId', value: id }]);
   });
 
+  it('evaluates an expression in an execution\'s context (and a task run\'s), answering an undefined variable as an error', async () => {
+    const id = await run('acts.team', 'four');
+    const done = await k.waitForExecution(id);
+    const taskRun = (done.taskRunList as { id: string }[])[1]!.id;
+    const text = (p: string, body: string) => call('POST', p, body, 'text/plain');
+    expect(await text(`/executions/${id}/actions/eval`, '{{ flow.namespace }}/{{ flow.id }}')).toMatchObject({ status: 200, body: { result: 'acts.team/four' } });
+    expect((await text(`/executions/${id}/actions/eval/${taskRun}`, 'run {{ execution.id }}')).body).toEqual({ result: `run ${id}` });
+    const missing = await text(`/executions/${id}/actions/eval`, '{{ nope.x }}');
+    expect(missing.status).toBe(200);
+    expect(missing.body).toMatchObject({ error: expect.stringContaining('nope.x'), stackTrace: expect.any(String) });
+    expect(missing.body).not.toHaveProperty('result');
+    expect((await text(`/executions/${id}/actions/eval/unknown`, '{{ flow.id }}')).status).toBe(404);
+  });
+
   it('changes the status of a terminated, not killed execution to a terminal state only', async () => {
     const id = await run('acts.team', 'four');
     expect((await call('POST', `/executions/${id}/actions/change-status?status=FAILED`)).status).toBe(409);
