@@ -6,10 +6,16 @@
  *    flows that do not exist are skipped; `BulkResponse.count` says how many were changed. Disabling or enabling
  *    writes a new revision whose source says `disabled: true|false` (an unchanged flow keeps its revision).
  *  - concurrency-limit search: the flows that declare `concurrency`, with how many of their executions are RUNNING.
+ *  - dependencies (`FlowTopologyGraph`): an edge from a flow to each flow a Subflow task of it starts (`FLOW_TASK`)
+ *    and from each flow a Flow trigger's `preconditions.flows` names to the triggered flow (`FLOW_TRIGGER`), between
+ *    existing flows; a flow's graph holds the edges it starts from and (unless `destinationOnly`) those it ends in,
+ *    one hop or (`expandAll`) transitively; a namespace's, those of its flows, one hop. Nodes are `FlowNode`s whose
+ *    uid is `<tenant>_<namespace>_<id>`.
  */
 import YAML from 'yaml';
 import { type Ctx, HttpError, type Route, badRequest, jsonBody, nowIso, paginate, sendJson } from './http.js';
-import { bodyText, currentRevision, findFlow, matchingFlows, parseFlowSource } from './flows.js';
+import { SUBFLOW_TASK } from './executions.js';
+import { bodyText, currentRevision, findFlow, liveFlows, matchingFlows, parseFlowSource, requireFlow } from './flows.js';
 import { type FlowRecord, TENANT } from './state.js';
 
 function validateFlows(ctx: Ctx): void {
@@ -75,6 +81,78 @@ function searchConcurrencyLimits(ctx: Ctx): void {
   sendJson(ctx, 200, { results: page.results.map((f) => ({ tenantId: TENANT, namespace: f.namespace, flowId: f.id, running: running(f) })), total: page.total });
 }
 
+const FLOW_TRIGGER = 'io.kestra.plugin.core.trigger.Flow';
+
+interface TopologyEdge {
+  source: FlowRecord;
+  target: FlowRecord;
+  relation: 'FLOW_TASK' | 'FLOW_TRIGGER';
+}
+
+/** Every object below `node` (tasks nest in `tasks`, `then`, `else`, `errors`, … of flowable tasks). */
+function* objectsBelow(node: unknown): Generator<Record<string, unknown>> {
+  if (Array.isArray(node)) for (const x of node) yield* objectsBelow(x);
+  else if (node && typeof node === 'object') {
+    yield node as Record<string, unknown>;
+    for (const v of Object.values(node)) yield* objectsBelow(v);
+  }
+}
+
+function topologyEdges(ctx: Ctx): TopologyEdge[] {
+  const edges: TopologyEdge[] = [];
+  const flows = liveFlows(ctx);
+  const find = (ns: unknown, id: unknown) => (typeof ns === 'string' && typeof id === 'string' ? findFlow(ctx.rt, ns, id) : undefined);
+  for (const flow of flows) {
+    const doc = currentRevision(flow).doc;
+    for (const task of objectsBelow(doc.tasks)) {
+      const child = task.type === SUBFLOW_TASK ? find(task.namespace, task.flowId) : undefined;
+      if (child) edges.push({ source: flow, target: child, relation: 'FLOW_TASK' });
+    }
+    for (const trigger of Array.isArray(doc.triggers) ? (doc.triggers as Record<string, unknown>[]) : []) {
+      if (trigger.type !== FLOW_TRIGGER) continue;
+      const upstream = (trigger.preconditions as { flows?: unknown } | undefined)?.flows;
+      for (const u of Array.isArray(upstream) ? (upstream as Record<string, unknown>[]) : []) {
+        const parent = find(u.namespace, u.flowId);
+        if (parent) edges.push({ source: parent, target: flow, relation: 'FLOW_TRIGGER' });
+      }
+    }
+  }
+  return edges;
+}
+
+const uid = (f: FlowRecord) => `${TENANT}_${f.namespace}_${f.id}`;
+
+function topology(ctx: Ctx, start: FlowRecord[], transitive: boolean): void {
+  const destinationOnly = ctx.query.get('destinationOnly') === 'true';
+  const all = topologyEdges(ctx);
+  const reached = new Set(start);
+  const kept = new Set<TopologyEdge>();
+  for (let frontier = [...start]; frontier.length > 0; ) {
+    const next: FlowRecord[] = [];
+    for (const e of all) {
+      if (kept.has(e)) continue;
+      const out = frontier.includes(e.source);
+      const into = !destinationOnly && frontier.includes(e.target);
+      if (!out && !into) continue;
+      kept.add(e);
+      for (const f of [e.source, e.target]) if (!reached.has(f)) (reached.add(f), next.push(f));
+    }
+    frontier = transitive ? next : [];
+  }
+  sendJson(ctx, 200, {
+    nodes: [...reached].map((f) => ({ uid: uid(f), namespace: f.namespace, id: f.id })),
+    edges: [...kept].map((e) => ({ source: uid(e.source), target: uid(e.target), relation: e.relation })),
+  });
+}
+
+function flowDependencies(ctx: Ctx, p: Record<string, string>): void {
+  topology(ctx, [requireFlow(ctx, p.namespace!, p.id!)], ctx.query.get('expandAll') === 'true');
+}
+
+function namespaceDependencies(ctx: Ctx, p: Record<string, string>): void {
+  topology(ctx, liveFlows(ctx).filter((f) => f.namespace === p.namespace), false);
+}
+
 const F = '/api/v1/:tenant/flows';
 
 export const flowActionRoutes: Route[] = [
@@ -85,5 +163,7 @@ export const flowActionRoutes: Route[] = [
     { method: 'POST', path: `${F}/${a}/by-ids`, handler: bulk(ACTIONS[a], flowsFromBody) },
     { method: 'POST', path: `${F}/${a}/by-query`, handler: bulk(ACTIONS[a], matchingFlows) },
   ]),
+  { method: 'GET', path: `${F}/:namespace/:id/dependencies`, handler: flowDependencies },
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/dependencies', handler: namespaceDependencies },
   { method: 'GET', path: '/api/v1/:tenant/concurrency-limit/search', handler: searchConcurrencyLimits },
 ];

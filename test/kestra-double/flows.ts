@@ -123,7 +123,8 @@ export function bodyText(ctx: Ctx): string {
   return ctx.body.toString('utf8');
 }
 
-function liveFlows(ctx: Ctx): FlowRecord[] {
+/** The flows not deleted, by namespace then id. */
+export function liveFlows(ctx: Ctx): FlowRecord[] {
   return [...ctx.rt.store.flows.values()]
     .filter((f) => !f.deleted)
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.id.localeCompare(b.id));

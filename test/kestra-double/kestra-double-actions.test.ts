@@ -299,6 +299,26 @@ describe('Kestra double: flows, logs, files, secrets, concurrency limits', () =>
     expect(Buffer.from(entries['_flows/job.yml']!).toString()).toContain('id: job');
   });
 
+  it('draws flow dependencies: Subflow tasks and Flow triggers, one hop or all, both ways or destinations only', async () => {
+    const subflow = `  - id: call\n    type: io.kestra.plugin.core.flow.Subflow\n    namespace: deps.team\n    flowId: child\n`;
+    const trigger = 'triggers:\n  - id: after\n    type: io.kestra.plugin.core.trigger.Flow\n    preconditions:\n      flows:\n        - namespace: deps.team\n          flowId: child\n';
+    expect((await call('POST', '/flows', flow('deps.team', 'child', log('a')), 'application/x-yaml')).status).toBe(200);
+    expect((await call('POST', '/flows', flow('deps.team', 'parent', subflow), 'application/x-yaml')).status).toBe(200);
+    expect((await call('POST', '/flows', flow('deps.other', 'listener', log('a'), trigger), 'application/x-yaml')).status).toBe(200);
+    const uid = (ns: string, id: string) => `main_${ns}_${id}`;
+    const calls = { source: uid('deps.team', 'parent'), target: uid('deps.team', 'child'), relation: 'FLOW_TASK' };
+    const triggers = { source: uid('deps.team', 'child'), target: uid('deps.other', 'listener'), relation: 'FLOW_TRIGGER' };
+    const child = (await call('GET', '/flows/deps.team/child/dependencies')).body;
+    expect(child.edges).toEqual(expect.arrayContaining([calls, triggers]));
+    expect(child.edges).toHaveLength(2);
+    expect(child.nodes).toEqual(expect.arrayContaining([{ uid: uid('deps.other', 'listener'), namespace: 'deps.other', id: 'listener' }]));
+    expect((await call('GET', '/flows/deps.team/child/dependencies?destinationOnly=true')).body.edges).toEqual([triggers]);
+    expect((await call('GET', '/flows/deps.team/parent/dependencies')).body.edges).toEqual([calls]);
+    expect((await call('GET', '/flows/deps.team/parent/dependencies?expandAll=true')).body.edges).toEqual(expect.arrayContaining([calls, triggers]));
+    expect((await call('GET', '/namespaces/deps.other/dependencies')).body.edges).toEqual([triggers]);
+    expect((await call('GET', '/flows/deps.team/ghost/dependencies')).status).toBe(404);
+  });
+
   it('lists the secrets\' keys, read-only, never their values', async () => {
     const res = await call('GET', '/secrets');
     expect(res).toMatchObject({ status: 200, body: { readOnly: true, results: [{ key: 'AWS_KEY' }, { key: 'SLACK_TOKEN' }], total: 2 } });
