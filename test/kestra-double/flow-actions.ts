@@ -5,6 +5,7 @@
  *  - delete / disable / enable, `…/by-ids` (a JSON list of `{namespace, id}`) or `…/by-query` (the search filters):
  *    flows that do not exist are skipped; `BulkResponse.count` says how many were changed. Disabling or enabling
  *    writes a new revision whose source says `disabled: true|false` (an unchanged flow keeps its revision).
+ *  - bulk: see `bulkUpdate`.
  *  - concurrency-limit search: the flows that declare `concurrency`, with how many of their executions are RUNNING.
  *  - dependencies (`FlowTopologyGraph`): an edge from a flow to each flow a Subflow task of it starts (`FLOW_TASK`)
  *    and from each flow a Flow trigger's `preconditions.flows` names to the triggered flow (`FLOW_TRIGGER`), between
@@ -13,14 +14,13 @@
  *    uid is `<tenant>_<namespace>_<id>`.
  */
 import YAML from 'yaml';
-import { type Ctx, HttpError, type Route, badRequest, jsonBody, nowIso, paginate, sendJson } from './http.js';
+import { type Ctx, HttpError, type Route, badRequest, jsonBody, paginate, sendJson, unprocessable } from './http.js';
 import { SUBFLOW_TASK } from './executions.js';
-import { bodyText, currentRevision, findFlow, liveFlows, matchingFlows, parseFlowSource, requireFlow } from './flows.js';
-import { type FlowRecord, TENANT } from './state.js';
+import { bodyText, currentRevision, findFlow, liveFlows, matchingFlows, parseFlowSource, requireFlow, storeNewFlow, storeRevision } from './flows.js';
+import { type FlowRecord, TENANT, flowJson, labelsAsList } from './state.js';
 
 function validateFlows(ctx: Ctx): void {
-  const sources = bodyText(ctx).split(/^---[ \t]*$/m).filter((s) => s.trim() !== '');
-  const results = sources.map((source, index) => {
+  const results = yamlDocuments(ctx).map((source, index) => {
     const doc = YAML.parse(source, { uniqueKeys: false }) as Record<string, unknown> | null;
     const named = {
       index,
@@ -52,8 +52,48 @@ function setDisabled(flow: FlowRecord, disabled: boolean): void {
   if ((cur.doc.disabled === true) === disabled) return;
   const doc = YAML.parseDocument(cur.source);
   doc.set('disabled', disabled);
-  const source = String(doc);
-  flow.revisions.push({ revision: cur.revision + 1, source, doc: { ...cur.doc, disabled }, updated: nowIso() });
+  storeRevision(flow, String(doc), { ...cur.doc, disabled });
+}
+
+/** The flows of a multi-document YAML body (documents separated by `---` lines). */
+function yamlDocuments(ctx: Ctx): string[] {
+  return bodyText(ctx).split(/^---[ \t]*$/m).filter((s) => s.trim() !== '');
+}
+
+/**
+ * `POST /flows/bulk`: creates or updates every flow of the body (all validated first: one invalid flow stores
+ * none); with `namespace`, every flow must be in it (or below it with `allowNamespaceChild`), and with `delete`
+ * (default true) the namespace's flows the body does not name are deleted. Answers the stored flows.
+ */
+function bulkUpdate(ctx: Ctx): void {
+  const namespace = ctx.query.get('namespace');
+  const below = ctx.query.get('allowNamespaceChild') === 'true';
+  const inScope = (ns: string) => namespace === null || ns === namespace || (below && ns.startsWith(`${namespace}.`));
+  const parsed = yamlDocuments(ctx).map((source) => ({ source, doc: parseFlowSource(ctx.rt, source) }));
+  const outside = parsed.find((p) => !inScope(p.doc.namespace as string));
+  if (outside) {
+    const message = `flow namespace '${String(outside.doc.namespace)}' is not allowed in a bulk update of namespace '${namespace}'`;
+    throw unprocessable(`Invalid entity: flow.namespace: ${message}`, [{ path: 'flow.namespace', message }]);
+  }
+  const stored = parsed.map(({ source, doc }) => {
+    const existing = findFlow(ctx.rt, doc.namespace as string, doc.id as string);
+    if (!existing) return storeNewFlow(ctx.rt, source);
+    return { flow: existing, rev: storeRevision(existing, source, doc) };
+  });
+  if (namespace !== null && ctx.query.get('delete') !== 'false') {
+    const kept = new Set(stored.map((x) => x.flow));
+    for (const f of liveFlows(ctx)) if (inScope(f.namespace) && !kept.has(f)) f.deleted = true;
+  }
+  sendJson(
+    ctx,
+    200,
+    stored.map(({ flow, rev }) => {
+      // FlowInterface writes labels as a list of {key, value}.
+      const json = flowJson(flow, rev, false);
+      if (json.labels) json.labels = labelsAsList(json.labels);
+      return json;
+    }),
+  );
 }
 
 type FlowAction = (flow: FlowRecord) => void;
@@ -157,6 +197,7 @@ const F = '/api/v1/:tenant/flows';
 
 export const flowActionRoutes: Route[] = [
   { method: 'POST', path: `${F}/validate`, handler: validateFlows },
+  { method: 'POST', path: `${F}/bulk`, handler: bulkUpdate },
   { method: 'DELETE', path: `${F}/delete/by-ids`, handler: bulk(ACTIONS.delete, flowsFromBody) },
   { method: 'DELETE', path: `${F}/delete/by-query`, handler: bulk(ACTIONS.delete, matchingFlows) },
   ...(['disable', 'enable'] as const).flatMap((a) => [

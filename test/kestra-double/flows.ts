@@ -164,14 +164,16 @@ function updateFlow(ctx: Ctx, p: Record<string, string>): void {
       { path: 'flow', message: `Illegal flow namespace or id update (path ${flow.namespace}/${flow.id}, body ${String(doc.namespace)}/${String(doc.id)})` },
     ]);
   }
+  sendJson(ctx, 200, flowJson(flow, storeRevision(flow, source, doc), true));
+}
+
+/** A new revision of a flow from its new source (none when the source is unchanged); the current revision. */
+export function storeRevision(flow: FlowRecord, source: string, doc: Record<string, unknown>): FlowRevision {
   const cur = currentRevision(flow);
-  if (cur.source === source) {
-    sendJson(ctx, 200, flowJson(flow, cur, true));
-    return;
-  }
+  if (cur.source === source) return cur;
   const rev: FlowRevision = { revision: cur.revision + 1, source, doc, updated: nowIso() };
   flow.revisions.push(rev);
-  sendJson(ctx, 200, flowJson(flow, rev, true));
+  return rev;
 }
 
 function getFlow(ctx: Ctx, p: Record<string, string>): void {

@@ -263,6 +263,23 @@ describe('Kestra double: flows, logs, files, secrets, concurrency limits', () =>
     expect((await call('GET', '/flows/val.team/good')).status).toBe(404);
   });
 
+  it('updates a namespace in bulk: creates, updates, deletes what the body leaves out; one invalid flow stores none', async () => {
+    for (const id of ['keep', 'drop']) expect((await call('POST', '/flows', flow('bulkns.team', id, log('a')), 'application/x-yaml')).status).toBe(200);
+    expect((await call('POST', '/flows', flow('bulkns.team.sub', 'child', log('a')), 'application/x-yaml')).status).toBe(200);
+    const invalid = `${flow('bulkns.team', 'fresh', log('a'))}---\n${flow('bulkns.team', 'broken', '  - id: t\n')}`;
+    expect((await call('POST', '/flows/bulk?namespace=bulkns.team', invalid, 'application/x-yaml')).status).toBe(422);
+    expect((await call('GET', '/flows/bulkns.team/fresh')).status).toBe(404);
+    const outside = flow('elsewhere.team', 'x', log('a'));
+    expect((await call('POST', '/flows/bulk?namespace=bulkns.team', outside, 'application/x-yaml')).status).toBe(422);
+    const body = `${flow('bulkns.team', 'keep', log('a') + log('b'))}---\n${flow('bulkns.team', 'fresh', log('a'), 'labels:\n  team: data\n')}`;
+    const res = await call('POST', '/flows/bulk?namespace=bulkns.team', body, 'application/x-yaml');
+    expect(res.status).toBe(200);
+    expect(res.body.map((f: { id: string; revision: number }) => [f.id, f.revision])).toEqual([['keep', 2], ['fresh', 1]]);
+    expect(res.body[1].labels).toEqual([{ key: 'team', value: 'data' }]);
+    expect((await call('GET', '/flows/bulkns.team/drop')).status).toBe(404);
+    expect((await call('GET', '/flows/bulkns.team.sub/child')).status).toBe(200); // a child namespace only with allowNamespaceChild
+  });
+
   it('deletes an execution\'s logs from a level up, and leaves them for a flow trigger deletion', async () => {
     expect((await call('POST', '/flows', flow('logs.team', 'two', log('i', 'info line') + log('w', 'warn line', 'WARN')), 'application/x-yaml')).status).toBe(200);
     const id = await run('logs.team', 'two');
