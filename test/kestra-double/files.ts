@@ -1,9 +1,12 @@
 /**
  * Namespace files (in memory): upload (multipart part `fileContent`), download (streamed in chunks), directory
- * listing, stats, mkdir, move, delete.
+ * listing, stats, mkdir, move, delete, revisions, search, export. Search and export follow Kestra's
+ * NamespaceFileController (docs/compatibility.md): search answers the paths (`/a/b.txt`) that contain `q`; export is
+ * a ZIP of every file (entries named without the leading slash) and of the namespace's flows as `_flows/<id>.yml`,
+ * sent as the attachment `<namespace>_files.zip`.
  */
-import { unzipSync } from 'fflate';
-import { importFlowSource } from './flows.js';
+import { unzipSync, zipSync } from 'fflate';
+import { currentRevision, importFlowSource } from './flows.js';
 import { type Ctx, type Route, badRequest, notFound, parseMultipart, sendBinary, sendEmpty, sendJson } from './http.js';
 import type { FileRec } from './state.js';
 
@@ -33,7 +36,7 @@ function putFile(ctx: Ctx, ns: string, rawPath: string, data: Buffer): void {
   const files = nsFiles(ctx, ns);
   const now = Date.now();
   const prev = files.get(path);
-  files.set(path, { data, created: prev?.created ?? now, modified: now });
+  files.set(path, { data, created: prev?.created ?? now, modified: now, revision: (prev?.revision ?? 0) + 1 });
 }
 
 /** `/a/b.txt` form; rejects `..`. Accepts `kestra:///…`-less plain paths and a missing leading slash. */
@@ -198,9 +201,37 @@ function move(ctx: Ctx, p: Record<string, string>): void {
   sendEmpty(ctx, 200);
 }
 
+/** The revisions of a file, oldest first (every write is one). */
+function revisions(ctx: Ctx, p: Record<string, string>): void {
+  const path = normalizePath(ctx.query.get('path'), true);
+  const f = nsFiles(ctx, p.namespace!).get(path);
+  if (!f) throw notFound(`File '${path}' not found in namespace '${p.namespace}'`);
+  sendJson(ctx, 200, Array.from({ length: f.revision }, (_, i) => ({ revision: i + 1 })));
+}
+
+function search(ctx: Ctx, p: Record<string, string>): void {
+  const q = ctx.query.get('q');
+  if (q === null) throw badRequest('Required QueryValue [q] not specified');
+  sendJson(ctx, 200, [...nsFiles(ctx, p.namespace!).keys()].sort().filter((path) => path.includes(q)));
+}
+
+async function exportZip(ctx: Ctx, p: Record<string, string>): Promise<void> {
+  const ns = p.namespace!;
+  const entries: Record<string, Uint8Array> = {};
+  for (const [path, f] of [...nsFiles(ctx, ns)].sort(([a], [b]) => a.localeCompare(b))) entries[path.slice(1)] = f.data;
+  for (const flow of ctx.rt.store.flows.values()) {
+    if (flow.namespace === ns && !flow.deleted) entries[`_flows/${flow.id}.yml`] = Buffer.from(currentRevision(flow).source, 'utf8');
+  }
+  const zip = Buffer.from(zipSync(entries));
+  await sendBinary(ctx, 200, zip, zip.length, 'application/octet-stream', { 'content-disposition': `attachment; filename="${ns}_files.zip"` });
+}
+
 export const fileRoutes: Route[] = [
   { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/directory', handler: listDirectory },
   { method: 'POST', path: '/api/v1/:tenant/namespaces/:namespace/files/directory', handler: mkdir },
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/revisions', handler: revisions },
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/search', handler: search },
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/export', handler: exportZip },
   { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/stats', handler: stats },
   { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files', handler: download },
   { method: 'POST', path: '/api/v1/:tenant/namespaces/:namespace/files', handler: upload },

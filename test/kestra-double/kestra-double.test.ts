@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { type KestraDouble, patternByte, startKestraDouble } from './kestra-double.js';
-import { SPEC_PATH, loadContract } from './openapi-contract.js';
+import { loadContract } from './openapi-contract.js';
 
 let k: KestraDouble;
 let auth: Record<string, string>;
@@ -512,7 +512,7 @@ describe('Kestra double: UI, helpers, delay', () => {
 
 describe('OpenAPI contract validator', () => {
   it('indexes only the OSS operations of the spec', () => {
-    const c = loadContract(SPEC_PATH);
+    const c = loadContract();
     expect(c.operations.length).toBe(202);
     expect(c.match('GET', '/api/v1/main/flows/search')?.op.operationId).toBe('searchFlows');
     expect(c.match('GET', '/api/v1/main/flows/a.b/c')?.op.operationId).toBe('getFlow');
