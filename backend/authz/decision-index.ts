@@ -273,6 +273,11 @@ class TenantFacts {
   }
 }
 
+/** How many deleted users and groups the index remembers (ids are random: a few MB at most). */
+export const MAX_DELETED_SUBJECTS = 100_000;
+
+const deletedKey = (tenantId: string, type: 'USER' | 'GROUP', id: string) => `${tenantId}\u0000${type}\u0000${id}`;
+
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -286,6 +291,13 @@ export class DecisionIndex {
   private tenants = new Map<string, TenantFacts>();
   private bindingsById = new Map<string, StoredBinding>();
   private changes = 0;
+  /**
+   * Deleted users and groups (tenant, type, id). Their ids are never reused, so a binding or a
+   * membership naming one arriving later (a request that raced the deletion) is stale and ignored:
+   * a deleted group's former members can never regain anything through its id. Kept across
+   * reloads, bounded (oldest forgotten first).
+   */
+  private readonly deletedSubjects = new Set<string>();
 
   constructor(facts?: AuthzFacts) {
     if (facts) this.load(facts);
@@ -301,14 +313,15 @@ export class DecisionIndex {
     this.tenants = new Map();
     this.bindingsById = new Map();
     const pairsCache: PairsCache = new Map();
-    for (const b of facts.bindings) this.storeBinding(b, pairsCache);
-    for (const m of facts.memberships) this.storeMembership(m);
+    for (const b of facts.bindings) if (!this.isDeleted(b.tenantId, b.subjectType, b.subjectId)) this.storeBinding(b, pairsCache);
+    for (const m of facts.memberships) if (!this.isDeletedMembership(m)) this.storeMembership(m);
     for (const tenant of this.tenants.values()) for (const user of tenant.knownUsers()) this.compile(tenant, user);
     this.changes++;
   }
 
-  /** Adds a binding, or replaces the one with the same id. */
+  /** Adds a binding, or replaces the one with the same id (ignored for a deleted user or group). */
   addBinding(b: BindingFact): void {
+    if (this.isDeleted(b.tenantId, b.subjectType, b.subjectId)) return;
     if (this.bindingsById.has(b.id)) this.removeBinding(b.id);
     const facts = this.storeBinding(b);
     this.recompile(facts, facts.usersOf(b.subjectType, b.subjectId));
@@ -325,7 +338,9 @@ export class DecisionIndex {
     this.recompile(facts, facts.usersOf(b.subjectType, b.subjectId));
   }
 
+  /** Ignored when the group or the user was deleted. */
   addMembership(m: MembershipFact): void {
+    if (this.isDeletedMembership(m)) return;
     this.recompile(this.storeMembership(m), [m.userId]);
   }
 
@@ -337,8 +352,9 @@ export class DecisionIndex {
     this.recompile(facts, [userId]);
   }
 
-  /** A user or group was deleted: its bindings and memberships go with it. */
+  /** A user or group was deleted: its bindings and memberships go with it, and its id is never taken again. */
   removeSubject(tenantId: string, subjectType: 'USER' | 'GROUP', subjectId: string): void {
+    this.markDeleted(tenantId, subjectType, subjectId);
     const facts = this.tenants.get(tenantId);
     if (!facts) return;
     const affected = facts.usersOf(subjectType, subjectId);
@@ -430,6 +446,21 @@ export class DecisionIndex {
     if (user === undefined) return undefined;
     const id = pairId(resource, action);
     return id < 0 ? undefined : user.grants[user.slots[id]!];
+  }
+
+  private isDeleted(tenantId: string, type: 'USER' | 'GROUP', id: string): boolean {
+    return this.deletedSubjects.size > 0 && this.deletedSubjects.has(deletedKey(tenantId, type, id));
+  }
+
+  private isDeletedMembership(m: MembershipFact): boolean {
+    return this.isDeleted(m.tenantId, 'GROUP', m.groupId) || this.isDeleted(m.tenantId, 'USER', m.userId);
+  }
+
+  private markDeleted(tenantId: string, type: 'USER' | 'GROUP', id: string): void {
+    const key = deletedKey(tenantId, type, id);
+    this.deletedSubjects.delete(key); // re-inserted as the newest
+    this.deletedSubjects.add(key);
+    if (this.deletedSubjects.size > MAX_DELETED_SUBJECTS) this.deletedSubjects.delete(this.deletedSubjects.values().next().value!);
   }
 
   private factsOf(tenantId: string): TenantFacts {

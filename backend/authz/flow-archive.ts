@@ -1,5 +1,4 @@
-// Imports are rare: their parsers load on first use, not at start.
-const loadBusboy = () => import('@fastify/busboy');
+// Imports are rare: the unzipper loads on first use, not at start.
 const loadFflate = () => import('fflate');
 
 /** A flow import may not unpack to more than this: a zip bomb is refused, not expanded. */
@@ -8,37 +7,7 @@ const MAX_FILES = 5_000;
 
 export class ArchiveError extends Error {}
 
-/** The bytes of one named part of a multipart/form-data body. */
-export async function multipartPart(contentType: string, body: Buffer, name: string): Promise<Buffer | null> {
-  const { Busboy } = await loadBusboy();
-  return new Promise((resolve, reject) => {
-    let found: Buffer | null = null;
-    let parser: InstanceType<typeof Busboy>;
-    try {
-      parser = new Busboy({ headers: { 'content-type': contentType }, limits: { files: 10, fileSize: body.length } });
-    } catch (error) {
-      reject(new ArchiveError(`The multipart body cannot be read: ${(error as Error).message}`));
-      return;
-    }
-    parser.on('file', (field, stream) => {
-      const chunks: Buffer[] = [];
-      // A part cut short errors on its own stream: unheard, that error would end the process.
-      stream.on('error', (error: Error) => reject(new ArchiveError(`The multipart body cannot be read: ${error.message}`)));
-      stream.on('data', (chunk: Buffer) => field === name && chunks.push(chunk));
-      stream.on('end', () => {
-        if (field === name && found === null) found = Buffer.concat(chunks);
-      });
-    });
-    parser.on('field', (field, value) => {
-      if (field === name && found === null) found = Buffer.from(value);
-    });
-    parser.on('error', (error: Error) => reject(new ArchiveError(`The multipart body cannot be read: ${error.message}`)));
-    parser.on('finish', () => resolve(found));
-    parser.end(body);
-  });
-}
-
-const isZip = (bytes: Buffer) => bytes.length >= 4 && bytes.readUInt32LE(0) === 0x04034b50;
+export const isZip = (bytes: Buffer) => bytes.length >= 4 && bytes.readUInt32LE(0) === 0x04034b50;
 
 const LOCAL_HEADER = 0x04034b50;
 const CENTRAL_HEADER = 0x02014b50;
@@ -79,6 +48,12 @@ function checkArchiveLayout(zip: Buffer): void {
     });
     at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
   }
+  // Unzipped by name, a second entry of the same name would hide the first; Kestra reads both.
+  const names = new Set<string>();
+  for (const entry of entries) {
+    if (names.has(entry.name)) bad(`it holds two entries named ${entry.name}`);
+    names.add(entry.name);
+  }
   entries.sort((a, b) => a.offset - b.offset);
   let next = 0;
   for (const entry of entries) {
@@ -95,11 +70,11 @@ function checkArchiveLayout(zip: Buffer): void {
 }
 
 /**
- * The flow sources of an import: every .yml/.yaml file of a ZIP archive, or the text itself when
- * it is YAML. Sizes are checked before anything is inflated.
+ * The files of a ZIP archive that `wanted` names (directory entries left out), once the whole archive
+ * was found to list as Kestra's ZipInputStream reads it, one local header after the other. Sizes are
+ * checked before anything is inflated.
  */
-export async function flowSourcesOf(upload: Buffer): Promise<string[]> {
-  if (!isZip(upload)) return [upload.toString('utf8')];
+export async function archiveEntries(upload: Buffer, wanted: (name: string) => boolean = () => true): Promise<Array<{ name: string; bytes: Uint8Array }>> {
   try {
     checkArchiveLayout(upload);
   } catch (error) {
@@ -114,7 +89,8 @@ export async function flowSourcesOf(upload: Buffer): Promise<string[]> {
   try {
     files = unzipSync(new Uint8Array(upload), {
       filter: (file) => {
-        if (file.name.endsWith('/')) return false;
+        // Only the entries asked for are inflated (and count toward the limits); every name was checked above.
+        if (file.name.endsWith('/') || !wanted(file.name)) return false;
         total += file.originalSize;
         count++;
         if (total > MAX_UNPACKED_BYTES || count > MAX_FILES) throw new ArchiveError(`The archive unpacks to more than ${MAX_UNPACKED_BYTES} bytes or ${MAX_FILES} files`);
@@ -125,11 +101,15 @@ export async function flowSourcesOf(upload: Buffer): Promise<string[]> {
     if (error instanceof ArchiveError) throw error;
     throw new ArchiveError(`The archive cannot be read: ${(error as Error).message}`);
   }
-  const sources: string[] = [];
-  for (const [name, bytes] of Object.entries(files)) {
+  return Object.entries(files).map(([name, bytes]) => ({ name, bytes }));
+}
+
+/** The flow sources of an import: every .yml/.yaml file of a ZIP archive, or the text itself when it is YAML. */
+export async function flowSourcesOf(upload: Buffer): Promise<string[]> {
+  if (!isZip(upload)) return [upload.toString('utf8')];
+  return (await archiveEntries(upload)).map(({ name, bytes }) => {
     // Kestra imports only YAML files; anything else in the archive is refused rather than ignored.
     if (!/\.ya?ml$/i.test(name)) throw new ArchiveError(`The archive holds ${name}, which is not a flow (.yml/.yaml)`);
-    sources.push(Buffer.from(bytes).toString('utf8'));
-  }
-  return sources;
+    return Buffer.from(bytes).toString('utf8');
+  });
 }

@@ -3,13 +3,15 @@ import type { Principal } from '../auth/sessions.js';
 import type { DecisionIndex } from './decision-index.js';
 import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.js';
 import { eeOperationOf } from './ee-operation-match.js';
-import { ArchiveError, flowSourcesOf, multipartPart } from './flow-archive.js';
+import { ArchiveError, flowSourcesOf } from './flow-archive.js';
+import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
+import { checkFormShape, FormError, type FormPart, isMultipart, readFormParts } from './multipart-form.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
-import { narrowQuery, QueryError, queryValue } from './query-scope.js';
+import { conditionOf, narrowQuery, parseQuery, QueryError, queryValue, type NamespaceCondition, type ScopeFilter } from './query-scope.js';
 
-/** Bodies Perch must read to find namespaces are small documents, never uploads. */
+/** Bodies Perch reads whole: documents naming namespaces, and multipart forms (checked before anything is forwarded). */
 export const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
 
 export interface KestraCall {
@@ -30,7 +32,16 @@ export interface ResponseFilter {
 }
 
 export type Verdict =
-  | { ok: true; row: PolicyRow; namespaces: string[]; body?: Buffer; query?: string; responseFilter?: ResponseFilter }
+  | {
+      ok: true;
+      row: PolicyRow;
+      namespaces: string[];
+      body?: Buffer;
+      query?: string;
+      responseFilter?: ResponseFilter;
+      /** Perch's own answer (an empty page): nothing is sent to Kestra. */
+      answer?: unknown;
+    }
   | { ok: false; status: number; message: string; details?: Record<string, unknown> };
 
 /** Where a request's namespaces were found: named ones, or a tenant-level or "anywhere" question. */
@@ -54,6 +65,22 @@ function queryParam(query: string, name: string): string | undefined {
     return queryValue(query, name);
   } catch (error) {
     if (error instanceof QueryError) throw new Refusal(400, error.message);
+    throw error;
+  }
+}
+
+/** A multipart body in its one canonical form (multipart-form.ts), checked against what the operation takes. */
+function formParts(row: PermissionRow, call: KestraCall, body: Buffer | undefined): FormPart[] | undefined {
+  if (!isMultipart(call.contentType)) {
+    if (row.namespaceFileWrite === 'upload') throw new Refusal(400, 'A namespace file is uploaded as multipart/form-data');
+    return undefined;
+  }
+  try {
+    const parts = readFormParts(call.contentType!, body ?? Buffer.alloc(0));
+    if (row.form) checkFormShape(parts, row.form, parseQuery(call.query).map((p) => p.name));
+    return parts;
+  } catch (error) {
+    if (error instanceof FormError || error instanceof QueryError) throw new Refusal(400, error.message);
     throw error;
   }
 }
@@ -90,22 +117,39 @@ function flowsOf(body: Buffer, multiDocument: boolean, kestraHosts: KestraHosts)
   return result.documents;
 }
 
-/**
- * A JSON `{filters: [QueryFilter]}` bulk body bounded to one namespace root: the caller's namespace
- * filters are replaced by Perch's. Several roots cannot be expressed in one query: refused.
- */
-function narrowFiltersBody(value: unknown, roots: readonly string[]): Buffer {
+/** The plain filters of a JSON `{filters: [QueryFilter]}` bulk body; combining ones are refused. */
+function bodyFilters(value: unknown): Array<{ field?: unknown; operation?: unknown; value?: unknown }> {
   const filters = (value as { filters?: unknown } | null)?.filters;
   if (!Array.isArray(filters)) throw new Refusal(400, 'The request body must be {filters: [...]}');
-  if (roots.length !== 1) throw new Refusal(403, `You may act in several namespaces (${roots.join(', ')}): select the items by id instead`);
-  const kept = filters.filter((f) => {
-    const filter = f as { field?: unknown; children?: unknown; logical?: unknown } | null;
+  for (const f of filters) {
+    const filter = f as { children?: unknown; logical?: unknown } | null;
     if (!filter || typeof filter !== 'object' || filter.children !== undefined || filter.logical !== undefined) {
       throw new Refusal(400, 'Perch only accepts plain {field, operation, value} filters in bulk calls');
     }
-    return filter.field !== 'namespace' && filter.field !== 'NAMESPACE';
-  });
-  kept.push({ field: 'namespace', operation: 'PREFIX', value: roots[0] });
+  }
+  return filters as Array<{ field?: unknown; operation?: unknown; value?: unknown }>;
+}
+
+const isNamespaceField = (field: unknown) => typeof field === 'string' && field.toLowerCase() === 'namespace';
+
+/** The namespace conditions of a `{filters}` body, read like those of a query. */
+function bodyNamespaceConditions(value: unknown): NamespaceCondition[] {
+  return bodyFilters(value)
+    .filter((f) => isNamespaceField(f.field))
+    .map((f) => {
+      const raw = f.value;
+      const text = typeof raw === 'string' ? raw : Array.isArray(raw) && raw.every((v) => typeof v === 'string') ? raw.join(',') : null;
+      if (typeof f.operation !== 'string' || text === null) throw new Refusal(400, 'A namespace filter in the body needs an operation and a string value (or a list of them)');
+      const condition = conditionOf(f.operation, text);
+      if (typeof condition === 'string') throw new Refusal(400, condition);
+      return condition;
+    });
+}
+
+/** The body with the caller's namespace filters replaced by Perch's one filter. */
+function narrowFiltersBody(value: unknown, filter: ScopeFilter): Buffer {
+  const kept: unknown[] = bodyFilters(value).filter((f) => !isNamespaceField(f.field));
+  kept.push({ field: 'namespace', operation: filter.operation, value: filter.value });
   return Buffer.from(JSON.stringify({ ...(value as object), filters: kept }));
 }
 
@@ -160,13 +204,17 @@ export class KestraAuthorizer {
 
   private async checkPermission(row: PermissionRow, params: Record<string, string>, call: KestraCall, principal: Principal): Promise<Verdict> {
     const sources = [row.namespace, ...(row.alsoNamespaces ?? [])];
-    const needsBody = sources.some((s) => BODY_SOURCES.has(s.from)) || row.actionByFlag?.in === 'jsonBody';
+    const needsBody = sources.some((s) => BODY_SOURCES.has(s.from)) || row.actionByFlag?.in === 'jsonBody' || row.form !== undefined;
     const body = needsBody ? await call.readBody() : undefined;
+    const parts = body && body.length > 0 ? formParts(row, call, body) : undefined;
     let json: unknown;
     const jsonBody = () => (json ??= parseJson(body!));
 
     const targets: Targets = { namespaces: [], tenant: false, anywhere: false, filters: false, references: [], flows: [] };
-    for (const source of sources) await this.collect(source, params, call, body, jsonBody, targets);
+    for (const source of sources) await this.collect(source, params, call, body, parts, jsonBody, targets);
+    // A file under _flows/ is a flow write: the flow's rights and reference checks, as on a flow save.
+    const folderFlows = row.namespaceFileWrite ? await this.folderFlows(row.namespaceFileWrite, params.namespace!, call.query, parts) : [];
+    if (folderFlows.length > 0) this.addFlows(targets, folderFlows);
 
     const actions = this.actionsOf(row, call, jsonBody);
     const { tenantId, userId } = principal;
@@ -186,12 +234,13 @@ export class KestraAuthorizer {
     };
     for (const action of actions) need(row.resource, action);
     for (const extra of row.also ?? []) need(extra.resource, extra.action, extra.scope);
+    if (folderFlows.length > 0) for (const action of ['CREATE', 'UPDATE'] as const) need('FLOW', action);
     if (missing.length > 0) {
       const unique = [...new Set(missing)];
       throw new Refusal(403, `Not allowed: this needs ${unique.join(', ')}`, { missing: unique });
     }
     const offending: string[] = [];
-    if (row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) {
+    if ((row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) || folderFlows.length > 0) {
       for (const ref of targets.references) {
         if (!this.index.allows(tenantId, userId, ref.resource, ref.action, ref.namespace)) {
           offending.push(`line ${ref.line}: ${ref.what} (needs ${ref.resource} ${ref.action} ${ref.namespace === null ? 'tenant-wide' : `in ${ref.namespace}`})`);
@@ -216,15 +265,27 @@ export class KestraAuthorizer {
     if (reach.all) return verdict;
     const visible = (ns: string) => this.index.allows(tenantId, userId, row.resource, row.action, ns);
     if (targets.filters) {
-      const narrowed = narrowQuery(call.query, reach.namespaces);
-      if (!narrowed.ok) throw new Refusal(400, narrowed.message);
-      verdict.query = narrowed.query;
-      if (!narrowed.exact && !row.responseNamespace) {
-        throw new Refusal(403, `You may see several namespaces (${reach.namespaces.join(', ')}): filter this call by one of them`);
-      }
-      if (row.responseNamespace) verdict.responseFilter = { where: row.responseNamespace, visible, exact: narrowed.exact };
+      const inBody = row.namespace.from === 'filtersBody';
       // A {filters} body is bounded too: Kestra versions differ on whether such a call reads its body or its query.
-      if (row.namespace.from === 'filtersBody') verdict.body = narrowFiltersBody(jsonBody(), reach.namespaces);
+      const narrowed = narrowQuery(call.query, reach.namespaces, inBody ? bodyNamespaceConditions(jsonBody()) : []);
+      if (!narrowed.ok) throw new Refusal(400, narrowed.message);
+      if (narrowed.scope.kind === 'none') {
+        // Nothing in common: no request (least of all a broader one) goes to Kestra.
+        if (row.list !== 'byQuery' && row.responseNamespace?.startsWith('results[]')) return { ...verdict, answer: { results: [], total: 0 } };
+        throw new Refusal(403, `Your namespace filters select no namespace where you may ${row.resource} ${row.action} (${reach.namespaces.join(', ') || 'none'}), so nothing was sent to Kestra`);
+      }
+      verdict.query = narrowed.query;
+      if (!row.responseNamespace && narrowed.scope.kind === 'cone') {
+        // No answer to filter (an export, a write by query): only namespaces named one by one bound it
+        // exactly. Kestra's JDBC repositories read PREFIX/STARTS_WITH as SQL LIKE 'value%' (no dot
+        // boundary, `_` a wildcard), wider than Perch's reading (docs/compatibility.md).
+        throw new Refusal(403, `Perch bounds this call only by namespaces named one by one: add filters[namespace][IN]=… with namespaces under ${reach.namespaces.join(', ')}`);
+      }
+      if (!narrowed.exact && !row.responseNamespace) {
+        throw new Refusal(403, `Perch cannot bound this call exactly to your namespaces (${reach.namespaces.join(', ')}) with these filters: name the namespaces with filters[namespace][EQUALS] or [IN], or filter by one of them`);
+      }
+      if (row.responseNamespace) verdict.responseFilter = { where: row.responseNamespace, visible: (ns) => visible(ns) && narrowed.accepts(ns), exact: narrowed.exact };
+      if (inBody) verdict.body = narrowFiltersBody(jsonBody(), narrowed.filter!);
     } else if (row.responseNamespace) {
       if (row.sse) throw new Refusal(403, 'This live view spans namespaces and needs a tenant-wide binding');
       verdict.responseFilter = { where: row.responseNamespace, visible, exact: row.list !== 'filterResponse' };
@@ -240,7 +301,15 @@ export class KestraAuthorizer {
     return value === undefined ? [flag.whenTrue, flag.whenFalse] : [value ? flag.whenTrue : flag.whenFalse];
   }
 
-  private async collect(source: NamespaceSource, params: Record<string, string>, call: KestraCall, body: Buffer | undefined, jsonBody: () => unknown, targets: Targets): Promise<void> {
+  private async collect(
+    source: NamespaceSource,
+    params: Record<string, string>,
+    call: KestraCall,
+    body: Buffer | undefined,
+    parts: FormPart[] | undefined,
+    jsonBody: () => unknown,
+    targets: Targets,
+  ): Promise<void> {
     const absent = (whenAbsent: 'refuse' | 'anywhere' | 'tenant', what: string) => {
       if (whenAbsent === 'refuse') throw new Refusal(400, `${what} is required`);
       if (whenAbsent === 'tenant') targets.tenant = true;
@@ -287,11 +356,11 @@ export class KestraAuthorizer {
       }
       case 'flowYamlDocumentsBody': {
         let sources: string[] = body && body.length > 0 ? [body.toString('utf8')] : [];
-        if (body && /^multipart\//i.test(call.contentType ?? '')) {
+        if (parts) {
           // An import: the named part is a ZIP of flows or a multi-document YAML; every flow counts.
           try {
-            const upload = await multipartPart(call.contentType!, body, source.multipartPart ?? 'fileUpload');
-            sources = upload ? await flowSourcesOf(upload) : [];
+            const upload = parts.find((p) => p.name === (source.multipartPart ?? 'fileUpload'));
+            sources = upload ? await flowSourcesOf(upload.data) : [];
           } catch (error) {
             if (error instanceof ArchiveError) throw new Refusal(400, error.message);
             throw error;
@@ -321,6 +390,16 @@ export class KestraAuthorizer {
       case 'none':
         targets.tenant = true;
         return;
+    }
+  }
+
+  private async folderFlows(write: NonNullable<PermissionRow['namespaceFileWrite']>, namespace: string, query: string, parts: FormPart[] | undefined) {
+    try {
+      return await flowsOfNamespaceFileWrite(write, namespace, (name) => queryParam(query, name), parts?.find((p) => p.name === 'fileContent'), this.kestraHosts);
+    } catch (error) {
+      if (error instanceof FlowFolderError) throw new Refusal(error.status, error.message);
+      if (error instanceof ArchiveError) throw new Refusal(400, error.message);
+      throw error;
     }
   }
 

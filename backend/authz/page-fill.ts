@@ -1,19 +1,27 @@
 import type { Dispatcher } from 'undici';
+import { parseQuery } from './query-scope.js';
 import { filterByNamespace } from './response-filter.js';
 
 /** Upstream page size while scanning, and the most items Perch scans for one answer. */
 const SCAN_PAGE_SIZE = 500;
 const MAX_SCANNED = 20_000;
 
+/** Paging parameters as Kestra reads their names (decoded, split on `&` and `;`): Perch's own replace them all. */
+const isPaging = (part: string) => {
+  const name = parseQuery(part)[0]?.name;
+  return name === 'page' || name === 'size';
+};
+
 function withPaging(query: string, page: number, size: number): string {
-  const kept = query.split('&').filter((part) => part !== '' && !/^(page|size)=/.test(part));
+  const kept = query.split(/[&;]/).filter((part) => part !== '' && !isPaging(part));
   return [...kept, `page=${page}`, `size=${size}`].join('&');
 }
 
 function pageOf(query: string): { page: number; size: number } {
+  const parameters = parseQuery(query);
   const read = (name: string, fallback: number) => {
-    const match = new RegExp(`(?:^|&)${name}=(\\d+)(?:&|$)`).exec(query);
-    const value = match ? Number(match[1]) : fallback;
+    const given = parameters.filter((p) => p.name === name);
+    const value = given.length === 1 && /^\d+$/.test(given[0]!.value) ? Number(given[0]!.value) : fallback;
     return Number.isSafeInteger(value) && value > 0 ? value : fallback;
   };
   return { page: read('page', 1), size: Math.min(read('size', 10), 1000) };

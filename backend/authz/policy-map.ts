@@ -47,6 +47,7 @@
  */
 
 import type { Action, Resource } from '../../lib/authz/catalogue.js';
+import type { FormShape } from './multipart-form.js';
 
 export type { Action, Resource };
 
@@ -124,6 +125,10 @@ export interface PolicyRowCommon {
    */
   responseNamespace?: string;
   sse?: true;
+  /** A multipart operation's one form (issue 16): the parts it takes, or a flow's inputs; see multipart-form.ts. */
+  form?: FormShape;
+  /** A namespace-file write Kestra may turn into a flow write under `_flows/` (flow-folder.ts). */
+  namespaceFileWrite?: 'upload' | 'move' | 'directory' | 'delete';
   /** Served by Kestra OSS but absent from the spec (kestra-oss-notes §3.1). */
   notInSpec?: true;
   note?: string;
@@ -171,6 +176,8 @@ const EXEC_IDS = { from: 'executionIdsBody' } as const satisfies NamespaceSource
 const FLOW_REFS = { from: 'flowRefsBody' } as const satisfies NamespaceSource;
 const TRIGGER_REFS = { from: 'triggerRefsBody' } as const satisfies NamespaceSource;
 const TRIGGER = { from: 'triggerBody' } as const satisfies NamespaceSource;
+const INPUTS = { inputs: true } as const satisfies FormShape;
+const FLOW_UPLOAD = { parts: ['fileUpload'], files: true } as const satisfies FormShape;
 
 const WEBHOOK_NOTE =
   'Webhook: anonymous by design, Kestra authenticates the request with the key in the path. Perch forwards it without a session and records the namespace.';
@@ -315,11 +322,11 @@ const ROWS: readonly PolicyRow[] = [
   { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/labels', access: 'permission', resource: 'EXECUTION', action: 'CHANGE_LABELS', namespace: EXEC, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/pause', access: 'permission', resource: 'EXECUTION', action: 'PAUSE', namespace: EXEC, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/replay', access: 'permission', resource: 'EXECUTION', action: 'REPLAY', namespace: EXEC, list: 'none' },
-  { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/replay-with-inputs', access: 'permission', resource: 'EXECUTION', action: 'REPLAY', namespace: EXEC, list: 'none' },
+  { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/replay-with-inputs', access: 'permission', resource: 'EXECUTION', action: 'REPLAY', namespace: EXEC, form: INPUTS, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/restart', access: 'permission', resource: 'EXECUTION', action: 'RESTART', namespace: EXEC, list: 'none' },
-  { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/resume', access: 'permission', resource: 'EXECUTION', action: 'RESUME', namespace: EXEC, list: 'none' },
+  { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/resume', access: 'permission', resource: 'EXECUTION', action: 'RESUME', namespace: EXEC, form: INPUTS, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/resume-from-breakpoint', access: 'permission', resource: 'EXECUTION', action: 'RESUME', namespace: EXEC, list: 'none' },
-  { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/resume/validate', access: 'permission', resource: 'EXECUTION', action: 'RESUME', namespace: EXEC, list: 'none' },
+  { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/resume/validate', access: 'permission', resource: 'EXECUTION', action: 'RESUME', namespace: EXEC, form: INPUTS, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/state', access: 'permission', resource: 'EXECUTION', action: 'UPDATE', namespace: EXEC, list: 'none', note: 'Changes a task run\'s state.' },
   { method: 'POST', path: '/api/v1/{tenant}/executions/{executionId}/actions/unqueue', access: 'permission', resource: 'EXECUTION', action: 'UNQUEUE', namespace: EXEC, list: 'none' },
   { method: 'GET', path: '/api/v1/{tenant}/executions/{executionId}/file', access: 'permission', resource: 'EXECUTION', action: 'ACCESS_FILES', namespace: EXEC, list: 'none' },
@@ -329,8 +336,8 @@ const ROWS: readonly PolicyRow[] = [
   { method: 'GET', path: '/api/v1/{tenant}/executions/{executionId}/follow', access: 'permission', resource: 'EXECUTION', action: 'FOLLOW', namespace: EXEC, list: 'none', sse: true },
   { method: 'GET', path: '/api/v1/{tenant}/executions/{executionId}/follow-dependencies', access: 'permission', resource: 'EXECUTION', action: 'FOLLOW', namespace: EXEC, list: 'filterResponse', responseNamespace: 'namespace', sse: true, note: 'Streams status events of dependent executions, possibly in other namespaces: drop events whose data.namespace is not covered.' },
   { method: 'GET', path: '/api/v1/{tenant}/executions/{executionId}/graph', access: 'permission', resource: 'EXECUTION', action: 'VIEW', namespace: EXEC, list: 'none', note: '?subflows= expands subflows, which may live in other namespaces (structure only).' },
-  { method: 'POST', path: '/api/v1/{tenant}/executions/{namespace}/{id}', access: 'permission', resource: 'FLOW', action: 'EXECUTE', namespace: NS, list: 'none' },
-  { method: 'POST', path: '/api/v1/{tenant}/executions/{namespace}/{id}/validate', access: 'permission', resource: 'FLOW', action: 'EXECUTE', namespace: NS, list: 'none', note: 'Validates the inputs of a new execution.' },
+  { method: 'POST', path: '/api/v1/{tenant}/executions/{namespace}/{id}', access: 'permission', resource: 'FLOW', action: 'EXECUTE', namespace: NS, form: INPUTS, list: 'none' },
+  { method: 'POST', path: '/api/v1/{tenant}/executions/{namespace}/{id}/validate', access: 'permission', resource: 'FLOW', action: 'EXECUTE', namespace: NS, form: INPUTS, list: 'none', note: 'Validates the inputs of a new execution.' },
 
   // --- Expressions ---
   { method: 'POST', path: '/api/v1/{tenant}/expressions/render', access: 'permission', resource: 'FLOW', action: 'VIEW', also: [{ resource: 'EXECUTION', action: 'ACCESS_OUTPUTS' }], namespace: { from: 'renderBody' }, list: 'none', note: 'Restricted engine (secret() masked), but with an executionId it shows that execution\'s values: FLOW VIEW + EXECUTION ACCESS_OUTPUTS on every namespace named.' },
@@ -351,10 +358,10 @@ const ROWS: readonly PolicyRow[] = [
   { method: 'GET', path: '/api/v1/{tenant}/flows/export/by-query/csv', access: 'permission', resource: 'FLOW', action: 'EXPORT', namespace: FILTERS, list: 'narrowQuery' },
   { method: 'POST', path: '/api/v1/{tenant}/flows/expressions', access: 'permission', resource: 'FLOW', action: 'VALIDATE', namespace: { from: 'flowYamlBody', whenAbsent: 'anywhere' }, list: 'none', note: 'Editor autocompletion for the posted YAML.' },
   { method: 'POST', path: '/api/v1/{tenant}/flows/graph', access: 'permission', resource: 'FLOW', action: 'VIEW', namespace: { from: 'flowYamlBody', whenAbsent: 'anywhere' }, list: 'none', note: '?subflows= expands subflows, which may live in other namespaces (structure only).' },
-  { method: 'POST', path: '/api/v1/{tenant}/flows/import', access: 'permission', resource: 'FLOW', action: 'IMPORT', also: [{ resource: 'FLOW', action: 'UPDATE' }], namespace: { from: 'flowYamlDocumentsBody', whenAbsent: 'refuse', multipartPart: 'fileUpload' }, list: 'byIds', note: 'Multipart ZIP or multi-document YAML; importing overwrites existing flows, hence UPDATE too.' },
+  { method: 'POST', path: '/api/v1/{tenant}/flows/import', access: 'permission', resource: 'FLOW', action: 'IMPORT', also: [{ resource: 'FLOW', action: 'UPDATE' }], namespace: { from: 'flowYamlDocumentsBody', whenAbsent: 'refuse', multipartPart: 'fileUpload' }, form: FLOW_UPLOAD, list: 'byIds', note: 'Multipart ZIP or multi-document YAML; importing overwrites existing flows, hence UPDATE too.' },
   { method: 'GET', path: '/api/v1/{tenant}/flows/search', access: 'permission', resource: 'FLOW', action: 'LIST', namespace: FILTERS, list: 'narrowQuery', responseNamespace: 'results[].namespace' },
   { method: 'GET', path: '/api/v1/{tenant}/flows/source', access: 'permission', resource: 'FLOW', action: 'LIST', namespace: { from: 'query', param: 'namespace', whenAbsent: 'anywhere' }, list: 'filterResponse', responseNamespace: 'results[].model.namespace', note: '?namespace= is one prefix, which cannot express several bindings: post-filter (total approximate).' },
-  { method: 'POST', path: '/api/v1/{tenant}/flows/validate', access: 'permission', resource: 'FLOW', action: 'VALIDATE', namespace: { from: 'flowYamlDocumentsBody', whenAbsent: 'anywhere' }, list: 'none' },
+  { method: 'POST', path: '/api/v1/{tenant}/flows/validate', access: 'permission', resource: 'FLOW', action: 'VALIDATE', namespace: { from: 'flowYamlDocumentsBody', whenAbsent: 'anywhere' }, form: FLOW_UPLOAD, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/flows/validate/task', access: 'permission', resource: 'FLOW', action: 'VALIDATE', namespace: ANYWHERE, list: 'none', note: 'The body is one task: no namespace.' },
   { method: 'POST', path: '/api/v1/{tenant}/flows/validate/trigger', access: 'permission', resource: 'FLOW', action: 'VALIDATE', namespace: ANYWHERE, list: 'none', note: 'The body is one trigger: no namespace.' },
   { method: 'GET', path: '/api/v1/{tenant}/flows/{namespace}', access: 'permission', resource: 'FLOW', action: 'LIST', namespace: NS, list: 'none' },
@@ -404,11 +411,11 @@ const ROWS: readonly PolicyRow[] = [
 
   // --- Namespace files: MANAGE_FILES covers every namespace-file operation (EE §2.4), reads included ---
   { method: 'GET', path: '/api/v1/{tenant}/namespaces/{namespace}/files', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, list: 'none' },
-  { method: 'POST', path: '/api/v1/{tenant}/namespaces/{namespace}/files', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, list: 'none' },
-  { method: 'PUT', path: '/api/v1/{tenant}/namespaces/{namespace}/files', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, list: 'none' },
-  { method: 'DELETE', path: '/api/v1/{tenant}/namespaces/{namespace}/files', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, list: 'none' },
+  { method: 'POST', path: '/api/v1/{tenant}/namespaces/{namespace}/files', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, form: { parts: ['fileContent'], files: true }, namespaceFileWrite: 'upload', list: 'none' },
+  { method: 'PUT', path: '/api/v1/{tenant}/namespaces/{namespace}/files', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, namespaceFileWrite: 'move', list: 'none' },
+  { method: 'DELETE', path: '/api/v1/{tenant}/namespaces/{namespace}/files', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, namespaceFileWrite: 'delete', list: 'none' },
   { method: 'GET', path: '/api/v1/{tenant}/namespaces/{namespace}/files/directory', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, list: 'none' },
-  { method: 'POST', path: '/api/v1/{tenant}/namespaces/{namespace}/files/directory', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, list: 'none' },
+  { method: 'POST', path: '/api/v1/{tenant}/namespaces/{namespace}/files/directory', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, namespaceFileWrite: 'directory', list: 'none' },
   { method: 'GET', path: '/api/v1/{tenant}/namespaces/{namespace}/files/export', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, list: 'none' },
   { method: 'GET', path: '/api/v1/{tenant}/namespaces/{namespace}/files/revisions', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, list: 'none' },
   { method: 'GET', path: '/api/v1/{tenant}/namespaces/{namespace}/files/search', access: 'permission', resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: NS, list: 'none' },

@@ -77,7 +77,7 @@ export function createFastLane(parts: FastLaneParts): FastLane {
     const principal = 'session' in credential ? await ctx.sessions.resolve(credential.session) : await tokenPrincipal(credential.apiToken);
     if (!principal) return false;
     const verdict = await parts.authorize(req, path, query, principal);
-    if (!verdict.ok || verdict.body !== undefined || verdict.responseFilter) return false;
+    if (!verdict.ok || verdict.body !== undefined || verdict.responseFilter || verdict.answer !== undefined) return false;
     counts.forwarded++;
     try {
       parts.forwardRead(req, res, principal, path, verdict.query ?? query);

@@ -239,6 +239,7 @@ export async function registerKestraProxy(
         });
         if (!verdict.ok) return sendError(reply, verdict.status, verdict.message, verdict.details);
         request.kestraCall = { row: verdict.row, namespaces: verdict.namespaces };
+        if (verdict.answer !== undefined) return reply.header('cache-control', 'no-store').send(verdict.answer);
         forward = verdict;
         const capturing = captureStatesBefore(request, kestraReads, kestraReadHeaders, verdict.body);
         if (capturing) await capturing;

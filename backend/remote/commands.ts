@@ -101,9 +101,7 @@ export function registerRemoteCommands(program: Command, fail: (message: string)
 
   const tokens = program.command('tokens').description("manage the calling account's API tokens");
   remote(tokens.command('list').description('list tokens')).action(run((o) => callPerch(o, 'GET', '/api/v1/me/api-tokens')));
-  remote(tokens.command('create').description('create a token (its secret is printed once)').requiredOption('--name <name>').option('--max-age <duration>', 'ISO-8601, e.g. P30D')).action(
-    run((o) => callPerch(o, 'POST', '/api/v1/me/api-tokens', { json: { name: o.name, ...(o.maxAge ? { maxAge: o.maxAge } : {}) } })),
-  );
+  // No `tokens create`: a call authenticated by an API token may not mint tokens (docs/notes/authz-scope.md).
   remote(tokens.command('revoke').description('revoke a token').argument('<tokenId>')).action(
     run((o, id) => callPerch(o, 'DELETE', `/api/v1/me/api-tokens/${encodeURIComponent(id!)}`)),
   );

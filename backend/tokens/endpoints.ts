@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/sessions.js';
 import { createApiTokenRequestSchema } from '../../lib/schemas/tokens.js';
 import type { PerchContext } from '../context.js';
-import { notFound } from '../http/errors.js';
+import { forbidden, notFound } from '../http/errors.js';
 import { parse } from '../http/request.js';
 import type { Access } from '../http/fastify-types.js';
 import { machineAccess } from './machine-access.js';
@@ -22,11 +23,28 @@ export interface TokenEndpoints {
   deletedStatus: 200 | 204;
 }
 
+/** Whether the caller proved who they are with an API token (rather than a session or a password). */
+export function authenticatedByToken(principal: Principal | null | undefined): boolean {
+  return principal !== null && principal !== undefined && (principal.authMethod === 'token' || principal.sessionHash.startsWith('token:'));
+}
+
+/**
+ * A token cannot outlive or out-rank its origin: a call authenticated by an API token may not mint
+ * API tokens (for its owner or anyone else), so revoking that token, or disabling its owner, ends
+ * every access it could give. Tokens are created from a session or with a password (Basic).
+ */
+function refuseTokenMinting(request: FastifyRequest): void {
+  if (authenticatedByToken(request.principal)) {
+    throw forbidden('A call authenticated by an API token cannot create API tokens: sign in (or use Basic credentials) to create one');
+  }
+}
+
 /** GET list, POST create (the secret is answered once), DELETE one: the same for every owner kind. */
 export function registerTokenEndpoints(app: FastifyInstance, ctx: PerchContext, endpoints: TokenEndpoints): void {
   app.get(endpoints.path, endpoints.access, async (request) => listApiTokens(ctx.db, await endpoints.owner(request, 'LIST')));
 
   app.post(endpoints.path, endpoints.access, async (request, reply) => {
+    refuseTokenMinting(request);
     const userId = await endpoints.owner(request, 'CREATE');
     const body = parse(createApiTokenRequestSchema, request.body);
     const created = await createApiToken(ctx.db, userId, body, request.principal!.userId);

@@ -3,36 +3,23 @@
  * fields and request fields the spec documents, each answer checked with Ajv against the spec's own
  * schema for that operation (converted as for the Kestra double).
  */
-import fs from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
-import { convertSchema, SPEC_PATH } from '../kestra-double/openapi-contract.js';
+import { contractAjv, convertComponents, convertSchema, loadDerivedContract } from '../kestra-double/openapi-contract.js';
 import { storeTargets } from '../support/databases.js';
 import { Browser, startSignedIn, type RunningPerch } from '../support/perch.js';
 
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
-
 /** Validators for the response schemas of the spec's EE operations, by operationId and status. */
 function eeResponseSchemas() {
-  const spec = YAML.parse(fs.readFileSync(SPEC_PATH, 'utf8'), { maxAliasCount: -1 });
-  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, unicodeRegExp: true });
-  addFormats(ajv);
-  ajv.addFormat('int32', { type: 'number', validate: (v: number) => Number.isInteger(v) && Math.abs(v) <= 2 ** 31 });
-  ajv.addFormat('int64', { type: 'number', validate: (v: number) => Number.isInteger(v) });
-  const components = Object.fromEntries(Object.entries(spec.components.schemas).map(([k, v]) => [k, convertSchema(v, 'root')]));
-  ajv.addSchema({ $id: 'kestra-openapi', components: { schemas: components } });
-  const ops = new Map<string, Record<string, any>>();
-  for (const item of Object.values<any>(spec.paths)) {
-    for (const m of ['get', 'post', 'put', 'patch', 'delete']) if (item[m]?.operationId) ops.set(item[m].operationId, item[m].responses);
-  }
+  const derived = loadDerivedContract();
+  const ajv = contractAjv(convertComponents(derived.schemas));
+  const ops = new Map(derived.operations.map((op) => [op.operationId, op.responses]));
   return {
     /** The statuses the spec documents for an operation. */
     statuses: (operationId: string) => Object.keys(ops.get(operationId) ?? {}).map(Number),
     /** Ajv errors of `body` against the operation's JSON schema for `status` (empty: valid). */
     errors(operationId: string, status: number, body: unknown): string[] {
-      const schema = ops.get(operationId)?.[String(status)]?.content?.['application/json']?.schema;
+      const schema = ops.get(operationId)?.[String(status)]?.['application/json'];
       if (!schema) throw new Error(`${operationId} ${status} has no JSON schema`);
       const validate: ValidateFunction = ajv.compile(convertSchema(schema, 'root') as object);
       return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);

@@ -6,6 +6,9 @@ import type { ExecutionNamespaceLookup } from '../../backend/authz/execution-loo
 import { KestraAuthorizer } from '../../backend/authz/kestra-authorizer.js';
 import { KestraHosts } from '../../backend/authz/kestra-hosts.js';
 import { canonicalizeRequest } from '../../backend/proxy/canonical-request.js';
+import { posix } from 'node:path';
+import { strToU8, zipSync } from 'fflate';
+import { fileUpload, multipartForm } from '../support/multipart.js';
 
 /**
  * The attack cases of anchors.md §4.4 replayed against the gate and the authorizer together: a
@@ -123,23 +126,86 @@ describe('query strings that Kestra would read otherwise', () => {
     expect(verdict.ok === false && verdict.status).toBe(status);
   });
 
+  const SEARCH = '/api/v1/main/executions/search';
+  const BY_QUERY = '/api/v1/main/executions/by-query';
   it.each([
-    ['no filter', '/api/v1/main/executions/by-query', ''],
-    ['its own namespace', '/api/v1/main/executions/by-query?filters[namespace][EQUALS]=company.team', 'filters[namespace][EQUALS]=company.team&'],
-    ['an encoded filter name', '/api/v1/main/executions/by-query?filters%5Bnamespace%5D%5BEQUALS%5D=company.team', 'filters%5Bnamespace%5D%5BEQUALS%5D=company.team&'],
-    ['a field spelled NAMESPACE', '/api/v1/main/executions/by-query?filters[NAMESPACE][EQUALS]=company.finance', 'filters[NAMESPACE][EQUALS]=company.finance&'],
-    ['another namespace', '/api/v1/main/executions/by-query?filters[namespace][PREFIX]=company', 'filters[namespace][PREFIX]=company&'],
-  ])('a by-query delete with %s goes to Kestra with Perch’s scope on top', async (_name, url, kept) => {
-    const verdict = await verdictOf('DELETE', url);
-    expect(verdict.ok && verdict.query).toBe(`${kept}${SCOPE}`);
+    ['no filter', 'GET', SEARCH, SCOPE],
+    ['its own namespace', 'DELETE', `${BY_QUERY}?filters[namespace][EQUALS]=company.team`, 'filters[namespace][EQUALS]=company.team'],
+    ['an encoded filter name', 'DELETE', `${BY_QUERY}?filters%5Bnamespace%5D%5BEQUALS%5D=company.team`, 'filters[namespace][EQUALS]=company.team'],
+    ['a wider prefix', 'GET', `${SEARCH}?filters[namespace][PREFIX]=company`, SCOPE],
+    ['a narrower prefix', 'GET', `${SEARCH}?filters[namespace][PREFIX]=company.team.x`, 'filters[namespace][PREFIX]=company.team.x'],
+    ['a start inside the scope', 'GET', `${SEARCH}?filters[namespace][STARTS_WITH]=company.team.x`, 'filters[namespace][STARTS_WITH]=company.team.x'],
+    ['a start around the scope', 'GET', `${SEARCH}?filters[namespace][STARTS_WITH]=comp`, SCOPE],
+    ['an IN list, half outside', 'DELETE', `${BY_QUERY}?filters[namespace][IN]=company.finance,company.team.a`, 'filters[namespace][EQUALS]=company.team.a'],
+    ['an IN list in brackets', 'DELETE', `${BY_QUERY}?filters[namespace][IN]=[company.team.a,company.team,company.teamx]`, 'filters[namespace][IN]=company.team.a,company.team'],
+    ['repeated filters that agree', 'DELETE', `${BY_QUERY}?filters[namespace][PREFIX]=company&filters[namespace][EQUALS]=company.team.b`, 'filters[namespace][EQUALS]=company.team.b'],
+    ['an exclusion over a list', 'DELETE', `${BY_QUERY}?filters[namespace][IN]=company.team.a,company.team.b&filters[namespace][NOT_EQUALS]=company.team.a`, 'filters[namespace][EQUALS]=company.team.b'],
+    ['other filters, kept as sent', 'DELETE', `${BY_QUERY}?filters[state][IN]=FAILED;filters[namespace][IN]=company.team&deleteLogs=true`, 'filters[state][IN]=FAILED&deleteLogs=true&filters[namespace][EQUALS]=company.team'],
+  ])('a call with %s reaches Kestra with only Perch’s namespace filter', async (_name, method, url, forwarded) => {
+    const verdict = await verdictOf(method, url);
+    expect(verdict.ok && verdict.query).toBe(forwarded);
   });
 
-  it('scopes a trigger delete by-query in its query as well as its body', async () => {
-    const verdict = await verdictOf('DELETE', '/api/v1/main/triggers/delete/by-query?filters[namespace][EQUALS]=company.finance', '{"filters":[]}');
+  it.each([
+    ['no filter', ''],
+    ['a wider prefix', 'filters[namespace][PREFIX]=company'],
+    ['a narrower prefix', 'filters[namespace][PREFIX]=company.team.x'],
+    ['a start inside the scope', 'filters[namespace][STARTS_WITH]=company.team.x'],
+  ])('refuses a by-query write bounded by a prefix only (%s): Kestra reads prefixes wider than Perch', async (_name, query) => {
+    const verdict = await verdictOf('DELETE', `${BY_QUERY}?${query}`);
+    expect(verdict.ok === false && verdict.status).toBe(403);
+    expect(verdict.ok === false && 'message' in verdict && verdict.message).toMatch(/only by namespaces named one by one: add filters\[namespace\]\[IN\]=… with namespaces under company\.team/);
+  });
+
+  it.each([
+    ['another namespace', 'filters[NAMESPACE][EQUALS]=company.finance'],
+    ['a look-alike prefix', 'filters[namespace][PREFIX]=company.teamx'],
+    ['a look-alike start', 'filters[namespace][STARTS_WITH]=company.teamx'],
+    ['an IN list wholly outside', 'filters[namespace][IN]=company.finance,prod'],
+    ['repeated filters that disagree', 'filters[namespace][EQUALS]=company.team&filters[namespace][EQUALS]=company.team.a'],
+    ['a prefix and a list that miss each other', 'filters[namespace][PREFIX]=company.team.a&filters[namespace][IN]=company.team.b'],
+    ['an empty prefix', 'filters[namespace][PREFIX]='],
+  ])('refuses a by-query write whose filters share nothing with the scope (%s), sending nothing', async (_name, query) => {
+    const verdict = await verdictOf('DELETE', `/api/v1/main/executions/by-query?${query}`);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok === false && verdict.status).toBe(403);
+    expect(verdict.ok === false && 'message' in verdict && verdict.message).toMatch(/select no namespace where you may EXECUTION DELETE \(company\.team\)/);
+  });
+
+  it.each([
+    ['the legacy flat namespace parameter', 'namespace=company'],
+    ['a namespace filter with a key', 'filters[namespace][EQUALS][x]=company.team'],
+    ['an operation Perch cannot intersect', 'filters[namespace][REGEX]=company.*'],
+    ['a nested OR group', 'filters[or][0][namespace][EQUALS]=company.finance'],
+    ['a nested AND group', 'filters[and][0][namespace][EQUALS]=company.team'],
+  ])('refuses %s with 400', async (_name, query) => {
+    const verdict = await verdictOf('DELETE', `/api/v1/main/executions/by-query?${query}`);
+    expect(verdict.ok === false && verdict.status).toBe(400);
+  });
+
+  it('refuses a by-query write Perch can only bound by filtering an answer', async () => {
+    // An exclusion over a prefix is no one filter; a write has no answer to filter.
+    const verdict = await verdictOf('DELETE', '/api/v1/main/executions/by-query?filters[namespace][NOT_EQUALS]=company.team.a');
+    expect(verdict.ok === false && verdict.status).toBe(403);
+  });
+
+  it('scopes a trigger delete by-query in its query as well as its body, with one computed filter', async () => {
+    const verdict = await verdictOf(
+      'DELETE',
+      '/api/v1/main/triggers/delete/by-query?filters[namespace][NOT_IN]=company.team.b',
+      '{"filters":[{"field":"Namespace","operation":"IN","value":["company.finance","company.team.a"]},{"field":"flowId","operation":"EQUALS","value":"x"}]}',
+    );
     expect(verdict.ok).toBe(true);
     if (!verdict.ok) return;
-    expect(verdict.query).toBe(`filters[namespace][EQUALS]=company.finance&${SCOPE}`);
-    expect(JSON.parse(verdict.body!.toString())).toEqual({ filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company.team' }] });
+    expect(verdict.query).toBe('filters[namespace][EQUALS]=company.team.a');
+    expect(JSON.parse(verdict.body!.toString())).toEqual({
+      filters: [{ field: 'flowId', operation: 'EQUALS', value: 'x' }, { field: 'namespace', operation: 'EQUALS', value: 'company.team.a' }],
+    });
+  });
+
+  it('refuses a trigger delete by-query whose body filter lies outside the scope', async () => {
+    const verdict = await verdictOf('DELETE', '/api/v1/main/triggers/delete/by-query', '{"filters":[{"field":"namespace","operation":"EQUALS","value":"company.finance"}]}');
+    expect(verdict.ok === false && verdict.status).toBe(403);
   });
 });
 
@@ -206,5 +272,87 @@ describe('flow writes that reach past their namespace, in other spellings', () =
   ])('allows %s', async (_name, source) => {
     const verdict = await create(source);
     expect(verdict.ok).toBe(true);
+  });
+});
+
+/**
+ * Namespace files as flow writes (issue 16): someone who may manage the files of `company.team` but
+ * holds no flow rights never gets a yes for a write Kestra would import as a flow, however the path,
+ * the archive or the form is spelled. The oracle is independent of Perch's reading: Kestra's own match
+ * (`/_flows/.*` on the decoded path) and a storage that resolves dots, slashes and case.
+ */
+describe('namespace files that Kestra would import as flows', () => {
+  const files = new KestraAuthorizer(
+    new DecisionIndex({ bindings: [{ id: 'b3', tenantId: 'main', subjectType: 'USER', subjectId: 'u3', namespace: 'company.team', permissions: { NAMESPACE: ['VIEW', 'LIST', 'MANAGE_FILES'] } }], memberships: [] }),
+    executions,
+  );
+  const who = { ...principal, userId: 'u3' };
+  const flow = 'id: sneaky\nnamespace: company.team\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n';
+  async function send(method: string, url: string, form?: { body: Buffer; headers: Record<string, string> }) {
+    const checked = canonicalizeRequest({ method, url, rawHeaders: ['Host', 'perch'] });
+    if (!checked.ok) return { ok: false as const, status: checked.status };
+    return files.authorize({ method, path: checked.path, query: checked.query, contentType: form?.headers['content-type'], principal: who, readBody: async () => form?.body ?? Buffer.alloc(0) });
+  }
+  const uploadTo = (path: string, data: Uint8Array | string = flow, filename = 'x.yml') =>
+    send('POST', `/api/v1/main/namespaces/company.team/files?path=${encodeURIComponent(path)}`, fileUpload(data, filename, 'fileContent'));
+
+  /** Where a decoded path lands: Kestra's import match, or the folder once a storage resolves it. */
+  const reachesFlows = (decoded: string) => {
+    if (/^\/_flows\/.*$/.test(decoded)) return true;
+    // Java's URI decodes every valid escape once, whatever stray "%" stands beside it.
+    const once = decoded.replace(/%[0-9A-Fa-f]{2}/g, (e) => String.fromCharCode(parseInt(e.slice(1), 16)));
+    if (/^\/_flows\/.*$/.test(once)) return true;
+    const resolved = posix.normalize(`/${once.replace(/\\/g, '/')}`).toLowerCase();
+    return resolved === '/_flows' || resolved.startsWith('/_flows/') || resolved.startsWith('/_flows./');
+  };
+
+  it('never lets a files-only person write where Kestra would find a flow', async () => {
+    const piece = fc.constantFrom('_flows', '_FLOWS', '_Flows', '.', '..', '/', '//', '\\', '%5F', '%5Fflows', '%2F', '%zz', '%E0%A4', 'x.yml', 'scripts', ' ', '_flows.', 'a');
+    const path = fc.array(piece, { minLength: 1, maxLength: 6 }).map((p) => p.join(''));
+    let allowed = 0;
+    await fc.assert(
+      fc.asyncProperty(path, async (p) => {
+        const verdict = await uploadTo(p);
+        if (!verdict.ok) return;
+        allowed++;
+        expect(reachesFlows(p), p).toBe(false);
+      }),
+      { numRuns: 1500 },
+    );
+    expect(allowed).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['a canonical flow file', () => uploadTo('/_flows/x.yml'), 403],
+    ['a flow file under a ZIP’s _flows/', () => uploadTo('/a.zip', zipSync({ '_flows/x.yml': strToU8(flow) }), 'a.zip'), 403],
+    ['a ZIP named in upper case', () => uploadTo('/a.zip', zipSync({ '_flows/x.yml': strToU8(flow) }), 'A.ZIP'), 403],
+    ['a ZIP entry with a leading slash', () => uploadTo('/a.zip', zipSync({ '/_flows/x.yml': strToU8(flow) }), 'a.zip'), 400],
+    ['a ZIP entry with a backslash', () => uploadTo('/a.zip', zipSync({ '_flows\\x.yml': strToU8(flow) }), 'a.zip'), 400],
+    ['a ZIP entry with dot segments', () => uploadTo('/a.zip', zipSync({ './_flows/x.yml': strToU8(flow) }), 'a.zip'), 400],
+    ['a move into the folder', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fx.yml&to=%2F_flows%2Fx.yml'), 403],
+    ['a move with a doubly encoded target', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fx.yml&to=%2F%255Fflows%2Fx.yml'), 403],
+    ['a move with a scheme', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fx.yml&to=kestra%3A%2F%2F%2F_flows%2Fx.yml'), 403],
+    ['a move with an authority', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fx.yml&to=%2F%2F_flows%2Fx.yml'), 403],
+    ['a folder moved onto the root', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fsaved&to=%2F'), 403],
+    ['a folder moved onto the root, spelled with dots', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fsaved&to=%2Fa%2F..'), 403],
+    ['a folder of that name', () => send('POST', '/api/v1/main/namespaces/company.team/files/directory?path=_flows'), 403],
+    ['a folder with a trailing space', () => send('POST', '/api/v1/main/namespaces/company.team/files/directory?path=%2F_flows%20'), 403],
+    ['a second fileContent part', () => send('POST', '/api/v1/main/namespaces/company.team/files?path=%2Fok.txt', multipartForm([{ name: 'fileContent', filename: 'ok.txt', data: 'ok' }, { name: 'fileContent', filename: 'x.zip', data: zipSync({ '_flows/x.yml': strToU8(flow) }) }])), 400],
+    ['a part named path', () => send('POST', '/api/v1/main/namespaces/company.team/files?path=%2Fok.txt', multipartForm([{ name: 'fileContent', filename: 'ok.txt', data: 'ok' }, { name: 'path', data: '/_flows/x.yml' }])), 400],
+    ['a part name with an encoded letter', () => send('POST', '/api/v1/main/namespaces/company.team/files?path=%2Fok.txt', multipartForm([{ name: 'file%43ontent', filename: 'ok.txt', data: 'ok' }])), 400],
+  ])('refuses %s', async (_name, attempt, status) => {
+    const verdict = await attempt();
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok === false && verdict.status).toBe(status);
+  });
+
+  it.each([
+    ['an ordinary file', () => uploadTo('/scripts/run.py', 'print(1)', 'run.py')],
+    ['a ZIP of scripts', () => uploadTo('/a.zip', zipSync({ 'scripts/run.py': strToU8('print(1)') }), 'a.zip')],
+    ['a file named like the folder, deeper down', () => uploadTo('/docs/_flows/readme.md', '# hi', 'readme.md')],
+    ['a move between ordinary folders', () => send('PUT', '/api/v1/main/namespaces/company.team/files?from=%2Fa.txt&to=%2Fb%2Fa.txt')],
+  ])('allows %s', async (_name, attempt) => {
+    const verdict = await attempt();
+    expect(verdict.ok, JSON.stringify(verdict)).toBe(true);
   });
 });

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  DecisionIndex, type AuthzFacts, type BindingFact, type MembershipFact, type NamespaceScope,
+  DecisionIndex, MAX_DELETED_SUBJECTS, type AuthzFacts, type BindingFact, type MembershipFact, type NamespaceScope,
 } from '../../backend/authz/decision-index.js';
 import {
-  MANAGED_ROLES, NAMESPACE_SCOPED_RESOURCES, PERMISSION_CATALOGUE, RESOURCES, normalizePermissions,
+  ACTIONS, MANAGED_ROLES, NAMESPACE_SCOPED_RESOURCES, PERMISSION_CATALOGUE, RESOURCES, normalizePermissions,
   type Action, type Permissions, type Resource,
 } from '../../lib/authz/catalogue.js';
 import { namespaceCovers } from '../../lib/authz/namespaces.js';
@@ -172,6 +172,84 @@ describe('groups', () => {
     expect(idx.allows(T, 'carol', 'FLOW', 'VIEW', 'prod')).toBe(false);
   });
 
+  it('a deleted group’s id grants nothing again, even to stale memberships or a new binding on it', () => {
+    const idx = new DecisionIndex(facts());
+    idx.removeSubject(T, 'GROUP', 'readers');
+    // A membership write that raced the deletion arrives late, then a binding names the same id.
+    idx.addMembership(member('readers', 'carol'));
+    idx.addBinding(groupBinding('g-late', 'readers', null, role('admin')));
+    for (const who of ['alice', 'carol']) {
+      expect(idx.allows(T, who, 'FLOW', 'VIEW', 'prod'), who).toBe(false);
+      expect(idx.allows(T, who, 'USER', 'CREATE', null), who).toBe(false);
+    }
+    expect(idx.effective(T, 'carol').namespaces).toEqual({});
+    // Nor does a reload that still carries them (read before the deletion committed).
+    idx.load({ ...facts(), bindings: [...facts().bindings, groupBinding('g-late', 'readers', null, role('admin'))] });
+    expect(idx.allows(T, 'alice', 'FLOW', 'VIEW', 'prod')).toBe(false);
+    expect(idx.allows(T, 'carol', 'USER', 'CREATE', null)).toBe(false);
+    // Other groups and the same id in another tenant are untouched.
+    expect(idx.allows(T, 'alice', 'FLOW', 'EXECUTE', 'prod.etl')).toBe(true);
+    idx.addBinding(groupBinding('g-other', 'readers', 'prod', role('viewer'), 'other'));
+    idx.addMembership(member('readers', 'carol', 'other'));
+    expect(idx.allows('other', 'carol', 'FLOW', 'VIEW', 'prod')).toBe(true);
+  });
+
+  it('a deleted user’s id grants nothing again', () => {
+    const idx = new DecisionIndex(facts());
+    idx.removeSubject(T, 'USER', 'carol');
+    idx.addBinding(userBinding('u-late', 'carol', null, role('admin')));
+    idx.addMembership(member('ops', 'carol'));
+    expect(idx.allows(T, 'carol', 'USER', 'CREATE', null)).toBe(false);
+    expect(idx.allows(T, 'carol', 'FLOW', 'EXECUTE', 'prod.etl')).toBe(false);
+  });
+
+  it('remembers deleted subjects up to a bound, forgetting the oldest first', () => {
+    const idx = new DecisionIndex();
+    idx.removeSubject(T, 'GROUP', 'first');
+    idx.removeSubject(T, 'GROUP', 'second');
+    for (let i = 2; i < MAX_DELETED_SUBJECTS; i++) idx.removeSubject(T, 'GROUP', `g${i}`);
+    // Deleting "first" again makes it the newest: "second" is now the oldest.
+    idx.removeSubject(T, 'GROUP', 'first');
+    let probe = 0;
+    const regains = (group: string) => {
+      const user = `zed${probe++}`;
+      idx.addMembership(member(group, user));
+      idx.addBinding(groupBinding(`b-${group}`, group, null, { FLOW: ['VIEW'] }));
+      return idx.allows(T, user, 'FLOW', 'VIEW', 'x');
+    };
+    expect(regains('second')).toBe(false); // exactly MAX_DELETED_SUBJECTS remembered
+    idx.removeSubject(T, 'GROUP', 'one-more');
+    expect(regains('second')).toBe(true); // the oldest forgotten
+    expect(regains('first')).toBe(false);
+  });
+
+  it('bumps its version by one on every load and every change, and only then (the reload loop relies on it)', () => {
+    const idx = new DecisionIndex();
+    expect(idx.version).toBe(0);
+    idx.load(facts());
+    expect(idx.version).toBe(1);
+    idx.load(facts()); // a reload always counts, even with the same facts
+    expect(idx.version).toBe(2);
+    const steps: Array<[string, () => void, number]> = [
+      ['addBinding', () => idx.addBinding(userBinding('u-new', 'bob', 'dev', role('viewer'))), 1],
+      ['addBinding replacing', () => idx.addBinding(userBinding('u-new', 'bob', 'prod', role('viewer'))), 2],
+      ['removeBinding', () => idx.removeBinding('u-new'), 1],
+      ['removeBinding of an unknown id', () => idx.removeBinding('u-new'), 0],
+      ['addMembership', () => idx.addMembership(member('ops', 'bob')), 1],
+      ['removeMembership', () => idx.removeMembership(T, 'ops', 'bob'), 1],
+      ['removeMembership in an unknown tenant', () => idx.removeMembership('nope', 'ops', 'bob'), 0],
+      ['removeSubject', () => idx.removeSubject(T, 'GROUP', 'ops'), 1],
+      ['removeSubject in an unknown tenant', () => idx.removeSubject('nope', 'GROUP', 'ops'), 0],
+      ['addMembership to a deleted group', () => idx.addMembership(member('ops', 'bob')), 0],
+      ['addBinding on a deleted group', () => idx.addBinding(groupBinding('g-x', 'ops', null, role('admin'))), 0],
+    ];
+    for (const [name, step, bump] of steps) {
+      const before = idx.version;
+      step();
+      expect(idx.version - before, name).toBe(bump);
+    }
+  });
+
   it('a new group binding reaches every member', () => {
     const idx = new DecisionIndex(facts());
     idx.addBinding(groupBinding('g-admin', 'readers', null, role('admin')));
@@ -325,15 +403,25 @@ const patchArb: fc.Arbitrary<Patch> = fc.oneof(
   },
 );
 
-/** What the facts are after a patch: the model the index must agree with. */
-function applyToFacts(facts: AuthzFacts, p: Patch): AuthzFacts {
+/**
+ * What the facts are after a patch: the model the index must agree with. A deleted user or group
+ * (`deleted`, updated here) is gone for good: ids are never reused, so later patches naming it are stale.
+ */
+function applyToFacts(facts: AuthzFacts, p: Patch, deleted: Set<string>): AuthzFacts {
   const sameMembership = (a: MembershipFact, b: MembershipFact) => a.tenantId === b.tenantId && a.groupId === b.groupId && a.userId === b.userId;
+  const gone = (tenantId: string, type: string, id: string) => deleted.has(`${tenantId}/${type}/${id}`);
   switch (p.op) {
-    case 'addBinding': return { ...facts, bindings: [...facts.bindings.filter((b) => b.id !== p.binding.id), p.binding] };
+    case 'addBinding':
+      if (gone(p.binding.tenantId, p.binding.subjectType, p.binding.subjectId)) return facts;
+      return { ...facts, bindings: [...facts.bindings.filter((b) => b.id !== p.binding.id), p.binding] };
     case 'removeBinding': return { ...facts, bindings: facts.bindings.filter((b) => b.id !== p.id) };
-    case 'addMembership': return { ...facts, memberships: [...facts.memberships.filter((m) => !sameMembership(m, p.membership)), p.membership] };
+    case 'addMembership':
+      if (gone(p.membership.tenantId, 'GROUP', p.membership.groupId) || gone(p.membership.tenantId, 'USER', p.membership.userId)) return facts;
+      return { ...facts, memberships: [...facts.memberships.filter((m) => !sameMembership(m, p.membership)), p.membership] };
     case 'removeMembership': return { ...facts, memberships: facts.memberships.filter((m) => !sameMembership(m, p.membership)) };
-    case 'removeSubject': return {
+    case 'removeSubject':
+      deleted.add(`${p.tenantId}/${p.subjectType}/${p.subjectId}`);
+      return {
       bindings: facts.bindings.filter((b) => !(b.tenantId === p.tenantId && b.subjectType === p.subjectType && b.subjectId === p.subjectId)),
       memberships: facts.memberships.filter((m) => !(m.tenantId === p.tenantId && (p.subjectType === 'USER' ? m.userId : m.groupId) === p.subjectId)),
     };
@@ -381,6 +469,72 @@ describe('properties against the naive evaluator', () => {
     expect(idx.scope('t1', 'u1', 'FLOW', 'UPDATE')).toEqual({ all: false, namespaces: [nss[33]] });
   });
 
+  /** Every question about `user` for these pairs and namespaces, answered by the index and the oracle alike. */
+  function expectAgreement(facts: AuthzFacts, pairs: readonly (readonly [Resource, Action])[], namespaces: readonly (string | null)[], user = 'u1', tenant = 't1') {
+    const idx = new DecisionIndex(facts);
+    const ref = new ReferenceEvaluator(facts);
+    const disagreements: string[] = [];
+    for (const [r, a] of pairs) {
+      if (JSON.stringify(idx.scope(tenant, user, r, a)) !== JSON.stringify(ref.scope(tenant, user, r, a))) disagreements.push(`scope ${r}:${a}`);
+      for (const ns of namespaces) if (idx.allows(tenant, user, r, a, ns) !== ref.allows(tenant, user, r, a, ns)) disagreements.push(`allows ${r}:${a} ${ns}`);
+    }
+    expect(disagreements).toEqual([]);
+    return idx;
+  }
+
+  it.each([30, 31, 32, 33, 40])('with %i namespace scopes and a tenant-wide binding, before or after them, the tenant-wide one wins', (count) => {
+    const nss = Array.from({ length: count }, (_, i) => (i % 3 === 0 ? `n${i}` : `n${i - (i % 3)}.s${i}`));
+    for (const first of [true, false]) {
+      const namespaced = nss.map((ns, i) => userBinding(`b${i}`, 'u1', ns, { FLOW: ['VIEW', 'UPDATE'], SECRET: i % 2 ? ['VIEW'] : ['LIST'] }, 't1'));
+      const tenantWide = userBinding('tw', 'u1', null, { FLOW: ['UPDATE'], SECRET: ['LIST'], AUDITLOG: ['VIEW'] }, 't1');
+      const bindings = first ? [tenantWide, ...namespaced] : [...namespaced, tenantWide];
+      const idx = expectAgreement({ bindings, memberships: [] }, [['FLOW', 'VIEW'], ['FLOW', 'UPDATE'], ['SECRET', 'VIEW'], ['SECRET', 'LIST'], ['AUDITLOG', 'VIEW']], [null, ...nss, 'elsewhere', `${nss[count - 1]}.deeper`]);
+      expect(idx.scope('t1', 'u1', 'FLOW', 'UPDATE')).toEqual({ all: true });
+      expect(idx.allows('t1', 'u1', 'FLOW', 'UPDATE', 'elsewhere')).toBe(true);
+      expect(idx.allows('t1', 'u1', 'FLOW', 'VIEW', 'elsewhere')).toBe(false);
+      expect(idx.scope('t1', 'u1', 'FLOW', 'VIEW')).toEqual({ all: false, namespaces: nss.filter((ns) => !ns.includes('.')).sort() });
+      expect(idx.allows('t1', 'u1', 'AUDITLOG', 'VIEW', null)).toBe(true);
+    }
+  });
+
+  it('holds the most grants a person can have: every namespaced pair its own set of roots (byte-sized slots)', () => {
+    // Every (namespace-scoped resource, action) pair, catalogue or not: 248 pairs, each given a distinct
+    // subset of 8 namespaces (a distinct mask), plus tenant-wide grants: 249 distinct grants for one person.
+    const scoped = RESOURCES.filter((r) => NAMESPACE_SCOPED_RESOURCES.has(r));
+    const pairs = scoped.flatMap((r) => ACTIONS.map((a) => [r, a] as const));
+    expect(pairs.length).toBeGreaterThan(200);
+    const nss = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5.x', 'p6', 'p6.y'];
+    const bindings = nss.map((ns, bit) => {
+      const permissions: Permissions = {};
+      pairs.forEach(([r, a], k) => { if (((k + 1) & (1 << bit)) !== 0) (permissions[r] ??= []).push(a); });
+      return userBinding(`b${bit}`, 'u1', ns, permissions, 't1');
+    });
+    bindings.push(userBinding('tw', 'u1', null, { AUDITLOG: ['VIEW'], USER: ['CREATE'] }, 't1'));
+    const all = [...pairs, ['AUDITLOG', 'VIEW'] as const, ['USER', 'CREATE'] as const, ['USER', 'DELETE'] as const];
+    expectAgreement({ bindings, memberships: [] }, all, [null, ...nss, 'p5', 'p6.y.z', 'p7']);
+    // The same number of grants by the plain path (more than 31 scopes).
+    const many = Array.from({ length: 40 }, (_, i) => `q${i}`);
+    const plain = many.map((ns, i) => {
+      const permissions: Permissions = {};
+      pairs.forEach(([r, a], k) => { if ((k + i) % 5 === 0 || k % 40 === i) (permissions[r] ??= []).push(a); });
+      return userBinding(`c${i}`, 'u1', ns, permissions, 't1');
+    });
+    expectAgreement({ bindings: plain, memberships: [] }, pairs, [null, ...many, 'q400']);
+  });
+
+  it('agrees for a person with more than 255 bindings, direct and through groups', () => {
+    const nss = NAMESPACES;
+    const bindings: BindingFact[] = [];
+    for (let i = 0; i < 300; i++) {
+      const subject = i % 3 === 0 ? groupBinding : userBinding;
+      const ns = i % 50 === 0 ? null : nss[i % nss.length]!;
+      const resource = PROP_RESOURCES[i % PROP_RESOURCES.length]!;
+      bindings.push(subject(`m${i}`, i % 3 === 0 ? `grp${i % 4}` : 'u1', ns, { [resource]: [PROP_ACTIONS[i % PROP_ACTIONS.length]!] }, 't1'));
+    }
+    const memberships = [0, 1, 2].map((g) => member(`grp${g}`, 'u1', 't1'));
+    expectAgreement({ bindings, memberships }, PROP_RESOURCES.flatMap((r) => PROP_ACTIONS.map((a) => [r, a] as const)), QUERY_NAMESPACES);
+  });
+
   it('filterVisible and holdsAll agree', () => {
     const items = fc.array(fc.constantFrom(...NAMESPACES, 'abc'), { maxLength: 30 });
     fc.assert(fc.property(factsArb, items, permissionsArb, fc.option(namespaceArb), (facts, namespaces, wanted, at) => {
@@ -414,9 +568,10 @@ describe('properties against the naive evaluator', () => {
       const idx = new DecisionIndex(initial);
       let facts = initial;
       let version = idx.version;
+      const deleted = new Set<string>();
       for (const p of patches) {
         applyToIndex(idx, p);
-        facts = applyToFacts(facts, p);
+        facts = applyToFacts(facts, p, deleted);
         expect(idx.version).toBeGreaterThanOrEqual(version);
         version = idx.version;
       }

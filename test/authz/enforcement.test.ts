@@ -68,16 +68,34 @@ describe('RBAC enforced on every Kestra call', () => {
     expect(mine.json.total).toBe(2);
     expect(kestra.requests[0]!.url).toBe('/api/v1/main/flows/search?page=1&size=25&filters[namespace][PREFIX]=company.team');
 
-    // Widening the filter does not widen the answer.
+    // Widening the filter does not widen the answer: Kestra gets Perch's filter instead of the caller's.
+    kestra.clear();
     const wider = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][PREFIX]=company');
     expect(wider.json.results.every((f: { namespace: string }) => f.namespace.startsWith('company.team'))).toBe(true);
     expect(wider.json.total).toBe(2);
+    expect(kestra.requests.map((r) => r.url)).toEqual(['/api/v1/main/flows/search?filters[namespace][PREFIX]=company.team']);
 
-    // A narrower filter inside the caller's reach is kept, and Perch's own scope goes with it (Kestra applies both).
+    // A narrower filter inside the caller's reach is the intersection: it alone goes to Kestra.
     kestra.clear();
     const narrow = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub');
     expect(narrow.json.results.map((f: { id: string }) => f.id)).toEqual(['deep']);
-    expect(kestra.requests[0]!.url).toBe('/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub&filters[namespace][PREFIX]=company.team');
+    expect(kestra.requests.map((r) => r.url)).toEqual(['/api/v1/main/flows/search?filters[namespace][EQUALS]=company.team.sub']);
+
+    // Repeated and differently spelled filters are intersected by Perch, never passed on beside its own.
+    kestra.clear();
+    const repeated = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][IN]=company.finance,company.team.sub&filters%5BNamespace%5D%5Bprefix%5D=company;size=5');
+    expect(repeated.json.results.map((f: { id: string }) => f.id)).toEqual(['deep']);
+    expect(kestra.requests.map((r) => r.url)).toEqual(['/api/v1/main/flows/search?size=5&filters[namespace][EQUALS]=company.team.sub']);
+
+    // Nothing in common: an empty page from Perch, and no request at all to Kestra.
+    kestra.clear();
+    const outside = await viewer.fetch('GET', '/api/v1/main/flows/search?filters[namespace][PREFIX]=company.teamx');
+    expect(outside.status).toBe(200);
+    expect(outside.json).toEqual({ results: [], total: 0 });
+    const legacy = await viewer.fetch('GET', '/api/v1/main/flows/search?namespace=company');
+    expect(legacy.status).toBe(400);
+    expect(legacy.json.message).toMatch(/legacy namespace= parameter/);
+    expect(kestra.requests).toEqual([]);
 
     // A grant on prod never reaches production.
     const prod = await editor.fetch('GET', '/api/v1/main/flows/search');
@@ -104,6 +122,18 @@ describe('RBAC enforced on every Kestra call', () => {
     const second = await ids('page=2&size=1&sort=id:asc');
     expect(first.total).toBe(all.total);
     expect([first.results[0].id, second.results[0].id]).toEqual([all.results[0].id, all.results[1].id]);
+
+    // Paging read as Kestra reads names (encoded, after `;`): Perch's own paging replaces it, never goes beside it.
+    kestra.clear();
+    const spelled = await ids('p%61ge=2;s%69ze=1&sort=id:asc&filters[namespace][NOT_EQUALS]=nothing');
+    expect(spelled.results.map((f: { id: string }) => f.id)).toEqual([all.results[1].id]);
+    expect(spelled.total).toBe(all.total);
+    for (const { url } of kestra.requests) {
+      const names = url.slice(url.indexOf('?') + 1).split('&').map((p) => decodeURIComponent(p.slice(0, p.indexOf('='))));
+      expect(names.filter((n) => n === 'page'), url).toHaveLength(1);
+      expect(names.filter((n) => n === 'size'), url).toHaveLength(1);
+      expect(names.some((n) => n.startsWith('filters[namespace]')), url).toBe(false);
+    }
   });
 
   it('filters namespace lists to the visible ones', async () => {
@@ -201,16 +231,46 @@ describe('RBAC enforced on every Kestra call', () => {
     const person = new Browser(perch);
     await person.login('triggers@example.com', 'a good long password');
     kestra.clear();
-    const res = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
+    // A filter sharing nothing with prod: refused, nothing reaches Kestra.
+    const outside = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
       json: { filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company' }, { field: 'flowId', operation: 'EQUALS', value: 'etl' }] },
+    });
+    expect(outside.status).toBe(403);
+    expect(outside.json.message).toMatch(/select no namespace where you may TRIGGER DELETE \(prod\)/);
+    expect(kestra.requests).toEqual([]);
+    // A prefix is no exact bound for a write (Kestra reads it as SQL LIKE): refused, nothing sent.
+    const prefixed = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
+      json: { filters: [{ field: 'namespace', operation: 'STARTS_WITH', value: 'pro' }, { field: 'flowId', operation: 'EQUALS', value: 'etl' }] },
+    });
+    expect(prefixed.status).toBe(403);
+    expect(prefixed.json.message).toMatch(/namespaces named one by one/);
+    expect(kestra.requests).toEqual([]);
+    const res = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', {
+      json: { filters: [{ field: 'namespace', operation: 'IN', value: ['prod', 'prod.etl', 'production'] }, { field: 'flowId', operation: 'EQUALS', value: 'etl' }] },
     });
     expect(res.status).not.toBe(403);
     expect(kestra.requests).toHaveLength(1);
+    expect(kestra.requests[0]!.url).toBe('/api/v1/main/triggers/delete/by-query?filters[namespace][IN]=prod,prod.etl');
     expect(JSON.parse(kestra.requests[0]!.body.toString())).toEqual({
-      filters: [{ field: 'flowId', operation: 'EQUALS', value: 'etl' }, { field: 'namespace', operation: 'PREFIX', value: 'prod' }],
+      filters: [{ field: 'flowId', operation: 'EQUALS', value: 'etl' }, { field: 'namespace', operation: 'IN', value: ['prod', 'prod.etl'] }],
     });
     const nested = await person.fetch('DELETE', '/api/v1/main/triggers/delete/by-query', { json: { filters: [{ logical: 'OR', children: [] }] } });
     expect(nested.status).toBe(400);
+  });
+
+  it('sends a write by query only Perch’s namespace filter, and nothing when it cannot bound it exactly', async () => {
+    kestra.clear();
+    // Editor on prod: of the named namespaces, only prod (not the look-alike production) is kept.
+    const kept = await editor.fetch('DELETE', '/api/v1/main/executions/by-query?filters[state][IN]=FAILED&filters[namespace][IN]=prod,production,company.finance&filters[namespace][PREFIX]=prod');
+    expect(kept.status, kept.text).not.toBe(403);
+    expect(kestra.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['DELETE /api/v1/main/executions/by-query?filters[state][IN]=FAILED&filters[namespace][EQUALS]=prod']);
+    kestra.clear();
+    for (const query of ['', '?filters[namespace][PREFIX]=prod', '?filters[namespace][IN]=production', '?namespace=prod']) {
+      const refused = await editor.fetch('DELETE', `/api/v1/main/executions/by-query${query}`);
+      expect([400, 403], query).toContain(refused.status);
+      expect(refused.json.message, query).toMatch(/namespace/);
+    }
+    expect(kestra.requests).toEqual([]);
   });
 
   it('refuses a by-ids call whole when any item is out of reach, naming it', async () => {

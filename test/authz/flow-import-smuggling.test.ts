@@ -1,7 +1,7 @@
 import { strToU8, Zip, ZipDeflate, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KestraDouble } from '../kestra-double/kestra-double.js';
-import { fileUpload } from '../support/multipart.js';
+import { fileUpload, multipartForm } from '../support/multipart.js';
 import { Browser, grantRole, startBehindKestra } from '../support/perch.js';
 
 /**
@@ -65,6 +65,9 @@ describe('flow imports that Kestra would read otherwise', () => {
     ['"---" inside a block scalar', () => upload(`${flow('company.team', 'decoy')}description: |\n  ---\n${flow('company.finance', 'payroll', '  ')}`, 'flows.yml')],
     ['"---" with more on its line', () => upload(`${flow('company.team', 'decoy')}--- # a comment\n${flow('company.team', 'other')}`, 'flows.yml')],
     ['a ZIP entry its directory does not list', () => upload(zipWithHiddenEntry({ 'a.yml': flow('company.team', 'decoy') }, { 'b.yml': flow('company.finance', 'payroll') }), 'flows.zip')],
+    // Perch used to check the first fileUpload part only; Kestra's binder may take either.
+    ['a second fileUpload part', () => multipartForm([{ name: 'fileUpload', filename: 'a.yml', data: flow('company.team', 'decoy') }, { name: 'fileUpload', filename: 'b.yml', data: flow('company.finance', 'payroll') }])],
+    ['a part beside fileUpload', () => multipartForm([{ name: 'fileUpload', filename: 'a.yml', data: flow('company.team', 'decoy') }, { name: 'flows', filename: 'b.yml', data: flow('company.finance', 'payroll') }])],
   ])('refuses %s, and Kestra sees nothing', async (_name, body) => {
     kestra.clear();
     const res = await editor.fetch('POST', '/api/v1/main/flows/import', body());

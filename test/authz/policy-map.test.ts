@@ -1,7 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { NAMESPACE_SCOPED_RESOURCES, PERMISSION_CATALOGUE, type Resource } from '../../lib/authz/catalogue.js';
 import {
@@ -11,33 +7,10 @@ import {
   type NamespaceSource,
   type PolicyRow,
 } from '../../backend/authz/policy-map.js';
+import { loadDerivedContract } from '../kestra-double/openapi-contract.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-/** Repository root (this file lives in `<root>/test/authz/`). */
-const REPO_ROOT = path.resolve(HERE, '..', '..');
-const SPEC_PATH = path.resolve(REPO_ROOT, '../shared/reference/kestra-ee-openapi.yml');
-const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
-
-interface SpecOperation {
-  method: string;
-  path: string;
-  operationId: string;
-}
-
-function ossOperations(): SpecOperation[] {
-  const spec = YAML.parse(fs.readFileSync(SPEC_PATH, 'utf8')) as {
-    paths: Record<string, Partial<Record<(typeof METHODS)[number], { operationId?: string; 'x-kestra'?: { edition?: string } }>>>;
-  };
-  const ops: SpecOperation[] = [];
-  for (const [p, item] of Object.entries(spec.paths)) {
-    for (const m of METHODS) {
-      const op = item[m];
-      if (!op || op['x-kestra']?.edition === 'ee') continue;
-      ops.push({ method: m.toUpperCase(), path: p, operationId: op.operationId ?? '?' });
-    }
-  }
-  return ops;
-}
+/** The OSS operations of Kestra's spec (read from its committed derivation). */
+const ossOperations = () => loadDerivedContract().operations.filter((op) => op.edition === 'oss');
 
 const key = (method: string, p: string): string => `${method} ${p}`;
 const templateParams = (template: string): string[] =>

@@ -29,6 +29,7 @@ import {
   sendEmpty,
   sendJson,
   unprocessable,
+  nowIso,
 } from './http.js';
 import { currentRevision, findFlow } from './flows.js';
 import {
@@ -148,15 +149,24 @@ function renderContext(exec: ExecutionRec): Record<string, unknown> {
   };
 }
 
+/** A variable an expression names is not defined (strict rendering, as `…/actions/eval` renders). */
+export class MissingVariableError extends Error {
+  override name = 'IllegalVariableEvaluationException';
+}
+
+/** Renders the `{{ a.b.c }}` lookups of a text; an undefined one renders as '' unless `strict`, which throws. */
+export function renderText(text: string, exec: ExecutionRec, strict = false): string {
+  const ctx = renderContext(exec);
+  return text.replace(/\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g, (_m, p: string) => {
+    const v = lookup(ctx, p);
+    if (v === undefined && strict) throw new MissingVariableError(`Unable to render expression: '${p}' is not defined`);
+    if (v === undefined || v === null) return '';
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  });
+}
+
 export function render(template: unknown, exec: ExecutionRec): unknown {
-  if (typeof template === 'string') {
-    const ctx = renderContext(exec);
-    return template.replace(/\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g, (_m, p: string) => {
-      const v = lookup(ctx, p);
-      if (v === undefined || v === null) return '';
-      return typeof v === 'object' ? JSON.stringify(v) : String(v);
-    });
-  }
+  if (typeof template === 'string') return renderText(template, exec);
   if (Array.isArray(template)) return template.map((t) => render(t, exec));
   if (template && typeof template === 'object') {
     return Object.fromEntries(Object.entries(template as Record<string, unknown>).map(([k, v]) => [k, render(v, exec)]));
@@ -175,6 +185,8 @@ export interface StartOptions {
   correlationId?: string;
   /** Pre-assigned id (so FILE input URIs can name the execution). */
   id?: string;
+  /** The execution this one replays (default: itself). */
+  originalId?: string;
 }
 
 export function startExecution(rt: DoubleRuntime, flow: FlowRecord, opts: StartOptions): ExecutionRec {
@@ -193,9 +205,9 @@ export function startExecution(rt: DoubleRuntime, flow: FlowRecord, opts: StartO
     labels,
     state: newState('CREATED'),
     taskRunList: [],
-    originalId: id,
+    originalId: opts.originalId ?? id,
     ...(opts.trigger ? { trigger: opts.trigger } : {}),
-    createdDate: new Date().toISOString(),
+    createdDate: nowIso(),
     tasks: Array.isArray(rev.doc.tasks) ? (rev.doc.tasks as Record<string, unknown>[]) : [],
     cursor: 0,
   };
@@ -205,7 +217,7 @@ export function startExecution(rt: DoubleRuntime, flow: FlowRecord, opts: StartO
   return exec;
 }
 
-function schedule(rt: DoubleRuntime, exec: ExecutionRec): void {
+export function schedule(rt: DoubleRuntime, exec: ExecutionRec): void {
   if (exec.timer) clearTimeout(exec.timer);
   exec.timer = setTimeout(() => {
     exec.timer = undefined;
@@ -223,7 +235,7 @@ function log(rt: DoubleRuntime, exec: ExecutionRec, tr: TaskRunRec | null, level
     executionId: exec.id,
     taskRunId: tr?.id ?? null,
     attemptNumber: 0,
-    timestamp: new Date().toISOString(),
+    timestamp: nowIso(),
     level,
     thread: 'perch-kestra-double',
     message,
@@ -257,7 +269,7 @@ function finish(rt: DoubleRuntime, exec: ExecutionRec, state: 'SUCCESS' | 'FAILE
 
 function step(rt: DoubleRuntime, exec: ExecutionRec): void {
   if (isTerminal(exec.state) || exec.state.current === 'PAUSED' || exec.waitingOn) return;
-  if (exec.state.current === 'CREATED') {
+  if (exec.state.current === 'CREATED' || exec.state.current === 'RESTARTED') {
     transition(exec.state, 'RUNNING');
     rt.store.executionChanged(exec);
     schedule(rt, exec);
@@ -335,6 +347,13 @@ function step(rt: DoubleRuntime, exec: ExecutionRec): void {
 
 export function resumeExecution(rt: DoubleRuntime, exec: ExecutionRec, fields: Map<string, unknown>, files: MultipartPart[]): void {
   if (exec.state.current !== 'PAUSED') throw conflict(`Execution '${exec.id}' is not paused (state ${exec.state.current})`);
+  if (exec.pausedByRequest) {
+    exec.pausedByRequest = false;
+    transition(exec.state, 'RUNNING');
+    rt.store.executionChanged(exec);
+    schedule(rt, exec);
+    return;
+  }
   const task = exec.tasks[exec.cursor] ?? {};
   const tr = exec.taskRunList[exec.taskRunList.length - 1];
   const onResume = resolveInputs(task.onResume, fields, files, (id, name) => `kestra:///${exec.namespace}/${exec.flowId}/executions/${exec.id}/inputs/${id}/${name}`, 'onResume');
@@ -393,7 +412,7 @@ export function waitForExecution(rt: DoubleRuntime, id: string, predicate: (e: E
 // ---------------------------------------------------------------------------------------------------------------
 // Routes
 
-function requireExecution(ctx: Ctx, id: string): ExecutionRec {
+export function requireExecution(ctx: Ctx, id: string): ExecutionRec {
   const e = ctx.rt.store.executions.get(id);
   if (!e) throw notFound(`Execution id '${id}' not found`);
   return e;
@@ -428,15 +447,19 @@ function getExecution(ctx: Ctx, p: Record<string, string>): void {
   sendJson(ctx, 200, executionJson(requireExecution(ctx, p.executionId!), 'api'));
 }
 
-function deleteExecution(ctx: Ctx, p: Record<string, string>): void {
-  const e = requireExecution(ctx, p.executionId!);
+/** Forget an execution, and its logs unless `deleteLogs=false` (Kestra's default is true). */
+export function removeExecution(ctx: Ctx, e: ExecutionRec): void {
   if (e.timer) clearTimeout(e.timer);
   ctx.rt.store.executions.delete(e.id);
-  ctx.rt.store.logs.delete(e.id);
+  if (ctx.query.get('deleteLogs') !== 'false') ctx.rt.store.logs.delete(e.id);
+}
+
+function deleteExecution(ctx: Ctx, p: Record<string, string>): void {
+  removeExecution(ctx, requireExecution(ctx, p.executionId!));
   sendEmpty(ctx, 204);
 }
 
-function matchesExecutionFilters(ctx: Ctx, e: ExecutionRec): boolean {
+export function matchesExecutionFilters(ctx: Ctx, e: ExecutionRec): boolean {
   return parseFilters(ctx.query).every((f) => {
     switch (f.field) {
       case 'namespace':
@@ -501,7 +524,8 @@ function kill(ctx: Ctx, p: Record<string, string>): void {
   sendJson(ctx, 200, executionJson(exec, 'execution'), { contentType: 'text/json' });
 }
 
-const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+/** Log levels, least severe first. */
+export const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 function logsFor(ctx: Ctx, executionId: string): LogRec[] {
   const minLevel = ctx.query.get('minLevel')?.toUpperCase();

@@ -1,9 +1,43 @@
 /**
  * Namespace files (in memory): upload (multipart part `fileContent`), download (streamed in chunks), directory
- * listing, stats, mkdir, move, delete.
+ * listing, stats, mkdir, move, delete, revisions, search, export. Search and export follow Kestra's
+ * NamespaceFileController (docs/compatibility.md): search answers the paths (`/a/b.txt`) that contain `q`; export is
+ * a ZIP of every file (entries named without the leading slash) and of the namespace's flows as `_flows/<id>.yml`,
+ * sent as the attachment `<namespace>_files.zip`.
  */
+import { unzipSync, zipSync } from 'fflate';
+import { currentRevision, importFlowSource } from './flows.js';
 import { type Ctx, type Route, badRequest, notFound, parseMultipart, sendBinary, sendEmpty, sendJson } from './http.js';
 import type { FileRec } from './state.js';
+
+/**
+ * Kestra 2.0's `_flows/` folder (NamespaceFileController, kestra-io/kestra 0a46f3b4): an upload whose
+ * decoded path matches `/_flows/.*` exactly is imported as a flow (create or overwrite), after the
+ * first line reading `namespace: …` is rewritten to the URL's namespace; every other operation on a
+ * path matching `/_flows(/.*)?` exactly is refused. Other spellings are not recognised, as in Kestra.
+ */
+const FLOW_FILE = /^\/_flows\/.*$/;
+const FORBIDDEN = /^\/_flows(\/.*)?$/;
+
+function guardFlowsFolder(raw: string | null): void {
+  if (raw !== null && FORBIDDEN.test(raw)) throw badRequest(`Forbidden path: ${raw}`);
+}
+
+/** Kestra's putNamespaceFile: a flow import under `/_flows/`, else a stored file. */
+function putFile(ctx: Ctx, ns: string, rawPath: string, data: Buffer): void {
+  if (FLOW_FILE.test(rawPath)) {
+    // Java's split drops trailing empty strings: "/_flows/a.yml/" has 3 pieces too.
+    if (rawPath.split('/').filter((s, i, all) => s !== '' || all.slice(i).some((t) => t !== '')).length !== 3) throw badRequest(`Invalid flow file path: ${rawPath}`);
+    importFlowSource(ctx.rt, data.toString('utf8').replace(/^namespace: .*$/m, `namespace: ${ns}`));
+    return;
+  }
+  const path = normalizePath(rawPath, true);
+  if (allDirs(ctx, ns).has(path)) throw badRequest(`Path ${path} is a directory`);
+  const files = nsFiles(ctx, ns);
+  const now = Date.now();
+  const prev = files.get(path);
+  files.set(path, { data, created: prev?.created ?? now, modified: now, revision: (prev?.revision ?? 0) + 1 });
+}
 
 /** `/a/b.txt` form; rejects `..`. Accepts `kestra:///…`-less plain paths and a missing leading slash. */
 export function normalizePath(raw: string | null, required: boolean): string {
@@ -52,19 +86,24 @@ function attributes(name: string, kind: 'File' | 'Directory', size: number, crea
 }
 
 function upload(ctx: Ctx, p: Record<string, string>): void {
-  const path = normalizePath(ctx.query.get('path'), true);
+  const raw = ctx.query.get('path');
+  if (raw === null || raw === '') throw badRequest('Required QueryValue [path] not specified');
   const parts = parseMultipart(ctx.req.headers['content-type'], ctx.body);
   const part = parts.find((x) => x.name === 'fileContent');
   if (!part) throw badRequest('Required part [fileContent] not specified');
-  if (allDirs(ctx, p.namespace!).has(path)) throw badRequest(`Path ${path} is a directory`);
-  const files = nsFiles(ctx, p.namespace!);
-  const now = Date.now();
-  const prev = files.get(path);
-  files.set(path, { data: part.data, created: prev?.created ?? now, modified: now });
+  // Kestra unpacks an upload whose file name ends in .zip, every entry written at "/" + its name.
+  if ((part.filename ?? '').toLowerCase().endsWith('.zip')) {
+    for (const [name, bytes] of Object.entries(unzipSync(new Uint8Array(part.data)))) {
+      if (!name.endsWith('/')) putFile(ctx, p.namespace!, `/${name}`, Buffer.from(bytes));
+    }
+  } else {
+    putFile(ctx, p.namespace!, raw, part.data);
+  }
   sendEmpty(ctx, 200);
 }
 
 async function download(ctx: Ctx, p: Record<string, string>): Promise<void> {
+  guardFlowsFolder(ctx.query.get('path'));
   const path = normalizePath(ctx.query.get('path'), true);
   const f = ctx.rt.store.files.get(p.namespace!)?.get(path);
   if (!f) throw notFound(`File '${path}' not found in namespace '${p.namespace}'`);
@@ -110,6 +149,7 @@ function stats(ctx: Ctx, p: Record<string, string>): void {
 }
 
 function mkdir(ctx: Ctx, p: Record<string, string>): void {
+  guardFlowsFolder(ctx.query.get('path'));
   const path = normalizePath(ctx.query.get('path'), true);
   if (nsFiles(ctx, p.namespace!).has(path)) throw badRequest(`Path ${path} is a file`);
   nsDirs(ctx, p.namespace!).add(path);
@@ -118,6 +158,7 @@ function mkdir(ctx: Ctx, p: Record<string, string>): void {
 
 function remove(ctx: Ctx, p: Record<string, string>): void {
   const ns = p.namespace!;
+  guardFlowsFolder(ctx.query.get('path'));
   const path = normalizePath(ctx.query.get('path'), true);
   const files = nsFiles(ctx, ns);
   const dirs = nsDirs(ctx, ns);
@@ -133,6 +174,8 @@ function remove(ctx: Ctx, p: Record<string, string>): void {
 
 function move(ctx: Ctx, p: Record<string, string>): void {
   const ns = p.namespace!;
+  guardFlowsFolder(ctx.query.get('from'));
+  guardFlowsFolder(ctx.query.get('to'));
   const from = normalizePath(ctx.query.get('from'), true);
   const to = normalizePath(ctx.query.get('to'), true);
   const files = nsFiles(ctx, ns);
@@ -158,9 +201,37 @@ function move(ctx: Ctx, p: Record<string, string>): void {
   sendEmpty(ctx, 200);
 }
 
+/** The revisions of a file, oldest first (every write is one). */
+function revisions(ctx: Ctx, p: Record<string, string>): void {
+  const path = normalizePath(ctx.query.get('path'), true);
+  const f = nsFiles(ctx, p.namespace!).get(path);
+  if (!f) throw notFound(`File '${path}' not found in namespace '${p.namespace}'`);
+  sendJson(ctx, 200, Array.from({ length: f.revision }, (_, i) => ({ revision: i + 1 })));
+}
+
+function search(ctx: Ctx, p: Record<string, string>): void {
+  const q = ctx.query.get('q');
+  if (q === null) throw badRequest('Required QueryValue [q] not specified');
+  sendJson(ctx, 200, [...nsFiles(ctx, p.namespace!).keys()].sort().filter((path) => path.includes(q)));
+}
+
+async function exportZip(ctx: Ctx, p: Record<string, string>): Promise<void> {
+  const ns = p.namespace!;
+  const entries: Record<string, Uint8Array> = {};
+  for (const [path, f] of [...nsFiles(ctx, ns)].sort(([a], [b]) => a.localeCompare(b))) entries[path.slice(1)] = f.data;
+  for (const flow of ctx.rt.store.flows.values()) {
+    if (flow.namespace === ns && !flow.deleted) entries[`_flows/${flow.id}.yml`] = Buffer.from(currentRevision(flow).source, 'utf8');
+  }
+  const zip = Buffer.from(zipSync(entries));
+  await sendBinary(ctx, 200, zip, zip.length, 'application/octet-stream', { 'content-disposition': `attachment; filename="${ns}_files.zip"` });
+}
+
 export const fileRoutes: Route[] = [
   { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/directory', handler: listDirectory },
   { method: 'POST', path: '/api/v1/:tenant/namespaces/:namespace/files/directory', handler: mkdir },
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/revisions', handler: revisions },
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/search', handler: search },
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/export', handler: exportZip },
   { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files/stats', handler: stats },
   { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/files', handler: download },
   { method: 'POST', path: '/api/v1/:tenant/namespaces/:namespace/files', handler: upload },

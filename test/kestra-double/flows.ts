@@ -14,6 +14,7 @@ import {
   sendEmpty,
   sendJson,
   unprocessable,
+  nowIso,
 } from './http.js';
 import { type FlowRecord, type FlowRevision, flowJson, flowKey, labelsAsMap } from './state.js';
 
@@ -112,17 +113,18 @@ export function findFlow(rt: Pick<DoubleRuntime, 'store'>, namespace: string, id
   return f && !f.deleted ? f : undefined;
 }
 
-function requireFlow(ctx: Ctx, namespace: string, id: string): FlowRecord {
+export function requireFlow(ctx: Ctx, namespace: string, id: string): FlowRecord {
   const f = findFlow(ctx.rt, namespace, id);
   if (!f) throw notFound(`Flow id '${id}' not found in namespace '${namespace}'`);
   return f;
 }
 
-function bodyText(ctx: Ctx): string {
+export function bodyText(ctx: Ctx): string {
   return ctx.body.toString('utf8');
 }
 
-function liveFlows(ctx: Ctx): FlowRecord[] {
+/** The flows not deleted, by namespace then id. */
+export function liveFlows(ctx: Ctx): FlowRecord[] {
   return [...ctx.rt.store.flows.values()]
     .filter((f) => !f.deleted)
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.id.localeCompare(b.id));
@@ -140,12 +142,22 @@ export function storeNewFlow(rt: Pick<DoubleRuntime, 'contract' | 'store'>, sour
     throw unprocessable(`Invalid entity: flow.id: Flow id already exists`, [{ path: 'flow.id', message: 'Flow id already exists' }]);
   }
   const revision = existing ? currentRevision(existing).revision + 1 : 1;
-  const rev: FlowRevision = { revision, source, doc, updated: new Date().toISOString() };
+  const rev: FlowRevision = { revision, source, doc, updated: nowIso() };
   const flow: FlowRecord = existing ?? { namespace, id, revisions: [], deleted: false };
   flow.deleted = false;
   flow.revisions.push(rev);
   store.flows.set(key, flow);
   return { flow, rev };
+}
+
+/** Kestra's FlowService.importFlow: creates the flow the YAML names, or overwrites it with a new revision. */
+export function importFlowSource(rt: Pick<DoubleRuntime, 'contract' | 'store'>, source: string): FlowRecord {
+  const doc = parseFlowSource(rt, source);
+  const existing = findFlow(rt, doc.namespace as string, doc.id as string);
+  if (!existing) return storeNewFlow(rt, source).flow;
+  const cur = currentRevision(existing);
+  if (cur.source !== source) existing.revisions.push({ revision: cur.revision + 1, source, doc, updated: new Date().toISOString() });
+  return existing;
 }
 
 function createFlow(ctx: Ctx): void {
@@ -162,14 +174,16 @@ function updateFlow(ctx: Ctx, p: Record<string, string>): void {
       { path: 'flow', message: `Illegal flow namespace or id update (path ${flow.namespace}/${flow.id}, body ${String(doc.namespace)}/${String(doc.id)})` },
     ]);
   }
+  sendJson(ctx, 200, flowJson(flow, storeRevision(flow, source, doc), true));
+}
+
+/** A new revision of a flow from its new source (none when the source is unchanged); the current revision. */
+export function storeRevision(flow: FlowRecord, source: string, doc: Record<string, unknown>): FlowRevision {
   const cur = currentRevision(flow);
-  if (cur.source === source) {
-    sendJson(ctx, 200, flowJson(flow, cur, true));
-    return;
-  }
-  const rev: FlowRevision = { revision: cur.revision + 1, source, doc, updated: new Date().toISOString() };
+  if (cur.source === source) return cur;
+  const rev: FlowRevision = { revision: cur.revision + 1, source, doc, updated: nowIso() };
   flow.revisions.push(rev);
-  sendJson(ctx, 200, flowJson(flow, rev, true));
+  return rev;
 }
 
 function getFlow(ctx: Ctx, p: Record<string, string>): void {
@@ -198,9 +212,10 @@ function searchBySource(ctx: Ctx): void {
   });
 }
 
-function searchFlows(ctx: Ctx): void {
+/** The live flows the search filters of the request select (also what `…/by-query` operations act on). */
+export function matchingFlows(ctx: Ctx): FlowRecord[] {
   const filters = parseFilters(ctx.query);
-  const flows = liveFlows(ctx).filter((f) => {
+  return liveFlows(ctx).filter((f) => {
     const rev = currentRevision(f);
     return filters.every((flt) => {
       switch (flt.field) {
@@ -226,7 +241,10 @@ function searchFlows(ctx: Ctx): void {
       }
     });
   });
-  const page = paginate(flows, ctx.query);
+}
+
+function searchFlows(ctx: Ctx): void {
+  const page = paginate(matchingFlows(ctx), ctx.query);
   sendJson(ctx, 200, { results: page.results.map((f) => flowJson(f, currentRevision(f), false)), total: page.total });
 }
 

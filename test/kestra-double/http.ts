@@ -21,6 +21,8 @@ export interface DoubleRuntime {
   jsonTransform: ((body: unknown, ctx: Ctx) => unknown) | null;
   /** Open SSE responses, ended on close(). */
   openStreams: Set<ServerResponse>;
+  /** Keys of the secrets the server's environment holds (OSS: `SECRET_<KEY>` variables). */
+  secretKeys: readonly string[];
 }
 
 export interface Ctx {
@@ -50,8 +52,28 @@ interface CompiledRoute extends Route {
   names: string[];
 }
 
+/**
+ * Negative when route a is more specific than b: at the first position where one has a literal segment and the
+ * other a variable, the literal wins, as in Micronaut's router. So `…/executions/by-ids` or `…/flows/delete/by-ids`
+ * is never read as an execution id or a flow `{namespace}/{id}`, whatever order the modules list their routes in.
+ */
+function compareRouteSpecificity(a: Route, b: Route): number {
+  const sa = a.path.split('/');
+  const sb = b.path.split('/');
+  const variable = (seg: string) => seg.startsWith(':') || seg === '*';
+  // Lexicographic over segments, literals (by text) before variables: a total order, so sorting is well defined;
+  // routes whose literals differ somewhere never match the same path, so their relative order does not matter.
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const va = variable(sa[i]!);
+    const vb = variable(sb[i]!);
+    if (va !== vb) return va ? 1 : -1;
+    if (!va && sa[i] !== sb[i]) return sa[i]! < sb[i]! ? -1 : 1;
+  }
+  return sa.length - sb.length;
+}
+
 export function compileRoutes(routes: readonly Route[]): CompiledRoute[] {
-  return routes.map((r) => {
+  return [...routes].sort(compareRouteSpecificity).map((r) => {
     const names: string[] = [];
     const src = r.path
       .split('/')
@@ -346,6 +368,15 @@ export function parseMultipart(contentType: string | undefined, body: Buffer): M
 }
 
 /** Form fields of a multipart (or urlencoded) body, as strings; repeated names keep the last value. */
+/** The request body as JSON; 400 naming the argument when it is not JSON (as Micronaut's body binding answers). */
+export function jsonBody(ctx: Ctx, argument: string): unknown {
+  try {
+    return JSON.parse(ctx.body.toString('utf8'));
+  } catch {
+    throw badRequest(`Failed to convert argument [${argument}]: the body is not JSON`);
+  }
+}
+
 export function formFields(ctx: Ctx): { fields: Map<string, string>; files: MultipartPart[] } {
   const ct = ctx.req.headers['content-type'];
   const fields = new Map<string, string>();
@@ -440,8 +471,24 @@ export function newId(): string {
   return s;
 }
 
+/**
+ * An instant as Kestra writes it: Jackson's JavaTimeModule with WRITE_DATES_AS_TIMESTAMPS off prints `Instant`s
+ * with DateTimeFormatter.ISO_INSTANT, i.e. UTC, `Z`, and a fraction of 0, 3, 6 or 9 digits (trailing zero groups
+ * dropped); the JVM's clock gives microseconds. `2026-01-02T03:04:05Z`, `…05.120Z`, `…05.123456Z`.
+ */
+export function kestraInstant(epochMs: number, extraMicros = 0): string {
+  const wholeMs = Math.floor(epochMs);
+  const micros = (wholeMs % 1000) * 1000 + extraMicros;
+  const seconds = new Date(wholeMs - (wholeMs % 1000)).toISOString().slice(0, 19);
+  if (micros === 0) return `${seconds}Z`;
+  if (micros % 1000 === 0) return `${seconds}.${String(micros / 1000).padStart(3, '0')}Z`;
+  return `${seconds}.${String(micros).padStart(6, '0')}Z`;
+}
+
+/** Now, with the microseconds of the high-resolution clock, written as Kestra writes instants. */
 export function nowIso(): string {
-  return new Date().toISOString();
+  const t = performance.timeOrigin + performance.now();
+  return kestraInstant(Math.floor(t), Math.min(999, Math.floor((t - Math.floor(t)) * 1000)));
 }
 
 /** ISO-8601 duration of a millisecond span, e.g. `PT1.234S`. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { type KestraDouble, patternByte, startKestraDouble } from './kestra-double.js';
-import { SPEC_PATH, loadContract } from './openapi-contract.js';
+import { loadContract } from './openapi-contract.js';
 
 let k: KestraDouble;
 let auth: Record<string, string>;
@@ -415,6 +415,29 @@ describe('Kestra double: namespace files and KV', () => {
     expect((await fetch(api('/namespaces/company.team/files?path=/data/big.bin'), { headers: auth })).status).toBe(404);
   });
 
+  it('imports a file written under /_flows/ as a flow, as Kestra 2.0 does (docs/compatibility.md)', async () => {
+    const flow = (nsLine: string, id: string) => `id: ${id}\n${nsLine}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
+    const put = (path: string, text: string | Uint8Array, name = 'f.yml') =>
+      fetch(api(`/namespaces/company.team/files?path=${encodeURIComponent(path)}`), { method: 'POST', headers: auth, body: form({ fileContent: new File([typeof text === 'string' ? text : new Uint8Array(text)], name) }) });
+    // The first plain `namespace: ` line is rewritten to the URL's namespace…
+    expect((await put('/_flows/a.yml', flow('namespace: company.finance', 'imported'))).status).toBe(200);
+    expect((await getJson(api('/flows/company.team/imported'))).status).toBe(200);
+    expect((await getJson(api('/flows/company.finance/imported'))).status).toBe(404);
+    // …a quoted key is not: the flow lands where the YAML says.
+    expect((await put('/_flows/b.yml', flow('"namespace": company.finance', 'elsewhere'))).status).toBe(200);
+    expect((await getJson(api('/flows/company.finance/elsewhere'))).status).toBe(200);
+    // ZIP entries go through the same import; a sub-folder of _flows/ is an error.
+    const { zipSync, strToU8 } = await import('fflate');
+    expect((await put('/ignored', zipSync({ '_flows/c.yml': strToU8(flow('namespace: x', 'zipped')) }), 'a.zip')).status).toBe(200);
+    expect((await getJson(api('/flows/company.team/zipped'))).status).toBe(200);
+    expect((await put('/_flows/deep/d.yml', flow('namespace: company.team', 'deep'))).status).toBe(400);
+    // Everything else on the exact folder is refused; other spellings are ordinary files.
+    expect((await fetch(api('/namespaces/company.team/files/directory?path=/_flows'), { method: 'POST', headers: auth })).status).toBe(400);
+    expect((await fetch(api('/namespaces/company.team/files?from=/x&to=/_flows/x.yml'), { method: 'PUT', headers: auth })).status).toBe(400);
+    expect((await put('_flows/e.yml', flow('namespace: company.team', 'relative'))).status).toBe(200);
+    expect((await getJson(api('/flows/company.team/relative'))).status).toBe(404);
+  });
+
   it('sets, gets, lists and deletes KV pairs', async () => {
     const put = (key: string, body: string, headers: Record<string, string> = {}) =>
       fetch(api(`/namespaces/company.team/kv/${key}`), { method: 'PUT', headers: { ...auth, 'content-type': 'text/plain', ...headers }, body });
@@ -489,7 +512,7 @@ describe('Kestra double: UI, helpers, delay', () => {
 
 describe('OpenAPI contract validator', () => {
   it('indexes only the OSS operations of the spec', () => {
-    const c = loadContract(SPEC_PATH);
+    const c = loadContract();
     expect(c.operations.length).toBe(202);
     expect(c.match('GET', '/api/v1/main/flows/search')?.op.operationId).toBe('searchFlows');
     expect(c.match('GET', '/api/v1/main/flows/a.b/c')?.op.operationId).toBe('getFlow');

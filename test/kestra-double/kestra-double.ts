@@ -3,22 +3,27 @@
  *
  * Behaviour follows shared/reference/kestra-oss-notes.md (auth, cookies, CSRF, tenancy, UI) and every JSON
  * response / SSE event it sends on an OSS operation is validated against Kestra's OpenAPI spec
- * (shared/reference/kestra-ee-openapi.yml, see openapi-contract.ts). A response that breaks the contract is
+ * (its committed derivation contract/kestra-openapi.derived.json, see openapi-contract.ts). A response that breaks the contract is
  * answered with 500 and recorded in `contractViolations` — tests should assert that list is empty.
  *
  * Served (all under /api/v1/{tenant}/…, any tenant value serves the single `main` tenant as OSS does):
- *   flows (create/get/update/delete/search/distinct-namespaces/by-namespace/revisions), executions (create with
- *   multipart inputs, get, search, by-flow, follow SSE, resume, kill, delete), logs (list, follow SSE), webhooks,
- *   namespace files (upload/download/directory/stats/mkdir/move/delete), KV (set/get/delete/bulk delete/
- *   inheritance/list), trigger states (list for a flow, set-disabled, restart, unlock, delete), /api/v1/configs,
+ *   flows (create/get/update/delete/search/distinct-namespaces/by-namespace/revisions, validate, delete/disable/
+ *   enable by ids and by query), concurrency-limit search, executions (create with multipart inputs, get, search,
+ *   by-flow, follow SSE, resume, kill, delete, pause, restart, replay, labels, change-status; delete, kill and
+ *   change-status by ids and by query), logs (list, follow SSE, delete by execution and by flow trigger), webhooks,
+ *   namespace files (upload/download/directory/stats/mkdir/move/delete/revisions/search/export), KV (set/get/
+ *   delete/bulk delete/inheritance/list), trigger states (list for a flow, set-disabled, restart, unlock, delete),
+ *   the tenant's secrets list, /api/v1/configs,
  *   /api/v1/configs/login, /api/v1/login, /api/v1/logout, /ping, /ui/**, /.
  * Double-only helpers (not Kestra): GET /api/v1/{tenant}/perch-double/bytes?n=N (N pattern bytes, byte i = i % 251)
  * and GET /api/v1/{tenant}/perch-double/json (~1 KB JSON); both require auth like any API route.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { executionActionRoutes } from './execution-actions.js';
 import { executionRoutes, waitForExecution as waitFor } from './executions.js';
 import { fileRoutes } from './files.js';
+import { flowActionRoutes } from './flow-actions.js';
 import { flowRoutes, storeNewFlow } from './flows.js';
 import {
   type Ctx,
@@ -35,6 +40,7 @@ import { lockTrigger, triggerRoutes } from './triggers.js';
 import { BASIC_AUTH_COOKIE, CONTRACT_EXCEPTIONS, CSRF_COOKIE, apiMiscRoutes, uiRoutes } from './misc.js';
 import { type ContractViolation, type OpenApiContract, loadContract } from './openapi-contract.js';
 import { type DoubleUiVersion, setUiVersion } from './ui/ui-double.js';
+import { secretRoutes } from './secrets.js';
 import { DoubleStore, type StateType, executionJson, isTerminal } from './state.js';
 
 export type { ContractViolation } from './openapi-contract.js';
@@ -94,15 +100,26 @@ export interface KestraDoubleOptions {
   csrf?: boolean;
   /** Milliseconds per execution step (default 50). */
   stepMs?: number;
-  /** Spec location (default `<repo>/../shared/reference/kestra-ee-openapi.yml`). */
-  specPath?: string;
   /** Record requests in `requests` (default true; turn off for long benchmarks). */
   record?: boolean;
+  /** Keys of the secrets the (OSS) server's environment holds, listed by GET /api/v1/{tenant}/secrets. */
+  secrets?: string[];
   /** Which stock UI the /ui/** stand-in imitates (default 2.0; 1.x = vue-sidebar-menu landmarks, no tenant in paths). */
   ui?: DoubleUiVersion;
 }
 
-const ROUTES = compileRoutes([...apiMiscRoutes, ...flowRoutes, ...executionRoutes, ...fileRoutes, ...kvRoutes, ...triggerRoutes, ...uiRoutes]);
+const ROUTES = compileRoutes([
+  ...apiMiscRoutes,
+  ...flowRoutes,
+  ...flowActionRoutes,
+  ...executionRoutes,
+  ...executionActionRoutes,
+  ...fileRoutes,
+  ...kvRoutes,
+  ...triggerRoutes,
+  ...secretRoutes,
+  ...uiRoutes,
+]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -141,7 +158,7 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
   const validate = options.validate ?? true;
   const csrf = options.csrf ?? true;
   const record = options.record ?? true;
-  const contract = validate ? loadContract(options.specPath) : null;
+  const contract = validate ? loadContract() : null;
   const requests: RecordedRequest[] = [];
   const store = new DoubleStore();
   let delayMs = 0;
@@ -156,6 +173,7 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
     stepMs: options.stepMs ?? 50,
     jsonTransform: null,
     openStreams: new Set(),
+    secretKeys: [...(options.secrets ?? [])],
   };
   setUiVersion(rt, options.ui ?? '2.0');
 

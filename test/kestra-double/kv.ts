@@ -14,6 +14,8 @@ import {
   sendEmpty,
   sendJson,
   unprocessable,
+  nowIso,
+  kestraInstant,
 } from './http.js';
 import type { KvRec } from './state.js';
 
@@ -55,7 +57,7 @@ function entryJson(ns: string, key: string, rec: KvRec): Record<string, unknown>
     description: rec.description ?? null,
     creationDate: rec.created,
     updateDate: rec.updated,
-    expirationDate: rec.expiresAt !== undefined ? new Date(rec.expiresAt).toISOString() : null,
+    expirationDate: rec.expiresAt !== undefined ? kestraInstant(rec.expiresAt) : null,
   };
 }
 
@@ -77,7 +79,7 @@ function setKey(ctx: Ctx, p: Record<string, string>): void {
   const description = header(ctx, 'description');
   const kv = nsKv(ctx, p.namespace!);
   const prev = kv.get(key);
-  const now = new Date().toISOString();
+  const now = nowIso();
   kv.set(key, {
     ...parseKvValue(ctx.body.toString('utf8')),
     ...(description !== undefined ? { description } : {}),

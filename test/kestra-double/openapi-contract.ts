@@ -1,16 +1,17 @@
 /**
  * Response-contract checks for the Kestra double, against Kestra's own OpenAPI spec.
  *
- * The spec is `../shared/reference/kestra-ee-openapi.yml` next to the repository (CI puts `shared/` beside the
- * repo). It is the EE spec, a superset of OSS: every operation that carries `x-kestra: {edition: ee}` is EE-only,
- * the others are the OSS surface. Only OSS operations are indexed here.
+ * The spec is read through its committed derivation, contract/kestra-openapi.derived.json (operations and schemas,
+ * prose dropped; see contract/derive.ts), so a clone tests without `shared/` beside it. The spec is the EE one, a
+ * superset of OSS: operations marked `x-kestra: {edition: ee}` (derived `edition: 'ee'`) are EE-only, the others
+ * are the OSS surface. Only OSS operations are indexed here.
  *
  * The spec is OpenAPI 3.0.1 (Micronaut OpenAPI generator). Ajv speaks JSON Schema, so schemas are converted once:
  *  - `nullable: true`                       → `anyOf: [{type: 'null'}, <schema>]`
  *  - `exclusiveMinimum|Maximum: true`       → numeric draft-07 form (`exclusiveMinimum: <minimum>`)
  *  - `discriminator`, `example`, `x-*`      → dropped (annotations only; the 3 discriminators are on EE credentials)
  *  - a bare `{type: object}` standing for a Java `Object` (as a map value `additionalProperties`, an array `items`,
- *    or a property named `value`/`expected`/`actual`/`previousValue`) → any JSON value. The generator renders
+ *    or a property named `value`/`expected`/`actual`/`previousValue`/`invalids`) → any JSON value. The generator renders
  *    `java.lang.Object` as `{type: object}`, so e.g. a KV `{type: STRING, value: "x"}` or an execution input
  *    `{name: "x"}` would otherwise be rejected although they are exactly what Kestra sends.
  *  - `{type: object, additionalProperties: false}` with no `properties` (flow `variables`, a `Map<String,Object>`)
@@ -22,25 +23,18 @@
  * Everything else (required, enums, patterns, formats incl. int32/int64 ranges, date-time, uri) is enforced.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import YAML from 'yaml';
+import { DERIVED_CONTRACT_PATH, type DerivedContract, derivedContractSchema } from './contract/derive.js';
 
 // ajv-formats is CJS with `exports.default`; under NodeNext the default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-/** Repository root (this file lives in `<root>/test/kestra-double/`). */
-export const REPO_ROOT = path.resolve(HERE, '..', '..');
-export const SPEC_PATH = path.resolve(REPO_ROOT, '../shared/reference/kestra-ee-openapi.yml');
-
 const SPEC_ID = 'kestra-openapi';
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 const JSON_CONTENT_TYPES = new Set(['application/json', 'text/json']);
-const OBJECT_VALUE_PROPERTIES = new Set(['value', 'expected', 'actual', 'previousValue']);
+// `invalids` is BulkErrorResponse's `Object` (Kestra puts a set of constraint violations there: a JSON array).
+const OBJECT_VALUE_PROPERTIES = new Set(['value', 'expected', 'actual', 'previousValue', 'invalids']);
 
 type Json = unknown;
 type SchemaObject = Record<string, unknown>;
@@ -164,6 +158,50 @@ function compareSpecificity(a: OssOperation, b: OssOperation): number {
   return 0;
 }
 
+/**
+ * Where the EE spec types an OSS answer by its EE form, the OSS form (each with the reason). The spec's
+ * `listSecrets` items are `ApiSecretMetaEE` (with required `tags`); Kestra OSS's SecretController answers
+ * `ApiSecretMeta` items, `{key}` only (docs/compatibility.md).
+ */
+const OSS_RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
+  'listSecrets 200': {
+    type: 'object',
+    required: ['readOnly', 'results'],
+    properties: {
+      readOnly: { type: 'boolean' },
+      results: { type: 'array', items: { $ref: '#/components/schemas/ApiSecretMeta' } },
+      total: { type: 'integer', format: 'int64' },
+    },
+  },
+};
+
+/** Convert every component schema, with `Property_<T>_` made to accept what Kestra serializes for a property. */
+export function convertComponents(schemas: Record<string, unknown>): Record<string, unknown> {
+  const converted = Object.fromEntries(Object.entries(schemas).map(([k, v]) => [k, convertSchema(v, 'root')]));
+  for (const [name, schema] of Object.entries(converted)) {
+    if (!/^Property_.*_$/.test(name) || !isRecord(schema) || !isRecord(schema.properties)) continue;
+    const props = schema.properties;
+    const valueSchema = isRecord(props.value) ? props.value : {};
+    converted[name] = { anyOf: [{ type: 'string' }, valueSchema, { type: 'object', properties: props }] };
+  }
+  return converted;
+}
+
+/** An Ajv that knows the spec's formats and its converted components under `kestra-openapi#/components/schemas/…`. */
+export function contractAjv(convertedComponents: Record<string, unknown>): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, unicodeRegExp: true });
+  addFormats(ajv);
+  const inRange = (min: number, max: number) => (v: number) => Number.isInteger(v) && v >= min && v <= max;
+  ajv.addFormat('int32', { type: 'number', validate: inRange(-2147483648, 2147483647) });
+  ajv.addFormat('int64', { type: 'number', validate: (v: number) => Number.isInteger(v) });
+  ajv.addFormat('float', { type: 'number', validate: () => true });
+  ajv.addFormat('double', { type: 'number', validate: () => true });
+  ajv.addFormat('binary', { type: 'string', validate: () => true });
+  ajv.addFormat('byte', { type: 'string', validate: () => true });
+  ajv.addSchema({ $id: SPEC_ID, components: { schemas: convertedComponents } });
+  return ajv;
+}
+
 export class OpenApiContract {
   readonly operations: OssOperation[] = [];
   readonly eeOperationCount: number;
@@ -172,60 +210,24 @@ export class OpenApiContract {
   private readonly convertedComponents: Record<string, unknown>;
   readonly specVersion: string;
 
-  constructor(spec: SchemaObject) {
-    const info = isRecord(spec.info) ? spec.info : {};
-    this.specVersion = String(info.version ?? '');
-    const components = isRecord(spec.components) && isRecord(spec.components.schemas) ? spec.components.schemas : {};
-    this.convertedComponents = Object.fromEntries(Object.entries(components).map(([k, v]) => [k, convertSchema(v, 'root')]));
-    for (const [name, schema] of Object.entries(this.convertedComponents)) {
-      if (!/^Property_.*_$/.test(name) || !isRecord(schema) || !isRecord(schema.properties)) continue;
-      const props = schema.properties;
-      const valueSchema = isRecord(props.value) ? props.value : {};
-      this.convertedComponents[name] = { anyOf: [{ type: 'string' }, valueSchema, { type: 'object', properties: props }] };
-    }
-
-    this.ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, unicodeRegExp: true });
-    addFormats(this.ajv);
-    const inRange = (min: number, max: number) => (v: number) => Number.isInteger(v) && v >= min && v <= max;
-    this.ajv.addFormat('int32', { type: 'number', validate: inRange(-2147483648, 2147483647) });
-    this.ajv.addFormat('int64', { type: 'number', validate: (v: number) => Number.isInteger(v) });
-    this.ajv.addFormat('float', { type: 'number', validate: () => true });
-    this.ajv.addFormat('double', { type: 'number', validate: () => true });
-    this.ajv.addFormat('binary', { type: 'string', validate: () => true });
-    this.ajv.addFormat('byte', { type: 'string', validate: () => true });
-    this.ajv.addSchema({ $id: SPEC_ID, components: { schemas: this.convertedComponents } });
-
-    let ee = 0;
-    const paths = isRecord(spec.paths) ? spec.paths : {};
-    for (const [p, item] of Object.entries(paths)) {
-      if (!isRecord(item)) continue;
-      for (const m of HTTP_METHODS) {
-        const op = item[m];
-        if (!isRecord(op)) continue;
-        const xk = op['x-kestra'];
-        if (isRecord(xk) && xk.edition === 'ee') {
-          ee++;
-          continue;
+  constructor(derived: DerivedContract) {
+    this.specVersion = derived.source.version;
+    this.convertedComponents = convertComponents(derived.schemas);
+    this.ajv = contractAjv(this.convertedComponents);
+    for (const op of derived.operations) {
+      if (op.edition !== 'oss') continue;
+      const responses = new Map<string, ResponseSpec>();
+      for (const [status, media] of Object.entries(op.responses)) {
+        const schemas = new Map<string, SchemaObject>();
+        for (const [ct, schema] of Object.entries(media)) {
+          const oss = ct === 'application/json' ? OSS_RESPONSE_SCHEMAS[`${op.operationId} ${status}`] : undefined;
+          if (isRecord(schema)) schemas.set(ct, convertSchema(oss ?? schema, 'root') as SchemaObject);
         }
-        const responses = new Map<string, ResponseSpec>();
-        for (const [status, r] of Object.entries(isRecord(op.responses) ? op.responses : {})) {
-          const content = isRecord(r) && isRecord(r.content) ? r.content : {};
-          const schemas = new Map<string, SchemaObject>();
-          for (const [ct, media] of Object.entries(content)) {
-            if (isRecord(media) && isRecord(media.schema)) schemas.set(ct, convertSchema(media.schema, 'root') as SchemaObject);
-          }
-          responses.set(status, { contentTypes: Object.keys(content), schemas });
-        }
-        this.operations.push({
-          method: m.toUpperCase(),
-          pathTemplate: p,
-          operationId: String(op.operationId ?? `${m} ${p}`),
-          segments: pathSegments(p),
-          responses,
-        });
+        responses.set(status, { contentTypes: Object.keys(media), schemas });
       }
+      this.operations.push({ method: op.method, pathTemplate: op.path, operationId: op.operationId, segments: pathSegments(op.path), responses });
     }
-    this.eeOperationCount = ee;
+    this.eeOperationCount = derived.operations.length - this.operations.length;
   }
 
   /** Find the OSS operation a concrete request path belongs to (most specific template wins). */
@@ -308,18 +310,19 @@ export class OpenApiContract {
   }
 }
 
-let cached: OpenApiContract | undefined;
+let cachedDerived: DerivedContract | undefined;
+let cachedContract: OpenApiContract | undefined;
 
-/** Load (once per process) and index the spec. */
-export function loadContract(specPath: string = SPEC_PATH): OpenApiContract {
-  if (cached && specPath === SPEC_PATH) return cached;
-  if (!fs.existsSync(specPath)) {
-    throw new Error(`Kestra OpenAPI spec not found at ${specPath} (expected shared/reference/ beside the repository)`);
-  }
-  const spec = YAML.parse(fs.readFileSync(specPath, 'utf8'), { maxAliasCount: -1 }) as SchemaObject;
-  const contract = new OpenApiContract(spec);
-  if (specPath === SPEC_PATH) cached = contract;
-  return contract;
+/** The committed derivation of Kestra's spec (read and checked once per process). */
+export function loadDerivedContract(): DerivedContract {
+  cachedDerived ??= derivedContractSchema.parse(JSON.parse(fs.readFileSync(DERIVED_CONTRACT_PATH, 'utf8')));
+  return cachedDerived;
+}
+
+/** The indexed OSS contract (built once per process). */
+export function loadContract(): OpenApiContract {
+  cachedContract ??= new OpenApiContract(loadDerivedContract());
+  return cachedContract;
 }
 
 export function formatErrors(errors: readonly ErrorObject[] | undefined, max = 8): string {

@@ -2,7 +2,7 @@
  * In-memory state of the Kestra double (one tenant, `main`, like OSS) and the JSON shapes it is served in.
  */
 import { EventEmitter } from 'node:events';
-import { isoDuration } from './http.js';
+import { isoDuration, nowIso } from './http.js';
 
 export const TENANT = 'main';
 
@@ -33,13 +33,13 @@ export interface StateRec {
 }
 
 export function newState(...states: StateType[]): StateRec {
-  const date = new Date().toISOString();
+  const date = nowIso();
   return { current: states[states.length - 1]!, histories: states.map((state) => ({ state, date })) };
 }
 
 export function transition(s: StateRec, next: StateType): void {
   s.current = next;
-  s.histories.push({ state: next, date: new Date().toISOString() });
+  s.histories.push({ state: next, date: nowIso() });
 }
 
 export function isTerminal(s: StateRec): boolean {
@@ -52,7 +52,7 @@ export function isTerminal(s: StateRec): boolean {
  * non-null date-time). The double sends both sets; for a running state `getEndDate` is "now".
  */
 export function stateJson(s: StateRec): Record<string, unknown> {
-  const start = s.histories[0]?.date ?? new Date().toISOString();
+  const start = s.histories[0]?.date ?? nowIso();
   const end = isTerminal(s) ? s.histories[s.histories.length - 1]!.date : null;
   const duration = isoDuration((end ? Date.parse(end) : Date.now()) - Date.parse(start));
   return {
@@ -60,10 +60,11 @@ export function stateJson(s: StateRec): Record<string, unknown> {
     histories: s.histories.map((h) => ({ ...h })),
     duration,
     startDate: start,
-    endDate: end,
+    // Kestra's mapper writes no null fields (JsonInclude NON_NULL): a running state has no endDate at all.
+    ...(end ? { endDate: end } : {}),
     getDuration: duration,
     getStartDate: start,
-    getEndDate: end ?? new Date().toISOString(),
+    getEndDate: end ?? nowIso(),
   };
 }
 
@@ -158,6 +159,8 @@ export interface ExecutionRec {
   cursor: number;
   /** Child execution the current Subflow task waits for. */
   waitingOn?: string;
+  /** Paused by `…/actions/pause` (not by a Pause task): resuming continues at the same task. */
+  pausedByRequest?: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -222,6 +225,8 @@ export interface FileRec {
   data: Buffer;
   created: number;
   modified: number;
+  /** 1 for the first write, +1 for each later one (2.0 namespace files keep revisions). */
+  revision: number;
 }
 
 export interface KvRec {

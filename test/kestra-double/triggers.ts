@@ -5,7 +5,7 @@
  * starts afresh from the flow's YAML, as Kestra's scheduler recreates it).
  */
 import { currentRevision, findFlow } from './flows.js';
-import { type Ctx, type Route, badRequest, conflict, notFound, paginate, sendEmpty, sendJson } from './http.js';
+import { type Ctx, type Route, badRequest, conflict, notFound, nowIso, paginate, sendEmpty, sendJson } from './http.js';
 import type { TriggerRec } from './state.js';
 
 const stateKey = (namespace: string, flowId: string, triggerId: string) => `${namespace}\u0000${flowId}\u0000${triggerId}`;
@@ -24,7 +24,7 @@ function flowTriggers(ctx: Pick<Ctx, 'rt'>, namespace: string, flowId: string): 
 function stateOf(ctx: Pick<Ctx, 'rt'>, namespace: string, flowId: string, trigger: { id: string; disabled: boolean }): TriggerRec {
   const key = stateKey(namespace, flowId, trigger.id);
   let rec = ctx.rt.store.triggers.get(key);
-  if (!rec) ctx.rt.store.triggers.set(key, (rec = { disabled: trigger.disabled, locked: false, updatedAt: new Date().toISOString() }));
+  if (!rec) ctx.rt.store.triggers.set(key, (rec = { disabled: trigger.disabled, locked: false, updatedAt: nowIso() }));
   return rec;
 }
 
@@ -69,7 +69,7 @@ function setDisabled(ctx: Ctx): void {
   }
   const rec = requireTrigger(ctx, body.namespace, body.flowId, body.triggerId);
   rec.disabled = body.disabled === true;
-  rec.updatedAt = new Date().toISOString();
+  rec.updatedAt = nowIso();
   sendJson(ctx, 200, triggerStateJson(body.namespace, body.flowId, body.triggerId, rec));
 }
 
@@ -77,7 +77,7 @@ function restart(ctx: Ctx, p: Record<string, string>): void {
   const rec = requireTrigger(ctx, p.namespace!, p.flowId!, p.triggerId!);
   rec.locked = false;
   rec.evaluatedAt = undefined;
-  rec.updatedAt = new Date().toISOString();
+  rec.updatedAt = nowIso();
   sendJson(ctx, 200, triggerStateJson(p.namespace!, p.flowId!, p.triggerId!, rec));
 }
 
@@ -85,7 +85,7 @@ function unlock(ctx: Ctx, p: Record<string, string>): void {
   const rec = requireTrigger(ctx, p.namespace!, p.flowId!, p.triggerId!);
   if (!rec.locked) throw conflict('Trigger is not locked');
   rec.locked = false;
-  rec.updatedAt = new Date().toISOString();
+  rec.updatedAt = nowIso();
   sendJson(ctx, 200, triggerStateJson(p.namespace!, p.flowId!, p.triggerId!, rec));
 }
 
@@ -101,7 +101,7 @@ export function lockTrigger(ctx: Pick<Ctx, 'rt'>, namespace: string, flowId: str
   if (!trigger) throw new Error(`no trigger ${namespace}.${flowId}.${triggerId}`);
   const rec = stateOf(ctx, namespace, flowId, trigger);
   rec.locked = true;
-  rec.evaluatedAt = new Date().toISOString();
+  rec.evaluatedAt = nowIso();
 }
 
 export const triggerRoutes: Route[] = [

@@ -27,7 +27,7 @@ describe('hostile bodies on the Kestra calls Perch reads', () => {
       headers: { 'content-type': 'multipart/form-data; boundary=b' },
     });
     expect(res.status).toBe(400);
-    expect(res.json.message).toMatch(/multipart body cannot be read/);
+    expect(res.json.message).toMatch(/multipart body has no closing boundary/);
     await stillServing();
   });
 

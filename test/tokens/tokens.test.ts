@@ -85,6 +85,38 @@ for (const target of storeTargets()) {
       expect((await admin.fetch('DELETE', `/api/v1/me/api-tokens/${created.id}`)).status).toBe(404);
     });
 
+    it('refuses every token-minting route to a call authenticated by an API token, so revoking it ends all it gave', async () => {
+      const origin = await mint(admin, '/api/v1/me/api-tokens', { name: 'origin' });
+      const accountId = await serviceAccount('mint-target');
+      const botToken = (await mint(admin, `/api/v1/main/service-accounts/${accountId}/api-tokens`, { name: 'bot-origin' })).fullToken;
+      const before = await perch.perch.ctx.db.selectFrom('api_tokens').select('id').execute();
+      const routes = [
+        '/api/v1/me/api-tokens',
+        `/api/v1/users/${adminId}/api-tokens`,
+        `/api/v1/service-accounts/${accountId}/api-tokens`,
+        `/api/v1/main/service-accounts/${accountId}/api-tokens`,
+      ];
+      // The instance owner's own token, and a service account's token, on every route (Bearer in any case).
+      for (const authorization of [bearer(origin.fullToken), `bearer ${origin.fullToken}`, bearer(botToken)]) {
+        for (const path of routes) {
+          const refused = await api('POST', path, { authorization, json: { name: 'child', extended: true } });
+          expect(refused.status, `${path} ${authorization.slice(0, 12)} ${refused.text}`).toBe(403);
+          // A service account is no instance owner: the instance-wide routes refuse it before anything else.
+          const ownersRoute = !path.includes('/main/') && !path.includes('/me/');
+          expect(refused.json.message).toMatch(authorization.endsWith(botToken) && ownersRoute ? /Only an instance owner/ : /authenticated by an API token cannot create API tokens/);
+        }
+      }
+      expect(await perch.perch.ctx.db.selectFrom('api_tokens').select('id').execute()).toEqual(before);
+      // The same token still reads and lists: only minting is refused.
+      expect((await api('GET', '/api/v1/me/api-tokens', { authorization: bearer(origin.fullToken) })).status).toBe(200);
+      // Revoking the origin leaves nothing behind that it could have given.
+      expect((await admin.fetch('DELETE', `/api/v1/me/api-tokens/${origin.id}`)).status).toBe(200);
+      expect((await api('GET', '/api/v1/me', { authorization: bearer(origin.fullToken) })).status).toBe(401);
+      expect((await admin.fetch('GET', '/api/v1/me/api-tokens')).json.results.map((t: { name: string }) => t.name)).not.toContain('child');
+      // A session (a person who signed in) still mints.
+      await mint(admin, `/api/v1/main/service-accounts/${accountId}/api-tokens`, { name: 'from-session' });
+    });
+
     it('keeps only the SHA-256 of a token in the database', async () => {
       const created = await mint(admin, '/api/v1/me/api-tokens', { name: 'hash-only' });
       const rows = await perch.perch.ctx.db.selectFrom('api_tokens').selectAll().where('id', '=', created.id).execute();

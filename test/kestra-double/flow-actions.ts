@@ -1,0 +1,210 @@
+/**
+ * Flow operations beyond create/read/update/delete, as Kestra's FlowController behaves (docs/compatibility.md):
+ *  - validate: a YAML body of one or more flows (separated by `---` lines) answers one `ValidateConstraintViolation`
+ *    per flow, by index, with `constraints` set only for an invalid one (nothing is stored).
+ *  - delete / disable / enable, `…/by-ids` (a JSON list of `{namespace, id}`) or `…/by-query` (the search filters):
+ *    flows that do not exist are skipped; `BulkResponse.count` says how many were changed. Disabling or enabling
+ *    writes a new revision whose source says `disabled: true|false` (an unchanged flow keeps its revision).
+ *  - bulk: see `bulkUpdate`.
+ *  - concurrency-limit search: the flows that declare `concurrency`, with how many of their executions are RUNNING.
+ *  - dependencies (`FlowTopologyGraph`): an edge from a flow to each flow a Subflow task of it starts (`FLOW_TASK`)
+ *    and from each flow a Flow trigger's `preconditions.flows` names to the triggered flow (`FLOW_TRIGGER`), between
+ *    existing flows; a flow's graph holds the edges it starts from and (unless `destinationOnly`) those it ends in,
+ *    one hop or (`expandAll`) transitively; a namespace's, those of its flows, one hop. Nodes are `FlowNode`s whose
+ *    uid is `<tenant>_<namespace>_<id>`.
+ */
+import YAML from 'yaml';
+import { type Ctx, HttpError, type Route, badRequest, jsonBody, paginate, sendJson, unprocessable } from './http.js';
+import { SUBFLOW_TASK } from './executions.js';
+import { bodyText, currentRevision, findFlow, liveFlows, matchingFlows, parseFlowSource, requireFlow, storeNewFlow, storeRevision } from './flows.js';
+import { type FlowRecord, TENANT, flowJson, labelsAsList } from './state.js';
+
+function validateFlows(ctx: Ctx): void {
+  const results = yamlDocuments(ctx).map((source, index) => {
+    const doc = YAML.parse(source, { uniqueKeys: false }) as Record<string, unknown> | null;
+    const named = {
+      index,
+      ...(typeof doc?.id === 'string' ? { flow: doc.id } : {}),
+      ...(typeof doc?.namespace === 'string' ? { namespace: doc.namespace } : {}),
+    };
+    try {
+      parseFlowSource(ctx.rt, source);
+      return named;
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      const details = err.violations?.map((v) => `${v.path}: ${v.message}`).join('\n');
+      return { ...named, constraints: details || err.message };
+    }
+  });
+  sendJson(ctx, 200, results);
+}
+
+/** Flows named by a JSON list of `{namespace, id}` (400 when the body is not one); unknown ones are skipped. */
+function flowsFromBody(ctx: Ctx): FlowRecord[] {
+  const list = jsonBody(ctx, 'ids');
+  const valid = Array.isArray(list) && list.every((x) => typeof x?.namespace === 'string' && typeof x?.id === 'string');
+  if (!valid) throw badRequest('Failed to convert argument [ids]: a list of {namespace, id} is required');
+  return (list as { namespace: string; id: string }[]).map((x) => findFlow(ctx.rt, x.namespace, x.id)).filter((f): f is FlowRecord => f !== undefined);
+}
+
+function setDisabled(flow: FlowRecord, disabled: boolean): void {
+  const cur = currentRevision(flow);
+  if ((cur.doc.disabled === true) === disabled) return;
+  const doc = YAML.parseDocument(cur.source);
+  doc.set('disabled', disabled);
+  storeRevision(flow, String(doc), { ...cur.doc, disabled });
+}
+
+/** The flows of a multi-document YAML body (documents separated by `---` lines). */
+function yamlDocuments(ctx: Ctx): string[] {
+  return bodyText(ctx).split(/^---[ \t]*$/m).filter((s) => s.trim() !== '');
+}
+
+/**
+ * `POST /flows/bulk`: creates or updates every flow of the body (all validated first: one invalid flow stores
+ * none); with `namespace`, every flow must be in it (or below it with `allowNamespaceChild`), and with `delete`
+ * (default true) the namespace's flows the body does not name are deleted. Answers the stored flows.
+ */
+function bulkUpdate(ctx: Ctx): void {
+  const namespace = ctx.query.get('namespace');
+  const below = ctx.query.get('allowNamespaceChild') === 'true';
+  const inScope = (ns: string) => namespace === null || ns === namespace || (below && ns.startsWith(`${namespace}.`));
+  const parsed = yamlDocuments(ctx).map((source) => ({ source, doc: parseFlowSource(ctx.rt, source) }));
+  const outside = parsed.find((p) => !inScope(p.doc.namespace as string));
+  if (outside) {
+    const message = `flow namespace '${String(outside.doc.namespace)}' is not allowed in a bulk update of namespace '${namespace}'`;
+    throw unprocessable(`Invalid entity: flow.namespace: ${message}`, [{ path: 'flow.namespace', message }]);
+  }
+  const stored = parsed.map(({ source, doc }) => {
+    const existing = findFlow(ctx.rt, doc.namespace as string, doc.id as string);
+    if (!existing) return storeNewFlow(ctx.rt, source);
+    return { flow: existing, rev: storeRevision(existing, source, doc) };
+  });
+  if (namespace !== null && ctx.query.get('delete') !== 'false') {
+    const kept = new Set(stored.map((x) => x.flow));
+    for (const f of liveFlows(ctx)) if (inScope(f.namespace) && !kept.has(f)) f.deleted = true;
+  }
+  sendJson(
+    ctx,
+    200,
+    stored.map(({ flow, rev }) => {
+      // FlowInterface writes labels as a list of {key, value}.
+      const json = flowJson(flow, rev, false);
+      if (json.labels) json.labels = labelsAsList(json.labels);
+      return json;
+    }),
+  );
+}
+
+type FlowAction = (flow: FlowRecord) => void;
+const ACTIONS: Record<'delete' | 'disable' | 'enable', FlowAction> = {
+  delete: (f) => {
+    f.deleted = true;
+  },
+  disable: (f) => setDisabled(f, true),
+  enable: (f) => setDisabled(f, false),
+};
+
+function bulk(action: FlowAction, select: (ctx: Ctx) => FlowRecord[]) {
+  return (ctx: Ctx): void => {
+    const flows = select(ctx);
+    for (const f of flows) action(f);
+    sendJson(ctx, 200, { count: flows.length });
+  };
+}
+
+function searchConcurrencyLimits(ctx: Ctx): void {
+  const limited = matchingFlows(ctx).filter((f) => currentRevision(f).doc.concurrency !== undefined);
+  const running = (f: FlowRecord) =>
+    [...ctx.rt.store.executions.values()].filter((e) => e.namespace === f.namespace && e.flowId === f.id && e.state.current === 'RUNNING').length;
+  const page = paginate(limited, ctx.query);
+  sendJson(ctx, 200, { results: page.results.map((f) => ({ tenantId: TENANT, namespace: f.namespace, flowId: f.id, running: running(f) })), total: page.total });
+}
+
+const FLOW_TRIGGER = 'io.kestra.plugin.core.trigger.Flow';
+
+interface TopologyEdge {
+  source: FlowRecord;
+  target: FlowRecord;
+  relation: 'FLOW_TASK' | 'FLOW_TRIGGER';
+}
+
+/** Every object below `node` (tasks nest in `tasks`, `then`, `else`, `errors`, … of flowable tasks). */
+function* objectsBelow(node: unknown): Generator<Record<string, unknown>> {
+  if (Array.isArray(node)) for (const x of node) yield* objectsBelow(x);
+  else if (node && typeof node === 'object') {
+    yield node as Record<string, unknown>;
+    for (const v of Object.values(node)) yield* objectsBelow(v);
+  }
+}
+
+function topologyEdges(ctx: Ctx): TopologyEdge[] {
+  const edges: TopologyEdge[] = [];
+  const flows = liveFlows(ctx);
+  const find = (ns: unknown, id: unknown) => (typeof ns === 'string' && typeof id === 'string' ? findFlow(ctx.rt, ns, id) : undefined);
+  for (const flow of flows) {
+    const doc = currentRevision(flow).doc;
+    for (const task of objectsBelow(doc.tasks)) {
+      const child = task.type === SUBFLOW_TASK ? find(task.namespace, task.flowId) : undefined;
+      if (child) edges.push({ source: flow, target: child, relation: 'FLOW_TASK' });
+    }
+    for (const trigger of Array.isArray(doc.triggers) ? (doc.triggers as Record<string, unknown>[]) : []) {
+      if (trigger.type !== FLOW_TRIGGER) continue;
+      const upstream = (trigger.preconditions as { flows?: unknown } | undefined)?.flows;
+      for (const u of Array.isArray(upstream) ? (upstream as Record<string, unknown>[]) : []) {
+        const parent = find(u.namespace, u.flowId);
+        if (parent) edges.push({ source: parent, target: flow, relation: 'FLOW_TRIGGER' });
+      }
+    }
+  }
+  return edges;
+}
+
+const uid = (f: FlowRecord) => `${TENANT}_${f.namespace}_${f.id}`;
+
+function topology(ctx: Ctx, start: FlowRecord[], transitive: boolean): void {
+  const destinationOnly = ctx.query.get('destinationOnly') === 'true';
+  const all = topologyEdges(ctx);
+  const reached = new Set(start);
+  const kept = new Set<TopologyEdge>();
+  for (let frontier = [...start]; frontier.length > 0; ) {
+    const next: FlowRecord[] = [];
+    for (const e of all) {
+      if (kept.has(e)) continue;
+      const out = frontier.includes(e.source);
+      const into = !destinationOnly && frontier.includes(e.target);
+      if (!out && !into) continue;
+      kept.add(e);
+      for (const f of [e.source, e.target]) if (!reached.has(f)) (reached.add(f), next.push(f));
+    }
+    frontier = transitive ? next : [];
+  }
+  sendJson(ctx, 200, {
+    nodes: [...reached].map((f) => ({ uid: uid(f), namespace: f.namespace, id: f.id })),
+    edges: [...kept].map((e) => ({ source: uid(e.source), target: uid(e.target), relation: e.relation })),
+  });
+}
+
+function flowDependencies(ctx: Ctx, p: Record<string, string>): void {
+  topology(ctx, [requireFlow(ctx, p.namespace!, p.id!)], ctx.query.get('expandAll') === 'true');
+}
+
+function namespaceDependencies(ctx: Ctx, p: Record<string, string>): void {
+  topology(ctx, liveFlows(ctx).filter((f) => f.namespace === p.namespace), false);
+}
+
+const F = '/api/v1/:tenant/flows';
+
+export const flowActionRoutes: Route[] = [
+  { method: 'POST', path: `${F}/validate`, handler: validateFlows },
+  { method: 'POST', path: `${F}/bulk`, handler: bulkUpdate },
+  { method: 'DELETE', path: `${F}/delete/by-ids`, handler: bulk(ACTIONS.delete, flowsFromBody) },
+  { method: 'DELETE', path: `${F}/delete/by-query`, handler: bulk(ACTIONS.delete, matchingFlows) },
+  ...(['disable', 'enable'] as const).flatMap((a) => [
+    { method: 'POST', path: `${F}/${a}/by-ids`, handler: bulk(ACTIONS[a], flowsFromBody) },
+    { method: 'POST', path: `${F}/${a}/by-query`, handler: bulk(ACTIONS[a], matchingFlows) },
+  ]),
+  { method: 'GET', path: `${F}/:namespace/:id/dependencies`, handler: flowDependencies },
+  { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/dependencies', handler: namespaceDependencies },
+  { method: 'GET', path: '/api/v1/:tenant/concurrency-limit/search', handler: searchConcurrencyLimits },
+];
