@@ -7,7 +7,21 @@ import type { SessionManager } from './auth/sessions.js';
 import type { PerchConfig } from './config/config.js';
 import type { ChangeFeed } from './store/change-feed.js';
 import type { OpenStore, Store } from './store/database.js';
-import type { FirstAdminGate } from './users/first-admin.js';
+
+/**
+ * Whether Perch has an instance owner yet (users/first-admin.ts keeps it): until it does, Perch
+ * serves nothing but its health. Declared here so that the context, which every feature imports,
+ * imports no feature.
+ */
+export interface FirstAdminStatus {
+  /** True once an instance owner exists; answered from memory from then on. */
+  readonly known: boolean;
+  isReady(): Promise<boolean>;
+  /** Runs when an owner shows up that this process did not create. */
+  onFound: () => Promise<void>;
+  /** On start: creates the configured admin when the store has none. */
+  bootstrap(config: PerchConfig): Promise<'ready' | 'created' | 'waiting'>;
+}
 
 /** What every feature of the backend is handed: built once at start. */
 export interface PerchContext {
@@ -17,7 +31,7 @@ export interface PerchContext {
   sessions: SessionManager;
   throttle: LoginThrottle;
   cookies: CookiePolicy;
-  firstAdmin: FirstAdminGate;
+  firstAdmin: FirstAdminStatus;
   /** Every authorization decision comes from this in-memory index, rebuilt or patched on IAM changes. */
   authz: DecisionIndex;
   /** Carries IAM and session changes to the other Perch replicas sharing the database. */

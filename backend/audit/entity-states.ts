@@ -1,89 +1,46 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PerchContext } from '../context.js';
-import { bindingDetail, findGroup, findRole, toApiGroupDetail, toApiRoleDetail } from '../iam/iam-store.js';
-import { findServiceAccount, groupsOf, toApiServiceAccountDetail, toApiServiceAccountResponse } from '../service-accounts/service-account-store.js';
-import { findUserById, groupsOfUser, toApiUser } from '../users/user-store.js';
 import type { AuditEntry } from './audit-log.js';
 
-/**
+/*
  * Before/after of Perch's own entities (issue 6, point 2): for creations, updates and deletes of users,
  * service accounts, roles, groups (memberships included) and bindings, the entity is read in its EE
  * API shape (the same serializers the API answers with: no password hash, no token) just before the
  * handler runs (not for a creation), and again once it answered (not for a DELETE). Both go to
- * `audit_states` with the entry.
+ * `audit_states` with the entry. The features that own the entities say how to read them
+ * ({@link auditEntityStates}).
  */
-type Loader = (ctx: PerchContext, params: Record<string, string>, tenant: string) => Promise<object | null>;
 
-const user: Loader = async (ctx, p) => {
-  const row = await findUserById(ctx.db, p.id!);
-  // With its groups, so that a change of them (updateUserGroups, createUser's groups) shows in the diff.
-  return row && row.type !== 'SERVICE_ACCOUNT' ? toApiUser(row, await groupsOfUser(ctx.db, row.id)) : null;
-};
-const instanceServiceAccount: Loader = async (ctx, p) => {
-  const row = await findServiceAccount(ctx.db, p.id!);
-  return row ? toApiServiceAccountDetail(row) : null;
-};
-const tenantServiceAccount: Loader = async (ctx, p, tenant) => {
-  const row = await findServiceAccount(ctx.db, p.id!, tenant);
-  return row ? toApiServiceAccountResponse(row, (await groupsOf(ctx.db, tenant, [row.id])).get(row.id) ?? []) : null;
-};
-const role: Loader = async (ctx, p, tenant) => {
-  const row = await findRole(ctx.db, tenant, p.id!);
-  return row ? toApiRoleDetail(row) : null;
-};
-/** A group with its members, so that membership changes show in the diff. */
-const group: Loader = async (ctx, p, tenant) => {
-  const row = await findGroup(ctx.db, tenant, p.id!);
-  if (!row) return null;
-  const members = await ctx.db
-    .selectFrom('group_members')
-    .innerJoin('users', 'users.id', 'group_members.user_id')
-    .select(['users.id', 'users.email', 'group_members.membership'])
-    .where('group_members.group_id', '=', row.id)
-    .orderBy('users.email')
-    .orderBy('users.id')
-    .execute();
-  return { ...toApiGroupDetail(row), members: members.map((m) => ({ id: m.id, username: m.email, membership: m.membership })) };
-};
-const binding: Loader = async (ctx, p, tenant) => (await bindingDetail(ctx.db, tenant, p.id!)) ?? null;
+/** Reads an entity in its API shape, or null when it does not exist. */
+export type EntityLoader = (ctx: PerchContext, params: Record<string, string>, tenant: string) => Promise<object | null>;
 
-/** Route (as registered) → the kind of state and how to read it. */
-/** `deletesPart`: a DELETE there removes a part of the entity (an auth method), so it still has an after. */
-const ENTITY_ROUTES: Record<string, { kind: string; load: Loader; deletesPart?: boolean }> = {
-  '/api/v1/users/:id': { kind: 'user', load: user },
-  '/api/v1/users/:id/password': { kind: 'user', load: user },
-  '/api/v1/users/:id/superadmin': { kind: 'user', load: user },
-  '/api/v1/users/:id/restricted': { kind: 'user', load: user },
-  '/api/v1/users/:id/auths/:auth': { kind: 'user', load: user, deletesPart: true },
-  '/api/v1/users/:id/refresh-token': { kind: 'user', load: user, deletesPart: true },
-  '/api/v1/:tenant/users/:id/groups': { kind: 'user', load: user },
-  '/api/v1/me': { kind: 'user', load: user },
-  '/api/v1/me/password': { kind: 'user', load: user },
-  '/api/v1/service-accounts/:id': { kind: 'service-account', load: instanceServiceAccount },
-  '/api/v1/service-accounts/:id/superadmin': { kind: 'service-account', load: instanceServiceAccount },
-  '/api/v1/:tenant/service-accounts/:id': { kind: 'service-account', load: tenantServiceAccount },
-  '/api/v1/:tenant/roles/:id': { kind: 'role', load: role },
-  '/api/v1/:tenant/groups/:id': { kind: 'group', load: group },
-  '/api/v1/:tenant/groups/:id/members/:userId': { kind: 'group', load: group },
-  '/api/v1/:tenant/groups/:id/members/membership/:userId': { kind: 'group', load: group },
-  '/api/v1/:tenant/bindings/:id': { kind: 'binding', load: binding },
-};
+/**
+ * How one route's entity is read. `deletesPart`: a DELETE there removes a part of the entity (an auth
+ * method), so it still has an after.
+ */
+export interface EntityRoute {
+  kind: string;
+  load: EntityLoader;
+  deletesPart?: boolean;
+}
+
+/** Route (as registered) → the kind of state and how to read it. Filled by the features that own the entities. */
+const ENTITY_ROUTES = new Map<string, EntityRoute>();
+/** Collection route (as registered) → the entity a POST there creates; its id comes from the entry. */
+const CREATE_ROUTES = new Map<string, EntityRoute>();
 const CHANGE_METHODS = new Set(['PUT', 'PATCH', 'DELETE']);
 
-/** Collection route (as registered) → the kind created by a POST there; its id comes from the entry. */
-const CREATE_ROUTES: Record<string, { kind: string; load: Loader }> = {
-  '/api/v1/users': ENTITY_ROUTES['/api/v1/users/:id']!,
-  '/api/v1/service-accounts': ENTITY_ROUTES['/api/v1/service-accounts/:id']!,
-  '/api/v1/:tenant/service-accounts': ENTITY_ROUTES['/api/v1/:tenant/service-accounts/:id']!,
-  '/api/v1/:tenant/roles': ENTITY_ROUTES['/api/v1/:tenant/roles/:id']!,
-  '/api/v1/:tenant/groups': ENTITY_ROUTES['/api/v1/:tenant/groups/:id']!,
-  '/api/v1/:tenant/bindings': ENTITY_ROUTES['/api/v1/:tenant/bindings/:id']!,
-};
+/**
+ * A feature hands the audit log how to read its entities: `changes` are the routes whose PUT, PATCH
+ * or DELETE changes one entity (named by `:id`, or the caller on `/api/v1/me…`), `creates` the
+ * collection routes whose POST creates one. The audit log reads no feature's store itself.
+ */
+export function auditEntityStates(changes: Record<string, EntityRoute>, creates: Record<string, EntityRoute> = {}): void {
+  for (const [route, entity] of Object.entries(changes)) ENTITY_ROUTES.set(route, entity);
+  for (const [route, entity] of Object.entries(creates)) CREATE_ROUTES.set(route, entity);
+}
 
-interface Capture {
-  kind: string;
-  load: Loader;
-  deletesPart?: boolean;
+interface Capture extends EntityRoute {
   params: Record<string, string>;
   tenant: string;
   before: string | null;
@@ -105,13 +62,13 @@ async function read(ctx: PerchContext, capture: Capture): Promise<string | null>
 export function installEntityStateCapture(app: FastifyInstance, ctx: PerchContext): void {
   app.addHook('preHandler', async (request: FastifyRequest) => {
     if (request.method === 'POST') {
-      const created = CREATE_ROUTES[request.routeOptions.url ?? ''];
+      const created = CREATE_ROUTES.get(request.routeOptions.url ?? '');
       const params = { ...((request.params ?? {}) as Record<string, string>) };
       if (created && request.principal) captures.set(request, { ...created, params, tenant: params.tenant ?? '', before: null });
       return;
     }
     if (!CHANGE_METHODS.has(request.method)) return;
-    const route = ENTITY_ROUTES[request.routeOptions.url ?? ''];
+    const route = ENTITY_ROUTES.get(request.routeOptions.url ?? '');
     if (!route || !request.principal) return;
     const params = { ...((request.params ?? {}) as Record<string, string>) };
     if (request.routeOptions.url!.startsWith('/api/v1/me')) params.id = request.principal.userId;

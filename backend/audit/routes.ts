@@ -6,7 +6,7 @@ import { findAuditLogRequestSchema } from '../../lib/schemas/audit.js';
 import type { PerchContext } from '../context.js';
 import { forbidden, notFound } from '../http/errors.js';
 import type { Action } from '../../lib/authz/catalogue.js';
-import { pageSizeSchema, parse, principalOf, signedIn, tenantOf } from '../iam/access.js';
+import { pageSizeSchema, parse, principalOf, signedIn, tenantOf } from '../http/request.js';
 import { csvHeader, csvLine } from './csv.js';
 import { applyAuditFilter, orderAudit, parseAuditFilter, searchAudit, streamAudit, toApiAuditLog, toItems, type AuditFilter } from './query.js';
 

@@ -10,7 +10,8 @@ import {
 import type { Principal } from '../auth/sessions.js';
 import type { PerchContext } from '../context.js';
 import { conflict, notFound, sendError } from '../http/errors.js';
-import { listQuery, parse, requireHolds, requirePermission, signedIn, tenantOf } from './access.js';
+import { requireHolds, requirePermission } from './access.js';
+import { listQuery, parse, signedIn, tenantOf } from '../http/request.js';
 import {
   bindingDetail,
   bindingDetails,

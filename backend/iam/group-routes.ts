@@ -13,7 +13,8 @@ import type { PerchContext } from '../context.js';
 import { conflict, forbidden, notFound } from '../http/errors.js';
 import type { Store } from '../store/database.js';
 import { groupChangeOf, indexGroupChange, memberGroupIds, writeGroupChange } from './group-change.js';
-import { listQuery, may, parse, principalOf, requireHolds, requirePermission, signedIn, tenantOf } from './access.js';
+import { may, requireHolds, requirePermission } from './access.js';
+import { listQuery, parse, principalOf, signedIn, tenantOf } from '../http/request.js';
 import {
   addMember,
   autocompleteGroups,

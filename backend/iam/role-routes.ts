@@ -4,7 +4,8 @@ import { autocompleteRequestSchema, idsRequestSchema, roleCreateOrUpdateRequestS
 import type { PerchContext } from '../context.js';
 import { conflict, forbidden, notFound } from '../http/errors.js';
 import type { Store } from '../store/database.js';
-import { listQuery, parse, requireHolds, requirePermission, signedIn, tenantOf } from './access.js';
+import { requireHolds, requirePermission } from './access.js';
+import { listQuery, parse, signedIn, tenantOf } from '../http/request.js';
 import {
   autocompleteRoles,
   bindingsOfRole,

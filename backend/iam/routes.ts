@@ -2,13 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { MANAGED_ROLES, PERMISSION_CATALOGUE } from '../../lib/authz/catalogue.js';
 import type { AclTemplates } from '../../lib/schemas/iam.js';
 import type { PerchContext } from '../context.js';
-import { signedIn, tenantOf } from './access.js';
+import { signedIn, tenantOf } from '../http/request.js';
+import { auditIamStates } from './audit-states.js';
 import { registerBindingRoutes } from './binding-routes.js';
 import { registerGroupRoutes } from './group-routes.js';
 import { registerRoleRoutes } from './role-routes.js';
 
 /** Kestra EE's IAM API under /api/v1/{tenant}: roles, groups, bindings and the permission catalogue. */
 export function registerIamRoutes(app: FastifyInstance, ctx: PerchContext): void {
+  auditIamStates();
   registerRoleRoutes(app, ctx);
   registerGroupRoutes(app, ctx);
   registerBindingRoutes(app, ctx);

@@ -7,7 +7,8 @@ import { crossSiteBrowserProblem } from '../auth/guard.js';
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { PerchContext } from '../context.js';
 import { conflict, forbidden, HttpError, notFound } from '../http/errors.js';
-import { listQuery, parse, principalOf, requireHolds, requirePermission, signedIn, tenantOf } from '../iam/access.js';
+import { requireHolds, requirePermission } from '../iam/access.js';
+import { listQuery, parse, principalOf, signedIn, tenantOf } from '../http/request.js';
 import {
   addMember,
   bindDefaultRole,

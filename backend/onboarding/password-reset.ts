@@ -6,7 +6,7 @@ import { crossSiteBrowserProblem } from '../auth/guard.js';
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { PerchContext } from '../context.js';
 import { forbidden, HttpError, sendError } from '../http/errors.js';
-import { parse } from '../iam/access.js';
+import { parse } from '../http/request.js';
 import type { Mailer } from '../mail/mailer.js';
 import { passwordResetMail } from '../mail/messages.js';
 import { findUserByEmail, findUserById, updateUser } from '../users/user-store.js';

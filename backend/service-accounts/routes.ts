@@ -9,8 +9,10 @@ import {
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import type { Principal } from '../auth/sessions.js';
 import type { PerchContext } from '../context.js';
+import { auditServiceAccountStates } from './audit-states.js';
 import { forbidden, notFound } from '../http/errors.js';
-import { listQuery, may, parse, requireHolds, requirePermission, signedIn, tenantOf } from '../iam/access.js';
+import { may, requireHolds, requirePermission } from '../iam/access.js';
+import { listQuery, parse, signedIn, tenantOf } from '../http/request.js';
 import { bindingsOfSubject, findGroup, findRole, forgetUserInIam, readPermissions } from '../iam/iam-store.js';
 import { groupChangeOf, indexGroupChange, memberGroupIds, NO_GROUP_CHANGE, writeGroupChange, type GroupChange } from '../iam/group-change.js';
 import { ownersOnly, registerTokenEndpoints, type TokenAction } from '../tokens/endpoints.js';
@@ -96,6 +98,8 @@ async function tenantResponse(ctx: PerchContext, tenant: string, account: Servic
 const wantsOwner = (body: { superAdmin?: boolean | null; instanceOwner?: boolean | null }) => body.superAdmin ?? body.instanceOwner ?? undefined;
 
 export function registerServiceAccountRoutes(app: FastifyInstance, ctx: PerchContext): void {
+  auditServiceAccountStates();
+
   // ---- Instance-wide (instance owners) -------------------------------------------------------
 
   app.get('/api/v1/service-accounts', ownersOnly, async (request) => {

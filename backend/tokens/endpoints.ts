@@ -3,7 +3,7 @@ import type { Principal } from '../auth/sessions.js';
 import { createApiTokenRequestSchema } from '../../lib/schemas/tokens.js';
 import type { PerchContext } from '../context.js';
 import { forbidden, notFound } from '../http/errors.js';
-import { parse } from '../iam/access.js';
+import { parse } from '../http/request.js';
 import type { Access } from '../http/fastify-types.js';
 import { machineAccess } from './machine-access.js';
 import { createApiToken, deleteApiToken, listApiTokens } from './token-store.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../auth/sessions.js';
 import type { PerchContext } from '../context.js';
 import { notFound } from '../http/errors.js';
-import { signedIn } from '../iam/access.js';
+import { signedIn } from '../http/request.js';
 import { registerServiceAccountRoutes } from '../service-accounts/routes.js';
 import { findUserById } from '../users/user-store.js';
 import { ownersOnly, registerTokenEndpoints } from './endpoints.js';

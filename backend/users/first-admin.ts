@@ -1,5 +1,6 @@
 import { passwordProblem, hashPassword } from '../auth/passwords.js';
 import type { PerchConfig } from '../config/config.js';
+import type { FirstAdminStatus } from '../context.js';
 import type { Store } from '../store/database.js';
 import { emailSchema } from '../../lib/schemas/users.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
@@ -32,7 +33,7 @@ export async function createInstanceOwner(db: Store, config: PerchConfig, email:
 }
 
 /** Until an instance owner exists Perch refuses service; once one does, the check costs nothing. */
-export class FirstAdminGate {
+export class FirstAdminGate implements FirstAdminStatus {
   private ready = false;
   private checkedAt = 0;
 

@@ -12,12 +12,13 @@ import { throttledAnswer } from '../auth/login-throttle.js';
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import { recordAttemptFailure } from '../auth/password-sign-in.js';
 import type { PerchContext } from '../context.js';
-import { conflict, forbidden, HttpError, notFound, validationError } from '../http/errors.js';
+import { conflict, forbidden, HttpError, notFound } from '../http/errors.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
-import { pageSizeSchema } from '../iam/access.js';
+import { pageSizeSchema, parse } from '../http/request.js';
 import { bindDefaultRole, findGroup, forgetUserInIam, isUniqueViolation } from '../iam/iam-store.js';
 import { groupChangeOf, indexGroupChange, memberGroupIds, NO_GROUP_CHANGE, writeGroupChange, type GroupChange } from '../iam/group-change.js';
 import type { Store } from '../store/database.js';
+import { auditUserStates } from './audit-states.js';
 import {
   countUsers,
   createUser,
@@ -36,12 +37,6 @@ import {
 } from './user-store.js';
 
 const ownersOnly = { config: { access: 'instanceOwner' as const } };
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const result = schema.safeParse(value ?? {});
-  if (!result.success) throw validationError(result.error);
-  return result.data;
-}
 
 const listQuerySchema = z.object({
   page: z.coerce.number().int().min(1).default(1),
@@ -136,6 +131,8 @@ async function apiUser(ctx: PerchContext, user: UserRow) {
 }
 
 export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): void {
+  auditUserStates();
+
   app.get('/api/v1/users', ownersOnly, async (request) => {
     const raw = request.query as Record<string, unknown>;
     const query = parse(listQuerySchema, { page: raw.page, size: raw.size, sort: Array.isArray(raw.sort) ? raw.sort[0] : raw.sort });
