@@ -77,6 +77,11 @@ export const configSchema = z
         /** How long Perch waits for Kestra's response headers before answering 504. */
         timeout: durationMs.default(30_000),
         /**
+         * The largest multipart upload (namespace files, flow imports, execution inputs with files) Perch
+         * takes: it reads each whole, in memory, to check its one form before anything is forwarded.
+         */
+        maxUploadSize: z.coerce.number().int().min(1024).max(2 ** 31 - 1).default(100 * 1024 * 1024),
+        /**
          * Other names and addresses of Kestra (its service name, its node's IP, a load balancer) besides
          * `url`'s host and loopback: a flow calling any of them directly is refused (issue 16.2). A list, or
          * one comma-separated string (PERCH_KESTRA_INTERNAL_HOSTS).
@@ -264,6 +269,7 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_KESTRA_USERNAME: 'kestra.username',
   PERCH_KESTRA_PASSWORD: 'kestra.password',
   PERCH_KESTRA_TIMEOUT: 'kestra.timeout',
+  PERCH_KESTRA_MAX_UPLOAD_SIZE: 'kestra.maxUploadSize',
   PERCH_KESTRA_INTERNAL_HOSTS: 'kestra.internalHosts',
   PERCH_ADMIN_EMAIL: 'admin.email',
   PERCH_ADMIN_PASSWORD: 'admin.password',

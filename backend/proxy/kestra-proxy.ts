@@ -9,6 +9,7 @@ import type { OwnRoutes } from '../http/own-routes.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
 import { KestraAuthorizer, MAX_INSPECTED_BODY, type ResponseFilter } from '../authz/kestra-authorizer.js';
 import { KestraHosts } from '../authz/kestra-hosts.js';
+import { isMultipart } from '../authz/multipart-form.js';
 import { filterByNamespace } from '../authz/response-filter.js';
 import { fillPage } from '../authz/page-fill.js';
 import { Pool } from 'undici';
@@ -204,16 +205,19 @@ export async function registerKestraProxy(
   const bodyReader = (request: FastifyRequest, reply: FastifyReply) => async () => {
     const stream = request.body as NodeJS.ReadableStream | undefined;
     if (!stream) return Buffer.alloc(0);
+    // An upload may be larger than a document naming namespaces, up to its own setting.
+    const upload = isMultipart(request.headers['content-type']);
+    const limit = upload ? ctx.config.kestra.maxUploadSize : MAX_INSPECTED_BODY;
     const tooLarge = () => {
       reply.header('connection', 'close');
-      return Object.assign(new Error(`Request body over ${MAX_INSPECTED_BODY} bytes`), { statusCode: 413 });
+      return Object.assign(new Error(`Request body over ${limit} bytes${upload ? ' (kestra.maxUploadSize, PERCH_KESTRA_MAX_UPLOAD_SIZE)' : ''}`), { statusCode: 413 });
     };
-    if (Number(request.headers['content-length'] ?? 0) > MAX_INSPECTED_BODY) throw tooLarge();
+    if (Number(request.headers['content-length'] ?? 0) > limit) throw tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of stream) {
       size += (chunk as Buffer).length;
-      if (size > MAX_INSPECTED_BODY) throw tooLarge();
+      if (size > limit) throw tooLarge();
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks);

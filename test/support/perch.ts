@@ -103,9 +103,10 @@ export async function startSignedIn(options: Parameters<typeof startPerch>[0] = 
 export async function startBehindKestra(
   kestraTimeout = 'PT2S',
   config: Omit<PerchConfigInput, 'kestra'> = {},
+  kestraConfig: Omit<NonNullable<PerchConfigInput['kestra']>, 'url' | 'username' | 'password' | 'timeout'> = {},
 ): Promise<{ kestra: KestraDouble; perch: RunningPerch; admin: Browser; close(): Promise<void> }> {
   const kestra = await startKestraDouble();
-  const { perch, admin } = await startSignedIn({ config: { ...config, kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: kestraTimeout } } });
+  const { perch, admin } = await startSignedIn({ config: { ...config, kestra: { ...kestraConfig, url: kestra.url, username: kestra.username, password: kestra.password, timeout: kestraTimeout } } });
   return {
     kestra,
     perch,
