@@ -27,7 +27,8 @@ export function mutationConfig(name) {
     htmlReporter: { fileName: `reports/mutation/${name}.html` },
     jsonReporter: { fileName: `reports/mutation/${name}.json` },
     clearTextReporter: { allowEmojis: false, logTests: false, reportScoreTable: true, reportMutants: true },
-    tempDirName: `.stryker-tmp/${name}`,
+    // The sandbox copy needs sources and tests only (reports and a killed run's leftovers stay out).
+    ignorePatterns: ['/reports', '/docs', '/dist', '/data', '/.output', '/test-output', '/test/kestra/.jars'],
     cleanTempDir: true,
     thresholds: { high: 95, low: 85, break: null },
   };
