@@ -68,12 +68,10 @@ function hex(c: number): number {
   return c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
 }
 
-/** Value of the `%XX` at i, or -1 when malformed. */
+/** Value of the `%XX` at i, or negative when malformed: a -1 nibble makes the whole value negative. */
 function pctAt(s: string, i: number, end: number): number {
   if (i + 2 >= end) return -1;
-  const hi = hex(s.charCodeAt(i + 1));
-  const lo = hex(s.charCodeAt(i + 2));
-  return hi < 0 || lo < 0 ? -1 : (hi << 4) | lo;
+  return (hex(s.charCodeAt(i + 1)) << 4) | hex(s.charCodeAt(i + 2));
 }
 
 /** Why an escape is not canonical in a path, or undefined when it may stay (e.g. %20 %3A %3B %3F %23). */
@@ -225,9 +223,7 @@ export function canonicalizeRequest(req: RawRequest): CanonicalResult {
   const badHeader = checkHeaders(req.rawHeaders);
   if (badHeader) return badHeader;
   const url = req.url;
-  return end === url.length
-    ? { ok: true, path: url, query: '', target: url }
-    : { ok: true, path: url.slice(0, end), query: url.slice(end + 1), target: url };
+  return { ok: true, path: url.slice(0, end), query: url.slice(end + 1), target: url };
 }
 
 /** True for headers a client may never pass through: hop-by-hop and every ingress identity/forwarding name. */

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   ALLOWED_METHODS,
   MAX_TARGET_BYTES,
-  METHOD_OVERRIDE_HEADERS,
   canonicalizeRequest,
   forwardableHeaders,
   isIngressStripped,
@@ -14,6 +13,10 @@ type Expect = 'ok' | 400 | 405 | 414 | 431;
 interface Case { name: string; method?: string; url: string; headers?: string[]; bare?: true; expect: Expect }
 
 const H = ['Host', 'perch.example'];
+/** `n` distinct ordinary header fields, as a flat raw list. */
+const fields = (n: number): string[] => Array.from({ length: n }, (_, i) => [`X-H${i}`, 'v']).flat();
+/** Spelled out, not taken from the module: emptying its list must fail these cases. */
+const OVERRIDE_HEADERS = ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override', 'X-Original-Method'];
 
 /** Legitimate Kestra traffic: must pass byte-for-byte. */
 const LEGIT: Case[] = [
@@ -45,6 +48,12 @@ const LEGIT: Case[] = [
   { name: 'no Host at all (HTTP/1.0)', url: '/ui/', headers: [], bare: true, expect: 'ok' },
   { name: 'duplicate ordinary header', url: '/ui/', headers: ['Accept', 'a', 'Accept', 'b'], expect: 'ok' },
   { name: 'obs-text in header value', url: '/ui/', headers: ['X-Name', 'caf\u00e9\tok'], expect: 'ok' },
+  { name: 'one Authorization header', url: '/api/v1/main/flows', headers: ['Authorization', 'Bearer t'], expect: 'ok' },
+  { name: 'a seven-letter parameter that is not _method', url: '/x?version=1&VERSION=2', expect: 'ok' },
+  { name: 'parameters that only start like _method', url: '/x?%5Fmetho=1&_metho=2&_METHO', expect: 'ok' },
+  { name: 'every hex digit in query escapes', url: '/x?a=%01%23%45%67%89%ab%cd%ef%AB%CD%EF', expect: 'ok' },
+  { name: '&_method= inside the path is no query', url: '/api/v1/a&_method=DELETE', expect: 'ok' },
+  { name: 'exactly 100 header fields', url: '/ui/', headers: fields(99), expect: 'ok' },
 ];
 
 /** anchors.md §4.4 items 1–9, 11–14, 16, as far as they show in method, target and headers. */
@@ -64,6 +73,9 @@ const ATTACKS: Case[] = [
   { name: 'malformed %zz', url: '/api/%zz', expect: 400 },
   { name: 'truncated %2 at end', url: '/api/%2', expect: 400 },
   { name: 'truncated % before query', url: '/api/%2?x=1', expect: 400 },
+  // '@' and '`' fold (| 0x20) onto the byte just below 'a': not hex digits.
+  { name: 'malformed %@0', url: '/api/%@0', expect: 400 },
+  { name: 'malformed %`0', url: '/api/%`0', expect: 400 },
   // 2. encoded slash / backslash
   { name: '..%2f', url: '/api/v1/main/flows/..%2fsecrets', expect: 400 },
   { name: '%2F', url: '/api/v1/main/flows/a%2Fb', expect: 400 },
@@ -98,6 +110,7 @@ const ATTACKS: Case[] = [
   { name: 'raw pipe', url: '/api/v1/a|b', expect: 400 },
   // 6 (case) is an authorizer matter; 7. unicode
   { name: 'overlong UTF-8 %c0%ae', url: '/api/v1/main/flows/%c0%ae%c0%ae/x', expect: 400 },
+  { name: '%80, the first non-ASCII byte', url: '/api/v1/main/flows/a%80', expect: 400 },
   { name: 'encoded fullwidth dot', url: '/api/v1/main/flows/%EF%BC%8E%EF%BC%8E', expect: 400 },
   { name: 'raw non-ASCII (latin1 bytes)', url: '/api/v1/main/flows/\u00ef\u00bc\u008e', expect: 400 },
   { name: 'raw non-ASCII in query', url: '/x?q=\u00e9', expect: 400 },
@@ -122,7 +135,7 @@ const ATTACKS: Case[] = [
   { name: 'PROPFIND', method: 'PROPFIND', url: '/ui/', expect: 405 },
   { name: 'non-token method', method: 'GE T', url: '/ui/', expect: 400 },
   { name: 'empty method', method: '', url: '/ui/', expect: 400 },
-  ...METHOD_OVERRIDE_HEADERS.map((h): Case => ({ name: `override header ${h}`, method: 'POST', url: '/api/v1/main/flows', headers: [h.toUpperCase(), 'DELETE'], expect: 400 })),
+  ...OVERRIDE_HEADERS.flatMap((h): Case[] => [h, h.toLowerCase()].map((name) => ({ name: `override header ${name}`, method: 'POST', url: '/api/v1/main/flows', headers: [name, 'DELETE'], expect: 400 }))),
   { name: '_method= query', method: 'POST', url: '/api/v1/main/flows/a/b?_method=DELETE', expect: 400 },
   { name: '_method later in query', url: '/x?a=1&_method=DELETE', expect: 400 },
   { name: '_method after ;', url: '/x?a=1;_method=DELETE', expect: 400 },
@@ -130,9 +143,12 @@ const ATTACKS: Case[] = [
   { name: '_METHOD upper-case', url: '/x?_METHOD=DELETE', expect: 400 },
   { name: '%5Fmethod', url: '/x?%5Fmethod=DELETE', expect: 400 },
   { name: 'fully encoded _method', url: '/x?%5F%6D%65%74%68%6F%64=DELETE', expect: 400 },
+  { name: '_method after a path ending in &', url: '/a&?_method=DELETE', expect: 400 },
+  { name: '_method after a path ending in =', url: '/a=?_method=DELETE', expect: 400 },
   // query well-formedness
   { name: 'malformed escape in query', url: '/x?a=%zz', expect: 400 },
   { name: 'truncated escape in query', url: '/x?a=%4', expect: 400 },
+  ...['%@1', '%`1', '%1@', '%G1', '%1g', '%/1', '%:1'].map((esc): Case => ({ name: `malformed ${esc} in query`, url: `/x?a=${esc}`, expect: 400 })),
   { name: '%00 in query', url: '/x?a=%00', expect: 400 },
   { name: 'space in query', url: '/x?a=b c', expect: 400 },
   { name: 'raw < in query', url: '/x?a=<script>', expect: 400 },
@@ -147,7 +163,9 @@ const ATTACKS: Case[] = [
   { name: 'CR in header value', url: '/ui/', headers: ['X-Test', 'a\rb'], expect: 400 },
   { name: 'LF in header value', url: '/ui/', headers: ['X-Test', 'a\nX-Forwarded-User: admin'], expect: 400 },
   { name: 'duplicate Authorization', url: '/ui/', headers: ['Authorization', 'Basic a', 'authorization', 'Basic b'], expect: 400 },
-  { name: 'too many header fields', url: '/ui/', headers: Array.from({ length: 200 }, (_, i) => [`X-H${i}`, 'v']).flat(), expect: 431 },
+  { name: 'too many header fields', url: '/ui/', headers: fields(200), expect: 431 },
+  { name: '101 header fields', url: '/ui/', headers: fields(100), expect: 431 },
+  { name: 'empty header name', url: '/ui/', headers: ['', 'x'], expect: 400 },
   // 16. framing / smuggling
   { name: 'CL + TE', method: 'POST', url: '/x', headers: ['Content-Length', '5', 'Transfer-Encoding', 'chunked'], expect: 400 },
   { name: 'TE: chunked, identity', method: 'POST', url: '/x', headers: ['Transfer-Encoding', 'chunked, identity'], expect: 400 },
@@ -201,6 +219,32 @@ describe('canonicalizeRequest', () => {
     expect(msg('/x', 'TRACE')).toContain('TRACE');
     expect(msg('/x', 'get')).toContain('"GET"');
     expect(msg('/x', 'GET', ['X_Forwarded_User', 'a'])).toContain('X_Forwarded_User');
+    expect(msg('/x', 'TRACE')).toContain('GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+    expect(msg('/x', 'GET', ['', 'a'])).toContain('empty name');
+  });
+
+  it('says which rule each refused target broke', () => {
+    const msg = (url: string) => {
+      const r = canonicalizeRequest({ method: 'GET', url, rawHeaders: H });
+      return r.ok ? '' : r.message;
+    };
+    expect(msg('/a/%2Fb?c=d')).toBe('The request path contains an encoded slash or backslash (%2F).');
+    expect(msg('*')).toContain('Asterisk-form');
+    expect(msg('')).toContain('absolute-form');
+    expect(msg('http://kestra/x')).toContain('absolute-form');
+    expect(msg('/a/%zz')).toContain('malformed percent-escape');
+    expect(msg('/a/%00')).toContain('encoded control character');
+    expect(msg('/a/%80')).toContain('non-ASCII');
+    expect(msg('/a;b')).toContain(';');
+    expect(msg('/a\\b')).toContain('backslash');
+    expect(msg('/a#b')).toContain('"#"');
+    expect(msg('/a b')).toContain('(code 32)');
+    expect(msg('/a\u007f')).toContain('(code 127)');
+    expect(msg('/a\u0080')).toContain('non-ASCII bytes');
+    expect(msg('/x?a=%zz')).toContain('malformed percent-escape');
+    expect(msg('/x?a=%00')).toContain('NUL');
+    expect(msg('/x?a=1#b')).toContain('"#"');
+    expect(msg('/x?a=b c')).toContain('must be percent-encoded');
     expect(ALLOWED_METHODS).toEqual(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
   });
 
@@ -208,13 +252,6 @@ describe('canonicalizeRequest', () => {
     const url = `/x?a=${'b'.repeat(MAX_TARGET_BYTES - 5)}`;
     expect(url.length).toBe(MAX_TARGET_BYTES);
     expect(run({ name: '', url, expect: 'ok' }).ok).toBe(true);
-  });
-
-  it('stays linear on hostile input', () => {
-    const urls = ['/' + 'a/'.repeat(4000), '/x?' + '%41'.repeat(2700), '/x?' + '&'.repeat(8000), '/x?' + '_method'.repeat(1100)];
-    const t0 = performance.now();
-    for (let i = 0; i < 200; i++) for (const url of urls) canonicalizeRequest({ method: 'GET', url, rawHeaders: H });
-    expect(performance.now() - t0).toBeLessThan(2000);
   });
 
   const TOKENS = ['/', '/', '.', '..', '%', '2', 'e', 'E', 'f', 'F', '5', 'c', 'C', '%2e', '%2E', '%2f', '%5c', '%25', '%00',
@@ -293,10 +330,16 @@ describe('forwardableHeaders', () => {
       'Forwarded', 'for=1.2.3.4', 'X-Real-IP', '1.2.3.4', 'X-Original-URL', '/admin', 'X-Rewrite-URL', '/admin',
       'X-Auth-Request-User', 'admin', 'X-Auth-Request-Email', 'a@b', 'X-User-Id', '1', 'X-Remote-User', 'admin', 'Remote-User', 'admin',
       'X-Middleware-Subrequest', 'middleware', 'X-Client-IP', '1', 'True-Client-IP', '1', 'CF-Connecting-IP', '1',
+      'Proxy-Authenticate', 'Basic', 'HTTP2-Settings', 'AAMAAABkAAQAAP__', 'X-Original-URI', '/admin', 'X-Original-Host', 'evil',
       'Content-Type', 'application/json'];
     expect(forwardableHeaders(raw, { owned })).toEqual({ 'content-type': 'application/json' });
     expect(isIngressStripped('x-forwarded-anything')).toBe(true);
     expect(isIngressStripped('x-request-id')).toBe(false);
+  });
+
+  it('removes only the names Connection: lists, not headers whose value names a header', () => {
+    const raw = ['X-Note', 'accept', 'Accept', 'text/html', 'Connection', 'keep-alive', 'X-Keep', 'kept'];
+    expect(forwardableHeaders(raw, { owned })).toEqual({ 'x-note': 'accept', accept: 'text/html', 'x-keep': 'kept' });
   });
 
   it('drops owned names whatever their case', () => {
