@@ -136,8 +136,8 @@ describe('audit log page: filters', () => {
   });
 
   it('is offered to whoever may list audit entries somewhere, and to no one else', () => {
-    expect(auditFeature.visibleTo!(person({ permissions: { namespaces: { company: { AUDITLOG: ['LIST'] } } } }))).toBe(true);
-    expect(auditFeature.visibleTo!(person({ permissions: { tenantWide: { FLOW: ['LIST'] } } }))).toBe(false);
+    expect(auditFeature.mayUse(person({ permissions: { namespaces: { company: { AUDITLOG: ['LIST'] } } } }))).toBe(true);
+    expect(auditFeature.mayUse(person({ permissions: { tenantWide: { FLOW: ['LIST'] } } }))).toBe(false);
   });
 });
 
