@@ -2,7 +2,11 @@ import { Command } from 'commander';
 import { registerAuditCommands } from './audit/cli.js';
 import { ConfigError, loadConfig, type PerchConfig } from './config/config.js';
 import { registerRemoteCommands } from './remote/commands.js';
-import { buildPerch, type Perch } from './server.js';
+import { warnWhenKestraNotReady } from './health/kestra-probe.js';
+import { usersList } from './users/cli.js';
+import { firstAdminCommand } from './ui/status-pages.js';
+import { readFileSync } from 'node:fs';
+import type { Perch } from './server.js';
 import { migrateToLatest, openStore } from './store/database.js';
 import { createInstanceOwner, FIRST_ADMIN_HELP } from './users/first-admin.js';
 
@@ -27,6 +31,8 @@ async function serve(options: { config?: string }): Promise<void> {
   const settings = await config(options.config);
   let perch: Perch;
   try {
+    // Loaded here only: the other commands (and --help) start without the server's modules.
+    const { buildPerch } = await import('./server.js');
     perch = await buildPerch(settings);
   } catch (error) {
     fail(`cannot start: ${reason(error)}`);
@@ -42,10 +48,7 @@ async function serve(options: { config?: string }): Promise<void> {
   // Also when 'ready': another replica starting at once may have created the owner (and its
   // binding) after this one loaded the authorization facts.
   if (outcome !== 'waiting') await perch.reloadAuthorization();
-  if (outcome === 'waiting') process.stderr.write(`\n${FIRST_ADMIN_HELP}\n\n`);
-  if (!settings.kestra.username || !settings.kestra.password) {
-    perch.app.log.warn('PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD are not set: Kestra will refuse proxied API calls');
-  }
+  if (outcome === 'waiting') process.stderr.write(`\n${FIRST_ADMIN_HELP}\nFor this Perch's store (${perch.ctx.store.description}):\n  ${firstAdminCommand(settings)}\n\n`);
   const stop = async (signal: string) => {
     perch.app.log.info(`${signal}: shutting down`);
     await perch.close();
@@ -60,6 +63,7 @@ async function serve(options: { config?: string }): Promise<void> {
     fail(`cannot listen on ${settings.host}:${settings.port}: ${reason(error)}`);
   }
   perch.app.log.info(`Perch in front of Kestra at ${settings.kestra.url}, data in ${perch.ctx.store.description}`);
+  await warnWhenKestraNotReady(settings.kestra, (m) => perch.app.log.warn(m), (t) => process.stderr.write(t));
 }
 
 async function createAdmin(options: { config?: string; email: string; password?: string }): Promise<void> {
@@ -78,7 +82,10 @@ async function createAdmin(options: { config?: string; email: string; password?:
   }
 }
 
-const program = new Command('perch').description('Open-source Enterprise governance for Kestra OSS');
+// package.json is one folder up from backend/cli.ts, two from the compiled dist/backend/cli.js.
+const packageFile = new URL(import.meta.url.includes('/dist/backend/') ? '../../package.json' : '../package.json', import.meta.url);
+const { version } = JSON.parse(readFileSync(packageFile, 'utf8')) as { version: string };
+const program = new Command('perch').description('Open-source Enterprise governance for Kestra OSS').version(version, '-V, --version', 'print the version of Perch');
 program.command('serve').description('run Perch in front of Kestra').option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)').action(serve);
 const admin = program.command('admin').description('manage administrators');
 admin
@@ -89,6 +96,6 @@ admin
   .option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)')
   .action(createAdmin);
 registerAuditCommands(program, config);
-registerRemoteCommands(program, fail);
+registerRemoteCommands(program, fail, async (options) => usersList(await config(options.config), options));
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseIsoDuration, type PerchConfig } from '../config/config.js';
-import { migrateToLatest, openStore } from '../store/database.js';
+import { migrateToLatest, openStore, type OpenStore } from '../store/database.js';
 import { AuditLog } from './audit-log.js';
 import { verifyAllChains } from './verify.js';
 
@@ -15,7 +15,14 @@ const PROGRESS_EVERY_MS = 2000;
  * `progressEveryMs`: how often a long walk reports its count on `err` (0: after every page).
  */
 export async function auditVerify(settings: PerchConfig, io: Out = stdio, progressEveryMs = PROGRESS_EVERY_MS): Promise<number> {
-  const store = await openStore(settings);
+  let store: OpenStore;
+  try {
+    store = await openStore({ ...settings, mustExist: true });
+  } catch (error) {
+    io.err(`perch: ${(error as Error).message}`);
+    return 1;
+  }
+  io.err(`store: ${store.description}`);
   try {
     await migrateToLatest(store.db);
     let reported = performance.now();
@@ -47,7 +54,12 @@ export async function auditPurge(settings: PerchConfig, olderThan: string, io: O
     io.err(`perch: --older-than "${olderThan}" is not an ISO-8601 duration such as P90D`);
     return 1;
   }
-  const store = await openStore(settings);
+  const store = await openStore({ ...settings, mustExist: true }).catch((error: Error) => error);
+  if (store instanceof Error) {
+    io.err(`perch: ${store.message}`);
+    return 1;
+  }
+  io.err(`store: ${store.description}`);
   const audit = new AuditLog(store);
   try {
     await migrateToLatest(store.db);

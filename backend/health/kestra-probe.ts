@@ -55,3 +55,18 @@ export async function probeKestraReady(config: PerchConfig['kestra']): Promise<K
   if (status !== undefined && status >= 200 && status < 300) return { ready: true, status, latencyMs };
   return { ready: false, status, latencyMs, reason: `Kestra answered ${status} to GET /api/v1/configs` };
 }
+
+/**
+ * At start: asks Kestra once whether it is ready for Perch and, when not, says so loudly (a framed
+ * warning on stderr and in the log) with the reason; Perch still starts, its own screens work.
+ */
+export async function warnWhenKestraNotReady(config: PerchConfig['kestra'], warn: (message: string) => void, stderr: (text: string) => void): Promise<KestraReadiness> {
+  const readiness = await probeKestraReady(config);
+  if (!readiness.ready) {
+    const message = `Kestra is not ready for Perch: ${readiness.reason}`;
+    warn(message);
+    const rule = '!'.repeat(72);
+    stderr(`\n${rule}\n  ${message}\n  Kestra's pages will show an error until this is fixed; Perch's own screens (/perch/iam, /perch/audit, /perch/account) work.\n  Check again at /perch/health/ready\n${rule}\n\n`);
+  }
+  return readiness;
+}

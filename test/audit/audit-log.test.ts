@@ -122,7 +122,7 @@ for (const target of storeTargets()) {
       const err: string[] = [];
       const settings = parseConfig({ databaseUrl, dataDir: '/nonexistent' });
       expect(await auditVerify(settings, { out: (l) => out.push(l), err: (l) => err.push(l) }, 0)).toBe(0);
-      expect(err).toEqual(['chain main: 2,000 entries verified so far…', 'chain main: 4,000 entries verified so far…']);
+      expect(err).toEqual([expect.stringMatching(/^store: (PostgreSQL|SQLite) /), 'chain main: 2,000 entries verified so far…', 'chain main: 4,000 entries verified so far…']);
       expect(out).toEqual(['chain main: ok, 4500 entries (seq 1…4500)']);
     });
 
