@@ -1,21 +1,19 @@
 import { Command } from 'commander';
 import { registerAuditCommands } from './audit/cli.js';
-import { ConfigError, loadConfig, type PerchConfig } from './config/config.js';
+import type { PerchConfig } from './config/config.js';
 import { registerRemoteCommands } from './remote/commands.js';
-import { warnWhenKestraNotReady } from './health/kestra-probe.js';
-import { usersList } from './users/cli.js';
 import { firstAdminCommand } from './ui/status-pages.js';
 import { readFileSync } from 'node:fs';
 import type { Perch } from './server.js';
-import { migrateToLatest, openStore } from './store/database.js';
-import { createInstanceOwner, FIRST_ADMIN_HELP } from './users/first-admin.js';
 
 function fail(message: string): never {
   process.stderr.write(`perch: ${message}\n`);
   process.exit(1);
 }
 
+// Modules are loaded by the commands that use them: `perch --help` and `--version` load almost none.
 async function config(file: string | undefined): Promise<PerchConfig> {
+  const { ConfigError, loadConfig } = await import('./config/config.js');
   try {
     return await loadConfig({ file });
   } catch (error) {
@@ -48,6 +46,7 @@ async function serve(options: { config?: string }): Promise<void> {
   // Also when 'ready': another replica starting at once may have created the owner (and its
   // binding) after this one loaded the authorization facts.
   if (outcome !== 'waiting') await perch.reloadAuthorization();
+  const { FIRST_ADMIN_HELP } = await import('./users/first-admin.js');
   if (outcome === 'waiting') process.stderr.write(`\n${FIRST_ADMIN_HELP}\nFor this Perch's store (${perch.ctx.store.description}):\n  ${firstAdminCommand(settings)}\n\n`);
   const stop = async (signal: string) => {
     perch.app.log.info(`${signal}: shutting down`);
@@ -63,6 +62,7 @@ async function serve(options: { config?: string }): Promise<void> {
     fail(`cannot listen on ${settings.host}:${settings.port}: ${reason(error)}`);
   }
   perch.app.log.info(`Perch in front of Kestra at ${settings.kestra.url}, data in ${perch.ctx.store.description}`);
+  const { warnWhenKestraNotReady } = await import('./health/kestra-probe.js');
   await warnWhenKestraNotReady(settings.kestra, (m) => perch.app.log.warn(m), (t) => process.stderr.write(t));
 }
 
@@ -70,6 +70,8 @@ async function createAdmin(options: { config?: string; email: string; password?:
   const settings = await config(options.config);
   const password = options.password ?? process.env.PERCH_ADMIN_PASSWORD;
   if (!password) fail('give --password or set PERCH_ADMIN_PASSWORD');
+  const { migrateToLatest, openStore } = await import('./store/database.js');
+  const { createInstanceOwner } = await import('./users/first-admin.js');
   const store = await openStore(settings);
   try {
     await migrateToLatest(store.db, (line) => process.stdout.write(`${line}\n`));
@@ -96,6 +98,6 @@ admin
   .option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)')
   .action(createAdmin);
 registerAuditCommands(program, config);
-registerRemoteCommands(program, fail, async (options) => usersList(await config(options.config), options));
+registerRemoteCommands(program, fail, async (options) => (await import('./users/cli.js')).usersList(await config(options.config), options));
 
 await program.parseAsync(process.argv);

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { parseIsoDuration, type PerchConfig } from '../config/config.js';
-import { migrateToLatest, openStore, type OpenStore } from '../store/database.js';
-import { AuditLog } from './audit-log.js';
-import { verifyAllChains } from './verify.js';
+import type { PerchConfig } from '../config/config.js';
+import type { OpenStore } from '../store/database.js';
 
 type Out = { out: (line: string) => void; err: (line: string) => void };
 const stdio: Out = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
@@ -15,6 +13,9 @@ const PROGRESS_EVERY_MS = 2000;
  * `progressEveryMs`: how often a long walk reports its count on `err` (0: after every page).
  */
 export async function auditVerify(settings: PerchConfig, io: Out = stdio, progressEveryMs = PROGRESS_EVERY_MS): Promise<number> {
+  // Loaded when run, not when the CLI starts (see backend/cli.ts).
+  const { migrateToLatest, openStore } = await import('../store/database.js');
+  const { verifyAllChains } = await import('./verify.js');
   let store: OpenStore;
   try {
     store = await openStore({ ...settings, mustExist: true });
@@ -49,6 +50,9 @@ export async function auditVerify(settings: PerchConfig, io: Out = stdio, progre
 
 /** `perch audit purge --older-than P90D`: deletes older entries and records the purge in each chain. */
 export async function auditPurge(settings: PerchConfig, olderThan: string, io: Out = stdio): Promise<number> {
+  const { parseIsoDuration } = await import('../config/config.js');
+  const { migrateToLatest, openStore } = await import('../store/database.js');
+  const { AuditLog } = await import('./audit-log.js');
   const ms = parseIsoDuration(olderThan);
   if (ms === null) {
     io.err(`perch: --older-than "${olderThan}" is not an ISO-8601 duration such as P90D`);

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { request } from 'undici';
 import { formatAnswer, formatJson } from '../cli-output.js';
 
 /**
@@ -46,6 +45,8 @@ export async function callPerch(options: RemoteOptions, method: string, path: st
     headers['content-type'] = 'application/x-yaml';
     payload = body.yaml;
   }
+  // Loaded on the first call: the CLI's other commands (and --help) start without undici.
+  const { request } = await import('undici');
   let res;
   try {
     res = await request(url, { method: method as 'GET', headers, body: payload, headersTimeout: 30_000, bodyTimeout: 30_000 });
