@@ -152,15 +152,20 @@ async function scenario(page: Page, stack: Stack, { source, label }: ScenarioOpt
   expect(await page.locator('#perch-sidebar').getByRole('link', { name: 'Audit logs' }).count()).toBe(0);
   await page.screenshot({ path: await screenshotPath(`${label}-viewer-flows`) });
 
-  for (const route of ['admin/iam', 'admin/auditlogs']) {
+  for (const [route, screen, lack] of [['admin/iam', 'iam', 'users, groups, roles'], ['admin/auditlogs', 'audit', 'AUDITLOG:LIST']] as const) {
     await page.goto(`${base}/ui/main/${route}`);
     await expectMountedBy(page, source);
     await page.locator('#perch-top-bar').waitFor();
-    // Kestra's own upsell stays: the screen is not offered to this person.
-    expect(await page.locator('section.empty-template').isVisible(), route).toBe(true);
+    // Not Kestra's Enterprise sales page, not the screen: Perch's page saying what is lacking and whom to ask.
+    const noAccess = page.locator('#perch-no-access');
+    await noAccess.waitFor();
+    expect(await noAccess.getAttribute('data-screen'), route).toBe(screen);
+    expect(await page.locator('[data-testid=no-access-lack]').textContent(), route).toContain(lack);
+    expect(await noAccess.textContent(), route).toContain('Ask an administrator of tenant “main”');
+    expect(await page.locator('section.empty-template').isVisible(), route).toBe(false);
     expect(await page.locator('#perch-iam, #perch-audit').count(), route).toBe(0);
   }
-  await page.screenshot({ path: await screenshotPath(`${label}-viewer-iam-promo`) });
+  await page.screenshot({ path: await screenshotPath(`${label}-viewer-no-access`) });
 
   // Perch enforces on every call: inside the namespace reads pass, outside them and writes are refused.
   const status = (path: string, init?: RequestInit) => page.evaluate(async ([p, i]) => (await fetch(p as string, i as RequestInit | undefined)).status, [path, init] as const);
