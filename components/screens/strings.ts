@@ -13,6 +13,13 @@ export const screenStrings = {
     yours: 'What you may do is listed on your account page.',
     account: 'Open your account page',
   },
+  audit: {
+    allLogs: (tenant: string) => `Tenant ${tenant} and instance (everything)`,
+    instanceBadge: 'instance',
+    clearFilters: 'Clear the filters',
+    emptyNoFilter: (where: string) => `Nothing was recorded yet in: ${where}. Entries appear as people sign in and change things.`,
+    emptyFiltered: (where: string, filters: string) => `Searched ${where} with ${filters}. Widen the dates or clear a filter.`,
+  },
   account: {
     title: 'Your account',
     profile: 'Profile',
