@@ -103,7 +103,11 @@ function Row({ item, onOpen }: { item: ApiAuditLogItem; onOpen: () => void }) {
       <td class="px-3 py-2">
         <span class="text-zinc-500 dark:text-zinc-400">{log.detail.resourceType}</span>{' '}
         {item.resourceName ? (
-          <span data-testid="audit-resource-name" title={log.detail.id ?? undefined}>{item.resourceName}</span>
+          <>
+            <span data-testid="audit-resource-name" title={log.detail.id ?? undefined}>{item.resourceName}</span>
+            {/* The id stays in the row's text (search, copy, assistive technology); sighted people see it on hover. */}
+            {log.detail.id && <span class="sr-only"> ({log.detail.id})</span>}
+          </>
         ) : (
           <span class="font-mono text-xs break-all">{log.detail.id ?? ''}</span>
         )}
