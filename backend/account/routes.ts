@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OwnSession, PasswordRulesView } from '../../lib/schemas/account.js';
 import type { PerchContext } from '../context.js';
+import { recordSecurityEvent } from '../audit/security-events.js';
 import { forbidden, notFound } from '../http/errors.js';
 
 /** The length of a session's public handle: 16 hex digits of its stored hash (64 bits, unguessable enough to name one of a person's own). */
@@ -44,6 +45,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: PerchContext): 
   app.delete('/api/v1/me/sessions', async (request, reply) => {
     const principal = sessionCaller(request);
     await ctx.sessions.revokeUser(principal.userId, principal.sessionHash);
+    await recordSecurityEvent(ctx, request, { action: 'LOGOUT', email: principal.email, userId: principal.userId, reason: 'signed out every other session' });
     return reply.code(204).send();
   });
 
@@ -59,6 +61,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: PerchContext): 
       .executeTakeFirst();
     if (!row) throw notFound(`Session ${id} not found`);
     await ctx.sessions.revokeHash(row.id_hash);
+    await recordSecurityEvent(ctx, request, { action: 'LOGOUT', email: principal.email, userId: principal.userId, reason: `signed out session ${id}` });
     return reply.code(204).send();
   });
 

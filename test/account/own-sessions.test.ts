@@ -40,6 +40,9 @@ describe('own sessions (/api/v1/me/sessions)', () => {
     const left = await admin.fetch('GET', '/api/v1/me/sessions');
     expect(left.json.results).toHaveLength(1);
     expect(left.json.results[0].current).toBe(true);
+    // Both are in the instance audit log, as sign-outs by the person.
+    const logged = await admin.fetch('GET', '/api/v1/auditlogs/search?chain=_instance&type=LOGOUT&size=10');
+    expect(logged.json.results.map((item: { auditLog: { detail: { reason?: string } } }) => item.auditLog.detail.reason)).toEqual(['signed out every other session', `signed out session ${phoneId}`]);
   });
 
   it('never reaches another person’s session, refuses tokens and cross-site writes', async () => {
