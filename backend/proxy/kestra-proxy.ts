@@ -138,6 +138,12 @@ export async function registerKestraProxy(
     }
     // A flow or trigger changed: its state after, in Kestra's answer, goes to the audit log (issue 6).
     if (wantsAnswerState(request, res.statusCode, res.headers['content-type'])) return sendTeedAnswer(request, reply, res.stream);
+    if (isUiPage(request) && res.statusCode >= 500) {
+      // Kestra itself could not serve the page (starting, failing, or a gateway before it).
+      res.stream.destroy();
+      reply.removeHeader('content-length');
+      return answerFailure(request, reply, 502, `Kestra answered ${res.statusCode} for this page`);
+    }
     if (isUiPage(request)) {
       guardUiPageFraming(reply, res.headers);
       if (injectScreens) return sendWithScreens(reply, res);
