@@ -1,19 +1,21 @@
 import { Command } from 'commander';
 import { ensureAuditKey, generatedKeyNotice } from './audit/audit-key.js';
 import { registerAuditCommands } from './audit/cli.js';
-import { ConfigError, loadConfig, type PerchConfig } from './config/config.js';
+import type { PerchConfig } from './config/config.js';
 import { registerInstanceCommands } from './instances/cli.js';
 import { registerRemoteCommands } from './remote/commands.js';
-import { buildPerch, type Perch } from './server.js';
-import { migrateToLatest, openStore } from './store/database.js';
-import { createInstanceOwner, FIRST_ADMIN_HELP } from './users/first-admin.js';
+import { firstAdminCommand } from './ui/status-pages.js';
+import { readFileSync } from 'node:fs';
+import type { Perch } from './server.js';
 
 function fail(message: string): never {
   process.stderr.write(`perch: ${message}\n`);
   process.exit(1);
 }
 
+// Modules are loaded by the commands that use them: `perch --help` and `--version` load almost none.
 async function config(file: string | undefined): Promise<PerchConfig> {
+  const { ConfigError, loadConfig } = await import('./config/config.js');
   try {
     return await loadConfig({ file });
   } catch (error) {
@@ -36,6 +38,8 @@ async function serve(options: { config?: string }): Promise<void> {
   }
   let perch: Perch;
   try {
+    // Loaded here only: the other commands (and --help) start without the server's modules.
+    const { buildPerch } = await import('./server.js');
     perch = await buildPerch(settings);
   } catch (error) {
     fail(`cannot start: ${reason(error)}`);
@@ -51,10 +55,8 @@ async function serve(options: { config?: string }): Promise<void> {
   // Also when 'ready': another replica starting at once may have created the owner (and its
   // binding) after this one loaded the authorization facts.
   if (outcome !== 'waiting') await perch.reloadAuthorization();
-  if (outcome === 'waiting') process.stderr.write(`\n${FIRST_ADMIN_HELP}\n\n`);
-  if (!settings.kestra.username || !settings.kestra.password) {
-    perch.app.log.warn('PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD are not set: Kestra will refuse proxied API calls');
-  }
+  const { FIRST_ADMIN_HELP } = await import('./users/first-admin.js');
+  if (outcome === 'waiting') process.stderr.write(`\n${FIRST_ADMIN_HELP}\nFor this Perch's store (${perch.ctx.store.description}):\n  ${firstAdminCommand(settings)}\n\n`);
   const stop = async (signal: string) => {
     perch.app.log.info(`${signal}: shutting down`);
     await perch.close();
@@ -69,12 +71,16 @@ async function serve(options: { config?: string }): Promise<void> {
     fail(`cannot listen on ${settings.host}:${settings.port}: ${reason(error)}`);
   }
   perch.app.log.info(`Perch in front of Kestra at ${settings.kestra.url}, data in ${perch.ctx.store.description}`);
+  const { warnWhenKestraNotReady } = await import('./health/kestra-probe.js');
+  await warnWhenKestraNotReady(settings.kestra, (m) => perch.app.log.warn(m), (t) => process.stderr.write(t));
 }
 
 async function createAdmin(options: { config?: string; email: string; password?: string }): Promise<void> {
   const settings = await config(options.config);
   const password = options.password ?? process.env.PERCH_ADMIN_PASSWORD;
   if (!password) fail('give --password or set PERCH_ADMIN_PASSWORD');
+  const { migrateToLatest, openStore } = await import('./store/database.js');
+  const { createInstanceOwner } = await import('./users/first-admin.js');
   const store = await openStore(settings);
   try {
     await migrateToLatest(store.db, (line) => process.stdout.write(`${line}\n`));
@@ -87,7 +93,10 @@ async function createAdmin(options: { config?: string; email: string; password?:
   }
 }
 
-const program = new Command('perch').description('Open-source Enterprise governance for Kestra OSS');
+// package.json is one folder up from backend/cli.ts, two from the compiled dist/backend/cli.js.
+const packageFile = new URL(import.meta.url.includes('/dist/backend/') ? '../../package.json' : '../package.json', import.meta.url);
+const { version } = JSON.parse(readFileSync(packageFile, 'utf8')) as { version: string };
+const program = new Command('perch').description('Open-source Enterprise governance for Kestra OSS').version(version, '-V, --version', 'print the version of Perch');
 program.command('serve').description('run Perch in front of Kestra').option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)').action(serve);
 const admin = program.command('admin').description('manage administrators');
 admin
@@ -98,7 +107,7 @@ admin
   .option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)')
   .action(createAdmin);
 registerAuditCommands(program, config);
-registerRemoteCommands(program, fail);
+registerRemoteCommands(program, fail, async (options) => (await import('./users/cli.js')).usersList(await config(options.config), options));
 registerInstanceCommands(program, fail);
 
 await program.parseAsync(process.argv);

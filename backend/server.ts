@@ -33,6 +33,8 @@ import { OwnRoutes, ROUTER_OPTIONS } from './http/own-routes.js';
 import type { FastLane } from './proxy/fast-lane.js';
 import { registerKestraProxy } from './proxy/kestra-proxy.js';
 import { registerUiRoutes } from './ui/routes.js';
+import { registerScreenPages } from './ui/screen-pages.js';
+import { registerAccountRoutes } from './account/routes.js';
 import { loadScreensBundle } from './ui/screens-bundle.js';
 import { registerMachineAccess } from './tokens/routes.js';
 import { registerOnboarding } from './onboarding/routes.js';
@@ -221,6 +223,8 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   const screens = await loadScreensBundle(config.ui.bundle);
   if (config.ui.inject && !screens) app.log.warn(`Perch screens are not built (${config.ui.bundle}): the Kestra UI is served without them; run npm run build:ext`);
   registerUiRoutes(app, ctx, screens);
+  registerScreenPages(app, ctx, screens);
+  registerAccountRoutes(app, ctx);
   const lane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes });
   if (options.fastLane !== false) fastLane = lane;
 

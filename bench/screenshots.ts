@@ -113,7 +113,7 @@ async function main(): Promise<void> {
       await page.waitForTimeout(250);
       await shot('audit-detail', theme);
 
-      await open(page, base, '/ui/main/flows', '#perch-sidebar');
+      await open(page, base, '/ui/main/flows', '#app [data-perch-screen]');
       await page.locator('#perch-top-bar').getByRole('button', { name: 'Account menu' }).click();
       await page.getByRole('menuitem', { name: 'Sign out' }).waitFor();
       await shot('top-bar-menu', theme);

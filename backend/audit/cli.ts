@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { parseIsoDuration, type PerchConfig } from '../config/config.js';
-import { migrateToLatest, openStore } from '../store/database.js';
-import { AuditLog } from './audit-log.js';
-import { auditKeyFile, loadAuditKey, type AuditKey } from './audit-key.js';
-import { checkpointFile, readNewestCheckpoint, type Checkpoint } from './checkpoint.js';
-import { verifyAllChains } from './verify.js';
+import type { PerchConfig } from '../config/config.js';
+import type { OpenStore } from '../store/database.js';
+import type { AuditKey } from './audit-key.js';
+import type { Checkpoint } from './checkpoint.js';
 
 type Out = { out: (line: string) => void; err: (line: string) => void };
 const stdio: Out = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
@@ -25,12 +23,27 @@ export interface VerifyRun {
  * `progressEveryMs`: how often a long walk reports its count on `err` (0: after every page).
  */
 export async function auditVerify(settings: PerchConfig, io: Out = stdio, progressEveryMs = PROGRESS_EVERY_MS, run: VerifyRun = {}): Promise<number> {
+  // Loaded when run, not when the CLI starts (see backend/cli.ts).
+  const { migrateToLatest, openStore } = await import('../store/database.js');
+  const { auditKeyFile, loadAuditKey } = await import('./audit-key.js');
+  const { checkpointFile, readNewestCheckpoint } = await import('./checkpoint.js');
+  const { verifyAllChains } = await import('./verify.js');
+  // A read-only command: a store that does not exist is refused, not created empty.
+  let store: OpenStore;
+  try {
+    store = await openStore({ ...settings, mustExist: true });
+  } catch (error) {
+    io.err(`perch: ${(error as Error).message}`);
+    return 1;
+  }
+  io.err(`store: ${store.description}`);
   let problems = 0;
   let auditKey: AuditKey | null;
   try {
     auditKey = await loadAuditKey(settings, run.env);
   } catch (error) {
     io.err(`perch: ${(error as Error).message}`);
+    await store.close();
     return 1;
   }
   if (!auditKey) {
@@ -51,7 +64,6 @@ export async function auditVerify(settings: PerchConfig, io: Out = stdio, progre
     problems++;
     io.err(`the checkpoint file ${file} cannot be read (${newest.reason}); chains are verified without it`);
   }
-  const store = await openStore(settings);
   try {
     await migrateToLatest(store.db);
     let reported = performance.now();
@@ -86,6 +98,10 @@ export async function auditVerify(settings: PerchConfig, io: Out = stdio, progre
 
 /** `perch audit purge --older-than P90D`: deletes older entries and records the purge in each chain. */
 export async function auditPurge(settings: PerchConfig, olderThan: string, io: Out = stdio): Promise<number> {
+  const { parseIsoDuration } = await import('../config/config.js');
+  const { migrateToLatest, openStore } = await import('../store/database.js');
+  const { AuditLog } = await import('./audit-log.js');
+  const { auditKeyFile, loadAuditKey } = await import('./audit-key.js');
   const ms = parseIsoDuration(olderThan);
   if (ms === null) {
     io.err(`perch: --older-than "${olderThan}" is not an ISO-8601 duration such as P90D`);
@@ -103,7 +119,12 @@ export async function auditPurge(settings: PerchConfig, olderThan: string, io: O
     io.err(`perch: no audit key: set PERCH_AUDIT_KEY or put the key in ${auditKeyFile(settings)} (Perch creates it at its first start)`);
     return 1;
   }
-  const store = await openStore(settings);
+  const store = await openStore({ ...settings, mustExist: true }).catch((error: Error) => error);
+  if (store instanceof Error) {
+    io.err(`perch: ${store.message}`);
+    return 1;
+  }
+  io.err(`store: ${store.description}`);
   const audit = new AuditLog(store, { key: auditKey.key });
   try {
     await migrateToLatest(store.db);

@@ -6,6 +6,7 @@ import { parseIsoDuration } from '../config/config.js';
 import { HttpError, validationError } from '../http/errors.js';
 import type { Store } from '../store/database.js';
 import type { AuditLogTable, Database } from '../store/schema.js';
+import { resourceNames } from './resource-names.js';
 
 /** What a search or an export is narrowed by. `tenants: null` means every chain (instance owners). */
 export interface AuditFilter {
@@ -214,7 +215,8 @@ export async function toItems(db: Store, rows: AuditLogTable[]): Promise<ApiAudi
     type: u.type,
     displayName: [u.first_name, u.last_name].filter(Boolean).join(' ') || u.email,
   }]));
-  return rows.map((row) => ({ auditLog: toApiAuditLog(row), user: (row.actor_id && byId.get(row.actor_id)) || null }));
+  const names = await resourceNames(db, rows);
+  return rows.map((row, i) => ({ auditLog: toApiAuditLog(row), user: (row.actor_id && byId.get(row.actor_id)) || null, resourceName: names[i] ?? null }));
 }
 
 export async function searchAudit(db: Store, filter: AuditFilter, page: { page: number; size: number; direction: 'asc' | 'desc' }) {

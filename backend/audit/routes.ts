@@ -4,7 +4,7 @@ import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import { findAuditLogRequestSchema } from '../../lib/schemas/audit.js';
 import type { PerchContext } from '../context.js';
-import { forbidden, notFound } from '../http/errors.js';
+import { badRequest, forbidden, notFound } from '../http/errors.js';
 import type { Action } from '../../lib/authz/catalogue.js';
 import { pageSizeSchema, parse, principalOf, signedIn, tenantOf } from '../http/request.js';
 import { csvHeader, csvLine } from './csv.js';
@@ -74,6 +74,16 @@ async function entryDiff(ctx: PerchContext, scope: Pick<AuditFilter, 'tenants' |
  * a namespace (Perch's own entities, security events). Instance-wide events (sign-ins, users) are
  * in the `_instance` chain, which only instance owners read, through `/api/v1/auditlogs/…`.
  */
+/**
+ * An instance-wide search's filter: the usual filters, narrowed to one chain by `?chain=` (a tenant,
+ * or `_instance`), else every chain.
+ */
+function instanceFilter(request: FastifyRequest): AuditFilter {
+  const { chain, ...rest } = request.query as Record<string, unknown>;
+  if (chain !== undefined && (typeof chain !== 'string' || chain.length === 0 || chain.length > 200)) throw badRequest('chain must be one tenant id or _instance');
+  return { ...parseAuditFilter(rest), tenants: chain === undefined ? null : [chain as string] };
+}
+
 export function registerAuditRoutes(app: FastifyInstance, ctx: PerchContext): void {
   app.get('/api/v1/:tenant/auditlogs/search', signedIn, async (request) => {
     const scope = auditScope(ctx, request, tenantOf(request), 'LIST');
@@ -147,14 +157,15 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: PerchContext): vo
   });
 
   // Every chain, the instance-wide one included: instance owners only (outside AUDITLOG RBAC, as in EE).
+  // `?chain=` narrows to one chain (a tenant, or `_instance`): one view, filtered.
   app.get('/api/v1/auditlogs/search', ownersOnly, async (request) => {
-    return searchAudit(ctx.db, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: null }, pageOf(request));
+    return searchAudit(ctx.db, instanceFilter(request), pageOf(request));
   });
 
   // The diff of an entry in any chain (users and instance-wide service accounts are in `_instance`).
   app.get('/api/v1/auditlogs/:id/diff', ownersOnly, async (request) => entryDiff(ctx, { tenants: null }, (request.params as { id: string }).id));
 
   app.get('/api/v1/auditlogs/export', ownersOnly, async (request, reply) => {
-    return sendExport(ctx, request, reply, { ...parseAuditFilter(request.query as Record<string, unknown>), tenants: null });
+    return sendExport(ctx, request, reply, instanceFilter(request));
   });
 }

@@ -5,6 +5,10 @@ import { ALLOWED_METHODS, canonicalizeRequest } from '../proxy/canonical-request
 import { machineAccess } from '../tokens/machine-access.js';
 import { readSessionToken } from './cookies.js';
 import '../http/fastify-types.js';
+import { sendFirstRunPage, wantsHtml } from '../ui/status-pages.js';
+
+/** Served before the first administrator exists: probes must work on a fresh install. */
+const HEALTH_PATHS = new Set(['/perch/health', '/perch/health/live', '/perch/health/ready']);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -69,7 +73,8 @@ export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
     request.canonical = { path: checked.path, query: checked.query };
 
     const access = request.routeOptions.config?.access ?? 'user';
-    if (!ctx.firstAdmin.known && !(await ctx.firstAdmin.isReady()) && checked.path !== '/perch/health') {
+    if (!ctx.firstAdmin.known && !(await ctx.firstAdmin.isReady()) && !HEALTH_PATHS.has(checked.path)) {
+      if (wantsHtml(request)) return sendFirstRunPage(reply, ctx.config, ctx.store.description);
       return sendError(reply, 503, 'Perch has no administrator yet: run `perch admin create --email … --password …` on the server');
     }
     if (access === 'public') return;

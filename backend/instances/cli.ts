@@ -1,9 +1,10 @@
 import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { InstanceError, listInstances, newInstance, removeInstance } from './instance-stacks.js';
 
 const DEFAULT_ROOT = './instances';
+// Loaded by the commands that use it: `perch --help` loads almost nothing.
+const stacks = () => import('./instance-stacks.js');
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** `perch instance new | list | remove`: one Kestra, database and Perch per client. */
@@ -23,6 +24,7 @@ export function registerInstanceCommands(program: Command, fail: (message: strin
         fail("registering a client's Kestra as a tenant of a central Perch needs tenants, which Perch does not have yet: give --standalone for a client's own Perch");
       }
       const root = path.resolve(options.dir);
+      const { InstanceError, newInstance } = await stacks();
       try {
         const made = await newInstance(root, { client, adminEmail: options.adminEmail, port: options.port, kestraVersion: options.kestraVersion }, say);
         const folder = path.join(root, made.instance.client);
@@ -43,7 +45,7 @@ export function registerInstanceCommands(program: Command, fail: (message: strin
     .option('--dir <folder>', 'where the stacks live', DEFAULT_ROOT)
     .option('--json', 'JSON for scripts')
     .action(async (options: { dir: string; json?: boolean }) => {
-      const instances = await listInstances(path.resolve(options.dir));
+      const instances = await (await stacks()).listInstances(path.resolve(options.dir));
       if (options.json) return say(JSON.stringify(instances));
       if (instances.length === 0) return say(`no instances in ${path.resolve(options.dir)}`);
       const rows = [['CLIENT', 'PORT', 'ADMIN', 'KESTRA', 'CREATED'], ...instances.map((i) => [i.client, String(i.port), i.adminEmail, i.kestraVersion, i.created])];
@@ -65,7 +67,7 @@ export function registerInstanceCommands(program: Command, fail: (message: strin
         if (answer.trim() !== client) fail('not confirmed: nothing removed');
       }
       try {
-        const kept = await removeInstance(path.resolve(options.dir), client, say);
+        const kept = await (await stacks()).removeInstance(path.resolve(options.dir), client, say);
         say(`removed ${client}: its folder, secrets and backups are in ${kept}; its containers and volumes: docker compose -p perch-${client} down`);
       } catch (error) {
         fail((error as Error).message);

@@ -18,6 +18,7 @@ import { createFastLane, type FastLane } from './fast-lane.js';
 import { createDirectForwarder, type ForwardFailure } from './forward.js';
 import { captureStatesBefore, sendTeedAnswer, wantsAnswerState } from '../audit/resource-states.js';
 import { guardUiPageFraming, isUiPage, sendWithScreens } from '../ui/ui-pages.js';
+import { sendKestraUnavailablePage } from '../ui/status-pages.js';
 
 /** Headers Perch sets itself toward Kestra: whatever the client sent under these names is dropped. */
 const OWNED_REQUEST_HEADERS = ['host', 'cookie', 'authorization', 'content-length', 'via'];
@@ -93,11 +94,15 @@ export async function registerKestraProxy(
     return { status: 502, message: `Kestra is unreachable at ${kestraOrigin} (${cause})` };
   };
 
+  /** A UI page gets a page of Perch's saying what is wrong; an API call gets the JSON error. */
+  const answerFailure = (request: FastifyRequest, reply: FastifyReply, status: number, message: string) =>
+    isUiPage(request) ? sendKestraUnavailablePage(reply, status, message, url) : sendError(reply, status, message);
+
   const onError = (reply: FastifyReply, { error }: { error: Error & { code?: string; statusCode?: number } }) => {
     if (reply.sent) return;
     reply.removeHeader('content-length');
     const { status, message } = failureAnswer(error);
-    return sendError(reply, status, message);
+    return answerFailure(reply.request, reply, status, message);
   };
 
   /**
@@ -131,10 +136,16 @@ export async function registerKestraProxy(
       reply.removeHeader('content-length');
       request.log.error(CREDENTIALS_REFUSED);
       const { status, message } = failureAnswer({ statusCode: 401, message: 'Kestra answered 401' });
-      return sendError(reply, status, message);
+      return answerFailure(request, reply, status, message);
     }
     // A flow or trigger changed: its state after, in Kestra's answer, goes to the audit log (issue 6).
     if (wantsAnswerState(request, res.statusCode, res.headers['content-type'])) return sendTeedAnswer(request, reply, res.stream);
+    if (isUiPage(request) && res.statusCode >= 500) {
+      // Kestra itself could not serve the page (starting, failing, or a gateway before it).
+      res.stream.destroy();
+      reply.removeHeader('content-length');
+      return answerFailure(request, reply, 502, `Kestra answered ${res.statusCode} for this page`);
+    }
     if (isUiPage(request)) {
       guardUiPageFraming(reply, res.headers);
       if (injectScreens) return sendWithScreens(reply, res);

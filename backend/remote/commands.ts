@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { request } from 'undici';
+import { formatAnswer, formatJson } from '../cli-output.js';
 
 /**
  * `perch` commands that act on a running Perch through its API, for CI jobs and scripts: every
@@ -45,6 +45,8 @@ export async function callPerch(options: RemoteOptions, method: string, path: st
     headers['content-type'] = 'application/x-yaml';
     payload = body.yaml;
   }
+  // Loaded on the first call: the CLI's other commands (and --help) start without undici.
+  const { request } = await import('undici');
   let res;
   try {
     res = await request(url, { method: method as 'GET', headers, body: payload, headersTimeout: 30_000, bodyTimeout: 30_000 });
@@ -67,21 +69,42 @@ export async function callPerch(options: RemoteOptions, method: string, path: st
   return parsed;
 }
 
-const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/** People get a table (cli-output.ts), scripts the JSON Perch answered (`--json`). */
+const print = (value: unknown, json: boolean) => process.stdout.write(`${json ? formatJson(value) : formatAnswer(value)}\n`);
 
 function remote(command: Command): Command {
-  return command
+  command
     .option('--server <url>', 'the Perch to act on (or PERCH_SERVER)')
     .option('--api-token <token>', 'an API token (or PERCH_API_TOKEN)');
+  // `perch api` has a `--json <body>` of its own and prints Perch's JSON as it is.
+  if (!command.options.some((option) => option.long === '--json')) command.option('--json', 'print the JSON Perch answered, for scripts');
+  return command;
 }
 
-export function registerRemoteCommands(program: Command, fail: (message: string) => never): void {
+const printsJson = (command: Command) => command.name() === 'api' || command.opts().json === true;
+
+/** A user named by email or id: an email is looked up (exact match) among the users Perch lists. */
+async function userIdOf(options: RemoteOptions, who: string): Promise<string> {
+  if (!who.includes('@')) return who;
+  const email = who.trim().toLowerCase();
+  const found = (await callPerch(options, 'GET', `/api/v1/users?size=50&q=${encodeURIComponent(email)}`)) as { results?: { id: string; username?: string; email?: string }[] };
+  const user = found.results?.find((u) => (u.email ?? u.username)?.toLowerCase() === email);
+  if (!user) throw new RemoteError(`no user with email ${email}`);
+  return user.id;
+}
+
+export function registerRemoteCommands(
+  program: Command,
+  fail: (message: string) => never,
+  /** `users list` without a server: the local store's users (users/cli.ts). */
+  localUsersList?: (options: { json?: boolean; config?: string; query?: string }) => Promise<number>,
+): void {
   const run = (work: (options: RemoteOptions & Record<string, string>, ...args: string[]) => Promise<unknown>) =>
     async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
       const positional = args.slice(0, -2) as string[];
       try {
-        print(await work(command.opts(), ...positional));
+        print(await work(command.opts(), ...positional), printsJson(command));
       } catch (error) {
         if (error instanceof RemoteError) fail(error.message);
         throw error;
@@ -89,14 +112,20 @@ export function registerRemoteCommands(program: Command, fail: (message: string)
     };
 
   const users = program.command('users').description('manage users on a running Perch');
-  remote(users.command('list').description('list users').option('--query <text>', 'free-text filter')).action(
-    run((o) => callPerch(o, 'GET', `/api/v1/users?size=500${o.query ? `&q=${encodeURIComponent(o.query)}` : ''}`)),
+  remote(users.command('list').description('list users (without --server / PERCH_SERVER: read this machine\'s store)').option('--query <text>', 'free-text filter').option('-c, --config <file>', 'YAML configuration file, for the local store (or PERCH_CONFIG)')).action(
+    async (o: RemoteOptions & { json?: boolean; config?: string; query?: string }, command: Command) => {
+      if (localUsersList && !o.server && !process.env.PERCH_SERVER) {
+        process.exitCode = await localUsersList(o);
+        return;
+      }
+      await run((opts) => callPerch(opts, 'GET', `/api/v1/users?size=500${opts.query ? `&q=${encodeURIComponent(opts.query)}` : ''}`))(o, command);
+    },
   );
   remote(users.command('create').description('create a user').requiredOption('--email <email>').option('--password <password>')).action(
     run((o) => callPerch(o, 'POST', '/api/v1/users', { json: { email: o.email, ...(o.password ? { password: o.password } : {}) } })),
   );
-  remote(users.command('disable').description('disable a user: their sessions end, and their tokens stop working until they are enabled again').argument('<id>')).action(
-    run((o, id) => callPerch(o, 'PATCH', `/api/v1/users/${encodeURIComponent(id!)}`, { json: { disabled: true } })),
+  remote(users.command('disable').description('disable a user: their sessions end, and their tokens stop working until they are enabled again').argument('<email-or-id>')).action(
+    run(async (o, who) => callPerch(o, 'PATCH', `/api/v1/users/${encodeURIComponent(await userIdOf(o, who!))}`, { json: { disabled: true } })),
   );
 
   const tokens = program.command('tokens').description("manage the calling account's API tokens");

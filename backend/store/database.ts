@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -58,7 +59,16 @@ function pgTypes(types: typeof pg.types) {
  * Opens the store: `postgres://…` goes to PostgreSQL, `sqlite:/path/file.db` or nothing
  * to the embedded SQLite file in dataDir.
  */
-export async function openStore(options: { databaseUrl?: string; dataDir: string }): Promise<OpenStore> {
+/** The SQLite file a configuration points at (`databaseUrl` sqlite:…, else perch.db in the data folder). */
+export function sqliteFileOf(options: { databaseUrl?: string; dataDir: string }): string {
+  const url = options.databaseUrl;
+  if (!url) return path.join(options.dataDir, 'perch.db');
+  if (!url.startsWith('sqlite:')) throw new Error(`Unsupported database URL scheme in "${url.split(':')[0]}:": use postgres://… or sqlite:/path/to/file.db`);
+  return url.slice('sqlite:'.length);
+}
+
+/** Opens the store; `mustExist` (read-only commands): an SQLite file that is not there is an error, not a new empty store. */
+export async function openStore(options: { databaseUrl?: string; dataDir: string; mustExist?: boolean }): Promise<OpenStore> {
   const url = options.databaseUrl;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     // Loaded only when used: the embedded SQLite default should not pay for the PostgreSQL driver.
@@ -68,14 +78,11 @@ export async function openStore(options: { databaseUrl?: string; dataDir: string
     const parsed = new URL(url);
     return { db, dialect: 'postgres', description: `PostgreSQL ${parsed.host}${parsed.pathname}`, close: () => db.destroy() };
   }
-  let file: string;
-  if (url) {
-    if (!url.startsWith('sqlite:')) throw new Error(`Unsupported database URL scheme in "${url.split(':')[0]}:": use postgres://… or sqlite:/path/to/file.db`);
-    file = url.slice('sqlite:'.length);
-  } else {
-    await mkdir(options.dataDir, { recursive: true });
-    file = path.join(options.dataDir, 'perch.db');
+  const file = sqliteFileOf(options);
+  if (options.mustExist && !existsSync(file)) {
+    throw new Error(`no Perch store at ${path.resolve(file)} (PERCH_DATA_DIR / PERCH_DATABASE_URL): this command reads a store and never creates one`);
   }
+  if (!url) await mkdir(options.dataDir, { recursive: true });
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');

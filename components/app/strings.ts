@@ -41,6 +41,7 @@ export const strings = {
   },
   topBar: {
     signedInAs: (name: string) => `Signed in as ${name}`,
+    account: 'Your account, tokens and sessions',
     signOut: 'Sign out',
     signingOut: 'Signing out…',
     signOutFailed: (reason: string) => `Sign-out failed: ${reason}`,

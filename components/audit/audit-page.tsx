@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { AUDIT_ACTIONS, OUTCOMES, type ApiAuditLogItem } from '../../lib/schemas/audit';
+import { AUDIT_ACTIONS, INSTANCE_CHAIN, OUTCOMES, type ApiAuditLogItem } from '../../lib/schemas/audit';
+import { screenStrings } from '../screens/strings';
 import { RESOURCES } from '../../lib/authz/catalogue';
 import type { FeatureContext } from '../app/feature';
 import { can } from '../app/session';
@@ -7,10 +8,10 @@ import { strings } from '../app/strings';
 import { Button } from '../ui/button';
 import { SelectField, TextField } from '../ui/field';
 import { Page } from '../ui/page';
-import { Empty, ErrorNotice, Loading } from '../ui/states';
+import { ErrorNotice, Loading } from '../ui/states';
 import { exportHref, type AuditLogScope } from './api';
 import { AuditDetail } from './audit-detail';
-import { EMPTY_FILTERS, filtersFromQuery, filtersToQuery, type AuditFilters } from './filters';
+import { EMPTY_FILTERS, FILTER_KEYS, filtersFromQuery, filtersToQuery, type AuditFilters } from './filters';
 import { actorLabel, formatDate } from './format';
 import { useAuditPages } from './use-audit-pages';
 
@@ -97,11 +98,20 @@ function Row({ item, onOpen }: { item: ApiAuditLogItem; onOpen: () => void }) {
       }}
     >
       <td class="px-3 py-2 whitespace-nowrap">{formatDate(log.date)}</td>
-      <td class="px-3 py-2">{actorLabel(item)}</td>
+      <td class="px-3 py-2" title={log.actor.id ?? undefined}>{actorLabel(item)}</td>
       <td class="px-3 py-2 font-medium">{log.type}</td>
       <td class="px-3 py-2">
         <span class="text-zinc-500 dark:text-zinc-400">{log.detail.resourceType}</span>{' '}
-        <span class="font-mono text-xs break-all">{log.detail.id ?? ''}</span>
+        {item.resourceName ? (
+          <>
+            <span data-testid="audit-resource-name" title={log.detail.id ?? undefined}>{item.resourceName}</span>
+            {/* The id stays in the row's text (search, copy, assistive technology); sighted people see it on hover. */}
+            {log.detail.id && <span class="sr-only"> ({log.detail.id})</span>}
+          </>
+        ) : (
+          <span class="font-mono text-xs break-all">{log.detail.id ?? ''}</span>
+        )}
+        {log.tenantId === INSTANCE_CHAIN && <span class="ml-1 rounded bg-zinc-100 px-1 text-xs text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300">{screenStrings.audit.instanceBadge}</span>}
       </td>
       <td class="px-3 py-2">{log.detail.namespace ?? ''}</td>
       <td class="px-3 py-2">
@@ -129,11 +139,31 @@ function useSentinel(onVisible: () => void, active: boolean, count: number) {
   return ref;
 }
 
+/** The scope a `?log=` value names: the tenant's log, every chain (`all`) or the instance chain (`instance`). */
+function scopeOf(log: string | null, tenant: string): AuditLogScope {
+  return log === 'all' ? null : log === 'instance' ? INSTANCE_CHAIN : tenant;
+}
+
+/** No entry: says what was searched (which log, which filters) and offers to clear the filters. */
+function EmptyExplained({ filters, scope, tenant, onReset }: { filters: AuditFilters; scope: AuditLogScope; tenant: string; onReset: () => void }) {
+  const applied = FILTER_KEYS.filter((key) => filters[key].trim() !== '');
+  const where = scope === null ? screenStrings.audit.allLogs(tenant) : scope === INSTANCE_CHAIN ? strings.audit.instanceLog : strings.audit.tenantLog(tenant);
+  return (
+    <div data-testid="audit-empty" class="rounded-lg border border-zinc-200 bg-white p-4 text-sm dark:border-zinc-700 dark:bg-zinc-900">
+      <p class="mb-1 font-medium">{strings.audit.empty}</p>
+      <p class="text-zinc-600 dark:text-zinc-400">
+        {applied.length === 0 ? screenStrings.audit.emptyNoFilter(where) : screenStrings.audit.emptyFiltered(where, applied.map((key) => `${key} = ${filters[key]}`).join(', '))}
+      </p>
+      {applied.length > 0 && <Button class="mt-2" onClick={onReset}>{screenStrings.audit.clearFilters}</Button>}
+    </div>
+  );
+}
+
 export function AuditLogPage({ context }: { context: FeatureContext }) {
   const { me } = context;
   const [filters, setFilters] = useState(() => filtersFromQuery(new URLSearchParams(location.search)));
-  // Instance owners may also read the instance-wide log (`?log=instance`).
-  const [scope, setScope] = useState<AuditLogScope>(() => (me.superAdmin && new URLSearchParams(location.search).get('log') === 'instance' ? null : context.tenant));
+  // Instance owners may also read the instance-wide chain (`?log=instance`) or every chain together (`?log=all`).
+  const [scope, setScope] = useState<AuditLogScope>(() => scopeOf(me.superAdmin ? new URLSearchParams(location.search).get('log') : null, context.tenant));
   const tenant = scope;
   const [open, setOpen] = useState<ApiAuditLogItem | null>(null);
   const pages = useAuditPages(tenant, filters);
@@ -166,17 +196,18 @@ export function AuditLogPage({ context }: { context: FeatureContext }) {
           <div class="mb-3 max-w-xs">
             <SelectField
               label={strings.audit.log}
-              value={scope === null ? 'instance' : 'tenant'}
+              value={scope === null ? 'all' : scope === INSTANCE_CHAIN ? 'instance' : 'tenant'}
               onChange={(event) => {
-                const instance = event.currentTarget.value === 'instance';
+                const log = event.currentTarget.value;
                 const url = new URL(location.href);
-                if (instance) url.searchParams.set('log', 'instance');
-                else url.searchParams.delete('log');
+                if (log === 'tenant') url.searchParams.delete('log');
+                else url.searchParams.set('log', log);
                 history.replaceState(history.state, '', url);
-                setScope(instance ? null : context.tenant);
+                setScope(scopeOf(log, context.tenant));
               }}
             >
               <option value="tenant">{strings.audit.tenantLog(context.tenant)}</option>
+              <option value="all">{screenStrings.audit.allLogs(context.tenant)}</option>
               <option value="instance">{strings.audit.instanceLog}</option>
             </SelectField>
           </div>
@@ -187,7 +218,7 @@ export function AuditLogPage({ context }: { context: FeatureContext }) {
         ) : pages.loading ? (
           <Loading />
         ) : pages.items.length === 0 ? (
-          <Empty text={strings.audit.empty} />
+          <EmptyExplained filters={filters} scope={scope} tenant={context.tenant} onReset={() => apply(EMPTY_FILTERS)} />
         ) : (
           <>
             <p aria-live="polite" class="mb-2 text-sm text-zinc-500 dark:text-zinc-400">

@@ -12,17 +12,19 @@
  * - `#perch-audit-detail`: the detail drawer's content; `[data-testid=audit-diff]`: the before/after
  *   diff, one line per `[data-change=added|removed|context]`, each starting with `+`, `-` or a space.
  */
-import { defineFeature } from '../app/feature';
+import { guardedScreen } from '../screens/no-access';
 import { can } from '../app/session';
 import { strings } from '../app/strings';
 import { AuditLogPage } from '../audit/audit-page';
 
-export default defineFeature({
+export default guardedScreen({
   id: 'audit-log-page',
+  screen: 'audit',
   routes: ['admin/auditlogs'],
   anchor: 'promoContent',
   placement: 'replace',
   title: strings.audit.title,
-  visibleTo: (me) => can(me, 'AUDITLOG', 'LIST', 'anywhere'),
+  mayUse: (me) => can(me, 'AUDITLOG', 'LIST', 'anywhere'),
+  needs: 'the Audit log: List permission (AUDITLOG:LIST), tenant-wide or on a namespace',
   render: (context) => <AuditLogPage context={context} />,
 });

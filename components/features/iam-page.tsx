@@ -24,7 +24,7 @@
  * - Role editor checkboxes are named "<Resource>: <Action>", e.g. "Flow: View", "Service account: Create".
  */
 import { canSee, type Me } from '../app/session';
-import { defineFeature } from '../app/feature';
+import { guardedScreen } from '../screens/no-access';
 import { strings } from '../app/strings';
 import type { Resource } from '../../lib/authz/catalogue';
 import { IamScreen } from '../iam/iam-screen';
@@ -33,12 +33,14 @@ const IAM_RESOURCES: readonly Resource[] = ['USER', 'GROUP', 'ROLE', 'BINDING', 
 
 export const mayUseIam = (me: Me): boolean => me.superAdmin || IAM_RESOURCES.some((resource) => canSee(me, resource));
 
-export default defineFeature({
+export default guardedScreen({
   id: 'iam-page',
+  screen: 'iam',
   routes: ['admin/iam'],
   anchor: 'promoContent',
   placement: 'replace',
   title: strings.iam.title,
-  visibleTo: mayUseIam,
+  mayUse: mayUseIam,
+  needs: 'a permission on users, groups, roles, bindings, service accounts or invitations',
   render: ({ tenant, me }) => <IamScreen tenant={tenant} me={me} />,
 });

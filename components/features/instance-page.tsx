@@ -8,7 +8,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { perchHealthSchema, type PerchHealth } from '../../lib/schemas/health';
 import { getJson } from '../app/api';
-import { defineFeature } from '../app/feature';
+import { guardedScreen } from '../screens/no-access';
 import { uiConfig } from '../app/session';
 import { strings } from '../app/strings';
 import { Button } from '../ui/button';
@@ -103,12 +103,14 @@ function InstancePage() {
   );
 }
 
-export default defineFeature({
+export default guardedScreen({
   id: 'instance-page',
+  screen: 'instance',
   routes: ['admin/instance'],
   anchor: 'promoContent',
   placement: 'replace',
   title: s.title,
-  visibleTo: (me) => me.superAdmin,
+  mayUse: (me) => me.superAdmin,
+  needs: 'the instance owner flag',
   render: () => <InstancePage />,
 });

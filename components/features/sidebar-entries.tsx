@@ -1,6 +1,8 @@
 /**
- * A "Perch" section in Kestra's left menu, linking to the Perch screens that replace the stock UI's
- * Enterprise promo pages, each shown only to people who may use it.
+ * One product in the menu: the stock menu's Enterprise items (IAM, Audit Logs, Tenants, Instance,
+ * Apps) are unlocked, without their EE badge, for people who may use their screens
+ * (components/shell/stock-menu.ts; the items carry `data-perch-screen`); a "Perch" section in Kestra's
+ * left menu lists only the screens the stock menu lacks (a customised menu that hides them).
  *
  * Stable hooks for end-to-end tests: `#perch-sidebar` (a nav named "Perch screens"), links by
  * visible name "IAM", "Audit logs", "Tenants", "Instance", "Apps" (`data-entry` = iam, audit,

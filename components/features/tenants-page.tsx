@@ -2,7 +2,8 @@
  * The tenants list, in place of the stock UI's Enterprise upsell at /ui/{tenant}/admin/tenants/list.
  * Instance owners only. Hooks for end-to-end tests: `#perch-tenants`, rows `[data-testid=tenant-row]`.
  */
-import { defineFeature, type FeatureContext } from '../app/feature';
+import type { FeatureContext } from '../app/feature';
+import { guardedScreen } from '../screens/no-access';
 import { uiConfig } from '../app/session';
 import { strings } from '../app/strings';
 import { Page } from '../ui/page';
@@ -39,12 +40,14 @@ function TenantsPage({ context }: { context: FeatureContext }) {
   );
 }
 
-export default defineFeature({
+export default guardedScreen({
   id: 'tenants-page',
+  screen: 'tenants',
   routes: ['admin/tenants'],
   anchor: 'promoContent',
   placement: 'replace',
   title: strings.tenants.title,
-  visibleTo: (me) => me.superAdmin,
+  mayUse: (me) => me.superAdmin,
+  needs: 'the instance owner flag',
   render: (context) => <TenantsPage context={context} />,
 });

@@ -200,6 +200,9 @@ export function AccountMenu({ context }: { context: FeatureContext }) {
             )}
             <li role="separator" class="my-1 border-t border-zinc-100 dark:border-zinc-800" />
             <li role="none">
+              <a role="menuitem" tabIndex={-1} href="/perch/account" class={ITEM} data-testid="perch-account-link">{strings.topBar.account}</a>
+            </li>
+            <li role="none">
               <button type="button" role="menuitem" tabIndex={-1} class={ITEM} disabled={busy} aria-disabled={busy} onClick={() => void signOut()}>
                 {busy ? strings.topBar.signingOut : strings.topBar.signOut}
               </button>

@@ -4,6 +4,7 @@ import { navigate, routeMatches, uiPath } from '../app/routes';
 import { canSee, type Me } from '../app/session';
 import { strings } from '../app/strings';
 import { useUiRoute } from './use-ui-route';
+import { useAdoptedStockItems } from './stock-menu';
 
 const IAM_RESOURCES: readonly Resource[] = ['USER', 'GROUP', 'ROLE', 'BINDING', 'SERVICE_ACCOUNT', 'INVITATION'];
 
@@ -32,9 +33,12 @@ export function sidebarEntriesFor(me: Me): Entry[] {
 /** A "Perch" section in Kestra's left menu; links navigate inside the single-page app. */
 export function PerchSidebar({ context }: { context: FeatureContext }) {
   const route = useUiRoute(context.route);
-  const entries = sidebarEntriesFor(context.me);
-  if (entries.length === 0) return null;
+  const allowed = sidebarEntriesFor(context.me);
   const tenant = route.tenant ?? context.route.tenant;
+  // The stock menu's own items, unlocked, stand for the screens; this section lists only those the menu lacks.
+  const adopted = useAdoptedStockItems(allowed, tenant);
+  const entries = allowed.filter((entry) => !adopted.has(entry.id));
+  if (entries.length === 0) return null;
   return (
     <nav id="perch-sidebar" aria-label={strings.sidebar.navigation} class="mt-2 border-t border-zinc-200 px-3 pt-3 pb-2 dark:border-zinc-700">
       <h2 aria-hidden="true" class="mb-1 px-2 text-xs font-semibold tracking-wide text-zinc-500 uppercase dark:text-zinc-400">

@@ -56,6 +56,8 @@ export type ApiAuditLog = z.infer<typeof auditLogSchema>;
 export const apiAuditLogItemSchema = z.object({
   auditLog: auditLogSchema,
   user: z.object({ id: z.string(), username: z.string(), email: z.string().optional(), type: z.enum(['STANDARD', 'SERVICE_ACCOUNT']).optional(), displayName: z.string() }).nullable(),
+  /** Perch addition: what the resource is called (an email, a name, "who → role on namespace", `namespace/id`); null when unknown or deleted. */
+  resourceName: z.string().nullable().optional(),
 });
 export type ApiAuditLogItem = z.infer<typeof apiAuditLogItemSchema>;
 

@@ -11,8 +11,11 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../support/perch.js';
 
 const haveChromium = await chromiumAvailable();
 
-/** Kestra's elements whose look Perch must not change. */
-const KESTRA_ELEMENTS = ['html', 'body', '#app', '#side-menu', 'a.ks-sidebar-item[href="/ui/main/flows"]', 'a.ks-sidebar-item[href="/ui/main/admin/iam"]', '.ks-topnavbar', '#topnav-title-slot', '#topnav-actions-slot', '.theme-toggle', '.content'];
+/**
+ * Kestra's elements whose look Perch must not change (the Enterprise menu items are left out: for
+ * people allowed to use their screens Perch unlocks them on purpose, components/shell/stock-menu.ts).
+ */
+const KESTRA_ELEMENTS = ['html', 'body', '#app', '#side-menu', 'a.ks-sidebar-item[href="/ui/main/flows"]', 'a.ks-sidebar-item[href="/ui/main/executions"]', '.ks-topnavbar', '#topnav-title-slot', '#topnav-actions-slot', '.theme-toggle', '.content'];
 const PROPERTIES = [
   'color', 'background-color', 'font-family', 'font-size', 'font-weight', 'line-height', 'letter-spacing', 'text-transform',
   'text-decoration-line', 'display', 'box-sizing', 'margin-top', 'margin-right', 'margin-bottom', 'margin-left', 'padding-top',
@@ -58,7 +61,8 @@ describe.skipIf(!haveChromium)('Perch’s screens inside Kestra’s page', () =>
     await page.goto(`${stack.perch.url}${path}`);
     await perchStarted(page);
     await page.locator('#perch-top-bar').waitFor();
-    await page.locator('#perch-sidebar').waitFor();
+    // The stock menu's Enterprise items, Perch's now (components/shell/stock-menu.ts).
+    await page.locator('#app [data-perch-screen]').first().waitFor();
     return page;
   }
 
@@ -162,9 +166,9 @@ describe.skipIf(!haveChromium)('Perch’s screens inside Kestra’s page', () =>
     expect(await page.locator('perch-root[data-feature=iam-page]').count()).toBe(1);
     expect(await page.locator('section.empty-template').evaluate((el) => getComputedStyle(el).display)).toBe('none');
 
-    // Between two screens (Perch's own sidebar link): one goes, the other comes, no reload.
+    // Between two screens (the stock menu's item, Perch's now): one goes, the other comes, no reload.
     await page.evaluate(() => ((window as unknown as { reloadMarker: boolean }).reloadMarker = true));
-    await page.locator('#perch-sidebar').getByRole('link', { name: 'Audit logs' }).click();
+    await page.locator('#app a[data-perch-screen=audit]').first().click();
     await page.locator('#perch-audit').waitFor();
     expect(await perchRoots(page)).not.toContain('iam-page');
     expect(await page.evaluate(() => (window as unknown as { reloadMarker?: boolean }).reloadMarker)).toBe(true);

@@ -36,23 +36,32 @@ describe('perch commands against a running Perch (--server, --api-token)', () =>
   });
 
   it('manages users with a token given by flag or by environment', async () => {
-    const made = await cli(['users', 'create', '--email', 'from-ci@example.com', '--password', 'created by a pipeline', '--server', perch.url, '--api-token', token]);
+    const made = await cli(['users', 'create', '--email', 'from-ci@example.com', '--password', 'created by a pipeline', '--json', '--server', perch.url, '--api-token', token]);
     const user = JSON.parse(made.stdout);
     expect(user.email).toBe('from-ci@example.com');
-    const listed = await cli(['users', 'list', '--query', 'from-ci'], { PERCH_SERVER: perch.url, PERCH_API_TOKEN: token });
+    const listed = await cli(['users', 'list', '--query', 'from-ci', '--json'], { PERCH_SERVER: perch.url, PERCH_API_TOKEN: token });
     expect(JSON.parse(listed.stdout).results.map((u: { username: string }) => u.username)).toEqual(['from-ci@example.com']);
-    await cli(['users', 'disable', user.id, '--server', perch.url, '--api-token', token]);
+    // For people: a table, one line per user under a header.
+    const table = (await cli(['users', 'list', '--query', 'from-ci'], { PERCH_SERVER: perch.url, PERCH_API_TOKEN: token })).stdout.trim().split('\n');
+    expect(table).toHaveLength(2);
+    expect(table[0]).toMatch(/^ID\s+USERNAME\s+DISPLAYNAME\s/);
+    expect(table[1]).toContain('from-ci@example.com');
+    // A user is named by email as well as by id.
+    await cli(['users', 'disable', 'From-CI@example.com', '--server', perch.url, '--api-token', token]);
     expect((await admin.fetch('GET', `/api/v1/users/${user.id}`)).json.disabled).toBe(true);
+    const unknown = await cli(['users', 'disable', 'nobody@example.com', '--server', perch.url, '--api-token', token]).catch((e) => e);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no user with email nobody@example.com');
   });
 
   it('pushes a flow to Kestra through Perch’s RBAC, creating then updating it', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'perch-cli-flow-'));
     const file = path.join(dir, 'hello.yml');
     await writeFile(file, 'id: hello\nnamespace: ci.flows\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: v1\n');
-    const first = JSON.parse((await cli(['flows', 'push', file, '--server', perch.url, '--api-token', token])).stdout);
+    const first = JSON.parse((await cli(['flows', 'push', file, '--json', '--server', perch.url, '--api-token', token])).stdout);
     expect(first).toMatchObject({ id: 'hello', namespace: 'ci.flows', revision: 1 });
     await writeFile(file, 'id: hello\nnamespace: ci.flows\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: v2\n');
-    const second = JSON.parse((await cli(['flows', 'push', file, '--server', perch.url, '--api-token', token])).stdout);
+    const second = JSON.parse((await cli(['flows', 'push', file, '--json', '--server', perch.url, '--api-token', token])).stdout);
     expect(second.revision).toBe(2);
     expect(kestra.requests.every((r) => r.headers.authorization !== `Bearer ${token}`)).toBe(true);
   });

@@ -53,7 +53,11 @@ async function scenario(page: Page, stack: Stack, { source, label }: ScenarioOpt
   const iam = page.locator('#perch-iam');
   await iam.waitFor();
   expect(await page.locator('section.empty-template').isVisible()).toBe(false);
-  expect(await page.locator('#perch-sidebar').getByRole('link', { name: 'IAM' }).getAttribute('aria-current')).toBe('page');
+  // One product in the menu: the stock IAM item is Perch's now, unlocked and without its EE badge.
+  const stockIam = page.locator('#app [data-perch-screen=iam]').first();
+  await stockIam.waitFor();
+  expect(await stockIam.getAttribute('class')).not.toMatch(/is-locked/);
+  expect(await page.locator('#perch-sidebar').count()).toBe(0);
 
   await iam.locator('[data-testid=user-create]').click();
   const userForm = page.locator('[data-testid=user-form]');
@@ -88,8 +92,8 @@ async function scenario(page: Page, stack: Stack, { source, label }: ScenarioOpt
   expect(bindingId).toBeTruthy();
   await page.screenshot({ path: await screenshotPath(`${label}-iam-binding-created`) });
 
-  // ---- the audit log, reached from Perch's entry in Kestra's left menu (SPA navigation) ----
-  await page.locator('#perch-sidebar').getByRole('link', { name: 'Audit logs' }).click();
+  // ---- the audit log, reached from Kestra's own left-menu item, Perch's now (SPA navigation) ----
+  await page.locator('#app a[data-perch-screen=audit]').first().click();
   await page.waitForURL(`${base}/ui/main/admin/auditlogs`);
   const audit = page.locator('#perch-audit');
   await audit.waitFor();
@@ -150,17 +154,24 @@ async function scenario(page: Page, stack: Stack, { source, label }: ScenarioOpt
   // Nothing of IAM or the audit log in the left menu (no Perch section at all for this role).
   expect(await page.locator('#perch-sidebar').getByRole('link', { name: 'IAM' }).count()).toBe(0);
   expect(await page.locator('#perch-sidebar').getByRole('link', { name: 'Audit logs' }).count()).toBe(0);
+  // …and the stock menu's Enterprise items stay as Kestra made them.
+  expect(await page.locator('#app [data-perch-screen]').count()).toBe(0);
   await page.screenshot({ path: await screenshotPath(`${label}-viewer-flows`) });
 
-  for (const route of ['admin/iam', 'admin/auditlogs']) {
+  for (const [route, screen, lack] of [['admin/iam', 'iam', 'users, groups, roles'], ['admin/auditlogs', 'audit', 'AUDITLOG:LIST']] as const) {
     await page.goto(`${base}/ui/main/${route}`);
     await expectMountedBy(page, source);
     await page.locator('#perch-top-bar').waitFor();
-    // Kestra's own upsell stays: the screen is not offered to this person.
-    expect(await page.locator('section.empty-template').isVisible(), route).toBe(true);
+    // Not Kestra's Enterprise sales page, not the screen: Perch's page saying what is lacking and whom to ask.
+    const noAccess = page.locator('#perch-no-access');
+    await noAccess.waitFor();
+    expect(await noAccess.getAttribute('data-screen'), route).toBe(screen);
+    expect(await page.locator('[data-testid=no-access-lack]').textContent(), route).toContain(lack);
+    expect(await noAccess.textContent(), route).toContain('Ask an administrator of tenant “main”');
+    expect(await page.locator('section.empty-template').isVisible(), route).toBe(false);
     expect(await page.locator('#perch-iam, #perch-audit').count(), route).toBe(0);
   }
-  await page.screenshot({ path: await screenshotPath(`${label}-viewer-iam-promo`) });
+  await page.screenshot({ path: await screenshotPath(`${label}-viewer-no-access`) });
 
   // Perch enforces on every call: inside the namespace reads pass, outside them and writes are refused.
   const status = (path: string, init?: RequestInit) => page.evaluate(async ([p, i]) => (await fetch(p as string, i as RequestInit | undefined)).status, [path, init] as const);

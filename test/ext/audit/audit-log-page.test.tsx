@@ -136,8 +136,8 @@ describe('audit log page: filters', () => {
   });
 
   it('is offered to whoever may list audit entries somewhere, and to no one else', () => {
-    expect(auditFeature.visibleTo!(person({ permissions: { namespaces: { company: { AUDITLOG: ['LIST'] } } } }))).toBe(true);
-    expect(auditFeature.visibleTo!(person({ permissions: { tenantWide: { FLOW: ['LIST'] } } }))).toBe(false);
+    expect(auditFeature.mayUse(person({ permissions: { namespaces: { company: { AUDITLOG: ['LIST'] } } } }))).toBe(true);
+    expect(auditFeature.mayUse(person({ permissions: { tenantWide: { FLOW: ['LIST'] } } }))).toBe(false);
   });
 });
 
@@ -268,8 +268,39 @@ describe('audit log page: the instance-wide log', () => {
     expect(api.urls()[0]!.pathname).toBe(SEARCH);
     fireEvent.change(screen.getByLabelText('Log'), { target: { value: 'instance' } });
     await waitFor(() => expect(api.urls().at(-1)!.pathname).toBe('/api/v1/auditlogs/search'));
+    // The instance chain alone: narrowed by `chain`.
+    expect(api.urls().at(-1)!.searchParams.get('chain')).toBe('_instance');
     expect(new URLSearchParams(location.search).get('log')).toBe('instance');
-    expect(screen.getByText('Export CSV').getAttribute('href')).toMatch(/^\/api\/v1\/auditlogs\/export\?/);
+    expect(screen.getByText('Export CSV').getAttribute('href')).toMatch(/^\/api\/v1\/auditlogs\/export\?.*chain=_instance/);
+    // Tenant and instance together: every chain, no `chain`.
+    fireEvent.change(screen.getByLabelText('Log'), { target: { value: 'all' } });
+    await waitFor(() => expect(api.urls().at(-1)!.searchParams.has('chain')).toBe(false));
+    expect(api.urls().at(-1)!.pathname).toBe('/api/v1/auditlogs/search');
+    expect(new URLSearchParams(location.search).get('log')).toBe('all');
+  });
+
+  it('names resources and actors, with their ids on hover, and marks instance entries', async () => {
+    const binding = { ...auditItem({ type: 'CREATE', resourceType: 'BINDING', resourceId: 'b-7', namespace: null }), resourceName: 'ada@acme.io → Admin on company.team' };
+    const user = auditItem({ type: 'CREATE', resourceType: 'USER', resourceId: 'u-42', namespace: null });
+    const instanceUser = { ...user, auditLog: { ...user.auditLog, tenantId: '_instance' }, resourceName: 'bob@acme.io' };
+    mockFetch(() => ({ results: [binding, instanceUser], total: 2 }));
+    render(<AuditLogPage context={at('/ui/main/admin/auditlogs?log=all', person({ superAdmin: true }))} />);
+    await waitFor(() => expect(rows()).toHaveLength(2));
+    const names = screen.getAllByTestId('audit-resource-name');
+    expect(names.map((n) => [n.textContent, n.getAttribute('title')])).toEqual([['ada@acme.io → Admin on company.team', 'b-7'], ['bob@acme.io', 'u-42']]);
+    expect(rows()[1]!.textContent).toContain('instance');
+    expect(rows()[0]!.textContent).not.toContain('instance');
+    expect(screen.getAllByText('Ada Lovelace')[0]!.getAttribute('title')).toBe('u-ada');
+  });
+
+  it('explains an empty result: which log was searched, with which filters, and offers to clear them', async () => {
+    const api = mockFetch(() => ({ results: [], total: 0 }));
+    render(<AuditLogPage context={at('/ui/main/admin/auditlogs?namespace=nowhere&startDate=2026-01-01', auditor)} />);
+    const empty = await screen.findByTestId('audit-empty');
+    expect(empty.textContent).toContain('Searched Tenant main with startDate = 2026-01-01, namespace = nowhere.');
+    fireEvent.click(within(empty).getByRole('button', { name: 'Clear the filters' }));
+    await waitFor(() => expect(api.urls().at(-1)!.searchParams.has('namespace')).toBe(false));
+    expect((await screen.findByTestId('audit-empty')).textContent).toContain('Nothing was recorded yet in: Tenant main.');
   });
 
   it('offers no log choice to people who are not instance owners', async () => {

@@ -39,17 +39,19 @@ describe('the account menu in the top bar', () => {
     const menu = await screen.findByRole('menu');
     expect(button.getAttribute('aria-expanded')).toBe('true');
     const items = [...menu.querySelectorAll<HTMLElement>('[role^="menuitem"]')];
-    expect(items.map((i) => i.textContent)).toEqual(['✓Main', 'Runbooks (opens in a new tab)↗', 'Sign out']);
+    expect(items.map((i) => i.textContent)).toEqual(['✓Main', 'Runbooks (opens in a new tab)↗', 'Your account, tokens and sessions', 'Sign out']);
+    // The account page is Perch's own: it works whatever state Kestra is in.
+    expect(items[2]!.getAttribute('href')).toBe('/perch/account');
     await waitFor(() => expect(document.activeElement).toBe(items[0]));
     fireEvent.keyDown(items[0]!, { key: 'ArrowDown' });
     expect(document.activeElement).toBe(items[1]);
     fireEvent.keyDown(items[1]!, { key: 'End' });
-    expect(document.activeElement).toBe(items[2]);
-    fireEvent.keyDown(items[2]!, { key: 'ArrowDown' });
+    expect(document.activeElement).toBe(items[3]);
+    fireEvent.keyDown(items[3]!, { key: 'ArrowDown' });
     expect(document.activeElement).toBe(items[0]);
     fireEvent.keyDown(items[0]!, { key: 'ArrowUp' });
-    expect(document.activeElement).toBe(items[2]);
-    fireEvent.keyDown(items[2]!, { key: 'Escape' });
+    expect(document.activeElement).toBe(items[3]);
+    fireEvent.keyDown(items[3]!, { key: 'Escape' });
     expect(screen.queryByRole('menu')).toBeNull();
     expect(document.activeElement).toBe(button);
     expect(button.getAttribute('aria-expanded')).toBe('false');

@@ -1,0 +1,74 @@
+import { render, waitFor, within } from '@testing-library/preact';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PerchSidebar } from '../../../components/shell/sidebar';
+import { at, person } from './fixtures';
+
+/** A stand-in for Kestra 2.0's left menu: `.ks-sidebar-item` links, Enterprise ones locked with an EE badge. */
+function stockMenu(items: [string, string, boolean][], options: { collapsed?: boolean } = {}): HTMLElement {
+  const menu = document.createElement('aside');
+  menu.id = 'side-menu';
+  if (options.collapsed) menu.className = 'is-collapsed';
+  menu.innerHTML = items
+    .map(([id, route, locked]) => `<a id="${id}" href="/ui/main/${route}" class="ks-sidebar-item${locked ? ' is-locked' : ''}"><span class="title">${id}</span>${locked ? '<span class="lock-badge" title="Enterprise Edition">EE</span>' : ''}</a>`)
+    .join('');
+  document.body.append(menu);
+  return menu;
+}
+
+const ENTERPRISE: [string, string, boolean][] = [
+  ['flows', 'flows', false],
+  ['apps', 'apps', true],
+  ['audit-logs', 'admin/auditlogs', true],
+  ['iam', 'admin/iam', true],
+  ['instance', 'admin/instance', true],
+  ['tenants', 'admin/tenants/list', false],
+];
+
+const locked = (id: string) => document.getElementById(id)!.classList.contains('is-locked');
+const badgeShown = (id: string) => document.getElementById(id)!.querySelector<HTMLElement>('.lock-badge')?.style.display !== 'none';
+
+describe('the stock menu’s Enterprise items become Perch’s', () => {
+  afterEach(() => {
+    document.getElementById('side-menu')?.remove();
+    history.replaceState(null, '', '/');
+  });
+
+  it('unlocks every item an instance owner may use, without the EE badge, and adds no second section', async () => {
+    stockMenu(ENTERPRISE);
+    render(<PerchSidebar context={at('/ui/main/flows', person({ superAdmin: true }))} />);
+    for (const id of ['apps', 'audit-logs', 'iam', 'instance']) {
+      expect(locked(id), id).toBe(false);
+      expect(badgeShown(id), id).toBe(false);
+    }
+    expect(document.getElementById('iam')!.dataset.perchScreen).toBe('iam');
+    expect(document.getElementById('perch-sidebar')).toBeNull();
+  });
+
+  it('leaves locked what the person may not use, and works on the collapsed menu', () => {
+    stockMenu(ENTERPRISE, { collapsed: true });
+    const auditor = person({ permissions: { namespaces: { company: { AUDITLOG: ['LIST'] } } } });
+    render(<PerchSidebar context={at('/ui/main/flows', auditor)} />);
+    expect(locked('audit-logs')).toBe(false);
+    expect(badgeShown('audit-logs')).toBe(false);
+    for (const id of ['apps', 'iam', 'instance']) {
+      expect(locked(id), id).toBe(true);
+      expect(badgeShown(id), id).toBe(true);
+    }
+    expect(document.getElementById('perch-sidebar')).toBeNull();
+  });
+
+  it('lists in its own section only the screens a customised menu lacks, and unlocks an item the menu re-renders locked', async () => {
+    // The person hid IAM and Instance from their menu.
+    const menu = stockMenu(ENTERPRISE.filter(([id]) => id !== 'iam' && id !== 'instance'));
+    render(<PerchSidebar context={at('/ui/main/flows', person({ superAdmin: true }))} />);
+    const section = document.getElementById('perch-sidebar')!;
+    expect(within(section).getAllByRole('link').map((a) => a.textContent)).toEqual(['IAM', 'Instance']);
+    // Kestra re-renders an item with its lock: Perch takes it again.
+    document.getElementById('audit-logs')!.classList.add('is-locked');
+    await waitFor(() => expect(locked('audit-logs')).toBe(false));
+    // The person shows IAM again: it leaves Perch's section for the stock menu.
+    menu.insertAdjacentHTML('beforeend', '<a id="iam" href="/ui/main/admin/iam" class="ks-sidebar-item is-locked"><span class="title">IAM</span><span class="lock-badge" title="Enterprise Edition">EE</span></a>');
+    await waitFor(() => expect(within(document.getElementById('perch-sidebar')!).getAllByRole('link').map((a) => a.textContent)).toEqual(['Instance']));
+    expect(locked('iam')).toBe(false);
+  });
+});
