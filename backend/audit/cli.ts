@@ -46,7 +46,15 @@ export async function auditVerify(settings: PerchConfig, io: Out = stdio, progre
     await store.close();
     return 1;
   }
-  if (!auditKey) {
+  // A log with entries cannot be proved without its key; an empty one (no Perch has served yet) has nothing to prove.
+  const hasEntries = await migrateToLatest(store.db)
+    .then(() => store.db.selectFrom('audit_log').select('id').limit(1).executeTakeFirst())
+    .then((row) => row !== undefined)
+    .catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    });
+  if (!auditKey && hasEntries) {
     problems++;
     io.err(`no audit key: set PERCH_AUDIT_KEY or put the key in ${auditKeyFile(settings)} (Perch creates it at its first start); entries signed with it cannot be verified without it`);
   }
@@ -65,7 +73,6 @@ export async function auditVerify(settings: PerchConfig, io: Out = stdio, progre
     io.err(`the checkpoint file ${file} cannot be read (${newest.reason}); chains are verified without it`);
   }
   try {
-    await migrateToLatest(store.db);
     let reported = performance.now();
     const reports = await verifyAllChains(store.db, {
       key,
@@ -107,24 +114,26 @@ export async function auditPurge(settings: PerchConfig, olderThan: string, io: O
     io.err(`perch: --older-than "${olderThan}" is not an ISO-8601 duration such as P90D`);
     return 1;
   }
-  let auditKey: AuditKey | null;
-  try {
-    auditKey = await loadAuditKey(settings);
-  } catch (error) {
-    io.err(`perch: ${(error as Error).message}`);
-    return 1;
-  }
-  // The purge entry is signed like every other: without the key it would read as a forgery.
-  if (!auditKey) {
-    io.err(`perch: no audit key: set PERCH_AUDIT_KEY or put the key in ${auditKeyFile(settings)} (Perch creates it at its first start)`);
-    return 1;
-  }
   const store = await openStore({ ...settings, mustExist: true }).catch((error: Error) => error);
   if (store instanceof Error) {
     io.err(`perch: ${store.message}`);
     return 1;
   }
   io.err(`store: ${store.description}`);
+  let auditKey: AuditKey | null;
+  try {
+    auditKey = await loadAuditKey(settings);
+  } catch (error) {
+    io.err(`perch: ${(error as Error).message}`);
+    await store.close();
+    return 1;
+  }
+  // The purge entry is signed like every other: without the key it would read as a forgery.
+  if (!auditKey) {
+    io.err(`perch: no audit key: set PERCH_AUDIT_KEY or put the key in ${auditKeyFile(settings)} (Perch creates it at its first start)`);
+    await store.close();
+    return 1;
+  }
   const audit = new AuditLog(store, { key: auditKey.key });
   try {
     await migrateToLatest(store.db);

@@ -149,7 +149,9 @@ for (const target of storeTargets()) {
       const out: string[] = [];
       const err: string[] = [];
       const code = await auditVerify(settings, { out: (l) => out.push(l), err: (l) => err.push(l) }, 3_600_000, { env, ...run });
-      return { code, out, err };
+      // Every command first names the store it opened (issue 18): the rest is what verify found.
+      expect(err[0]).toMatch(/^store: (SQLite|PostgreSQL) /);
+      return { code, out, err: err.slice(1) };
     };
     const entryAt = async (seq: number, tenant = 'main') => plain(await store.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', tenant).where('seq', '=', seq).executeTakeFirstOrThrow());
     /** What an attacker with write access to the database and a hash function does: rewrites rows from `from` on, each re-linked to the one before. */
