@@ -125,11 +125,12 @@ for (const target of storeTargets()) {
         const out: string[] = [];
         const err: string[] = [];
         expect(await auditVerify(config, { out: (l) => out.push(l), err: (l) => err.push(l) }, 3_600_000, { env: {} })).toBe(0);
-        expect(err).toEqual([]);
+        expect(err).toEqual([expect.stringMatching(/^store: (SQLite|PostgreSQL) /)]);
         expect(out[0]).toBe(`checkpoint of ${checkpoints.at(-1)!.time}: ${checkpoints.at(-1)!.chains.length} chains`);
         // The sink's file, where entries come between the checkpoints, serves as well.
         const fromSink: string[] = [];
         expect(await auditVerify(config, { out: (l) => fromSink.push(l), err: (l) => fromSink.push(l) }, 3_600_000, { env: {}, checkpoint: sinkFile })).toBe(0);
+        expect(fromSink.shift()).toMatch(/^store: (SQLite|PostgreSQL) /);
         expect(fromSink[0]).toMatch(/^checkpoint of \S+: \d+ chains$/);
       } finally {
         await perch.close();
