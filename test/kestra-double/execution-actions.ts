@@ -14,6 +14,10 @@
  *  - eval: renders the text/plain body in the execution's context (for a task run of it, 404 if unknown) and
  *    answers `EvalResult {result}`, or `{error, stackTrace}` when it names an undefined variable (still 200).
  *    Only the double's `{{ a.b.c }}` lookups are rendered (no Pebble filters or functions).
+ *  - force-run: a non-terminated execution (else 409): CREATED runs now, QUEUED leaves the queue and runs (past the
+ *    flow's concurrency limit), PAUSED resumes; any other state is answered unchanged.
+ *  - unqueue: a QUEUED execution (else 409) goes to `state`: RUNNING (the default), CANCELLED or FAILED (another
+ *    state, 422; the double checks it before anything changes, also for the bulk forms).
  *  - bulk: every id is checked first; any invalid one answers the violations (`BulkErrorResponse`) and changes
  *    nothing: 422 for delete (which answers `BulkResponse`), 400 for the asynchronous 2.0 operations, which answer
  *    202 and an `ApiAsyncOperationResponse` (the double completes them before answering).
@@ -41,6 +45,7 @@ import {
   requireExecution,
   schedule,
   startExecution,
+  unqueueExecution,
 } from './executions.js';
 import { currentRevision, findFlow } from './flows.js';
 import { type ExecutionRec, type StateType, TERMINAL_STATES, executionJson, isTerminal, transition } from './state.js';
@@ -203,6 +208,45 @@ function changeStatusOne(ctx: Ctx, p: Record<string, string>): void {
   sendJson(ctx, 200, executionJson(e, 'execution'));
 }
 
+function forceRunOne(ctx: Ctx, e: ExecutionRec): void {
+  if (e.state.current === 'CREATED') {
+    transition(e.state, 'RUNNING');
+    ctx.rt.store.executionChanged(e);
+    schedule(ctx.rt, e);
+  } else if (e.state.current === 'QUEUED') {
+    unqueueExecution(ctx.rt, e, 'RUNNING');
+  } else if (e.state.current === 'PAUSED') {
+    resumeExecution(ctx.rt, e, new Map(), []);
+  }
+}
+
+function forceRun(ctx: Ctx, p: Record<string, string>): void {
+  const e = requireExecution(ctx, p.executionId!);
+  if (isTerminal(e.state)) throw conflict('Cannot force run execution: only non-terminated executions can be force run.');
+  forceRunOne(ctx, e);
+  sendJson(ctx, 200, executionJson(e, 'execution'));
+}
+
+const UNQUEUE_TARGETS = ['RUNNING', 'CANCELLED', 'FAILED'] as const;
+type UnqueueTarget = (typeof UNQUEUE_TARGETS)[number];
+
+/** The state an unqueued execution goes to (ConcurrencyLimitService: RUNNING when none is given). */
+function unqueueTarget(raw: string | null): UnqueueTarget {
+  if (raw === null || raw === '') return 'RUNNING';
+  if (!(UNQUEUE_TARGETS as readonly string[]).includes(raw)) {
+    throw unprocessable(`Illegal argument: Invalid target state: ${raw}. Valid states are: [${UNQUEUE_TARGETS.join(', ')}]`);
+  }
+  return raw as UnqueueTarget;
+}
+
+function unqueue(ctx: Ctx, p: Record<string, string>): void {
+  const target = unqueueTarget(ctx.query.get('state'));
+  const e = requireExecution(ctx, p.executionId!);
+  if (e.state.current !== 'QUEUED') throw conflict('Cannot unqueue execution: only QUEUED executions can be unqueued.');
+  unqueueExecution(ctx.rt, e, target);
+  sendJson(ctx, 200, executionJson(e, 'execution'));
+}
+
 function evalExpression(ctx: Ctx, p: Record<string, string>): void {
   const e = requireExecution(ctx, p.executionId!);
   if (p.taskRunId !== undefined && !e.taskRunList.some((tr) => tr.id === p.taskRunId)) throw notFound(`Task run '${p.taskRunId}' not found in execution '${e.id}'`);
@@ -243,6 +287,20 @@ const BULK_ACTIONS: Record<string, BulkAction> = {
     problem: () => null,
     apply: (ctx, e, latest) => replayOne(ctx, e, null, latest ? currentRevision(findFlow(ctx.rt, e.namespace, e.flowId)!).revision : undefined),
     prepare: (ctx) => ctx.query.get('latestRevision') === 'true',
+  },
+  'force-run': {
+    name: 'force run',
+    problem: (e) => (isTerminal(e.state) ? 'execution in a terminated state' : null),
+    apply: forceRunOne,
+  },
+  unqueue: {
+    name: 'unqueue',
+    problem: (e) => (e.state.current === 'QUEUED' ? null : 'execution not in state QUEUED'),
+    apply: (ctx, e, target) => unqueueExecution(ctx.rt, e, target as UnqueueTarget),
+    // By ids the target is `state`, by query `newState`.
+    prepare: (ctx) => {
+      return unqueueTarget(ctx.query.get(ctx.pathname.endsWith('/by-query') ? 'newState' : 'state'));
+    },
   },
   'change-status': {
     name: 'change executions state',
@@ -333,6 +391,8 @@ export const executionActionRoutes: Route[] = [
   { method: 'POST', path: `${E}/:executionId/actions/replay`, handler: replay },
   { method: 'POST', path: `${E}/:executionId/actions/labels`, handler: setLabels },
   { method: 'POST', path: `${E}/:executionId/actions/change-status`, handler: changeStatusOne },
+  { method: 'POST', path: `${E}/:executionId/actions/force-run`, handler: forceRun },
+  { method: 'POST', path: `${E}/:executionId/actions/unqueue`, handler: unqueue },
   { method: 'DELETE', path: '/api/v1/:tenant/logs/:executionId', handler: deleteExecutionLogs },
   { method: 'DELETE', path: '/api/v1/:tenant/logs/:namespace/:flowId', handler: deleteFlowLogs },
 ];

@@ -2,6 +2,8 @@
  * Executions, their tiny state machine, logs and webhooks.
  *
  * State machine (one step per `stepMs`, default 50 ms): CREATED → RUNNING → one step per task → SUCCESS.
+ * A flow revision with `concurrency: {limit, behavior: QUEUE}` (QUEUE is Kestra's default) sends an execution
+ * beyond the limit from CREATED to QUEUED; the oldest queued one runs when a running one ends.
  *  - io.kestra.plugin.core.log.Log           emits log line(s) from `message` (string or list), level from `level`
  *  - io.kestra.plugin.core.flow.Pause        task run and execution go PAUSED until `…/actions/resume`;
  *                                            resume inputs (checked against the task's `onResume` definitions)
@@ -38,6 +40,7 @@ import {
   type LogRec,
   type TaskRunRec,
   executionJson,
+  flowKey,
   isTerminal,
   labelsAsList,
   logJson,
@@ -242,9 +245,42 @@ function log(rt: DoubleRuntime, exec: ExecutionRec, tr: TaskRunRec | null, level
   });
 }
 
+/**
+ * A flow's concurrency limit when it queues what exceeds it (Kestra's `concurrency`, `behavior` QUEUE by default);
+ * undefined when the revision has none or cancels/fails instead.
+ */
+function queueingLimit(rt: DoubleRuntime, exec: ExecutionRec): number | undefined {
+  const rev = rt.store.flows.get(flowKey(exec.namespace, exec.flowId))?.revisions.find((r) => r.revision === exec.flowRevision);
+  const c = rev?.doc.concurrency as { limit?: unknown; behavior?: unknown } | undefined;
+  return typeof c?.limit === 'number' && (c.behavior ?? 'QUEUE') === 'QUEUE' ? c.limit : undefined;
+}
+
+/** Executions of the flow that hold a concurrency slot: started and not terminated. */
+function slotsTaken(rt: DoubleRuntime, exec: ExecutionRec): number {
+  return [...rt.store.executions.values()].filter(
+    (e) => e !== exec && e.namespace === exec.namespace && e.flowId === exec.flowId && !isTerminal(e.state) && e.state.current !== 'CREATED' && e.state.current !== 'QUEUED',
+  ).length;
+}
+
+/** Leaves QUEUED for `state`; a RUNNING execution then runs its tasks. */
+export function unqueueExecution(rt: DoubleRuntime, exec: ExecutionRec, state: 'RUNNING' | 'CANCELLED' | 'FAILED'): void {
+  transition(exec.state, state);
+  rt.store.executionChanged(exec);
+  if (state === 'RUNNING') schedule(rt, exec);
+}
+
+/** The oldest queued execution of the flow takes the slot an ending one frees. */
+function dequeueNext(rt: DoubleRuntime, ended: ExecutionRec): void {
+  const limit = queueingLimit(rt, ended);
+  if (limit === undefined || slotsTaken(rt, ended) >= limit) return;
+  const next = [...rt.store.executions.values()].find((e) => e.namespace === ended.namespace && e.flowId === ended.flowId && e.state.current === 'QUEUED');
+  if (next) unqueueExecution(rt, next, 'RUNNING');
+}
+
 function finish(rt: DoubleRuntime, exec: ExecutionRec, state: 'SUCCESS' | 'FAILED' | 'KILLED'): void {
   transition(exec.state, state);
   rt.store.executionChanged(exec);
+  dequeueNext(rt, exec);
   // A parent waiting on this execution resumes.
   for (const parent of rt.store.executions.values()) {
     if (parent.waitingOn !== exec.id) continue;
@@ -269,8 +305,13 @@ function finish(rt: DoubleRuntime, exec: ExecutionRec, state: 'SUCCESS' | 'FAILE
 
 function step(rt: DoubleRuntime, exec: ExecutionRec): void {
   if (isTerminal(exec.state) || exec.state.current === 'PAUSED' || exec.waitingOn) return;
+  if (exec.state.current === 'QUEUED') return;
   if (exec.state.current === 'CREATED' || exec.state.current === 'RESTARTED') {
-    transition(exec.state, 'RUNNING');
+    const limit = exec.state.current === 'CREATED' ? queueingLimit(rt, exec) : undefined;
+    const next = limit !== undefined && slotsTaken(rt, exec) >= limit ? 'QUEUED' : 'RUNNING';
+    transition(exec.state, next);
+    rt.store.executionChanged(exec);
+    if (next === 'QUEUED') return;
     rt.store.executionChanged(exec);
     schedule(rt, exec);
     return;

@@ -12,11 +12,16 @@
  *    existing flows; a flow's graph holds the edges it starts from and (unless `destinationOnly`) those it ends in,
  *    one hop or (`expandAll`) transitively; a namespace's, those of its flows, one hop. Nodes are `FlowNode`s whose
  *    uid is `<tenant>_<namespace>_<id>`.
+ *  - import: the multipart part `fileUpload` is a YAML file (`.yml`/`.yaml`, flows separated by `---` lines, each
+ *    named by its index) or a `.zip` (its `.yml`/`.yaml` entries, named by their path); each flow is created or
+ *    overwritten as FlowService.importFlow does; the answer lists the names of the flows that could not be imported.
+ *    With `failOnError`, any such flow answers 422 naming them (the others stay imported); another file type, 422.
  */
+import { unzipSync } from 'fflate';
 import YAML from 'yaml';
-import { type Ctx, HttpError, type Route, badRequest, jsonBody, paginate, sendJson, unprocessable } from './http.js';
+import { type Ctx, HttpError, type Route, badRequest, jsonBody, paginate, parseMultipart, sendJson, unprocessable } from './http.js';
 import { SUBFLOW_TASK } from './executions.js';
-import { bodyText, currentRevision, findFlow, liveFlows, matchingFlows, parseFlowSource, requireFlow, storeNewFlow, storeRevision } from './flows.js';
+import { bodyText, currentRevision, findFlow, importFlowSource, liveFlows, matchingFlows, parseFlowSource, requireFlow, storeNewFlow, storeRevision } from './flows.js';
 import { type FlowRecord, TENANT, flowJson, labelsAsList } from './state.js';
 
 function validateFlows(ctx: Ctx): void {
@@ -193,11 +198,49 @@ function namespaceDependencies(ctx: Ctx, p: Record<string, string>): void {
   topology(ctx, liveFlows(ctx).filter((f) => f.namespace === p.namespace), false);
 }
 
+/** The `(source, name)` pairs of an uploaded flow file (HasSource.readSourceFile). */
+function uploadedSources(part: { filename?: string; data: Buffer }): [string, string][] {
+  const name = (part.filename ?? '').toLowerCase();
+  const isYaml = (n: string) => n.endsWith('.yaml') || n.endsWith('.yml');
+  if (isYaml(name)) return part.data.toString('utf8').split(/^---\s*$/m).map((source, i) => [source, String(i)]);
+  if (name.endsWith('.zip')) {
+    let entries: Record<string, Uint8Array>;
+    try {
+      entries = unzipSync(part.data);
+    } catch {
+      throw badRequest('Unable to read the ZIP archive');
+    }
+    return Object.entries(entries)
+      .filter(([entry]) => !entry.endsWith('/') && isYaml(entry))
+      .map(([entry, data]) => [Buffer.from(data).toString('utf8'), entry]);
+  }
+  throw unprocessable(`Illegal argument: Cannot import file of type ${name.includes('.') ? name.slice(name.lastIndexOf('.')) : name}`);
+}
+
+function importFlows(ctx: Ctx): void {
+  const part = parseMultipart(ctx.req.headers['content-type'], ctx.body).find((p) => p.name === 'fileUpload');
+  if (!part) throw badRequest('Required Part [fileUpload] not specified');
+  const wrong: string[] = [];
+  for (const [source, name] of uploadedSources(part)) {
+    try {
+      importFlowSource(ctx.rt, source);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      wrong.push(name);
+    }
+  }
+  if (ctx.query.get('failOnError') === 'true' && wrong.length > 0) {
+    throw unprocessable(`Illegal argument: Following invalid flows were not imported: ${wrong.join(', ')}`);
+  }
+  sendJson(ctx, 200, wrong);
+}
+
 const F = '/api/v1/:tenant/flows';
 
 export const flowActionRoutes: Route[] = [
   { method: 'POST', path: `${F}/validate`, handler: validateFlows },
   { method: 'POST', path: `${F}/bulk`, handler: bulkUpdate },
+  { method: 'POST', path: `${F}/import`, handler: importFlows },
   { method: 'DELETE', path: `${F}/delete/by-ids`, handler: bulk(ACTIONS.delete, flowsFromBody) },
   { method: 'DELETE', path: `${F}/delete/by-query`, handler: bulk(ACTIONS.delete, matchingFlows) },
   ...(['disable', 'enable'] as const).flatMap((a) => [

@@ -8,9 +8,10 @@
  *
  * Served (all under /api/v1/{tenant}/…, any tenant value serves the single `main` tenant as OSS does):
  *   flows (create/get/update/delete/search/distinct-namespaces/by-namespace/revisions, validate, delete/disable/
- *   enable by ids and by query), concurrency-limit search, executions (create with multipart inputs, get, search,
- *   by-flow, follow SSE, resume, kill, delete, pause, restart, replay, labels, change-status; delete, kill and
- *   change-status by ids and by query), logs (list, follow SSE, delete by execution and by flow trigger), webhooks,
+ *   enable by ids and by query, import, graph of a flow and of a source), concurrency-limit search, executions
+ *   (create with multipart inputs, get, search, by-flow, follow SSE, resume, kill, delete, pause, restart, replay,
+ *   labels, change-status, force-run, unqueue; delete, kill, change-status, force-run and unqueue by ids and by
+ *   query; a flow's `concurrency` with `behavior: QUEUE` queues executions beyond its limit), logs (list, follow SSE, delete by execution and by flow trigger), webhooks,
  *   namespace files (upload/download/directory/stats/mkdir/move/delete/revisions/search/export), KV (set/get/
  *   delete/bulk delete/inheritance/list), trigger states (list for a flow, set-disabled, restart, unlock, delete),
  *   the tenant's secrets list, /api/v1/configs,
@@ -24,6 +25,7 @@ import { executionActionRoutes } from './execution-actions.js';
 import { executionRoutes, waitForExecution as waitFor } from './executions.js';
 import { fileRoutes } from './files.js';
 import { flowActionRoutes } from './flow-actions.js';
+import { flowGraphRoutes } from './flow-graph.js';
 import { flowRoutes, storeNewFlow } from './flows.js';
 import {
   type Ctx,
@@ -112,6 +114,7 @@ const ROUTES = compileRoutes([
   ...apiMiscRoutes,
   ...flowRoutes,
   ...flowActionRoutes,
+  ...flowGraphRoutes,
   ...executionRoutes,
   ...executionActionRoutes,
   ...fileRoutes,
