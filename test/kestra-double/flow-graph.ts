@@ -13,7 +13,8 @@
  *    to the flow's start.
  * Not imitated: `If`/`Switch`/`Dag` branches (their children are not drawn), expanding `subflows`.
  */
-import { type Ctx, type Route, newId, notFound, sendJson } from './http.js';
+import { createHash } from 'node:crypto';
+import { BASE62, type Ctx, type Route, notFound, sendJson } from './http.js';
 import { SUBFLOW_TASK } from './executions.js';
 import { bodyText, currentRevision, findFlow, parseFlowSource } from './flows.js';
 import { TENANT } from './state.js';
@@ -35,6 +36,20 @@ interface Cluster {
 
 /** What one graph collects while the flow is walked. */
 class GraphBuilder {
+  /**
+   * Kestra gives the start, end and finally nodes a random id per call; the double derives them from
+   * the flow and their order instead, so that two reads of one flow answer the same (tests compare
+   * answers byte for byte). They keep Kestra's shape: 22 base-62 characters.
+   */
+  constructor(private readonly seed: string) {}
+  private ids = 0;
+  nextId(): string {
+    const digest = createHash('sha256').update(`${this.seed}\0${this.ids++}`).digest();
+    let id = '';
+    for (const byte of digest.subarray(0, 22)) id += BASE62[byte % 62];
+    return id;
+  }
+
   nodes: Node[] = [];
   edges: { source: string; target: string; relation: Relation }[] = [];
   clusters: Cluster[] = [];
@@ -55,8 +70,8 @@ class GraphBuilder {
       uid,
       node: { uid: `cluster_${uid}`, type: `${H}.GraphCluster`, ...extra },
       parents: parent ? [...parent.parents, ...(parent.uid === 'root' ? [] : [`cluster_${parent.uid}`])] : [],
-      start: { uid: `${uid}.root-${newId()}`, type: `${H}.GraphClusterRoot` },
-      end: { uid: `${uid}.end-${newId()}`, type: `${H}.GraphClusterEnd` },
+      start: { uid: `${uid}.root-${this.nextId()}`, type: `${H}.GraphClusterRoot` },
+      end: { uid: `${uid}.end-${this.nextId()}`, type: `${H}.GraphClusterEnd` },
       members: [],
     };
     this.add(c.start, c);
@@ -112,7 +127,7 @@ function branchTo(g: GraphBuilder, task: Record<string, unknown>, c: Cluster, br
 
 /** The `FlowGraph` of a parsed flow. */
 export function flowGraph(doc: Record<string, unknown>): Record<string, unknown> {
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(JSON.stringify(doc));
   const root = g.cluster('root', null);
   const triggers = tasksOf(doc.triggers);
   if (triggers.length > 0) {
@@ -129,7 +144,7 @@ export function flowGraph(doc: Record<string, unknown>): Record<string, unknown>
   chain(g, tasksOf(doc.tasks), root, root.start, 'SEQUENTIAL');
   for (const t of tasksOf(doc.errors)) branchTo(g, t, root, 'ERROR');
   if (fin.length > 0) {
-    const finallyNode = g.add({ uid: `root.finally-${newId()}`, type: `${H}.GraphClusterFinally` }, root);
+    const finallyNode = g.add({ uid: `root.finally-${g.nextId()}`, type: `${H}.GraphClusterFinally` }, root);
     for (const e of g.edges) if (e.target === root.end.uid) e.target = finallyNode.uid;
     let previous: Node = finallyNode;
     for (const t of fin) {

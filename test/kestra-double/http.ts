@@ -462,7 +462,7 @@ export function paginate<T>(items: readonly T[], query: URLSearchParams): { resu
   return { results: items.slice((page - 1) * size, page * size), total: items.length };
 }
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** 22-char base62 id, shaped like Kestra's execution/task-run ids. */
 export function newId(): string {
   const bytes = randomBytes(22);
