@@ -18,6 +18,49 @@ export interface MenuEntry {
   route: string;
 }
 
+/** Which items a person has already been shown as newly Perch's (once per browser, per item). */
+export interface FirstSight {
+  seen(id: string): boolean;
+  mark(id: string): void;
+}
+
+const FIRST_SIGHT_KEY = 'perch.menu.shown';
+const HIGHLIGHT_MS = 8000;
+const HIGHLIGHT = 'inset 3px 0 0 #8405ff';
+
+/** Remembered in the browser's storage; in memory where storage is refused. */
+export function browserFirstSight(storage: Pick<Storage, 'getItem' | 'setItem'> | null = globalThis.localStorage ?? null): FirstSight {
+  let shown: Set<string>;
+  try {
+    shown = new Set(JSON.parse(storage?.getItem(FIRST_SIGHT_KEY) ?? '[]') as string[]);
+  } catch {
+    shown = new Set();
+  }
+  return {
+    seen: (id) => shown.has(id),
+    mark(id) {
+      shown.add(id);
+      try {
+        storage?.setItem(FIRST_SIGHT_KEY, JSON.stringify([...shown]));
+      } catch {
+        /* private mode: highlighted again next time, nothing worse */
+      }
+    },
+  };
+}
+
+/** The first time a person meets an item Perch took over, it stands out for a few seconds. */
+function highlightOnce(item: HTMLElement, id: string, firstSight: FirstSight | undefined): void {
+  if (!firstSight || firstSight.seen(id)) return;
+  firstSight.mark(id);
+  item.dataset.perchNew = 'true';
+  item.style.setProperty('box-shadow', HIGHLIGHT);
+  setTimeout(() => {
+    delete item.dataset.perchNew;
+    item.style.removeProperty('box-shadow');
+  }, HIGHLIGHT_MS);
+}
+
 /** The route a stock item links to, below the tenant: `admin/iam` for `/ui/main/admin/iam`. */
 function linkedRoute(item: Element, tenant: string | undefined): string | null {
   const anchor = item.matches('a[href]') ? item : item.querySelector('a[href]');
@@ -33,7 +76,7 @@ function linkedRoute(item: Element, tenant: string | undefined): string | null {
  * Unlocks the stock items of `entries` found under `root`; returns the ids found. Touches an item
  * only when it is still locked, so that running it again on its own changes does nothing.
  */
-export function adoptStockItems(root: ParentNode, entries: readonly MenuEntry[], tenant: string | undefined): Set<string> {
+export function adoptStockItems(root: ParentNode, entries: readonly MenuEntry[], tenant: string | undefined, firstSight?: FirstSight): Set<string> {
   const found = new Set<string>();
   for (const item of root.querySelectorAll<HTMLElement>(ITEM)) {
     if (item.closest('perch-root')) continue;
@@ -48,18 +91,20 @@ export function adoptStockItems(root: ParentNode, entries: readonly MenuEntry[],
       if (element.dataset.perchScreen !== entry.id) element.dataset.perchScreen = entry.id;
     }
     for (const badge of box.querySelectorAll<HTMLElement>(BADGE)) if (badge.style.display !== 'none') badge.style.setProperty('display', 'none');
+    highlightOnce(item, entry.id, firstSight);
   }
   return found;
 }
 
 /** Keeps the stock items of `entries` unlocked while mounted (the menu re-renders); returns the ids found. */
 export function useAdoptedStockItems(entries: readonly MenuEntry[], tenant: string | undefined): Set<string> {
-  const [found, setFound] = useState<Set<string>>(() => adoptStockItems(document, entries, tenant));
+  const [firstSight] = useState(() => browserFirstSight());
+  const [found, setFound] = useState<Set<string>>(() => adoptStockItems(document, entries, tenant, firstSight));
   const key = entries.map((e) => e.id).join(',');
   useLayoutEffect(() => {
     const same = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((id) => b.has(id));
     const run = () => {
-      const next = adoptStockItems(document, entries, tenant);
+      const next = adoptStockItems(document, entries, tenant, firstSight);
       setFound((previous) => (same(previous, next) ? previous : next));
     };
     run();

@@ -29,6 +29,7 @@ const badgeShown = (id: string) => document.getElementById(id)!.querySelector<HT
 
 describe('the stock menu’s Enterprise items become Perch’s', () => {
   afterEach(() => {
+    localStorage.clear();
     document.getElementById('side-menu')?.remove();
     history.replaceState(null, '', '/');
   });
@@ -70,5 +71,20 @@ describe('the stock menu’s Enterprise items become Perch’s', () => {
     menu.insertAdjacentHTML('beforeend', '<a id="iam" href="/ui/main/admin/iam" class="ks-sidebar-item is-locked"><span class="title">IAM</span><span class="lock-badge" title="Enterprise Edition">EE</span></a>');
     await waitFor(() => expect(within(document.getElementById('perch-sidebar')!).getAllByRole('link').map((a) => a.textContent)).toEqual(['Instance']));
     expect(locked('iam')).toBe(false);
+  });
+
+  it('highlights an item the first time a person meets it as Perch’s, once per browser', () => {
+    stockMenu(ENTERPRISE);
+    const first = render(<PerchSidebar context={at('/ui/main/flows', person({ superAdmin: true }))} />);
+    expect(document.getElementById('iam')!.dataset.perchNew).toBe('true');
+    expect(document.getElementById('iam')!.style.boxShadow).not.toBe('');
+    expect(document.getElementById('flows')!.dataset.perchNew).toBeUndefined();
+    first.unmount();
+    document.getElementById('side-menu')!.remove();
+    stockMenu(ENTERPRISE);
+    render(<PerchSidebar context={at('/ui/main/flows', person({ superAdmin: true }))} />);
+    expect(document.getElementById('iam')!.classList.contains('is-locked')).toBe(false);
+    expect(document.getElementById('iam')!.dataset.perchNew).toBeUndefined();
+    expect(document.getElementById('iam')!.style.boxShadow).toBe('');
   });
 });
