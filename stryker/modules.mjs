@@ -25,6 +25,6 @@ export const MODULES = {
   },
   'audit-verify': {
     mutate: ['backend/audit/verify.ts'],
-    tests: ['test/audit/audit-log.test.ts', 'test/audit/audit-proof.test.ts'],
+    tests: ['test/audit/audit-log.test.ts', 'test/audit/audit-proof.test.ts', 'test/audit/verify-mutants.test.ts'],
   },
 };
