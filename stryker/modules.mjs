@@ -15,9 +15,13 @@ export const MODULES = {
     tests: ['test/authz/decision-index*.test.ts'],
   },
   'flow-references': {
-    // Add the files that read flows next to flow-references.ts here (Pebble file functions, `_flows/`, …).
-    mutate: ['backend/authz/flow-references.ts', 'backend/authz/pebble-file-functions.ts', 'backend/authz/kestra-hosts.ts'],
-    tests: ['test/authz/flow-references*.test.ts', 'test/authz/pebble-file-functions*.test.ts', 'test/authz/kestra-hosts*.test.ts'],
+    // The files that read flows: the YAML walk, Pebble file functions, Kestra's own hosts, and `_flows/` namespace
+    // files (flow-folder.ts; its tests go through a Perch started in-process, on SQLite and the Kestra double).
+    mutate: ['backend/authz/flow-references.ts', 'backend/authz/pebble-file-functions.ts', 'backend/authz/kestra-hosts.ts', 'backend/authz/flow-folder.ts'],
+    tests: [
+      'test/authz/flow-references*.test.ts', 'test/authz/pebble-file-functions*.test.ts', 'test/authz/kestra-hosts*.test.ts',
+      'test/authz/namespace-file-flows.test.ts',
+    ],
   },
   'audit-chain': {
     mutate: ['backend/audit/chain.ts'],
@@ -25,6 +29,6 @@ export const MODULES = {
   },
   'audit-verify': {
     mutate: ['backend/audit/verify.ts'],
-    tests: ['test/audit/audit-log.test.ts', 'test/audit/audit-proof.test.ts'],
+    tests: ['test/audit/audit-log.test.ts', 'test/audit/audit-proof.test.ts', 'test/audit/verify-mutants.test.ts'],
   },
 };

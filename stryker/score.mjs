@@ -32,7 +32,8 @@ export function scoreOf(report, equivalentsMarkdown) {
     const lines = source.split('\n');
     for (const m of mutants) {
       const line = (lines[m.location.start.line - 1] ?? '').trim();
-      const isEquivalent = equivalents.some((e) => e.mutator === m.mutatorName && e.line === line && e.replacement === (m.replacement ?? ''));
+      // A cell loses a trailing comma when read (parseEquivalents), so a line ending in one matches without it.
+      const isEquivalent = equivalents.some((e) => e.mutator === m.mutatorName && (e.line === line || e.line === line.replace(/,$/, '')) && e.replacement === (m.replacement ?? ''));
       if (DETECTED.has(m.status)) detected++;
       else if (m.status === 'Survived' && m.testsCompleted === 0) { detected++; suiteFailed++; }
       else if (UNDETECTED.has(m.status)) {
