@@ -16,7 +16,9 @@ import { Pool } from 'undici';
 import { forwardableHeaders } from './canonical-request.js';
 import { createFastLane, type FastLane } from './fast-lane.js';
 import { createDirectForwarder, type ForwardFailure } from './forward.js';
-import { captureStatesBefore, sendTeedAnswer, wantsAnswerState } from '../audit/resource-states.js';
+import { auditKestraCalls } from '../audit/http-hook.js';
+import { kestraCallEntry } from './audit-entry.js';
+import { captureStatesBefore, sendTeedAnswer, wantsAnswerState } from './resource-states.js';
 import { guardUiPageFraming, isUiPage, sendWithScreens } from '../ui/ui-pages.js';
 import { sendKestraUnavailablePage } from '../ui/status-pages.js';
 
@@ -43,6 +45,7 @@ export async function registerKestraProxy(
   options: { injectScreens?: boolean; ownRoutes: OwnRoutes },
 ): Promise<FastLane> {
   const injectScreens = options.injectScreens === true;
+  auditKestraCalls(kestraCallEntry);
   const { url, username, password, timeout } = ctx.config.kestra;
   const kestraAuthorization = username && password ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
   const kestraOrigin = new URL(url).origin;
