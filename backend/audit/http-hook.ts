@@ -1,54 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Action, Resource } from '../../lib/authz/catalogue.js';
-import { INSTANCE_CHAIN, type AuditAction, type AuditOutcome } from '../../lib/schemas/audit.js';
-import { DEFAULT_TENANT } from '../../lib/tenants.js';
-import { matchPolicy, type PolicyRow } from '../authz/policy-map.js';
+import type { Resource } from '../../lib/authz/catalogue.js';
 import type { PerchContext } from '../context.js';
 import type { AuditEntry } from './audit-log.js';
 import { entityStatesOf, installEntityStateCapture } from './entity-states.js';
-import { resourceChangeOf, type ResourceChange } from './resource-states.js';
+import { actorOf, chainOf, methodAction, outcomeOf, requestFields } from './entry-fields.js';
 import '../http/fastify-types.js';
-import '../http/client-address.js';
+
+export { requestFields } from './entry-fields.js';
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** POSTs that only read (lookups, searches): never recorded. */
 const READ_POSTS = /\/(?:autocomplete|ids|search|find)$/;
-/** Permission actions that change state, and the audit action each is recorded as. */
-const CHANGE_ACTIONS: Partial<Record<Action, AuditAction>> = {
-  CREATE: 'CREATE', UPDATE: 'UPDATE', DELETE: 'DELETE', EXECUTE: 'EXECUTE',
-  RESTART: 'UPDATE', KILL: 'UPDATE', REPLAY: 'EXECUTE', PAUSE: 'UPDATE', RESUME: 'UPDATE', UNQUEUE: 'UPDATE', FORCE_RUN: 'EXECUTE',
-  CHANGE_LABELS: 'UPDATE', IMPORT: 'CREATE', DISABLE: 'UPDATE', ENABLE: 'UPDATE', UNLOCK: 'UPDATE', LOCK: 'UPDATE', BACKFILL: 'UPDATE',
-  MANAGE_FILES: 'UPDATE', MANAGE_MEMBERS: 'UPDATE', MANAGE_GROUP_MEMBERSHIP: 'UPDATE',
-};
 /** Perch's own collections, by the path segment after /api/v1/ or /api/v1/{tenant}/. */
 const PERCH_COLLECTIONS: Record<string, Resource> = {
   users: 'USER', me: 'USER', roles: 'ROLE', groups: 'GROUP', bindings: 'BINDING',
   'service-accounts': 'SERVICE_ACCOUNT', tokens: 'SERVICE_ACCOUNT', auditlogs: 'AUDITLOG',
 };
-/** Path parameters that name the target, most specific first. */
-const ID_PARAMS = ['key', 'executionId', 'triggerId', 'id', 'flowId'];
-
-function methodAction(method: string, hasId: boolean): AuditAction {
-  if (method === 'DELETE') return 'DELETE';
-  if (method === 'POST' && !hasId) return 'CREATE';
-  return 'UPDATE';
-}
-
-function actorOf(request: FastifyRequest): AuditEntry['actor'] {
-  const p = request.principal as (FastifyRequest['principal'] & { actorType?: string }) | null;
-  if (!p) return { type: 'ANONYMOUS' };
-  return { type: p.actorType === 'SERVICE_ACCOUNT' ? 'SERVICE_ACCOUNT' : 'USER', id: p.userId, email: p.email };
-}
-
-/** Where a request came from, as every audit entry records it. */
-export function requestFields(request: FastifyRequest) {
-  const ua = request.headers['user-agent'];
-  return { requestId: String(request.id), ip: request.clientAddress, userAgent: typeof ua === 'string' ? ua : null };
-}
-
-function outcomeOf(status: number): AuditOutcome {
-  return status === 403 ? 'REFUSED' : status >= 400 ? 'FAILURE' : 'SUCCESS';
-}
 
 function jsonId(payload: unknown): string | null {
   if (typeof payload !== 'string' || !payload.startsWith('{') && !payload.startsWith('[')) return null;
@@ -59,16 +26,6 @@ function jsonId(payload: unknown): string | null {
   } catch {
     return null;
   }
-}
-
-/**
- * The chain an entry goes to: its tenant's when that tenant exists, else the instance chain (with the
- * tenant asked for in its details). A refused call may name any tenant in its path; a chain per name
- * would let anyone start chains at will.
- */
-function chainOf(requested: string | null | undefined): { tenantId: string; unknownTenant?: string } {
-  if (requested == null || requested === DEFAULT_TENANT) return { tenantId: requested ?? INSTANCE_CHAIN };
-  return { tenantId: INSTANCE_CHAIN, unknownTenant: requested };
 }
 
 /** Perch's own API: resource from the route, id from its params or the answer. */
@@ -98,66 +55,16 @@ function perchEntry(request: FastifyRequest, status: number, payload: unknown): 
   };
 }
 
-/** Whether Kestra accepted the call and Perch passed its answer on: only then are states kept. */
-const changeSucceeded = (request: FastifyRequest, status: number) => {
-  const upstream = request.kestraCall?.upstreamStatus;
-  return status < 300 && upstream !== undefined && upstream < 300;
-};
+/**
+ * How a Kestra call through the proxy is recorded, or null when it is not: told by the proxy, which
+ * knows Kestra's operations and the states a call changed (proxy/audit-entry.ts).
+ */
+export type KestraCallEntry = (request: FastifyRequest, status: number) => Promise<AuditEntry | null>;
+let kestraCallEntry: KestraCallEntry = async () => null;
 
-/** A Kestra call through the proxy: what the policy row says it is, with Kestra's answer. */
-function kestraEntry(request: FastifyRequest, status: number, change: ResourceChange | undefined): AuditEntry | null {
-  const match = matchPolicy(request.method, request.canonical.path);
-  const row: PolicyRow | undefined = request.kestraCall?.row ?? match?.row;
-  if (!row) return null;
-  const params = { ...(match?.params ?? {}) };
-  let resource: Resource;
-  let action: AuditAction | undefined;
-  let actor = actorOf(request);
-  if (row.access === 'permission') {
-    resource = row.resource;
-    action = CHANGE_ACTIONS[row.action];
-  } else if (row.path.includes('/executions/webhook/')) {
-    // The webhook key is a shared secret: never recorded.
-    delete params.key;
-    delete params.path;
-    resource = 'FLOW';
-    action = 'EXECUTE';
-    if (!request.principal) actor = { type: 'ANONYMOUS' };
-  } else if (row.path.includes('/mcp/servers')) {
-    resource = 'MCP_SERVER';
-    action = methodAction(request.method, params.id !== undefined);
-  } else {
-    return null;
-  }
-  if (!action) return null;
-  const namespace = request.kestraCall?.namespaces[0] ?? params.namespace ?? null;
-  const idParam = ID_PARAMS.find((name) => params[name] !== undefined);
-  const upstream = request.kestraCall?.upstreamStatus ?? null;
-  const { tenant, ...detailParams } = params;
-  const { tenantId, unknownTenant } = chainOf(tenant ?? match?.tenant);
-  // A flow, KV entry, trigger or namespace file changed: its state before and after (issue 6, point 2).
-  return {
-    tenantId,
-    actor,
-    action,
-    resourceType: resource,
-    resourceId: idParam ? params[idParam] : change?.id ?? null,
-    namespace: namespace ?? change?.namespace ?? null,
-    ...(change?.states ? { states: change.states } : {}),
-    ...requestFields(request),
-    outcome: outcomeOf(status),
-    upstreamStatus: upstream,
-    details: {
-      method: request.method,
-      path: row.path,
-      ...(row.access === 'permission' ? { permission: `${row.resource}:${row.action}` } : {}),
-      ...(unknownTenant ? { tenant: unknownTenant } : {}),
-      ...detailParams,
-      ...(request.kestraCall && request.kestraCall.namespaces.length > 1 ? { namespaces: request.kestraCall.namespaces } : {}),
-      ...(upstream === null && status >= 400 ? { perchStatus: status } : {}),
-      ...change?.details,
-    },
-  };
+/** The proxy hands the audit log how its calls are recorded; the audit log reads no policy map itself. */
+export function auditKestraCalls(entryOf: KestraCallEntry): void {
+  kestraCallEntry = entryOf;
 }
 
 /**
@@ -184,7 +91,7 @@ export function installAuditHook(app: FastifyInstance, ctx: PerchContext): void 
       if (status === 401) return payload;
       if (request.kestraCall === null && status !== 403) return payload; // refused before it was understood: 400, 404…
       if (READ_POSTS.test(path) && status !== 403) return payload;
-      entry = kestraEntry(request, status, await resourceChangeOf(request, changeSucceeded(request, status)));
+      entry = await kestraCallEntry(request, status);
     } else if (path.startsWith('/api/v1/')) {
       if (READ_POSTS.test(request.routeOptions.url ?? path)) return payload;
       if (status >= 400 && status !== 403) return payload; // nothing changed

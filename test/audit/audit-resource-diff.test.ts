@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_TEXT_FILE_BYTES } from '../../backend/audit/resource-states.js';
+import { MAX_TEXT_FILE_BYTES } from '../../backend/proxy/resource-states.js';
 import type { KestraDouble } from '../kestra-double/kestra-double.js';
 import { Browser, startBehindKestra, type RunningPerch } from '../support/perch.js';
 
