@@ -3,7 +3,7 @@
  * `x-kestra: {edition: ee}`, as method, path and operationId. Perch answers 501 naming the operation
  * when a client calls one of them that Perch does not implement yet (its own routes answer the rest).
  *
- *   npx tsx scripts/derive-ee-operations.ts ../shared/reference/kestra-ee-openapi.yml
+ *   npm run contract:derive -- ../shared/reference/kestra-ee-openapi.yml   (with the tests' contract)
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
