@@ -33,6 +33,9 @@ async function serve(options: { config?: string }): Promise<void> {
   try {
     const key = await ensureAuditKey(settings);
     if (key.generated) process.stderr.write(`\n${generatedKeyNotice(key)}\n\n`);
+    const { ensureMasterKey, generatedMasterKeyNotice } = await import('./crypto/master-key.js');
+    const master = await ensureMasterKey(settings);
+    if (master.generated) process.stderr.write(`\n${generatedMasterKeyNotice(master)}\n\n`);
   } catch (error) {
     fail(`cannot start: ${reason(error)}`);
   }

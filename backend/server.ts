@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AuditLog } from './audit/audit-log.js';
 import { ensureAuditKey, type AuditKey } from './audit/audit-key.js';
 import { checkpointFile } from './audit/checkpoint.js';
+import { ensureMasterKey } from './crypto/master-key.js';
 import { Checkpointer } from './audit/checkpointer.js';
 import { installAuditHook } from './audit/http-hook.js';
 import { installAuthFailureTrail } from './audit/auth-failures.js';
@@ -163,6 +164,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   });
   // The key first: a Perch that cannot sign its audit log does not start.
   const auditKey = await ensureAuditKey(config);
+  const masterKey = await ensureMasterKey(config);
   const store = await openStore(config);
   try {
     await migrateToLatest(store.db, (line) => app.log.info(line));
@@ -189,6 +191,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     changes,
     log: app.log,
     audit: new AuditLog(store, { key: auditKey.key }),
+    envelope: masterKey.envelope,
   };
   installReplicaSync(app, ctx);
   ctx.firstAdmin.onFound = () => reloadAuthorization(ctx);

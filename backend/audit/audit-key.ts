@@ -1,7 +1,7 @@
-import { randomBytes, createSecretKey, type KeyObject } from 'node:crypto';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import path from 'node:path';
 import type { PerchConfig } from '../config/config.js';
+import { ensureKey, loadKey, type KeyMaterial, type KeySpec } from '../crypto/key-file.js';
 
 /**
  * The audit key: the HMAC key of the audit chain and of its checkpoints, kept outside the database
@@ -19,66 +19,27 @@ export interface AuditKey {
 
 /** 32 bytes: SHA-256's block-size-safe, full-strength HMAC key. */
 const KEY_BYTES = 32;
-const HEX_KEY = /^(?:[0-9a-fA-F]{2}){32,}$/;
 
 export class AuditKeyError extends Error {}
 
 /** The key file's path: `audit.keyFile`, or `audit.key` in the data directory. */
 export const auditKeyFile = (config: Pick<PerchConfig, 'dataDir' | 'audit'>) => path.resolve(config.audit.keyFile ?? path.join(config.dataDir, 'audit.key'));
 
-function parseKey(text: string, source: string): KeyObject {
-  const hex = text.trim();
-  if (!HEX_KEY.test(hex)) throw new AuditKeyError(`the audit key in ${source} must be at least ${KEY_BYTES} bytes written as hex digits`);
-  return createSecretKey(Buffer.from(hex, 'hex'));
-}
-
 type KeySettings = Pick<PerchConfig, 'dataDir' | 'audit'>;
 
-/** The audit key from PERCH_AUDIT_KEY or the key file, or null when there is neither. A key file others may read is refused, as ssh refuses a private key. */
+const auditKeySpec = (config: KeySettings): KeySpec => ({ label: 'audit key', envName: 'PERCH_AUDIT_KEY', file: auditKeyFile(config), bytes: KEY_BYTES, error: AuditKeyError });
+
+const asAuditKey = ({ bytes, source, generated }: KeyMaterial): AuditKey => ({ key: createSecretKey(bytes), source, ...(generated ? { generated } : {}) });
+
+/** The audit key from PERCH_AUDIT_KEY or the key file, or null when there is neither. */
 export async function loadAuditKey(config: KeySettings, env: NodeJS.ProcessEnv = process.env): Promise<AuditKey | null> {
-  const fromEnv = env.PERCH_AUDIT_KEY;
-  if (fromEnv) return { key: parseKey(fromEnv, 'PERCH_AUDIT_KEY'), source: 'PERCH_AUDIT_KEY' };
-  return readKeyFile(auditKeyFile(config));
+  const found = await loadKey(auditKeySpec(config), env);
+  return found && asAuditKey(found);
 }
 
-/**
- * The audit key, made when there is none (Perch's start): the key file is created exclusively, so a
- * replica starting at the same moment reads the one the other wrote.
- */
+/** The audit key, made when there is none (Perch's start). */
 export async function ensureAuditKey(config: KeySettings, env: NodeJS.ProcessEnv = process.env): Promise<AuditKey> {
-  const existing = await loadAuditKey(config, env);
-  if (existing) return existing;
-  const file = auditKeyFile(config);
-  const hex = randomBytes(KEY_BYTES).toString('hex');
-  await mkdir(path.dirname(file), { recursive: true });
-  try {
-    const handle = await open(file, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${hex}\n`);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    const raced = (error as NodeJS.ErrnoException).code === 'EEXIST' ? await readKeyFile(file) : null;
-    if (raced) return raced;
-    throw new AuditKeyError(`cannot create the audit key file ${file}: ${(error as Error).message}`);
-  }
-  return { key: parseKey(hex, file), source: file, generated: hex };
-}
-
-async function readKeyFile(file: string): Promise<AuditKey | null> {
-  let text: string;
-  try {
-    const mode = (await stat(file)).mode;
-    if (mode & 0o077) throw new AuditKeyError(`the audit key file ${file} may be read by others (mode ${(mode & 0o777).toString(8)}): chmod 600 it`);
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    if (error instanceof AuditKeyError) throw error;
-    throw new AuditKeyError(`cannot read the audit key file ${file}: ${(error as Error).message}`);
-  }
-  return { key: parseKey(text, file), source: file };
+  return asAuditKey(await ensureKey(auditKeySpec(config), env));
 }
 
 /** What `perch serve` prints, once, when it created the key. */

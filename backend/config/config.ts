@@ -208,6 +208,13 @@ export const configSchema = z
         checkpointFile: z.string().min(1).optional(),
       })
       .prefault({}),
+    /** Encryption at rest of what Perch stores and must read back (backend/crypto/envelope.ts). */
+    encryption: z
+      .strictObject({
+        /** The master key's file (hex, mode 0600), made at first start; default `<dataDir>/master.key`. PERCH_MASTER_KEY (the key itself) wins. */
+        masterKeyFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
     /** Perch's screens in the Kestra UI (issue 5). */
     ui: z
       .strictObject({
@@ -294,6 +301,7 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_AUTH_BASIC_ENABLED: 'auth.basic.enabled',
   PERCH_AUDIT_RETENTION: 'audit.retention',
   PERCH_AUDIT_KEY_FILE: 'audit.keyFile',
+  PERCH_MASTER_KEY_FILE: 'encryption.masterKeyFile',
   PERCH_AUDIT_CHECKPOINT_INTERVAL: 'audit.checkpointInterval',
   PERCH_AUDIT_CHECKPOINT_FILE: 'audit.checkpointFile',
   PERCH_UI_INJECT: 'ui.inject',

@@ -12,6 +12,7 @@ import { freePort } from '../support/postgres.js';
 const run = promisify(execFile);
 /** Given to starts whose stderr is checked line by line: a first start without a key shows the one it makes first. */
 const AUDIT_KEY = 'a1'.repeat(32);
+const MASTER_KEY = 'b2'.repeat(32);
 const PERCH = path.resolve(import.meta.dirname, '../../bin/perch.mjs');
 
 async function waitForHealth(url: string, deadlineMs = 20_000): Promise<any> {
@@ -42,7 +43,7 @@ describe('perch command line', () => {
 
   it('stops with one line naming the keys, and no password, when the first administrator cannot be created', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-cli-'));
-    const failure = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATA_DIR: dataDir, PERCH_PORT: String(await freePort()), PERCH_ADMIN_EMAIL: 'root@example.com', PERCH_ADMIN_PASSWORD: 'tiny-pw', PERCH_AUDIT_KEY: AUDIT_KEY }) }).catch((e) => e);
+    const failure = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATA_DIR: dataDir, PERCH_PORT: String(await freePort()), PERCH_ADMIN_EMAIL: 'root@example.com', PERCH_ADMIN_PASSWORD: 'tiny-pw', PERCH_AUDIT_KEY: AUDIT_KEY, PERCH_MASTER_KEY: MASTER_KEY }) }).catch((e) => e);
     expect(failure.code).toBe(1);
     expect(failure.stderr.trim()).toMatch(/^perch: admin\.email \/ admin\.password \(PERCH_ADMIN_EMAIL \/ PERCH_ADMIN_PASSWORD\): .*at least 12 characters/);
     expect(failure.stderr.trim().split('\n')).toHaveLength(1);
@@ -51,7 +52,7 @@ describe('perch command line', () => {
 
   it('stops with one line, and no password, when the database or the port refuses', async () => {
     const closedPort = await freePort();
-    const database = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATABASE_URL: `postgres://perch:hunter2@127.0.0.1:${closedPort}/perch`, PERCH_AUDIT_KEY: AUDIT_KEY }) }).catch((e) => e);
+    const database = await run(process.execPath, [PERCH, 'serve'], { env: env({ PERCH_DATABASE_URL: `postgres://perch:hunter2@127.0.0.1:${closedPort}/perch`, PERCH_AUDIT_KEY: AUDIT_KEY, PERCH_MASTER_KEY: MASTER_KEY }) }).catch((e) => e);
     expect(database.code).toBe(1);
     expect(database.stderr.trim()).toMatch(/^perch: cannot start: Database migration failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
     expect(database.stderr + database.stdout).not.toContain('hunter2');
@@ -106,7 +107,7 @@ describe('perch command line', () => {
     }
   });
 
-  it('makes the audit key on first start, mode 0600, and shows it once: never at a later start', async () => {
+  it('makes the audit key and the master key on first start, mode 0600, and shows each once: never at a later start', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'perch-cli-'));
     const start = async () => {
       const port = await freePort();
@@ -133,6 +134,16 @@ describe('perch command line', () => {
     expect(second).not.toContain(key);
     expect(second).not.toContain('Created the audit key');
     expect((await readFile(file, 'utf8')).trim()).toBe(key);
+    // The master key the same way: made once, 0600, shown once.
+    const masterFile = path.join(dataDir, 'master.key');
+    const master = (await readFile(masterFile, 'utf8')).trim();
+    expect(master).toMatch(/^[0-9a-f]{64}$/);
+    expect(master).not.toBe(key);
+    expect((await stat(masterFile)).mode & 0o777).toBe(0o600);
+    expect(first).toContain(`Created the master key in ${masterFile}:\n\n  ${master}\n\n`);
+    expect(first.split(master)).toHaveLength(2);
+    expect(second).not.toContain(master);
+    expect(second).not.toContain('Created the master key');
   });
 
   it('creates the first administrator from PERCH_ADMIN_EMAIL / PERCH_ADMIN_PASSWORD on first start', async () => {

@@ -96,6 +96,12 @@ describe('deploy/compose and deploy/swarm', () => {
       expect(doc.services[`kestra-${component}`].command[0]).toBe(component);
     }
     for (const secret of Object.values<any>(doc.secrets)) expect(secret.external).toBe(true);
+    // Replicas share one audit key and one master key, from secrets only Perch's user can read (Perch refuses looser files).
+    expect(doc.services.perch.environment).toMatchObject({ PERCH_AUDIT_KEY_FILE: '/run/secrets/perch_audit_key', PERCH_MASTER_KEY_FILE: '/run/secrets/perch_master_key' });
+    for (const key of ['perch_audit_key', 'perch_master_key']) {
+      expect(doc.services.perch.secrets).toContainEqual({ source: key, uid: '10001', gid: '10001', mode: 0o400 });
+      expect(doc.secrets[key]).toEqual({ external: true });
+    }
     expect(doc.networks.backplane).toMatchObject({ driver: 'overlay', internal: true, driver_opts: { encrypted: 'true' } });
   });
 
