@@ -97,7 +97,7 @@ export async function newInstance(root: string, wanted: NewInstance, progress: P
     for (const name of STACK_FILES) await cp(path.join(TEMPLATE, name), path.join(folder, name), { recursive: true, force: true });
   });
   const hadAdminPassword = await exists(path.join(folder, 'secrets/perch_admin_password.txt'));
-  await step(3, hadAdminPassword ? 'secrets (kept)' : 'secrets (random, in secrets/, mode 0600)', async () => {
+  await step(3, hadAdminPassword ? 'secrets (kept)' : 'secrets (random, in secrets/: a 0700 folder)', async () => {
     await execFile('sh', [path.join(folder, 'make-secrets.sh')], { timeout: 30_000 });
     leftBehind.push(path.join(folder, 'secrets'));
   });

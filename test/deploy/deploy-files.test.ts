@@ -105,7 +105,7 @@ describe('deploy/compose and deploy/swarm', () => {
     expect(doc.networks.backplane).toMatchObject({ driver: 'overlay', internal: true, driver_opts: { encrypted: 'true' } });
   });
 
-  it('make-secrets.sh makes every secret once (mode 0600, kept on a second run), to Kestra’s password rules', async () => {
+  it('make-secrets.sh makes every secret once (in a 0700 directory, files the containers’ users can read, kept on a second run), to Kestra’s password rules', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'perch-deploy-'));
     try {
       await cp(path.join(DEPLOY, 'compose'), dir, { recursive: true });
@@ -113,7 +113,11 @@ describe('deploy/compose and deploy/swarm', () => {
       expect(first.stdout).not.toMatch(/[A-Za-z0-9]{24}/); // no secret printed
       const read = (name: string) => readFile(path.join(dir, 'secrets', `${name}.txt`), 'utf8');
       const before = await Promise.all(['kestra_db_password', 'kestra_basic_auth_password', 'kestra_encryption_key', 'perch_database_url', 'perch_admin_password'].map(read));
-      for (const name of ['kestra_db_password', 'perch_admin_password']) expect((await stat(path.join(dir, 'secrets', `${name}.txt`))).mode & 0o777).toBe(0o600);
+      // Private on the host (the directory), readable by the containers' own users (the bind-mounted files).
+      expect((await stat(path.join(dir, 'secrets'))).mode & 0o777).toBe(0o700);
+      for (const name of ['kestra_db_password', 'kestra_basic_auth_password', 'kestra_encryption_key', 'perch_database_url', 'perch_admin_password']) {
+        expect((await stat(path.join(dir, 'secrets', `${name}.txt`))).mode & 0o777).toBe(0o644);
+      }
       const [, kestraPassword, encryptionKey, databaseUrl, adminPassword] = before;
       expect(kestraPassword).toMatch(/^(?=.*[A-Z])(?=.*[a-z])(?=.*\d).{8,}$/);
       expect(Buffer.from(encryptionKey!, 'base64')).toHaveLength(32);

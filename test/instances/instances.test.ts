@@ -34,7 +34,8 @@ describe('client stacks', () => {
     expect((await readdir(folder)).sort()).toEqual(['.env', '.gitignore', 'compose.yaml', 'initdb', 'instance.json', 'make-secrets.sh', 'secrets']);
     const [, , , , adminPassword] = await secrets('acme');
     expect(made.adminPassword).toBe(adminPassword);
-    for (const s of SECRETS) expect((await stat(path.join(folder, 'secrets', `${s}.txt`))).mode & 0o777).toBe(0o600);
+    expect((await stat(path.join(folder, 'secrets'))).mode & 0o777).toBe(0o700);
+    for (const s of SECRETS) expect((await stat(path.join(folder, 'secrets', `${s}.txt`))).mode & 0o777).toBe(0o644);
     const env = await readFile(path.join(folder, '.env'), 'utf8');
     expect(env).toMatch(/^COMPOSE_PROJECT_NAME=perch-acme$/m);
     expect(env).toMatch(/^PERCH_PORT=8090$/m);
