@@ -1,14 +1,16 @@
 /**
  * The routes the stock Kestra 2.0 UI calls itself (test/authz/fixtures/kestra-2.0-ui-routes.json, read from Kestra's
  * source with the commit of each file): each one either has its row in Perch's policy map, with the access the
- * fixture records, or is refused on purpose, with its reason written in docs/compatibility.md. A row changed or
- * removed, a refusal turned into a row, or a route missing from the documentation fails here.
+ * fixture records, is an Enterprise operation Perch answers 501, or is refused on purpose, with its reason written in
+ * docs/compatibility.md. A row changed or removed, a refusal turned into a row, or a route missing from the
+ * documentation fails here.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { eeOperationOf } from '../../backend/authz/ee-operation-match.js';
 import { KESTRA_TENANT, matchPolicy, type PolicyRow } from '../../backend/authz/policy-map.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -47,14 +49,16 @@ const concrete = (template: string): string => {
 const accessOf = (row: PolicyRow): string => (row.access === 'permission' ? `${row.resource} ${row.action}` : row.access);
 
 describe('routes the stock Kestra 2.0 UI calls (fixture read from its source)', () => {
-  const rows = fixture.routes.filter((r) => r.perch !== 'refused');
+  const rows = fixture.routes.filter((r) => r.perch !== 'refused' && r.perch !== 'ee');
   const refused = fixture.routes.filter((r) => r.perch === 'refused');
+  const enterprise = fixture.routes.filter((r) => r.perch === 'ee');
 
   it('lists each route once, the ones Perch serves and the ones it refuses', () => {
     const keys = fixture.routes.map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(rows.length).toBeGreaterThan(0);
     expect(refused.length).toBeGreaterThan(0);
+    expect(enterprise.length).toBeGreaterThan(0);
   });
 
   it('finds each served route\'s own row in the policy map, with the access the fixture records', () => {
@@ -72,6 +76,13 @@ describe('routes the stock Kestra 2.0 UI calls (fixture read from its source)', 
     expect(rowed).toEqual([]);
     const unexplained = refused.filter((r) => !r.reason || !fixture.refusals[r.reason]).map((r) => `${r.method} ${r.path}`);
     expect(unexplained).toEqual([]);
+    const explainedTwice = refused.filter((r) => eeOperationOf(r.method, concrete(r.path)) !== null).map((r) => `${r.method} ${r.path}`);
+    expect(explainedTwice).toEqual([]);
+  });
+
+  it('finds an Enterprise operation (answered 501) and no row for each route the fixture marks `ee`', () => {
+    const wrong = enterprise.filter((r) => matchPolicy(r.method, concrete(r.path)) !== null || eeOperationOf(r.method, concrete(r.path)) === null).map((r) => `${r.method} ${r.path}`);
+    expect(wrong).toEqual([]);
   });
 
   it('has every route in docs/compatibility.md, with the commit or index id of each source', () => {
