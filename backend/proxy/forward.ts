@@ -24,6 +24,14 @@ const DROPPED_RESPONSE = new Set([
   'proxy-authenticate', 'www-authenticate', 'set-cookie',
 ]);
 
+/** Whether Kestra's answer (flat name/value header list, names lower-cased) is a `text/event-stream`. */
+function isEventStream(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'content-type') return headers[i + 1]!.toLowerCase().startsWith('text/event-stream');
+  }
+  return false;
+}
+
 export interface ForwardFailure {
   /** 504: Kestra did not send its headers in time; 401: Kestra refused Perch's own account. */
   statusCode?: number;
@@ -154,6 +162,9 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
             options.onFailure(res, { code: (error as { code?: string }).code, message: (error as Error).message }, log);
             return false;
           }
+          // An event stream's headers go out at once: the browser's EventSource opens before the first event
+          // (Kestra's notification stream may stay silent for hours).
+          if (isEventStream(out)) res.flushHeaders();
           // From here on the answer is Kestra's, written straight to the socket.
           started = true;
           resume = resumeUpstream;

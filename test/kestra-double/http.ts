@@ -23,6 +23,8 @@ export interface DoubleRuntime {
   openStreams: Set<ServerResponse>;
   /** Keys of the secrets the server's environment holds (OSS: `SECRET_<KEY>` variables). */
   secretKeys: readonly string[];
+  /** Plugin endpoints the double knows, by plugin group (plugin-endpoints.ts). */
+  pluginEndpoints: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export interface Ctx {

@@ -14,7 +14,8 @@
  *   query; a flow's `concurrency` with `behavior: QUEUE` queues executions beyond its limit), logs (list, follow SSE, delete by execution and by flow trigger), webhooks,
  *   namespace files (upload/download/directory/stats/mkdir/move/delete/revisions/search/export), KV (set/get/
  *   delete/bulk delete/inheritance/list), trigger states (list for a flow, set-disabled, restart, unlock, delete),
- *   the tenant's secrets list, /api/v1/configs,
+ *   the tenant's secrets list, the notification bell (/api/v1/notifications/…, an empty list), plugin endpoints
+ *   (those of the `pluginEndpoints` option), /api/v1/configs,
  *   /api/v1/configs/login, /api/v1/login, /api/v1/logout, /ping, /ui/**, /.
  * Double-only helpers (not Kestra): GET /api/v1/{tenant}/perch-double/bytes?n=N (N pattern bytes, byte i = i % 251)
  * and GET /api/v1/{tenant}/perch-double/json (~1 KB JSON); both require auth like any API route.
@@ -38,6 +39,8 @@ import {
   sendError,
 } from './http.js';
 import { kvRoutes } from './kv.js';
+import { notificationRoutes } from './notifications.js';
+import { pluginEndpointRoutes } from './plugin-endpoints.js';
 import { lockTrigger, triggerRoutes } from './triggers.js';
 import { BASIC_AUTH_COOKIE, CONTRACT_EXCEPTIONS, CSRF_COOKIE, apiMiscRoutes, uiRoutes } from './misc.js';
 import { type ContractViolation, type OpenApiContract, loadContract } from './openapi-contract.js';
@@ -106,6 +109,8 @@ export interface KestraDoubleOptions {
   record?: boolean;
   /** Keys of the secrets the (OSS) server's environment holds, listed by GET /api/v1/{tenant}/secrets. */
   secrets?: string[];
+  /** Plugin endpoints the server's plugins declare, by plugin group (each answers what it was given, as JSON). */
+  pluginEndpoints?: Record<string, string[]>;
   /** Which stock UI the /ui/** stand-in imitates (default 2.0; 1.x = vue-sidebar-menu landmarks, no tenant in paths). */
   ui?: DoubleUiVersion;
 }
@@ -121,6 +126,8 @@ const ROUTES = compileRoutes([
   ...kvRoutes,
   ...triggerRoutes,
   ...secretRoutes,
+  ...notificationRoutes,
+  ...pluginEndpointRoutes,
   ...uiRoutes,
 ]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -177,6 +184,7 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
     jsonTransform: null,
     openStreams: new Set(),
     secretKeys: [...(options.secrets ?? [])],
+    pluginEndpoints: new Map(Object.entries(options.pluginEndpoints ?? {}).map(([group, names]) => [group, new Set(names)])),
   };
   setUiVersion(rt, options.ui ?? '2.0');
 
