@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,8 @@ import { backupCreate, backupKeygen, backupRestore } from '../../backend/backup/
 import { TRANSIENT_TABLES, storeTables, tableRows } from '../../backend/backup/store-tables.js';
 import { silentProgress } from '../../backend/backup/progress.js';
 import { parseConfig, type PerchConfig } from '../../backend/config/config.js';
-import { openStore } from '../../backend/store/database.js';
+import { migrateToLatest, openStore } from '../../backend/store/database.js';
+import { openArchiveWriter, readArchive, readIdentityFile } from '../../backend/backup/archive.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { storeTargets } from '../support/databases.js';
 import { fileUpload } from '../support/multipart.js';
@@ -139,6 +141,8 @@ for (const target of storeTargets()) {
       await upload('company.team', '/scripts/clean.py', 'print("clean")\n');
       await upload('company.team', '/data/blob.bin', new Uint8Array([0, 1, 2, 253, 254, 255]));
       await upload('company.other', '/readme.md', '# other\n');
+      // Larger than age's 64 KiB chunks: the archive's end (damaged below) comes well after Kestra's flows and KV entries.
+      await upload('company.other', '/data/large.bin', randomBytes(300 * 1024));
       expect((await admin.fetch('POST', '/api/v1/main/namespaces/company.team/files/directory?path=%2Fempty%2Fnested')).status).toBe(200);
       const kv = async (ns: string, key: string, body: string, headers: Record<string, string> = {}) => {
         const res = await admin.fetch('PUT', `/api/v1/main/namespaces/${ns}/kv/${key}`, { body, headers: { 'content-type': 'text/plain', ...headers } });
@@ -156,6 +160,16 @@ for (const target of storeTargets()) {
 
       // The source Perch closes (its last audit checkpoint written) before its data is backed up.
       await perch.perch.close();
+      // Another tenant's rows (tenants are another feature's; the store already keys rows by tenant).
+      const store = await openStore(sourceSettings);
+      try {
+        const now = Date.now();
+        await store.db.insertInto('users').values({ id: 'acme-user', tenant_id: 'acme', email: 'ann@acme.test', first_name: null, last_name: null, password_hash: null, super_admin: 0, restricted: 0, disabled: 0, created_at: now, updated_at: now, type: 'STANDARD', description: null }).execute();
+        await store.db.insertInto('api_tokens').values({ id: 'acme-token', user_id: 'acme-user', name: 'acme-job', description: null, secret_hash: 'f'.repeat(64), prefix: 'perch_acme', created_at: now, created_by: null, expires_at: null, max_age_ms: null, extended: 0, last_used_at: null }).execute();
+        await store.db.insertInto('roles').values({ id: 'acme-role', tenant_id: 'acme', name: 'Acme role', description: null, permissions: '{}', is_default: 0, is_managed: 0, created_at: now, updated_at: now }).execute();
+      } finally {
+        await store.close();
+      }
       sourceDump = await dumpStore(sourceSettings);
 
       keyFile = path.join(work, 'backup.key');
@@ -199,9 +213,9 @@ for (const target of storeTargets()) {
         const restored = await dumpStore(settings);
         expect(Object.keys(restored).sort()).toEqual(Object.keys(sourceDump).sort());
         for (const table of Object.keys(sourceDump)) expect(restored[table], table).toEqual(sourceDump[table]);
-        expect(sourceDump.users!.length).toBe(3);
+        expect(sourceDump.users!.length).toBe(4);
         expect(sourceDump.audit_log!.length).toBeGreaterThan(10);
-        expect(sourceDump.api_tokens!.length).toBe(1);
+        expect(sourceDump.api_tokens!.length).toBe(2);
         expect(sourceDump.group_members!.length).toBe(1);
 
         // Kestra: what the API can write back.
@@ -271,10 +285,92 @@ for (const target of storeTargets()) {
       }
     }, 60_000);
 
+
+    it('a part that does not match its manifest (re-encrypted with the right key): refused before anything is written', async () => {
+      // Whoever holds the key could rewrite a part; the manifest's SHA-256 still tells, and the check comes before any write.
+      const identity = await readIdentityFile(keyFile);
+      const tampered = path.join(work, 'tampered.age');
+      const writer = await openArchiveWriter(tampered, { identity });
+      await readArchive(keyArchive, { identity }, async (name, data) => {
+        const changed = name.startsWith('kestra.kv/') ? Buffer.from(data.toString('utf8').replace('hello, world', 'HELLO, WORLD')) : data;
+        await writer.add(name, changed);
+      });
+      await writer.finish();
+      const { settings, kestra, dataDir } = await freshTarget();
+      try {
+        const run = quiet();
+        expect(await backupRestore(settings, tampered, { keyFile, env: {}, progress: silentProgress }, run.io)).toBe(1);
+        expect(run.err.at(-1)).toMatch(/part kestra\.kv does not match its manifest .*nothing was restored/);
+        expect(rowCount(await dumpStore(settings))).toBe(0);
+        expect(writesTo(kestra)).toEqual([]);
+        await expect(stat(path.join(dataDir, 'audit.key'))).rejects.toThrow(/ENOENT/);
+      } finally {
+        await kestra.close();
+      }
+    }, 60_000);
+
+    it("a tenant backup holds that tenant's rows, and rows that belong to them, only; its chain verifies after restore", async () => {
+      const tenantArchive = path.join(work, 'tenant.age');
+      const made = quiet();
+      expect(await backupCreate(sourceSettings, { output: tenantArchive, keyFile, tenant: 'main', perchVersion: 'test', env: {}, progress: silentProgress }, made.io), made.err.join('\n')).toBe(0);
+      expect(made.out.join('\n')).toContain('wrote ' + tenantArchive + ' (tenant main)');
+      const { settings, kestra } = await freshTarget();
+      try {
+        const run = quiet();
+        expect(await backupRestore(settings, tenantArchive, { keyFile, env: {}, progress: silentProgress }, run.io), run.err.join('\n')).toBe(0);
+        expect(run.out[0]).toMatch(/^tenant main, backed up /);
+        const restored = await dumpStore(settings);
+        // Rows keyed to the tenant; a token follows its user. Other tenants' rows, and the instance's own
+        // audit chain (`_instance`), are not part of a tenant backup.
+        const mains = (table: string) => sourceDump[table]!.filter((row) => row.tenant_id === 'main');
+        expect(sourceDump.users!.some((u) => u.tenant_id === 'acme')).toBe(true);
+        expect(sourceDump.audit_log!.some((e) => e.tenant_id === '_instance')).toBe(true);
+        for (const table of ['users', 'roles', 'bindings', 'groups', 'group_members', 'audit_log']) expect(restored[table], table).toEqual(mains(table));
+        expect(restored.api_tokens).toEqual(sourceDump.api_tokens!.filter((t) => t.user_id !== 'acme-user'));
+        expect(restored.users!.length).toBe(3);
+        expect(restored.api_tokens!.length).toBe(1);
+        const verify = quiet();
+        expect(await auditVerify(settings, verify.io, 0, { env: {} }), verify.err.join('\n')).toBe(0);
+      } finally {
+        await kestra.close();
+      }
+    }, 60_000);
+
+    it('reads a table larger than a page once, row by row, in key order (single and composite keys)', async () => {
+      const store = await openStore({ databaseUrl: await target.url(), dataDir: work });
+      try {
+        await migrateToLatest(store.db);
+        const now = Date.now();
+        const ids = Array.from({ length: 2345 }, (_, i) => `user-${String((i * 7919) % 2345).padStart(5, '0')}`);
+        for (let i = 0; i < ids.length; i += 200) {
+          await store.db.insertInto('users').values(ids.slice(i, i + 200).map((id) => ({ id, tenant_id: 'main', email: `${id}@x.test`, first_name: null, last_name: null, password_hash: null, super_admin: 0, restricted: 0, disabled: 0, created_at: now, updated_at: now, type: 'STANDARD' as const, description: null }))).execute();
+        }
+        const roles = Array.from({ length: 1201 }, (_, i) => ({ id: `r${i % 600}`, tenant_id: `t${Math.floor(i / 600)}`, name: `role ${i}`, description: null, permissions: '{}', is_default: 0, is_managed: 0, created_at: now, updated_at: now }));
+        for (let i = 0; i < roles.length; i += 200) await store.db.insertInto('roles').values(roles.slice(i, i + 200)).execute();
+        const tables = new Map((await storeTables(store)).map((t) => [t.name, t]));
+        const read = async (name: string) => {
+          const rows: Record<string, unknown>[] = [];
+          for await (const page of tableRows(store, tables.get(name)!)) rows.push(...page);
+          return rows;
+        };
+        expect((await read('users')).map((u) => u.id)).toEqual([...ids].sort());
+        const readRoles = (await read('roles')).map((r) => `${r.tenant_id}/${r.id}`);
+        expect(readRoles).toHaveLength(1201);
+        expect(new Set(readRoles).size).toBe(1201);
+        expect(tables.get('roles')!.primaryKey).toEqual(['tenant_id', 'id']);
+        // Parents come before the tables that reference them.
+        const order = [...tables.keys()];
+        expect(order.indexOf('users')).toBeLessThan(order.indexOf('api_tokens'));
+        expect(order.indexOf('groups')).toBeLessThan(order.indexOf('group_members'));
+      } finally {
+        await store.close();
+      }
+    }, 60_000);
+
     const damaged: [string, (file: string) => Promise<void>, { passphrase?: string }, RegExp][] = [
       ['a corrupted archive', async (file) => {
         const bytes = await readFile(file);
-        bytes[Math.floor(bytes.length / 2)] ^= 0x5a;
+        bytes[bytes.length - 300]! ^= 0x5a;
         await writeFile(file, bytes);
       }, {}, /is damaged: corrupted or truncated/],
       ['a truncated archive', async (file) => truncate(file, (await stat(file)).size - 700), {}, /is damaged: corrupted or truncated|ends before its manifest/],
