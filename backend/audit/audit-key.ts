@@ -50,21 +50,26 @@ export async function ensureAuditKey(config: KeySettings, env: NodeJS.ProcessEnv
   if (existing) return existing;
   const file = auditKeyFile(config);
   const hex = randomBytes(KEY_BYTES).toString('hex');
-  await mkdir(path.dirname(file), { recursive: true });
   try {
-    const handle = await open(file, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${hex}\n`);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewKeyFile(file, hex);
   } catch (error) {
     const raced = (error as NodeJS.ErrnoException).code === 'EEXIST' ? await readKeyFile(file) : null;
     if (raced) return raced;
     throw new AuditKeyError(`cannot create the audit key file ${file}: ${(error as Error).message}`);
   }
   return { key: parseKey(hex, file), source: file, generated: hex };
+}
+
+/** Writes a key file that must not exist yet (mode 0600, synced): never over another key. */
+export async function writeNewKeyFile(file: string, hex: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const handle = await open(file, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${hex}\n`);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function readKeyFile(file: string): Promise<AuditKey | null> {

@@ -1,10 +1,10 @@
 import { createSecretKey } from 'node:crypto';
-import { appendFile, mkdir, open } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { PerchConfig } from '../config/config.js';
 import type { OpenStore } from '../store/database.js';
-import { auditKeyFile, loadAuditKey } from '../audit/audit-key.js';
+import { auditKeyFile, loadAuditKey, writeNewKeyFile } from '../audit/audit-key.js';
 import { checkpointFile } from '../audit/checkpoint.js';
 import { backupManifestSchema, kestraFileRecordSchema, kestraFlowRecordSchema, kestraKvRecordSchema, kestraNamespaceRecordSchema, kestraTriggerRecordSchema, type BackupManifest } from '../../lib/schemas/backup.js';
 import { BackupError, readArchive, type ArchiveSecret } from './archive.js';
@@ -198,7 +198,7 @@ export async function restoreBackup(settings: PerchConfig, store: OpenStore, opt
     });
   });
   progress.done();
-  if (keyAction === 'write') await writeKeyFile(auditKeyFile(settings), keyHex!);
+  if (keyAction === 'write') await writeNewKeyFile(auditKeyFile(settings), keyHex!);
   if (checkpointLine) {
     const file = checkpointFile(settings);
     await mkdir(path.dirname(file), { recursive: true });
@@ -206,15 +206,4 @@ export async function restoreBackup(settings: PerchConfig, store: OpenStore, opt
   }
   if (expired) notes.push(`${expired} KV entries expired before they could be restored`);
   return { manifest, writes, notes, dryRun: false };
-}
-
-async function writeKeyFile(file: string, hex: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const handle = await open(file, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${hex}\n`);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -95,12 +95,16 @@ for (const target of storeTargets()) {
     let keyArchive: string;
     let keyFile: string;
 
-    /** A fresh, empty Perch (store and data folder) in front of a fresh, empty Kestra double. */
-    async function freshTarget(): Promise<{ settings: PerchConfig; kestra: KestraDouble; dataDir: string }> {
+    /** Runs `body` on a fresh, empty Perch (store and data folder) in front of a fresh, empty Kestra double. */
+    async function onFreshTarget(body: (fresh: { settings: PerchConfig; kestra: KestraDouble; dataDir: string }) => Promise<void>): Promise<void> {
       const kestra = await startKestraDouble();
-      const dataDir = await mkdtemp(path.join(work, 'target-'));
-      const settings = parseConfig({ dataDir, databaseUrl: await target.url(), logLevel: 'silent', kestra: { url: kestra.url, username: kestra.username, password: kestra.password } });
-      return { settings, kestra, dataDir };
+      try {
+        const dataDir = await mkdtemp(path.join(work, 'target-'));
+        const settings = parseConfig({ dataDir, databaseUrl: await target.url(), logLevel: 'silent', kestra: { url: kestra.url, username: kestra.username, password: kestra.password } });
+        await body({ settings, kestra, dataDir });
+      } finally {
+        await kestra.close();
+      }
     }
 
     beforeAll(async () => {
@@ -195,8 +199,7 @@ for (const target of storeTargets()) {
     });
 
     it('restores into a fresh Perch and a fresh Kestra: every table row, flow, file, folder, KV entry and trigger state; the audit chain verifies', async () => {
-      const { settings, kestra, dataDir } = await freshTarget();
-      try {
+      await onFreshTarget(async ({ settings, kestra, dataDir }) => {
         const dry = quiet();
         expect(await backupRestore(settings, archive, { dryRun: true, env: { PERCH_BACKUP_PASSPHRASE: PASSPHRASE }, progress: silentProgress }, dry.io), dry.err.join('\n')).toBe(0);
         expect(dry.out.join('\n')).toMatch(/perch\.table\.users\s+\d+/);
@@ -248,28 +251,22 @@ for (const target of storeTargets()) {
         } finally {
           await restoredPerch.close();
         }
-      } finally {
-        await kestra.close();
-      }
+      });
     }, 120_000);
 
     it('an archive made with a key file restores with that key file only', async () => {
-      const { settings, kestra } = await freshTarget();
-      try {
+      await onFreshTarget(async ({ settings, kestra }) => {
         const wrong = quiet();
         expect(await backupRestore(settings, keyArchive, { env: { PERCH_BACKUP_PASSPHRASE: PASSPHRASE }, progress: silentProgress }, wrong.io)).toBe(1);
         expect(wrong.err.join('\n')).toMatch(/wrong passphrase or key file/);
         const run = quiet();
         expect(await backupRestore(settings, keyArchive, { keyFile, env: {}, progress: silentProgress }, run.io), run.err.join('\n')).toBe(0);
         expect((await dumpStore(settings)).users).toEqual(sourceDump.users);
-      } finally {
-        await kestra.close();
-      }
+      });
     }, 60_000);
 
     it('refuses a target that is not empty unless told, and then replaces the rows', async () => {
-      const { settings, kestra } = await freshTarget();
-      try {
+      await onFreshTarget(async ({ settings, kestra }) => {
         expect(await backupRestore(settings, keyArchive, { keyFile, env: {}, progress: silentProgress }, quiet().io)).toBe(0);
         kestra.clear();
         const again = quiet();
@@ -280,9 +277,7 @@ for (const target of storeTargets()) {
         expect(await backupRestore(settings, keyArchive, { keyFile, force: true, env: {}, progress: silentProgress }, forced.io), forced.err.join('\n')).toBe(0);
         const restored = await dumpStore(settings);
         for (const table of Object.keys(sourceDump)) expect(restored[table], table).toEqual(sourceDump[table]);
-      } finally {
-        await kestra.close();
-      }
+      });
     }, 60_000);
 
 
@@ -296,17 +291,14 @@ for (const target of storeTargets()) {
         await writer.add(name, changed);
       });
       await writer.finish();
-      const { settings, kestra, dataDir } = await freshTarget();
-      try {
+      await onFreshTarget(async ({ settings, kestra, dataDir }) => {
         const run = quiet();
         expect(await backupRestore(settings, tampered, { keyFile, env: {}, progress: silentProgress }, run.io)).toBe(1);
         expect(run.err.at(-1)).toMatch(/part kestra\.kv does not match its manifest .*nothing was restored/);
         expect(rowCount(await dumpStore(settings))).toBe(0);
         expect(writesTo(kestra)).toEqual([]);
         await expect(stat(path.join(dataDir, 'audit.key'))).rejects.toThrow(/ENOENT/);
-      } finally {
-        await kestra.close();
-      }
+      });
     }, 60_000);
 
     it("a tenant backup holds that tenant's rows, and rows that belong to them, only; its chain verifies after restore", async () => {
@@ -314,8 +306,7 @@ for (const target of storeTargets()) {
       const made = quiet();
       expect(await backupCreate(sourceSettings, { output: tenantArchive, keyFile, tenant: 'main', perchVersion: 'test', env: {}, progress: silentProgress }, made.io), made.err.join('\n')).toBe(0);
       expect(made.out.join('\n')).toContain('wrote ' + tenantArchive + ' (tenant main)');
-      const { settings, kestra } = await freshTarget();
-      try {
+      await onFreshTarget(async ({ settings, kestra }) => {
         const run = quiet();
         expect(await backupRestore(settings, tenantArchive, { keyFile, env: {}, progress: silentProgress }, run.io), run.err.join('\n')).toBe(0);
         expect(run.out[0]).toMatch(/^tenant main, backed up /);
@@ -331,9 +322,7 @@ for (const target of storeTargets()) {
         expect(restored.api_tokens!.length).toBe(1);
         const verify = quiet();
         expect(await auditVerify(settings, verify.io, 0, { env: {} }), verify.err.join('\n')).toBe(0);
-      } finally {
-        await kestra.close();
-      }
+      });
     }, 60_000);
 
     it('reads a table larger than a page once, row by row, in key order (single and composite keys)', async () => {
@@ -381,8 +370,7 @@ for (const target of storeTargets()) {
         const copy = path.join(work, `spoiled-${what.replaceAll(' ', '-')}.age`);
         await writeFile(copy, await readFile(archive));
         await spoil(copy);
-        const { settings, kestra, dataDir } = await freshTarget();
-        try {
+        await onFreshTarget(async ({ settings, kestra, dataDir }) => {
           const run = quiet();
           expect(await backupRestore(settings, copy, { env: { PERCH_BACKUP_PASSPHRASE: secret.passphrase ?? PASSPHRASE }, progress: silentProgress }, run.io)).toBe(1);
           expect(run.err.at(-1)).toMatch(/^perch: restore failed: /);
@@ -390,9 +378,7 @@ for (const target of storeTargets()) {
           expect(rowCount(await dumpStore(settings))).toBe(0);
           expect(writesTo(kestra)).toEqual([]);
           await expect(stat(path.join(dataDir, 'audit.key'))).rejects.toThrow(/ENOENT/);
-        } finally {
-          await kestra.close();
-        }
+        });
       }, 60_000);
     }
   });
