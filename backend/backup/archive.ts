@@ -72,8 +72,16 @@ export async function openArchiveWriter(file: string, secret: ArchiveSecret): Pr
   };
 }
 
+/** A failure of what the caller does with an entry (a write refused), not of the archive: passed on as it is. */
+class EntryFailure extends Error {
+  constructor(readonly reason: unknown) {
+    super('entry handler failed');
+  }
+}
+
 /** What a failure to read an archive means, in words an operator can act on. */
-function readFailure(file: string, error: unknown): BackupError {
+function readFailure(file: string, error: unknown): unknown {
+  if (error instanceof EntryFailure) return error.reason;
   if (error instanceof BackupError) return error;
   const message = (error as Error).message ?? String(error);
   if (/no identity matched|incorrect passphrase|failed to decrypt file key|scrypt/i.test(message)) {
@@ -101,7 +109,11 @@ export async function readArchive(file: string, secret: ArchiveSecret, onEntry: 
     for await (const entry of extract) {
       const chunks: Buffer[] = [];
       for await (const chunk of entry) chunks.push(chunk as Buffer);
-      await onEntry(entry.header.name, Buffer.concat(chunks));
+      try {
+        await onEntry(entry.header.name, Buffer.concat(chunks));
+      } catch (error) {
+        throw new EntryFailure(error);
+      }
     }
     await fed;
   } catch (error) {

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { request } from 'undici';
 import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -188,6 +190,8 @@ for (const target of storeTargets()) {
 
     afterAll(async () => {
       await source?.close();
+      // The source Perch was closed without its helper's clean-up, to keep its data folder for the backup.
+      if (sourceSettings) await rm(sourceSettings.dataDir, { recursive: true, force: true });
       if (work) await rm(work, { recursive: true, force: true });
     });
 
@@ -234,6 +238,7 @@ for (const target of storeTargets()) {
         expect(after.triggers).toEqual(before.triggers);
         expect(after.triggers.filter((t) => t.disabled).map((t) => t.key)).toEqual(['company.team/nightly/at-noon', 'company.team/nightly/off-in-yaml']);
         expect(kestra.contractViolations).toEqual([]);
+        expect(source.contractViolations).toEqual([]);
 
         // The audit chain proves itself with the restored key and checkpoint.
         const verify = quiet();
@@ -355,6 +360,62 @@ for (const target of storeTargets()) {
         await store.close();
       }
     }, 60_000);
+
+
+    it('refuses a target that has another audit key (its restored chain would not verify), writing nothing', async () => {
+      await onFreshTarget(async ({ settings, kestra, dataDir }) => {
+        await writeFile(path.join(dataDir, 'audit.key'), `${'b2'.repeat(32)}\n`, { mode: 0o600 });
+        const run = quiet();
+        expect(await backupRestore(settings, keyArchive, { keyFile, env: {}, progress: silentProgress }, run.io)).toBe(1);
+        expect(run.err.at(-1)).toMatch(/this Perch already has another audit key \(.*audit\.key\): the restored audit log would not verify with it/);
+        expect(rowCount(await dumpStore(settings))).toBe(0);
+        expect(writesTo(kestra)).toEqual([]);
+        // With the archive's key given instead, it goes through.
+        const keyHex = (await readFile(path.join(sourceSettings.dataDir, 'audit.key'), 'utf8')).trim();
+        await rm(path.join(dataDir, 'audit.key'));
+        const ok = quiet();
+        expect(await backupRestore(settings, keyArchive, { keyFile, env: { PERCH_AUDIT_KEY: keyHex }, progress: silentProgress }, ok.io), ok.err.join('\n')).toBe(0);
+        expect(ok.out).toContain('note: the audit key is already this Perch’s');
+      });
+    }, 60_000);
+
+
+    it("Kestra refusing a write half-way: the restore stops with Kestra's answer and Perch's rows roll back", async () => {
+      await onFreshTarget(async ({ settings, kestra, dataDir }) => {
+        // In front of the double: every call passes except setting a trigger's state, the last part written.
+        const front = createServer(async (req, res) => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of req) chunks.push(chunk as Buffer);
+          if (req.method === 'PUT' && req.url?.includes('/triggers/set-disabled')) {
+            res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"scheduler unavailable"}');
+            return;
+          }
+          const answer = await request(`${kestra.url}${req.url}`, { method: req.method as 'GET', headers: req.headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+          res.writeHead(answer.statusCode, answer.headers as Record<string, string>).end(Buffer.from(await answer.body.arrayBuffer()));
+        });
+        await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+        try {
+          const url = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
+          const run = quiet();
+          expect(await backupRestore({ ...settings, kestra: { ...settings.kestra, url } }, keyArchive, { keyFile, env: {}, progress: silentProgress }, run.io)).toBe(1);
+          expect(run.err.at(-1)).toMatch(/^perch: restore failed: Kestra answered 500 to PUT \/api\/v1\/main\/triggers\/set-disabled: .*scheduler unavailable/);
+          expect(rowCount(await dumpStore(settings))).toBe(0);
+          await expect(stat(path.join(dataDir, 'audit.key'))).rejects.toThrow(/ENOENT/);
+          // What Kestra took before the refusal stays (its API has no transaction): the flows, for one.
+          expect(kestra.store.flows.size).toBe(2);
+        } finally {
+          front.closeAllConnections();
+          await new Promise((r) => front.close(r));
+        }
+      });
+    }, 60_000);
+
+
+    it("reading an archive passes the caller's own failure on as it is: only the archive's are called damaged", async () => {
+      const identity = await readIdentityFile(keyFile);
+      const own = new Error('UNIQUE constraint failed: users.id');
+      await expect(readArchive(keyArchive, { identity }, async () => { throw own; })).rejects.toBe(own);
+    });
 
     const damaged: [string, (file: string) => Promise<void>, { passphrase?: string }, RegExp][] = [
       ['a corrupted archive', async (file) => {
