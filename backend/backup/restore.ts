@@ -11,7 +11,7 @@ import { BackupError, readArchive, type ArchiveSecret } from './archive.js';
 import { KestraApi, kestraIsEmpty, writeFlow, writeKv, writeNamespaceFile, writeTrigger } from './kestra-metadata.js';
 import { AUDIT_CHECKPOINT_PART, AUDIT_KEY_PART, KESTRA_PARTS, MANIFEST_ENTRY, PartSum, TABLE_PART, entryLines, partOf } from './parts.js';
 import { silentProgress, type Progress } from './progress.js';
-import { countRows, decodeRow, storeTables, type TableInfo } from './store-tables.js';
+import { decodeRow, hasRows, storeTables, type TableInfo } from './store-tables.js';
 
 export interface RestoreOptions {
   file: string;
@@ -99,7 +99,7 @@ async function occupiedTables(store: OpenStore, tables: TableInfo[], manifest: B
   const occupied: string[] = [];
   for (const table of tables) {
     if (manifest.scope === 'tenant' && !table.columns.includes('tenant_id')) continue;
-    if ((await countRows(store, table.name, tenantWhere(table, manifest))) > 0) occupied.push(table.name);
+    if (await hasRows(store, table.name, tenantWhere(table, manifest))) occupied.push(table.name);
   }
   return occupied;
 }

@@ -58,7 +58,9 @@ async function referencesOf(store: OpenStore, table: string): Promise<TableInfo[
 
 /** Every table of the store (migrations' bookkeeping aside), parents before the tables that reference them. */
 export async function storeTables(store: OpenStore): Promise<TableInfo[]> {
-  const found = (await store.db.introspection.getTables()).filter((t) => !isMigrationTable(t.name) && !t.isView);
+  // PostgreSQL: the store's schema only (the introspection lists every schema of the database).
+  const schema = store.dialect === 'postgres' ? (await sql<{ name: string }>`select current_schema() as name`.execute(store.db)).rows[0]?.name : undefined;
+  const found = (await store.db.introspection.getTables()).filter((t) => !isMigrationTable(t.name) && !t.isView && (schema === undefined || t.schema === schema));
   const tables = await Promise.all(
     found.map(async (t) => ({ name: t.name, columns: t.columns.map((c) => c.name), primaryKey: await primaryKeyOf(store, t.name), references: await referencesOf(store, t.name) })),
   );
@@ -113,7 +115,14 @@ export async function* tableRows(store: OpenStore, table: TableInfo, where?: { c
   }
 }
 
-/** How many rows a table holds (for the progress bar, and to tell an empty store). */
+/** True when the table holds a row (matching `where`): one row read, whatever the table's size. */
+export async function hasRows(store: OpenStore, table: string, where?: { column: string; value: string }): Promise<boolean> {
+  let query = (store.db as AnyDb).selectFrom(table).select(sql`1`.as('one'));
+  if (where) query = query.where(where.column, '=', where.value);
+  return (await query.limit(1).executeTakeFirst()) !== undefined;
+}
+
+/** How many rows a table holds (for the progress bar). */
 export async function countRows(store: OpenStore, table: string, where?: { column: string; value: string }): Promise<number> {
   let query = (store.db as AnyDb).selectFrom(table).select((eb: any) => eb.fn.countAll().as('n'));
   if (where) query = query.where(where.column, '=', where.value);
