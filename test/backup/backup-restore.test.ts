@@ -417,6 +417,17 @@ for (const target of storeTargets()) {
       await expect(readArchive(keyArchive, { identity }, async () => { throw own; })).rejects.toBe(own);
     });
 
+
+    it('a backup that cannot reach Kestra fails with one line and leaves no file, whole or partial', async () => {
+      const output = path.join(work, 'unreachable.age');
+      const run = quiet();
+      const unreachable = { ...sourceSettings, kestra: { ...sourceSettings.kestra, url: 'http://127.0.0.1:9' } };
+      expect(await backupCreate(unreachable, { output, keyFile, perchVersion: 'test', env: {}, progress: silentProgress }, run.io)).toBe(1);
+      expect(run.err.at(-1)).toMatch(/^perch: backup failed: Kestra is unreachable at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\) for GET \/api\/v1\/main\/flows\/search/);
+      await expect(stat(output)).rejects.toThrow(/ENOENT/);
+      await expect(stat(`${output}.partial`)).rejects.toThrow(/ENOENT/);
+    });
+
     const damaged: [string, (file: string) => Promise<void>, { passphrase?: string }, RegExp][] = [
       ['a corrupted archive', async (file) => {
         const bytes = await readFile(file);
