@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ensureAuditKey, generatedKeyNotice } from './audit/audit-key.js';
 import { registerAuditCommands } from './audit/cli.js';
+import { registerBackupCommands } from './backup/cli.js';
 import type { PerchConfig } from './config/config.js';
 import { registerInstanceCommands } from './instances/cli.js';
 import { registerRemoteCommands } from './remote/commands.js';
@@ -112,5 +113,6 @@ admin
 registerAuditCommands(program, config);
 registerRemoteCommands(program, fail, async (options) => (await import('./users/cli.js')).usersList(await config(options.config), options));
 registerInstanceCommands(program, fail);
+registerBackupCommands(program, config, version);
 
 await program.parseAsync(process.argv);

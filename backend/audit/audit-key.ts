@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { PerchConfig } from '../config/config.js';
 import { ensureKey, loadKey, type KeyMaterial, type KeySpec } from '../crypto/key-file.js';
 
+export { writeNewKeyFile } from '../crypto/key-file.js';
+
 /**
  * The audit key: the HMAC key of the audit chain and of its checkpoints, kept outside the database
  * (issue 16, point 7), so that write access to the database is not enough to rewrite the log. It

@@ -47,21 +47,26 @@ export async function ensureKey(spec: KeySpec, env: NodeJS.ProcessEnv = process.
   const existing = await loadKey(spec, env);
   if (existing) return existing;
   const hex = randomBytes(spec.bytes).toString('hex');
-  await mkdir(path.dirname(spec.file), { recursive: true });
   try {
-    const handle = await open(spec.file, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${hex}\n`);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewKeyFile(spec.file, hex);
   } catch (error) {
     const raced = (error as NodeJS.ErrnoException).code === 'EEXIST' ? await readKeyFile(spec) : null;
     if (raced) return raced;
     throw new spec.error(`cannot create the ${spec.label} file ${spec.file}: ${(error as Error).message}`);
   }
   return { bytes: parseHex(spec, hex, spec.file), source: spec.file, generated: hex };
+}
+
+/** Writes a key file that must not exist yet (mode 0600, synced): never over another key. */
+export async function writeNewKeyFile(file: string, hex: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const handle = await open(file, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${hex}\n`);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function readKeyFile(spec: KeySpec): Promise<KeyMaterial | null> {
