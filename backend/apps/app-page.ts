@@ -146,11 +146,13 @@ function block(b: AppBlock, c: BlockContext): string {
 }
 
 /** The blocks of a stage as HTML; a form stage (create or resume) is one form around them. */
-export function renderBlocks(blocks: AppBlock[], c: BlockContext, form?: { action: string; extra?: string }): string {
-  const html = blocks.map((b) => block(b, c)).join('\n');
-  if (!form) return html;
-  const hasButton = blocks.some((b) => ['CreateExecutionButton', 'ResumeExecutionButton'].includes(blockNameOf(b.type) ?? ''));
-  return `<form method="post" enctype="multipart/form-data" action="${escapeHtml(form.action)}">${c.csrfField}${html}${form.extra ?? ''}${hasButton ? '' : '<button type="submit" class="primary">Submit</button>'}</form>`;
+export function renderBlocks(blocks: AppBlock[], c: BlockContext, form?: { action: string; beforeButton?: string; afterButton?: string }): string {
+  if (!form) return blocks.map((b) => block(b, c)).join('\n');
+  const isButton = (b: AppBlock) => ['CreateExecutionButton', 'ResumeExecutionButton'].includes(blockNameOf(b.type) ?? '');
+  const firstButton = blocks.findIndex(isButton);
+  const html = blocks.map((b, i) => (i === firstButton ? `${form.beforeButton ?? ''}${block(b, c)}${form.afterButton ?? ''}` : block(b, c))).join('\n');
+  const submit = firstButton < 0 ? `${form.beforeButton ?? ''}<button type="submit" class="primary">Submit</button>${form.afterButton ?? ''}` : '';
+  return `<form method="post" enctype="multipart/form-data" action="${escapeHtml(form.action)}">${c.csrfField}${html}${submit}</form>`;
 }
 
 /** The page policy of an app's pages: its own script (live.js) and events only, nothing from elsewhere, no framing. */

@@ -320,10 +320,10 @@ export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void 
         logs: blocks.some((b) => b.type.endsWith('.Logs')) ? await kestra.logs(execution.id) : undefined,
         formFields: renderInputFields(onResume, shown.values, shown.errors),
       };
-      const decision = `<div class="field"><label for="comment">Comment (kept in the audit log)</label><textarea id="comment" name="_comment" rows="3" maxlength="${MAX_COMMENT}"></textarea></div>
-<button type="submit" name="_decision" value="kill" class="secondary" formnovalidate>Reject</button>`;
+      const comment = `<div class="field"><label for="comment">Comment (kept in the audit log)</label><textarea id="comment" name="_comment" rows="3" maxlength="${MAX_COMMENT}"></textarea></div>`;
+      const reject = ' <button type="submit" name="_decision" value="kill" class="secondary" formnovalidate>Reject</button>';
       const message = shown.message ? `<p class="error" role="alert">${escapeHtml(shown.message)}</p>` : '';
-      const body = `${message}<p class="state">Request ${escapeHtml(execution.id)}</p>${renderBlocks(blocks.filter((b) => !b.type.endsWith('.CancelExecutionButton')), c, { action: `${loaded.base}/${encodeURIComponent(execution.id)}`, extra: decision })}`;
+      const body = `${message}<p class="state">Request ${escapeHtml(execution.id)}</p>${renderBlocks(blocks.filter((b) => !b.type.endsWith('.CancelExecutionButton')), c, { action: `${loaded.base}/${encodeURIComponent(execution.id)}`, beforeButton: comment, afterButton: reject })}`;
       return sendPage(reply, status, appPage(`${loaded.row.name}: approval`, body));
     };
 
