@@ -10,6 +10,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
 import type { KestraDouble } from '../kestra-double/kestra-double.js';
 import { chromiumAvailable, launchChromium, screenshotPath } from '../support/chromium.js';
+import { signIn as signInToUi, stackInChromium } from '../support/ext-e2e.js';
 import { multipartForm } from '../support/multipart.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startBehindKestra, type Browser, type RunningPerch } from '../support/perch.js';
 import { createPerson, PASSWORD } from '../iam/iam-helpers.js';
@@ -189,5 +190,41 @@ describe.skipIf(!haveChromium)('apps in Chromium', () => {
     expect(done.state).toMatchObject({ current: 'SUCCESS' });
     const entry = await perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('resource_id', '=', uids.approval!).where('action', '=', 'EXECUTE').executeTakeFirstOrThrow();
     expect(JSON.parse(entry.details)).toMatchObject({ operation: 'resume', executionId: id, comment: 'approved in the weekly review' });
+  });
+});
+
+describe.skipIf(!haveChromium)('authoring an app on the Apps page (screens injected by Perch)', () => {
+  const env = stackInChromium();
+
+  it('writes the YAML, sees an error at its line, saves, and its public link opens signed out', { timeout: 90_000 }, async () => {
+    env.stack.kestra.addFlow(FLOW);
+    const base = env.stack.perch.url;
+    const page = await env.browser.newPage();
+    await signInToUi(page, base, ADMIN_EMAIL, ADMIN_PASSWORD, '/ui/main/apps');
+    const apps = page.locator('#perch-apps');
+    await apps.waitFor({ timeout: 15_000 });
+    await apps.locator('[data-testid=app-create]').click();
+    const source = apps.locator('[data-testid=app-source]');
+    await source.waitFor();
+    const yaml = app('authored', 'report', 'PUBLIC', FORM_STAGES);
+    await source.fill(yaml.replace('        text: Request', '        txt: Request'));
+    await apps.locator('[data-testid=app-save]').click();
+    const line = apps.locator('[data-testid=app-error-line]').first();
+    await line.waitFor();
+    const wrongLine = yaml.split('\n').findIndex((l) => l.includes('text: Request')) + 1;
+    expect(await apps.locator('[data-testid=app-error-line]').evaluateAll((els) => els.map((e) => e.getAttribute('data-line')))).toContain(String(wrongLine));
+    await page.screenshot({ path: await screenshotPath('app-editor-error') });
+
+    await source.fill(yaml);
+    await apps.locator('[data-testid=app-save]').click();
+    await apps.getByText('Saved.').waitFor();
+    const link = await apps.locator('a[href*="/ui/main/apps/"]').first().getAttribute('href');
+    expect(link).toMatch(new RegExp(`^${base}/ui/main/apps/[0-9A-Za-z]{22}$`));
+
+    const visitor = await env.browser.newPage();
+    await visitor.context().clearCookies();
+    await visitor.goto(link!);
+    expect(await visitor.locator('h1').textContent()).toBe('authored');
+    expect(await visitor.locator('#input-dataset').count()).toBe(1);
   });
 });
