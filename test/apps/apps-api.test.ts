@@ -104,6 +104,10 @@ for (const target of storeTargets()) {
 
       expect((await admin.fetch('DELETE', `/api/v1/main/apps/${other.uid}`)).status).toBe(200);
       expect((await admin.fetch('GET', `/api/v1/main/apps/${other.uid}`)).status).toBe(404);
+      // EE's runtime operations are not Perch's: the proxy answers 501 naming them.
+      const view = await admin.fetch('GET', `/api/v1/main/apps/view/${uid}`);
+      expect(view.status).toBe(501);
+      expect(view.json.message).toMatch(/openApp/);
       const bulkDelete = await admin.fetch('DELETE', '/api/v1/main/apps', { json: { uids: [uid] } });
       expect(specErrors('bulkDeleteApps', 200, bulkDelete.json)).toEqual([]);
       expect((await admin.fetch('GET', '/api/v1/main/apps/search')).json.total).toBe(0);
