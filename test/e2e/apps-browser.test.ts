@@ -97,13 +97,10 @@ const APPROVAL_STAGES = `  - on: PAUSE
         text: Approve
 `;
 
+/** Signs in afresh (no cookies kept from an earlier test) on the sign-in page `path` leads to. */
 async function signIn(page: Page, base: string, path: string, email: string, password: string): Promise<void> {
   await page.context().clearCookies();
-  await page.goto(`${base}${path}`);
-  expect(new URL(page.url()).pathname).toBe('/perch/login');
-  await page.fill('#email', email);
-  await page.fill('#password', password);
-  await Promise.all([page.waitForURL(`${base}${path}`), page.click('button[type=submit]')]);
+  await signInToUi(page, base, email, password, path);
 }
 
 describe.skipIf(!haveChromium)('apps in Chromium', () => {
