@@ -132,6 +132,11 @@ for (const target of storeTargets()) {
       const alias = await admin.fetch('POST', '/api/v1/main/apps', { body: `x: &a 1\n${appYaml('alias').replace('flowId: hello', 'flowId: *a')}`, headers: yaml });
       expect(alias.status).toBe(422);
       expect((await admin.fetch('POST', '/api/v1/main/apps', { json: { id: 'json' } })).status).toBe(415);
+      // previewApp checks the source the same way, and answers the first stage's blocks as EE's AppResponse.
+      expect((await admin.fetch('POST', '/api/v1/main/apps/preview', { body: typo, headers: yaml })).status).toBe(422);
+      const preview = await admin.fetch('POST', '/api/v1/main/apps/preview', { body: appYaml('preview'), headers: yaml });
+      expect(specErrors('previewApp', 200, preview.json)).toEqual([]);
+      expect(preview.json.layout.blocks.map((b: { type: string }) => b.type.split('.').pop())).toEqual(['Markdown', 'CreateExecutionForm', 'CreateExecutionButton']);
       expect((await admin.fetch('GET', '/api/v1/main/apps/search')).json.total).toBe(0);
     });
 
