@@ -220,6 +220,9 @@ export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void 
         if (!res.writableEnded) res.end();
       };
       request.raw.on('close', stop);
+      // A private app's stream is the person's: signing out (or being disabled) ends it, as for Kestra's streams.
+      const principal = request.principal;
+      if (principal && run.app.access.type === 'PRIVATE') res.once('close', ctx.sessions.trackStream(principal.sessionHash, stop, principal.expiresAt));
       upstream.body.on('error', stop);
       upstream.body.on('end', () => {
         if (!res.writableEnded) res.end('event: end\ndata: {}\n\n');

@@ -292,6 +292,20 @@ describe('apps pages', () => {
     expect(entries[0]!.actor_type).toBe('USER');
   });
 
+  it("ends a private app's live stream when its person signs out", async () => {
+    const person = new Visitor(perch);
+    await person.login();
+    await person.page(`/ui/main/apps/${approvalUid}`);
+    const sent = await person.submit(`/ui/main/apps/${approvalUid}`, [{ name: 'request', data: 'a stream' }]);
+    expect(sent.status, sent.text).toBe(303);
+    // The flow waits at its Pause task: Kestra's follow stream stays open.
+    const stream = await undiciRequest(`${perch.url}${String(sent.headers.location)}/events`, { headers: { cookie: person.cookieHeader()! } });
+    expect(stream.statusCode).toBe(200);
+    const text = stream.body.text();
+    expect((await person.fetch('POST', '/perch/api/logout')).status).toBe(204);
+    expect(await text).toContain('event: state');
+  });
+
   it('refuses an upload beyond apps.maxUploadSize (413) and submissions beyond the rate per address (429)', async () => {
     const visitor = new Visitor(perch);
     await visitor.page(`/ui/main/apps/${publicUid}`);
@@ -300,7 +314,7 @@ describe('apps pages', () => {
     expect(big.status).toBe(413);
     expect(big.headers['content-type']).toMatch(/text\/html/);
     expect(createCalls(kestra)).toEqual([]);
-    // Five writes already counted for this address (2 submissions, 3 approvals); 6 a minute.
+    // Six writes already counted for this address (3 submissions, 3 approvals); 6 a minute.
     let last = 0;
     for (let i = 0; i < 6; i++) last = (await visitor.submit(`/ui/main/apps/${publicUid}`, [{ name: 'count', data: 'x' }])).status;
     expect(last).toBe(429);
