@@ -75,6 +75,8 @@ export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void 
   app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
     if (!request.url.startsWith('/ui/')) throw error;
     if (error instanceof PageError) {
+      // A signed-in person's refused write is in the audit log (a stranger's is not: anyone could fill it).
+      if (error.status === 403 && request.method === 'POST' && request.principal) await auditRefusal(request, error.message);
       if (error.retryAfter) reply.header('retry-after', String(error.retryAfter));
       return sendPage(reply, error.status, appPage(error.status === 429 ? 'Please slow down' : 'App unavailable', `<p class="error" role="alert">${escapeHtml(error.message)}</p>`));
     }
@@ -121,6 +123,14 @@ export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void 
       details: { app: row.id, flow: `${row.namespace}.${row.flow_id}`, submittedBy: request.principal?.email ?? 'public', ...details },
     };
     await ctx.audit.record(entry);
+  };
+
+  const auditRefusal = async (request: FastifyRequest, reason: string): Promise<void> => {
+    const { tenant, id } = paramsOf(request);
+    await ctx.audit.record({
+      tenantId: tenant === DEFAULT_TENANT ? tenant : null, actor: actorOf(request), action: 'EXECUTE', resourceType: 'APP', resourceId: id,
+      ...requestFields(request), outcome: 'REFUSED', details: { path: request.canonical.path, reason },
+    });
   };
 
   const mustFlow = async (row: AppRow): Promise<KestraFlow> => {

@@ -257,6 +257,12 @@ describe('apps pages', () => {
     expect((await exchange(`${perch.url}/ui/main/apps/${approvalUid}/approvals`, 'GET')).status).toBe(302);
     const outsider = await signedInPerson(perch, admin, 'not-approver');
     expect((await outsider.browser.fetch('GET', `/ui/main/apps/${approvalUid}/approvals/${first}`)).status).toBe(403);
+    kestra.clear();
+    const attempt = multipartForm([{ name: 'approved', data: 'true' }]);
+    expect((await outsider.browser.fetch('POST', `/ui/main/apps/${approvalUid}/approvals/${first}`, { body: attempt.body, headers: attempt.headers })).status).toBe(403);
+    expect(kestra.requests).toEqual([]);
+    const refusal = await perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('resource_id', '=', approvalUid).where('outcome', '=', 'REFUSED').executeTakeFirstOrThrow();
+    expect(refusal.actor_id).toBe(outsider.id);
 
     const approver = new Visitor(perch);
     approver.cookies.set(...([...admin.cookies][0]!));
@@ -285,7 +291,7 @@ describe('apps pages', () => {
     // Not paused any more: refused, Kestra not asked to resume.
     expect((await approver.submit(`/ui/main/apps/${approvalUid}/approvals/${first}`, [{ name: 'approved', data: 'true' }])).status).toBe(409);
 
-    const entries = await perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('resource_id', '=', approvalUid).where('action', '=', 'EXECUTE').orderBy('seq').execute();
+    const entries = await perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('resource_id', '=', approvalUid).where('action', '=', 'EXECUTE').where('outcome', '=', 'SUCCESS').orderBy('seq').execute();
     expect(entries.map((e) => JSON.parse(e.details)).map((d) => [d.operation, d.executionId, d.comment])).toEqual([
       ['resume', first, 'fine by me'], ['kill', second, 'too expensive'],
     ]);
