@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { bulkOperationRequestSchema, type BulkImportResponse } from '../../lib/schemas/apps.js';
+import { bulkOperationRequestSchema, type AppSource, type BulkImportResponse } from '../../lib/schemas/apps.js';
 import type { Principal } from '../auth/sessions.js';
 import type { PerchContext } from '../context.js';
 import { auditEntityStates, type EntityRoute } from '../audit/entity-states.js';
@@ -30,6 +30,13 @@ async function mustFind(ctx: PerchContext, tenant: string, uid: string): Promise
 function yamlBody(request: FastifyRequest): string {
   if (typeof request.body !== 'string') throw new HttpError(415, 'An app source is sent as YAML (Content-Type: application/x-yaml)');
   return request.body;
+}
+
+/** A source checked, and that its author may have Kestra do what the app does (422, 403 otherwise). */
+function authoredSource(ctx: PerchContext, caller: Principal, tenant: string, source: string): AppSource {
+  const app = parseAppSource(source);
+  requireAuthorMayRun(ctx, caller, tenant, app);
+  return app;
 }
 
 /** Kestra's query filters (`filters[field][OP]=value`), as far as apps are searched: q, namespace, tags, type. */
@@ -68,8 +75,7 @@ async function bulkRows(ctx: PerchContext, tenant: string, body: unknown): Promi
 
 /** Creates or replaces (by `id`) one app from an imported source. */
 async function importOne(ctx: PerchContext, caller: Principal, tenant: string, source: string): Promise<string> {
-  const app = parseAppSource(source);
-  requireAuthorMayRun(ctx, caller, tenant, app);
+  const app = authoredSource(ctx, caller, tenant, source);
   const existing = await findAppById(ctx.db, tenant, app.id);
   if (!existing) return (await insertApp(ctx.db, tenant, app, source)).uid;
   if (!may(ctx, caller, tenant, 'APP', 'UPDATE')) throw forbidden(`Permission APP:UPDATE on tenant ${tenant} is required to replace app ${app.id}`);
@@ -131,9 +137,7 @@ export function registerAppApi(app: FastifyInstance, ctx: PerchContext): void {
     const tenant = tenantOf(request);
     const caller = requirePermission(ctx, request, tenant, 'APP', 'CREATE');
     const source = yamlBody(request);
-    const parsed = parseAppSource(source);
-    requireAuthorMayRun(ctx, caller, tenant, parsed);
-    return toApiAppSource(await insertApp(ctx.db, tenant, parsed, source));
+    return toApiAppSource(await insertApp(ctx.db, tenant, authoredSource(ctx, caller, tenant, source), source));
   });
 
   // getApp
@@ -149,9 +153,7 @@ export function registerAppApi(app: FastifyInstance, ctx: PerchContext): void {
     const caller = requirePermission(ctx, request, tenant, 'APP', 'UPDATE');
     const row = await mustFind(ctx, tenant, idOf(request));
     const source = yamlBody(request);
-    const parsed = parseAppSource(source);
-    requireAuthorMayRun(ctx, caller, tenant, parsed);
-    return toApiAppSource(await updateAppSource(ctx.db, row, parsed, source));
+    return toApiAppSource(await updateAppSource(ctx.db, row, authoredSource(ctx, caller, tenant, source), source));
   });
 
   // deleteApp
