@@ -28,7 +28,7 @@ export interface EntityRoute {
 const ENTITY_ROUTES = new Map<string, EntityRoute>();
 /** Collection route (as registered) → the entity a POST there creates; its id comes from the entry. */
 const CREATE_ROUTES = new Map<string, EntityRoute>();
-const CHANGE_METHODS = new Set(['PUT', 'PATCH', 'DELETE']);
+const CHANGE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
 
 /**
  * A feature hands the audit log how to read its entities: `changes` are the routes whose PUT, PATCH
@@ -61,7 +61,8 @@ async function read(ctx: PerchContext, capture: Capture): Promise<string | null>
 /** Reads the state before, for the changes listed above. Never fails the call. */
 export function installEntityStateCapture(app: FastifyInstance, ctx: PerchContext): void {
   app.addHook('preHandler', async (request: FastifyRequest) => {
-    if (request.method === 'POST') {
+    // A POST on an entity's own route (an app's enable/disable) changes it, like a PUT.
+    if (request.method === 'POST' && !ENTITY_ROUTES.has(request.routeOptions.url ?? '')) {
       const created = CREATE_ROUTES.get(request.routeOptions.url ?? '');
       const params = { ...((request.params ?? {}) as Record<string, string>) };
       if (created && request.principal) captures.set(request, { ...created, params, tenant: params.tenant ?? '', before: null });

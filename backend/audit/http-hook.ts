@@ -14,14 +14,16 @@ const READ_POSTS = /\/(?:autocomplete|ids|search|find)$/;
 /** Perch's own collections, by the path segment after /api/v1/ or /api/v1/{tenant}/. */
 const PERCH_COLLECTIONS: Record<string, Resource> = {
   users: 'USER', me: 'USER', roles: 'ROLE', groups: 'GROUP', bindings: 'BINDING',
-  'service-accounts': 'SERVICE_ACCOUNT', tokens: 'SERVICE_ACCOUNT', auditlogs: 'AUDITLOG',
+  'service-accounts': 'SERVICE_ACCOUNT', tokens: 'SERVICE_ACCOUNT', auditlogs: 'AUDITLOG', apps: 'APP',
 };
 
 function jsonId(payload: unknown): string | null {
   if (typeof payload !== 'string' || !payload.startsWith('{') && !payload.startsWith('[')) return null;
   try {
-    const body = JSON.parse(payload) as { id?: unknown } | Array<{ id?: unknown }>;
+    const body = JSON.parse(payload) as { id?: unknown; uid?: unknown } | Array<{ id?: unknown }>;
     if (Array.isArray(body)) return body.map((b) => b?.id).filter((id) => typeof id === 'string').join(',') || null;
+    // EE's apps are named by a `uid` (their `id` is the author's).
+    if (typeof body?.uid === 'string') return body.uid;
     return typeof body?.id === 'string' ? body.id : null;
   } catch {
     return null;

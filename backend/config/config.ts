@@ -91,6 +91,15 @@ export const configSchema = z
           .default([]),
       })
       .prefault({}),
+    /** Apps' pages (issue 23): what one visitor may send, signed in or not. */
+    apps: z
+      .strictObject({
+        /** The largest form an app takes (its files included), in bytes. */
+        maxUploadSize: z.coerce.number().int().min(1024).max(2 ** 31 - 1).default(10 * 1024 * 1024),
+        /** Form submissions, resumes and kills per client address per minute, over all apps. */
+        submissionsPerMinute: z.coerce.number().int().min(1).default(10),
+      })
+      .prefault({}),
     admin: z
       .strictObject({ email: z.email().optional(), password: z.string().optional() })
       .prefault({}),
@@ -278,6 +287,8 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_KESTRA_TIMEOUT: 'kestra.timeout',
   PERCH_KESTRA_MAX_UPLOAD_SIZE: 'kestra.maxUploadSize',
   PERCH_KESTRA_INTERNAL_HOSTS: 'kestra.internalHosts',
+  PERCH_APPS_MAX_UPLOAD_SIZE: 'apps.maxUploadSize',
+  PERCH_APPS_SUBMISSIONS_PER_MINUTE: 'apps.submissionsPerMinute',
   PERCH_ADMIN_EMAIL: 'admin.email',
   PERCH_ADMIN_PASSWORD: 'admin.password',
   PERCH_SESSION_IDLE_TIMEOUT: 'session.idleTimeout',

@@ -191,6 +191,32 @@ export interface SsoLoginsTable {
   expires_at: number;
 }
 
+/** Apps (migration 012): the YAML source and what is read out of it. */
+export interface AppsTable {
+  uid: string;
+  tenant_id: string;
+  id: string;
+  name: string;
+  type: string;
+  namespace: string;
+  flow_id: string;
+  /** JSON array of strings. */
+  tags: string;
+  enabled: number;
+  source: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An execution an app started (migration 012), named by the SHA-256 of its run token. */
+export interface AppRunsTable {
+  token_hash: string;
+  app_uid: string;
+  execution_id: string;
+  submitted_by: string | null;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -207,4 +233,6 @@ export interface Database {
   audit_ship_cursors: AuditShipCursorsTable;
   sso_identities: SsoIdentitiesTable;
   sso_logins: SsoLoginsTable;
+  apps: AppsTable;
+  app_runs: AppRunsTable;
 }

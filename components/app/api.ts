@@ -69,6 +69,19 @@ export async function send<S extends z.ZodType | undefined = undefined>(
   }
 }
 
+/** A write whose body is YAML text (EE's app sources), checked like {@link send}'s answers. */
+export async function sendYaml<S extends z.ZodType>(method: 'post' | 'put', path: string, yaml: string, schema: S): Promise<z.infer<S>> {
+  try {
+    const response = await http(relative(path), { method, body: yaml, headers: { 'content-type': 'application/x-yaml' } });
+    await clearCache();
+    const parsed = schema.safeParse(await response.json());
+    if (!parsed.success) throw new ApiError(`Perch answered ${path} with an unexpected shape`, 0);
+    return parsed.data;
+  } catch (error) {
+    throw await toApiError(error);
+  }
+}
+
 /** The current tenant's API prefix: `/api/v1/main`. */
 export function tenantApi(tenant: string, rest: string): string {
   return `/api/v1/${encodeURIComponent(tenant)}/${rest.replace(/^\//, '')}`;

@@ -1,11 +1,16 @@
 /**
- * In place of the stock UI's Enterprise upsell at /ui/{tenant}/apps: an honest "not available yet".
- * Hook for end-to-end tests: `#perch-apps`.
+ * The Apps page, in place of the stock UI's Enterprise upsell at /ui/{tenant}/apps: the catalog of the
+ * tenant's apps (search, tag filter, enable/disable, open and copy the public link) and the YAML editor
+ * (errors at their line, preview).
+ *
+ * Stable hooks for end-to-end tests: `#perch-apps`; `[data-testid=app-row]` (`data-app-uid`),
+ * `app-create`, `app-edit`, `app-toggle`; in the editor `app-source`, `app-save`, `app-preview`,
+ * `app-errors` with one `app-error-line` (`data-line`) per error, `app-preview-blocks`.
  */
+import { AppsScreen } from '../apps/apps-screen';
 import { defineFeature } from '../app/feature';
 import { canSee } from '../app/session';
 import { strings } from '../app/strings';
-import { Page } from '../ui/page';
 
 export default defineFeature({
   id: 'apps-page',
@@ -14,14 +19,9 @@ export default defineFeature({
   placement: 'replace',
   title: strings.apps.title,
   visibleTo: (me) => canSee(me, 'APP'),
-  render: () => (
+  render: (context) => (
     <div id="perch-apps">
-      <Page title={strings.apps.title}>
-        <div class="max-w-2xl rounded-lg border border-zinc-200 bg-white p-4 text-sm dark:border-zinc-700 dark:bg-zinc-900">
-          <p class="mb-2 font-medium">{strings.apps.unavailable}</p>
-          <p class="text-zinc-600 dark:text-zinc-400">{strings.apps.explanation}</p>
-        </div>
-      </Page>
+      <AppsScreen tenant={context.tenant} me={context.me!} />
     </div>
   ),
 });

@@ -183,9 +183,10 @@ describe('EE operations Perch does not implement yet', () => {
 
   it('answer 501 naming the operation, forward nothing, and leave 403 for Kestra operations Perch does not know', async () => {
     kestra.clear();
-    const apps = await admin.fetch('GET', '/api/v1/main/apps/search');
+    // Perch serves the Apps API (issue 23) but not EE's app runtime operations.
+    const apps = await admin.fetch('GET', '/api/v1/main/apps/view/some-app');
     expect(apps.status).toBe(501);
-    expect(apps.json.message).toContain('searchApps');
+    expect(apps.json.message).toContain('openApp');
     const maintenance = await admin.fetch('POST', '/api/v1/instance/maintenance/enter', { json: {} });
     expect(maintenance.status).toBe(501);
     expect(maintenance.json.message).toContain('enterMaintenance');
@@ -200,6 +201,6 @@ describe('EE operations Perch does not implement yet', () => {
 
   it('still ask who is calling first: 401 without a session', async () => {
     const anonymous = new Browser(admin.perch);
-    expect((await anonymous.fetch('GET', '/api/v1/main/apps/search')).status).toBe(401);
+    expect((await anonymous.fetch('GET', '/api/v1/main/apps/view/some-app')).status).toBe(401);
   });
 });

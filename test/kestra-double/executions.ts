@@ -28,6 +28,7 @@ import {
   openSse,
   paginate,
   parseFilters,
+  sendBinary,
   sendEmpty,
   sendJson,
   unprocessable,
@@ -104,7 +105,9 @@ function coerceInput(def: InputDef, raw: unknown, where: string): unknown {
 }
 
 /** Resolve declared inputs from submitted values (form fields / subflow inputs); undeclared values are dropped. */
-export function resolveInputs(defs: unknown, given: Map<string, unknown>, files: MultipartPart[], fileUri: (id: string, name: string) => string, where = 'inputs'): Record<string, unknown> {
+export function resolveInputs(
+  defs: unknown, given: Map<string, unknown>, files: MultipartPart[], fileUri: (id: string, name: string) => string, where = 'inputs', storeFile?: (uri: string, data: Buffer) => void,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!Array.isArray(defs)) return out;
   for (const d of defs as InputDef[]) {
@@ -113,6 +116,7 @@ export function resolveInputs(defs: unknown, given: Map<string, unknown>, files:
       const f = files.find((p) => p.name === d.id);
       if (f) {
         out[d.id] = fileUri(d.id, f.filename ?? d.id);
+        storeFile?.(String(out[d.id]), f.data);
         continue;
       }
     }
@@ -277,7 +281,18 @@ function dequeueNext(rt: DoubleRuntime, ended: ExecutionRec): void {
   if (next) unqueueExecution(rt, next, 'RUNNING');
 }
 
+/** The flow's `outputs` (id, type, value), rendered against the execution (Kestra 2.0 flow outputs). */
+function flowOutputs(rt: DoubleRuntime, exec: ExecutionRec): Record<string, unknown> | undefined {
+  const rev = rt.store.flows.get(flowKey(exec.namespace, exec.flowId))?.revisions.find((r) => r.revision === exec.flowRevision);
+  const defs = rev?.doc.outputs;
+  if (!Array.isArray(defs) || defs.length === 0) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const d of defs as { id?: unknown; value?: unknown }[]) if (typeof d?.id === 'string') out[d.id] = render(d.value, exec);
+  return out;
+}
+
 function finish(rt: DoubleRuntime, exec: ExecutionRec, state: 'SUCCESS' | 'FAILED' | 'KILLED'): void {
+  if (state === 'SUCCESS') exec.outputs = flowOutputs(rt, exec);
   transition(exec.state, state);
   rt.store.executionChanged(exec);
   dequeueNext(rt, exec);
@@ -397,7 +412,10 @@ export function resumeExecution(rt: DoubleRuntime, exec: ExecutionRec, fields: M
   }
   const task = exec.tasks[exec.cursor] ?? {};
   const tr = exec.taskRunList[exec.taskRunList.length - 1];
-  const onResume = resolveInputs(task.onResume, fields, files, (id, name) => `kestra:///${exec.namespace}/${exec.flowId}/executions/${exec.id}/inputs/${id}/${name}`, 'onResume');
+  const onResume = resolveInputs(
+    task.onResume, fields, files, (id, name) => `kestra:///${exec.namespace}/${exec.flowId}/executions/${exec.id}/inputs/${id}/${name}`, 'onResume',
+    (uri, data) => rt.store.storage.set(uri, Buffer.from(data)),
+  );
   if (tr) {
     tr.outputs = { onResume };
     transition(tr.state, 'RUNNING');
@@ -472,7 +490,10 @@ async function createExecution(ctx: Ctx, p: Record<string, string>): Promise<voi
   if (rev.doc.disabled === true) throw conflict('Cannot execute a disabled flow');
   const { fields, files } = formFields(ctx);
   const executionIdForFiles = newId();
-  const inputs = resolveInputs(rev.doc.inputs, new Map(fields), files, (id, name) => `kestra:///${flow.namespace}/${flow.id}/executions/${executionIdForFiles}/inputs/${id}/${name}`);
+  const inputs = resolveInputs(
+    rev.doc.inputs, new Map(fields), files, (id, name) => `kestra:///${flow.namespace}/${flow.id}/executions/${executionIdForFiles}/inputs/${id}/${name}`,
+    'inputs', (uri, data) => ctx.rt.store.storage.set(uri, Buffer.from(data)),
+  );
   const labels: { key: string; value: string }[] = [];
   for (const l of ctx.query.getAll('labels')) {
     const i = l.indexOf(':');
@@ -550,6 +571,20 @@ function followExecution(ctx: Ctx, p: Record<string, string>): void {
   store.on(`execution:${exec.id}`, onChange);
   sse.onClose(() => store.off(`execution:${exec.id}`, onChange));
   onChange(exec);
+}
+
+/**
+ * A file of the execution's storage (`downloadFileFromExecution`): the path must lie under the
+ * execution's own storage prefix, as Kestra's `validateFile` requires ("Invalid prefix path" otherwise).
+ */
+async function executionFile(ctx: Ctx, p: Record<string, string>): Promise<void> {
+  const exec = requireExecution(ctx, p.executionId!);
+  const path = ctx.query.get('path') ?? '';
+  if (!path.startsWith(`kestra:///${exec.namespace}/${exec.flowId}/executions/${exec.id}/`)) throw unprocessable('Invalid prefix path');
+  const data = ctx.rt.store.storage.get(path);
+  if (!data) throw notFound(`File '${path}' not found`);
+  const name = path.split('/').pop() ?? 'file';
+  await sendBinary(ctx, 200, data, data.length, 'application/octet-stream', { 'content-disposition': `attachment; filename="${name}"` });
 }
 
 function resume(ctx: Ctx, p: Record<string, string>): void {
@@ -674,6 +709,7 @@ export const executionRoutes: Route[] = [
     { method, path: '/api/v1/:tenant/executions/webhook/:namespace/:id/:key/:path', handler: webhook, open: true },
   ]),
   { method: 'GET', path: '/api/v1/:tenant/executions/:executionId/follow', handler: followExecution },
+  { method: 'GET', path: '/api/v1/:tenant/executions/:executionId/file', handler: executionFile },
   { method: 'POST', path: '/api/v1/:tenant/executions/:executionId/actions/resume', handler: resume },
   { method: 'DELETE', path: '/api/v1/:tenant/executions/:executionId/actions/kill', handler: kill },
   { method: 'GET', path: '/api/v1/:tenant/executions/:executionId', handler: getExecution },

@@ -349,3 +349,23 @@ describe('through Perch: graph, import, force-run and unqueue by role', () => {
     await env.kestra.waitForExecution(running);
   });
 });
+
+describe('execution files and flow outputs (issue 23)', () => {
+  it('keeps a FILE input in storage, serves it under the execution prefix only, and renders flow outputs at SUCCESS', async () => {
+    k.addFlow('id: files\nnamespace: apps.double\ninputs:\n  - id: doc\n    type: FILE\n  - id: who\n    type: STRING\noutputs:\n  - id: copy\n    type: FILE\n    value: "{{ inputs.doc }}"\n  - id: hello\n    type: STRING\n    value: "hi {{ inputs.who }}"\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n');
+    const form = multipartForm([{ name: 'who', data: 'Ada' }, { name: 'doc', filename: 'notes.txt', data: 'the bytes' }]);
+    const created = await call('POST', '/executions/apps.double/files', form.body, form.headers);
+    expect(created.status).toBe(200);
+    const done = await k.waitForExecution(created.body.id, ['SUCCESS']);
+    const uri = `kestra:///apps.double/files/executions/${created.body.id}/inputs/doc/notes.txt`;
+    expect(done.outputs).toEqual({ copy: uri, hello: 'hi Ada' });
+    const file = await fetch(api(`/executions/${created.body.id}/file?path=${encodeURIComponent(uri)}`), { headers: { authorization: k.authorization } });
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-disposition')).toBe('attachment; filename="notes.txt"');
+    expect(await file.text()).toBe('the bytes');
+    const outside = await call('GET', `/executions/${created.body.id}/file?path=${encodeURIComponent('kestra:///apps.double/other/notes.txt')}`);
+    expect(outside.status).toBe(422);
+    expect(outside.body.message).toMatch(/Invalid prefix path/);
+    expect((await call('GET', `/executions/${created.body.id}/file?path=${encodeURIComponent(`${uri}.missing`)}`)).status).toBe(404);
+  });
+});

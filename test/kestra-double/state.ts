@@ -161,6 +161,8 @@ export interface ExecutionRec {
   waitingOn?: string;
   /** Paused by `…/actions/pause` (not by a Pause task): resuming continues at the same task. */
   pausedByRequest?: boolean;
+  /** The flow's `outputs`, rendered when the execution succeeds (Kestra 2.0 `Execution.outputs`). */
+  outputs?: Record<string, unknown>;
   timer?: NodeJS.Timeout;
 }
 
@@ -205,6 +207,7 @@ export function executionJson(exec: ExecutionRec, kind: 'execution' | 'api' | 'l
   out.flowRevision = exec.flowRevision;
   if (kind !== 'light') out.taskRunList = exec.taskRunList.map((tr) => taskRunJson(exec, tr, kind === 'execution'));
   out.inputs = { ...exec.inputs };
+  if (exec.outputs) out.outputs = { ...exec.outputs };
   out.labels = exec.labels.map((l) => ({ ...l }));
   out.state = stateJson(exec.state);
   out.originalId = exec.originalId;
@@ -259,6 +262,8 @@ export class DoubleStore extends EventEmitter {
   readonly kv = new Map<string, Map<string, KvRec>>();
   /** `namespace\0flowId\0triggerId` → trigger state */
   readonly triggers = new Map<string, TriggerRec>();
+  /** Internal storage: `kestra:///…` URI → bytes (FILE inputs an execution was given). */
+  readonly storage = new Map<string, Buffer>();
 
   constructor() {
     super();
@@ -287,5 +292,6 @@ export class DoubleStore extends EventEmitter {
     this.dirs.clear();
     this.kv.clear();
     this.triggers.clear();
+    this.storage.clear();
   }
 }

@@ -20,6 +20,7 @@ from kestrapy.models.iam_role_controller_api_role_create_or_update_request impor
 from kestrapy.models.iam_service_account_controller_api_service_account_request import IAMServiceAccountControllerApiServiceAccountRequest
 from kestrapy.models.iam_user_controller_api_create_or_update_user_request import IAMUserControllerApiCreateOrUpdateUserRequest
 from kestrapy.models.create_api_token_request import CreateApiTokenRequest
+from kestrapy.models.apps_controller_api_bulk_operation_request import AppsControllerApiBulkOperationRequest
 
 TENANT = "main"
 # The owner signs in with Basic credentials (a person's own, which may mint tokens); programs use tokens.
@@ -122,7 +123,44 @@ def flows_and_executions():
     return {"flowId": read.id, "namespace": read.namespace, "executionFlow": read_execution.flow_id, "searched": (searched["total"] if isinstance(searched, dict) else searched.total) >= 1}
 
 
+APP = """id: sdk-app-{suffix}
+type: io.kestra.plugin.ee.apps.Execution
+displayName: {name}
+namespace: team.sdk
+flowId: hello
+access:
+  type: PUBLIC
+  catalog: true
+tags: [SDK]
+layout:
+  - on: OPEN
+    blocks:
+      - type: io.kestra.plugin.ee.apps.execution.blocks.CreateExecutionForm
+"""
+
+
+def apps():
+    created = client.apps.create_app(TENANT, APP.format(suffix=suffix, name="First"))
+    client.apps.update_app(created.uid, TENANT, APP.format(suffix=suffix, name="Second"))
+    read = client.apps.app(created.uid, TENANT)
+    tags = client.apps.list_tags(TENANT)
+    searched = client.apps.search_apps(TENANT, page=1, size=10, filters=[{"field": "tags", "operation": "IN", "value": ["SDK"]}])
+    catalog = client.apps.search_apps_from_catalog(TENANT, page=1, size=10)
+    disabled = client.apps.disable_app(created.uid, TENANT)
+    client.apps.bulk_enable_apps(TENANT, AppsControllerApiBulkOperationRequest(uids=[created.uid]))
+    exported = client.apps.bulk_export_apps(TENANT, AppsControllerApiBulkOperationRequest(uids=[created.uid]))
+    imported = client.apps.bulk_import_apps(TENANT, file_content=APP.format(suffix=suffix + "-b", name="Imported"))
+    client.apps.bulk_delete_apps(TENANT, AppsControllerApiBulkOperationRequest(uids=imported.success))
+    client.apps.delete_app(created.uid, TENANT)
+    return {
+        "name": read.name, "tags": tags.tags, "searched": [a.uid for a in searched.results] == [created.uid],
+        "catalog": any(i.uid == created.uid for i in catalog.results), "disabledEnabled": disabled.enabled,
+        "exportIsZip": exported[:2] == b"PK", "imported": len(imported.success), "gone": status_of(lambda: client.apps.app(created.uid, TENANT)),
+    }
+
+
 SCENARIOS = {
+    "apps": apps,
     "users": users,
     "groups-roles-bindings": groups_roles_bindings,
     "service-accounts-and-tokens": service_accounts_and_tokens,

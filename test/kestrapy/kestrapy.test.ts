@@ -52,6 +52,10 @@ describe.skipIf('missing' in python)('kestrapy 2.0.3 against Perch', () => {
     expect(await drive('invitations')).toEqual({ status: 'PENDING', byEmail: 1, gone: 404 });
   });
 
+  it('apps: create, update, read, tags, search by tag, catalog, disable, bulk enable, export, import, bulk delete, delete', async () => {
+    expect(await drive('apps')).toEqual({ name: 'Second', tags: ['SDK'], searched: true, catalog: true, disabledEnabled: false, exportIsZip: true, imported: 1, gone: 404 });
+  });
+
   it('audit logs: what the other scenarios did is there, in a page kestrapy reads', async () => {
     const result = await drive('audit-logs');
     expect(result.total).toBeGreaterThan(0);

@@ -52,10 +52,6 @@ describe('tenants and apps pages', () => {
     expect(appsPage.visibleTo!(person({ permissions: { namespaces: { team: { APP: ['VIEW'] } } } }))).toBe(true);
   });
 
-  it('apps page says honestly that apps are not available', () => {
-    render(<>{appsPage.render(at('/ui/main/apps', owner))}</>);
-    expect(document.getElementById('perch-apps')!.textContent).toContain('not available in this version of Perch');
-  });
 });
 
 describe('the pages of the demo routes Perch has no screen for', () => {
