@@ -5,6 +5,7 @@ import type { DecisionIndex } from './authz/decision-index.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { SessionManager } from './auth/sessions.js';
 import type { PerchConfig } from './config/config.js';
+import type { PerchMetrics } from './metrics/perch-metrics.js';
 import type { ChangeFeed } from './store/change-feed.js';
 import type { OpenStore, Store } from './store/database.js';
 
@@ -39,4 +40,6 @@ export interface PerchContext {
   log: FastifyBaseLogger;
   /** The append-only audit log: `record` resolves once the entry is committed. */
   audit: AuditLog;
+  /** What `/perch/metrics` reports: counted on the hot path without allocating. */
+  metrics: PerchMetrics;
 }
