@@ -1,0 +1,158 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
+import { Browser, logFlow, startPerch, type RunningPerch } from '../support/perch.js';
+
+/**
+ * Request ids (issue 19, point 5): every request has one, on every JSON log line it causes, in the
+ * x-request-id header of its answer and of the call Perch makes to Kestra, in both lanes (the fast
+ * lane runs before Fastify). A caller's own x-request-id is taken only from a trusted proxy.
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** A log stream that keeps every JSON line. */
+function logLines(): { stream: Writable; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { stream, lines };
+}
+
+describe('request ids with the Kestra double', () => {
+  let kestra: KestraDouble;
+  let perch: RunningPerch;
+  let admin: Browser;
+  const log = logLines();
+
+  beforeAll(async () => {
+    kestra = await startKestraDouble();
+    // Debug logging: Fastify writes a line as each request comes in and as it is answered (the fast lane is off then).
+    perch = await startPerch({ logStream: log.stream, config: { logLevel: 'debug', kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: 'PT2S' } } });
+    admin = new Browser(perch);
+    await admin.login();
+    expect((await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow('company.team', 'hello'), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await perch?.close();
+    await kestra?.close();
+  });
+
+  it('puts one id on every log line of a request, on its answer and on the call to Kestra', async () => {
+    kestra.clear();
+    const res = await admin.fetch('GET', '/api/v1/main/flows/company.team/hello');
+    expect(res.status).toBe(200);
+    const id = res.headers['x-request-id'] as string;
+    expect(id).toMatch(UUID);
+    expect(kestra.requests[0]!.headers['x-request-id']).toBe(id);
+    const mine = log.lines.filter((line) => line.reqId === id);
+    expect(mine.map((line) => line.msg)).toEqual(['incoming request', 'request completed']);
+    // No line of the request went out without its id.
+    const unlabelled = log.lines.filter((line) => !line.reqId && JSON.stringify(line).includes('/api/v1/main/flows/company.team/hello'));
+    expect(unlabelled).toEqual([]);
+  });
+
+  it('does not take a caller’s own x-request-id: a new one is made, and Kestra gets Perch’s', async () => {
+    kestra.clear();
+    const res = await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow('company.team', 'other'), headers: { 'content-type': 'application/x-yaml', 'x-request-id': 'caller-chosen-id' } });
+    expect(res.status).toBe(200);
+    const id = res.headers['x-request-id'] as string;
+    expect(id).toMatch(UUID);
+    expect(kestra.requests[0]!.headers['x-request-id']).toBe(id);
+    expect(JSON.stringify(log.lines)).not.toContain('caller-chosen-id');
+  });
+});
+
+describe('request ids in the fast lane', () => {
+  let kestra: KestraDouble;
+  let perch: RunningPerch;
+  let admin: Browser;
+
+  beforeAll(async () => {
+    kestra = await startKestraDouble();
+    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: 'PT2S' } } });
+    admin = new Browser(perch);
+    await admin.login();
+    expect((await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow('company.team', 'hello'), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await perch?.close();
+    await kestra?.close();
+  });
+
+  it('answers with its own id and sends it to Kestra, whatever id the caller sent', async () => {
+    kestra.clear();
+    const forwarded = perch.perch.fastLane.forwarded;
+    const res = await admin.fetch('GET', '/api/v1/main/flows/company.team/hello', { headers: { 'x-request-id': 'caller-chosen-id' } });
+    expect(res.status).toBe(200);
+    expect(perch.perch.fastLane.forwarded).toBe(forwarded + 1);
+    const id = res.headers['x-request-id'] as string;
+    expect(id).toMatch(UUID);
+    expect(kestra.requests[0]!.headers['x-request-id']).toBe(id);
+  });
+});
+
+describe.each([
+  ['the fast lane', true],
+  ['Fastify', false],
+])('the log lines of a failing call in %s', (_name, fastLane) => {
+  it('carry the id the answer carries', async () => {
+    const log = logLines();
+    // Kestra is unreachable (nothing listens on port 9): the forwarder logs a warning.
+    const perch = await startPerch({ fastLane, logStream: log.stream, config: { logLevel: 'warn' } });
+    try {
+      const admin = new Browser(perch);
+      await admin.login();
+      const res = await admin.fetch('GET', '/api/v1/main/flows/company.team/hello');
+      expect(res.status).toBe(502);
+      expect(perch.perch.fastLane.forwarded).toBe(fastLane ? 1 : 0);
+      const id = res.headers['x-request-id'] as string;
+      expect(id).toMatch(UUID);
+      const warned = log.lines.filter((line) => line.msg === 'Kestra did not answer');
+      expect(warned).toHaveLength(1);
+      expect(warned[0]!.reqId).toBe(id);
+    } finally {
+      await perch.close();
+    }
+  });
+});
+
+describe('request ids from a trusted proxy', () => {
+  let kestra: KestraDouble;
+  let perch: RunningPerch;
+  let admin: Browser;
+
+  beforeAll(async () => {
+    kestra = await startKestraDouble();
+    // The test's own address is the trusted proxy's.
+    perch = await startPerch({ config: { trustedProxies: ['127.0.0.1'], kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: 'PT2S' } } });
+    admin = new Browser(perch);
+    await admin.login();
+    expect((await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow('company.team', 'hello'), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await perch?.close();
+    await kestra?.close();
+  });
+
+  it.each([
+    ['the fast lane', 'GET', '/api/v1/main/flows/company.team/hello'],
+    ['Fastify', 'GET', '/api/v1/me'],
+  ])('keeps the proxy’s id in %s', async (_lane, method, path) => {
+    kestra.clear();
+    const res = await admin.fetch(method, path, { headers: { 'x-request-id': 'edge-7f3a:42' } });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-request-id']).toBe('edge-7f3a:42');
+    if (path.includes('flows')) expect(kestra.requests[0]!.headers['x-request-id']).toBe('edge-7f3a:42');
+  });
+
+  it.each([['with a space'], ['x'.repeat(65)], ['quote"inside'], ['{"msg":"forged"}']])('replaces an id that could break a log line or the audit log’s column: %j', async (sent) => {
+    const res = await admin.fetch('GET', '/api/v1/me', { headers: { 'x-request-id': sent } });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-request-id']).toMatch(UUID);
+  });
+});
