@@ -151,16 +151,22 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
                 if (t) (nominated ??= []).push(t);
               }
             }
-            if (DROPPED_RESPONSE.has(name)) continue;
+            // Perch's own headers (HSTS, x-request-id, set as the request arrived) are not Kestra's to change.
+            if (DROPPED_RESPONSE.has(name) || res.hasHeader(name)) continue;
             out.push(name, value);
           }
           if (nominated) {
             for (let i = out.length - 2; i >= 0; i -= 2) if (nominated.includes(out[i]!)) out.splice(i, 2);
           }
           try {
-            res.writeHead(statusCode, out);
+            // Appended one by one: given as an array to writeHead, after headers set before it, Node
+            // would keep only the last of a repeated name.
+            for (let i = 0; i < out.length; i += 2) res.appendHeader(out[i]!, out[i + 1]!);
+            res.writeHead(statusCode);
           } catch (error) {
-            // An answer Node refuses to write (invalid status or header): nothing was sent yet.
+            // An answer Node refuses to write (invalid status or header): nothing was sent yet, and
+            // nothing of Kestra's goes into Perch's answer.
+            for (let i = 0; i < out.length; i += 2) res.removeHeader(out[i]!);
             settled = true;
             res.removeListener('close', onClose);
             abortUpstream?.();

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, logFlow, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, logFlow, startBehindUpstream, startPerch, type RunningPerch } from '../support/perch.js';
 
 /**
  * Request ids (issue 19, point 5): every request has one, on every JSON log line it causes, in the
@@ -154,5 +154,22 @@ describe('request ids from a trusted proxy', () => {
     const res = await admin.fetch('GET', '/api/v1/me', { headers: { 'x-request-id': sent } });
     expect(res.status).toBe(200);
     expect(res.headers['x-request-id']).toMatch(UUID);
+  });
+});
+
+describe('an id Kestra sends back', () => {
+  it('does not replace Perch’s on the answer, and Kestra’s repeated headers stay repeated', async () => {
+    const behind = await startBehindUpstream((_req, res) => {
+      res.writeHead(200, ['content-type', 'application/json', 'x-request-id', 'kestra-own', 'x-kestra', 'one', 'x-kestra', 'two']);
+      res.end('{}');
+    });
+    try {
+      const res = await behind.browser.fetch('GET', '/api/v1/main/flows/company.team/hello');
+      expect(res.status).toBe(200);
+      expect(res.headers['x-request-id']).toMatch(UUID);
+      expect([res.headers['x-kestra']].flat()).toEqual(['one', 'two']);
+    } finally {
+      await behind.close();
+    }
   });
 });
