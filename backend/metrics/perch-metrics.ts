@@ -90,7 +90,7 @@ export class PerchMetrics {
       }),
     );
     this.requests = new SlotCounter(registry, 'perch_http_requests_total', 'Requests answered, by route class, lane and status class (counted when the answer’s head is sent)', slots);
-    this.decisions = new SlotCounter(registry, 'perch_authz_decisions_total', 'Authorization decisions on Kestra calls and Perch’s guard: allowed (granted, narrowed) or denied, by reason', [
+    this.decisions = new SlotCounter(registry, 'perch_authz_decisions_total', 'Authorization decisions (Kestra calls, Perch’s own API, the guard’s sign-in and cross-site checks): allowed (granted, narrowed) or denied, by reason', [
       ...ALLOWED_REASONS.map((reason) => ({ decision: 'allowed', reason })),
       ...DENIED_REASONS.map((reason) => ({ decision: 'denied', reason })),
     ]);

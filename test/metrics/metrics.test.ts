@@ -122,6 +122,15 @@ describe('/perch/metrics', () => {
     expect(unauthenticated).toBe(1);
   });
 
+  it('counts a refusal of Perch’s own API as a denial, and Perch’s API answers by class', async () => {
+    const [forbidden, perchApi4xx] = await moved(
+      async () => expect((await viewer.fetch('GET', '/api/v1/main/roles/search')).status).toBe(403),
+      'perch_authz_decisions_total{decision="denied",reason="forbidden"}',
+      'perch_http_requests_total{route="perch_api",lane="fastify",status="4xx"}',
+    );
+    expect([forbidden, perchApi4xx]).toEqual([1, 1]);
+  });
+
   it('counts a read forwarded by the fast lane: an allowed decision, Kestra’s latency, a fast-lane 2xx', async () => {
     const lane = perch.perch.fastLane.forwarded;
     const [granted, latency, fast2xx] = await moved(
