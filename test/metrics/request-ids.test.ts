@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, logFlow, startBehindUpstream, startPerch, type RunningPerch } from '../support/perch.js';
+import type { PerchConfigInput } from '../../backend/config/config.js';
+import { Browser, logFlow, startBehindKestra, startBehindUpstream, startPerch } from '../support/perch.js';
 
 /**
  * Request ids (issue 19, point 5): every request has one, on every JSON log line it causes, in the
@@ -10,6 +10,13 @@ import { Browser, logFlow, startBehindUpstream, startPerch, type RunningPerch } 
  */
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** The Kestra double with one flow, and a Perch in front of it with its owner signed in. */
+async function withFlow(config: Omit<PerchConfigInput, 'kestra'>, logStream?: NodeJS.WritableStream) {
+  const started = await startBehindKestra('PT2S', config, {}, { logStream });
+  expect((await started.admin.fetch('POST', '/api/v1/main/flows', { body: logFlow('company.team', 'hello'), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
+  return started;
+}
 
 /** A log stream that keeps every JSON line. */
 function logLines(): { stream: Writable; lines: Array<Record<string, unknown>> } {
@@ -24,23 +31,17 @@ function logLines(): { stream: Writable; lines: Array<Record<string, unknown>> }
 }
 
 describe('request ids with the Kestra double', () => {
-  let kestra: KestraDouble;
-  let perch: RunningPerch;
+  let setup: Awaited<ReturnType<typeof withFlow>>;
+  let kestra: Awaited<ReturnType<typeof withFlow>>['kestra'];
   let admin: Browser;
   const log = logLines();
 
   beforeAll(async () => {
-    kestra = await startKestraDouble();
     // Debug logging: Fastify writes a line as each request comes in and as it is answered (the fast lane is off then).
-    perch = await startPerch({ logStream: log.stream, config: { logLevel: 'debug', kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: 'PT2S' } } });
-    admin = new Browser(perch);
-    await admin.login();
-    expect((await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow('company.team', 'hello'), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
+    setup = await withFlow({ logLevel: 'debug' }, log.stream);
+    ({ kestra, admin } = setup);
   });
-  afterAll(async () => {
-    await perch?.close();
-    await kestra?.close();
-  });
+  afterAll(() => setup?.close());
 
   it('puts one id on every log line of a request, on its answer and on the call to Kestra', async () => {
     kestra.clear();
@@ -68,23 +69,15 @@ describe('request ids with the Kestra double', () => {
 });
 
 describe('request ids in the fast lane', () => {
-  let kestra: KestraDouble;
-  let perch: RunningPerch;
-  let admin: Browser;
+  let setup: Awaited<ReturnType<typeof withFlow>>;
 
   beforeAll(async () => {
-    kestra = await startKestraDouble();
-    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: 'PT2S' } } });
-    admin = new Browser(perch);
-    await admin.login();
-    expect((await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow('company.team', 'hello'), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
+    setup = await withFlow({});
   });
-  afterAll(async () => {
-    await perch?.close();
-    await kestra?.close();
-  });
+  afterAll(() => setup?.close());
 
   it('answers with its own id and sends it to Kestra, whatever id the caller sent', async () => {
+    const { kestra, perch, admin } = setup;
     kestra.clear();
     const forwarded = perch.perch.fastLane.forwarded;
     const res = await admin.fetch('GET', '/api/v1/main/flows/company.team/hello', { headers: { 'x-request-id': 'caller-chosen-id' } });
@@ -122,22 +115,16 @@ describe.each([
 });
 
 describe('request ids from a trusted proxy', () => {
-  let kestra: KestraDouble;
-  let perch: RunningPerch;
+  let setup: Awaited<ReturnType<typeof withFlow>>;
+  let kestra: Awaited<ReturnType<typeof withFlow>>['kestra'];
   let admin: Browser;
 
   beforeAll(async () => {
-    kestra = await startKestraDouble();
     // The test's own address is the trusted proxy's.
-    perch = await startPerch({ config: { trustedProxies: ['127.0.0.1'], kestra: { url: kestra.url, username: kestra.username, password: kestra.password, timeout: 'PT2S' } } });
-    admin = new Browser(perch);
-    await admin.login();
-    expect((await admin.fetch('POST', '/api/v1/main/flows', { body: logFlow('company.team', 'hello'), headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
+    setup = await withFlow({ trustedProxies: ['127.0.0.1'] });
+    ({ kestra, admin } = setup);
   });
-  afterAll(async () => {
-    await perch?.close();
-    await kestra?.close();
-  });
+  afterAll(() => setup?.close());
 
   it.each([
     ['the fast lane', 'GET', '/api/v1/main/flows/company.team/hello'],
