@@ -82,7 +82,7 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
     return out;
   };
 
-  /** How a call through reply-from failed, for the metrics (forward.ts tells its own). */
+  /** How a call failed: what Perch answers, and what the metrics count (forward.ts counts its own). */
   const failureKind = (failure: ForwardFailure): KestraError => {
     if (failure.statusCode === 401) return 'credentials_refused';
     if (failure.statusCode === 504 || failure.code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT') return 'timeout';
@@ -90,8 +90,9 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
   };
 
   const failureAnswer = (failure: ForwardFailure): { status: number; message: string } => {
-    if (failure.statusCode === 401) return { status: 502, message: "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD" };
-    if (failure.statusCode === 504 || failure.code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT') return { status: 504, message: `Kestra did not answer within ${kestra.timeout} ms` };
+    const kind = failureKind(failure);
+    if (kind === 'credentials_refused') return { status: 502, message: "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD" };
+    if (kind === 'timeout') return { status: 504, message: `Kestra did not answer within ${kestra.timeout} ms` };
     const cause = (failure.cause as { code?: string } | undefined)?.code ?? failure.code ?? failure.message;
     return { status: 502, message: `Kestra is unreachable at ${kestra.origin} (${cause})` };
   };

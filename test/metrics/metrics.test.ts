@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { ADMIN_EMAIL, Browser, exchange, grantRole, logFlow, startPerch, type RunningPerch } from '../support/perch.js';
+import { ADMIN_EMAIL, Browser, exchange, grantRole, logFlow, startBehindUpstream, startPerch, type RunningPerch } from '../support/perch.js';
 
 /**
  * `/perch/metrics` (issue 19, point 5): Prometheus's text format, for the holder of the metrics token
@@ -186,6 +186,40 @@ describe('Kestra errors in the metrics', () => {
       expect((await scrape()).get('perch_kestra_errors_total{kind="unreachable"}')).toBe(before + 2);
     } finally {
       await perch.close();
+    }
+  });
+
+  it('counts a Kestra that refuses Perch’s account, one too slow, and one that breaks off, on both forwarders', async () => {
+    let mode: 'refusing' | 'slow' | 'breaking' = 'refusing';
+    const behind = await startBehindUpstream((req, res) => {
+      req.resume();
+      if (mode === 'refusing') return void res.writeHead(401).end();
+      if (mode === 'breaking') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"partial":');
+        return void setImmediate(() => res.destroy());
+      }
+      // slow: never answers.
+    }, 'PT0.3S');
+    try {
+      const kinds = ['credentials_refused', 'timeout', 'broken_off'] as const;
+      // This Perch has no metrics token: its metrics are read as the route would write them.
+      const read = async () => {
+        const text = await behind.perch.perch.ctx.metrics.scrape();
+        return kinds.map((kind) => samples(text).get(`perch_kestra_errors_total{kind="${kind}"}`)!);
+      };
+      const before = await read();
+      for (const next of ['refusing', 'slow', 'breaking'] as const) {
+        mode = next;
+        // A read goes by the direct forwarder, a write by reply-from; a broken-off answer may be a cut connection.
+        const viaDirect = await behind.browser.fetch('GET', '/api/v1/main/flows/company.team/a').catch(() => null);
+        const viaReplyFrom = await behind.browser.fetch('POST', '/api/v1/main/flows', { body: logFlow('company.team', 'a'), headers: { 'content-type': 'application/x-yaml' } }).catch(() => null);
+        if (mode === 'refusing') expect([viaDirect?.status, viaReplyFrom?.status]).toEqual([502, 502]);
+        if (mode === 'slow') expect([viaDirect?.status, viaReplyFrom?.status]).toEqual([504, 504]);
+      }
+      expect((await read()).map((n, i) => n - before[i]!)).toEqual([2, 2, 2]);
+    } finally {
+      await behind.close();
     }
   });
 });
