@@ -14,9 +14,10 @@ import { installClientAddress } from './http/client-address.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { installBodyDeadline } from './http/body-deadline.js';
 import { logsEveryRequest, requestLogOptions } from './http/request-log.js';
-import { REQUEST_ID_HEADER, requestIdSource } from './http/request-id.js';
+import { perchResponses } from './http/perch-response.js';
+import { requestIdSource } from './http/request-id.js';
 import { PerchMetrics } from './metrics/perch-metrics.js';
-import { countingResponses, installRequestMetrics } from './metrics/request-metrics.js';
+import { countAnswer, installRequestMetrics } from './metrics/request-metrics.js';
 import { registerMetricsRoutes } from './metrics/routes.js';
 import { startRetention } from './audit/retention.js';
 import { registerAuditRoutes } from './audit/routes.js';
@@ -145,14 +146,13 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   // Browsers that reached Perch over https keep to it (HSTS); Perch's answers say so, Kestra's too.
   const hsts = config.publicUrl?.startsWith('https:') ? HSTS : null;
   const metrics = new PerchMetrics();
-  // Every request's id, given as it arrives (both lanes), and echoed on its answer.
+  // Every request's id, given as it arrives (both lanes); its answer's head carries it, and HSTS.
   const requestId = requestIdSource(config.trustedProxies);
-  const serverOptions = { ServerResponse: countingResponses(metrics) };
+  const serverOptions = { ServerResponse: perchResponses({ hsts, onHead: countAnswer(metrics) }) };
   const app = Fastify({
     serverFactory: (fastify, settings) => {
       const handle = (req: IncomingMessage, res: ServerResponse) => {
-        if (hsts) res.setHeader('strict-transport-security', hsts);
-        res.setHeader(REQUEST_ID_HEADER, requestId(req));
+        requestId(req);
         return fastLane ? fastLane.take(req, res, fastify) : fastify(req, res);
       };
       const server = tls ? createHttpsServer({ ...tls, ...serverOptions }, handle) : createServer(serverOptions, handle);

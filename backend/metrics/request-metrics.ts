@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { AnswerTags, PerchResponse } from '../http/perch-response.js';
 import { LANES, ROUTE_CLASSES, type PerchMetrics, type RouteClass } from './perch-metrics.js';
 
 const UNROUTED = ROUTE_CLASSES.indexOf('unrouted');
 const KESTRA_API = ROUTE_CLASSES.indexOf('kestra_api');
-const FASTIFY = LANES.indexOf('fastify');
 const FAST = LANES.indexOf('fast');
 
 declare module 'fastify' {
@@ -14,36 +14,16 @@ declare module 'fastify' {
   }
 }
 
-/** What the counter needs to know of a response: its route class and lane, as indexes. */
-interface CountedResponse extends ServerResponse {
-  metricsRoute: number;
-  metricsLane: number;
-}
-
-/**
- * The server's response class: counts every answer as its head is sent (whoever sends it: Fastify,
- * the fast lane, the direct forwarder, an error path), from two numbers each lane sets on it. An
- * answer cut before its head (the caller left) is not counted.
- */
-export function countingResponses(metrics: PerchMetrics): typeof ServerResponse {
-  return class CountingResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> implements CountedResponse {
-    metricsRoute = UNROUTED;
-    metricsLane = FASTIFY;
-
-    override writeHead(statusCode: number, reason?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
-      // Counted once Node accepted the head: a refused one is followed by Perch's own answer.
-      super.writeHead(statusCode, reason as string, headers);
-      metrics.answered(this.metricsRoute, this.metricsLane, statusCode);
-      return this;
-    }
-  };
+/** Counts an answer whose head was written (http/perch-response.ts), by the route class and lane its request was tagged with. */
+export function countAnswer(metrics: PerchMetrics): (res: PerchResponse, status: number) => void {
+  return (res, status) => metrics.answered(res.metricsRoute < 0 ? UNROUTED : res.metricsRoute, res.metricsLane, status);
 }
 
 /** The fast lane forwards this call: a Kestra API read. */
 export function countAsFastLane(res: ServerResponse): void {
-  const counted = res as CountedResponse;
-  counted.metricsRoute = KESTRA_API;
-  counted.metricsLane = FAST;
+  const tagged = res as ServerResponse & AnswerTags;
+  tagged.metricsRoute = KESTRA_API;
+  tagged.metricsLane = FAST;
 }
 
 /** A route's class, from its URL pattern and whether it is the Kestra proxy's. */
@@ -64,7 +44,7 @@ export function installRequestMetrics(app: FastifyInstance): void {
   });
   app.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.config.metricsRoute;
-    if (route !== undefined) (reply.raw as CountedResponse).metricsRoute = route;
+    if (route !== undefined) (reply.raw as PerchResponse).metricsRoute = route;
     done();
   });
 }

@@ -20,10 +20,13 @@ import { forwardableHeaders } from './canonical-request.js';
  * errors before the answer started become Perch's JSON 502/504, a 401 from Kestra becomes a 502.
  */
 
-/** Response headers a proxy must not pass on (RFC 9110 §7.6.1), plus Kestra's credential prompts and cookies. */
+/**
+ * Response headers a proxy must not pass on (RFC 9110 §7.6.1), plus Kestra's credential prompts and
+ * cookies, and the headers Perch writes on every answer itself (http/perch-response.ts).
+ */
 const DROPPED_RESPONSE = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer', 'te', 'http2-settings',
-  'proxy-authenticate', 'www-authenticate', 'set-cookie',
+  'proxy-authenticate', 'www-authenticate', 'set-cookie', 'x-request-id', 'strict-transport-security',
 ]);
 
 export interface ForwardFailure {
@@ -151,22 +154,16 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
                 if (t) (nominated ??= []).push(t);
               }
             }
-            // Perch's own headers (HSTS, x-request-id, set as the request arrived) are not Kestra's to change.
-            if (DROPPED_RESPONSE.has(name) || res.hasHeader(name)) continue;
+            if (DROPPED_RESPONSE.has(name)) continue;
             out.push(name, value);
           }
           if (nominated) {
             for (let i = out.length - 2; i >= 0; i -= 2) if (nominated.includes(out[i]!)) out.splice(i, 2);
           }
           try {
-            // Appended one by one: given as an array to writeHead, after headers set before it, Node
-            // would keep only the last of a repeated name.
-            for (let i = 0; i < out.length; i += 2) res.appendHeader(out[i]!, out[i + 1]!);
-            res.writeHead(statusCode);
+            res.writeHead(statusCode, out);
           } catch (error) {
-            // An answer Node refuses to write (invalid status or header): nothing was sent yet, and
-            // nothing of Kestra's goes into Perch's answer.
-            for (let i = 0; i < out.length; i += 2) res.removeHeader(out[i]!);
+            // An answer Node refuses to write (invalid status or header): nothing was sent yet.
             settled = true;
             res.removeListener('close', onClose);
             abortUpstream?.();
