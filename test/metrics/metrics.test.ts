@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authFailures } from '../../backend/audit/auth-failures.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { ADMIN_EMAIL, Browser, exchange, grantRole, logFlow, startBehindUpstream, startPerch, type RunningPerch } from '../support/perch.js';
 
@@ -72,6 +73,12 @@ describe('/perch/metrics', () => {
     const owner = await admin.fetch('GET', '/perch/metrics');
     expect(owner.status).toBe(401);
     expect(owner.text).not.toContain('perch_http_requests_total');
+    // Each refusal is a failed authentication in the audit log (aggregated), never with the token tried.
+    await authFailures(perch.perch.ctx).flush();
+    const rows = await perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('action', '=', 'LOGIN_FAILURE').execute();
+    const reasons = rows.map((row) => JSON.parse(row.details) as { reason: string; count: number }).filter((d) => /metrics token/.test(d.reason));
+    expect(reasons.map((d) => [d.reason, d.count]).sort()).toEqual([['no metrics token', 2], ['wrong metrics token', 1]]);
+    expect(JSON.stringify(rows)).not.toContain(TOKEN);
   });
 
   it('is off (403) when no metrics token is configured', async () => {
