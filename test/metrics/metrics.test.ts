@@ -81,6 +81,19 @@ describe('/perch/metrics', () => {
     expect(JSON.stringify(rows)).not.toContain(TOKEN);
   });
 
+  it('is scraped before the first administrator exists, like the health checks', async () => {
+    const fresh = await startPerch({ withAdmin: false, config: { metrics: { token: TOKEN } } });
+    try {
+      expect((await exchange(`${fresh.url}/api/v1/me`, 'GET')).status).toBe(503);
+      const res = await exchange(`${fresh.url}/perch/metrics`, 'GET', { headers: SCRAPE });
+      expect(res.status).toBe(200);
+      expect(samples(res.text).get('perch_sessions_active')).toBe(0);
+      expect((await exchange(`${fresh.url}/perch/metrics`, 'GET')).status).toBe(401);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('is off (403) when no metrics token is configured', async () => {
     const bare = await startPerch();
     try {
