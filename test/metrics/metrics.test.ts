@@ -1,5 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authFailures } from '../../backend/audit/auth-failures.js';
+import { loadConfig, parseConfig } from '../../backend/config/config.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { ADMIN_EMAIL, Browser, exchange, grantRole, logFlow, startBehindUpstream, startPerch, type RunningPerch } from '../support/perch.js';
 
@@ -241,5 +245,20 @@ describe('Kestra errors in the metrics', () => {
     } finally {
       await behind.close();
     }
+  });
+});
+
+describe('metrics.token', () => {
+  it('is read from PERCH_METRICS_TOKEN or its _FILE, and refused when short or with spaces', async () => {
+    expect((await loadConfig({ env: { PERCH_METRICS_TOKEN: TOKEN } })).metrics.token).toBe(TOKEN);
+    const dir = await mkdtemp(path.join(tmpdir(), 'perch-metrics-'));
+    try {
+      await writeFile(path.join(dir, 'token'), `${TOKEN}\n`);
+      expect((await loadConfig({ env: { PERCH_METRICS_TOKEN_FILE: path.join(dir, 'token') } })).metrics.token).toBe(TOKEN);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(() => parseConfig({ metrics: { token: 'too-short' } })).toThrow(/metrics\.token \(PERCH_METRICS_TOKEN\): must be at least 32 printable characters/);
+    expect(() => parseConfig({ metrics: { token: `${TOKEN} with spaces` } })).toThrow(/metrics\.token/);
   });
 });
