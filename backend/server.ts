@@ -15,6 +15,11 @@ import { installClientAddress } from './http/client-address.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { installBodyDeadline } from './http/body-deadline.js';
 import { logsEveryRequest, requestLogOptions } from './http/request-log.js';
+import { perchResponses } from './http/perch-response.js';
+import { requestIdSource } from './http/request-id.js';
+import { PerchMetrics } from './metrics/perch-metrics.js';
+import { countAnswer, installRequestMetrics } from './metrics/request-metrics.js';
+import { registerMetricsRoutes } from './metrics/routes.js';
 import { startRetention } from './audit/retention.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { startShipper } from './audit/shipper.js';
@@ -142,13 +147,17 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   const tls = config.tls && (await readTls(config.tls));
   // Browsers that reached Perch over https keep to it (HSTS); Perch's answers say so, Kestra's too.
   const hsts = config.publicUrl?.startsWith('https:') ? HSTS : null;
+  const metrics = new PerchMetrics();
+  // Every request's id, given as it arrives (both lanes); its answer's head carries it, and HSTS.
+  const requestId = requestIdSource(config.trustedProxies);
+  const serverOptions = { ServerResponse: perchResponses({ hsts, onHead: countAnswer(metrics) }) };
   const app = Fastify({
     serverFactory: (fastify, settings) => {
       const handle = (req: IncomingMessage, res: ServerResponse) => {
-        if (hsts) res.setHeader('strict-transport-security', hsts);
+        requestId(req);
         return fastLane ? fastLane.take(req, res, fastify) : fastify(req, res);
       };
-      const server = tls ? createHttpsServer(tls, handle) : createServer(handle);
+      const server = tls ? createHttpsServer({ ...tls, ...serverOptions }, handle) : createServer(serverOptions, handle);
       // What Fastify sets on a server it creates itself.
       server.keepAliveTimeout = Number(settings.keepAliveTimeout);
       server.requestTimeout = Number(settings.requestTimeout);
@@ -157,6 +166,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     },
     logger: options.logger === false ? false : { ...requestLogOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) },
     logController: new LogController({ disableRequestLogging: !logsEveryRequest(config.logLevel) }),
+    genReqId: requestId,
     routerOptions: ROUTER_OPTIONS,
     bodyLimit: 1024 * 1024,
     requestTimeout: 0,
@@ -191,9 +201,11 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     authz: new DecisionIndex(),
     changes,
     log: app.log,
-    audit: new AuditLog(store, { key: auditKey.key }),
+    audit: new AuditLog(store, { key: auditKey.key, onCommitted: (seconds) => metrics.auditCommitted(seconds) }),
     envelope: masterKey.envelope,
+    metrics,
   };
+  metrics.watch({ auditBacklog: () => ctx.audit.backlog, activeSessions: () => ctx.sessions.countActive() });
   installReplicaSync(app, ctx);
   ctx.firstAdmin.onFound = () => reloadAuthorization(ctx);
   try {
@@ -207,6 +219,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
 
   const ownRoutes = new OwnRoutes();
   ownRoutes.install(app);
+  installRequestMetrics(app);
   await app.register(fastifyCookie);
   installBodyParsers(app);
   installBodyDeadline(app, config.bodyTimeout);
@@ -216,6 +229,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   installAuditHook(app, ctx);
   installAuthFailureTrail(app, ctx);
   registerHealthRoutes(app, ctx);
+  registerMetricsRoutes(app, ctx);
   registerAuthRoutes(app, ctx);
   registerSsoRoutes(app, ctx);
   registerUserRoutes(app, ctx);

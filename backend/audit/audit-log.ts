@@ -54,6 +54,8 @@ export interface AuditLogOptions {
    */
   key?: KeyObject;
   now?: () => number;
+  /** Told how long each batch took from being taken off the queue to its commit (seconds): the metrics' commit latency. */
+  onCommitted?: (seconds: number) => void;
 }
 
 interface Pending {
@@ -109,6 +111,8 @@ type Heads = Map<string, { seq: number; hash: string }>;
  */
 export class AuditLog {
   private queue: Pending[] = [];
+  /** Entries taken off the queue whose batch is not yet acknowledged. */
+  private inFlight = 0;
   private scheduled = false;
   /** Batches taken from the queue and not yet acknowledged. */
   private readonly batches = new Set<Promise<void>>();
@@ -128,6 +132,7 @@ export class AuditLog {
   private readonly maxBatch: number;
   private readonly sqliteSync: 'FULL' | 'NORMAL';
   private readonly now: () => number;
+  private readonly onCommitted: ((seconds: number) => void) | undefined;
   /** The link of a row: keyed with the audit key when there is one. */
   private readonly link: (row: UnhashedRow) => string;
   private closed = false;
@@ -140,6 +145,7 @@ export class AuditLog {
     this.maxBatch = options.maxBatch ?? 5000;
     this.sqliteSync = options.sqliteSync ?? 'FULL';
     this.now = options.now ?? Date.now;
+    this.onCommitted = options.onCommitted;
     const key = options.key;
     this.link = key ? (row) => entryMac(row, key) : entryHash;
   }
@@ -180,6 +186,11 @@ export class AuditLog {
       this.queue.push({ row, resolve, reject });
       this.kick();
     });
+  }
+
+  /** Entries recorded and not yet committed (queued, or in a batch being written). */
+  get backlog(): number {
+    return this.queue.length + this.inFlight;
   }
 
   /** Writes whatever is queued and waits until it is stored. */
@@ -274,6 +285,19 @@ export class AuditLog {
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
+    this.inFlight += batch.length;
+    const started = performance.now();
+    let committed: boolean;
+    try {
+      committed = await this.writeBatchRows(batch);
+    } finally {
+      this.inFlight -= batch.length;
+    }
+    if (committed) this.onCommitted?.((performance.now() - started) / 1000);
+  }
+
+  /** Writes a batch and settles its entries' promises; false when it could not be stored. */
+  private async writeBatchRows(batch: Pending[]): Promise<boolean> {
     let rows: AuditLogTable[];
     try {
       rows = await this.writeRows(batch.map((p) => p.row));
@@ -284,10 +308,11 @@ export class AuditLog {
         rows = await this.writeRows(batch.map((p) => p.row));
       } catch (error) {
         for (const p of batch) p.reject(error);
-        return;
+        return false;
       }
     }
     batch.forEach((p, i) => p.resolve(rows[i]!));
+    return true;
   }
 
   /** Runs `task` after every earlier batch or purge. */

@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PerchContext } from '../context.js';
 import { sendError } from '../http/errors.js';
+import { deniedReason } from '../metrics/perch-metrics.js';
 import { ALLOWED_METHODS, canonicalizeRequest } from '../proxy/canonical-request.js';
 import { machineAccess } from '../tokens/machine-access.js';
 import { readSessionToken } from './cookies.js';
 import '../http/fastify-types.js';
 import { sendFirstRunPage, wantsHtml } from '../ui/status-pages.js';
 
-/** Served before the first administrator exists: probes must work on a fresh install. */
-const HEALTH_PATHS = new Set(['/perch/health', '/perch/health/live', '/perch/health/ready']);
+/** Served before the first administrator exists: probes and scrapes must work on a fresh install. */
+const HEALTH_PATHS = new Set(['/perch/health', '/perch/health/live', '/perch/health/ready', '/perch/metrics']);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -68,6 +69,7 @@ export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
     if (!checked.ok) {
       // RFC 9110 §15.5.6: a 405 names the methods the server does accept.
       if (checked.status === 405) reply.header('allow', ALLOWED_METHODS.join(', '));
+      ctx.metrics.denied(deniedReason(checked.status));
       return sendError(reply, checked.status, checked.message);
     }
     request.canonical = { path: checked.path, query: checked.query };
@@ -85,11 +87,13 @@ export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
     const byHeader = request.headers.authorization === undefined ? null : await machineAccess(ctx).authenticate(request);
     if (byHeader && !byHeader.ok) {
       if (byHeader.retryAfterSeconds) reply.header('retry-after', String(byHeader.retryAfterSeconds));
+      ctx.metrics.denied(deniedReason(byHeader.status));
       return sendError(reply, byHeader.status, byHeader.message);
     }
     const principal = byHeader ? byHeader.principal : await ctx.sessions.resolve(readSessionToken(request, ctx.cookies));
     if (!principal && access === 'optional') return;
     if (!principal) {
+      ctx.metrics.denied('unauthenticated');
       if (wantsPage(request)) return reply.redirect(loginRedirect(request), 302);
       return sendError(reply, 401, 'Sign in to Perch first');
     }
@@ -97,7 +101,13 @@ export function installGuard(app: FastifyInstance, ctx: PerchContext): void {
     request.principal = principal;
     // Browsers cannot be made to send an Authorization header cross-site: CSRF is a cookie matter.
     const csrf = byHeader ? null : csrfProblem(ctx, request);
-    if (csrf) return sendError(reply, 403, csrf);
-    if (access === 'instanceOwner' && !principal.superAdmin) return sendError(reply, 403, 'Only an instance owner may do this');
+    if (csrf) {
+      ctx.metrics.denied('csrf');
+      return sendError(reply, 403, csrf);
+    }
+    if (access === 'instanceOwner' && !principal.superAdmin) {
+      ctx.metrics.denied('forbidden');
+      return sendError(reply, 403, 'Only an instance owner may do this');
+    }
   });
 }

@@ -233,6 +233,21 @@ export class SessionManager {
       .execute();
   }
 
+  /**
+   * Sessions still valid, as far as the store tells (every replica's): not expired, and seen within
+   * the idle timeout (last_seen_at is persisted at most every minute, so it counts a minute long).
+   */
+  async countActive(): Promise<number> {
+    const now = this.now();
+    const row = await this.db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .where('expires_at', '>', now)
+      .where('last_seen_at', '>', now - this.timeouts.idleTimeout - PERSIST_LAST_SEEN_EVERY_MS)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
   close(): void {
     clearInterval(this.sweeper);
     for (const idHash of [...this.streams.keys()]) this.dropFromCache(idHash);

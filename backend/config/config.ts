@@ -224,6 +224,10 @@ export const configSchema = z
         masterKeyFile: z.string().min(1).optional(),
       })
       .prefault({}),
+    /** `/perch/metrics` (Prometheus): readable only with this token as `Authorization: Bearer …`; unset, nobody reads it. */
+    metrics: z
+      .strictObject({ token: z.string().regex(/^[\x21-\x7e]{32,}$/, 'must be at least 32 printable characters without spaces (e.g. openssl rand -hex 32)').optional() })
+      .prefault({}),
     /** Perch's screens in the Kestra UI (issue 5). */
     ui: z
       .strictObject({
@@ -315,6 +319,7 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_MASTER_KEY_FILE: 'encryption.masterKeyFile',
   PERCH_AUDIT_CHECKPOINT_INTERVAL: 'audit.checkpointInterval',
   PERCH_AUDIT_CHECKPOINT_FILE: 'audit.checkpointFile',
+  PERCH_METRICS_TOKEN: 'metrics.token',
   PERCH_UI_INJECT: 'ui.inject',
   PERCH_UI_BUNDLE: 'ui.bundle',
   PERCH_UI_MAINTENANCE: 'ui.maintenance.active',

@@ -38,6 +38,24 @@ function forwardedHops(header: string): Array<string | null> {
   });
 }
 
+/** Whether an address (plain IPv4 or IPv6) is one of `trustedProxies` (addresses and CIDR ranges). */
+export function trustedProxyCheck(trustedProxies: readonly string[]): (address: string) => boolean {
+  const trusted = new BlockList();
+  for (const entry of trustedProxies) {
+    const [address, bits] = entry.split('/');
+    const family = isIP(address!) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) trusted.addAddress(address!, family);
+    else trusted.addSubnet(address!, Number(bits), family);
+  }
+  return (address) => trusted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** The socket's peer as a plain address (IPv4-mapped IPv6 unwrapped), or null once the socket is gone. */
+export function peerAddress(req: IncomingMessage): string | null {
+  const address = req.socket?.remoteAddress;
+  return address ? plainAddress(address) : null;
+}
+
 /**
  * Who is calling, one answer per request for the audit log, the sign-in throttle, the lockout and
  * every rate limit: the socket's address, unless that is a trusted proxy; then the forwarding header
@@ -46,20 +64,12 @@ function forwardedHops(header: string): Array<string | null> {
  * no IP address (`unknown`, an obfuscated name, garbage) stops the walk at the proxy that wrote it.
  */
 export function clientAddressReader(settings: ClientAddressSettings): (req: IncomingMessage) => string | null {
-  const trusted = new BlockList();
-  for (const entry of settings.trustedProxies) {
-    const [address, bits] = entry.split('/');
-    const family = isIP(address!) === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) trusted.addAddress(address!, family);
-    else trusted.addSubnet(address!, Number(bits), family);
-  }
-  const isTrusted = (address: string) => trusted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+  const isTrusted = trustedProxyCheck(settings.trustedProxies);
   const none = settings.trustedProxies.length === 0;
 
   return (req) => {
-    const socketAddress = req.socket?.remoteAddress;
-    if (!socketAddress) return null;
-    let client = plainAddress(socketAddress);
+    let client = peerAddress(req);
+    if (client === null) return null;
     if (none || !isTrusted(client)) return client;
     const header = req.headers[settings.header];
     if (typeof header !== 'string') return client;

@@ -13,8 +13,10 @@ export function may(ctx: PerchContext, principal: Principal, tenant: string, res
 export function requirePermission(ctx: PerchContext, request: FastifyRequest, tenant: string, resource: Resource, action: Action): Principal {
   const principal = principalOf(request);
   if (!may(ctx, principal, tenant, resource, action)) {
+    ctx.metrics.denied('forbidden');
     throw forbidden(`Permission ${resource}:${action} on tenant ${tenant} is required to do this`);
   }
+  ctx.metrics.allowed(false);
   return principal;
 }
 
@@ -33,6 +35,7 @@ export function requireHolds(
   if (principal.superAdmin) return;
   const { ok, missing } = ctx.authz.holdsAll(tenant, principal.userId, permissions, namespace);
   if (ok) return;
+  ctx.metrics.denied('forbidden');
   const where = namespace === null ? 'tenant-wide' : `on namespace ${namespace}`;
   throw new HttpError(403, `You cannot ${what}: it grants permissions you do not hold ${where} (missing ${describePermissions(missing)})`, { missing });
 }

@@ -5,6 +5,7 @@ import type { PerchContext } from '../context.js';
 import { writeError } from '../http/errors.js';
 import type { OwnRoutes } from '../http/own-routes.js';
 import { logsEveryRequest } from '../http/request-log.js';
+import { countAsFastLane } from '../metrics/request-metrics.js';
 import { machineAccess, readAuthorization } from '../tokens/machine-access.js';
 import { canonicalizeRequest } from './canonical-request.js';
 
@@ -79,10 +80,12 @@ export function createFastLane(parts: FastLaneParts): FastLane {
     const verdict = await parts.authorize(req, path, query, principal);
     if (!verdict.ok || verdict.body !== undefined || verdict.responseFilter || verdict.answer !== undefined) return false;
     counts.forwarded++;
+    ctx.metrics.verdict(verdict);
+    countAsFastLane(res);
     try {
       parts.forwardRead(req, res, principal, path, verdict.query ?? query);
     } catch (error) {
-      ctx.log.error({ err: error }, 'request failed');
+      ctx.log.error({ reqId: req.requestId, err: error }, 'request failed');
       if (res.headersSent) res.destroy();
       else writeError(res, 500, 'Perch could not complete this request; see its log for the cause');
     }
@@ -109,7 +112,7 @@ export function createFastLane(parts: FastLaneParts): FastLane {
       } catch (error) {
         // Fastify has the request from the start: this runs on the server's request event, where
         // nothing above would catch the error.
-        ctx.log.error({ err: error }, 'the fast lane could not examine a request');
+        ctx.log.error({ reqId: req.requestId, err: error }, 'the fast lane could not examine a request');
         plan = 'handOver';
       }
       if (plan === 'fastify') return fastify(req, res);

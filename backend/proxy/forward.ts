@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
+import { REQUEST_ID_HEADER } from '../http/request-id.js';
+import type { KestraError } from '../metrics/perch-metrics.js';
 import { forwardableHeaders } from './canonical-request.js';
 
 /**
@@ -18,10 +20,13 @@ import { forwardableHeaders } from './canonical-request.js';
  * errors before the answer started become Perch's JSON 502/504, a 401 from Kestra becomes a 502.
  */
 
-/** Response headers a proxy must not pass on (RFC 9110 §7.6.1), plus Kestra's credential prompts and cookies. */
+/**
+ * Response headers a proxy must not pass on (RFC 9110 §7.6.1), plus Kestra's credential prompts and
+ * cookies, and the headers Perch writes on every answer itself (http/perch-response.ts).
+ */
 const DROPPED_RESPONSE = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer', 'te', 'http2-settings',
-  'proxy-authenticate', 'www-authenticate', 'set-cookie',
+  'proxy-authenticate', 'www-authenticate', 'set-cookie', 'x-request-id', 'strict-transport-security',
 ]);
 
 /** Whether Kestra's answer (flat name/value header list, names lower-cased) is a `text/event-stream`. */
@@ -50,6 +55,10 @@ export interface DirectForwarderOptions {
   headersTimeout: number;
   /** Lower-case request header names Perch sets itself. */
   ownedRequestHeaders: readonly string[];
+  /** Perch's log: a call's lines carry its request id. */
+  log: FastifyBaseLogger;
+  /** Told how long Kestra took to send each answer's head, and how each failed call failed. */
+  observe: { kestraAnswered(seconds: number): void; kestraFailed(kind: KestraError): void };
   /**
    * Answers the caller when nothing of Kestra's answer was sent: Kestra could not be reached, did not
    * answer in time, or answered 401 to Perch's own account (`statusCode` 401; its answer is discarded).
@@ -63,7 +72,6 @@ export interface ForwardedRead {
   res: ServerResponse;
   /** Signed in (or token): Perch's own Kestra account goes with the call. */
   signedIn: boolean;
-  log: FastifyBaseLogger;
 }
 
 export interface DirectForwarder {
@@ -85,6 +93,8 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
   const requestHeaders = (call: ForwardedRead): Record<string, string> => {
     const headers = forwardableHeaders(call.req.rawHeaders, forwardOptions);
     headers.host = options.host;
+    // Kestra's log can name the call Perch's log names (a caller's own id was dropped, as owned).
+    if (call.req.requestId) headers[REQUEST_ID_HEADER] = call.req.requestId;
     // Anonymous calls (webhooks, which Kestra authenticates by their key) go without Perch's account.
     if (options.authorization && call.signedIn) headers.authorization = options.authorization;
     return headers;
@@ -100,7 +110,11 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
     },
 
     forward(call, path, query) {
-      const { res, log } = call;
+      const { res } = call;
+      const { observe } = options;
+      // Only a failing call logs: its logger (with the request id) is made then.
+      const log = () => options.log.child({ reqId: call.req.requestId });
+      const sentAt = performance.now();
       let abortUpstream: ((reason?: Error) => void) | null = null;
       /** Set once Perch answered (or gave up): later upstream events are ignored. */
       let settled = false;
@@ -127,11 +141,13 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
         },
         onHeaders(statusCode, rawHeaders, resumeUpstream) {
           if (settled) return false;
+          observe.kestraAnswered((performance.now() - sentAt) / 1000);
           if (statusCode === 401) {
             settled = true;
             res.removeListener('close', onClose);
             abortUpstream?.();
-            options.onFailure(res, { statusCode: 401, message: 'Kestra refused Perch’s credentials' }, log);
+            observe.kestraFailed('credentials_refused');
+            options.onFailure(res, { statusCode: 401, message: 'Kestra refused Perch’s credentials' }, log());
             return false;
           }
           const out: string[] = [];
@@ -159,7 +175,8 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
             settled = true;
             res.removeListener('close', onClose);
             abortUpstream?.();
-            options.onFailure(res, { code: (error as { code?: string }).code, message: (error as Error).message }, log);
+            observe.kestraFailed('invalid_answer');
+            options.onFailure(res, { code: (error as { code?: string }).code, message: (error as Error).message }, log());
             return false;
           }
           // An event stream's headers go out at once: the browser's EventSource opens before the first event
@@ -192,16 +209,22 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
           settled = true;
           res.removeListener('close', onClose);
           if (draining) res.removeListener('drain', onDrain);
+          const logger = log();
           if (started) {
             // Mid-stream: the status line is gone, so the only honest signal is a cut connection.
-            log.warn({ err: error }, 'Kestra’s answer broke off');
+            observe.kestraFailed('broken_off');
+            logger.warn({ err: error }, 'Kestra’s answer broke off');
             res.destroy();
             return;
           }
-          log.warn({ err: error }, 'Kestra did not answer');
+          logger.warn({ err: error }, 'Kestra did not answer');
           const code = (error as { code?: string }).code;
-          if (code === 'UND_ERR_HEADERS_TIMEOUT') return options.onFailure(res, { statusCode: 504, code, message: error.message, cause: error }, log);
-          options.onFailure(res, { code, message: error.message, cause: (error as { cause?: unknown }).cause }, log);
+          if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+            observe.kestraFailed('timeout');
+            return options.onFailure(res, { statusCode: 504, code, message: error.message, cause: error }, logger);
+          }
+          observe.kestraFailed('unreachable');
+          options.onFailure(res, { code, message: error.message, cause: (error as { cause?: unknown }).cause }, logger);
         },
       };
 

@@ -8,6 +8,8 @@ import { sendError } from '../http/errors.js';
 import { guardUiPageFraming, isUiPage, sendWithScreens } from '../ui/ui-pages.js';
 import { sendKestraUnavailablePage } from '../ui/status-pages.js';
 import { forwardableHeaders } from './canonical-request.js';
+import { REQUEST_ID_HEADER } from '../http/request-id.js';
+import type { KestraError } from '../metrics/perch-metrics.js';
 import type { ForwardFailure } from './forward.js';
 import { OWNED_REQUEST_HEADERS, type KestraTarget } from './kestra-target.js';
 import { sendTeedAnswer, wantsAnswerState } from './resource-states.js';
@@ -17,6 +19,13 @@ import { sendTeedAnswer, wantsAnswerState } from './resource-states.js';
  * pages): the headers both ways, and what Perch makes of Kestra's answer or of its silence. Built once
  * per server; nothing here allocates per request beyond what each answer needs.
  */
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** When the call left for Kestra (performance.now()), for the latency metric; 0 before. */
+    kestraSentAt: number;
+  }
+}
 
 /** Kestra's answers must not ask the browser for credentials nor plant Kestra cookies. */
 const DROPPED_RESPONSE_HEADERS = ['www-authenticate', 'set-cookie'];
@@ -45,6 +54,9 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
   const rewriteRequestHeaders = (request: FastifyRequest, prepared: IncomingHttpHeaders) => {
     const headers: Record<string, string> = forwardableHeaders(request.raw.rawHeaders, { owned: OWNED_REQUEST_HEADERS });
     headers.host = kestra.host;
+    headers[REQUEST_ID_HEADER] = String(request.id);
+    // Called as the call leaves: the latency metric counts from here.
+    request.kestraSentAt = performance.now();
     // reply-from sets the length of a body Perch rewrote (narrowed filters); otherwise it is the client's.
     const length = prepared['content-length'] === undefined ? undefined : String(prepared['content-length']);
     if (length !== undefined) headers['content-length'] = length;
@@ -70,9 +82,17 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
     return out;
   };
 
+  /** How a call failed: what Perch answers, and what the metrics count (forward.ts counts its own). */
+  const failureKind = (failure: ForwardFailure): KestraError => {
+    if (failure.statusCode === 401) return 'credentials_refused';
+    if (failure.statusCode === 504 || failure.code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT') return 'timeout';
+    return 'unreachable';
+  };
+
   const failureAnswer = (failure: ForwardFailure): { status: number; message: string } => {
-    if (failure.statusCode === 401) return { status: 502, message: "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD" };
-    if (failure.statusCode === 504 || failure.code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT') return { status: 504, message: `Kestra did not answer within ${kestra.timeout} ms` };
+    const kind = failureKind(failure);
+    if (kind === 'credentials_refused') return { status: 502, message: "Kestra refused Perch's credentials: check PERCH_KESTRA_USERNAME and PERCH_KESTRA_PASSWORD" };
+    if (kind === 'timeout') return { status: 504, message: `Kestra did not answer within ${kestra.timeout} ms` };
     const cause = (failure.cause as { code?: string } | undefined)?.code ?? failure.code ?? failure.message;
     return { status: 502, message: `Kestra is unreachable at ${kestra.origin} (${cause})` };
   };
@@ -83,6 +103,7 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
 
   const onError = (reply: FastifyReply, { error }: { error: Error & { code?: string; statusCode?: number } }) => {
     if (reply.sent) return;
+    ctx.metrics.kestraFailed(failureKind(error));
     reply.removeHeader('content-length');
     const { status, message } = failureAnswer(error);
     return answerFailure(reply.request, reply, status, message);
@@ -95,9 +116,11 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
    * connection once the answer started.
    */
   const settled = (respond: Respond): Respond => (request, reply, res) => {
+    ctx.metrics.kestraAnswered((performance.now() - request.kestraSentAt) / 1000);
     const pending = respond(request, reply, res);
     if (pending instanceof Promise) {
       pending.catch((error: unknown) => {
+        ctx.metrics.kestraFailed('broken_off');
         res.stream.destroy();
         request.log.warn({ err: error }, 'Kestra’s answer broke off');
         if (reply.sent || reply.raw.headersSent) return void reply.raw.destroy();
@@ -115,6 +138,7 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
       // The person is signed in at Perch, so a 401 means Kestra refused Perch's own account.
       res.stream.destroy();
       reply.removeHeader('content-length');
+      ctx.metrics.kestraFailed('credentials_refused');
       request.log.error(CREDENTIALS_REFUSED);
       const { status, message } = failureAnswer({ statusCode: 401, message: 'Kestra answered 401' });
       return answerFailure(request, reply, status, message);

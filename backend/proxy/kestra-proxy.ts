@@ -55,6 +55,7 @@ export async function registerKestraProxy(
   options: { injectScreens?: boolean; ownRoutes: OwnRoutes },
 ): Promise<FastLane> {
   const kestra = kestraTarget(ctx.config.kestra);
+  app.decorateRequest('kestraSentAt', 0);
   await registerUpstream(app, kestra);
   const proxy = assemble(app, ctx, kestra, options.injectScreens === true);
   auditKestraCalls(kestraCallEntry);
@@ -86,6 +87,8 @@ function assemble(app: FastifyInstance, ctx: PerchContext, kestra: KestraTarget,
     authorization: kestra.authorization,
     headersTimeout: kestra.timeout,
     ownedRequestHeaders: OWNED_REQUEST_HEADERS,
+    log: ctx.log,
+    observe: ctx.metrics,
     onFailure: (res, failure, log) => {
       if (failure.statusCode === 401) log.error(CREDENTIALS_REFUSED);
       const { status, message } = answers.failureAnswer(failure);
@@ -143,6 +146,7 @@ async function authorize(proxy: Proxy, request: FastifyRequest, reply: FastifyRe
     principal: request.principal,
     readBody: bodyReader(request, reply, proxy.ctx.config.kestra.maxUploadSize),
   });
+  proxy.ctx.metrics.verdict(verdict);
   if (!verdict.ok) {
     sendError(reply, verdict.status, verdict.message, verdict.details);
     return undefined;
@@ -174,7 +178,7 @@ function forward(proxy: Proxy, request: FastifyRequest, reply: FastifyReply, for
   if (path.startsWith('/api/') && forwarding.body === undefined && !forwarding.responseFilter && proxy.direct.eligible(request.raw)) {
     // Reads only: the audit log, which keeps Kestra's status, records none of them.
     reply.hijack();
-    proxy.direct.forward({ req: request.raw, res: reply.raw, signedIn: request.principal !== null, log: request.log }, path, forwardedQuery);
+    proxy.direct.forward({ req: request.raw, res: reply.raw, signedIn: request.principal !== null }, path, forwardedQuery);
     return reply;
   }
   const { answers } = proxy;
@@ -214,7 +218,7 @@ function fastLane(app: FastifyInstance, proxy: Proxy, ownRoutes: OwnRoutes): Fas
     forwardRead(req, res, principal, path, query) {
       if (callerLeft(req, res)) return;
       accountForStream(ctx, principal, res);
-      direct.forward({ req, res, signedIn: true, log: ctx.log }, path, query);
+      direct.forward({ req, res, signedIn: true }, path, query);
     },
     closing: () => closing,
   });

@@ -13,7 +13,7 @@ export interface KestraTarget {
 }
 
 /** Headers Perch sets itself toward Kestra: whatever the client sent under these names is dropped. */
-export const OWNED_REQUEST_HEADERS = ['host', 'cookie', 'authorization', 'content-length', 'via'];
+export const OWNED_REQUEST_HEADERS = ['host', 'cookie', 'authorization', 'content-length', 'via', 'x-request-id'];
 
 export function kestraTarget({ url, username, password, timeout }: PerchContext['config']['kestra']): KestraTarget {
   const { origin, host } = new URL(url);

@@ -104,9 +104,10 @@ export async function startBehindKestra(
   kestraTimeout = 'PT2S',
   config: Omit<PerchConfigInput, 'kestra'> = {},
   kestraConfig: Omit<NonNullable<PerchConfigInput['kestra']>, 'url' | 'username' | 'password' | 'timeout'> = {},
+  options: { logStream?: NodeJS.WritableStream } = {},
 ): Promise<{ kestra: KestraDouble; perch: RunningPerch; admin: Browser; close(): Promise<void> }> {
   const kestra = await startKestraDouble();
-  const { perch, admin } = await startSignedIn({ config: { ...config, kestra: { ...kestraConfig, url: kestra.url, username: kestra.username, password: kestra.password, timeout: kestraTimeout } } });
+  const { perch, admin } = await startSignedIn({ ...options, config: { ...config, kestra: { ...kestraConfig, url: kestra.url, username: kestra.username, password: kestra.password, timeout: kestraTimeout } } });
   return {
     kestra,
     perch,
