@@ -98,10 +98,11 @@ export class MaintenanceMode implements Admission {
       const disabled: TriggerRef[] = [];
       try {
         for (const trigger of await enabledScheduleTriggers(this.kestra)) {
-          await setTriggerDisabled(this.kestra, trigger, true);
+          // Remembered before it is switched off: a Perch stopped half way, or a call whose answer was
+          // lost, still re-enables it (it was enabled, so enabling it again restores its state).
           disabled.push(trigger);
-          // Remembered one by one: a Perch stopped half way still knows what to re-enable.
           await saveDisabledTriggers(this.ctx.db, disabled);
+          await setTriggerDisabled(this.kestra, trigger, true);
         }
         await movePhase(this.ctx.db, ['entering'], 'on', by);
         await this.changed();
