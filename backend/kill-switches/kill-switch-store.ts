@@ -7,17 +7,16 @@ import type { KillSwitchesTable } from '../store/schema.js';
 
 const toIso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** Only the fields with a value, as EE's serializer writes it. */
+const present = <T extends object>(fields: T) => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)) as { [K in keyof T]?: NonNullable<T[K]> };
+
 export function toApiKillSwitch(row: KillSwitchesTable): ApiKillSwitch {
   return {
     id: row.id,
     name: row.name,
-    tenantId: row.tenant_id,
-    namespace: row.namespace,
-    flowId: row.flow_id,
+    ...present({ tenantId: row.tenant_id, namespace: row.namespace, flowId: row.flow_id, endDate: toIso(row.end_date === null ? null : Number(row.end_date)), description: row.description }),
     executionIds: JSON.parse(row.execution_ids) as string[],
     startDate: toIso(Number(row.start_date))!,
-    endDate: toIso(row.end_date === null ? null : Number(row.end_date)),
-    description: row.description,
     evaluationType: row.evaluation_type,
     enabled: row.enabled === 1,
     deleted: row.deleted === 1,

@@ -16,7 +16,7 @@ const asRequest = (k: ApiKillSwitch, enabled: boolean): KillSwitchRequest => ({
   startDate: k.startDate, endDate: k.endDate, description: k.description, evaluationType: k.evaluationType as KillSwitchRequest['evaluationType'], enabled,
 });
 
-const scopeOf = (k: ApiKillSwitch) => (k.executionIds.length ? s.executions(k.executionIds.length) : k.flowId ? `${k.namespace}.${k.flowId}` : k.namespace ?? s.wholeTenant);
+const scopeOf = (k: ApiKillSwitch) => (k.executionIds.length ? s.executions(k.executionIds.length) : k.flowId ? `${k.namespace ?? ''}.${k.flowId}` : k.namespace ?? s.wholeTenant);
 
 function KillSwitchForm({ onSaved, onCancel }: { onSaved: () => void; onCancel: () => void }) {
   const [name, setName] = useState('');

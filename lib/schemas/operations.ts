@@ -77,16 +77,17 @@ export const killSwitchRequestSchema = z
   .refine((k) => !k.endDate || Date.parse(k.startDate) < Date.parse(k.endDate), { path: ['endDate'], message: 'must be after startDate' });
 export type KillSwitchRequest = z.infer<typeof killSwitchRequestSchema>;
 
+/** As EE serializes it: fields without a value are left out (the spec declares none of them nullable). */
 export const apiKillSwitchSchema = z.object({
   id: z.string(),
   name: z.string(),
-  tenantId: z.string().nullable(),
-  namespace: z.string().nullable(),
-  flowId: z.string().nullable(),
+  tenantId: z.string().optional(),
+  namespace: z.string().optional(),
+  flowId: z.string().optional(),
   executionIds: z.array(z.string()),
   startDate: z.string(),
-  endDate: z.string().nullable(),
-  description: z.string().nullable(),
+  endDate: z.string().optional(),
+  description: z.string().optional(),
   evaluationType: evaluationTypeSchema,
   enabled: z.boolean(),
   deleted: z.boolean(),

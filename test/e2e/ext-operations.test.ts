@@ -17,7 +17,7 @@ describe.skipIf(!haveChromium)('operations on the Instance page', () => {
   let stack: Stack;
   let ownerBrowser: BrowserContext;
   let otherBrowser: BrowserContext;
-  let other: { email: string };
+  let other: { id: string; email: string };
 
   beforeAll(async () => {
     stack = await startStack({ perchUi: { banners: [{ id: 'configured', message: 'From the config file' }] } });
@@ -25,7 +25,7 @@ describe.skipIf(!haveChromium)('operations on the Instance page', () => {
     const admin = new Browser(stack.perch);
     await admin.login();
     other = await createPerson(admin, 'ops-reader');
-    await grantRole(stack.perch.perch, (other as { id: string }).id, 'launcher', null);
+    await grantRole(stack.perch.perch, other.id, 'launcher', null);
     ownerBrowser = await launchChromium();
     otherBrowser = await launchChromium();
   }, 60_000);

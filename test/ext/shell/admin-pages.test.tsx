@@ -51,7 +51,7 @@ describe('instance page', () => {
 describe('operations on the instance page', () => {
   it('lists managed announcements and kill switches, and enters maintenance after a confirmation', async () => {
     const banner = { id: 'b1', message: 'Upgrade tonight', type: 'WARNING', startDate: null, endDate: null, tenantId: null, active: true };
-    const killSwitch = { id: 'k1', name: 'stop ops', tenantId: null, namespace: 'ops', flowId: null, executionIds: [], startDate: '2030-01-01T00:00:00.000Z', endDate: null, description: null, evaluationType: 'KILL', enabled: true, deleted: false };
+    const killSwitch = { id: 'k1', name: 'stop ops', namespace: 'ops', executionIds: [], startDate: '2030-01-01T00:00:00.000Z', evaluationType: 'KILL', enabled: true, deleted: false };
     let entered: unknown;
     const api = mockFetch((url, request) => {
       if (url.pathname === '/api/v1/instance/maintenance/enter') return request.json().then((body) => (entered = body, { ...NOT_IN_MAINTENANCE, maintenance: true, ready: true, disabledTriggers: 2 }));
