@@ -3,7 +3,7 @@ import { bannerRequestSchema } from '../../lib/schemas/operations.js';
 import { auditEntityStates, type EntityRoute } from '../audit/entity-states.js';
 import type { PerchContext } from '../context.js';
 import { notFound } from '../http/errors.js';
-import { parse } from '../http/request.js';
+import { instanceOwnersOnly, parse } from '../http/request.js';
 import { deleteBanner, findBanner, insertBanner, listBanners, toApiBanner, updateBanner } from './banner-store.js';
 
 /*
@@ -12,7 +12,6 @@ import { deleteBanner, findBanner, insertBanner, listBanners, toApiBanner, updat
  * the config file's `ui.banners` (ui/routes.ts).
  */
 
-const ownersOnly = { config: { access: 'instanceOwner' as const } };
 const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
 const banner: EntityRoute = {
@@ -27,20 +26,20 @@ export function registerBanners(app: FastifyInstance, ctx: PerchContext): void {
   // Audited with the banner before and after (the audit hook records `/api/v1/banners` writes).
   auditEntityStates({ '/api/v1/banners/:id': banner }, { '/api/v1/banners': banner });
 
-  app.post('/api/v1/banners', ownersOnly, async (request) => toApiBanner(await insertBanner(ctx.db, parse(bannerRequestSchema, request.body))));
+  app.post('/api/v1/banners', instanceOwnersOnly, async (request) => toApiBanner(await insertBanner(ctx.db, parse(bannerRequestSchema, request.body))));
 
-  app.get('/api/v1/banners/search', ownersOnly, async (_request, reply) => {
+  app.get('/api/v1/banners/search', instanceOwnersOnly, async (_request, reply) => {
     const now = Date.now();
     return reply.header('cache-control', 'no-store').send((await listBanners(ctx.db)).map((row) => toApiBanner(row, now)));
   });
 
-  app.put('/api/v1/banners/:id', ownersOnly, async (request) => {
+  app.put('/api/v1/banners/:id', instanceOwnersOnly, async (request) => {
     const row = await updateBanner(ctx.db, idOf(request), parse(bannerRequestSchema, request.body));
     if (!row) throw notFound(`Banner ${idOf(request)} not found`);
     return toApiBanner(row);
   });
 
-  app.delete('/api/v1/banners/:id', ownersOnly, async (request, reply) => {
+  app.delete('/api/v1/banners/:id', instanceOwnersOnly, async (request, reply) => {
     if (!(await deleteBanner(ctx.db, idOf(request)))) throw notFound(`Banner ${idOf(request)} not found`);
     return reply.code(200).send(); // the EE spec answers 200 without a body
   });

@@ -4,12 +4,11 @@ import { matchPolicy } from '../authz/policy-map.js';
 import type { PerchContext } from '../context.js';
 import type { KestraClient } from '../maintenance/kestra-client.js';
 import { isNewWork } from '../maintenance/stopped-work.js';
+import { announceOperations, followOperations } from '../maintenance/operations-feed.js';
 import type { Admission, AdmissionCall } from '../proxy/admission.js';
 import { listKillSwitches } from './kill-switch-store.js';
 import { inWindow, matches, toRule, type KillSwitchRule, type Target } from './kill-switch-rules.js';
 import { executionsToStop, killExecutions } from './running-executions.js';
-
-const CHANGED = 'kill-switches';
 
 /**
  * Kill switches at Perch's door (issue 22, point 2): the enabled rules are kept in memory on each
@@ -29,17 +28,13 @@ export class KillSwitchGuard implements Admission {
   }
 
   follow(): void {
-    const reread = () => this.refresh().catch((error) => this.ctx.log.error({ err: error }, 'could not read the kill switches'));
-    this.ctx.changes.subscribe('operations', (payload) => {
-      if (payload === CHANGED) void reread();
-    });
-    this.ctx.changes.onResync(() => void reread());
+    followOperations(this.ctx, 'kill-switches', () => this.refresh());
   }
 
   /** After a change: this replica's rules at once, the others' through the change feed. */
   async changed(): Promise<void> {
     await this.refresh();
-    await this.ctx.changes.publish('operations', CHANGED).catch((error) => this.ctx.log.error({ err: error }, 'could not announce a kill switch change'));
+    await announceOperations(this.ctx, 'kill-switches');
   }
 
   /**

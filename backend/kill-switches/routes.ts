@@ -3,12 +3,11 @@ import { killSwitchRequestSchema } from '../../lib/schemas/operations.js';
 import { auditEntityStates, type EntityRoute } from '../audit/entity-states.js';
 import type { PerchContext } from '../context.js';
 import { HttpError, notFound } from '../http/errors.js';
-import { parse } from '../http/request.js';
+import { instanceOwnersOnly, parse } from '../http/request.js';
 import { KestraClient, KestraFailure } from '../maintenance/kestra-client.js';
 import { KillSwitchGuard } from './kill-switch-guard.js';
 import { findKillSwitch, insertKillSwitch, listKillSwitches, softDeleteKillSwitch, toApiKillSwitch, updateKillSwitch } from './kill-switch-store.js';
 
-const ownersOnly = { config: { access: 'instanceOwner' as const } };
 const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
 const killSwitch: EntityRoute = {
@@ -43,16 +42,16 @@ export async function registerKillSwitches(app: FastifyInstance, ctx: PerchConte
     }
   };
 
-  app.post('/api/v1/kill-switches', ownersOnly, async (request) => {
+  app.post('/api/v1/kill-switches', instanceOwnersOnly, async (request) => {
     const row = await insertKillSwitch(ctx.db, parse(killSwitchRequestSchema, request.body));
     await guard.changed();
     await enforce(row.id, request);
     return toApiKillSwitch(row);
   });
 
-  app.get('/api/v1/kill-switches/search', ownersOnly, async (_request, reply) => reply.header('cache-control', 'no-store').send((await listKillSwitches(ctx.db)).map(toApiKillSwitch)));
+  app.get('/api/v1/kill-switches/search', instanceOwnersOnly, async (_request, reply) => reply.header('cache-control', 'no-store').send((await listKillSwitches(ctx.db)).map(toApiKillSwitch)));
 
-  app.put('/api/v1/kill-switches/:id', ownersOnly, async (request) => {
+  app.put('/api/v1/kill-switches/:id', instanceOwnersOnly, async (request) => {
     const row = await updateKillSwitch(ctx.db, idOf(request), parse(killSwitchRequestSchema, request.body));
     if (!row) throw notFound(`Kill switch ${idOf(request)} not found`);
     await guard.changed();
@@ -60,7 +59,7 @@ export async function registerKillSwitches(app: FastifyInstance, ctx: PerchConte
     return toApiKillSwitch(row);
   });
 
-  app.delete('/api/v1/kill-switches/:id', ownersOnly, async (request, reply) => {
+  app.delete('/api/v1/kill-switches/:id', instanceOwnersOnly, async (request, reply) => {
     if (!(await findKillSwitch(ctx.db, idOf(request)))) throw notFound(`Kill switch ${idOf(request)} not found`);
     await softDeleteKillSwitch(ctx.db, idOf(request));
     await guard.changed();

@@ -12,10 +12,10 @@ import {
 } from './maintenance-store.js';
 import { enabledScheduleTriggers, setTriggerDisabled, type TriggerRef } from './schedule-triggers.js';
 import { isEdit, isNewWork } from './stopped-work.js';
+import { announceOperations, followOperations } from './operations-feed.js';
 
 /** Headers a held request keeps for its replay: what Kestra reads of it, nothing that authenticates. */
 const KEPT_HEADERS = ['content-type', 'accept', 'user-agent'];
-const CHANGED = 'maintenance';
 
 const unavailable = (message: string) => new HttpError(502, message);
 
@@ -52,16 +52,12 @@ export class MaintenanceMode implements Admission {
 
   /** Follows the other replicas: their announcements, and a re-read after the feed was down. */
   follow(): void {
-    const reread = () => this.refresh().catch((error) => this.ctx.log.error({ err: error }, 'could not read the maintenance state'));
-    this.ctx.changes.subscribe('operations', (payload) => {
-      if (payload === CHANGED) void reread();
-    });
-    this.ctx.changes.onResync(() => void reread());
+    followOperations(this.ctx, 'maintenance', () => this.refresh());
   }
 
   private async changed(): Promise<void> {
     await this.refresh();
-    await this.ctx.changes.publish('operations', CHANGED).catch((error) => this.ctx.log.error({ err: error }, 'could not announce a maintenance change'));
+    await announceOperations(this.ctx, 'maintenance');
   }
 
   async status(): Promise<MaintenanceStatus> {

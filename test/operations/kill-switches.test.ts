@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { transition } from '../kestra-double/state.js';
-import { storeTargets } from '../support/databases.js';
+import { postgresAvailable, storeTargets } from '../support/databases.js';
 import { Browser, exchange, grantRole, logFlow, startPerch, type RunningPerch } from '../support/perch.js';
 import { createPerson, PASSWORD } from '../iam/iam-helpers.js';
 
@@ -146,5 +146,49 @@ describe('kill switches', () => {
       expect(res.text).toContain(field);
     }
     expect((await admin.fetch('GET', '/api/v1/kill-switches/search')).json).toEqual([]);
+  });
+});
+
+describe.skipIf(!postgresAvailable())('kill switches on two PostgreSQL replicas', () => {
+  let kestra: KestraDouble;
+  let a: RunningPerch;
+  let b: RunningPerch;
+  let adminA: Browser;
+  let adminB: Browser;
+
+  beforeAll(async () => {
+    kestra = await startKestraDouble();
+    kestra.addFlow(logFlow('ops', 'a'));
+    const databaseUrl = await storeTargets()[1]!.url();
+    const kestraConfig = { kestra: { url: kestra.url, username: kestra.username, password: kestra.password } };
+    a = await startPerch({ databaseUrl, config: kestraConfig });
+    b = await startPerch({ databaseUrl, withAdmin: false, config: kestraConfig });
+    adminA = new Browser(a);
+    await adminA.login();
+    adminB = new Browser(b);
+    await adminB.login();
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await kestra?.close();
+  });
+
+  /** Asks until `browser` answers `status` (the change feed is asynchronous), at most 50 times. */
+  async function eventually(browser: Browser, status: number): Promise<number> {
+    let last = 0;
+    for (let i = 0; i < 50 && last !== status; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      last = (await browser.fetch('POST', '/api/v1/main/executions/ops/a')).status;
+    }
+    return last;
+  }
+
+  it('agree: a switch set on one replica refuses work on the other; disabled there, both let it through', async () => {
+    const created = await adminA.fetch('POST', '/api/v1/kill-switches', { json: { name: 'ops', namespace: 'ops', startDate: now(), evaluationType: 'KILL' } });
+    expect(created.status).toBe(200);
+    expect(await eventually(adminB, 403)).toBe(403);
+    expect((await adminB.fetch('PUT', `/api/v1/kill-switches/${created.json.id}`, { json: { ...created.json, enabled: false } })).status).toBe(200);
+    expect(await eventually(adminA, 200)).toBe(200);
   });
 });
