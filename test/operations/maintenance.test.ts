@@ -104,6 +104,8 @@ describe('maintenance mode, refusing new work', () => {
     expect(run.json.message).toMatch(/maintenance/);
     const hook = await exchange(`${perch.url}/api/v1/main/executions/webhook/ops/hook/s3cret-key`, 'POST', { json: { a: 1 } });
     expect(hook.status).toBe(503);
+    // A signed-in GET would take the proxy's fast lane: maintenance stops it there too.
+    expect((await dev.browser.fetch('GET', '/api/v1/main/executions/webhook/ops/hook/s3cret-key')).status).toBe(503);
     // The owner's executions wait too.
     expect((await admin.fetch('POST', '/api/v1/main/executions/ops/manual')).status).toBe(503);
     const edit = await dev.browser.fetch('PUT', '/api/v1/main/flows/ops/manual', { body: logFlow('ops', 'manual').replace('hi', 'edited'), headers: { 'content-type': 'application/x-yaml' } });
