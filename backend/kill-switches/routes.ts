@@ -29,7 +29,10 @@ export async function registerKillSwitches(app: FastifyInstance, ctx: PerchConte
   const guard = new KillSwitchGuard(ctx, kestra);
   guard.follow();
   await guard.refresh();
-  app.addHook('onClose', () => kestra.close());
+  app.addHook('onClose', () => {
+    guard.stop();
+    return kestra.close();
+  });
   auditEntityStates({ '/api/v1/kill-switches/:id': killSwitch }, { '/api/v1/kill-switches': killSwitch });
 
   /** The rule is saved (and in force for new executions) even when Kestra cannot be reached to stop running ones: 502 says so. */

@@ -134,6 +134,18 @@ describe('kill switches', () => {
     expect(JSON.parse(states.after!)).toMatchObject({ deleted: true, enabled: false });
   });
 
+  it('stops what runs in its scope when its start date comes, as Perch (SYSTEM) in the audit log', async () => {
+    const running = await started('ops', 'a');
+    const startsSoon = await admin.fetch('POST', '/api/v1/kill-switches', { json: { name: 'soon', namespace: 'ops', startDate: new Date(Date.now() + 1500).toISOString(), evaluationType: 'KILL' } });
+    expect(startsSoon.status).toBe(200);
+    expect(stateOf(running)).toBe('CREATED');
+    // Waits for the switch's own timer (bounded), not for a duration.
+    for (let i = 0; i < 100 && stateOf(running) === 'CREATED'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(stateOf(running)).toBe('KILLING');
+    const entry = await perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('resource_type', '=', 'EXECUTION').where('details', 'like', `%${startsSoon.json.id}%`).executeTakeFirstOrThrow();
+    expect([entry.actor_type, entry.resource_id]).toEqual(['SYSTEM', running]);
+  });
+
   it('refuses what it cannot enforce with 422, naming the field', async () => {
     for (const [body, field] of [
       [{ name: 'x', startDate: now(), evaluationType: 'IGNORE' }, 'evaluationType'],
