@@ -5,6 +5,7 @@ import type { PerchContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import type { Admission, AdmissionCall } from '../proxy/admission.js';
 import type { MaintenanceStatus } from '../../lib/schemas/operations.js';
+import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import { KestraFailure, type KestraClient } from './kestra-client.js';
 import {
   countHeld, finishExit, holdRequest, movePhase, putBackHeld, readMaintenance, saveDisabledTriggers, takeOldestHeld,
@@ -143,8 +144,32 @@ export class MaintenanceMode implements Admission {
     await this.changed();
   }
 
+  /**
+   * Whether the caller may still do what was held: their account still there and enabled, and the
+   * permission the call was authorized with still held where it applied (a public call: always).
+   */
+  private async stillAllowed(held: HeldRequest): Promise<boolean> {
+    const { actor, permission } = held.caller;
+    if (!permission) return true;
+    if (!actor.id) return false;
+    const user = await this.ctx.db.selectFrom('users').select(['super_admin', 'disabled']).where('id', '=', actor.id).executeTakeFirst();
+    if (!user || user.disabled === 1) return false;
+    if (user.super_admin === 1) return true;
+    const { resource, action, namespaces } = permission as { resource: Resource; action: Action; namespaces: string[] };
+    const tenant = matchPolicy(held.method, held.path)?.tenant ?? '';
+    if (namespaces.length > 0) return namespaces.every((ns) => this.ctx.authz.allows(tenant, actor.id!, resource, action, ns));
+    // A call by query: its query was narrowed to the caller's namespaces when it was held; some must remain.
+    const reach = this.ctx.authz.scope(tenant, actor.id, resource, action);
+    return reach.all || reach.namespaces.length > 0;
+  }
+
   /** Sends a held request to Kestra as it was authorized, and records it under its original caller. */
   private async replay(held: HeldRequest): Promise<void> {
+    if (!(await this.stillAllowed(held))) {
+      // Nothing reaches Kestra: the caller lost the right meanwhile.
+      await this.ctx.audit.record({ ...replayEntry(held, 403), upstreamStatus: null, outcome: 'REFUSED' });
+      return;
+    }
     let status: number;
     try {
       status = (await this.kestra.send(held.method, `${held.path}${held.query ? `?${held.query}` : ''}`, held.headers, held.body)).status;
@@ -181,7 +206,10 @@ export class MaintenanceMode implements Admission {
       query: call.query,
       headers: Object.fromEntries(KEPT_HEADERS.flatMap((name) => (typeof request.headers[name] === 'string' ? [[name, request.headers[name] as string]] : []))),
       body: await call.body(),
-      caller: { actor: actorOf(request), ...requestFields(request) } as HeldRequest['caller'],
+      caller: {
+        ...({ actor: actorOf(request), ...requestFields(request) } as HeldRequest['caller']),
+        ...(row.access === 'permission' ? { permission: { resource: row.resource, action: row.action, namespaces: call.namespaces } } : {}),
+      },
     });
     if (seq === null) {
       // Maintenance ended meanwhile: forwarded as usual.

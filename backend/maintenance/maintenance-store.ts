@@ -24,6 +24,8 @@ export interface HeldCaller {
   requestId: string;
   ip: string | null;
   userAgent: string | null;
+  /** The permission the call was authorized with and where, checked again before the replay (none: a public call). */
+  permission?: { resource: string; action: string; namespaces: string[] };
 }
 
 export interface HeldRequest {

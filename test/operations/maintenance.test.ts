@@ -208,6 +208,18 @@ describe('maintenance mode, holding new work', () => {
     expect(JSON.stringify(replays)).not.toContain('s3cret-key');
     expect(await perch.perch.ctx.db.selectFrom('maintenance_held').selectAll().execute()).toEqual([]);
   });
+
+  it('does not replay the request of someone who lost the right meanwhile: refused in the audit log, nothing sent', async () => {
+    const leaver = await editor(perch, admin, 'maint-leaver');
+    expect((await admin.fetch('POST', '/api/v1/instance/maintenance/enter')).status).toBe(200);
+    expect((await leaver.browser.fetch('POST', '/api/v1/main/executions/ops/manual?labels=who:leaver')).status).toBe(202);
+    expect((await admin.fetch('DELETE', `/api/v1/users/${leaver.id}`)).status).toBe(204);
+    kestra.clear();
+    expect((await admin.fetch('POST', '/api/v1/instance/maintenance/exit')).status).toBe(200);
+    expect(executionPosts(kestra)).toEqual([]);
+    const entry = await perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('actor_id', '=', leaver.id).where('details', 'like', '%replayedAfterMaintenance%').executeTakeFirstOrThrow();
+    expect([entry.outcome, entry.upstream_status]).toEqual(['REFUSED', null]);
+  });
 });
 
 describe.skipIf(!postgresAvailable())('maintenance mode on two PostgreSQL replicas', () => {
