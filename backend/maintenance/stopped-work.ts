@@ -11,7 +11,8 @@ import type { PolicyRow } from '../authz/policy-map.js';
 
 const key = (method: string, path: string) => `${method} ${path}`;
 
-const NEW_WORK = new Set(
+/** `METHOD path-template` of every operation that starts new work (its policy-map row). */
+export const NEW_WORK_OPERATIONS: readonly string[] = Object.freeze(
   [
     ['POST', '/api/v1/{tenant}/executions/{namespace}/{id}'],
     ...['GET', 'POST', 'PUT'].flatMap((m) => [
@@ -37,6 +38,7 @@ const NEW_WORK = new Set(
     ['POST', '/api/v1/{tenant}/triggers/backfill/unpause/by-triggers'],
   ].map(([m, p]) => key(m!, p!)),
 );
+const NEW_WORK = new Set(NEW_WORK_OPERATIONS);
 
 /** Calls that start new executions (or task runs). */
 export const isNewWork = (row: PolicyRow) => NEW_WORK.has(key(row.method, row.path));
