@@ -7,6 +7,7 @@ import { BUNDLE_PATH, type ScreensBundle } from './screens-bundle.js';
 import { sha256Hex } from '../crypto/sha256.js';
 import { activeApiBanners } from '../banners/banner-store.js';
 import { readMaintenance } from '../maintenance/maintenance-store.js';
+import { killSwitchBanners } from '../kill-switches/kill-switch-banners.js';
 
 /** The announcements whose window contains `now`; ids default to a digest of the message. */
 export function activeBanners(banners: PerchConfig['ui']['banners'], now: Date): PerchUiConfig['banners'] {
@@ -40,7 +41,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PerchContext, bundle
     const maintenance = await readMaintenance(ctx.db);
     const inMaintenance = ui.maintenance.active || maintenance.phase !== 'off';
     const body: PerchUiConfig = {
-      banners: [...activeBanners(ui.banners, now), ...(await activeApiBanners(ctx.db, now.getTime()))],
+      banners: [...activeBanners(ui.banners, now), ...(await activeApiBanners(ctx.db, now.getTime())), ...(await killSwitchBanners(ctx, request.principal, now.getTime()))],
       inMaintenance,
       maintenanceMessage: maintenance.message ?? ui.maintenance.message ?? null,
       rightSidebar: { customLinks: ui.links },

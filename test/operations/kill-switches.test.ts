@@ -87,6 +87,14 @@ describe('kill switches', () => {
     expect(kestra.requests.filter((r) => r.method === 'POST')).toEqual([]);
     expect((await run('other', 'd')).status).toBe(200);
 
+    // Its notice: to whom may see the namespace, not to someone who may not.
+    const notice = (await dev.fetch('GET', '/perch/api/ui-config')).json.banners.find((b: { id: string }) => b.id === `kill-switch-${created.json.id}`);
+    expect(notice).toMatchObject({ type: 'ERROR', message: expect.stringContaining('in namespace ops') });
+    const stranger = await createPerson(admin, 'switch-stranger');
+    const strangerBrowser = new Browser(perch);
+    await strangerBrowser.login(stranger.email, PASSWORD);
+    expect((await strangerBrowser.fetch('GET', '/perch/api/ui-config')).json.banners.map((b: { id: string }) => b.id)).not.toContain(`kill-switch-${created.json.id}`);
+
     const entries = await perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('resource_type', '=', 'EXECUTION').where('details', 'like', `%${created.json.id}%`).execute();
     expect(entries).toHaveLength(1);
     expect(JSON.parse(entries[0]!.details).executions.sort()).toEqual([inOps, inChild].sort());
