@@ -51,6 +51,9 @@ import { migrateToLatest, openStore } from './store/database.js';
 import { DEFAULT_TENANT } from '../lib/tenants.js';
 import { FirstAdminGate } from './users/first-admin.js';
 import { registerUserRoutes } from './users/routes.js';
+import { registerBanners } from './banners/routes.js';
+import { registerMaintenance } from './maintenance/routes.js';
+import { registerKillSwitches } from './kill-switches/routes.js';
 
 /**
  * Re-reads every binding and membership into the decision index, so that no local patch of the
@@ -237,6 +240,9 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerMachineAccess(app, ctx);
   registerOnboarding(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerBanners(app, ctx);
+  const maintenance = await registerMaintenance(app, ctx);
+  const killSwitches = await registerKillSwitches(app, ctx);
   // Perch's screens: served always (the extension's users need the config route), injected when on and built.
   const screens = await loadScreensBundle(config.ui.bundle);
   if (config.ui.inject && !screens) app.log.warn(`Perch screens are not built (${config.ui.bundle}): the Kestra UI is served without them; run npm run build:ext`);
@@ -244,7 +250,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerScreenPages(app, ctx, screens);
   registerAccountRoutes(app, ctx);
   registerApps(app, ctx);
-  const lane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes });
+  const lane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes, admissions: [killSwitches, maintenance] });
   if (options.fastLane !== false) fastLane = lane;
 
   const stopRetention = startRetention(ctx);

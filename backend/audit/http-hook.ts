@@ -15,6 +15,8 @@ const READ_POSTS = /\/(?:autocomplete|ids|search|find)$/;
 const PERCH_COLLECTIONS: Record<string, Resource> = {
   users: 'USER', me: 'USER', roles: 'ROLE', groups: 'GROUP', bindings: 'BINDING',
   'service-accounts': 'SERVICE_ACCOUNT', tokens: 'SERVICE_ACCOUNT', auditlogs: 'AUDITLOG', apps: 'APP',
+  // Operations (issue 22): instance-wide settings in EE's grantable resources.
+  banners: 'SYSTEM_SETTINGS', 'kill-switches': 'SYSTEM_SETTINGS', instance: 'SYSTEM_SETTINGS',
 };
 
 function jsonId(payload: unknown): string | null {

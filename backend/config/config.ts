@@ -228,6 +228,15 @@ export const configSchema = z
     metrics: z
       .strictObject({ token: z.string().regex(/^[\x21-\x7e]{32,}$/, 'must be at least 32 printable characters without spaces (e.g. openssl rand -hex 32)').optional() })
       .prefault({}),
+    /** Maintenance mode (issue 22): what happens to new executions while the instance is in maintenance. */
+    maintenance: z
+      .strictObject({
+        /** `refuse`: answered 503 with Retry-After; `hold`: queued in Perch's store and sent to Kestra, in order, when maintenance ends. */
+        onExecution: z.enum(['refuse', 'hold']).default('refuse'),
+        /** The Retry-After of a refusal. */
+        retryAfter: durationMs.default(300_000),
+      })
+      .prefault({}),
     /** Perch's screens in the Kestra UI (issue 5). */
     ui: z
       .strictObject({
@@ -323,6 +332,8 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_UI_INJECT: 'ui.inject',
   PERCH_UI_BUNDLE: 'ui.bundle',
   PERCH_UI_MAINTENANCE: 'ui.maintenance.active',
+  PERCH_MAINTENANCE_ON_EXECUTION: 'maintenance.onExecution',
+  PERCH_MAINTENANCE_RETRY_AFTER: 'maintenance.retryAfter',
 };
 
 export class ConfigError extends Error {}

@@ -9,6 +9,9 @@ import { HttpError, notFound, validationError } from './errors.js';
 /** Any signed-in person reaches the route; the handler then decides what they may do. */
 export const signedIn = { config: { access: 'user' as const } };
 
+/** Only instance owners reach the route (the guard answers 403 to anyone else). */
+export const instanceOwnersOnly = { config: { access: 'instanceOwner' as const } };
+
 /** `value` read by `schema` (`fallback` for no value), or a 422 naming what is wrong. */
 export function parse<T extends z.ZodType>(schema: T, value: unknown, fallback: unknown = {}): z.infer<T> {
   const result = schema.safeParse(value ?? fallback);

@@ -3,10 +3,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { auditKestraCalls } from '../audit/http-hook.js';
+import type { Admission } from './admission.js';
 import type { Principal } from '../auth/sessions.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
 import { KestraAuthorizer, type ResponseFilter } from '../authz/kestra-authorizer.js';
 import { KestraHosts } from '../authz/kestra-hosts.js';
+import type { PolicyRow } from '../authz/policy-map.js';
 import { fillPage } from '../authz/page-fill.js';
 import type { PerchContext } from '../context.js';
 import { sendError, writeError } from '../http/errors.js';
@@ -39,6 +41,8 @@ interface Proxy {
   /** Perch's own reads from Kestra (paging lists for people who see several namespace roots, states before a change). */
   reads: Pool;
   readHeaders: Record<string, string>;
+  /** What may stop an authorized call before it is forwarded (maintenance, kill switches). */
+  admissions: readonly Admission[];
 }
 
 /** What an authorized call forwards: the verdict's body, query and response filter, or the call as asked. */
@@ -52,12 +56,12 @@ const readNoBody = () => Promise.resolve(EMPTY_BODY);
 export async function registerKestraProxy(
   app: FastifyInstance,
   ctx: PerchContext,
-  options: { injectScreens?: boolean; ownRoutes: OwnRoutes },
+  options: { injectScreens?: boolean; ownRoutes: OwnRoutes; admissions?: readonly Admission[] },
 ): Promise<FastLane> {
   const kestra = kestraTarget(ctx.config.kestra);
   app.decorateRequest('kestraSentAt', 0);
   await registerUpstream(app, kestra);
-  const proxy = assemble(app, ctx, kestra, options.injectScreens === true);
+  const proxy = assemble(app, ctx, kestra, options.injectScreens === true, options.admissions ?? []);
   auditKestraCalls(kestraCallEntry);
   await app.register((scope) => gate(scope, (request, reply) => handle(proxy, request, reply)));
   app.get('/', (_request, reply) => reply.redirect('/ui/', 302));
@@ -78,7 +82,7 @@ async function registerUpstream(app: FastifyInstance, kestra: KestraTarget): Pro
 }
 
 /** The authorizer, the forwarders and Perch's own reads from Kestra, closed with the server. */
-function assemble(app: FastifyInstance, ctx: PerchContext, kestra: KestraTarget, injectScreens: boolean): Proxy {
+function assemble(app: FastifyInstance, ctx: PerchContext, kestra: KestraTarget, injectScreens: boolean, admissions: readonly Admission[]): Proxy {
   const answers = kestraAnswers(ctx, kestra, injectScreens);
   // Kestra reads with nothing to rewrite skip reply-from: one undici dispatch, streamed (forward.ts).
   const direct = createDirectForwarder({
@@ -104,7 +108,7 @@ function assemble(app: FastifyInstance, ctx: PerchContext, kestra: KestraTarget,
     await reads.close();
     await direct.close();
   });
-  return { ctx, kestra, authorizer, direct, answers, reads, readHeaders };
+  return { ctx, kestra, authorizer, direct, answers, reads, readHeaders, admissions };
 }
 
 /**
@@ -138,13 +142,14 @@ async function handle(proxy: Proxy, request: FastifyRequest, reply: FastifyReply
  */
 async function authorize(proxy: Proxy, request: FastifyRequest, reply: FastifyReply): Promise<Forwarding | undefined> {
   const { path, query } = request.canonical;
+  const readBody = bodyReader(request, reply, proxy.ctx.config.kestra.maxUploadSize);
   const verdict = await proxy.authorizer.authorize({
     method: request.method,
     path,
     query,
     contentType: request.headers['content-type'],
     principal: request.principal,
-    readBody: bodyReader(request, reply, proxy.ctx.config.kestra.maxUploadSize),
+    readBody,
   });
   proxy.ctx.metrics.verdict(verdict);
   if (!verdict.ok) {
@@ -156,9 +161,24 @@ async function authorize(proxy: Proxy, request: FastifyRequest, reply: FastifyRe
     reply.header('cache-control', 'no-store').send(verdict.answer);
     return undefined;
   }
+  if (await admissionStops(proxy, request, reply, verdict, readBody)) return undefined;
   const capturing = captureStatesBefore(request, proxy.reads, proxy.readHeaders, verdict.body);
   if (capturing) await capturing;
   return verdict;
+}
+
+/**
+ * Admit: maintenance mode and kill switches may answer an authorized call themselves. A body they read
+ * becomes the verdict's, so that what is forwarded is what they saw.
+ */
+async function admissionStops(proxy: Proxy, request: FastifyRequest, reply: FastifyReply, verdict: Forwarding & { row: PolicyRow; namespaces: string[] }, readBody: () => Promise<Buffer>): Promise<boolean> {
+  const concerned = proxy.admissions.filter((a) => a.concerns(verdict.row));
+  if (concerned.length === 0) return false;
+  const body = async () => (verdict.body ??= await readBody());
+  for (const admission of concerned) {
+    if (await admission.stops({ request, reply, row: verdict.row, namespaces: verdict.namespaces, query: verdict.query ?? request.canonical.query, body })) return true;
+  }
+  return false;
 }
 
 /** A list narrowed to several namespace roots: Perch reads pages until it has one of the caller's items. */
@@ -213,8 +233,12 @@ function fastLane(app: FastifyInstance, proxy: Proxy, ownRoutes: OwnRoutes): Fas
     ownRoutes,
     sessionToken: (header) => app.parseCookie(header)[ctx.cookies.sessionCookie],
     eligible: direct.eligible,
-    authorize: (req, path, query, principal) =>
-      authorizer.authorize({ method: req.method!, path, query, contentType: req.headers['content-type'], principal, readBody: readNoBody }),
+    authorize: async (req, path, query, principal) => {
+      const verdict = await authorizer.authorize({ method: req.method!, path, query, contentType: req.headers['content-type'], principal, readBody: readNoBody });
+      // A call maintenance or a kill switch may stop goes through Fastify, where they decide.
+      if (verdict.ok && proxy.admissions.some((a) => a.concerns(verdict.row))) return { ok: false, status: 503, message: 'admission' };
+      return verdict;
+    },
     forwardRead(req, res, principal, path, query) {
       if (callerLeft(req, res)) return;
       accountForStream(ctx, principal, res);

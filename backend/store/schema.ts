@@ -235,4 +235,62 @@ export interface Database {
   sso_logins: SsoLoginsTable;
   apps: AppsTable;
   app_runs: AppRunsTable;
+  banners: BannersTable;
+  maintenance_state: MaintenanceStateTable;
+  maintenance_held: MaintenanceHeldTable;
+  kill_switches: KillSwitchesTable;
+}
+
+/** Operations (migration 011): announcements, maintenance mode and its held requests, kill switches. */
+export interface BannersTable {
+  id: string;
+  message: string;
+  type: 'INFO' | 'WARNING' | 'ERROR';
+  start_date: number | null;
+  end_date: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MaintenanceStateTable {
+  id: number;
+  phase: 'off' | 'entering' | 'on' | 'exiting';
+  message: string | null;
+  changed_by: string | null;
+  changed_at: number;
+  /** JSON `[{namespace, flowId, triggerId}]`: the schedule triggers Perch disabled on entering. */
+  disabled_triggers: string;
+  held_seq: number;
+}
+
+export interface MaintenanceHeldTable {
+  seq: number;
+  received_at: number;
+  method: string;
+  path: string;
+  query: string;
+  /** JSON of the headers forwarded with it. */
+  headers: string;
+  /** Base64 of the body. */
+  body: string;
+  /** JSON: who asked and from where, for the audit entry of the replay. */
+  caller: string;
+}
+
+export interface KillSwitchesTable {
+  id: string;
+  name: string;
+  tenant_id: string | null;
+  namespace: string | null;
+  flow_id: string | null;
+  /** JSON array of execution ids. */
+  execution_ids: string;
+  start_date: number;
+  end_date: number | null;
+  description: string | null;
+  evaluation_type: 'PASS' | 'KILL' | 'CANCEL' | 'IGNORE';
+  enabled: number;
+  deleted: number;
+  created_at: number;
+  updated_at: number;
 }

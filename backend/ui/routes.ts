@@ -5,6 +5,9 @@ import type { PerchUiConfig } from '../../lib/schemas/ui-config.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import { BUNDLE_PATH, type ScreensBundle } from './screens-bundle.js';
 import { sha256Hex } from '../crypto/sha256.js';
+import { activeApiBanners } from '../banners/banner-store.js';
+import { readMaintenance } from '../maintenance/maintenance-store.js';
+import { killSwitchBanners } from '../kill-switches/kill-switch-banners.js';
 
 /** The announcements whose window contains `now`; ids default to a digest of the message. */
 export function activeBanners(banners: PerchConfig['ui']['banners'], now: Date): PerchUiConfig['banners'] {
@@ -31,13 +34,16 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PerchContext, bundle
     return reply.type('text/javascript; charset=utf-8').send(bundle.code);
   });
 
-  // What the screens show beside Kestra: announcements, maintenance, links, tenants.
+  // What the screens show beside Kestra: announcements (the config file's, then the API's), maintenance, links, tenants.
   app.get('/perch/api/ui-config', async (request, reply) => {
     const tenantId = request.principal?.tenantId ?? DEFAULT_TENANT;
+    const now = new Date();
+    const maintenance = await readMaintenance(ctx.db);
+    const inMaintenance = ui.maintenance.active || maintenance.phase !== 'off';
     const body: PerchUiConfig = {
-      banners: activeBanners(ui.banners, new Date()),
-      inMaintenance: ui.maintenance.active,
-      maintenanceMessage: ui.maintenance.message ?? null,
+      banners: [...activeBanners(ui.banners, now), ...(await activeApiBanners(ctx.db, now.getTime())), ...(await killSwitchBanners(ctx, request.principal, now.getTime()))],
+      inMaintenance,
+      maintenanceMessage: maintenance.message ?? ui.maintenance.message ?? null,
       rightSidebar: { customLinks: ui.links },
       tenants: [{ id: tenantId, name: tenantId }],
     };

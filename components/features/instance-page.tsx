@@ -2,7 +2,9 @@
  * Perch's and Kestra's status, announcements and maintenance, in place of the stock UI's Enterprise
  * upsell at /ui/{tenant}/admin/instance. Instance owners only.
  * Hooks for end-to-end tests: `#perch-instance`, `[data-testid=perch-status]`, `[data-testid=kestra-status]`,
- * `[data-testid=maintenance-state]`, `[data-testid=announcement]` rows, a "Refresh" button.
+ * `[data-testid=maintenance-state]`, `[data-testid=announcement]` rows, a "Refresh" button; the operations
+ * panels (issue 22): `#perch-maintenance-control`, `#perch-banners` (`[data-testid=managed-banner]` rows),
+ * `#perch-kill-switches` (`[data-testid=kill-switch]` rows).
  */
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
@@ -14,6 +16,10 @@ import { strings } from '../app/strings';
 import { Button } from '../ui/button';
 import { Page } from '../ui/page';
 import { ErrorNotice, Loading } from '../ui/states';
+import { BannersPanel } from '../operations/banners-panel';
+import { KillSwitchesPanel } from '../operations/kill-switches-panel';
+import { MaintenancePanel } from '../operations/maintenance-panel';
+import { loadSession } from '../app/session';
 
 const s = strings.instance;
 const OK = 'bg-green-100 text-green-800 dark:bg-green-950 dark:text-green-200';
@@ -73,6 +79,10 @@ function InstancePage() {
           <Card title={s.maintenance}>
             <p data-testid="maintenance-state">{config?.inMaintenance ? s.inMaintenance : s.notInMaintenance}</p>
             {config?.inMaintenance && config.maintenanceMessage && <p class="mt-1 text-zinc-600 dark:text-zinc-400">{config.maintenanceMessage}</p>}
+            <div class="mt-3 border-t border-zinc-100 pt-3 dark:border-zinc-800">
+              {/* The notice at the top of every page follows at once. */}
+              <MaintenancePanel onChanged={() => void loadSession()} />
+            </div>
           </Card>
         </div>
         <div class="mt-4">
@@ -96,6 +106,14 @@ function InstancePage() {
               </table>
             )}
             <p class="mt-2 text-xs text-zinc-500 dark:text-zinc-400">{s.configNote}</p>
+          </Card>
+        </div>
+        <div class="mt-4 grid gap-4 md:grid-cols-2">
+          <Card title={strings.operations.managedBanners}>
+            <BannersPanel />
+          </Card>
+          <Card title={strings.operations.killSwitches}>
+            <KillSwitchesPanel />
           </Card>
         </div>
       </Page>

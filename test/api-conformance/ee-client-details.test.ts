@@ -187,9 +187,9 @@ describe('EE operations Perch does not implement yet', () => {
     const apps = await admin.fetch('GET', '/api/v1/main/apps/view/some-app');
     expect(apps.status).toBe(501);
     expect(apps.json.message).toContain('openApp');
-    const maintenance = await admin.fetch('POST', '/api/v1/instance/maintenance/enter', { json: {} });
-    expect(maintenance.status).toBe(501);
-    expect(maintenance.json.message).toContain('enterMaintenance');
+    const policy = await admin.fetch('POST', '/api/v1/instance/policies', { json: {} });
+    expect(policy.status).toBe(501);
+    expect(policy.json.message).toContain('createInstancePolicy');
     const secret = await admin.fetch('PUT', '/api/v1/main/namespaces/team.a/secrets', { json: [{ key: 'K', value: 'v' }] });
     expect(secret.status).toBe(501);
     expect(secret.json.message).toContain('putSecrets');

@@ -1,10 +1,11 @@
 /**
  * Trigger states (in memory): the triggers of a flow are those of its current revision; each has a state (disabled,
- * locked, dates) created on first use. Served: the paged list of a flow's trigger states, enable/disable
+ * locked, dates) created on first use. Served: the paged search of every flow's triggers with their states
+ * (`GET /triggers/search`, `{trigger, state}` pairs), the paged list of a flow's trigger states, enable/disable
  * (`PUT /triggers/set-disabled`), restart, unlock (409 unless locked) and delete (the state goes; the next read
  * starts afresh from the flow's YAML, as Kestra's scheduler recreates it).
  */
-import { currentRevision, findFlow } from './flows.js';
+import { currentRevision, findFlow, liveFlows } from './flows.js';
 import { type Ctx, type Route, badRequest, conflict, notFound, nowIso, paginate, sendEmpty, sendJson } from './http.js';
 import type { TriggerRec } from './state.js';
 
@@ -57,6 +58,21 @@ function listForFlow(ctx: Ctx, p: Record<string, string>): void {
   sendJson(ctx, 200, paginate(states, ctx.query));
 }
 
+/** `GET /triggers/search`: every live flow's triggers (their declaration from the YAML) with their states. */
+function search(ctx: Ctx): void {
+  const pairs = liveFlows(ctx).flatMap((flow) => {
+    const declared = currentRevision(flow).doc.triggers;
+    if (!Array.isArray(declared)) return [];
+    return declared
+      .filter((t): t is Record<string, unknown> => !!t && typeof t === 'object' && typeof (t as { id?: unknown }).id === 'string' && typeof (t as { type?: unknown }).type === 'string')
+      .map((t) => ({
+        trigger: t,
+        state: triggerStateJson(flow.namespace, flow.id, t.id as string, stateOf(ctx, flow.namespace, flow.id, { id: t.id as string, disabled: t.disabled === true })),
+      }));
+  });
+  sendJson(ctx, 200, paginate(pairs, ctx.query));
+}
+
 function setDisabled(ctx: Ctx): void {
   let body: { namespace?: unknown; flowId?: unknown; triggerId?: unknown; disabled?: unknown };
   try {
@@ -105,6 +121,7 @@ export function lockTrigger(ctx: Pick<Ctx, 'rt'>, namespace: string, flowId: str
 }
 
 export const triggerRoutes: Route[] = [
+  { method: 'GET', path: '/api/v1/:tenant/triggers/search', handler: search },
   { method: 'PUT', path: '/api/v1/:tenant/triggers/set-disabled', handler: setDisabled },
   { method: 'GET', path: '/api/v1/:tenant/triggers/:namespace/:flowId', handler: listForFlow },
   { method: 'DELETE', path: '/api/v1/:tenant/triggers/:namespace/:flowId/:triggerId', handler: remove },

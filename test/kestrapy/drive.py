@@ -21,6 +21,8 @@ from kestrapy.models.iam_service_account_controller_api_service_account_request 
 from kestrapy.models.iam_user_controller_api_create_or_update_user_request import IAMUserControllerApiCreateOrUpdateUserRequest
 from kestrapy.models.create_api_token_request import CreateApiTokenRequest
 from kestrapy.models.apps_controller_api_bulk_operation_request import AppsControllerApiBulkOperationRequest
+from kestrapy.models.banner import Banner
+from kestrapy.models.kill_switch import KillSwitch
 
 TENANT = "main"
 # The owner signs in with Basic credentials (a person's own, which may mint tokens); programs use tokens.
@@ -159,8 +161,33 @@ def apps():
     }
 
 
+def operations():
+    banner = client.banners.create_banner(Banner(message=f"sdk notice {suffix}", type="WARNING"))
+    updated = client.banners.update_banner(banner.id, Banner(message=f"sdk notice {suffix} (2)", type="ERROR"))
+    banners = client.banners.search_banners()
+    client.banners.delete_banner(banner.id)
+    entered = status_of(lambda: client.instance.enter_maintenance())
+    status = client.instance.maintenance_status()
+    exited = status_of(lambda: client.instance.exit_maintenance())
+    switch = client.kill_switches.create_kill_switch(KillSwitch(name=f"sdk-{suffix}", namespace="team.sdk", start_date="2030-01-01T00:00:00Z", evaluation_type="KILL"))
+    switches = client.kill_switches.search_kill_switches()
+    disabled = client.kill_switches.update_kill_switch(switch.id, KillSwitch(name=switch.name, namespace="team.sdk", start_date="2030-01-01T00:00:00Z", evaluation_type="KILL", enabled=False))
+    client.kill_switches.delete_kill_switch(switch.id)
+    return {
+        "bannerType": updated.type,
+        "bannerListed": any(b.id == banner.id and b.message.endswith("(2)") for b in banners),
+        "entered": entered,
+        "inMaintenance": status.maintenance,
+        "exited": exited,
+        "switchListed": any(k.id == switch.id and k.namespace == "team.sdk" for k in switches),
+        "switchEnabled": disabled.enabled,
+        "switchesLeft": len([k for k in client.kill_switches.search_kill_switches() if k.id == switch.id]),
+    }
+
+
 SCENARIOS = {
     "apps": apps,
+    "operations": operations,
     "users": users,
     "groups-roles-bindings": groups_roles_bindings,
     "service-accounts-and-tokens": service_accounts_and_tokens,

@@ -1,6 +1,7 @@
 /**
  * Perch's EE answers read by Kestra's own generated client (issue 17, point 5): kestrapy 2.0.3 drives
- * users, groups, roles, bindings, service accounts, tokens, invitations and audit logs against Perch,
+ * users, groups, roles, bindings, service accounts, tokens, invitations, audit logs and operations
+ * (banners, maintenance mode, kill switches) against Perch,
  * and flows and executions through Perch to the Kestra double. kestrapy builds its pydantic models
  * from every answer, so a shape it cannot read fails the scenario.
  */
@@ -61,6 +62,10 @@ describe.skipIf('missing' in python)('kestrapy 2.0.3 against Perch', () => {
     expect(result.total).toBeGreaterThan(0);
     expect(result.first.auditLog).toEqual(expect.objectContaining({ id: expect.any(String), tenantId: 'main' }));
     expect(result.first.user).toEqual(expect.objectContaining({ email: expect.any(String) }));
+  });
+
+  it('operations: banners, maintenance mode and kill switches (issue 22)', async () => {
+    expect(await drive('operations')).toEqual({ bannerType: 'ERROR', bannerListed: true, entered: 200, inMaintenance: true, exited: 200, switchListed: true, switchEnabled: false, switchesLeft: 0 });
   });
 
   it('flows and executions reach the Kestra double through Perch, with Perch’s account', async () => {

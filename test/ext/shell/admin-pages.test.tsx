@@ -1,4 +1,4 @@
-import { render, screen, waitFor } from '@testing-library/preact';
+import { fireEvent, render, screen, waitFor } from '@testing-library/preact';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { uiConfig } from '../../../components/app/session';
 import appsPage from '../../../components/features/apps-page';
@@ -14,24 +14,61 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
+const NOT_IN_MAINTENANCE = { maintenance: false, ready: false, services: { WEBSERVER: { total: 1, inMaintenance: 0 } }, onExecution: 'refuse', held: 0, disabledTriggers: 0, since: null, message: null };
+
+/** The operations panels' answers (issue 22); `health` answers /perch/health. */
+const instanceApi = (health: unknown, overrides: Record<string, unknown> = {}) => (url: URL) => {
+  const answers: Record<string, unknown> = {
+    '/api/v1/instance/maintenance/status': NOT_IN_MAINTENANCE,
+    '/api/v1/banners/search': [],
+    '/api/v1/kill-switches/search': [],
+    ...overrides,
+  };
+  return url.pathname in answers ? answers[url.pathname] : health;
+};
+
 describe('instance page', () => {
   it("shows Perch's and Kestra's status from /perch/health, maintenance and the active announcements", async () => {
-    const api = mockFetch(() => ({ status: 'UP', setupRequired: false, kestra: { reachable: false, error: 'ECONNREFUSED' } }));
+    const api = mockFetch(instanceApi({ status: 'UP', setupRequired: false, kestra: { reachable: false, error: 'ECONNREFUSED' } }));
     uiConfig.value = uiConfigOf({ inMaintenance: true, maintenanceMessage: 'Upgrade', banners: [{ id: 'b1', message: 'Freeze on Friday', type: 'WARNING' }] });
     render(<>{instancePage.render(at('/ui/main/admin/instance', owner))}</>);
     await waitFor(() => expect(screen.getByTestId('kestra-status').textContent).toContain('Unreachable'));
     expect(screen.getByTestId('kestra-status').textContent).toContain('ECONNREFUSED');
     expect(screen.getByTestId('perch-status').textContent).toBe('Up');
-    expect(new URL(api.requests[0]!.url).pathname).toBe('/perch/health');
+    expect(api.urls().map((u) => u.pathname)).toContain('/perch/health');
     expect(screen.getByTestId('maintenance-state').textContent).toBe('Kestra is in maintenance mode.');
     expect(screen.getAllByTestId('announcement').map((r) => r.textContent)).toEqual(['WARNINGFreeze on FridayAlways']);
   });
 
   it('says so when Perch answers with an unexpected shape', async () => {
-    mockFetch(() => json({ status: 'UP' }));
+    mockFetch(instanceApi(json({ status: 'UP' })));
     uiConfig.value = uiConfigOf();
     render(<>{instancePage.render(at('/ui/main/admin/instance', owner))}</>);
     expect((await screen.findByRole('alert')).textContent).toContain('unexpected shape');
+  });
+});
+
+describe('operations on the instance page', () => {
+  it('lists managed announcements and kill switches, and enters maintenance after a confirmation', async () => {
+    const banner = { id: 'b1', message: 'Upgrade tonight', type: 'WARNING', startDate: null, endDate: null, tenantId: null, active: true };
+    const killSwitch = { id: 'k1', name: 'stop ops', namespace: 'ops', executionIds: [], startDate: '2030-01-01T00:00:00.000Z', evaluationType: 'KILL', enabled: true, deleted: false };
+    let entered: unknown;
+    const api = mockFetch((url, request) => {
+      if (url.pathname === '/api/v1/instance/maintenance/enter') return request.json().then((body) => (entered = body, { ...NOT_IN_MAINTENANCE, maintenance: true, ready: true, disabledTriggers: 2 }));
+      return instanceApi({ status: 'UP', setupRequired: false, kestra: { reachable: true } }, { '/api/v1/banners/search': [banner], '/api/v1/kill-switches/search': [killSwitch] })(url);
+    });
+    uiConfig.value = uiConfigOf();
+    render(<>{instancePage.render(at('/ui/main/admin/instance', owner))}</>);
+    await waitFor(() => expect(screen.getAllByTestId('managed-banner').map((r) => r.textContent)).toEqual(['WARNINGUpgrade tonightShowingEditDelete']));
+    expect(screen.getAllByTestId('kill-switch').map((r) => r.textContent)).toEqual(['stop opsKILLopsEnabledDisableDelete']);
+    expect(screen.getByTestId('maintenance-status').textContent).toContain('Not in maintenance');
+    screen.getByRole('button', { name: 'Enter maintenance mode' }).click();
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog.textContent).toContain('refused until maintenance ends');
+    fireEvent.input(screen.getByLabelText('Notice shown to everyone (optional)'), { target: { value: 'Back at noon' } });
+    fireEvent.click(screen.getByTestId('confirm'));
+    await waitFor(() => expect(entered).toEqual({ message: 'Back at noon' }));
+    expect(api.urls().filter((u) => u.pathname === '/api/v1/instance/maintenance/enter')).toHaveLength(1);
   });
 });
 

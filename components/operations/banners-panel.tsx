@@ -1,0 +1,98 @@
+import { useState } from 'preact/hooks';
+import type { ApiBanner } from '../../lib/schemas/operations';
+import { strings } from '../app/strings';
+import { Button } from '../ui/button';
+import { ConfirmDialog } from '../ui/confirm-dialog';
+import { SelectField, TextField } from '../ui/field';
+import { ErrorNotice, Loading } from '../ui/states';
+import { banners, isoOf } from './api';
+import { useLoad } from './use-load';
+
+const s = strings.operations;
+/** An ISO instant as a `datetime-local` value (local time, minutes). */
+const localOf = (iso: string | null) => (iso ? new Date(new Date(iso).getTime() - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16) : '');
+
+/** Create or edit one announcement. */
+function BannerForm({ banner, onSaved, onCancel }: { banner?: ApiBanner; onSaved: () => void; onCancel: () => void }) {
+  const [message, setMessage] = useState(banner?.message ?? '');
+  const [type, setType] = useState<ApiBanner['type']>(banner?.type ?? 'INFO');
+  const [start, setStart] = useState(localOf(banner?.startDate ?? null));
+  const [end, setEnd] = useState(localOf(banner?.endDate ?? null));
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+  return (
+    <form
+      data-testid="banner-form"
+      class="mt-3 grid gap-3 rounded-md border border-zinc-200 p-3 md:grid-cols-2 dark:border-zinc-700"
+      onSubmit={(event) => {
+        event.preventDefault();
+        setBusy(true);
+        const body = { message, type, startDate: isoOf(start), endDate: isoOf(end) };
+        (banner ? banners.update(banner.id, body) : banners.create(body)).then(onSaved, (failure: unknown) => {
+          setError(failure);
+          setBusy(false);
+        });
+      }}
+    >
+      <div class="md:col-span-2"><TextField label={s.message} value={message} required maxLength={2000} onInput={(e) => setMessage(e.currentTarget.value)} /></div>
+      <SelectField label={s.type} value={type} onChange={(e) => setType(e.currentTarget.value as ApiBanner['type'])}>
+        {(['INFO', 'WARNING', 'ERROR'] as const).map((t) => <option key={t} value={t}>{t}</option>)}
+      </SelectField>
+      <div />
+      <TextField label={s.startDate} type="datetime-local" value={start} onInput={(e) => setStart(e.currentTarget.value)} />
+      <TextField label={s.endDate} type="datetime-local" value={end} onInput={(e) => setEnd(e.currentTarget.value)} />
+      {error !== undefined && <div class="md:col-span-2"><ErrorNotice error={error} /></div>}
+      <div class="flex justify-end gap-2 md:col-span-2">
+        <Button onClick={onCancel}>{strings.common.cancel}</Button>
+        <Button type="submit" variant="primary" disabled={busy}>{strings.common.save}</Button>
+      </div>
+    </form>
+  );
+}
+
+/** Announcements managed by API (EE: Instance → Announcements); the config file's stay listed above. */
+export function BannersPanel() {
+  const list = useLoad(banners.search);
+  const [editing, setEditing] = useState<ApiBanner | 'new' | null>(null);
+  const [deleting, setDeleting] = useState<ApiBanner | null>(null);
+  const saved = () => {
+    setEditing(null);
+    list.reload();
+  };
+  return (
+    <div id="perch-banners">
+      {list.error !== undefined ? <ErrorNotice error={list.error} onRetry={list.reload} /> : !list.data ? <Loading /> : list.data.length === 0 ? (
+        <p class="text-zinc-500 dark:text-zinc-400">{s.noBanners}</p>
+      ) : (
+        <table class="w-full text-left">
+          <thead class="text-xs text-zinc-500 uppercase dark:text-zinc-400">
+            <tr><th scope="col" class="py-1 pr-3">{s.type}</th><th scope="col" class="py-1 pr-3">{s.message}</th><th scope="col" class="py-1 pr-3">{s.window}</th><th scope="col" class="py-1"><span class="sr-only">{s.actions}</span></th></tr>
+          </thead>
+          <tbody>
+            {list.data.map((banner) => (
+              <tr key={banner.id} data-testid="managed-banner" class="border-t border-zinc-100 dark:border-zinc-800">
+                <td class="py-1 pr-3">{banner.type}</td>
+                <td class="py-1 pr-3">{banner.message}</td>
+                <td class="py-1 pr-3">{banner.active ? s.showing : s.notShowing}</td>
+                <td class="py-1 text-right whitespace-nowrap">
+                  <Button variant="ghost" onClick={() => setEditing(banner)}>{strings.common.edit}</Button>
+                  <Button variant="ghost" onClick={() => setDeleting(banner)}>{strings.common.delete}</Button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {editing === null ? (
+        <div class="mt-3"><Button variant="primary" onClick={() => setEditing('new')}>{s.newBanner}</Button></div>
+      ) : (
+        <BannerForm key={editing === 'new' ? 'new' : editing.id} banner={editing === 'new' ? undefined : editing} onSaved={saved} onCancel={() => setEditing(null)} />
+      )}
+      {deleting && (
+        <ConfirmDialog title={s.deleteBanner} onConfirm={() => banners.remove(deleting.id).then(list.reload)} onClose={() => setDeleting(null)}>
+          {deleting.message}
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
