@@ -14,8 +14,24 @@ const READ_POSTS = /\/(?:autocomplete|ids|search|find)$/;
 /** Perch's own collections, by the path segment after /api/v1/ or /api/v1/{tenant}/. */
 const PERCH_COLLECTIONS: Record<string, Resource> = {
   users: 'USER', me: 'USER', roles: 'ROLE', groups: 'GROUP', bindings: 'BINDING',
-  'service-accounts': 'SERVICE_ACCOUNT', tokens: 'SERVICE_ACCOUNT', auditlogs: 'AUDITLOG',
+  'service-accounts': 'SERVICE_ACCOUNT', tokens: 'SERVICE_ACCOUNT', auditlogs: 'AUDITLOG', namespaces: 'NAMESPACE',
 };
+
+/**
+ * Perch routes whose resource is not their collection's (a secret under /namespaces/{ns}/secrets):
+ * the feature says which resource, id and namespace an entry names.
+ */
+export interface PerchRouteEntry {
+  resource: Resource;
+  id: (params: Record<string, string>, body: unknown) => string | null;
+  namespace?: (params: Record<string, string>) => string | null;
+}
+const PERCH_ROUTES = new Map<string, PerchRouteEntry>();
+
+/** A feature hands the audit log how to name the entries of its routes (as registered). */
+export function auditPerchRoutes(routes: Record<string, PerchRouteEntry>): void {
+  for (const [route, entry] of Object.entries(routes)) PERCH_ROUTES.set(route, entry);
+}
 
 function jsonId(payload: unknown): string | null {
   if (typeof payload !== 'string' || !payload.startsWith('{') && !payload.startsWith('[')) return null;
@@ -39,7 +55,9 @@ function perchEntry(request: FastifyRequest, status: number, payload: unknown): 
   const isMe = m[1] === 'me';
   const id = isMe ? request.principal?.userId ?? null : params.id ?? (status < 300 ? jsonId(payload) : null);
   const rest = m[2] ?? '';
-  const subresource = rest.replace(/^\/:id/, '').replace(/^\//, '') || undefined;
+  const named = PERCH_ROUTES.get(route);
+  // A named route says what it is itself (its pattern may hold a regular expression).
+  const subresource = named ? undefined : rest.replace(/^\/:id/, '').replace(/^\//, '') || undefined;
   const hasId = isMe || rest.startsWith('/:id') || subresource !== undefined;
   const { tenant: _t, id: _id, ...otherParams } = params;
   const { tenantId, unknownTenant } = chainOf(tenant);
@@ -47,8 +65,9 @@ function perchEntry(request: FastifyRequest, status: number, payload: unknown): 
     tenantId,
     actor: actorOf(request),
     action: methodAction(request.method, hasId),
-    resourceType: resource,
-    resourceId: id,
+    resourceType: named?.resource ?? resource,
+    resourceId: named ? named.id(params, request.body) : id,
+    ...(named?.namespace ? { namespace: named.namespace(params) } : {}),
     ...requestFields(request),
     outcome: outcomeOf(status),
     details: { method: request.method, path: request.canonical.path, ...(unknownTenant ? { tenant: unknownTenant } : {}), ...(subresource ? { subresource } : {}), ...otherParams, request: request.body ?? null },

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 
 /** What replicas tell each other: IAM facts changed, or a user's sessions were ended. */
-export type ChangeTopic = 'iam' | 'sessions';
+export type ChangeTopic = 'iam' | 'sessions' | 'secrets';
 export type ChangeListener = (payload: string) => void;
 
 export interface ChangeFeed {

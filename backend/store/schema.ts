@@ -191,6 +191,29 @@ export interface SsoLoginsTable {
   expires_at: number;
 }
 
+/** A namespace created as an EE entity (migration 010); `settings` is its EE fields as JSON. */
+export interface NamespacesTable {
+  tenant_id: string;
+  id: string;
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A namespace secret (migration 010): `value` is sealed (crypto/envelope.ts), never returned. */
+export interface NamespaceSecretsTable {
+  id: string;
+  tenant_id: string;
+  namespace: string;
+  key: string;
+  env_key: string;
+  description: string | null;
+  tags: string;
+  value: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -207,4 +230,6 @@ export interface Database {
   audit_ship_cursors: AuditShipCursorsTable;
   sso_identities: SsoIdentitiesTable;
   sso_logins: SsoLoginsTable;
+  namespaces: NamespacesTable;
+  namespace_secrets: NamespaceSecretsTable;
 }
