@@ -6,6 +6,7 @@ import type { LoginThrottle } from './auth/login-throttle.js';
 import type { SessionManager } from './auth/sessions.js';
 import type { PerchConfig } from './config/config.js';
 import type { Envelope } from './crypto/envelope.js';
+import type { SecretKeys } from './secrets/secret-keys.js';
 import type { ChangeFeed } from './store/change-feed.js';
 import type { OpenStore, Store } from './store/database.js';
 
@@ -42,4 +43,6 @@ export interface PerchContext {
   audit: AuditLog;
   /** Seals what Perch stores encrypted (credentials, secrets) with the master key; opens it back. */
   envelope: Envelope;
+  /** Which namespace owns each secret key, in memory (the flow-save check reads it on the proxy's path). */
+  secretKeys: SecretKeys;
 }

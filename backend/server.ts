@@ -45,6 +45,9 @@ import { migrateToLatest, openStore } from './store/database.js';
 import { DEFAULT_TENANT } from '../lib/tenants.js';
 import { FirstAdminGate } from './users/first-admin.js';
 import { registerUserRoutes } from './users/routes.js';
+import { registerNamespaces } from './namespaces/routes.js';
+import { registerSecrets } from './secrets/routes.js';
+import { SecretKeys } from './secrets/secret-keys.js';
 
 /**
  * Re-reads every binding and membership into the decision index, so that no local patch of the
@@ -192,12 +195,14 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     log: app.log,
     audit: new AuditLog(store, { key: auditKey.key }),
     envelope: masterKey.envelope,
+    secretKeys: new SecretKeys(),
   };
   installReplicaSync(app, ctx);
   ctx.firstAdmin.onFound = () => reloadAuthorization(ctx);
   try {
     await ensureManagedRoles(ctx.db, DEFAULT_TENANT);
     await reloadAuthorization(ctx);
+    await ctx.secretKeys.load(ctx.db);
   } catch (error) {
     ctx.sessions.close();
     await store.close();
@@ -222,6 +227,8 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerMachineAccess(app, ctx);
   registerOnboarding(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerNamespaces(app, ctx);
+  registerSecrets(app, ctx);
   // Perch's screens: served always (the extension's users need the config route), injected when on and built.
   const screens = await loadScreensBundle(config.ui.bundle);
   if (config.ui.inject && !screens) app.log.warn(`Perch screens are not built (${config.ui.bundle}): the Kestra UI is served without them; run npm run build:ext`);

@@ -1,0 +1,134 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NAMESPACE_ID } from '../../lib/schemas/namespaces.js';
+import { secretKeySchema, secretPatchRequestSchema, secretValueRequestSchema, type SecretList } from '../../lib/schemas/secrets.js';
+import { auditPerchRoutes } from '../audit/http-hook.js';
+import type { PerchContext } from '../context.js';
+import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
+import { listQuerySchema, parse, principalOf, signedIn, tenantOf } from '../http/request.js';
+import { requireNamespacePermission } from '../iam/access.js';
+import { isUniqueViolation } from '../iam/iam-store.js';
+import { ancestorsOf } from '../namespaces/namespace-store.js';
+import { secretFilter, secretOrder } from './secret-filters.js';
+import { deleteSecret, findSecretByKey, patchSecretMeta, secretsOfTenant, toApiSecretMeta, writeSecret, type SecretRow } from './secret-store.js';
+
+/**
+ * Kestra EE's namespace secrets (issue 21, point 2), kept by Perch with the internal backend
+ * (values sealed with the master key) and delivered to Kestra OSS by `perch secrets sync`. A value
+ * goes in with a PUT and never comes back out: every answer here is metadata.
+ *
+ * Kestra OSS reads every secret from one global environment (`SECRET_<KEY>`), so a key names one
+ * secret per tenant: a second namespace's secret with the same key is refused (409).
+ */
+
+const nsOf = (request: FastifyRequest) => {
+  const namespace = (request.params as { namespace: string }).namespace;
+  if (!NAMESPACE_ID.test(namespace)) throw badRequest(`${namespace} is not a namespace id`);
+  return namespace;
+};
+const keyOf = (request: FastifyRequest) => parse(secretKeySchema, (request.params as { key: string }).key);
+
+const takenElsewhere = (key: string, owner: string, namespace: string) =>
+  conflict(`Secret key ${key} is already used by namespace ${owner}: Kestra OSS reads secrets from one environment shared by every namespace (SECRET_${key.toUpperCase()}), so a key can belong to one namespace only; pick another key for ${namespace}`);
+
+/** The secret `key` of `namespace`, or a 404 (also when the key belongs to another namespace). */
+async function mustFind(ctx: PerchContext, tenant: string, namespace: string, key: string): Promise<SecretRow> {
+  const row = await findSecretByKey(ctx.db, tenant, key);
+  if (!row || row.namespace !== namespace) throw notFound(`Secret ${key} not found in namespace ${namespace}`);
+  return row;
+}
+
+/** Other replicas re-read which namespace owns which key (the flow-save check asks them). */
+function announce(ctx: PerchContext): void {
+  void ctx.changes.publish('secrets', 'changed').catch((error) => ctx.log.error({ err: error }, 'could not announce a secret change'));
+}
+
+export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
+  const keyId = (p: Record<string, string>, body: unknown) => `${p.namespace}/${p.key ?? (body as { key?: unknown } | null)?.key ?? ''}`;
+  auditPerchRoutes({
+    '/api/v1/:tenant/namespaces/:namespace/secrets': { resource: 'SECRET', id: keyId, namespace: (p) => p.namespace ?? null },
+    '/api/v1/:tenant/namespaces/:namespace/secrets/:key': { resource: 'SECRET', id: keyId, namespace: (p) => p.namespace ?? null },
+  });
+  const reload = () => void ctx.secretKeys.load(ctx.db).catch((error) => ctx.log.error({ err: error }, 'could not reload secret keys'));
+  ctx.changes.subscribe('secrets', reload);
+  ctx.changes.onResync(reload);
+
+  app.get('/api/v1/:tenant/secrets', signedIn, async (request): Promise<SecretList> => {
+    const tenant = tenantOf(request);
+    const principal = principalOf(request);
+    const raw = request.query as Record<string, unknown>;
+    const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
+    const query = parse(listQuerySchema, { page: first(raw.page), size: first(raw.size), sort: first(raw.sort) });
+    const matches = secretFilter(request);
+    const rows = (await secretsOfTenant(ctx.db, tenant)).filter(matches);
+    const visible = principal.superAdmin ? rows : ctx.authz.filterVisible(tenant, principal.userId, 'SECRET', 'LIST', rows, (row) => row.namespace);
+    const reach = principal.superAdmin ? { all: true as const } : ctx.authz.scope(tenant, principal.userId, 'SECRET', 'LIST');
+    if (!reach.all && reach.namespaces.length === 0) {
+      throw new HttpError(403, `Permission SECRET:LIST on tenant ${tenant} or one of its namespaces is required to do this`);
+    }
+    visible.sort(secretOrder(query.sort));
+    const start = (query.page - 1) * query.size;
+    return { readOnly: false, results: visible.slice(start, start + query.size).map(toApiSecretMeta), total: visible.length };
+  });
+
+  app.get('/api/v1/:tenant/namespaces/:namespace/inherited-secrets', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const namespace = nsOf(request);
+    const principal = requireNamespacePermission(ctx, request, tenant, 'SECRET', 'LIST', namespace);
+    const ancestors = new Set(ancestorsOf(namespace));
+    const out: Record<string, string[]> = {};
+    for (const row of await secretsOfTenant(ctx.db, tenant)) {
+      if (!ancestors.has(row.namespace)) continue;
+      if (!principal.superAdmin && !ctx.authz.allows(tenant, principal.userId, 'SECRET', 'LIST', row.namespace)) continue;
+      (out[row.namespace] ??= []).push(row.key);
+    }
+    return out;
+  });
+
+  app.put('/api/v1/:tenant/namespaces/:namespace/secrets', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const namespace = nsOf(request);
+    const body = parse(secretValueRequestSchema, request.body);
+    const existing = await findSecretByKey(ctx.db, tenant, body.key);
+    if (existing && existing.namespace !== namespace) {
+      // Named only to whoever may see that namespace's secrets; others learn that the key is taken.
+      const principal = principalOf(request);
+      const owner = principal.superAdmin || ctx.authz.allows(tenant, principal.userId, 'SECRET', 'LIST', existing.namespace) ? existing.namespace : 'another namespace';
+      requireNamespacePermission(ctx, request, tenant, 'SECRET', 'CREATE', namespace);
+      throw takenElsewhere(body.key, owner, namespace);
+    }
+    requireNamespacePermission(ctx, request, tenant, 'SECRET', existing ? 'UPDATE' : 'CREATE', namespace);
+    const row = await writeSecret(ctx.db, ctx.envelope, tenant, namespace, body, existing).catch(async (error: unknown) => {
+      // A concurrent write took the key between the read and the insert.
+      if (isUniqueViolation(error)) throw takenElsewhere(body.key, (await findSecretByKey(ctx.db, tenant, body.key))?.namespace ?? 'another namespace', namespace);
+      throw error;
+    });
+    ctx.secretKeys.set(tenant, row.key, namespace);
+    announce(ctx);
+    return [toApiSecretMeta(row)];
+  });
+
+  app.patch('/api/v1/:tenant/namespaces/:namespace/secrets/:key', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const namespace = nsOf(request);
+    const key = keyOf(request);
+    requireNamespacePermission(ctx, request, tenant, 'SECRET', 'UPDATE', namespace);
+    const body = parse(secretPatchRequestSchema, request.body);
+    if (body.namespace !== undefined && body.namespace !== namespace) throw new HttpError(422, `A secret's metadata cannot move it to namespace ${body.namespace}`);
+    if (body.key !== undefined && body.key.toUpperCase() !== key.toUpperCase()) throw new HttpError(422, `A secret's metadata cannot rename it to ${body.key}`);
+    const row = await mustFind(ctx, tenant, namespace, key);
+    await patchSecretMeta(ctx.db, row.id, { description: body.description, tags: body.tags });
+    return [toApiSecretMeta({ ...row, ...(body.description !== undefined ? { description: body.description } : {}), tags: JSON.stringify(body.tags) })];
+  });
+
+  app.delete('/api/v1/:tenant/namespaces/:namespace/secrets/:key', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const namespace = nsOf(request);
+    const key = keyOf(request);
+    requireNamespacePermission(ctx, request, tenant, 'SECRET', 'DELETE', namespace);
+    const row = await mustFind(ctx, tenant, namespace, key);
+    await deleteSecret(ctx.db, row.id);
+    ctx.secretKeys.remove(tenant, row.key);
+    announce(ctx);
+    return [toApiSecretMeta(row)];
+  });
+}
