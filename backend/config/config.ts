@@ -215,6 +215,23 @@ export const configSchema = z
         masterKeyFile: z.string().min(1).optional(),
       })
       .prefault({}),
+    /** Delivery of namespace secrets to Kestra OSS (`perch secrets sync`, docs/secrets.md). */
+    secrets: z
+      .strictObject({
+        sync: z
+          .strictObject({
+            /** `env`: an env file (Docker Compose `env_file`, systemd); `kubernetes`: a Secret manifest. */
+            format: z.enum(['env', 'kubernetes']).default('env'),
+            /** Where the file is written (mode 0600); default `<dataDir>/kestra-secrets.env` or `.yaml`. */
+            file: z.string().min(1).optional(),
+            /** The Kubernetes Secret's name (format kubernetes). */
+            kubernetesName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('kestra-secrets'),
+            /** Run (by `sh -c`) after a changed file is written, e.g. a rolling restart of Kestra. */
+            reloadCommand: z.string().min(1).optional(),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     /** Perch's screens in the Kestra UI (issue 5). */
     ui: z
       .strictObject({
@@ -302,6 +319,7 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_AUDIT_RETENTION: 'audit.retention',
   PERCH_AUDIT_KEY_FILE: 'audit.keyFile',
   PERCH_MASTER_KEY_FILE: 'encryption.masterKeyFile',
+  PERCH_SECRETS_SYNC_RELOAD_COMMAND: 'secrets.sync.reloadCommand',
   PERCH_AUDIT_CHECKPOINT_INTERVAL: 'audit.checkpointInterval',
   PERCH_AUDIT_CHECKPOINT_FILE: 'audit.checkpointFile',
   PERCH_UI_INJECT: 'ui.inject',
