@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { namespaceSchema } from '../../lib/schemas/namespaces.js';
 import { storeTargets } from '../support/databases.js';
-import { Browser, startSignedIn, type RunningPerch } from '../support/perch.js';
+import { Browser, startBehindKestra, startSignedIn, type RunningPerch } from '../support/perch.js';
 import { bind, signedInPerson } from '../iam/iam-helpers.js';
 
 for (const target of storeTargets()) {
@@ -89,3 +89,22 @@ for (const target of storeTargets()) {
     });
   });
 }
+
+describe('Kestra OSS namespace routes stay proxied', () => {
+  it('sends search, autocomplete and namespace files to Kestra, and answers the EE entity itself', async () => {
+    const { kestra, admin, close } = await startBehindKestra();
+    try {
+      for (const [method, path] of [['GET', '/api/v1/main/namespaces/search?page=1&size=10'], ['POST', '/api/v1/main/namespaces/autocomplete'], ['GET', '/api/v1/main/namespaces/company/files/directory']] as const) {
+        kestra.clear();
+        await admin.fetch(method, path, method === 'POST' ? { json: { q: '' } } : {});
+        expect(kestra.requests.map((r) => r.url.split('?')[0]), path).toEqual([path.split('?')[0]]);
+      }
+      kestra.clear();
+      expect((await admin.fetch('GET', '/api/v1/main/namespaces/company')).json).toEqual({ id: 'company', deleted: false });
+      expect((await admin.fetch('GET', '/api/v1/main/secrets')).json).toEqual({ readOnly: false, results: [], total: 0 });
+      expect(kestra.requests).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});
