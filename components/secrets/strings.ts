@@ -1,0 +1,23 @@
+/** Texts of the namespace Secrets tab. */
+export const secretTexts = {
+  title: 'Secrets',
+  table: 'Secrets of this namespace',
+  key: 'Key',
+  description: 'Description',
+  value: 'Value',
+  masked: '••••••••',
+  add: 'Add a secret',
+  addTitle: 'Add a secret',
+  replace: 'Replace',
+  replaceOf: (key: string) => `Replace the value of ${key}`,
+  replaceTitle: (key: string) => `Replace ${key}`,
+  delete: 'Delete',
+  deleteOf: (key: string) => `Delete ${key}`,
+  deleteTitle: 'Delete a secret',
+  deleteConfirm: (key: string, namespace: string) => `Delete ${key} from ${namespace}? Flows that use it will fail once Kestra is reloaded.`,
+  empty: 'This namespace has no secrets yet.',
+  writeOnly: 'Values are write-only: Perch never shows a value again after it is saved. Flows read a secret with {{ secret(\'KEY\') }}; it reaches Kestra at the next perch secrets sync.',
+  keyHint: 'Letters, digits and underscores, starting with a letter. A key is unique across namespaces (Kestra OSS has one environment).',
+  save: 'Save',
+  more: 'Load more',
+};
