@@ -76,6 +76,7 @@ export interface SyncCliOptions {
 export async function secretsSync(settings: PerchConfig, options: SyncCliOptions, io: Out = stdio): Promise<number> {
   const { loadMasterKey, masterKeyFile } = await import('../crypto/master-key.js');
   const { syncFile, syncSecrets } = await import('./sync.js');
+  const { secretBackends } = await import('./backends/index.js');
   const master = await loadMasterKey(settings, options.env).catch((error: Error) => {
     io.err(`perch: ${error.message}`);
     return null;
@@ -88,9 +89,9 @@ export async function secretsSync(settings: PerchConfig, options: SyncCliOptions
   if (!store) return 1;
   const sync = { ...settings.secrets.sync, ...(options.format ? { format: options.format } : {}), ...(options.file ? { file: options.file } : {}) };
   try {
-    return await syncSecrets(store.db, master.envelope, {
+    return await syncSecrets(store.db, await secretBackends(settings.secrets.backend, master.envelope), {
       format: sync.format,
-      file: syncFile({ dataDir: settings.dataDir, secrets: { sync } }),
+      file: syncFile({ dataDir: settings.dataDir, secrets: { ...settings.secrets, sync } }),
       kubernetesName: sync.kubernetesName,
       reloadCommand: options.reloadCommand ?? sync.reloadCommand,
       dryRun: options.dryRun === true,

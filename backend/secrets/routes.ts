@@ -9,7 +9,8 @@ import { requireNamespacePermission } from '../iam/access.js';
 import { isUniqueViolation } from '../iam/iam-store.js';
 import { ancestorsOf } from '../namespaces/namespace-store.js';
 import { secretFilter, secretOrder } from './secret-filters.js';
-import { deleteSecret, findSecretByKey, patchSecretMeta, secretsOfTenant, toApiSecretMeta, writeSecret, type SecretRow } from './secret-store.js';
+import { secretBackends, SecretBackendUnavailable, type SecretBackends } from './backends/index.js';
+import { deleteSecret, findSecretByKey, patchSecretMeta, refOf, secretsOfTenant, toApiSecretMeta, writeSecret, type SecretRow } from './secret-store.js';
 
 /**
  * Kestra EE's namespace secrets (issue 21, point 2), kept by Perch with the internal backend
@@ -42,7 +43,21 @@ function announce(ctx: PerchContext): void {
   void ctx.changes.publish('secrets', 'changed').catch((error) => ctx.log.error({ err: error }, 'could not announce a secret change'));
 }
 
+/** A manager that failed: 502 naming it (nothing was changed in Perch's store). */
+function managerFailure(error: unknown): never {
+  if (error instanceof SecretBackendUnavailable) throw new HttpError(502, error.message, { backend: error.backend });
+  throw error;
+}
+
+/** Writes go to the configured backend, unless it is read-only for Perch. */
+function writable(backends: SecretBackends): SecretBackends['current'] {
+  if (backends.current.readOnly) throw new HttpError(409, `Secrets are read-only: ${backends.current.name} is configured with secrets.backend.readOnly`);
+  return backends.current;
+}
+
 export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
+  let ready: Promise<SecretBackends> | undefined;
+  const backends = () => (ready ??= secretBackends(ctx.config.secrets.backend, ctx.envelope));
   const keyId = (p: Record<string, string>, body: unknown) => `${p.namespace}/${p.key ?? (body as { key?: unknown } | null)?.key ?? ''}`;
   auditPerchRoutes({
     '/api/v1/:tenant/namespaces/:namespace/secrets': { resource: 'SECRET', id: keyId, namespace: (p) => p.namespace ?? null },
@@ -97,11 +112,15 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
       throw takenElsewhere(body.key, owner, namespace);
     }
     requireNamespacePermission(ctx, request, tenant, 'SECRET', existing ? 'UPDATE' : 'CREATE', namespace);
-    const row = await writeSecret(ctx.db, ctx.envelope, tenant, namespace, body, existing).catch(async (error: unknown) => {
+    const all = await backends();
+    const backend = writable(all);
+    const row = await writeSecret(ctx.db, backend, tenant, namespace, body, existing).catch(async (error: unknown) => {
       // A concurrent write took the key between the read and the insert.
       if (isUniqueViolation(error)) throw takenElsewhere(body.key, (await findSecretByKey(ctx.db, tenant, body.key))?.namespace ?? 'another namespace', namespace);
-      throw error;
+      return managerFailure(error);
     });
+    // The value moved to another backend (the configuration changed): the old one lets go of it.
+    if (existing && existing.backend !== backend.type) await all.of(existing.backend).remove(refOf(existing)).catch((error: unknown) => ctx.log.warn({ err: error }, `could not remove ${existing.namespace}/${existing.key} from its previous backend`));
     ctx.secretKeys.set(tenant, row.key, namespace);
     announce(ctx);
     return [toApiSecretMeta(row)];
@@ -126,6 +145,10 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
     const key = keyOf(request);
     requireNamespacePermission(ctx, request, tenant, 'SECRET', 'DELETE', namespace);
     const row = await mustFind(ctx, tenant, namespace, key);
+    const all = await backends();
+    if (all.of(row.backend).readOnly) throw new HttpError(409, `Secrets are read-only: ${all.of(row.backend).name} is configured with secrets.backend.readOnly`);
+    // The manager first: when it cannot delete, the secret stays listed (and delivered) as it is.
+    await all.of(row.backend).remove(refOf(row)).catch(managerFailure);
     await deleteSecret(ctx.db, row.id);
     ctx.secretKeys.remove(tenant, row.key);
     announce(ctx);

@@ -200,7 +200,7 @@ export interface NamespacesTable {
   updated_at: number;
 }
 
-/** A namespace secret (migration 010): `value` is sealed (crypto/envelope.ts), never returned. */
+/** A namespace secret (migration 010): `value` is sealed (crypto/envelope.ts) for the internal backend, null for a manager; never returned. */
 export interface NamespaceSecretsTable {
   id: string;
   tenant_id: string;
@@ -209,7 +209,8 @@ export interface NamespaceSecretsTable {
   env_key: string;
   description: string | null;
   tags: string;
-  value: string;
+  backend: string;
+  value: string | null;
   created_at: number;
   updated_at: number;
 }

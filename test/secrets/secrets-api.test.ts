@@ -53,8 +53,8 @@ for (const target of storeTargets()) {
       const replaced = await call(admin, 'PUT', '/api/v1/main/namespaces/company.team/secrets', { key: 'GITHUB_TOKEN', value: `${VALUES[0]}-rotated` });
       expect(replaced.status).toBe(200);
       const row = await perch.perch.ctx.db.selectFrom('namespace_secrets').selectAll().where('key', '=', 'GITHUB_TOKEN').executeTakeFirstOrThrow();
-      expect(row.value).not.toContain(VALUES[0]);
-      expect(perch.perch.ctx.envelope.openText(row.value, secretPlace(row.id))).toBe(`${VALUES[0]}-rotated`);
+      expect(row.value!).not.toContain(VALUES[0]);
+      expect(perch.perch.ctx.envelope.openText(row.value!, secretPlace(row.id))).toBe(`${VALUES[0]}-rotated`);
 
       const patched = await call(admin, 'PATCH', '/api/v1/main/namespaces/company.team/secrets/GITHUB_TOKEN', { description: 'new', tags: [] });
       expect(patched.status, patched.text).toBe(200);

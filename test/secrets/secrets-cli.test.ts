@@ -105,12 +105,12 @@ for (const target of storeTargets()) {
       // The rotation walks rows by id: the fourth of them is the one that does not open.
       const before = (await rows()).sort((a, b) => (a.id < b.id ? -1 : 1));
       const broken = before[3]!;
-      await perch.perch.ctx.db.updateTable('namespace_secrets').set({ value: `${broken.value.slice(0, -4)}AAAA` }).where('id', '=', broken.id).execute();
+      await perch.perch.ctx.db.updateTable('namespace_secrets').set({ value: `${broken.value!.slice(0, -4)}AAAA` }).where('id', '=', broken.id).execute();
       const progress: string[] = [];
       await expect(rotateMasterKey(perch.perch.ctx.db, old, next.envelope, (l) => progress.push(l), undefined, 2)).rejects.toThrow(/does not open/);
       expect(progress).toEqual(['namespace_secrets.value: 2 of 5']);
       const halfway = await rows();
-      expect(halfway.filter((r) => next.envelope.wraps(r.value, secretPlace(r.id)))).toHaveLength(2);
+      expect(halfway.filter((r) => next.envelope.wraps(r.value!, secretPlace(r.id)))).toHaveLength(2);
       await perch.perch.ctx.db.updateTable('namespace_secrets').set({ value: broken.value }).where('id', '=', broken.id).execute();
 
       const run = capture();
@@ -119,9 +119,9 @@ for (const target of storeTargets()) {
       expect(run.out[1]).toMatch(/switch the key.*restart/);
       expect(run.err.some((l) => l === 'namespace_secrets.value: 5 of 5')).toBe(true);
       for (const row of await rows()) {
-        expect(next.envelope.wraps(row.value, secretPlace(row.id))).toBe(true);
-        expect(next.envelope.openText(row.value, secretPlace(row.id))).toBe(VALUES[row.key]);
-        expect(() => old.openText(row.value, secretPlace(row.id))).toThrow(/sealed with master key/);
+        expect(next.envelope.wraps(row.value!, secretPlace(row.id))).toBe(true);
+        expect(next.envelope.openText(row.value!, secretPlace(row.id))).toBe(VALUES[row.key]);
+        expect(() => old.openText(row.value!, secretPlace(row.id))).toThrow(/sealed with master key/);
       }
       // The same key twice is refused; so is a key file others may read.
       const same = capture();

@@ -3,8 +3,9 @@ import type { Kysely } from 'kysely';
 /**
  * Issue 21. `namespaces`: the namespaces created as EE entities (a namespace Kestra knows only from
  * its flows has no row; EE calls those placeholders), with their settings as JSON. `namespace_secrets`:
- * each secret's key, namespace and metadata, and its value sealed by the envelope (crypto/envelope.ts)
- * to `namespace_secrets.value` of the row's `id`. `env_key` is the key as Kestra OSS reads it
+ * each secret's key, namespace and metadata, which backend holds its value (`internal`: sealed by the
+ * envelope, crypto/envelope.ts, to `namespace_secrets.value` of the row's `id`; an external manager:
+ * `value` is null). `env_key` is the key as Kestra OSS reads it
  * (upper-cased, `SECRET_<KEY>`): Kestra's environment is global, so it is unique per tenant.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -26,7 +27,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('env_key', 'varchar(200)', (c) => c.notNull())
     .addColumn('description', 'text')
     .addColumn('tags', 'text', (c) => c.notNull())
-    .addColumn('value', 'text', (c) => c.notNull())
+    .addColumn('backend', 'varchar(32)', (c) => c.notNull())
+    .addColumn('value', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
