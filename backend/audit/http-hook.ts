@@ -48,14 +48,14 @@ function jsonId(payload: unknown): string | null {
 function perchEntry(request: FastifyRequest, status: number, payload: unknown): AuditEntry | null {
   const route = request.routeOptions.url ?? '';
   const m = /^\/api\/v1\/(?::tenant\/)?([a-z-]+)(\/.*)?$/.exec(route);
-  const resource = m ? PERCH_COLLECTIONS[m[1]!] : undefined;
+  const named = PERCH_ROUTES.get(route);
+  const resource = named?.resource ?? (m ? PERCH_COLLECTIONS[m[1]!] : undefined);
   if (!m || !resource) return null;
   const params = (request.params ?? {}) as Record<string, string>;
   const tenant = route.startsWith('/api/v1/:tenant/') ? params.tenant ?? null : null;
   const isMe = m[1] === 'me';
   const id = isMe ? request.principal?.userId ?? null : params.id ?? (status < 300 ? jsonId(payload) : null);
   const rest = m[2] ?? '';
-  const named = PERCH_ROUTES.get(route);
   // A named route says what it is itself (its pattern may hold a regular expression).
   const subresource = named ? undefined : rest.replace(/^\/:id/, '').replace(/^\//, '') || undefined;
   const hasId = isMe || rest.startsWith('/:id') || subresource !== undefined;
@@ -65,7 +65,7 @@ function perchEntry(request: FastifyRequest, status: number, payload: unknown): 
     tenantId,
     actor: actorOf(request),
     action: methodAction(request.method, hasId),
-    resourceType: named?.resource ?? resource,
+    resourceType: resource,
     resourceId: named ? named.id(params, request.body) : id,
     ...(named?.namespace ? { namespace: named.namespace(params) } : {}),
     ...requestFields(request),

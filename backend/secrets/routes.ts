@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NAMESPACE_ID } from '../../lib/schemas/namespaces.js';
-import { secretKeySchema, secretPatchRequestSchema, secretValueRequestSchema, type SecretList } from '../../lib/schemas/secrets.js';
+import { secretBackendChoiceSchema, secretKeySchema, secretPatchRequestSchema, secretValueRequestSchema, type SecretBackendView, type SecretList } from '../../lib/schemas/secrets.js';
 import { auditPerchRoutes } from '../audit/http-hook.js';
 import type { PerchContext } from '../context.js';
 import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
@@ -49,10 +49,16 @@ function managerFailure(error: unknown): never {
   throw error;
 }
 
-/** Writes go to the configured backend, unless it is read-only for Perch. */
-function writable(backends: SecretBackends): SecretBackends['current'] {
-  if (backends.current.readOnly) throw new HttpError(409, `Secrets are read-only: ${backends.current.name} is configured with secrets.backend.readOnly`);
-  return backends.current;
+/** The tenant's backend for new values: the one an instance owner picked, else the configured one. */
+async function backendOf(ctx: PerchContext, backends: SecretBackends, tenant: string): Promise<SecretBackends['current']> {
+  const picked = await ctx.db.selectFrom('secret_backends').select('type').where('tenant_id', '=', tenant).executeTakeFirst();
+  return picked ? backends.of(picked.type) : backends.current;
+}
+
+/** Writes go to the tenant's backend, unless it is read-only for Perch. */
+function writable(backend: SecretBackends['current']): SecretBackends['current'] {
+  if (backend.readOnly) throw new HttpError(409, `Secrets are read-only: ${backend.name} is configured with secrets.backend.readOnly`);
+  return backend;
 }
 
 export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
@@ -60,12 +66,42 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
   const backends = () => (ready ??= secretBackends(ctx.config.secrets.backend, ctx.envelope));
   const keyId = (p: Record<string, string>, body: unknown) => `${p.namespace}/${p.key ?? (body as { key?: unknown } | null)?.key ?? ''}`;
   auditPerchRoutes({
+    '/api/v1/:tenant/secret-backend': { resource: 'SECRET', id: (p) => `backend:${p.tenant}` },
     '/api/v1/:tenant/namespaces/:namespace/secrets': { resource: 'SECRET', id: keyId, namespace: (p) => p.namespace ?? null },
     '/api/v1/:tenant/namespaces/:namespace/secrets/:key': { resource: 'SECRET', id: keyId, namespace: (p) => p.namespace ?? null },
   });
   const reload = () => void ctx.secretKeys.load(ctx.db).catch((error) => ctx.log.error({ err: error }, 'could not reload secret keys'));
   ctx.changes.subscribe('secrets', reload);
   ctx.changes.onResync(reload);
+
+  // The backend picker (instance owners): where the tenant's new values go, among the configured backends.
+  const backendView = async (tenant: string): Promise<SecretBackendView> => {
+    const all = await backends();
+    const current = await backendOf(ctx, all, tenant);
+    return { type: current.type, readOnly: current.readOnly, available: all.available.map((b) => ({ type: b.type, name: b.name, readOnly: b.readOnly })) };
+  };
+  const ownersOnly = (request: FastifyRequest) => {
+    if (!principalOf(request).superAdmin) throw new HttpError(403, 'Only an instance owner may see or pick where secret values are kept');
+  };
+  app.get('/api/v1/:tenant/secret-backend', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    ownersOnly(request);
+    return backendView(tenant);
+  });
+  app.put('/api/v1/:tenant/secret-backend', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    ownersOnly(request);
+    const { type } = parse(secretBackendChoiceSchema, request.body);
+    const all = await backends();
+    if (!all.available.some((b) => b.type === type)) {
+      throw new HttpError(422, `No secret backend ${type} is configured here (configured: ${all.available.map((b) => b.type).join(', ')}); add it under secrets.backend first`);
+    }
+    await ctx.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('secret_backends').where('tenant_id', '=', tenant).execute();
+      await trx.insertInto('secret_backends').values({ tenant_id: tenant, type, updated_at: Date.now() }).execute();
+    });
+    return backendView(tenant);
+  });
 
   app.get('/api/v1/:tenant/secrets', signedIn, async (request): Promise<SecretList> => {
     const tenant = tenantOf(request);
@@ -113,7 +149,7 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
     }
     requireNamespacePermission(ctx, request, tenant, 'SECRET', existing ? 'UPDATE' : 'CREATE', namespace);
     const all = await backends();
-    const backend = writable(all);
+    const backend = writable(await backendOf(ctx, all, tenant));
     const row = await writeSecret(ctx.db, backend, tenant, namespace, body, existing).catch(async (error: unknown) => {
       // A concurrent write took the key between the read and the insert.
       if (isUniqueViolation(error)) throw takenElsewhere(body.key, (await findSecretByKey(ctx.db, tenant, body.key))?.namespace ?? 'another namespace', namespace);

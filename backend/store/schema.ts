@@ -215,6 +215,13 @@ export interface NamespaceSecretsTable {
   updated_at: number;
 }
 
+/** The secret backend an instance owner picked for a tenant (migration 010). */
+export interface SecretBackendsTable {
+  tenant_id: string;
+  type: string;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -233,4 +240,5 @@ export interface Database {
   sso_logins: SsoLoginsTable;
   namespaces: NamespacesTable;
   namespace_secrets: NamespaceSecretsTable;
+  secret_backends: SecretBackendsTable;
 }

@@ -1,5 +1,5 @@
 import { getJson, send, tenantApi } from '../app/api';
-import { secretListSchema, secretMetaSchema, type SecretList } from '../../lib/schemas/secrets';
+import { secretBackendViewSchema, secretListSchema, secretMetaSchema, type SecretList } from '../../lib/schemas/secrets';
 
 /** Namespace secrets as the screens read them: metadata only. There is no call that reads a value back. */
 
@@ -19,4 +19,13 @@ export function putSecret(tenant: string, namespace: string, body: { key: string
 
 export function deleteSecret(tenant: string, namespace: string, key: string) {
   return send('delete', secretsOf(tenant, namespace, `/${encodeURIComponent(key)}`));
+}
+
+/** Where the tenant's new values go, and what an instance owner may pick from. */
+export function loadSecretBackend(tenant: string) {
+  return getJson(tenantApi(tenant, 'secret-backend'), secretBackendViewSchema, { cache: 'no-store' });
+}
+
+export function pickSecretBackend(tenant: string, type: string) {
+  return send('put', tenantApi(tenant, 'secret-backend'), { type }, secretBackendViewSchema);
 }

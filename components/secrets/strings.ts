@@ -19,5 +19,7 @@ export const secretTexts = {
   writeOnly: 'Values are write-only: Perch never shows a value again after it is saved. Flows read a secret with {{ secret(\'KEY\') }}; it reaches Kestra at the next perch secrets sync.',
   keyHint: 'Letters, digits and underscores, starting with a letter. A key is unique across namespaces (Kestra OSS has one environment).',
   save: 'Save',
+  backend: 'Where new values are kept (instance owners)',
+  readOnly: 'read-only',
   more: 'Load more',
 };

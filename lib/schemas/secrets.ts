@@ -47,3 +47,12 @@ export type SecretList = z.infer<typeof secretListSchema>;
 
 /** `GET /namespaces/{ns}/inherited-secrets`: each ancestor namespace → its keys. */
 export const inheritedSecretsSchema = z.record(z.string(), z.array(z.string()));
+
+/** `GET|PUT /api/v1/{tenant}/secret-backend` (instance owners): where the tenant's new secret values go. */
+export const secretBackendChoiceSchema = z.object({ type: z.string().min(1).max(32) });
+export const secretBackendViewSchema = z.object({
+  type: z.string(),
+  readOnly: z.boolean(),
+  available: z.array(z.object({ type: z.string(), name: z.string(), readOnly: z.boolean() })),
+});
+export type SecretBackendView = z.infer<typeof secretBackendViewSchema>;

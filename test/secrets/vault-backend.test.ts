@@ -102,3 +102,43 @@ describe('HashiCorp Vault KV v2 backend (double checked against Vault\'s OpenAPI
     }
   });
 });
+
+describe('the backend picker (instance owners)', () => {
+  it('lists the configured backends, picks one per tenant for new values, audits it; refuses others and non-owners', async () => {
+    const vault = await startVaultDouble({ rootToken: 't' });
+    const { perch, admin } = await startSignedIn({ config: { secrets: { backend: { type: 'internal', vault: { address: vault.url, token: 't' } } } } });
+    try {
+      const view = await admin.fetch('GET', '/api/v1/main/secret-backend');
+      expect(view.json).toEqual({ type: 'internal', readOnly: false, available: [
+        { type: 'internal', name: "Perch's store", readOnly: false },
+        { type: 'vault', name: `HashiCorp Vault (${vault.url})`, readOnly: false },
+      ] });
+      await admin.fetch('PUT', '/api/v1/main/namespaces/ops/secrets', { json: { key: 'BEFORE', value: 'internal one' } });
+      expect(vault.requests).toEqual([]);
+
+      const picked = await admin.fetch('PUT', '/api/v1/main/secret-backend', { json: { type: 'vault' } });
+      expect(picked.status, picked.text).toBe(200);
+      expect(picked.json.type).toBe('vault');
+      await admin.fetch('PUT', '/api/v1/main/namespaces/ops/secrets', { json: { key: 'AFTER', value: 'vault one' } });
+      // A replaced value moves to the picked backend; the other keeps its place until written.
+      await admin.fetch('PUT', '/api/v1/main/namespaces/ops/secrets', { json: { key: 'BEFORE', value: 'moved' } });
+      expect([...vault.store.entries()].sort()).toEqual([['perch/main/ops/AFTER', { value: 'vault one' }], ['perch/main/ops/BEFORE', { value: 'moved' }]]);
+      const rows = await perch.perch.ctx.db.selectFrom('namespace_secrets').select(['key', 'backend', 'value']).orderBy('key').execute();
+      expect(rows).toEqual([{ key: 'AFTER', backend: 'vault', value: null }, { key: 'BEFORE', backend: 'vault', value: null }]);
+
+      expect((await admin.fetch('PUT', '/api/v1/main/secret-backend', { json: { type: 'aws' } })).status).toBe(422);
+      const audit = await perch.perch.ctx.db.selectFrom('audit_log').select(['resource_type', 'resource_id', 'action']).where('resource_id', '=', 'backend:main').execute();
+      expect(audit).toEqual([{ resource_type: 'SECRET', resource_id: 'backend:main', action: 'UPDATE' }]);
+
+      const person = await admin.fetch('POST', '/api/v1/users', { json: { email: 'picker@example.com', password: 'a good long password' } });
+      expect(person.status).toBe(201);
+      const other = new Browser(perch);
+      await other.login('picker@example.com', 'a good long password');
+      expect((await other.fetch('GET', '/api/v1/main/secret-backend')).status).toBe(403);
+      expect((await other.fetch('PUT', '/api/v1/main/secret-backend', { json: { type: 'internal' } })).status).toBe(403);
+    } finally {
+      await perch.close();
+      await vault.close();
+    }
+  });
+});

@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 
 const SPEC = JSON.parse(readFileSync(new URL('./vault-kv2-openapi.json', import.meta.url), 'utf8')) as {
   components: { schemas: Record<string, object> };

@@ -8,7 +8,10 @@ export { SecretBackendUnavailable, SecretValueMissing } from './secret-backend.j
 
 /** The configured backend for new values, and every backend a stored row may name. */
 export interface SecretBackends {
+  /** The configured default (secrets.backend.type). */
   current: SecretBackend;
+  /** Every configured backend, the internal one first: what an instance owner may pick from. */
+  available: SecretBackend[];
   /** The backend holding a row's value (rows keep theirs when the configuration changes). */
   of(type: string): SecretBackend;
 }
@@ -30,6 +33,7 @@ export async function secretBackends(settings: BackendSettings, envelope: Envelo
   }
   return {
     current: byType.get(settings.type)!,
+    available: [...byType.values()],
     of(type) {
       const backend = byType.get(type);
       if (!backend) throw new Error(`a secret's value is kept by the ${type} backend, which is not configured (secrets.backend.${type})`);

@@ -32,11 +32,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
+  // The backend an instance owner picked for a tenant's new values (none: the configured secrets.backend.type).
+  await db.schema
+    .createTable('secret_backends')
+    .addColumn('tenant_id', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('type', 'varchar(32)', (c) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .execute();
   await db.schema.createIndex('namespace_secrets_env_key_idx').on('namespace_secrets').columns(['tenant_id', 'env_key']).unique().execute();
   await db.schema.createIndex('namespace_secrets_namespace_idx').on('namespace_secrets').columns(['tenant_id', 'namespace', 'key']).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('secret_backends').execute();
   await db.schema.dropTable('namespace_secrets').execute();
   await db.schema.dropTable('namespaces').execute();
 }

@@ -88,3 +88,30 @@ describe('namespace Secrets tab', () => {
     expect(namespaceSecrets.mayUse(person({ permissions: { namespaces: { company: { FLOW: ['VIEW'] } } } }))).toBe(false);
   });
 });
+
+describe('the backend picker', () => {
+  it('shows instance owners the configured backends and saves their pick; others do not see it', async () => {
+    const view = (type: string) => ({ type, readOnly: false, available: [{ type: 'internal', name: "Perch's store", readOnly: false }, { type: 'vault', name: 'HashiCorp Vault (https://vault)', readOnly: false }] });
+    const api = mockFetch(async (url, request) => {
+      if (url.pathname === '/api/v1/main/secret-backend') return request.method === 'PUT' ? view(((await request.json()) as { type: string }).type) : view('internal');
+      return { readOnly: false, results: [], total: 0 };
+    });
+    const owner = person({ superAdmin: true });
+    render(<>{namespaceSecrets.render(at('/ui/main/namespaces/edit/ops/secrets', owner))}</>);
+    const select = (await screen.findByLabelText(/Where new values are kept/)) as HTMLSelectElement;
+    expect([...select.options].map((o) => o.textContent)).toEqual(["Perch's store", 'HashiCorp Vault (https://vault)']);
+    expect(select.value).toBe('internal');
+    fireEvent.change(select, { target: { value: 'vault' } });
+    fireEvent.submit(screen.getByTestId('secret-backend'));
+    await waitFor(() => expect(api.requests.some((r) => r.method === 'PUT')).toBe(true));
+    expect(await api.requests.find((r) => r.method === 'PUT')!.clone().json()).toEqual({ type: 'vault' });
+  });
+
+  it('is not shown to people who are not instance owners', async () => {
+    const api = secretsApi([]);
+    render(<>{namespaceSecrets.render(at('/ui/main/namespaces/edit/ops/secrets', person({ permissions: { tenantWide: { SECRET: ['LIST'] } } })))}</>);
+    await screen.findByText('This namespace has no secrets yet.');
+    expect(screen.queryByTestId('secret-backend')).toBeNull();
+    expect(api.urls().some((u) => u.pathname.endsWith('/secret-backend'))).toBe(false);
+  });
+});
