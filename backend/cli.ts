@@ -5,6 +5,7 @@ import { registerBackupCommands } from './backup/cli.js';
 import type { PerchConfig } from './config/config.js';
 import { registerInstanceCommands } from './instances/cli.js';
 import { registerRemoteCommands } from './remote/commands.js';
+import { registerSecretCommands } from './secrets/cli.js';
 import { firstAdminCommand } from './ui/status-pages.js';
 import { readFileSync } from 'node:fs';
 import type { Perch } from './server.js';
@@ -114,5 +115,6 @@ registerAuditCommands(program, config);
 registerRemoteCommands(program, fail, async (options) => (await import('./users/cli.js')).usersList(await config(options.config), options));
 registerInstanceCommands(program, fail);
 registerBackupCommands(program, config, version);
+registerSecretCommands(program, config);
 
 await program.parseAsync(process.argv);

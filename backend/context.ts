@@ -7,6 +7,7 @@ import type { SessionManager } from './auth/sessions.js';
 import type { PerchConfig } from './config/config.js';
 import type { Envelope } from './crypto/envelope.js';
 import type { PerchMetrics } from './metrics/perch-metrics.js';
+import type { SecretKeys } from './secrets/secret-keys.js';
 import type { ChangeFeed } from './store/change-feed.js';
 import type { OpenStore, Store } from './store/database.js';
 
@@ -45,4 +46,6 @@ export interface PerchContext {
   envelope: Envelope;
   /** What `/perch/metrics` reports: counted on the hot path without allocating. */
   metrics: PerchMetrics;
+  /** Which namespace owns each secret key, in memory (the flow-save check reads it on the proxy's path). */
+  secretKeys: SecretKeys;
 }

@@ -54,6 +54,9 @@ import { registerUserRoutes } from './users/routes.js';
 import { registerBanners } from './banners/routes.js';
 import { registerMaintenance } from './maintenance/routes.js';
 import { registerKillSwitches } from './kill-switches/routes.js';
+import { registerNamespaces } from './namespaces/routes.js';
+import { registerSecrets } from './secrets/routes.js';
+import { SecretKeys } from './secrets/secret-keys.js';
 
 /**
  * Re-reads every binding and membership into the decision index, so that no local patch of the
@@ -207,6 +210,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     audit: new AuditLog(store, { key: auditKey.key, onCommitted: (seconds) => metrics.auditCommitted(seconds) }),
     envelope: masterKey.envelope,
     metrics,
+    secretKeys: new SecretKeys(),
   };
   metrics.watch({ auditBacklog: () => ctx.audit.backlog, activeSessions: () => ctx.sessions.countActive() });
   installReplicaSync(app, ctx);
@@ -214,6 +218,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   try {
     await ensureManagedRoles(ctx.db, DEFAULT_TENANT);
     await reloadAuthorization(ctx);
+    await ctx.secretKeys.load(ctx.db);
   } catch (error) {
     ctx.sessions.close();
     await store.close();
@@ -243,6 +248,8 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerBanners(app, ctx);
   const maintenance = await registerMaintenance(app, ctx);
   const killSwitches = await registerKillSwitches(app, ctx);
+  registerNamespaces(app, ctx);
+  registerSecrets(app, ctx);
   // Perch's screens: served always (the extension's users need the config route), injected when on and built.
   const screens = await loadScreensBundle(config.ui.bundle);
   if (config.ui.inject && !screens) app.log.warn(`Perch screens are not built (${config.ui.bundle}): the Kestra UI is served without them; run npm run build:ext`);

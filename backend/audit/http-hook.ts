@@ -17,7 +17,24 @@ const PERCH_COLLECTIONS: Record<string, Resource> = {
   'service-accounts': 'SERVICE_ACCOUNT', tokens: 'SERVICE_ACCOUNT', auditlogs: 'AUDITLOG', apps: 'APP',
   // Operations (issue 22): instance-wide settings in EE's grantable resources.
   banners: 'SYSTEM_SETTINGS', 'kill-switches': 'SYSTEM_SETTINGS', instance: 'SYSTEM_SETTINGS',
+  namespaces: 'NAMESPACE',
 };
+
+/**
+ * Perch routes whose resource is not their collection's (a secret under /namespaces/{ns}/secrets):
+ * the feature says which resource, id and namespace an entry names.
+ */
+export interface PerchRouteEntry {
+  resource: Resource;
+  id: (params: Record<string, string>, body: unknown) => string | null;
+  namespace?: (params: Record<string, string>) => string | null;
+}
+const PERCH_ROUTES = new Map<string, PerchRouteEntry>();
+
+/** A feature hands the audit log how to name the entries of its routes (as registered). */
+export function auditPerchRoutes(routes: Record<string, PerchRouteEntry>): void {
+  for (const [route, entry] of Object.entries(routes)) PERCH_ROUTES.set(route, entry);
+}
 
 function jsonId(payload: unknown): string | null {
   if (typeof payload !== 'string' || !payload.startsWith('{') && !payload.startsWith('[')) return null;
@@ -36,14 +53,16 @@ function jsonId(payload: unknown): string | null {
 function perchEntry(request: FastifyRequest, status: number, payload: unknown): AuditEntry | null {
   const route = request.routeOptions.url ?? '';
   const m = /^\/api\/v1\/(?::tenant\/)?([a-z-]+)(\/.*)?$/.exec(route);
-  const resource = m ? PERCH_COLLECTIONS[m[1]!] : undefined;
+  const named = PERCH_ROUTES.get(route);
+  const resource = named?.resource ?? (m ? PERCH_COLLECTIONS[m[1]!] : undefined);
   if (!m || !resource) return null;
   const params = (request.params ?? {}) as Record<string, string>;
   const tenant = route.startsWith('/api/v1/:tenant/') ? params.tenant ?? null : null;
   const isMe = m[1] === 'me';
   const id = isMe ? request.principal?.userId ?? null : params.id ?? (status < 300 ? jsonId(payload) : null);
   const rest = m[2] ?? '';
-  const subresource = rest.replace(/^\/:id/, '').replace(/^\//, '') || undefined;
+  // A named route says what it is itself (its pattern may hold a regular expression).
+  const subresource = named ? undefined : rest.replace(/^\/:id/, '').replace(/^\//, '') || undefined;
   const hasId = isMe || rest.startsWith('/:id') || subresource !== undefined;
   const { tenant: _t, id: _id, ...otherParams } = params;
   const { tenantId, unknownTenant } = chainOf(tenant);
@@ -52,7 +71,8 @@ function perchEntry(request: FastifyRequest, status: number, payload: unknown): 
     actor: actorOf(request),
     action: methodAction(request.method, hasId),
     resourceType: resource,
-    resourceId: id,
+    resourceId: named ? named.id(params, request.body) : id,
+    ...(named?.namespace ? { namespace: named.namespace(params) } : {}),
     ...requestFields(request),
     outcome: outcomeOf(status),
     details: { method: request.method, path: request.canonical.path, ...(unknownTenant ? { tenant: unknownTenant } : {}), ...(subresource ? { subresource } : {}), ...otherParams, request: request.body ?? null },

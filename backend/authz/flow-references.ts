@@ -23,6 +23,11 @@ export interface FlowReference {
   action: Action;
   /** null: the namespace is dynamic or unbounded, so only a tenant-wide binding can allow it. */
   namespace: string | null;
+  /**
+   * `secret()`: the key named (null when it is built at run time) and the flow's namespace, which
+   * must see the secret (its own or a parent's; the caller checks against the secrets Perch keeps).
+   */
+  secret?: { key: string | null; flowNamespace: string };
 }
 export interface AnalyseOptions {
   /** A stream of flows (`---` between them), as flow imports take. */
@@ -391,8 +396,15 @@ function pebbleCall(fn: string, args: CallArgs, at: Node, ctx: Ctx): void {
     const ok = ns !== null && NAME.test(ns);
     push(ctx, at, 'KVSTORE', ['VIEW'], ok ? `kv() reads the KV store of ${ns}` : `kv() reads the KV store of a dynamic namespace (${nsText?.trim()})`, ok ? ns : null);
   } else if (fn === 'secret') {
-    // OSS secrets are global environment secrets (oss-notes §4.2): no namespace binding can scope them.
-    push(ctx, at, 'SECRET', ['VIEW'], `secret(${args.positional[0] ?? ''}) reads an instance-wide secret`, null);
+    // Kestra OSS resolves secret(key) from one global environment, whatever namespace it names
+    // (core/secret/SecretService.java): the key must be a literal the caller can check at save time.
+    const keyText = args.named.get('key') ?? args.positional[0];
+    const key = keyText === undefined ? null : stringLiteral(keyText);
+    const dynamicNamespace = args.named.has('namespace') && stringLiteral(args.named.get('namespace')!) === null;
+    const known = key !== null && !dynamicNamespace ? key : null;
+    const before = ctx.refs.length;
+    push(ctx, at, 'SECRET', ['VIEW'], known === null ? `secret(${keyText?.trim() ?? ''}) names its secret at run time` : `secret('${known}') reads an instance-wide secret`, null);
+    for (const ref of ctx.refs.slice(before)) ref.secret = { key: known, flowNamespace: ctx.own };
   } else if (fn === 'render' || fn === 'renderOnce') {
     // Evaluates text known only at run time, which may call kv()/read()/secret() on any namespace.
     for (const [resource, action] of [['KVSTORE', 'VIEW'], ['NAMESPACE', 'MANAGE_FILES'], ['SECRET', 'VIEW']] as const) {

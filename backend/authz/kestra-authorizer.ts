@@ -107,6 +107,27 @@ function namespacesOfRefs(value: unknown, what: string): string[] {
   });
 }
 
+/** Which namespace holds a secret key (secrets/secret-keys.ts), or null when Perch keeps no such secret. */
+export interface SecretOwners {
+  ownerOf(tenant: string, key: string): string | null;
+}
+const NO_SECRETS: SecretOwners = { ownerOf: () => null };
+
+/**
+ * A flow's `secret()` that Perch refuses whatever its author holds, or null: a key built at run time
+ * (Perch cannot tell which secret it reads), or a secret Perch keeps for a namespace the flow's is not
+ * (nor under). Kestra OSS would resolve either from its one global environment. A key Perch does not
+ * keep (set by the operator in Kestra's environment) falls to the permission check: tenant-wide SECRET VIEW.
+ */
+function refusedSecret(ref: FlowReference, owners: SecretOwners, tenant: string): string | null {
+  if (!ref.secret) return null;
+  const { key, flowNamespace } = ref.secret;
+  if (key === null) return `line ${ref.line}: ${ref.what}; Perch refuses secret names built at run time, since Kestra OSS would resolve them from every namespace's secrets`;
+  const owner = owners.ownerOf(tenant, key);
+  if (owner === null || flowNamespace === owner || flowNamespace.startsWith(`${owner}.`)) return null;
+  return `line ${ref.line}: secret('${key}') belongs to namespace ${owner}, which is neither ${flowNamespace} nor one of its parents (Kestra OSS resolves secrets globally, so Perch lets a flow name only its own namespace's secrets and inherited ones)`;
+}
+
 /** Flow writes: what the stored flow will be able to reach must be within its author's rights. */
 const FLOW_WRITES = new Set<Action>(['CREATE', 'UPDATE', 'IMPORT']);
 
@@ -163,6 +184,8 @@ export class KestraAuthorizer {
     private readonly executions: ExecutionNamespaceLookup,
     /** Kestra's own addresses: flows that would call them directly are refused. */
     private readonly kestraHosts: KestraHosts = LOOPBACK_ONLY,
+    /** Which namespace owns each secret Perch keeps (in memory): a flow may name only its own namespace's and its parents'. */
+    private readonly secretOwners: SecretOwners = NO_SECRETS,
   ) {}
 
   async authorize(call: KestraCall): Promise<Verdict> {
@@ -242,6 +265,13 @@ export class KestraAuthorizer {
     const offending: string[] = [];
     if ((row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) || folderFlows.length > 0) {
       for (const ref of targets.references) {
+        const refused = refusedSecret(ref, this.secretOwners, tenantId);
+        if (refused !== null) {
+          offending.push(refused);
+          continue;
+        }
+        // A secret Perch keeps, visible from the flow's namespace: inherited, as in EE (no SECRET permission asked).
+        if (ref.secret && this.secretOwners.ownerOf(tenantId, ref.secret.key!) !== null) continue;
         if (!this.index.allows(tenantId, userId, ref.resource, ref.action, ref.namespace)) {
           offending.push(`line ${ref.line}: ${ref.what} (needs ${ref.resource} ${ref.action} ${ref.namespace === null ? 'tenant-wide' : `in ${ref.namespace}`})`);
         }

@@ -237,6 +237,52 @@ export const configSchema = z
         retryAfter: durationMs.default(300_000),
       })
       .prefault({}),
+    /** Delivery of namespace secrets to Kestra OSS (`perch secrets sync`, docs/secrets.md). */
+    secrets: z
+      .strictObject({
+        /** Where new secret values go (docs/secrets.md): Perch's store, AWS Secrets Manager or Vault KV v2. */
+        backend: z
+          .strictObject({
+            type: z.enum(['internal', 'aws', 'vault']).default('internal'),
+            /** Perch lists and delivers, but never writes to the manager. */
+            readOnly: z.stringbool().or(z.boolean()).default(false),
+            /** Names in the manager start with it: `<prefix><tenant>/<namespace…>/<KEY>`. */
+            prefix: z.string().max(200).regex(/^[A-Za-z0-9/_+=.@-]*$/).default('perch/'),
+            aws: z.strictObject({
+              region: z.string().min(1),
+              endpoint: z.url().optional(),
+              accessKeyId: z.string().min(1).optional(),
+              secretAccessKey: z.string().min(1).optional(),
+            }).optional(),
+            vault: z.strictObject({
+              address: z.url(),
+              token: z.string().min(1).optional(),
+              appRole: z.strictObject({ path: z.string().min(1).default('approle'), roleId: z.string().min(1), secretId: z.string().min(1) }).optional(),
+              namespace: z.string().min(1).optional(),
+              mount: z.string().min(1).default('secret'),
+              timeout: durationMs.default(10_000),
+            }).optional(),
+          })
+          .prefault({})
+          .check((ctx) => {
+            const b = ctx.value;
+            if (b.type === 'aws' && !b.aws) ctx.issues.push({ code: 'custom', input: b, path: ['aws'], message: 'secrets.backend.aws.region is required for type aws' });
+            if (b.type === 'vault' && !(b.vault && (b.vault.token || b.vault.appRole))) ctx.issues.push({ code: 'custom', input: b, path: ['vault'], message: 'secrets.backend.vault needs an address and a token or an appRole for type vault' });
+          }),
+        sync: z
+          .strictObject({
+            /** `env`: an env file (Docker Compose `env_file`, systemd); `kubernetes`: a Secret manifest. */
+            format: z.enum(['env', 'kubernetes']).default('env'),
+            /** Where the file is written (mode 0600); default `<dataDir>/kestra-secrets.env` or `.yaml`. */
+            file: z.string().min(1).optional(),
+            /** The Kubernetes Secret's name (format kubernetes). */
+            kubernetesName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('kestra-secrets'),
+            /** Run (by `sh -c`) after a changed file is written, e.g. a rolling restart of Kestra. */
+            reloadCommand: z.string().min(1).optional(),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     /** Perch's screens in the Kestra UI (issue 5). */
     ui: z
       .strictObject({
@@ -326,6 +372,10 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_AUDIT_RETENTION: 'audit.retention',
   PERCH_AUDIT_KEY_FILE: 'audit.keyFile',
   PERCH_MASTER_KEY_FILE: 'encryption.masterKeyFile',
+  PERCH_SECRETS_SYNC_RELOAD_COMMAND: 'secrets.sync.reloadCommand',
+  PERCH_SECRETS_BACKEND: 'secrets.backend.type',
+  PERCH_SECRETS_AWS_SECRET_ACCESS_KEY: 'secrets.backend.aws.secretAccessKey',
+  PERCH_SECRETS_VAULT_TOKEN: 'secrets.backend.vault.token',
   PERCH_AUDIT_CHECKPOINT_INTERVAL: 'audit.checkpointInterval',
   PERCH_AUDIT_CHECKPOINT_FILE: 'audit.checkpointFile',
   PERCH_METRICS_TOKEN: 'metrics.token',

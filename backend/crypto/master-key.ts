@@ -30,6 +30,13 @@ export async function loadMasterKey(config: KeySettings, env: NodeJS.ProcessEnv 
   return found && { envelope: new Envelope(found.bytes), source: found.source };
 }
 
+/** A master key from a file of its own (the new key of a rotation); the file must exist and be private. */
+export async function loadMasterKeyFile(file: string): Promise<MasterKey> {
+  const found = await loadKey({ label: 'new master key', envName: '', file: path.resolve(file), bytes: 32, error: MasterKeyError }, {});
+  if (!found) throw new MasterKeyError(`no master key in ${file}`);
+  return { envelope: new Envelope(found.bytes), source: found.source };
+}
+
 /** The master key, made when there is none (Perch's start). */
 export async function ensureMasterKey(config: KeySettings, env: NodeJS.ProcessEnv = process.env): Promise<MasterKey> {
   const { bytes, source, generated } = await ensureKey(masterKeySpec(config), env);

@@ -10,4 +10,6 @@ export interface SealedColumn {
   column: string;
 }
 
-export const SEALED_COLUMNS: readonly SealedColumn[] = [];
+export const SEALED_COLUMNS: readonly SealedColumn[] = [
+  { table: 'namespace_secrets', idColumn: 'id', column: 'value' },
+];

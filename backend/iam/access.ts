@@ -39,3 +39,12 @@ export function requireHolds(
   const where = namespace === null ? 'tenant-wide' : `on namespace ${namespace}`;
   throw new HttpError(403, `You cannot ${what}: it grants permissions you do not hold ${where} (missing ${describePermissions(missing)})`, { missing });
 }
+
+/** A namespace-scoped permission: held on `namespace` (or a parent of it, or tenant-wide). */
+export function requireNamespacePermission(ctx: PerchContext, request: FastifyRequest, tenant: string, resource: Resource, action: Action, namespace: string): Principal {
+  const principal = principalOf(request);
+  if (!principal.superAdmin && !ctx.authz.allows(tenant, principal.userId, resource, action, namespace)) {
+    throw forbidden(`Permission ${resource}:${action} on namespace ${namespace} is required to do this`);
+  }
+  return principal;
+}

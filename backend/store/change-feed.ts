@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 
-/** What replicas tell each other: IAM facts changed, a user's sessions were ended, or an operations state changed (maintenance, kill switches). */
-export type ChangeTopic = 'iam' | 'sessions' | 'operations';
+/** What replicas tell each other: IAM facts changed, a user's sessions were ended, an operations state changed (maintenance, kill switches), or secret keys changed. */
+export type ChangeTopic = 'iam' | 'sessions' | 'operations' | 'secrets';
 export type ChangeListener = (payload: string) => void;
 
 export interface ChangeFeed {

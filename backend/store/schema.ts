@@ -217,6 +217,37 @@ export interface AppRunsTable {
   created_at: number;
 }
 
+/** A namespace created as an EE entity (migration 010); `settings` is its EE fields as JSON. */
+export interface NamespacesTable {
+  tenant_id: string;
+  id: string;
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A namespace secret (migration 010): `value` is sealed (crypto/envelope.ts) for the internal backend, null for a manager; never returned. */
+export interface NamespaceSecretsTable {
+  id: string;
+  tenant_id: string;
+  namespace: string;
+  key: string;
+  env_key: string;
+  description: string | null;
+  tags: string;
+  backend: string;
+  value: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The secret backend an instance owner picked for a tenant (migration 010). */
+export interface SecretBackendsTable {
+  tenant_id: string;
+  type: string;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -233,6 +264,9 @@ export interface Database {
   audit_ship_cursors: AuditShipCursorsTable;
   sso_identities: SsoIdentitiesTable;
   sso_logins: SsoLoginsTable;
+  namespaces: NamespacesTable;
+  namespace_secrets: NamespaceSecretsTable;
+  secret_backends: SecretBackendsTable;
   apps: AppsTable;
   app_runs: AppRunsTable;
   banners: BannersTable;

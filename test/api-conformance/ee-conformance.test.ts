@@ -138,3 +138,49 @@ for (const target of storeTargets()) {
     });
   });
 }
+
+/** Issue 21: namespaces as EE entities and namespace secrets, each answer against the spec's schema. */
+for (const target of storeTargets()) {
+  describe.skipIf(!target.available)(`EE namespaces and secrets against the spec on ${target.name}`, () => {
+    let perch: RunningPerch;
+    let admin: Browser;
+    const spec = eeResponseSchemas();
+
+    beforeAll(async () => ({ perch, admin } = await startSignedIn({ databaseUrl: await target.url() })));
+    afterAll(() => perch?.close());
+
+    it('createNamespace, getNamespace, updateNamespace, inheritedVariables, deleteNamespace', async () => {
+      const body = { id: 'conf', description: 'd', variables: { a: { b: 1 } }, allowedNamespaces: [{ namespace: 'conf.x' }], secretReadOnly: false };
+      expect(spec.component('Namespace', { ...body, deleted: false })).toEqual([]);
+      const created = await admin.fetch('POST', '/api/v1/main/namespaces', { json: body });
+      expect(spec.statuses('createNamespace')).toContain(created.status);
+      expect(spec.errors('createNamespace', 200, created.json)).toEqual([]);
+      await admin.fetch('POST', '/api/v1/main/namespaces', { json: { id: 'conf.x' } });
+      for (const id of ['conf', 'conf.x', 'placeholder.only']) {
+        const read = await admin.fetch('GET', `/api/v1/main/namespaces/${id}`);
+        expect(spec.errors('getNamespace', 200, read.json)).toEqual([]);
+      }
+      const updated = await admin.fetch('PUT', '/api/v1/main/namespaces/conf', { json: { ...body, description: 'e' } });
+      expect(spec.errors('updateNamespace', 200, updated.json)).toEqual([]);
+      const inherited = await admin.fetch('GET', '/api/v1/main/namespaces/conf.x/inherited-variables');
+      expect(spec.errors('inheritedVariables', 200, inherited.json)).toEqual([]);
+      expect(inherited.json).toEqual({ a: { b: 1 } });
+      const deleted = await admin.fetch('DELETE', '/api/v1/main/namespaces/conf.x');
+      expect(spec.statuses('deleteNamespace')).toContain(deleted.status);
+    });
+
+    it('putSecrets, patchSecret, listSecrets, getInheritedSecrets, deleteSecret', async () => {
+      const put = await admin.fetch('PUT', '/api/v1/main/namespaces/conf/secrets', { json: { key: 'CONF_KEY', value: 'v', description: 'x', tags: [{ key: 'k', value: 'v' }] } });
+      expect(spec.errors('putSecrets', 200, put.json)).toEqual([]);
+      const patched = await admin.fetch('PATCH', '/api/v1/main/namespaces/conf/secrets/CONF_KEY', { json: { key: 'CONF_KEY', namespace: 'conf', tags: [] } });
+      expect(spec.errors('patchSecret', 200, patched.json)).toEqual([]);
+      const list = await admin.fetch('GET', '/api/v1/main/secrets?filters[namespace][EQUALS]=conf');
+      expect(spec.errors('listSecrets', 200, list.json)).toEqual([]);
+      expect(list.json.total).toBe(1);
+      const inherited = await admin.fetch('GET', '/api/v1/main/namespaces/conf.deeper/inherited-secrets');
+      expect(spec.errors('getInheritedSecrets', 200, inherited.json)).toEqual([]);
+      const deleted = await admin.fetch('DELETE', '/api/v1/main/namespaces/conf/secrets/CONF_KEY');
+      expect(spec.statuses('deleteSecret')).toContain(deleted.status);
+    });
+  });
+}

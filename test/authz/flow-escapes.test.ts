@@ -94,6 +94,82 @@ describe('flow writes that reach another namespace’s data', () => {
   });
 });
 
+/**
+ * Issue 21.4: Kestra OSS resolves secret() from one global environment, so at flow save Perch lets a
+ * flow name only the secrets of its own namespace and its parents, and no secret name built at run
+ * time. The secrets are team.a's, team's (its parent) and team.b's (a sibling).
+ */
+describe('secret() at flow save', () => {
+  let kestra: KestraDouble;
+  let perch: RunningPerch;
+  let admin: Browser;
+  let developer: Browser;
+
+  beforeAll(async () => {
+    kestra = await startKestraDouble();
+    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password } } });
+    admin = new Browser(perch);
+    await admin.login();
+    for (const [ns, key] of [['team.a', 'TEAM_A_TOKEN'], ['team', 'TEAM_PARENT'], ['team.b', 'PAYROLL_KEY']]) {
+      expect((await admin.fetch('PUT', `/api/v1/main/namespaces/${ns}/secrets`, { json: { key, value: `value of ${key}` } })).status).toBe(200);
+    }
+    const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'secret-dev@example.com', password: 'a good long password' } });
+    await grantRole(perch.perch, created.json.id, 'developer', 'team.a');
+    developer = new Browser(perch);
+    await developer.login('secret-dev@example.com', 'a good long password');
+  });
+  afterAll(async () => {
+    await perch?.close();
+    await kestra?.close();
+  });
+
+  it.each([
+    ['a sibling namespace’s secret', `"{{ secret('PAYROLL_KEY') }}"`, /secret\('PAYROLL_KEY'\) belongs to namespace team\.b, which is neither team\.a nor one of its parents/],
+    ['the same key in another case (Kestra upper-cases keys)', `"{{ secret('payroll_key') }}"`, /belongs to namespace team\.b/],
+    ['the key given by name', `"{{ secret(key='PAYROLL_KEY') }}"`, /belongs to namespace team\.b/],
+    ['a sibling’s secret with namespace= its own', `"{{ secret('PAYROLL_KEY', namespace='team.a') }}"`, /belongs to namespace team\.b/],
+    ['a key from an input', `"{{ secret(inputs.name) }}"`, /names its secret at run time.*refuses secret names built at run time/],
+    ['a key built by concatenation', `"{{ secret('PAYROLL' ~ '_KEY') }}"`, /built at run time/],
+    ['a namespace known only at run time', `"{{ secret('TEAM_A_TOKEN', namespace=inputs.ns) }}"`, /built at run time/],
+  ])('refuses %s, naming the line, with nothing sent to Kestra', async (_name, message, reason) => {
+    kestra.clear();
+    const source = messageFlow('s1', message);
+    for (const browser of [developer, admin]) {
+      const res = await browser.fetch('POST', '/api/v1/main/flows', { body: source, headers: yaml });
+      expect(res.status, res.text).toBe(403);
+      expect(res.json.lines[0]).toMatch(/^line 6: /);
+      expect(res.json.message).toMatch(reason);
+      const imported = await browser.fetch('POST', '/api/v1/main/flows/import', fileUpload(source, 'flows.yml'));
+      expect(imported.status).toBe(403);
+    }
+    expect(kestra.requests).toEqual([]);
+  });
+
+  it('lets a flow name its own namespace’s and its parents’ secrets, without a SECRET permission', async () => {
+    kestra.clear();
+    const res = await developer.fetch('POST', '/api/v1/main/flows', { body: messageFlow('s2', `"{{ secret('TEAM_A_TOKEN') }} {{ secret('team_parent') }}"`), headers: yaml });
+    expect(res.status, res.text).toBe(200);
+    expect(kestra.requests).toHaveLength(1);
+  });
+
+  it('keeps a secret Perch does not keep (set in Kestra’s environment) to tenant-wide SECRET VIEW', async () => {
+    kestra.clear();
+    const source = messageFlow('s3', `"{{ secret('OPERATOR_SET') }}"`);
+    const refused = await developer.fetch('POST', '/api/v1/main/flows', { body: source, headers: yaml });
+    expect(refused.status).toBe(403);
+    expect(refused.json.lines[0]).toMatch(/needs SECRET VIEW tenant-wide/);
+    expect(kestra.requests).toEqual([]);
+    expect((await admin.fetch('POST', '/api/v1/main/flows', { body: source, headers: yaml })).status).toBe(200);
+  });
+
+  it('follows the secrets as they move: deleted, then made in team.a', async () => {
+    expect((await admin.fetch('DELETE', '/api/v1/main/namespaces/team.b/secrets/PAYROLL_KEY')).status).toBe(200);
+    expect((await admin.fetch('PUT', '/api/v1/main/namespaces/team.a/secrets', { json: { key: 'PAYROLL_KEY', value: 'now team.a' } })).status).toBe(200);
+    const res = await developer.fetch('POST', '/api/v1/main/flows', { body: messageFlow('s4', `"{{ secret('PAYROLL_KEY') }}"`), headers: yaml });
+    expect(res.status, res.text).toBe(200);
+  });
+});
+
 describe('kestra.internalHosts', () => {
   const base = { kestra: { url: 'http://kestra:8080' } };
   it('takes a list or a comma-separated string (PERCH_KESTRA_INTERNAL_HOSTS)', () => {

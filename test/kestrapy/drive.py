@@ -185,9 +185,35 @@ def operations():
     }
 
 
+def namespaces_and_secrets():
+    from kestrapy.models.api_secret_meta_ee import ApiSecretMetaEE
+    from kestrapy.models.api_secret_value import ApiSecretValue
+    from kestrapy.models.namespace import Namespace
+
+    ns = f"sdk{suffix}"
+    api = client.namespaces
+    created = api.create_namespace(TENANT, Namespace(id=ns, deleted=False, description="made by kestrapy", variables={"region": {"name": "eu"}}))
+    api.create_namespace(TENANT, Namespace(id=f"{ns}.child", deleted=False))
+    updated = api.update_namespace(ns, TENANT, Namespace(id=ns, deleted=False, description="changed", variables={"region": {"name": "us"}}))
+    read = api.namespace(ns, TENANT)
+    inherited = api.inherited_variables(f"{ns}.child", TENANT)
+    put = api.put_secrets(ns, TENANT, ApiSecretValue(key=f"SDK_{suffix.upper()}", value="kestrapy-secret-value", description="d"))
+    patched = api.patch_secret(ns, f"SDK_{suffix.upper()}", TENANT, ApiSecretMetaEE(key=f"SDK_{suffix.upper()}", namespace=ns, tags=[]))
+    listed = api.list_secrets(TENANT, page=1, size=50)
+    inherited_secrets = api.inherited_secrets(f"{ns}.child", TENANT)
+    api.delete_secret(ns, f"SDK_{suffix.upper()}", TENANT)
+    api.delete_namespace(f"{ns}.child", TENANT)
+    return {
+        "created": created.description, "updated": updated.description, "read": read.variables, "inherited": inherited,
+        "put": [s.key for s in put], "patched": patched[0].description, "listed": [s.key for s in listed.results],
+        "inheritedSecrets": inherited_secrets, "namespace": ns, "key": f"SDK_{suffix.upper()}",
+    }
+
+
 SCENARIOS = {
     "apps": apps,
     "operations": operations,
+    "namespaces-and-secrets": namespaces_and_secrets,
     "users": users,
     "groups-roles-bindings": groups_roles_bindings,
     "service-accounts-and-tokens": service_accounts_and_tokens,

@@ -29,6 +29,14 @@ describe.skipIf('missing' in python)('kestrapy 2.0.3 against Perch', () => {
   });
   afterAll(() => close?.());
 
+  it('namespaces and secrets: create, update, read, inherited variables and secrets, put, patch, list, delete; no value comes back', async () => {
+    const result = await drive('namespaces-and-secrets');
+    const ns = result.namespace as string;
+    const key = result.key as string;
+    expect(result).toMatchObject({ created: 'made by kestrapy', updated: 'changed', read: { region: { name: 'us' } }, inherited: { region: { name: 'us' } }, put: [key], listed: [key], inheritedSecrets: { [ns]: [key] } });
+    expect(JSON.stringify(result)).not.toContain('kestrapy-secret-value');
+  });
+
   it('users: create, read, update, list, delete', async () => {
     const result = await drive('users');
     expect(result).toMatchObject({ lastName: 'Byron', listed: true, deleted: 200, gone: 404 });

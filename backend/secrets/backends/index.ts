@@ -1,0 +1,43 @@
+import type { PerchConfig } from '../../config/config.js';
+import type { Envelope } from '../../crypto/envelope.js';
+import { InternalSecretBackend } from './internal.js';
+import type { SecretBackend } from './secret-backend.js';
+
+export type { SecretBackend, SecretRef } from './secret-backend.js';
+export { SecretBackendUnavailable, SecretValueMissing } from './secret-backend.js';
+
+/** The configured backend for new values, and every backend a stored row may name. */
+export interface SecretBackends {
+  /** The configured default (secrets.backend.type). */
+  current: SecretBackend;
+  /** Every configured backend, the internal one first: what an instance owner may pick from. */
+  available: SecretBackend[];
+  /** The backend holding a row's value (rows keep theirs when the configuration changes). */
+  of(type: string): SecretBackend;
+}
+
+type BackendSettings = PerchConfig['secrets']['backend'];
+
+/** Builds the backends; an external manager's SDK is loaded only when first used. */
+export async function secretBackends(settings: BackendSettings, envelope: Envelope): Promise<SecretBackends> {
+  const internal = new InternalSecretBackend(envelope);
+  const byType = new Map<string, SecretBackend>([['internal', internal]]);
+  if (settings.aws) {
+    const { AwsSecretBackend } = await import('./aws.js');
+    byType.set('aws', new AwsSecretBackend({ ...settings.aws, prefix: settings.prefix, readOnly: settings.readOnly }));
+  }
+  if (settings.vault) {
+    const { VaultSecretBackend } = await import('./vault.js');
+    const { timeout, ...vault } = settings.vault;
+    byType.set('vault', new VaultSecretBackend({ ...vault, timeoutMs: timeout, prefix: settings.prefix, readOnly: settings.readOnly }));
+  }
+  return {
+    current: byType.get(settings.type)!,
+    available: [...byType.values()],
+    of(type) {
+      const backend = byType.get(type);
+      if (!backend) throw new Error(`a secret's value is kept by the ${type} backend, which is not configured (secrets.backend.${type})`);
+      return backend;
+    },
+  };
+}

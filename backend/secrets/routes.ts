@@ -1,0 +1,193 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NAMESPACE_ID } from '../../lib/schemas/namespaces.js';
+import { secretBackendChoiceSchema, secretKeySchema, secretPatchRequestSchema, secretValueRequestSchema, type SecretBackendView, type SecretList } from '../../lib/schemas/secrets.js';
+import { auditPerchRoutes } from '../audit/http-hook.js';
+import type { PerchContext } from '../context.js';
+import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
+import { listQuerySchema, parse, principalOf, signedIn, tenantOf } from '../http/request.js';
+import { requireNamespacePermission } from '../iam/access.js';
+import { isUniqueViolation } from '../iam/iam-store.js';
+import { ancestorsOf } from '../namespaces/namespace-store.js';
+import { secretFilter, secretOrder } from './secret-filters.js';
+import { secretBackends, SecretBackendUnavailable, type SecretBackends } from './backends/index.js';
+import { deleteSecret, findSecretByKey, patchSecretMeta, refOf, secretsOfTenant, toApiSecretMeta, writeSecret, type SecretRow } from './secret-store.js';
+
+/**
+ * Kestra EE's namespace secrets (issue 21, point 2), kept by Perch with the internal backend
+ * (values sealed with the master key) and delivered to Kestra OSS by `perch secrets sync`. A value
+ * goes in with a PUT and never comes back out: every answer here is metadata.
+ *
+ * Kestra OSS reads every secret from one global environment (`SECRET_<KEY>`), so a key names one
+ * secret per tenant: a second namespace's secret with the same key is refused (409).
+ */
+
+const nsOf = (request: FastifyRequest) => {
+  const namespace = (request.params as { namespace: string }).namespace;
+  if (!NAMESPACE_ID.test(namespace)) throw badRequest(`${namespace} is not a namespace id`);
+  return namespace;
+};
+const keyOf = (request: FastifyRequest) => parse(secretKeySchema, (request.params as { key: string }).key);
+
+const takenElsewhere = (key: string, owner: string, namespace: string) =>
+  conflict(`Secret key ${key} is already used by namespace ${owner}: Kestra OSS reads secrets from one environment shared by every namespace (SECRET_${key.toUpperCase()}), so a key can belong to one namespace only; pick another key for ${namespace}`);
+
+/** The secret `key` of `namespace`, or a 404 (also when the key belongs to another namespace). */
+async function mustFind(ctx: PerchContext, tenant: string, namespace: string, key: string): Promise<SecretRow> {
+  const row = await findSecretByKey(ctx.db, tenant, key);
+  if (!row || row.namespace !== namespace) throw notFound(`Secret ${key} not found in namespace ${namespace}`);
+  return row;
+}
+
+/** Other replicas re-read which namespace owns which key (the flow-save check asks them). */
+function announce(ctx: PerchContext): void {
+  void ctx.changes.publish('secrets', 'changed').catch((error) => ctx.log.error({ err: error }, 'could not announce a secret change'));
+}
+
+/** A manager that failed: 502 naming it (nothing was changed in Perch's store). */
+function managerFailure(error: unknown): never {
+  if (error instanceof SecretBackendUnavailable) throw new HttpError(502, error.message, { backend: error.backend });
+  throw error;
+}
+
+/** The tenant's backend for new values: the one an instance owner picked, else the configured one. */
+async function backendOf(ctx: PerchContext, backends: SecretBackends, tenant: string): Promise<SecretBackends['current']> {
+  const picked = await ctx.db.selectFrom('secret_backends').select('type').where('tenant_id', '=', tenant).executeTakeFirst();
+  return picked ? backends.of(picked.type) : backends.current;
+}
+
+/** Writes go to the tenant's backend, unless it is read-only for Perch. */
+function writable(backend: SecretBackends['current']): SecretBackends['current'] {
+  if (backend.readOnly) throw new HttpError(409, `Secrets are read-only: ${backend.name} is configured with secrets.backend.readOnly`);
+  return backend;
+}
+
+export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
+  let ready: Promise<SecretBackends> | undefined;
+  const backends = () => (ready ??= secretBackends(ctx.config.secrets.backend, ctx.envelope));
+  const keyId = (p: Record<string, string>, body: unknown) => `${p.namespace}/${p.key ?? (body as { key?: unknown } | null)?.key ?? ''}`;
+  auditPerchRoutes({
+    '/api/v1/:tenant/secret-backend': { resource: 'SECRET', id: (p) => `backend:${p.tenant}` },
+    '/api/v1/:tenant/namespaces/:namespace/secrets': { resource: 'SECRET', id: keyId, namespace: (p) => p.namespace ?? null },
+    '/api/v1/:tenant/namespaces/:namespace/secrets/:key': { resource: 'SECRET', id: keyId, namespace: (p) => p.namespace ?? null },
+  });
+  const reload = () => void ctx.secretKeys.load(ctx.db).catch((error) => ctx.log.error({ err: error }, 'could not reload secret keys'));
+  ctx.changes.subscribe('secrets', reload);
+  ctx.changes.onResync(reload);
+
+  // The backend picker (instance owners): where the tenant's new values go, among the configured backends.
+  const backendView = async (tenant: string): Promise<SecretBackendView> => {
+    const all = await backends();
+    const current = await backendOf(ctx, all, tenant);
+    return { type: current.type, readOnly: current.readOnly, available: all.available.map((b) => ({ type: b.type, name: b.name, readOnly: b.readOnly })) };
+  };
+  const ownersOnly = (request: FastifyRequest) => {
+    if (!principalOf(request).superAdmin) throw new HttpError(403, 'Only an instance owner may see or pick where secret values are kept');
+  };
+  app.get('/api/v1/:tenant/secret-backend', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    ownersOnly(request);
+    return backendView(tenant);
+  });
+  app.put('/api/v1/:tenant/secret-backend', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    ownersOnly(request);
+    const { type } = parse(secretBackendChoiceSchema, request.body);
+    const all = await backends();
+    if (!all.available.some((b) => b.type === type)) {
+      throw new HttpError(422, `No secret backend ${type} is configured here (configured: ${all.available.map((b) => b.type).join(', ')}); add it under secrets.backend first`);
+    }
+    await ctx.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('secret_backends').where('tenant_id', '=', tenant).execute();
+      await trx.insertInto('secret_backends').values({ tenant_id: tenant, type, updated_at: Date.now() }).execute();
+    });
+    return backendView(tenant);
+  });
+
+  app.get('/api/v1/:tenant/secrets', signedIn, async (request): Promise<SecretList> => {
+    const tenant = tenantOf(request);
+    const principal = principalOf(request);
+    const raw = request.query as Record<string, unknown>;
+    const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
+    const query = parse(listQuerySchema, { page: first(raw.page), size: first(raw.size), sort: first(raw.sort) });
+    const matches = secretFilter(request);
+    const rows = (await secretsOfTenant(ctx.db, tenant)).filter(matches);
+    const visible = principal.superAdmin ? rows : ctx.authz.filterVisible(tenant, principal.userId, 'SECRET', 'LIST', rows, (row) => row.namespace);
+    const reach = principal.superAdmin ? { all: true as const } : ctx.authz.scope(tenant, principal.userId, 'SECRET', 'LIST');
+    if (!reach.all && reach.namespaces.length === 0) {
+      throw new HttpError(403, `Permission SECRET:LIST on tenant ${tenant} or one of its namespaces is required to do this`);
+    }
+    visible.sort(secretOrder(query.sort));
+    const start = (query.page - 1) * query.size;
+    return { readOnly: false, results: visible.slice(start, start + query.size).map(toApiSecretMeta), total: visible.length };
+  });
+
+  app.get('/api/v1/:tenant/namespaces/:namespace/inherited-secrets', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const namespace = nsOf(request);
+    const principal = requireNamespacePermission(ctx, request, tenant, 'SECRET', 'LIST', namespace);
+    const ancestors = new Set(ancestorsOf(namespace));
+    const out: Record<string, string[]> = {};
+    for (const row of await secretsOfTenant(ctx.db, tenant)) {
+      if (!ancestors.has(row.namespace)) continue;
+      if (!principal.superAdmin && !ctx.authz.allows(tenant, principal.userId, 'SECRET', 'LIST', row.namespace)) continue;
+      (out[row.namespace] ??= []).push(row.key);
+    }
+    return out;
+  });
+
+  app.put('/api/v1/:tenant/namespaces/:namespace/secrets', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const namespace = nsOf(request);
+    const body = parse(secretValueRequestSchema, request.body);
+    const existing = await findSecretByKey(ctx.db, tenant, body.key);
+    if (existing && existing.namespace !== namespace) {
+      // Named only to whoever may see that namespace's secrets; others learn that the key is taken.
+      const principal = principalOf(request);
+      const owner = principal.superAdmin || ctx.authz.allows(tenant, principal.userId, 'SECRET', 'LIST', existing.namespace) ? existing.namespace : 'another namespace';
+      requireNamespacePermission(ctx, request, tenant, 'SECRET', 'CREATE', namespace);
+      throw takenElsewhere(body.key, owner, namespace);
+    }
+    requireNamespacePermission(ctx, request, tenant, 'SECRET', existing ? 'UPDATE' : 'CREATE', namespace);
+    const all = await backends();
+    const backend = writable(await backendOf(ctx, all, tenant));
+    const row = await writeSecret(ctx.db, backend, tenant, namespace, body, existing).catch(async (error: unknown) => {
+      // A concurrent write took the key between the read and the insert.
+      if (isUniqueViolation(error)) throw takenElsewhere(body.key, (await findSecretByKey(ctx.db, tenant, body.key))?.namespace ?? 'another namespace', namespace);
+      return managerFailure(error);
+    });
+    // The value moved to another backend (the configuration changed): the old one lets go of it.
+    if (existing && existing.backend !== backend.type) await all.of(existing.backend).remove(refOf(existing)).catch((error: unknown) => ctx.log.warn({ err: error }, `could not remove ${existing.namespace}/${existing.key} from its previous backend`));
+    ctx.secretKeys.set(tenant, row.key, namespace);
+    announce(ctx);
+    return [toApiSecretMeta(row)];
+  });
+
+  app.patch('/api/v1/:tenant/namespaces/:namespace/secrets/:key', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const namespace = nsOf(request);
+    const key = keyOf(request);
+    requireNamespacePermission(ctx, request, tenant, 'SECRET', 'UPDATE', namespace);
+    const body = parse(secretPatchRequestSchema, request.body);
+    if (body.namespace !== undefined && body.namespace !== namespace) throw new HttpError(422, `A secret's metadata cannot move it to namespace ${body.namespace}`);
+    if (body.key !== undefined && body.key.toUpperCase() !== key.toUpperCase()) throw new HttpError(422, `A secret's metadata cannot rename it to ${body.key}`);
+    const row = await mustFind(ctx, tenant, namespace, key);
+    await patchSecretMeta(ctx.db, row.id, { description: body.description, tags: body.tags });
+    return [toApiSecretMeta({ ...row, ...(body.description !== undefined ? { description: body.description } : {}), tags: JSON.stringify(body.tags) })];
+  });
+
+  app.delete('/api/v1/:tenant/namespaces/:namespace/secrets/:key', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const namespace = nsOf(request);
+    const key = keyOf(request);
+    requireNamespacePermission(ctx, request, tenant, 'SECRET', 'DELETE', namespace);
+    const row = await mustFind(ctx, tenant, namespace, key);
+    const all = await backends();
+    if (all.of(row.backend).readOnly) throw new HttpError(409, `Secrets are read-only: ${all.of(row.backend).name} is configured with secrets.backend.readOnly`);
+    // The manager first: when it cannot delete, the secret stays listed (and delivered) as it is.
+    await all.of(row.backend).remove(refOf(row)).catch(managerFailure);
+    await deleteSecret(ctx.db, row.id);
+    ctx.secretKeys.remove(tenant, row.key);
+    announce(ctx);
+    return [toApiSecretMeta(row)];
+  });
+}
