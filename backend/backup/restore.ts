@@ -11,7 +11,7 @@ import { BackupError, readArchive, type ArchiveSecret } from './archive.js';
 import { KestraApi, kestraIsEmpty, writeFlow, writeKv, writeNamespaceFile, writeTrigger } from './kestra-metadata.js';
 import { AUDIT_CHECKPOINT_PART, AUDIT_KEY_PART, KESTRA_PARTS, MANIFEST_ENTRY, PartSum, TABLE_PART, entryLines, partOf } from './parts.js';
 import { silentProgress, type Progress } from './progress.js';
-import { decodeRow, hasRows, storeTables, type TableInfo } from './store-tables.js';
+import { SEEDED_TABLES, decodeRow, hasRows, storeTables, type TableInfo } from './store-tables.js';
 
 export interface RestoreOptions {
   file: string;
@@ -99,6 +99,7 @@ async function occupiedTables(store: OpenStore, tables: TableInfo[], manifest: B
   const occupied: string[] = [];
   for (const table of tables) {
     if (manifest.scope === 'tenant' && !table.columns.includes('tenant_id')) continue;
+    if (SEEDED_TABLES[table.name]) continue;
     if (await hasRows(store, table.name, tenantWhere(table, manifest))) occupied.push(table.name);
   }
   return occupied;
@@ -151,11 +152,10 @@ export async function restoreBackup(settings: PerchConfig, store: OpenStore, opt
   let expired = 0;
   await store.db.transaction().execute(async (trx) => {
     const db = trx as unknown as Kysely<any>;
-    if (options.force) {
-      for (const table of [...archiveTables].reverse()) {
-        const where = tenantWhere(table, manifest);
-        await (where ? db.deleteFrom(table.name).where(where.column, '=', where.value) : db.deleteFrom(table.name)).execute();
-      }
+    for (const table of [...archiveTables].reverse()) {
+      if (!options.force && !SEEDED_TABLES[table.name]) continue;
+      const where = tenantWhere(table, manifest);
+      await (where ? db.deleteFrom(table.name).where(where.column, '=', where.value) : db.deleteFrom(table.name)).execute();
     }
     let pendingFile: ReturnType<typeof kestraFileRecordSchema.parse> | undefined;
     await readArchive(options.file, options.secret, async (name, data) => {

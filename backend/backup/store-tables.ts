@@ -25,6 +25,14 @@ export const TRANSIENT_TABLES: Record<string, string> = {
   login_failures: 'lockout counters of failed sign-ins',
 };
 
+/**
+ * Tables a migration fills with rows of its own (a fresh store is not empty there): a restore replaces
+ * their rows with the archive's, and they do not make a target count as holding data.
+ */
+export const SEEDED_TABLES: Record<string, string> = {
+  maintenance_state: 'one row, made by migration 011: whether the instance is in maintenance',
+};
+
 const isMigrationTable = (name: string) => name.startsWith('kysely_migration');
 
 async function primaryKeyOf(store: OpenStore, table: string): Promise<string[]> {
