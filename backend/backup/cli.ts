@@ -130,7 +130,7 @@ export function registerBackupCommands(program: Command, config: (file: string |
   secretOptions(
     backup
       .command('create')
-      .description("write one encrypted archive: Perch's store, the audit key, Kestra's flows, namespace files, KV entries and trigger states")
+      .description("write one encrypted archive: Perch's store, the audit and master keys, Kestra's flows, namespace files, KV entries and trigger states")
       .option('-o, --output <file>', 'the archive to write (default perch-backup-<time>.age)')
       .option('--tenant <id>', "one tenant's rows only (default: the whole instance)"),
   ).action(async (options: SecretOptions & { config?: string; output?: string; tenant?: string }) => {

@@ -2,10 +2,12 @@ import type { PerchConfig } from '../config/config.js';
 import type { OpenStore } from '../store/database.js';
 import { loadAuditKey } from '../audit/audit-key.js';
 import { checkpointFile, readNewestCheckpoint, signCheckpoint } from '../audit/checkpoint.js';
+import { Envelope } from '../crypto/envelope.js';
+import { loadMasterKeyMaterial } from '../crypto/master-key.js';
 import type { BackupManifest, BackupPart } from '../../lib/schemas/backup.js';
 import { openArchiveWriter, type ArchiveSecret, type ArchiveWriter } from './archive.js';
 import { KestraApi, readFlows, readKv, readNamespaceFiles, readNamespaces, readTriggers } from './kestra-metadata.js';
-import { AUDIT_CHECKPOINT_PART, AUDIT_KEY_PART, KESTRA_PARTS, MANIFEST_ENTRY, PartWriter, tablePart } from './parts.js';
+import { AUDIT_CHECKPOINT_PART, AUDIT_KEY_PART, KESTRA_PARTS, MANIFEST_ENTRY, MASTER_KEY_PART, PartWriter, tablePart } from './parts.js';
 import { silentProgress, type Progress } from './progress.js';
 import { TRANSIENT_TABLES, countRows, encodeRow, storeTables, tableRows, type TableInfo } from './store-tables.js';
 
@@ -107,6 +109,18 @@ async function backupAuditProof(settings: PerchConfig, archive: ArchiveWriter, t
   return parts;
 }
 
+/**
+ * The master key: the archive's sealed values (SEALED_COLUMNS) open with it only, so a store restored
+ * on another machine needs it. Inside the encrypted archive, like the audit key; its id goes in the manifest.
+ */
+async function backupMasterKey(settings: PerchConfig, archive: ArchiveWriter): Promise<{ parts: BackupPart[]; keyId?: string }> {
+  const masterKey = await loadMasterKeyMaterial(settings);
+  if (!masterKey) return { parts: [] };
+  const keyPart = new PartWriter(archive, MASTER_KEY_PART);
+  await keyPart.record(masterKey.bytes.toString('hex'));
+  return { parts: [await keyPart.close()], keyId: new Envelope(masterKey.bytes).keyId };
+}
+
 async function backupKestra(api: KestraApi, archive: ArchiveWriter, progress: Progress, step: number, steps: number): Promise<BackupPart[]> {
   const parts: BackupPart[] = [];
   const flows: { namespace: string; id: string }[] = [];
@@ -150,7 +164,7 @@ async function backupKestra(api: KestraApi, archive: ArchiveWriter, progress: Pr
   return parts;
 }
 
-/** `perch backup create`: one encrypted archive of Perch's store, the audit key and Kestra's metadata. */
+/** `perch backup create`: one encrypted archive of Perch's store, the audit and master keys and Kestra's metadata. */
 export async function createBackup(settings: PerchConfig, store: OpenStore, options: CreateBackupOptions): Promise<BackupManifest> {
   const progress = options.progress ?? silentProgress;
   const now = options.now ?? (() => new Date());
@@ -161,6 +175,7 @@ export async function createBackup(settings: PerchConfig, store: OpenStore, opti
     const steps = tableCount + 5;
     const tables = await backupTables(store, archive, options, progress, steps);
     const audit = await backupAuditProof(settings, archive, options.tenant);
+    const master = await backupMasterKey(settings, archive);
     const kestra = await backupKestra(api, archive, progress, tableCount + 1, steps);
     const manifest: BackupManifest = {
       type: 'perch.backup',
@@ -170,7 +185,8 @@ export async function createBackup(settings: PerchConfig, store: OpenStore, opti
       tenant: options.tenant ?? 'main',
       scope: options.tenant === undefined ? 'instance' : 'tenant',
       source: { store: store.dialect, kestraUrl: api.url },
-      parts: [...tables.parts, ...audit, ...kestra],
+      ...(master.keyId ? { masterKeyId: master.keyId } : {}),
+      parts: [...tables.parts, ...audit, ...master.parts, ...kestra],
       leftOut: tables.leftOut,
       notRestorable: NOT_RESTORABLE,
     };

@@ -15,6 +15,7 @@ export const tablePart = (table: string) => `perch.table.${table}`;
 export const TABLE_PART = /^perch\.table\.(.+)$/;
 export const AUDIT_KEY_PART = 'perch.audit-key';
 export const AUDIT_CHECKPOINT_PART = 'perch.audit-checkpoint';
+export const MASTER_KEY_PART = 'perch.master-key';
 export const KESTRA_PARTS = {
   flows: 'kestra.flows',
   kv: 'kestra.kv',

@@ -6,10 +6,14 @@ import type { PerchConfig } from '../config/config.js';
 import type { OpenStore } from '../store/database.js';
 import { auditKeyFile, loadAuditKey, writeNewKeyFile } from '../audit/audit-key.js';
 import { checkpointFile } from '../audit/checkpoint.js';
+import { Envelope } from '../crypto/envelope.js';
+import { loadMasterKey, masterKeyFile } from '../crypto/master-key.js';
+import { SEALED_COLUMNS, type SealedColumn } from '../crypto/sealed-columns.js';
 import { backupManifestSchema, kestraFileRecordSchema, kestraFlowRecordSchema, kestraKvRecordSchema, kestraNamespaceRecordSchema, kestraTriggerRecordSchema, type BackupManifest } from '../../lib/schemas/backup.js';
 import { BackupError, readArchive, type ArchiveSecret } from './archive.js';
 import { KestraApi, kestraIsEmpty, writeFlow, writeKv, writeNamespaceFile, writeTrigger } from './kestra-metadata.js';
-import { AUDIT_CHECKPOINT_PART, AUDIT_KEY_PART, KESTRA_PARTS, MANIFEST_ENTRY, PartSum, TABLE_PART, entryLines, partOf } from './parts.js';
+import { AUDIT_CHECKPOINT_PART, AUDIT_KEY_PART, KESTRA_PARTS, MANIFEST_ENTRY, MASTER_KEY_PART, PartSum, TABLE_PART, entryLines, partOf } from './parts.js';
+import { openSealedValues } from './sealed-check.js';
 import { silentProgress, type Progress } from './progress.js';
 import { SEEDED_TABLES, decodeRow, hasRows, storeTables, type TableInfo } from './store-tables.js';
 
@@ -23,6 +27,8 @@ export interface RestoreOptions {
   progress?: Progress;
   env?: NodeJS.ProcessEnv;
   now?: () => number;
+  /** The sealed columns checked after the rows are in: SEALED_COLUMNS (tests give their own). */
+  sealedColumns?: readonly SealedColumn[];
 }
 
 export interface RestoreReport {
@@ -46,10 +52,11 @@ const RECORD_SCHEMAS: Record<string, { parse(value: unknown): unknown }> = {
  * every record's shape, and that the target store has every table and column the archive fills.
  * Nothing is written until this pass is through, so a damaged archive writes nothing.
  */
-async function checkArchive(options: RestoreOptions, targetTables: Map<string, TableInfo>): Promise<{ manifest: BackupManifest; auditKeyHex?: string }> {
+async function checkArchive(options: RestoreOptions, targetTables: Map<string, TableInfo>): Promise<{ manifest: BackupManifest; auditKeyHex?: string; masterKey?: ArchivedMasterKey }> {
   const sums = new Map<string, PartSum>();
   let manifest: BackupManifest | undefined;
   let auditKeyHex: string | undefined;
+  let masterKeyHex: string | undefined;
   await readArchive(options.file, options.secret, async (name, data) => {
     if (manifest) throw new BackupError(`${options.file}: an entry (${name}) follows the manifest`);
     if (name === MANIFEST_ENTRY) {
@@ -69,6 +76,7 @@ async function checkArchive(options: RestoreOptions, targetTables: Map<string, T
       return;
     }
     if (part === AUDIT_KEY_PART) auditKeyHex = entryLines(data)[0];
+    if (part === MASTER_KEY_PART) masterKeyHex = entryLines(data)[0];
     for (const line of entryLines(data)) {
       sum.count++;
       const table = TABLE_PART.exec(part)?.[1];
@@ -89,7 +97,21 @@ async function checkArchive(options: RestoreOptions, targetTables: Map<string, T
     sums.delete(expected.name);
   }
   if (sums.size) throw new BackupError(`${options.file} holds parts its manifest does not list (${[...sums.keys()].join(', ')}); nothing was restored`);
-  return { manifest, auditKeyHex };
+  return { manifest, auditKeyHex, masterKey: archivedMasterKey(options.file, manifest, masterKeyHex) };
+}
+
+interface ArchivedMasterKey {
+  hex: string;
+  envelope: Envelope;
+}
+
+/** The archive's master key, which must be the one its manifest names. */
+function archivedMasterKey(file: string, manifest: BackupManifest, hex: string | undefined): ArchivedMasterKey | undefined {
+  if (hex === undefined && manifest.masterKeyId === undefined) return undefined;
+  if (hex === undefined || !/^(?:[0-9a-f]{2}){32,}$/.test(hex)) throw new BackupError(`${file} is damaged: its manifest names master key ${manifest.masterKeyId} but the archive holds no valid key; nothing was restored`);
+  const envelope = new Envelope(Buffer.from(hex, 'hex'));
+  if (envelope.keyId !== manifest.masterKeyId) throw new BackupError(`${file} is damaged: its master key (${envelope.keyId}) is not the one its manifest names (${manifest.masterKeyId ?? 'none'}); nothing was restored`);
+  return { hex, envelope };
 }
 
 const tenantWhere = (table: TableInfo, manifest: BackupManifest) => (manifest.scope === 'tenant' && table.columns.includes('tenant_id') ? { column: 'tenant_id', value: manifest.tenant } : undefined);
@@ -117,6 +139,21 @@ async function auditKeyToWrite(settings: PerchConfig, manifestHasKey: boolean, k
 }
 
 /**
+ * The archive's master key, unless the target already has another (PERCH_MASTER_KEY or its file): the
+ * restored sealed values would not open with it. Compared by key id. Also gives the key the restored
+ * Perch will open sealed values with (none when neither side has one).
+ */
+async function masterKeyToWrite(settings: PerchConfig, archived: ArchivedMasterKey | undefined, env: NodeJS.ProcessEnv | undefined): Promise<{ action: 'write' | 'same' | 'none'; envelope: Envelope | null }> {
+  const existing = await loadMasterKey(settings, env);
+  if (!archived) return { action: 'none', envelope: existing?.envelope ?? null };
+  if (!existing) return { action: 'write', envelope: archived.envelope };
+  if (existing.envelope.keyId === archived.envelope.keyId) return { action: 'same', envelope: existing.envelope };
+  throw new BackupError(
+    `this Perch already has another master key (${existing.source}, key id ${existing.envelope.keyId}; the archive's is ${archived.envelope.keyId}): the restored credentials and secrets would not open with it. Move it away (when nothing this Perch keeps is sealed with it) or set PERCH_MASTER_KEY to the archive's key, then restore again`,
+  );
+}
+
+/**
  * `perch backup restore`: into an empty Perch store and an empty Kestra (or, with `force`, over what
  * they hold). Perch's rows go in one transaction, rolled back when anything fails, Kestra's writes included.
  */
@@ -125,7 +162,7 @@ export async function restoreBackup(settings: PerchConfig, store: OpenStore, opt
   const now = options.now ?? Date.now;
   const tables = await storeTables(store);
   const byName = new Map(tables.map((t) => [t.name, t]));
-  const { manifest, auditKeyHex: keyHex } = await checkArchive(options, byName);
+  const { manifest, auditKeyHex: keyHex, masterKey: archivedMaster } = await checkArchive(options, byName);
   const archiveTables = manifest.parts.map((p) => TABLE_PART.exec(p.name)?.[1]).filter((t): t is string => t !== undefined).map((t) => byName.get(t)!);
   const api = new KestraApi(settings.kestra);
 
@@ -137,11 +174,15 @@ export async function restoreBackup(settings: PerchConfig, store: OpenStore, opt
   }
   const hasKey = manifest.parts.some((p) => p.name === AUDIT_KEY_PART);
   const keyAction = await auditKeyToWrite(settings, hasKey, keyHex, options.env);
+  const master = await masterKeyToWrite(settings, archivedMaster, options.env);
 
-  const writes = manifest.parts.filter((p) => p.name !== AUDIT_KEY_PART && p.name !== AUDIT_CHECKPOINT_PART && p.name !== KESTRA_PARTS.namespaces).map((p) => ({ part: p.name, count: p.count }));
+  const notWritten = new Set([AUDIT_KEY_PART, AUDIT_CHECKPOINT_PART, MASTER_KEY_PART, KESTRA_PARTS.namespaces]);
+  const writes = manifest.parts.filter((p) => !notWritten.has(p.name)).map((p) => ({ part: p.name, count: p.count }));
   const notes: string[] = [];
   if (keyAction === 'write') notes.push(`the audit key goes to ${auditKeyFile(settings)}`);
   if (keyAction === 'same') notes.push('the audit key is already this Perch’s');
+  if (master.action === 'write') notes.push(`the master key (${master.envelope!.keyId}) goes to ${masterKeyFile(settings)}`);
+  if (master.action === 'same') notes.push(`the master key (${master.envelope!.keyId}) is already this Perch’s`);
   if (manifest.parts.some((p) => p.name === AUDIT_CHECKPOINT_PART)) notes.push(`the backup's audit checkpoint is appended to ${checkpointFile(settings)}`);
   if (options.force && occupied.length) notes.push(`--force: the rows of ${occupied.join(', ')} are replaced`);
   if (options.dryRun) return { manifest, writes, notes, dryRun: true };
@@ -152,6 +193,13 @@ export async function restoreBackup(settings: PerchConfig, store: OpenStore, opt
   let expired = 0;
   await store.db.transaction().execute(async (trx) => {
     const db = trx as unknown as Kysely<any>;
+    // The archive's tables come first: once they are in, and before Kestra is written to, every sealed value must open.
+    let sealedChecked = false;
+    const checkSealed = async () => {
+      if (sealedChecked) return;
+      sealedChecked = true;
+      await openSealedValues({ ...store, db: trx }, byName, master.envelope, options.sealedColumns ?? SEALED_COLUMNS);
+    };
     for (const table of [...archiveTables].reverse()) {
       if (!options.force && !SEEDED_TABLES[table.name]) continue;
       const where = tenantWhere(table, manifest);
@@ -174,7 +222,8 @@ export async function restoreBackup(settings: PerchConfig, store: OpenStore, opt
         progress.update(step, steps, part, done.get(part)!);
         return;
       }
-      if (part === AUDIT_KEY_PART || part === KESTRA_PARTS.namespaces) return;
+      await checkSealed();
+      if (part === AUDIT_KEY_PART || part === MASTER_KEY_PART || part === KESTRA_PARTS.namespaces) return;
       if (part === AUDIT_CHECKPOINT_PART) {
         checkpointLine = entryLines(data)[0];
         return;
@@ -196,9 +245,11 @@ export async function restoreBackup(settings: PerchConfig, store: OpenStore, opt
         count();
       }
     });
+    await checkSealed();
   });
   progress.done();
   if (keyAction === 'write') await writeNewKeyFile(auditKeyFile(settings), keyHex!);
+  if (master.action === 'write') await writeNewKeyFile(masterKeyFile(settings), archivedMaster!.hex);
   if (checkpointLine) {
     const file = checkpointFile(settings);
     await mkdir(path.dirname(file), { recursive: true });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { PerchConfig } from '../config/config.js';
 import { Envelope } from './envelope.js';
-import { ensureKey, loadKey, type KeySpec } from './key-file.js';
+import { ensureKey, loadKey, type KeyMaterial, type KeySpec } from './key-file.js';
 
 /**
  * The master key: it wraps the data key of every value Perch stores encrypted (envelope.ts). Like
@@ -36,6 +36,9 @@ export async function loadMasterKeyFile(file: string): Promise<MasterKey> {
   if (!found) throw new MasterKeyError(`no master key in ${file}`);
   return { envelope: new Envelope(found.bytes), source: found.source };
 }
+
+/** The master key's bytes (a backup carries them inside its encrypted archive), or null when there is none. */
+export const loadMasterKeyMaterial = (config: KeySettings, env: NodeJS.ProcessEnv = process.env): Promise<KeyMaterial | null> => loadKey(masterKeySpec(config), env);
 
 /** The master key, made when there is none (Perch's start). */
 export async function ensureMasterKey(config: KeySettings, env: NodeJS.ProcessEnv = process.env): Promise<MasterKey> {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const backupPartSchema = z.strictObject({
-  /** `perch.table.<table>`, `perch.audit-key`, `perch.audit-checkpoint`, `kestra.<kind>`. */
+  /** `perch.table.<table>`, `perch.audit-key`, `perch.audit-checkpoint`, `perch.master-key`, `kestra.<kind>`. */
   name: z.string().min(1),
   /** Rows, flows, files, entries… in the part. */
   count: z.number().int().min(0),
@@ -27,6 +27,8 @@ export const backupManifestSchema = z.strictObject({
   /** `instance`: every tenant and the instance-wide tables; `tenant`: one tenant's rows. */
   scope: z.enum(['instance', 'tenant']),
   source: z.strictObject({ store: z.enum(['sqlite', 'postgres']), kestraUrl: z.string() }),
+  /** The id (public fingerprint) of the master key in part `perch.master-key`: a restore compares it with the target's before writing. */
+  masterKeyId: z.string().regex(/^[0-9a-f]{16}$/).optional(),
   /** In archive order: Perch's tables parents first, then Kestra's metadata in restore order. */
   parts: z.array(backupPartSchema),
   /** Perch tables not in the archive, and why (transient state; instance-wide in a tenant backup). */

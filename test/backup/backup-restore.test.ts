@@ -12,6 +12,11 @@ import { silentProgress } from '../../backend/backup/progress.js';
 import { parseConfig, type PerchConfig } from '../../backend/config/config.js';
 import { migrateToLatest, openStore } from '../../backend/store/database.js';
 import { openArchiveWriter, readArchive, readIdentityFile } from '../../backend/backup/archive.js';
+import { createBackup } from '../../backend/backup/create.js';
+import { restoreBackup } from '../../backend/backup/restore.js';
+import { Envelope } from '../../backend/crypto/envelope.js';
+import { ensureMasterKey, loadMasterKey } from '../../backend/crypto/master-key.js';
+import { backupManifestSchema } from '../../lib/schemas/backup.js';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { storeTargets } from '../support/databases.js';
 import { fileUpload } from '../support/multipart.js';
@@ -85,6 +90,19 @@ function kestraState(kestra: KestraDouble) {
 }
 
 const writesTo = (kestra: KestraDouble) => kestra.requests.filter((r) => r.method !== 'GET');
+
+/** A sealed column of a table only these tests make: the production registry (SEALED_COLUMNS) stays as it is. */
+const TEST_SEALED = [{ table: 'test_sealed_things', idColumn: 'id', column: 'secret' }] as const;
+
+async function makeSealedTable(settings: Pick<PerchConfig, 'databaseUrl' | 'dataDir'>): Promise<void> {
+  const store = await openStore(settings);
+  try {
+    await migrateToLatest(store.db);
+    await store.db.schema.createTable('test_sealed_things').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('secret', 'text').execute();
+  } finally {
+    await store.close();
+  }
+}
 
 for (const target of storeTargets()) {
   describe.skipIf(!target.available)(`perch backup on ${target.name}`, () => {
@@ -203,6 +221,26 @@ for (const target of storeTargets()) {
       for (const clear of ['company.team', 'print("clean")', 'hello, world', ADMIN_EMAIL, 'audit_log']) expect(bytes.includes(Buffer.from(clear))).toBe(false);
     });
 
+    it('carries the master key and the audit key inside the encryption only, the master key named by its id in the manifest', async () => {
+      const masterHex = (await readFile(path.join(sourceSettings.dataDir, 'master.key'), 'utf8')).trim();
+      const auditHex = (await readFile(path.join(sourceSettings.dataDir, 'audit.key'), 'utf8')).trim();
+      expect(masterHex).toMatch(/^[0-9a-f]{64}$/);
+      for (const file of [archive, keyArchive]) {
+        const bytes = await readFile(file);
+        for (const hex of [masterHex, auditHex]) {
+          for (const clear of [hex, hex.toUpperCase(), Buffer.from(hex, 'hex').toString('base64')]) expect(bytes.includes(Buffer.from(clear)), file).toBe(false);
+          expect(bytes.includes(Buffer.from(hex, 'hex')), file).toBe(false);
+        }
+      }
+      // Decrypted, it is there: part perch.master-key, and the manifest names the key's id.
+      const entries = new Map<string, Buffer>();
+      await readArchive(keyArchive, { identity: await readIdentityFile(keyFile) }, async (name, data) => void entries.set(name, data));
+      const manifest = backupManifestSchema.parse(JSON.parse(entries.get('manifest.json')!.toString('utf8')));
+      expect(manifest.masterKeyId).toBe(new Envelope(Buffer.from(masterHex, 'hex')).keyId);
+      expect(manifest.parts.map((p) => p.name)).toContain('perch.master-key');
+      expect(entries.get('perch.master-key/000001.jsonl')!.toString('utf8')).toBe(`${masterHex}\n`);
+    });
+
     it('restores into a fresh Perch and a fresh Kestra: every table row, flow, file, folder, KV entry and trigger state; the audit chain verifies', async () => {
       await onFreshTarget(async ({ settings, kestra, dataDir }) => {
         const dry = quiet();
@@ -211,6 +249,10 @@ for (const target of storeTargets()) {
         expect(dry.out.join('\n')).toMatch(/kestra\.kv\s+9/);
         expect(dry.out.join('\n')).toMatch(/not restorable: Kestra executions/);
         expect(dry.out.at(-1)).toBe('dry run: nothing was written');
+        const masterHex = (await readFile(path.join(sourceSettings.dataDir, 'master.key'), 'utf8')).trim();
+        const masterId = new Envelope(Buffer.from(masterHex, 'hex')).keyId;
+        expect(dry.out).toContain(`note: the master key (${masterId}) goes to ${path.join(dataDir, 'master.key')}`);
+        await expect(stat(path.join(dataDir, 'master.key'))).rejects.toThrow(/ENOENT/);
         expect(writesTo(kestra)).toEqual([]);
         expect(rowCount(await dumpStore(settings))).toBe(0);
 
@@ -246,6 +288,10 @@ for (const target of storeTargets()) {
         expect(await auditVerify(settings, verify.io, 0, { env: {} }), verify.err.join('\n')).toBe(0);
         expect(verify.out.join('\n')).toMatch(/chain main: ok, \d+ entries/);
         expect((await stat(path.join(dataDir, 'audit.key'))).mode & 0o777).toBe(0o600);
+        // The master key, the source's, in the target's key file (private to its owner).
+        expect((await readFile(path.join(dataDir, 'master.key'), 'utf8')).trim()).toBe(masterHex);
+        expect((await stat(path.join(dataDir, 'master.key'))).mode & 0o777).toBe(0o600);
+        expect((await loadMasterKey(settings, {}))!.envelope.keyId).toBe(masterId);
 
         // The restored Perch serves: the owner's password and the API token work.
         const restoredPerch = await startPerch({ databaseUrl: settings.databaseUrl, withAdmin: false, config: { audit: { keyFile: path.join(dataDir, 'audit.key'), checkpointFile: path.join(dataDir, 'audit-checkpoints.jsonl') }, kestra: { url: kestra.url, username: kestra.username, password: kestra.password } } });
@@ -304,6 +350,7 @@ for (const target of storeTargets()) {
         expect(rowCount(await dumpStore(settings))).toBe(0);
         expect(writesTo(kestra)).toEqual([]);
         await expect(stat(path.join(dataDir, 'audit.key'))).rejects.toThrow(/ENOENT/);
+        await expect(stat(path.join(dataDir, 'master.key'))).rejects.toThrow(/ENOENT/);
       });
     }, 60_000);
 
@@ -380,6 +427,138 @@ for (const target of storeTargets()) {
       });
     }, 60_000);
 
+    it('refuses a target that has another master key (file or PERCH_MASTER_KEY), writing nothing; the same key goes through', async () => {
+      const masterHex = (await readFile(path.join(sourceSettings.dataDir, 'master.key'), 'utf8')).trim();
+      const masterId = new Envelope(Buffer.from(masterHex, 'hex')).keyId;
+      await onFreshTarget(async ({ settings, kestra, dataDir }) => {
+        const otherHex = 'c3'.repeat(32);
+        const otherId = new Envelope(Buffer.from(otherHex, 'hex')).keyId;
+        await writeFile(path.join(dataDir, 'master.key'), `${otherHex}\n`, { mode: 0o600 });
+        const run = quiet();
+        expect(await backupRestore(settings, keyArchive, { keyFile, env: {}, progress: silentProgress }, run.io)).toBe(1);
+        expect(run.err).toHaveLength(2);
+        expect(run.err.at(-1)).toBe(
+          `perch: restore failed: this Perch already has another master key (${path.join(dataDir, 'master.key')}, key id ${otherId}; the archive's is ${masterId}): the restored credentials and secrets would not open with it. Move it away (when nothing this Perch keeps is sealed with it) or set PERCH_MASTER_KEY to the archive's key, then restore again`,
+        );
+        // The dry run says the same.
+        expect(await backupRestore(settings, keyArchive, { keyFile, dryRun: true, env: {}, progress: silentProgress }, quiet().io)).toBe(1);
+        expect(rowCount(await dumpStore(settings))).toBe(0);
+        expect(writesTo(kestra)).toEqual([]);
+        await expect(stat(path.join(dataDir, 'audit.key'))).rejects.toThrow(/ENOENT/);
+        expect((await readFile(path.join(dataDir, 'master.key'), 'utf8')).trim()).toBe(otherHex);
+
+        // PERCH_MASTER_KEY is the target's key as much as the file.
+        await rm(path.join(dataDir, 'master.key'));
+        const viaEnv = quiet();
+        expect(await backupRestore(settings, keyArchive, { keyFile, env: { PERCH_MASTER_KEY: otherHex }, progress: silentProgress }, viaEnv.io)).toBe(1);
+        expect(viaEnv.err.at(-1)).toMatch(/another master key \(PERCH_MASTER_KEY, key id [0-9a-f]{16}; the archive's is [0-9a-f]{16}\)/);
+        expect(rowCount(await dumpStore(settings))).toBe(0);
+        expect(writesTo(kestra)).toEqual([]);
+
+        // The archive's key in PERCH_MASTER_KEY: the same key, so nothing to write; the dry run says so.
+        const dry = quiet();
+        expect(await backupRestore(settings, keyArchive, { keyFile, dryRun: true, env: { PERCH_MASTER_KEY: masterHex }, progress: silentProgress }, dry.io), dry.err.join('\n')).toBe(0);
+        expect(dry.out).toContain(`note: the master key (${masterId}) is already this Perch’s`);
+        const ok = quiet();
+        expect(await backupRestore(settings, keyArchive, { keyFile, env: { PERCH_MASTER_KEY: masterHex }, progress: silentProgress }, ok.io), ok.err.join('\n')).toBe(0);
+        expect(ok.out).toContain(`note: the master key (${masterId}) is already this Perch’s`);
+        await expect(stat(path.join(dataDir, 'master.key'))).rejects.toThrow(/ENOENT/);
+        expect((await dumpStore(settings)).users).toEqual(sourceDump.users);
+      });
+    }, 60_000);
+
+    it('a sealed value round-trips: it opens on the restored side with the restored master key; one that does not open rolls the restore back', async () => {
+      // A small source of its own: a store with a sealed column, its master key, and one KV entry in its Kestra.
+      const sourceKestra = await startKestraDouble();
+      const sourceDir = await mkdtemp(path.join(work, 'sealed-source-'));
+      try {
+        const settings = parseConfig({ dataDir: sourceDir, databaseUrl: await target.url(), logLevel: 'silent', kestra: { url: sourceKestra.url, username: sourceKestra.username, password: sourceKestra.password } });
+        await makeSealedTable(settings);
+        const master = await ensureMasterKey(settings, {});
+        const place = (id: string) => ({ table: 'test_sealed_things', column: 'secret', id });
+        const kv = await request(`${sourceKestra.url}/api/v1/main/namespaces/company.team/kv/colour`, {
+          method: 'PUT',
+          headers: { authorization: `Basic ${Buffer.from(`${sourceKestra.username}:${sourceKestra.password}`).toString('base64')}`, 'content-type': 'text/plain' },
+          body: '"blue"',
+        });
+        expect(kv.statusCode, await kv.body.text()).toBe(200);
+
+        const backUp = async (rows: { id: string; secret: string | null }[], file: string) => {
+          const store = await openStore(settings);
+          try {
+            await store.db.deleteFrom('test_sealed_things' as never).execute();
+            await store.db.insertInto('test_sealed_things' as never).values(rows as never).execute();
+            await createBackup(settings, store, { file, secret: { passphrase: PASSPHRASE }, perchVersion: 'test', progress: silentProgress });
+          } finally {
+            await store.close();
+          }
+        };
+        const good = path.join(work, 'sealed-good.age');
+        await backUp([{ id: 'cred-1', secret: master.envelope.seal('s3cret-value', place('cred-1')) }, { id: 'cred-2', secret: null }], good);
+        // A value moved to another row: sealed to cred-1's place, it does not open as cred-3's.
+        const bad = path.join(work, 'sealed-bad.age');
+        await backUp([{ id: 'cred-1', secret: master.envelope.seal('s3cret-value', place('cred-1')) }, { id: 'cred-3', secret: master.envelope.seal('other', place('cred-1')) }], bad);
+
+        const restore = async (targetSettings: PerchConfig, file: string) => {
+          const store = await openStore(targetSettings);
+          try {
+            return await restoreBackup(targetSettings, store, { file, secret: { passphrase: PASSPHRASE }, env: {}, progress: silentProgress, sealedColumns: TEST_SEALED });
+          } finally {
+            await store.close();
+          }
+        };
+        const restoredSecrets = async (targetSettings: PerchConfig) => {
+          const store = await openStore(targetSettings);
+          try {
+            return (await store.db.selectFrom('test_sealed_things' as never).selectAll().orderBy('id' as never).execute()) as { id: string; secret: string | null }[];
+          } finally {
+            await store.close();
+          }
+        };
+
+        await onFreshTarget(async ({ settings: targetSettings, kestra, dataDir }) => {
+          await makeSealedTable(targetSettings);
+          const report = await restore(targetSettings, good);
+          expect(report.notes).toContain(`the master key (${master.envelope.keyId}) goes to ${path.join(dataDir, 'master.key')}`);
+          const restored = await loadMasterKey(targetSettings, {});
+          expect(restored!.envelope.keyId).toBe(master.envelope.keyId);
+          const rows = await restoredSecrets(targetSettings);
+          expect(rows.map((r) => r.id)).toEqual(['cred-1', 'cred-2']);
+          expect(restored!.envelope.openText(rows[0]!.secret!, place('cred-1'))).toBe('s3cret-value');
+          expect(kestra.store.kv.get('company.team')?.has('colour')).toBe(true);
+        });
+
+        await onFreshTarget(async ({ settings: targetSettings, kestra, dataDir }) => {
+          await makeSealedTable(targetSettings);
+          await expect(restore(targetSettings, bad)).rejects.toThrow(
+            `a restored sealed value does not open with master key ${master.envelope.keyId}: test_sealed_things.secret of cred-3 does not open: it was altered or belongs elsewhere; nothing was restored`,
+          );
+          // Checked before Kestra is written to; Perch's rows rolled back; no key file written.
+          expect(await restoredSecrets(targetSettings)).toEqual([]);
+          expect(rowCount(await dumpStore(targetSettings))).toBe(0);
+          expect(writesTo(kestra)).toEqual([]);
+          await expect(stat(path.join(dataDir, 'master.key'))).rejects.toThrow(/ENOENT/);
+          await expect(stat(path.join(dataDir, 'audit.key'))).rejects.toThrow(/ENOENT/);
+        });
+
+        // An archive made without a master key, of a store that holds sealed values, into a target without one: nothing could open them.
+        const keyless = path.join(work, 'sealed-keyless.age');
+        await rm(path.join(sourceDir, 'master.key'));
+        await backUp([{ id: 'cred-1', secret: master.envelope.seal('s3cret-value', place('cred-1')) }], keyless);
+        await onFreshTarget(async ({ settings: targetSettings, kestra, dataDir }) => {
+          await makeSealedTable(targetSettings);
+          await expect(restore(targetSettings, keyless)).rejects.toThrow(
+            'the restored test_sealed_things.secret holds sealed values, and neither the archive nor this Perch has a master key to open them (PERCH_MASTER_KEY or the master key file); nothing was restored',
+          );
+          expect(await restoredSecrets(targetSettings)).toEqual([]);
+          expect(writesTo(kestra)).toEqual([]);
+          await expect(stat(path.join(dataDir, 'master.key'))).rejects.toThrow(/ENOENT/);
+        });
+      } finally {
+        await sourceKestra.close();
+      }
+    }, 60_000);
+
 
     it("Kestra refusing a write half-way: the restore stops with Kestra's answer and Perch's rows roll back", async () => {
       await onFreshTarget(async ({ settings, kestra, dataDir }) => {
@@ -402,6 +581,7 @@ for (const target of storeTargets()) {
           expect(run.err.at(-1)).toMatch(/^perch: restore failed: Kestra answered 500 to PUT \/api\/v1\/main\/triggers\/set-disabled: .*scheduler unavailable/);
           expect(rowCount(await dumpStore(settings))).toBe(0);
           await expect(stat(path.join(dataDir, 'audit.key'))).rejects.toThrow(/ENOENT/);
+          await expect(stat(path.join(dataDir, 'master.key'))).rejects.toThrow(/ENOENT/);
           // What Kestra took before the refusal stays (its API has no transaction): the flows, for one.
           expect(kestra.store.flows.size).toBe(2);
         } finally {
@@ -451,6 +631,7 @@ for (const target of storeTargets()) {
           expect(rowCount(await dumpStore(settings))).toBe(0);
           expect(writesTo(kestra)).toEqual([]);
           await expect(stat(path.join(dataDir, 'audit.key'))).rejects.toThrow(/ENOENT/);
+          await expect(stat(path.join(dataDir, 'master.key'))).rejects.toThrow(/ENOENT/);
         });
       }, 60_000);
     }
