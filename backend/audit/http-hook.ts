@@ -15,6 +15,8 @@ const READ_POSTS = /\/(?:autocomplete|ids|search|find)$/;
 const PERCH_COLLECTIONS: Record<string, Resource> = {
   users: 'USER', me: 'USER', roles: 'ROLE', groups: 'GROUP', bindings: 'BINDING',
   'service-accounts': 'SERVICE_ACCOUNT', tokens: 'SERVICE_ACCOUNT', auditlogs: 'AUDITLOG', apps: 'APP',
+  // Instance infrastructure (/api/v1/instance/…): the catalogue has no worker-group resource.
+  'worker-groups': 'SYSTEM_SETTINGS',
 };
 
 function jsonId(payload: unknown): string | null {
@@ -33,7 +35,7 @@ function jsonId(payload: unknown): string | null {
 /** Perch's own API: resource from the route, id from its params or the answer. */
 function perchEntry(request: FastifyRequest, status: number, payload: unknown): AuditEntry | null {
   const route = request.routeOptions.url ?? '';
-  const m = /^\/api\/v1\/(?::tenant\/)?([a-z-]+)(\/.*)?$/.exec(route);
+  const m = /^\/api\/v1\/(?::tenant\/|instance\/)?([a-z-]+)(\/.*)?$/.exec(route);
   const resource = m ? PERCH_COLLECTIONS[m[1]!] : undefined;
   if (!m || !resource) return null;
   const params = (request.params ?? {}) as Record<string, string>;

@@ -208,6 +208,30 @@ export interface AppsTable {
   updated_at: number;
 }
 
+/** Worker groups (migration 014); their targets and namespaces are in the two tables below. */
+export interface WorkerGroupsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A group's execution target, keyed by its Docker host: one group per host. */
+export interface WorkerGroupTargetsTable {
+  host: string;
+  group_id: string;
+  target_id: string;
+  kind: string;
+  position: number;
+}
+
+/** A namespace bound to a group (with its descendants): one group per namespace. */
+export interface WorkerGroupNamespacesTable {
+  namespace: string;
+  group_id: string;
+}
+
 /** An execution an app started (migration 012), named by the SHA-256 of its run token. */
 export interface AppRunsTable {
   token_hash: string;
@@ -235,4 +259,7 @@ export interface Database {
   sso_logins: SsoLoginsTable;
   apps: AppsTable;
   app_runs: AppRunsTable;
+  worker_groups: WorkerGroupsTable;
+  worker_group_targets: WorkerGroupTargetsTable;
+  worker_group_namespaces: WorkerGroupNamespacesTable;
 }

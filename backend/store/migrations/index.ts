@@ -8,6 +8,7 @@ import * as sso from './006-sso.js';
 import * as auditShipping from './007-audit-shipping.js';
 import * as auditIndexOrder from './008-audit-index-order.js';
 import * as apps from './012-apps.js';
+import * as workerGroups from './014-worker-groups.js';
 
 /** Every migration, in order. A new one is one file plus one line here. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '007-audit-shipping': auditShipping,
   '008-audit-index-order': auditIndexOrder,
   '012-apps': apps,
+  '014-worker-groups': workerGroups,
 };
