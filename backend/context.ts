@@ -8,6 +8,7 @@ import type { PerchConfig } from './config/config.js';
 import type { Envelope } from './crypto/envelope.js';
 import type { PerchMetrics } from './metrics/perch-metrics.js';
 import type { ChangeFeed } from './store/change-feed.js';
+import type { WorkerGroupPlacement } from './worker-groups/placement-rules.js';
 import type { OpenStore, Store } from './store/database.js';
 
 /**
@@ -45,4 +46,6 @@ export interface PerchContext {
   envelope: Envelope;
   /** What `/perch/metrics` reports: counted on the hot path without allocating. */
   metrics: PerchMetrics;
+  /** Where each namespace's scripts may run (worker groups), held in memory for the proxy's flow checks. */
+  workerGroups: WorkerGroupPlacement;
 }

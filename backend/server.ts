@@ -43,6 +43,7 @@ import { registerScreenPages } from './ui/screen-pages.js';
 import { registerAccountRoutes } from './account/routes.js';
 import { registerApps } from './apps/routes.js';
 import { registerWorkerGroups } from './worker-groups/routes.js';
+import { WorkerGroupPlacement } from './worker-groups/placement-rules.js';
 import { loadScreensBundle } from './ui/screens-bundle.js';
 import { registerMachineAccess } from './tokens/routes.js';
 import { registerOnboarding } from './onboarding/routes.js';
@@ -205,6 +206,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     audit: new AuditLog(store, { key: auditKey.key, onCommitted: (seconds) => metrics.auditCommitted(seconds) }),
     envelope: masterKey.envelope,
     metrics,
+    workerGroups: new WorkerGroupPlacement(),
   };
   metrics.watch({ auditBacklog: () => ctx.audit.backlog, activeSessions: () => ctx.sessions.countActive() });
   installReplicaSync(app, ctx);

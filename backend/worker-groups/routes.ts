@@ -32,9 +32,21 @@ const group: EntityRoute = {
   },
 };
 
-/** Worker groups (issue 25): the registry; `onChange` is told after every write. */
-export function registerWorkerGroups(app: FastifyInstance, ctx: PerchContext, onChange: () => Promise<void> = async () => {}): void {
+/**
+ * Worker groups (issue 25): the registry, and the in-memory rules the proxy checks flows with
+ * (`ctx.workerGroups`), read at start, after every write and when another replica says so.
+ */
+export function registerWorkerGroups(app: FastifyInstance, ctx: PerchContext): void {
   auditEntityStates({ [`${BASE}/:id`]: group }, { [BASE]: group });
+  const reload = async () => ctx.workerGroups.load(await listWorkerGroups(ctx.db));
+  const reloadQuietly = () => void reload().catch((error) => ctx.log.error({ err: error }, 'could not re-read the worker groups'));
+  ctx.changes.subscribe('worker-groups', reloadQuietly);
+  ctx.changes.onResync(reloadQuietly);
+  app.addHook('onReady', reload);
+  const onChange = async () => {
+    await reload();
+    await ctx.changes.publish('worker-groups', '');
+  };
 
   app.get(BASE, ownersOnly, async (): Promise<ApiWorkerGroupList> => ({ workerGroups: (await listWorkerGroups(ctx.db)).map(toApiWorkerGroup) }));
 
