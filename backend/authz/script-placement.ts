@@ -9,7 +9,9 @@ import { isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } fro
 export const DOCKER_RUNNER = 'io.kestra.plugin.scripts.runner.docker.Docker';
 
 /** Plugins whose tasks run code through a task runner (a Docker container on the worker's daemon when none is named). */
-const SCRIPT_TASK_PREFIXES = ['io.kestra.plugin.scripts.', 'io.kestra.plugin.dbt.', 'io.kestra.plugin.ansible.', 'io.kestra.plugin.terraform.'];
+const SCRIPT_TASK_PREFIXES = ['io.kestra.plugin.scripts.', 'io.kestra.core.tasks.scripts.', 'io.kestra.plugin.dbt.', 'io.kestra.plugin.ansible.', 'io.kestra.plugin.terraform.'];
+/** Its task is built from expressions at run time: it may become any script, on any runner. */
+const TEMPLATED_TASK = 'io.kestra.plugin.core.templating.TemplatedTask';
 /** Script tasks that always run inside the Kestra worker's own JVM, whatever runner is named. */
 const IN_WORKER = /^io\.kestra\.plugin\.scripts\.(?:jvm|nashorn|groovy|jython|graalvm)\.|\.(?:Eval|FileTransform)$/;
 /** Keys that make any task a script task: it would run code in a container or process. */
@@ -59,7 +61,9 @@ export function placementOf(root: YAMLMap, lc: LineCounter, literal: Literal): P
     if (!isMap(node)) return;
     const type = literal(node.get('type', true));
     const has = (key: string) => node.has(key);
-    if (!runnerValue && type !== null && (SCRIPT_TASK_PREFIXES.some((p) => type.startsWith(p)) || SCRIPT_KEYS.some(has))) {
+    if (!runnerValue && type === TEMPLATED_TASK) {
+      scripts.push({ id: literal(node.get('id', true)) ?? '(no literal id)', type, line: lineOf(node), runnerType: { kind: 'dynamic' }, host: { kind: 'dynamic' }, legacy: false, inWorker: false });
+    } else if (!runnerValue && type !== null && (SCRIPT_TASK_PREFIXES.some((p) => type.startsWith(p)) || SCRIPT_KEYS.some(has))) {
       const runner = node.get('taskRunner', true);
       scripts.push({
         id: literal(node.get('id', true)) ?? '(no literal id)',

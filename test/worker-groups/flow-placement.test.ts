@@ -62,6 +62,8 @@ describe('script placement at flow save', () => {
     ['the legacy docker property', 'ml', python(docker(GPU), '    docker:\n      host: tcp://elsewhere:2375\n'), /uses the legacy docker\/runner properties/],
     ['an in-worker script engine', 'ml', '  - id: fit\n    type: io.kestra.plugin.scripts.jvm.Eval\n    script: 1\n', /runs inside Kestra's worker/],
     ['a group’s host from a namespace not bound to it', 'finance', python(docker(GPU)), /uses the Docker host tcp:\/\/gpu-1\.internal:2375 of worker group "gpu", which namespace finance is not bound to/],
+    ['a templated task (built at run time, it may become any script)', 'ml', '  - id: fit\n    type: io.kestra.plugin.core.templating.TemplatedTask\n    spec: "{{ vars.task }}"\n', /task "fit" \(line 4\) names its taskRunner by an expression/],
+    ['a script under a pre-0.11 type name', 'ml', '  - id: fit\n    type: io.kestra.core.tasks.scripts.Bash\n    commands: [echo]\n', /task "fit" \(line 4\) names no taskRunner/],
     ['a script nested in a flowable task’s errors', 'ml', `  - id: seq\n    type: io.kestra.plugin.core.flow.Sequential\n    tasks:\n      - id: ok\n        type: io.kestra.plugin.core.log.Log\n        message: hi\n    errors:\n      - id: fit\n        type: io.kestra.plugin.scripts.shell.Commands\n        commands: [echo]\n`, /task "fit" \(line 11\) names no taskRunner/],
   ])('refuses %s on create, update, import and _flows/ files, naming the task and line', async (_name, namespace, task, why) => {
     const id = 'placed';
