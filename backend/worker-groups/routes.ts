@@ -5,17 +5,21 @@ import { auditEntityStates, type EntityRoute } from '../audit/entity-states.js';
 import type { PerchContext } from '../context.js';
 import { conflict, notFound } from '../http/errors.js';
 import { parse } from '../http/request.js';
+import { checkDockerTarget } from './target-health.js';
 import { deleteWorkerGroup, findWorkerGroup, listWorkerGroups, saveWorkerGroup, toApiWorkerGroup, type WorkerGroupRecord } from './worker-group-store.js';
 
 /*
  * EE's worker group registry (`/api/v1/instance/worker-groups`, operationIds list, create, get,
- * update, delete of `WorkerGroupController`), instance owners only, as in EE. Subscriptions, tokens,
- * capacity and running workers are not served here: the proxy answers 501 naming them.
+ * update, delete of `WorkerGroupController`), instance owners only, as in EE, and listRunningWorkers
+ * mapped to what Perch observes: one entry per target, checked now. Subscriptions, tokens and
+ * capacity are not served here: the proxy answers 501 naming them.
  */
 
 const ownersOnly = { config: { access: 'instanceOwner' as const } };
 const BASE = '/api/v1/instance/worker-groups';
 const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
+/** How long one target may take to answer a health check. */
+const HEALTH_TIMEOUT_MS = 3000;
 const deleteQuerySchema = z.object({ force: z.enum(['true', 'false']).default('false') });
 
 async function mustFind(ctx: PerchContext, id: string): Promise<WorkerGroupRecord> {
@@ -66,6 +70,18 @@ export function registerWorkerGroups(app: FastifyInstance, ctx: PerchContext): v
     await saveWorkerGroup(ctx.db, existing.id, body, existing);
     await onChange();
     return toApiWorkerGroup((await findWorkerGroup(ctx.db, existing.id))!);
+  });
+
+  // EE lists the Kestra workers registered to the group; Perch's workers are its Docker targets.
+  app.get(`${BASE}/:id/workers`, ownersOnly, async (request) => {
+    const existing = await mustFind(ctx, idOf(request));
+    const checked = await Promise.all(existing.targets.map((t) => checkDockerTarget(t.host, HEALTH_TIMEOUT_MS)));
+    return {
+      workers: existing.targets.map((t, i) => ({
+        workerId: t.id, workerName: t.host, state: checked[i]!.state, updatedAt: new Date(checked[i]!.checkedAt).toISOString(),
+        ...(checked[i]!.engine ? { engine: checked[i]!.engine } : {}), ...(checked[i]!.problem ? { problem: checked[i]!.problem } : {}),
+      })),
+    };
   });
 
   // EE answers 409 while workers are connected unless forced; here, while namespaces are bound to
