@@ -9,6 +9,7 @@ import type { Envelope } from './crypto/envelope.js';
 import type { PerchMetrics } from './metrics/perch-metrics.js';
 import type { SecretKeys } from './secrets/secret-keys.js';
 import type { ChangeFeed } from './store/change-feed.js';
+import type { WorkerGroupPlacement } from './worker-groups/placement-rules.js';
 import type { OpenStore, Store } from './store/database.js';
 
 /**
@@ -48,4 +49,6 @@ export interface PerchContext {
   metrics: PerchMetrics;
   /** Which namespace owns each secret key, in memory (the flow-save check reads it on the proxy's path). */
   secretKeys: SecretKeys;
+  /** Where each namespace's scripts may run (worker groups), held in memory for the proxy's flow checks. */
+  workerGroups: WorkerGroupPlacement;
 }

@@ -42,6 +42,8 @@ import { registerUiRoutes } from './ui/routes.js';
 import { registerScreenPages } from './ui/screen-pages.js';
 import { registerAccountRoutes } from './account/routes.js';
 import { registerApps } from './apps/routes.js';
+import { registerWorkerGroups } from './worker-groups/routes.js';
+import { WorkerGroupPlacement } from './worker-groups/placement-rules.js';
 import { loadScreensBundle } from './ui/screens-bundle.js';
 import { registerMachineAccess } from './tokens/routes.js';
 import { registerOnboarding } from './onboarding/routes.js';
@@ -211,6 +213,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     envelope: masterKey.envelope,
     metrics,
     secretKeys: new SecretKeys(),
+    workerGroups: new WorkerGroupPlacement(),
   };
   metrics.watch({ auditBacklog: () => ctx.audit.backlog, activeSessions: () => ctx.sessions.countActive() });
   installReplicaSync(app, ctx);
@@ -257,6 +260,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerScreenPages(app, ctx, screens);
   registerAccountRoutes(app, ctx);
   registerApps(app, ctx);
+  registerWorkerGroups(app, ctx);
   const lane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes, admissions: [killSwitches, maintenance] });
   if (options.fastLane !== false) fastLane = lane;
 

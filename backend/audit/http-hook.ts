@@ -18,6 +18,8 @@ const PERCH_COLLECTIONS: Record<string, Resource> = {
   // Operations (issue 22): instance-wide settings in EE's grantable resources.
   banners: 'SYSTEM_SETTINGS', 'kill-switches': 'SYSTEM_SETTINGS', instance: 'SYSTEM_SETTINGS',
   namespaces: 'NAMESPACE',
+  // Instance infrastructure (/api/v1/instance/…): the catalogue has no worker-group resource.
+  'worker-groups': 'SYSTEM_SETTINGS',
 };
 
 /**
@@ -52,7 +54,7 @@ function jsonId(payload: unknown): string | null {
 /** Perch's own API: resource from the route, id from its params or the answer. */
 function perchEntry(request: FastifyRequest, status: number, payload: unknown): AuditEntry | null {
   const route = request.routeOptions.url ?? '';
-  const m = /^\/api\/v1\/(?::tenant\/)?([a-z-]+)(\/.*)?$/.exec(route);
+  const m = /^\/api\/v1\/(?::tenant\/|instance\/)?([a-z-]+)(\/.*)?$/.exec(route);
   const named = PERCH_ROUTES.get(route);
   const resource = named?.resource ?? (m ? PERCH_COLLECTIONS[m[1]!] : undefined);
   if (!m || !resource) return null;

@@ -11,7 +11,7 @@
  */
 import { isMap, parseDocument } from 'yaml';
 import { archiveEntries } from './flow-archive.js';
-import { analyseFlowSource, type FlowDocument, type FlowReference } from './flow-references.js';
+import { analyseFlowSource, type AnalysedFlow } from './flow-references.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import type { FormPart } from './multipart-form.js';
 
@@ -79,7 +79,7 @@ const NAMESPACE_LINE = /^namespace: /;
  * the namespace of the URL, and any YAML two parsers could read differently (the checks of
  * analyseFlowSource: anchors, aliases, tags, several documents, duplicate keys).
  */
-export function flowOfFolderFile(source: string, namespace: string, where: string, kestraHosts: KestraHosts = LOOPBACK_ONLY): FlowDocument & { references: FlowReference[] } {
+export function flowOfFolderFile(source: string, namespace: string, where: string, kestraHosts: KestraHosts = LOOPBACK_ONLY): AnalysedFlow {
   const refuse = (why: string): never => {
     throw new FlowFolderError(400, `${where} would be imported by Kestra as a flow, and is refused: ${why}`);
   };
@@ -135,7 +135,7 @@ export async function flowsOfNamespaceFileWrite(
   query: (name: string) => string | undefined,
   file: FormPart | undefined,
   kestraHosts: KestraHosts,
-): Promise<Array<FlowDocument & { references: FlowReference[] }>> {
+): Promise<AnalysedFlow[]> {
   switch (write) {
     case 'move':
       refuseFolderOperation(query('from'), 'The file moved');

@@ -13,6 +13,7 @@ import type { Document, Node, Scalar, YAMLMap } from 'yaml';
 import type { Action } from '../../lib/authz/catalogue.js';
 import { canonicalHost, LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { FILE_FUNCTIONS, fileFunctionTargets, NAMESPACE_NAME, storageUriTarget } from './pebble-file-functions.js';
+import { placementOf, type Placement } from './script-placement.js';
 
 export interface FlowDocument { namespace: string; id: string; line: number /* of namespace: */ }
 export interface FlowReference {
@@ -35,8 +36,10 @@ export interface AnalyseOptions {
   /** Kestra's own addresses; loopback and localhost when not given. */
   kestraHosts?: KestraHosts;
 }
+/** A flow as read at save time: what it reaches, and where its scripts would run. */
+export type AnalysedFlow = FlowDocument & { references: FlowReference[]; placement: Placement };
 export type FlowParseResult =
-  | { ok: true; documents: Array<FlowDocument & { references: FlowReference[] }> }
+  | { ok: true; documents: AnalysedFlow[] }
   | { ok: false; line?: number; message: string };
 
 /**
@@ -111,7 +114,7 @@ export function analyseFlowSource(source: string, options: AnalyseOptions = {}):
   }
 }
 
-function analyseDocument(doc: Document, lc: LineCounter, hosts: KestraHosts): FlowDocument & { references: FlowReference[] } {
+function analyseDocument(doc: Document, lc: LineCounter, hosts: KestraHosts): AnalysedFlow {
   const at = (n: { range?: [number, number, number] | null } | null | undefined) =>
     n?.range ? lc.linePos(n.range[0]).line : undefined;
   const problem = doc.errors[0] ?? doc.warnings[0];
@@ -152,7 +155,7 @@ function analyseDocument(doc: Document, lc: LineCounter, hosts: KestraHosts): Fl
   const ctx: Ctx = { refs: [], own: namespace, lc, trigger: null, condition: 'none', hosts, fileInputs: fileInputsOf(root) };
   walk(root, ctx);
   pluginDefaults(root, ctx);
-  return { namespace, id, line: at(keyNode(root, 'namespace'))!, references: dedupe(ctx.refs) };
+  return { namespace, id, line: at(keyNode(root, 'namespace'))!, references: dedupe(ctx.refs), placement: placementOf(root, lc, literal) };
 }
 
 function keyText(n: unknown): string {

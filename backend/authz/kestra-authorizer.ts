@@ -6,6 +6,7 @@ import { eeOperationOf } from './ee-operation-match.js';
 import { ArchiveError, flowSourcesOf } from './flow-archive.js';
 import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
+import { NO_PLACEMENT_RULES, type Placement, type PlacementRules } from './script-placement.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { checkFormShape, FormError, type FormPart, isMultipart, readFormParts } from './multipart-form.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
@@ -45,7 +46,7 @@ export type Verdict =
   | { ok: false; status: number; message: string; details?: Record<string, unknown> };
 
 /** Where a request's namespaces were found: named ones, or a tenant-level or "anywhere" question. */
-type Targets = { namespaces: string[]; tenant: boolean; anywhere: boolean; filters: boolean; references: FlowReference[]; flows: Array<{ namespace: string; id: string }> };
+type Targets = { namespaces: string[]; tenant: boolean; anywhere: boolean; filters: boolean; references: FlowReference[]; flows: Array<{ namespace: string; id: string; placement?: Placement }> };
 
 class Refusal extends Error {
   constructor(
@@ -186,6 +187,8 @@ export class KestraAuthorizer {
     private readonly kestraHosts: KestraHosts = LOOPBACK_ONLY,
     /** Which namespace owns each secret Perch keeps (in memory): a flow may name only its own namespace's and its parents'. */
     private readonly secretOwners: SecretOwners = NO_SECRETS,
+    /** Where each namespace's scripts may run (worker groups, issue 25). */
+    private readonly placement: PlacementRules = NO_PLACEMENT_RULES,
   ) {}
 
   async authorize(call: KestraCall): Promise<Verdict> {
@@ -279,6 +282,10 @@ export class KestraAuthorizer {
     }
     if (offending.length > 0) {
       throw new Refusal(403, `This flow would reach beyond what you may do: ${offending.join('; ')}`, { lines: offending });
+    }
+    if ((row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) || folderFlows.length > 0) {
+      const misplaced = targets.flows.flatMap((f) => (f.placement ? this.placement.refusals(f.namespace, f.placement).map((why) => `flow ${f.namespace}.${f.id}: ${why}`) : []));
+      if (misplaced.length > 0) throw new Refusal(403, `This flow would run code outside its worker group: ${misplaced.join('; ')}`, { tasks: misplaced });
     }
 
     if (row.namespace.from === 'executionId' && /\/file(?:\/|$)/.test(row.path)) {
@@ -446,7 +453,7 @@ export class KestraAuthorizer {
   private addFlows(targets: Targets, flows: ReturnType<typeof flowsOf>): void {
     for (const flow of flows) {
       targets.namespaces.push(flow.namespace);
-      targets.flows.push({ namespace: flow.namespace, id: flow.id });
+      targets.flows.push({ namespace: flow.namespace, id: flow.id, placement: flow.placement });
       targets.references.push(...flow.references);
     }
   }

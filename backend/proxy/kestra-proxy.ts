@@ -100,7 +100,7 @@ function assemble(app: FastifyInstance, ctx: PerchContext, kestra: KestraTarget,
     },
   });
   const executions = new ExecutionNamespaceLookup(kestra.url, kestra.authorization, kestra.timeout);
-  const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([kestra.url, ...ctx.config.kestra.internalHosts]), ctx.secretKeys);
+  const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([kestra.url, ...ctx.config.kestra.internalHosts]), ctx.secretKeys, ctx.workerGroups);
   const reads = new Pool(kestra.origin, { connections: 8, headersTimeout: kestra.timeout, bodyTimeout: kestra.timeout });
   const readHeaders: Record<string, string> = { accept: 'application/json', ...(kestra.authorization ? { authorization: kestra.authorization } : {}) };
   app.addHook('onClose', async () => {

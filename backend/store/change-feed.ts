@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 
-/** What replicas tell each other: IAM facts changed, a user's sessions were ended, an operations state changed (maintenance, kill switches), or secret keys changed. */
-export type ChangeTopic = 'iam' | 'sessions' | 'operations' | 'secrets';
+/** What replicas tell each other: IAM facts changed, a user's sessions were ended, an operations state changed (maintenance, kill switches), secret keys changed, or the worker groups changed. */
+export type ChangeTopic = 'iam' | 'sessions' | 'operations' | 'secrets' | 'worker-groups';
 export type ChangeListener = (payload: string) => void;
 
 export interface ChangeFeed {

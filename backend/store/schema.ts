@@ -248,6 +248,30 @@ export interface SecretBackendsTable {
   updated_at: number;
 }
 
+/** Worker groups (migration 014); their targets and namespaces are in the two tables below. */
+export interface WorkerGroupsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A group's execution target, keyed by its Docker host: one group per host. */
+export interface WorkerGroupTargetsTable {
+  host: string;
+  group_id: string;
+  target_id: string;
+  kind: string;
+  position: number;
+}
+
+/** A namespace bound to a group (with its descendants): one group per namespace. */
+export interface WorkerGroupNamespacesTable {
+  namespace: string;
+  group_id: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -267,6 +291,9 @@ export interface Database {
   namespaces: NamespacesTable;
   namespace_secrets: NamespaceSecretsTable;
   secret_backends: SecretBackendsTable;
+  worker_groups: WorkerGroupsTable;
+  worker_group_targets: WorkerGroupTargetsTable;
+  worker_group_namespaces: WorkerGroupNamespacesTable;
   apps: AppsTable;
   app_runs: AppRunsTable;
   banners: BannersTable;

@@ -304,7 +304,7 @@ afterExecution:
 describe('analyseFlowSource: documents and refusals', () => {
   it('reports the flow and the line of its namespace', () => {
     const r = analyseFlowSource('# comment\nid: demo\n\nnamespace: company.team\ntasks: []\n');
-    expect(r).toEqual({ ok: true, documents: [{ namespace: 'company.team', id: 'demo', line: 4, references: [] }] });
+    expect(r).toEqual({ ok: true, documents: [{ namespace: 'company.team', id: 'demo', line: 4, references: [], placement: { scripts: [] } }] });
   });
 
   const refusals: Array<[string, string, number | undefined, RegExp]> = [

@@ -10,6 +10,7 @@ import * as auditIndexOrder from './008-audit-index-order.js';
 import * as namespacesAndSecrets from './010-namespaces-and-secrets.js';
 import * as operations from './011-operations.js';
 import * as apps from './012-apps.js';
+import * as workerGroups from './014-worker-groups.js';
 
 /** Every migration, in order. A new one is one file plus one line here. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '010-namespaces-and-secrets': namespacesAndSecrets,
   '011-operations': operations,
   '012-apps': apps,
+  '014-worker-groups': workerGroups,
 };
