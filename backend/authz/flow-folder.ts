@@ -58,6 +58,8 @@ export function readFlowFolderPath(path: string): FlowFolderReading {
     .toLowerCase()
     .replace(/^[a-z][a-z0-9+.-]*:/, '')
     .replace(/\\/g, '/');
+  // Kestra matches the folder on the path as given, before any dot segment is resolved: `/_flows//..` is in it.
+  if (/^\/?_flows\//.test(loose)) return { inFolder: true, canonical: false };
   const segments: string[] = [];
   for (const raw of loose.split('/')) {
     const segment = raw.replace(/[. ]+$/, (dots) => (raw === dots ? dots : ''));

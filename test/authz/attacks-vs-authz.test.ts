@@ -324,6 +324,9 @@ describe('namespace files that Kestra would import as flows', () => {
 
   it.each([
     ['a canonical flow file', () => uploadTo('/_flows/x.yml'), 403],
+    // Kestra matches the folder on the path as given: dot segments after it do not lead back out.
+    ['a path into the folder that dot segments seem to leave', () => uploadTo('%2F_flows//..'), 400],
+    ['a file in the folder, then dot segments', () => uploadTo('/_flows/../x.yml'), 400],
     ['a flow file under a ZIP’s _flows/', () => uploadTo('/a.zip', zipSync({ '_flows/x.yml': strToU8(flow) }), 'a.zip'), 403],
     ['a ZIP named in upper case', () => uploadTo('/a.zip', zipSync({ '_flows/x.yml': strToU8(flow) }), 'A.ZIP'), 403],
     ['a ZIP entry with a leading slash', () => uploadTo('/a.zip', zipSync({ '/_flows/x.yml': strToU8(flow) }), 'a.zip'), 400],
