@@ -411,11 +411,11 @@ function pebbleCall(fn: string, args: CallArgs, at: Node, ctx: Ctx): void {
     const nsText = nsArg(0);
     const ns = nsText === undefined ? null : stringLiteral(nsText);
     const ok = ns !== null && NAME.test(ns);
-    push(ctx, at, 'FLOW', ['EXECUTE'], ok ? `subflow() runs a flow of ${ns}` : `subflow() runs a flow of a dynamic namespace (${nsText?.trim()})`, ok ? ns : null);
+    push(ctx, at, 'FLOW', ['EXECUTE'], ok ? `subflow() runs a flow of ${ns}` : `subflow() runs a flow of a dynamic namespace (${nsText?.trim() ?? 'none given'})`, ok ? ns : null);
   } else if (fn === 'http') {
     const uriText = args.named.get('uri') ?? args.positional[0];
     const host = uriText === undefined ? null : hostOfExpression(uriText);
-    if (host === null) push(ctx, at, 'FLOW', ['UPDATE'], `http() calls an address known only at run time (${uriText?.trim()}), which may be Kestra's own`, null);
+    if (host === null) push(ctx, at, 'FLOW', ['UPDATE'], `http() calls an address known only at run time (${uriText?.trim() ?? 'none given'}), which may be Kestra's own`, null);
     else if (ctx.hosts.isKestra(host)) pushKestraCall(ctx, at, host);
   } else if (args.named.has('namespace')) {
     // A function Perch does not know, aimed at a namespace: edit rights there, which imply anything.
