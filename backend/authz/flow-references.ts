@@ -253,9 +253,11 @@ const TRIGGER_CONDITION_KEYS: ReadonlySet<string> = new Set(['conditions', 'prec
 function widening(m: YAMLMap, type: string | null, ctx: Ctx): Ctx {
   if (ctx.condition !== 'and') return ctx;
   const name = type === null ? '' : simpleName(type).replace(/Condition$/, '');
-  const operand = literal(m.get('operand', true));
+  // An operand other than a literal AND (OR, an expression, a number Jackson could read as an enum ordinal) widens.
+  const operandNode = m.get('operand', true);
+  const widens = operandNode !== undefined && literal(operandNode)?.toUpperCase() !== 'AND';
   // MultipleCondition: its conditions are met by separate executions, like an Or for this purpose.
-  return name === 'Or' || name === 'Not' || name === 'Multiple' || (operand !== null && operand.toUpperCase() !== 'AND') ? { ...ctx, condition: 'widened' } : ctx;
+  return name === 'Or' || name === 'Not' || name === 'Multiple' || widens ? { ...ctx, condition: 'widened' } : ctx;
 }
 
 const taskName = (m: YAMLMap) => `'${literal(m.get('id', true)) ?? '?'}'`;
