@@ -70,6 +70,7 @@ describe('analyseFlowSource: YAML a flow may and may not use', () => {
     ['an unclosed quote', 'id: a\nnamespace: x\nb: "unterminated\n', 4, 'Missing closing "quote.'],
     ['a bad indentation', 'id: a\n  bad: indent\nnamespace: x\n', 1, 'Nested mappings are not allowed in compact mappings.'],
     ['complex keys, even when they differ', '? [a]\n: 1\n? [b]\n: 2\nid: a\nnamespace: x\n', 1, 'Only plain keys are accepted.'],
+    ['an unknown directive (a parser warning)', '%FOO bar\n---\nid: a\nnamespace: x\n', 1, 'Unknown directive %FOO.'],
     ['an explicit %YAML 1.2', '%YAML 1.2\n---\nid: a\nnamespace: x\n', 3, 'YAML directives (%YAML, %TAG) are not accepted.'],
     ['keys 1 and "1"', 'id: a\nnamespace: x\n1: a\n"1": b\n', 4, 'Map keys must be unique.'],
     ['an anchor deep in a list', 'id: a\nnamespace: x\nt:\n  - &a x\n', 4, 'YAML anchors (&name) are not accepted.'],
