@@ -219,8 +219,33 @@ describe('flow references: one expression at a time', () => {
     ["http://kestra.internal?x", [["FLOW", "UPDATE", null, "calls Kestra's own address (kestra.internal) directly, past Perch"]]],
     ["http://kestra.internal#x", [["FLOW", "UPDATE", null, "calls Kestra's own address (kestra.internal) directly, past Perch"]]],
     ["http://localhost:8080", [["FLOW", "UPDATE", null, "calls Kestra's own address (localhost) directly, past Perch"]]],
+    ["{{ subflow( inputs.ns , 'f') }}", [["FLOW", "EXECUTE", null, "subflow() runs a flow of a dynamic namespace (inputs.ns)"]]],
+    ["{{ http( inputs.u ) }}", [["FLOW", "UPDATE", null, "http() calls an address known only at run time (inputs.u), which may be Kestra's own"]]],
+    ["{{ other(namespace= x ) }}", [["FLOW", "UPDATE", null, "other() acts on a dynamic namespace (x)"]]],
+    ["{{ read(outputs.t.outputFiles[ \"a\" ]) }}", []],
+    ["{{ read(xinputs.up) }}", [["NAMESPACE", "MANAGE_FILES", null, "read() opens a file whose path is built at run time"], ["EXECUTION", "ACCESS_FILES", null, "read() opens a file whose path is built at run time"]]],
+    ["{{ http(x ~ 'http://localhost/' ~ y) }}", [["FLOW", "UPDATE", null, "http() calls an address known only at run time (x ~ 'http://localhost/' ~ y), which may be Kestra's own"], ["FLOW", "UPDATE", null, "calls Kestra's own address (localhost) directly, past Perch"]]],
+    ["{{ \"a{\" }} kv('a', 'x')", []],
+    ["{{ \"#\" }} kv('a', 'x')", []],
+    ["{{ '}}' ~ kv('a', 'x') }}", [["KVSTORE", "VIEW", "x", "kv() reads the KV store of x"]]],
+    ["{{ \"}}\" ~ kv('a', 'x') }}", [["KVSTORE", "VIEW", "x", "kv() reads the KV store of x"]]],
+    ["{{ (( ) }} kv('a', 'x')", [["KVSTORE", "VIEW", "x", "kv() reads the KV store of x"]]],
+    ["{{ kv('a', 'x\\'y') }}", [["KVSTORE", "VIEW", null, "kv() reads the KV store of a dynamic namespace ('x\\'y')"]]],
+    ["{{ http( ) }}", [["FLOW", "UPDATE", null, "http() calls an address known only at run time (none given), which may be Kestra's own"]]],
+    ["{{ subflow( ) }}", [["FLOW", "EXECUTE", null, "subflow() runs a flow of a dynamic namespace (none given)"]]],
+    ["{{ kv('a=b', 'x') }}", [["KVSTORE", "VIEW", "x", "kv() reads the KV store of x"]]],
+    ["{{ read('a{b') }}", [["NAMESPACE", "MANAGE_FILES", null, "read() opens a file whose path is built at run time"], ["EXECUTION", "ACCESS_FILES", null, "read() opens a file whose path is built at run time"]]],
+    ["{{ read('a\\b') }}", [["NAMESPACE", "MANAGE_FILES", null, "read() opens a file whose path is built at run time"], ["EXECUTION", "ACCESS_FILES", null, "read() opens a file whose path is built at run time"]]],
   ];
   it.each(cases)('%s', (expression, expected) => {
     expect(found(expression)).toEqual(expected);
+  });
+
+  it('reads a backslash that ends the text inside a quote as nothing more', () => {
+    // The scalar is `{{ kv('a', 'x\` : the escape has no character after it.
+    const r = analyseFlowSource(`id: a\nnamespace: company.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: "{{ kv('a', 'x\\\\"\n`);
+    expect(r.ok && r.documents[0]!.references).toEqual([
+      { line: 6, column: 14, resource: 'KVSTORE', action: 'VIEW', namespace: null, what: "kv() reads the KV store of a dynamic namespace ('x\\)" },
+    ]);
   });
 });

@@ -65,6 +65,10 @@ describe('analyseFlowSource: YAML a flow may and may not use', () => {
     expect(analyseFlowSource('%TAG !! tag:example.com,2000:\n---\nid: a\nnamespace: x\n')).toEqual(accepted(['x', 'a', 4]));
   });
 
+  it('accepts map entries without a value, in a flow map and as an explicit key', () => {
+    expect(analyseFlowSource('id: a\nnamespace: x\nlabels: {a, b: 1}\n? c\nm: !!map\n  a: 1\n')).toEqual(accepted(['x', 'a', 2]));
+  });
+
   it.each([
     ['an unclosed flow sequence', 'id: [a\nnamespace: x\n', 2, 'Flow sequence in block collection must be sufficiently indented and end with a ].'],
     ['an unclosed quote', 'id: a\nnamespace: x\nb: "unterminated\n', 4, 'Missing closing "quote.'],
@@ -78,6 +82,10 @@ describe('analyseFlowSource: YAML a flow may and may not use', () => {
     ['a !!int tag', 'id: a\nnamespace: x\nt: !!int 1\n', 3, 'YAML tag tag:yaml.org,2002:int is not accepted.'],
     ['a merge key', 'id: a\nnamespace: x\n<<: {b: 1}\n', 3, 'YAML merge keys (<<) are not accepted.'],
     ['a sequence', '- a\n', 1, 'A flow must be a YAML mapping.'],
+    // A `Map` visitor used to take the place of the node checks for mappings: anchors and tags on maps passed.
+    ['an anchor on a mapping', 'id: a\nnamespace: x\nm: &anc {b: 1}\n', 3, 'YAML anchors (&name) are not accepted.'],
+    ['an anchor on the root mapping', '&r\nid: a\nnamespace: x\n', 2, 'YAML anchors (&name) are not accepted.'],
+    ['a !!set tag (a YAML 1.1 set, not a map upstream)', 'id: a\nnamespace: x\nm: !!set\n  ? a\n', 4, 'YAML tag tag:yaml.org,2002:set is not accepted.'],
   ])('refuses %s', (_name, source, line, message) => {
     expect(analyseFlowSource(source)).toEqual(refused(line, message));
   });
@@ -101,6 +109,8 @@ describe('analyseFlowSource: flow names', () => {
     ['a sexagesimal number', 'id: a\nnamespace: 1:20\n', 2, NS],
     ['a float without a leading digit', 'id: a\nnamespace: .5\n', 2, NS],
     ['a leading underscore', 'id: a\nnamespace: _x\n', 2, NS],
+    ['infinity (a YAML number)', 'id: a\nnamespace: .inf\n', 2, NS],
+    ['not a number (a YAML number)', 'id: a\nnamespace: .NaN\n', 2, NS],
     ['a leading dash', 'id: a\nnamespace: -a\n', 2, NS],
     ['no namespace', 'id: a\n', 1, NS],
     ['no id, after the namespace', 'namespace: x\n', 1, ID],

@@ -433,6 +433,144 @@ taskDefaults: not a list
       [9, 25, "FLOW", "UPDATE", null, "pluginDefaults for io.kestra.plugin.core.kv sets the namespace of its tasks to every namespace matching a pattern"],
       [13, 12, "FLOW", "UPDATE", null, "pluginDefaults for io.kestra.plugin.core.http calls an address known only at run time, which may be Kestra's own"],
   ]],
+  ["a storage URI in a label condition names a namespace but bounds no execution heard", `triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.plugin.core.condition.ExecutionLabels
+        labels:
+          file: kestra:///company/a/f/executions/1/x
+`, [
+      [9, 17, "EXECUTION", "ACCESS_FILES", "company.a", "kestra:///company/a/f/executions/1/x is a file of an execution in company.a"],
+      [5, 11, "EXECUTION", "VIEW", null, "Flow trigger 't' listens to the executions of every namespace (no namespace condition)"],
+      [5, 11, "EXECUTION", "ACCESS_OUTPUTS", null, "Flow trigger 't' listens to the executions of every namespace (no namespace condition)"],
+  ]],
+  ["a namespace under preconditions but outside flows and where bounds nothing", `triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: p
+      other:
+        type: io.kestra.plugin.core.condition.ExecutionNamespace
+        namespace: company.a
+`, [
+      [10, 20, "EXECUTION", "VIEW", "company.a", "Flow trigger 't' listens to executions of company.a"],
+      [10, 20, "EXECUTION", "ACCESS_OUTPUTS", "company.a", "Flow trigger 't' listens to executions of company.a"],
+      [5, 11, "EXECUTION", "VIEW", null, "Flow trigger 't' listens to the executions of every namespace (one of its conditions names no namespace)"],
+      [5, 11, "EXECUTION", "ACCESS_OUTPUTS", null, "Flow trigger 't' listens to the executions of every namespace (one of its conditions names no namespace)"],
+  ]],
+  ["each upstream flow is its own condition: one without a namespace hears every namespace", `triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: p
+      flows:
+        - namespace: company.a
+          flowId: f
+        - flowId: g
+`, [
+      [9, 22, "EXECUTION", "VIEW", "company.a", "Flow trigger 't' listens to executions of company.a"],
+      [9, 22, "EXECUTION", "ACCESS_OUTPUTS", "company.a", "Flow trigger 't' listens to executions of company.a"],
+      [5, 11, "EXECUTION", "VIEW", null, "Flow trigger 't' listens to the executions of every namespace (one of its conditions names no namespace)"],
+      [5, 11, "EXECUTION", "ACCESS_OUTPUTS", null, "Flow trigger 't' listens to the executions of every namespace (one of its conditions names no namespace)"],
+  ]],
+  ["a single upstream flow map without a namespace hears every namespace", `triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: p
+      flows:
+        flowId: g
+      where:
+        - id: w
+          filters:
+            - field: NAMESPACE
+              type: EQUAL_TO
+              value: company.b
+`, [
+      [15, 22, "EXECUTION", "VIEW", "company.b", "Flow trigger 't' listens to executions of company.b"],
+      [15, 22, "EXECUTION", "ACCESS_OUTPUTS", "company.b", "Flow trigger 't' listens to executions of company.b"],
+      [5, 11, "EXECUTION", "VIEW", null, "Flow trigger 't' listens to the executions of every namespace (one of its conditions names no namespace)"],
+      [5, 11, "EXECUTION", "ACCESS_OUTPUTS", null, "Flow trigger 't' listens to the executions of every namespace (one of its conditions names no namespace)"],
+  ]],
+  ["a kv() call in an expression condition bounds no execution heard", `triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.plugin.core.condition.Expression
+        expression: "{{ kv('k', 'company.x') == 'on' }}"
+`, [
+      [8, 21, "KVSTORE", "VIEW", "company.x", "kv() reads the KV store of company.x"],
+      [5, 11, "EXECUTION", "VIEW", null, "Flow trigger 't' listens to the executions of every namespace (no namespace condition)"],
+      [5, 11, "EXECUTION", "ACCESS_OUTPUTS", null, "Flow trigger 't' listens to the executions of every namespace (no namespace condition)"],
+  ]],
+  ["only a type ending in Or, Not or Multiple (with or without Condition) widens", `triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.plugin.other.condition.ConditionNot
+        conditions:
+          - type: io.kestra.plugin.core.condition.ExecutionNamespace
+            namespace: company.a
+`, [
+      [10, 24, "EXECUTION", "VIEW", "company.a", "Flow trigger 't' listens to executions of company.a"],
+      [10, 24, "EXECUTION", "ACCESS_OUTPUTS", "company.a", "Flow trigger 't' listens to executions of company.a"],
+  ]],
+  ["a dynamic namespace under an Or stays a dynamic namespace", `triggers:
+  - id: t
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.plugin.core.condition.Or
+        conditions:
+          - type: io.kestra.plugin.core.condition.ExecutionNamespace
+            namespace: "{{ x }}"
+`, [
+      [10, 24, "EXECUTION", "VIEW", null, "Flow trigger 't' listens to executions of a dynamic namespace ({{ x }})"],
+      [10, 24, "EXECUTION", "ACCESS_OUTPUTS", null, "Flow trigger 't' listens to executions of a dynamic namespace ({{ x }})"],
+      [5, 11, "EXECUTION", "VIEW", null, "Flow trigger 't' listens to the executions of every namespace (one of its conditions names no namespace)"],
+      [5, 11, "EXECUTION", "ACCESS_OUTPUTS", null, "Flow trigger 't' listens to the executions of every namespace (one of its conditions names no namespace)"],
+  ]],
+  ["task names are matched whole; a flowId that is no string is a dynamic flow", `tasks:
+  - id: safe
+    type: io.kestra.plugin.core.execution.SafePurge
+  - id: rec
+    type: io.kestra.plugin.core.execution.RecCount
+  - id: dyn-in-ns
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: company.s
+    flowId: 12
+  - id: dyn
+    type: io.kestra.plugin.core.flow.Subflow
+    flowId: [a]
+`, [
+      [10, 16, "FLOW", "EXECUTE", "company.s", "Subflow task 'dyn-in-ns' runs company.s.(dynamic flow)"],
+      [13, 11, "FLOW", "EXECUTE", null, "Subflow task 'dyn' runs (dynamic flow) in every namespace (none named)"],
+  ]],
+  ["HTTP addresses in literal blocks, prose before an address, and types that merely contain a Kestra HTTP type", `tasks:
+  - id: block
+    type: io.kestra.plugin.core.http.Request
+    uri: |
+      http://localhost/api
+  - id: prose
+    type: io.kestra.plugin.core.http.Request
+    uri: see http://localhost/api
+triggers:
+  - id: x
+    type: xio.kestra.plugin.core.trigger.Http
+    uri: "{{ x }}"
+pluginDefaults:
+  - type: io.kestra.plugin.core.http
+    values:
+      uri: |
+        http://localhost/api
+`, [
+      [6, 10, "FLOW", "UPDATE", null, "calls Kestra's own address (localhost) directly, past Perch"],
+      [7, 1, "FLOW", "UPDATE", null, "calls Kestra's own address (localhost) directly, past Perch"],
+      [10, 10, "FLOW", "UPDATE", null, "Request task 'prose' calls an address known only at run time, which may be Kestra's own"],
+      [10, 10, "FLOW", "UPDATE", null, "calls Kestra's own address (localhost) directly, past Perch"],
+      [19, 1, "FLOW", "UPDATE", null, "calls Kestra's own address (localhost) directly, past Perch"],
+      [18, 12, "FLOW", "UPDATE", null, "calls Kestra's own address (localhost) directly, past Perch"],
+  ]],
 ];
 
 describe('flow references: triggers, conditions and task types', () => {
