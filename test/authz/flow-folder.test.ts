@@ -67,6 +67,7 @@ describe('readFlowFolderPath', () => {
     ['an ordinary file', '/scripts/run.py', false],
     ['a file named like the folder, deeper down', '/docs/_flows.md', false],
     ['a folder whose name only starts like it', '/_flowsx/a.yml', false],
+    ['a dot inside the name (only trailing dots and spaces go)', '/_fl.ows/a.yml', false],
     ['a colon that is no scheme at the start', '/docs:/_flows/x.yml', false],
     ['a scheme that starts with a digit', '1a:_flows/x.yml', false],
     ['a climb out of the folder', '/_flows/../x.yml', false],
@@ -94,6 +95,14 @@ describe('flowOfFolderFile', () => {
   it('rewrites the first top-level namespace line to the namespace of the URL and reads the flow', () => {
     const flow = flowOfFolderFile(flowFile('company.finance'), 'company.team', where);
     expect(flow).toMatchObject({ namespace: 'company.team', id: 'sneaky', line: 2, references: [] });
+  });
+
+  it('reads a file whose namespace line is its last, without a line break', () => {
+    expect(flowOfFolderFile('id: sneaky\nnamespace: company.finance', 'company.team', where)).toMatchObject({ namespace: 'company.team', id: 'sneaky', line: 2 });
+  });
+
+  it('reads the file line by line after a comment line (a flow-style brace in a comment is no flow map)', () => {
+    expect(flowOfFolderFile(`# {\n${flowFile('company.finance')}`, 'company.team', where)).toMatchObject({ namespace: 'company.team', id: 'sneaky', line: 3 });
   });
 
   it('keeps a CRLF line ending on the rewritten line', () => {

@@ -56,8 +56,8 @@ describe('fileFunctionTargets', () => {
   it('opens a bare path in the own namespace, or in namespace=', () => {
     expect(fileFunctionTargets('fileSize', 'a', undefined, 'own.ns', false)).toEqual([ns('own.ns', 'fileSize() opens the files of own.ns')]);
     expect(fileFunctionTargets('read', 'a', 'x', 'own.ns', false)).toEqual([ns('x', 'read() opens the files of x')]);
-    // Not a scheme (it starts with a digit), and not a climb: a plain name.
-    for (const path of ['1a:x', 'a/..b', '..a']) expect(fileFunctionTargets('read', path, undefined, 'own.ns', false)).toEqual([ns('own.ns', 'read() opens the files of own.ns')]);
+    // Not a scheme (none, or one starting with a digit, or after a slash) and not a climb: a plain name.
+    for (const path of ['1a:x', 'a/..b', '..a', 'x/kestra:///a', 'x/nsfile://a', 'a/file:x']) expect(fileFunctionTargets('read', path, undefined, 'own.ns', false)).toEqual([ns('own.ns', 'read() opens the files of own.ns')]);
   });
 
   it('cannot place a dynamic or malformed namespace=', () => {
@@ -79,6 +79,8 @@ describe('fileFunctionTargets', () => {
     expect(fileFunctionTargets('read', 'NSFILE:///a', 'x', 'own.ns', false)).toEqual([ns('x', 'read() opens the files of x')]);
     expect(fileFunctionTargets('read', 'nsfile://y/a', 'x', 'own.ns', false)).toEqual([]);
     expect(fileFunctionTargets('read', 'nsfile://y/a', undefined, 'own.ns', false)).toEqual([]);
+    // Only an authority right after nsfile:// names the namespace; one further along does not.
+    expect(fileFunctionTargets('read', 'nsfile:///nsfile://y', 'x', 'own.ns', false)).toEqual([ns('x', 'read() opens the files of x')]);
     // kestra:// with an authority is no storage URI Kestra opens: another scheme.
     expect(fileFunctionTargets('read', 'kestra://a', 'x', 'own.ns', false)).toEqual([ns(null, 'read() opens kestra://a, a URI Perch cannot place in one namespace')]);
   });
