@@ -18,6 +18,7 @@ describe('analyseFlowSource: document markers of a multi-flow source', () => {
     ['a marker followed by a comment', 'id: a\nnamespace: x\n--- # c\n', 3],
     ['an indented marker', 'id: a\nnamespace: x\n  ---\n', 3],
     ['a marker inside a value', 'id: a\nnamespace: x\nd: a---\n', 3],
+    ['a marker followed by text at the very end', 'id: a\nnamespace: x\n---x', 3],
     ['a second marker inside a later value', 'id: a\nnamespace: x\n---\nid: b\nnamespace: z\nd: "a---"\n', 6],
   ])('refuses %s', (_name, source, line) => {
     expect(analyseFlowSource(source, { multiDocument: true })).toEqual(refused(line, STRAY));
@@ -72,6 +73,9 @@ describe('analyseFlowSource: YAML a flow may and may not use', () => {
   it.each([
     ['an unclosed flow sequence', 'id: [a\nnamespace: x\n', 2, 'Flow sequence in block collection must be sufficiently indented and end with a ].'],
     ['an unclosed quote', 'id: a\nnamespace: x\nb: "unterminated\n', 4, 'Missing closing "quote.'],
+    // Positions of ten and more (the parser's own " at line L, column C:" suffix is cut whole).
+    ['an unclosed quote past line 10', `${'\n'.repeat(11)}id: a\nnamespace: x\nb: "unterminated\n`, 15, 'Missing closing "quote.'],
+    ['a nested mapping past column 10', 'id: a\nnamespace: x\nkeyyyyyyyyy: a: b\n', 3, 'Nested mappings are not allowed in compact mappings.'],
     ['a bad indentation', 'id: a\n  bad: indent\nnamespace: x\n', 1, 'Nested mappings are not allowed in compact mappings.'],
     ['complex keys, even when they differ', '? [a]\n: 1\n? [b]\n: 2\nid: a\nnamespace: x\n', 1, 'Only plain keys are accepted.'],
     ['an unknown directive (a parser warning)', '%FOO bar\n---\nid: a\nnamespace: x\n', 1, 'Unknown directive %FOO.'],
