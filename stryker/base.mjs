@@ -5,6 +5,7 @@
  * and simply tests every mutant.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { MODULES } from './modules.mjs';
 
 /** @param {keyof typeof MODULES} name @returns {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -20,15 +21,16 @@ export function mutationConfig(name) {
     coverageAnalysis: 'perTest',
     incremental: true,
     incrementalFile: `reports/mutation/${name}.incremental.json`,
-    // Two cores shared with everything else: one test runner. Raise with --concurrency on a free machine.
-    concurrency: Number(process.env.PERCH_MUTATION_CONCURRENCY ?? 1),
+    // One test runner per core, at most two (the 2-core machine the run is sized for); set
+    // PERCH_MUTATION_CONCURRENCY=1 when the cores are shared with other work.
+    concurrency: Number(process.env.PERCH_MUTATION_CONCURRENCY ?? Math.min(2, availableParallelism())),
     timeoutMS: 10_000,
     reporters: ['clear-text', 'progress', 'html', 'json'],
     htmlReporter: { fileName: `reports/mutation/${name}.html` },
     jsonReporter: { fileName: `reports/mutation/${name}.json` },
     clearTextReporter: { allowEmojis: false, logTests: false, reportScoreTable: true, reportMutants: true },
     // The sandbox copy needs sources and tests only (reports and a killed run's leftovers stay out).
-    ignorePatterns: ['/reports', '/docs', '/dist', '/data', '/.output', '/test-output', '/test/kestra/.jars'],
+    ignorePatterns: ['/reports', '/docs', '/dist', '/data', '/.output', '/.wxt', '/.venv-kestrapy', '/test-output', '/test/kestra/.jars'],
     cleanTempDir: true,
     thresholds: { high: 95, low: 85, break: null },
   };

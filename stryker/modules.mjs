@@ -16,11 +16,12 @@ export const MODULES = {
   },
   'flow-references': {
     // The files that read flows: the YAML walk, Pebble file functions, Kestra's own hosts, and `_flows/` namespace
-    // files (flow-folder.ts; its tests go through a Perch started in-process, on SQLite and the Kestra double).
+    // files (flow-folder.ts). Unit tests only: test/authz/namespace-file-flows.test.ts drives the same rules
+    // through a Perch started per test file, which made every flow-folder mutant cost a server start.
     mutate: ['backend/authz/flow-references.ts', 'backend/authz/pebble-file-functions.ts', 'backend/authz/kestra-hosts.ts', 'backend/authz/flow-folder.ts'],
     tests: [
       'test/authz/flow-references*.test.ts', 'test/authz/pebble-file-functions*.test.ts', 'test/authz/kestra-hosts*.test.ts',
-      'test/authz/namespace-file-flows.test.ts',
+      'test/authz/flow-folder*.test.ts',
     ],
   },
   'audit-chain': {

@@ -126,14 +126,14 @@ function analyseDocument(doc: Document, lc: LineCounter, hosts: KestraHosts): An
   // Aliases, anchors, merge keys and explicit tags can make a value mean something else upstream.
   visit(doc, {
     Alias(_k, n) { throw new Refused('YAML aliases (*name) are not accepted.', at(n)); },
+    // One visitor for every node, maps included (a `Map` visitor would replace this one for maps).
     Node(_k, n) {
       if (n.anchor) throw new Refused('YAML anchors (&name) are not accepted.', at(n));
       if (n.tag && !DEFAULT_TAGS.has(n.tag)) throw new Refused(`YAML tag ${n.tag} is not accepted.`, at(n));
-    },
-    Map(_k, map) {
+      if (!isMap(n)) return;
       // Keys compare by their text, the way Jackson sees them (`1` and "1" collide).
       const seen = new Set<string>();
-      for (const pair of map.items) {
+      for (const pair of n.items) {
         const text = keyText(pair.key);
         if (seen.has(text)) throw new Refused('Map keys must be unique.', at(pair.key as Node));
         seen.add(text);
@@ -217,7 +217,7 @@ function walk(node: unknown, ctx: Ctx): void {
   // A Flow trigger with a condition that names no namespace fires on executions of the whole instance.
   if (startsTrigger) {
     const groups = conditionGroups(node);
-    const none = !ctx.refs.slice(before).some((r) => r.resource === 'EXECUTION');
+    const none = !ctx.refs.slice(before).some(isListening);
     if (none || groups.length === 0 || groups.some((g) => !bounds(g, inner))) {
       push(ctx, node.get('type', true) as Node, 'EXECUTION', ['VIEW', 'ACCESS_OUTPUTS'],
         `${inner.trigger} listens to the executions of every namespace (${none ? 'no namespace condition' : 'one of its conditions names no namespace'})`, null);
@@ -247,11 +247,17 @@ function conditionGroups(trigger: YAMLMap): Node[] {
   return groups;
 }
 
+/**
+ * A reference `listen` made: the executions a trigger or condition hears. Other execution references
+ * (a storage URI in a label filter, a purge task) name a namespace without bounding what is heard.
+ */
+const isListening = (r: FlowReference) => r.resource === 'EXECUTION' && r.action === 'VIEW';
+
 /** Whether a condition group bounds the namespaces heard: it names one, not widened by Or/Not/Multiple. */
 function bounds(group: Node, trigger: Ctx): boolean {
   const scratch: Ctx = { ...trigger, refs: [], condition: 'and' };
   walk(group, scratch);
-  return scratch.refs.some((r) => r.resource === 'EXECUTION' && r.namespace !== null);
+  return scratch.refs.some((r) => isListening(r) && r.namespace !== null);
 }
 
 /** The keys of a Flow trigger (1.x `conditions`, 2.0 `preconditions`/`when`) whose conditions must all hold. */
@@ -261,9 +267,11 @@ const TRIGGER_CONDITION_KEYS: ReadonlySet<string> = new Set(['conditions', 'prec
 function widening(m: YAMLMap, type: string | null, ctx: Ctx): Ctx {
   if (ctx.condition !== 'and') return ctx;
   const name = type === null ? '' : simpleName(type).replace(/Condition$/, '');
-  const operand = literal(m.get('operand', true));
+  // An operand other than a literal AND (OR, an expression, a number Jackson could read as an enum ordinal) widens.
+  const operandNode = m.get('operand', true);
+  const widens = operandNode !== undefined && literal(operandNode)?.toUpperCase() !== 'AND';
   // MultipleCondition: its conditions are met by separate executions, like an Or for this purpose.
-  return name === 'Or' || name === 'Not' || name === 'Multiple' || (operand !== null && operand.toUpperCase() !== 'AND') ? { ...ctx, condition: 'widened' } : ctx;
+  return name === 'Or' || name === 'Not' || name === 'Multiple' || widens ? { ...ctx, condition: 'widened' } : ctx;
 }
 
 const taskName = (m: YAMLMap) => `'${literal(m.get('id', true)) ?? '?'}'`;
@@ -426,11 +434,11 @@ function pebbleCall(fn: string, args: CallArgs, at: Node, ctx: Ctx): void {
     const nsText = nsArg(0);
     const ns = nsText === undefined ? null : stringLiteral(nsText);
     const ok = ns !== null && NAME.test(ns);
-    push(ctx, at, 'FLOW', ['EXECUTE'], ok ? `subflow() runs a flow of ${ns}` : `subflow() runs a flow of a dynamic namespace (${nsText?.trim()})`, ok ? ns : null);
+    push(ctx, at, 'FLOW', ['EXECUTE'], ok ? `subflow() runs a flow of ${ns}` : `subflow() runs a flow of a dynamic namespace (${nsText?.trim() ?? 'none given'})`, ok ? ns : null);
   } else if (fn === 'http') {
     const uriText = args.named.get('uri') ?? args.positional[0];
     const host = uriText === undefined ? null : hostOfExpression(uriText);
-    if (host === null) push(ctx, at, 'FLOW', ['UPDATE'], `http() calls an address known only at run time (${uriText?.trim()}), which may be Kestra's own`, null);
+    if (host === null) push(ctx, at, 'FLOW', ['UPDATE'], `http() calls an address known only at run time (${uriText?.trim() ?? 'none given'}), which may be Kestra's own`, null);
     else if (ctx.hosts.isKestra(host)) pushKestraCall(ctx, at, host);
   } else if (args.named.has('namespace')) {
     // A function Perch does not know, aimed at a namespace: edit rights there, which imply anything.

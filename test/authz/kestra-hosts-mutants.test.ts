@@ -7,7 +7,7 @@ import { canonicalHost, hostOfEntry, KestraHosts, LOOPBACK_ONLY } from '../../ba
 
 describe('Kestra hosts', () => {
   it('refuses entries that are no host: a user, a path, a space, a URL without a host', () => {
-    for (const entry of ['admin@kestra', 'kestra/api', 'kes tra', 'file:///etc/hosts']) {
+    for (const entry of ['admin@kestra', 'kestra/api', 'kes tra', 'file:///etc/hosts', ' http://kestra/']) {
       expect(hostOfEntry(entry)).toBeNull();
       expect(() => KestraHosts.of([entry])).toThrow(`Not a host name or address: ${entry}`);
     }
