@@ -145,7 +145,7 @@ describe('flow references: one expression at a time', () => {
     ["{{ kv\t('a', 'x') }}", [["KVSTORE", "VIEW", "x", "kv() reads the KV store of x"]]],
     ["{{ _kv('a', 'x') }}", []],
     ["{{ secret('a', 'b') }}", [["SECRET", "VIEW", null, "secret('a') reads an instance-wide secret"]]],
-    ["{{ secret(name='x') }}", [["SECRET", "VIEW", null, "secret() reads an instance-wide secret"]]],
+    ["{{ secret(name='x') }}", [["SECRET", "VIEW", null, "secret() names its secret at run time"]]],
     ["{{ render('x') }}", [["KVSTORE", "VIEW", null, "render() evaluates an expression known only at run time"], ["NAMESPACE", "MANAGE_FILES", null, "render() evaluates an expression known only at run time"], ["SECRET", "VIEW", null, "render() evaluates an expression known only at run time"]]],
     ["{{ renderOnce('x') }}", [["KVSTORE", "VIEW", null, "renderOnce() evaluates an expression known only at run time"], ["NAMESPACE", "MANAGE_FILES", null, "renderOnce() evaluates an expression known only at run time"], ["SECRET", "VIEW", null, "renderOnce() evaluates an expression known only at run time"]]],
     ["{% kv('a', 'x') %}", [["KVSTORE", "VIEW", "x", "kv() reads the KV store of x"]]],

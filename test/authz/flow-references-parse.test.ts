@@ -9,7 +9,7 @@ import { analyseFlowSource } from '../../backend/authz/flow-references.js';
 const STRAY = '"---" may only stand on a line of its own, between flows (Kestra splits a multi-flow source at every "---").';
 const refused = (line: number | undefined, message: string) => ({ ok: false, line, message });
 const accepted = (...flows: Array<[namespace: string, id: string, line: number]>) =>
-  ({ ok: true, documents: flows.map(([namespace, id, line]) => ({ namespace, id, line, references: [] })) });
+  ({ ok: true, documents: flows.map(([namespace, id, line]) => ({ namespace, id, line, references: [], placement: { scripts: [] } })) });
 
 describe('analyseFlowSource: document markers of a multi-flow source', () => {
   it.each([

@@ -174,7 +174,7 @@ taskDefaults:
       [72, 14, 'KVSTORE', 'VIEW', 'company.kv2', 'kv() reads the KV store of company.kv2'],
       [72, 14, 'KVSTORE', 'VIEW', null, 'kv() reads the KV store of a dynamic namespace (inputs.ns)'],
       [72, 14, 'SECRET', 'VIEW', null, "secret('TOKEN') reads an instance-wide secret"],
-      [72, 14, 'SECRET', 'VIEW', null, 'secret() reads an instance-wide secret'],
+      [72, 14, 'SECRET', 'VIEW', null, 'secret() names its secret at run time'],
       [72, 14, 'KVSTORE', 'VIEW', null, 'render() evaluates an expression known only at run time'],
       [72, 14, 'NAMESPACE', 'MANAGE_FILES', null, 'render() evaluates an expression known only at run time'],
       [72, 14, 'SECRET', 'VIEW', null, 'render() evaluates an expression known only at run time'],
