@@ -42,6 +42,7 @@ import { registerUiRoutes } from './ui/routes.js';
 import { registerScreenPages } from './ui/screen-pages.js';
 import { registerAccountRoutes } from './account/routes.js';
 import { registerApps } from './apps/routes.js';
+import { registerAi } from './ai/routes.js';
 import { loadScreensBundle } from './ui/screens-bundle.js';
 import { registerMachineAccess } from './tokens/routes.js';
 import { registerOnboarding } from './onboarding/routes.js';
@@ -244,6 +245,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerScreenPages(app, ctx, screens);
   registerAccountRoutes(app, ctx);
   registerApps(app, ctx);
+  registerAi(app, ctx);
   const lane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes });
   if (options.fastLane !== false) fastLane = lane;
 
