@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AiProviderKind } from '../../lib/schemas/ai.js';
 import type { KestraDouble } from '../kestra-double/kestra-double.js';
+import { contractAjv, convertComponents, convertSchema, loadDerivedContract } from '../kestra-double/openapi-contract.js';
 import { bind, signedInPerson } from '../iam/iam-helpers.js';
 import { startBehindKestra, startSignedIn, type Browser, type RunningPerch } from '../support/perch.js';
 import { startProviderStandIn, type ProviderStandIn } from './provider-stand-ins.js';
@@ -22,6 +23,17 @@ const KINDS = Object.keys(KEYS) as AiProviderKind[];
 const flow = (namespace: string, id: string, message = 'hi') => `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: ${message}\n`;
 const fenced = (yaml: string) => `Here is the flow:\n\`\`\`yaml\n${yaml}\`\`\`\n`;
 const prompt = (extra: Record<string, unknown> = {}) => ({ conversationId: 'c0ffee00-0000-4000-8000-000000000001', userPrompt: 'Say hello in French', ...extra });
+
+/** The EE spec's operation (the repository's derived contract): its path, and Ajv errors of a body against one of its schemas. */
+function eeOperation(operationId: string) {
+  const derived = loadDerivedContract();
+  const op = derived.operations.find((o) => o.operationId === operationId)!;
+  const errorsOf = (schema: unknown, body: unknown) => {
+    const validate = contractAjv(convertComponents(derived.schemas)).compile(convertSchema(schema, 'root') as object);
+    return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
+  };
+  return { op, errorsOf };
+}
 
 /** Everything a provider saw in its text parts: system prompt and turns. */
 function textOf(body: any): string { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -69,6 +81,19 @@ describe('AI copilot: generateFlow', () => {
     for (const s of Object.values(standIns)) s.calls.length = 0;
   };
   const auditEntries = () => perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('resource_type', '=', 'COPILOT').orderBy('seq').execute();
+
+  it('serves EE\'s generateFlow and getProviders at the spec\'s paths, in its shapes', async () => {
+    const generate = eeOperation('generateFlow');
+    expect([generate.op.method, generate.op.path]).toEqual(['POST', '/api/v1/{tenant}/ai/generate/flow']);
+    expect(Object.keys(generate.op.responses['200']!)).toEqual(['application/yaml']);
+    // The request body this file sends conforms to AiController.FlowGenerationPrompt.
+    const requestSchema = (generate.op as unknown as { requestBody: { content: Record<string, unknown> } }).requestBody.content['application/json'];
+    expect(generate.errorsOf(requestSchema, prompt({ providerId: 'openai', namespace: 'company.team', yaml: flow('company.team', 'hello') }))).toEqual([]);
+    const providers = eeOperation('getProviders');
+    expect([providers.op.method, providers.op.path]).toEqual(['GET', '/api/v1/{tenant}/ai/providers']);
+    const res = await admin.fetch('GET', '/api/v1/main/ai/providers');
+    expect(providers.errorsOf(providers.op.responses['200']!['application/json'], res.json)).toEqual([]);
+  });
 
   it('lists the providers in EE shape, without any key', async () => {
     const res = await admin.fetch('GET', '/api/v1/main/ai/providers');
