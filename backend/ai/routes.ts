@@ -81,14 +81,17 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
         system,
         userPrompt: body.userPrompt,
         maxAttempts: ctx.config.ai.maxAttempts,
-        ask: (messages) => chat(provider, key, system, messages),
+        ask: (messages) => {
+          record.attempts++;
+          return chat(provider, key, system, messages);
+        },
         check: (yaml) => checkSuggestion(authorizer, kestra, { suggestion: yaml, principal, current: body.yaml, namespace: body.namespace }),
       });
       Object.assign(record, generated);
       await auditGeneration(ctx, request, tenant, 200, record);
       return reply.type('application/yaml').send(generated.yaml);
     } catch (error) {
-      if (error instanceof SuggestionRefused) Object.assign(record, { attempts: error.attempts, answerChars: error.answerChars });
+      if (error instanceof SuggestionRefused) record.answerChars = error.answerChars;
       await auditGeneration(ctx, request, tenant, error instanceof HttpError ? error.status : 500, record, error);
       throw error;
     }
