@@ -234,6 +234,8 @@ describe('AI copilot: generateFlow', () => {
     const res = await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { json: prompt({ providerId: 'claude' }) });
     expect(res.status).toBe(502);
     expect(res.json).toMatchObject({ message: 'AI provider claude (anthropic) failed: it answered HTTP 401', providerId: 'claude' });
+    const failed = (await auditEntries()).at(-1)!;
+    expect([failed.outcome, JSON.parse(failed.details)]).toEqual(['FAILURE', expect.objectContaining({ providerId: 'claude', model: 'claude-test', attempts: 1, status: 502 })]);
     const unknown = await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { json: prompt({ providerId: 'nope' }) });
     expect([unknown.status, unknown.json.message]).toEqual([404, 'AI provider nope not found']);
   });
