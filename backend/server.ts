@@ -44,6 +44,7 @@ import { registerAccountRoutes } from './account/routes.js';
 import { registerApps } from './apps/routes.js';
 import { registerWorkerGroups } from './worker-groups/routes.js';
 import { WorkerGroupPlacement } from './worker-groups/placement-rules.js';
+import { registerAi } from './ai/routes.js';
 import { loadScreensBundle } from './ui/screens-bundle.js';
 import { registerMachineAccess } from './tokens/routes.js';
 import { registerOnboarding } from './onboarding/routes.js';
@@ -261,6 +262,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerAccountRoutes(app, ctx);
   registerApps(app, ctx);
   registerWorkerGroups(app, ctx);
+  registerAi(app, ctx);
   const lane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes, admissions: [killSwitches, maintenance] });
   if (options.fastLane !== false) fastLane = lane;
 

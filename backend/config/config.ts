@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { aiConfigSchema } from '../../lib/schemas/ai.js';
 import { ssoConfigSchema } from '../../lib/schemas/sso.js';
 import { hostOfEntry } from '../authz/kestra-hosts.js';
 
@@ -228,6 +229,8 @@ export const configSchema = z
     metrics: z
       .strictObject({ token: z.string().regex(/^[\x21-\x7e]{32,}$/, 'must be at least 32 printable characters without spaces (e.g. openssl rand -hex 32)').optional() })
       .prefault({}),
+    /** The AI copilot's providers and limits (issue 24, docs/ai.md). */
+    ai: aiConfigSchema.prefault({}),
     /** Maintenance mode (issue 22): what happens to new executions while the instance is in maintenance. */
     maintenance: z
       .strictObject({

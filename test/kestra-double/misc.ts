@@ -166,7 +166,23 @@ function json(ctx: Ctx): void {
   sendJson(ctx, 200, SMALL_JSON);
 }
 
+/** The core plugin types this double's flows use (enough for the AI copilot's grounding; Kestra lists hundreds). */
+const CORE_PLUGIN = {
+  name: 'core',
+  title: 'Core',
+  group: 'io.kestra.plugin.core',
+  version: KESTRA_VERSION,
+  tasks: ['io.kestra.plugin.core.log.Log', 'io.kestra.plugin.core.flow.Subflow', 'io.kestra.plugin.core.http.Request', 'io.kestra.plugin.core.kv.Set'].map((cls) => ({ cls, deprecated: false })),
+  triggers: ['io.kestra.plugin.core.trigger.Schedule', 'io.kestra.plugin.core.trigger.Flow'].map((cls) => ({ cls, deprecated: false })),
+};
+
+/** `GET /api/v1/plugins` (listPlugins): one page of the installed plugins. */
+function plugins(ctx: Ctx): void {
+  sendJson(ctx, 200, { results: [CORE_PLUGIN], total: 1 });
+}
+
 export const apiMiscRoutes: Route[] = [
+  { method: 'GET', path: '/api/v1/plugins', handler: plugins },
   { method: 'GET', path: '/api/v1/configs/login', handler: loginConfig, open: true },
   { method: 'GET', path: '/api/v1/configs', handler: configs },
   { method: 'POST', path: '/api/v1/login', handler: login, open: true },

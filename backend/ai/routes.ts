@@ -1,0 +1,143 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { flowGenerationPromptSchema, type AiProviderConfig, type AiProviderResponse, type FlowGenerationPrompt } from '../../lib/schemas/ai.js';
+import { AddressRateLimit } from '../apps/rate-limit.js';
+import type { AuditEntry } from '../audit/audit-log.js';
+import { actorOf, chainOf, outcomeOf, requestFields } from '../audit/entry-fields.js';
+import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
+import { KestraAuthorizer } from '../authz/kestra-authorizer.js';
+import { KestraHosts } from '../authz/kestra-hosts.js';
+import type { PerchContext } from '../context.js';
+import { HttpError, notFound } from '../http/errors.js';
+import { parse, principalOf, signedIn, tenantOf } from '../http/request.js';
+import { requirePermission } from '../iam/access.js';
+import { kestraTarget } from '../proxy/kestra-target.js';
+import { checkSuggestion } from './flow-checks.js';
+import { generateChecked, SuggestionRefused } from './generation-loop.js';
+import { AiKestraClient } from './kestra-grounding.js';
+import { systemPrompt } from './prompt.js';
+import { chat, ProviderKeys } from './providers.js';
+
+/*
+ * The AI copilot's API (issue 24), EE's AiController operations getProviders and generateFlow.
+ * generateApp, generateDashboard and generateTestSuite are not served here: they reach the proxy,
+ * which answers its generated 501 naming them. COPILOT:USE is tenant-wide (behaviour spec §2.4).
+ */
+
+/** The provider asked for, or the default one (else the first): 503 when none is configured, 404 for an unknown id. */
+function providerFor(ctx: PerchContext, providerId: string | null | undefined): AiProviderConfig {
+  const providers = ctx.config.ai.providers;
+  if (providers.length === 0) throw new HttpError(503, 'No AI provider is configured in Perch (ai.providers): the copilot is off');
+  if (providerId) {
+    const chosen = providers.find((p) => p.id === providerId);
+    if (!chosen) throw notFound(`AI provider ${providerId} not found`);
+    return chosen;
+  }
+  return providers.find((p) => p.isDefault) ?? providers[0]!;
+}
+
+const toProviderResponse = (p: AiProviderConfig, fallbackDefault: boolean): AiProviderResponse => ({ id: p.id, displayName: p.displayName ?? p.id, isDefault: p.isDefault || fallbackDefault });
+
+export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
+  const kestra = new AiKestraClient(ctx);
+  const target = kestraTarget(ctx.config.kestra);
+  // The proxy's own decision for a flow save; flow saves never look an execution up, but the authorizer takes a lookup.
+  const executions = new ExecutionNamespaceLookup(target.url, target.authorization, target.timeout);
+  const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([target.url, ...ctx.config.kestra.internalHosts]));
+  const keys = new ProviderKeys();
+  const perPerson = new AddressRateLimit(ctx.config.ai.requestsPerMinute);
+  app.addHook('onClose', async () => {
+    await kestra.close();
+    await executions.close();
+  });
+
+  // getProviders
+  app.get('/api/v1/:tenant/ai/providers', signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    requirePermission(ctx, request, tenant, 'COPILOT', 'USE');
+    const providers = ctx.config.ai.providers;
+    const hasDefault = providers.some((p) => p.isDefault);
+    return providers.map((p, i) => toProviderResponse(p, !hasDefault && i === 0));
+  });
+
+  // generateFlow: the answer is the flow's YAML (application/yaml), checked before it is sent.
+  app.post('/api/v1/:tenant/ai/generate/flow', signedIn, async (request, reply) => {
+    const tenant = tenantOf(request);
+    const record: GenerationRecord = { provider: null, attempts: 0, answerChars: 0 };
+    try {
+      requirePermission(ctx, request, tenant, 'COPILOT', 'USE');
+      const body = parse(flowGenerationPromptSchema, request.body);
+      record.body = body;
+      const provider = providerFor(ctx, body.providerId);
+      record.provider = provider;
+      const principal = principalOf(request);
+      const allowed = perPerson.take(principal.userId);
+      if (!allowed.ok) {
+        reply.header('retry-after', String(allowed.retryAfterSeconds));
+        throw new HttpError(429, `Too many AI requests: at most ${ctx.config.ai.requestsPerMinute} per minute per person`);
+      }
+      const key = await keys.of(provider);
+      const system = systemPrompt(body, await kestra.pluginTypes());
+      const generated = await generateChecked({
+        system,
+        userPrompt: body.userPrompt,
+        maxAttempts: ctx.config.ai.maxAttempts,
+        ask: (messages) => {
+          record.attempts++;
+          return chat(provider, key, system, messages);
+        },
+        check: (yaml) => checkSuggestion(authorizer, kestra, { suggestion: yaml, principal, current: body.yaml, namespace: body.namespace }),
+      });
+      Object.assign(record, generated);
+      await auditGeneration(ctx, request, tenant, 200, record);
+      return reply.type('application/yaml').send(generated.yaml);
+    } catch (error) {
+      if (error instanceof SuggestionRefused) record.answerChars = error.answerChars;
+      await auditGeneration(ctx, request, tenant, error instanceof HttpError ? error.status : 500, record, error);
+      throw error;
+    }
+  });
+}
+
+interface GenerationRecord {
+  provider: AiProviderConfig | null;
+  body?: FlowGenerationPrompt;
+  attempts: number;
+  answerChars: number;
+  yaml?: string;
+}
+
+/**
+ * One audit entry per generation request, whatever its outcome: provider, model, sizes, attempts.
+ * The prompt's text only when `ai.auditPrompts` is on; never a key.
+ */
+async function auditGeneration(ctx: PerchContext, request: FastifyRequest, tenant: string, status: number, record: GenerationRecord, error?: unknown): Promise<void> {
+  const { body, provider } = record;
+  const entry: AuditEntry = {
+    tenantId: chainOf(tenant).tenantId,
+    actor: actorOf(request),
+    action: 'EXECUTE',
+    resourceType: 'COPILOT',
+    resourceId: 'generateFlow',
+    namespace: body?.namespace ?? null,
+    ...requestFields(request),
+    outcome: outcomeOf(status),
+    details: {
+      method: request.method,
+      path: request.canonical?.path ?? request.url.split('?')[0],
+      permission: 'COPILOT:USE',
+      status,
+      providerId: provider?.id ?? null,
+      providerKind: provider?.kind ?? null,
+      model: provider?.model ?? null,
+      conversationId: body?.conversationId ?? null,
+      promptChars: body?.userPrompt.length ?? null,
+      currentFlowChars: body?.yaml?.length ?? 0,
+      answerChars: record.answerChars,
+      suggestionChars: record.yaml?.length ?? null,
+      attempts: record.attempts,
+      ...(error instanceof HttpError ? { reason: error.message } : {}),
+      ...(ctx.config.ai.auditPrompts && body ? { prompt: body.userPrompt } : {}),
+    },
+  };
+  await ctx.audit.record(entry);
+}

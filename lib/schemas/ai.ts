@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * The AI copilot (issue 24): the providers Perch calls on people's behalf (configured per instance,
+ * keys kept server-side), and the EE API shapes of `/api/v1/{tenant}/ai/…` (Kestra EE's spec:
+ * AiController.FlowGenerationPrompt, AiController.AiProviderResponse).
+ */
+
+export const AI_PROVIDER_KINDS = ['gemini', 'openai-compatible', 'anthropic', 'ollama'] as const;
+export type AiProviderKind = (typeof AI_PROVIDER_KINDS)[number];
+
+/** Where each kind is reached when `baseUrl` is not given (the provider's public API; Ollama's local port). */
+export const DEFAULT_BASE_URLS: Record<AiProviderKind, string> = {
+  gemini: 'https://generativelanguage.googleapis.com',
+  'openai-compatible': 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+  ollama: 'http://127.0.0.1:11434',
+};
+
+const withoutCredentials = (url: string) => {
+  const parsed = new URL(url);
+  return !parsed.username && !parsed.password && !parsed.search;
+};
+
+export const aiProviderConfigSchema = z
+  .strictObject({
+    /** Named in the API (`providerId`), in audit entries and in error messages. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and dashes (at most 63)'),
+    displayName: z.string().min(1).max(100).optional(),
+    kind: z.enum(AI_PROVIDER_KINDS),
+    /** The API's root (e.g. https://api.openai.com/v1, an Azure deployment, a vLLM or OpenRouter address). */
+    baseUrl: z.url({ protocol: /^https?$/ }).refine(withoutCredentials, 'must not contain credentials or a query: give the key as apiKey or apiKeyFile').optional(),
+    model: z.string().min(1).max(200),
+    /** The key itself; prefer apiKeyFile (a secret file), so that it is not in the configuration file. */
+    apiKey: z.string().min(1).optional(),
+    /** A file holding the key (read when the provider is first called; final line break dropped). */
+    apiKeyFile: z.string().min(1).optional(),
+    isDefault: z.boolean().default(false),
+    /** How long Perch waits for one answer of the provider. */
+    timeoutSeconds: z.number().int().min(1).max(600).default(120),
+    /** The longest answer asked for (Anthropic requires it; the others take it as a cap). */
+    maxOutputTokens: z.number().int().min(256).max(200_000).default(8192),
+  })
+  .refine((p) => !(p.apiKey && p.apiKeyFile), { path: ['apiKeyFile'], message: 'give apiKey or apiKeyFile, not both' })
+  .refine((p) => p.kind === 'ollama' || p.apiKey || p.apiKeyFile, { path: ['apiKey'], message: 'is required for this kind (or apiKeyFile)' });
+export type AiProviderConfig = z.output<typeof aiProviderConfigSchema>;
+
+export const aiConfigSchema = z
+  .strictObject({
+    providers: z.array(aiProviderConfigSchema).default([]),
+    /** How many answers the model may give per request: each failed check goes back to it with the errors. */
+    maxAttempts: z.number().int().min(1).max(10).default(3),
+    /** Generation requests per person per minute. */
+    requestsPerMinute: z.number().int().min(1).default(10),
+    /** Keep the prompt text in each audit entry (off: only its size). */
+    auditPrompts: z.boolean().default(false),
+  })
+  .superRefine((value, ctx) => {
+    const seen = new Set<string>();
+    value.providers.forEach((p, i) => {
+      if (seen.has(p.id)) ctx.addIssue({ code: 'custom', path: ['providers', i, 'id'], message: `provider id "${p.id}" is used twice` });
+      seen.add(p.id);
+    });
+    if (value.providers.filter((p) => p.isDefault).length > 1) ctx.addIssue({ code: 'custom', path: ['providers'], message: 'at most one provider may be isDefault' });
+  });
+export type AiConfig = z.output<typeof aiConfigSchema>;
+
+/** EE's `AiController.FlowGenerationPrompt` (FlowGenerationPrompt + providerId). */
+export const flowGenerationPromptSchema = z.object({
+  conversationId: z.string().min(1).max(200),
+  userPrompt: z.string().min(1).max(20_000),
+  /** The flow in the editor, to be changed; absent for a new flow. */
+  yaml: z.string().max(512 * 1024).nullish(),
+  namespace: z.string().max(500).nullish(),
+  providerId: z.string().max(100).nullish(),
+});
+export type FlowGenerationPrompt = z.infer<typeof flowGenerationPromptSchema>;
+
+/** EE's `AiController.AiProviderResponse`. */
+export interface AiProviderResponse {
+  id: string;
+  displayName: string;
+  isDefault: boolean;
+}
