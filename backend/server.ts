@@ -45,6 +45,7 @@ import { migrateToLatest, openStore } from './store/database.js';
 import { DEFAULT_TENANT } from '../lib/tenants.js';
 import { FirstAdminGate } from './users/first-admin.js';
 import { registerUserRoutes } from './users/routes.js';
+import { loadTenantDirectory, registerTenants } from './tenants/routes.js';
 
 /**
  * Re-reads every binding and membership into the decision index, so that no local patch of the
@@ -52,6 +53,8 @@ import { registerUserRoutes } from './users/routes.js';
  * from what was read, so it reads again.
  */
 async function reloadAuthorization(ctx: PerchContext): Promise<void> {
+  // Who may enter which tenant goes with the authorization facts (a new owner, a replica's change).
+  await ctx.tenants.reload();
   for (;;) {
     const version = ctx.authz.version;
     const facts = await loadAuthzFacts(ctx.db);
@@ -179,6 +182,14 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     await store.close();
     throw error;
   }
+  let tenants: PerchContext['tenants'];
+  try {
+    tenants = await loadTenantDirectory({ db: store.db, envelope: masterKey.envelope, log: app.log, changes });
+  } catch (error) {
+    await changes.close();
+    await store.close();
+    throw error;
+  }
   const ctx: PerchContext = {
     config,
     store,
@@ -192,6 +203,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     log: app.log,
     audit: new AuditLog(store, { key: auditKey.key }),
     envelope: masterKey.envelope,
+    tenants,
   };
   installReplicaSync(app, ctx);
   ctx.firstAdmin.onFound = () => reloadAuthorization(ctx);
@@ -204,6 +216,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     throw error;
   }
 
+  app.decorate('tenantDirectory', ctx.tenants);
   const ownRoutes = new OwnRoutes();
   ownRoutes.install(app);
   await app.register(fastifyCookie);
@@ -219,6 +232,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerSsoRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerIamRoutes(app, ctx);
+  registerTenants(app, ctx);
   registerMachineAccess(app, ctx);
   registerOnboarding(app, ctx);
   registerAuditRoutes(app, ctx);

@@ -10,4 +10,7 @@ export interface SealedColumn {
   column: string;
 }
 
-export const SEALED_COLUMNS: readonly SealedColumn[] = [];
+export const SEALED_COLUMNS: readonly SealedColumn[] = [
+  // A tenant's own Kestra password (issue 20, instance mode).
+  { table: 'tenants', idColumn: 'id', column: 'kestra_password' },
+];

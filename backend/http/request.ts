@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import type { Principal } from '../auth/sessions.js';
-import { HttpError, notFound, validationError } from './errors.js';
+import { forbidden, HttpError, notFound, validationError } from './errors.js';
 
 /** Reading Perch's own API requests: routes for any signed-in person, bodies and queries by schema, paging. */
 
@@ -16,10 +16,13 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, fallback: 
   return result.data;
 }
 
-/** Only the default tenant exists: any other `{tenant}` is a 404. */
+/** The `{tenant}` a route names: 404 when no such tenant exists, 403 when the caller may not enter it. */
 export function tenantOf(request: FastifyRequest): string {
   const tenant = (request.params as { tenant: string }).tenant;
-  if (tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
+  const directory = request.server.tenantDirectory as FastifyRequest['server']['tenantDirectory'] | undefined;
+  if (directory ? directory.get(tenant) === undefined : tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
+  const principal = request.principal;
+  if (directory && principal && !directory.mayEnter(principal, tenant)) throw forbidden(`You have no access to tenant ${tenant}`);
   return tenant;
 }
 

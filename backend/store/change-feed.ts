@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 
-/** What replicas tell each other: IAM facts changed, or a user's sessions were ended. */
-export type ChangeTopic = 'iam' | 'sessions';
+/** What replicas tell each other: IAM facts changed, a user's sessions were ended, tenants or tenant access changed. */
+export type ChangeTopic = 'iam' | 'sessions' | 'tenants';
 export type ChangeListener = (payload: string) => void;
 
 export interface ChangeFeed {

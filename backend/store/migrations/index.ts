@@ -7,6 +7,7 @@ import * as onboarding from './005-onboarding.js';
 import * as sso from './006-sso.js';
 import * as auditShipping from './007-audit-shipping.js';
 import * as auditIndexOrder from './008-audit-index-order.js';
+import * as tenants from './009-tenants.js';
 
 /** Every migration, in order. A new one is one file plus one line here. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '006-sso': sso,
   '007-audit-shipping': auditShipping,
   '008-audit-index-order': auditIndexOrder,
+  '009-tenants': tenants,
 };
