@@ -27,6 +27,8 @@ declare module 'fastify' {
     canonical: { path: string; query: string };
     /** Set by the proxy once a Kestra API call is authorized; null for Perch's own routes. */
     kestraCall: AuthorizedKestraCall | null;
+    /** Set by the proxy when the call was for another tenant than main (its path now names main): that tenant. */
+    routedTenant: string | null;
   }
   interface FastifyContextConfig {
     access?: Access;
