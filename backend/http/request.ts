@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import type { Principal } from '../auth/sessions.js';
-import { forbidden, HttpError, notFound, validationError } from './errors.js';
+import { HttpError, notFound, validationError } from './errors.js';
+import { tenantRefusal } from './tenant-entry.js';
 
 /** Reading Perch's own API requests: routes for any signed-in person, bodies and queries by schema, paging. */
 
@@ -20,9 +21,12 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, fallback: 
 export function tenantOf(request: FastifyRequest): string {
   const tenant = (request.params as { tenant: string }).tenant;
   const directory = request.server.tenantDirectory as FastifyRequest['server']['tenantDirectory'] | undefined;
-  if (directory ? directory.get(tenant) === undefined : tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
-  const principal = request.principal;
-  if (directory && principal && !directory.mayEnter(principal, tenant)) throw forbidden(`You have no access to tenant ${tenant}`);
+  if (!directory) {
+    if (tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
+    return tenant;
+  }
+  const refusal = tenantRefusal(directory, request.principal, tenant);
+  if (refusal) throw new HttpError(refusal.status, refusal.message);
   return tenant;
 }
 

@@ -9,6 +9,7 @@ import { ensureManagedRoles, isUniqueViolation, loadAuthzFacts } from '../iam/ia
 import { auditTenantStates } from './audit-states.js';
 import { checkTenantKestra } from './kestra-check.js';
 import { registerTenantAccessRoutes } from './access-routes.js';
+import { registerTenantSelection } from './session-routes.js';
 import { MemoryTenantDirectory } from './tenant-directory.js';
 import {
   allTenants,
@@ -155,4 +156,5 @@ export function registerTenants(app: FastifyInstance, ctx: PerchContext): void {
   });
 
   registerTenantAccessRoutes(app, ctx, announce);
+  registerTenantSelection(app, ctx);
 }

@@ -250,7 +250,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
     const { userId, tenantId } = request.principal!;
     // EE's `ApiMe.tenants`: the tenants this person may enter (what the tenant switcher lists).
     const tenants = ctx.tenants.enterable(request.principal!).map((t) => ({ id: t.id, name: t.name, logo: null }));
-    return { ...toApiMe(await mustFindUser(ctx.db, userId)), tenants, permissions: ctx.authz.effective(tenantId, userId) };
+    return { ...toApiMe(await mustFindUser(ctx.db, userId)), tenants, selectedTenant: tenantId, permissions: ctx.authz.effective(tenantId, userId) };
   });
 
   app.patch('/api/v1/me', async (request) => {

@@ -114,3 +114,6 @@ export const apiTenantAccessSchema = z.object({
   superAdmin: z.boolean(),
 });
 export type ApiTenantAccess = z.infer<typeof apiTenantAccessSchema>;
+
+/** `PUT /api/v1/me/tenant`: the tenant a signed-in session works in (the tenant switcher). */
+export const selectTenantRequestSchema = z.object({ tenantId: tenantIdSchema });

@@ -118,4 +118,40 @@ describe('routing to an INSTANCE tenant’s own Kestra', () => {
       await moved.close();
     }
   });
+
+  it('a session selects a tenant without signing out: the stock UI’s /api/v1/main/… calls then go to that tenant', async () => {
+    expect((await bind(admin, { type: 'USER', externalId: member.id, roleId: 'viewer' })).length).toBeGreaterThan(0);
+    expect((await member.browser.fetch('GET', '/api/v1/main/flows/search')).json.results.map((f: { id: string }) => f.id)).toEqual(['payroll']);
+    expect((await outsider.browser.fetch('PUT', '/api/v1/me/tenant', { json: { tenantId: 'acme' } })).status).toBe(403);
+    expect((await member.browser.fetch('PUT', '/api/v1/me/tenant', { json: { tenantId: 'nowhere' } })).status).toBe(404);
+    mainKestra.clear();
+
+    const selected = await member.browser.fetch('PUT', '/api/v1/me/tenant', { json: { tenantId: 'acme' } });
+    expect(selected.status, selected.text).toBe(200);
+    expect((await member.browser.fetch('GET', '/api/v1/me')).json.selectedTenant).toBe('acme');
+    const inAcme = await member.browser.fetch('GET', '/api/v1/main/flows/search');
+    expect(inAcme.status, inAcme.text).toBe(200);
+    expect(inAcme.json.results.map((f: { id: string }) => f.id).sort()).toEqual(['invoice', 'nightly']);
+    expect(acmeKestra.requests.map((r) => r.url)).toEqual(['/api/v1/main/flows/search']);
+    expect(mainKestra.requests).toEqual([]);
+
+    expect((await member.browser.fetch('POST', '/api/v1/me/tenant', { json: { tenantId: 'main' } })).status).toBe(200);
+    expect((await member.browser.fetch('GET', '/api/v1/main/flows/search')).json.results.map((f: { id: string }) => f.id)).toEqual(['payroll']);
+  });
+
+  it('an API token belongs to one tenant: on another tenant’s path it is refused (403), and reaches no Kestra', async () => {
+    const minted = await member.browser.fetch('POST', '/api/v1/me/api-tokens', { json: { name: 'scripts' } });
+    expect(minted.status, minted.text).toBe(200);
+    const headers = { authorization: `Bearer ${minted.json.fullToken}` };
+    const token = new Browser(perch);
+    expect((await token.fetch('GET', '/api/v1/main/flows/search', { headers })).status).toBe(200);
+    mainKestra.clear();
+    for (const path of ['/api/v1/acme/flows/search', '/api/v1/acme/flows/acme.sales/invoice', '/api/v1/acme/tenant-access']) {
+      const refused = await token.fetch('GET', path, { headers });
+      expect(refused.status, path).toBe(403);
+      expect(refused.json.message).toBe('This API token belongs to tenant main: it cannot act in tenant acme');
+    }
+    expect(acmeKestra.requests).toEqual([]);
+    expect(mainKestra.requests).toEqual([]);
+  });
 });
