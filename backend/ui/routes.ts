@@ -33,13 +33,16 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PerchContext, bundle
 
   // What the screens show beside Kestra: announcements, maintenance, links, tenants.
   app.get('/perch/api/ui-config', async (request, reply) => {
-    const tenantId = request.principal?.tenantId ?? DEFAULT_TENANT;
+    const principal = request.principal;
+    const tenantId = principal?.tenantId ?? DEFAULT_TENANT;
     const body: PerchUiConfig = {
       banners: activeBanners(ui.banners, new Date()),
       inMaintenance: ui.maintenance.active,
       maintenanceMessage: ui.maintenance.message ?? null,
       rightSidebar: { customLinks: ui.links },
-      tenants: [{ id: tenantId, name: tenantId }],
+      // The switcher lists the tenants this person may enter (tenants/tenant-directory.ts).
+      tenants: principal ? ctx.tenants.enterable(principal).map((t) => ({ id: t.id, name: t.name })) : [{ id: tenantId, name: tenantId }],
+      currentTenant: tenantId,
     };
     return reply.header('cache-control', 'no-store').send(body);
   });

@@ -45,6 +45,7 @@ export const strings = {
     signOut: 'Sign out',
     signingOut: 'Signing out…',
     signOutFailed: (reason: string) => `Sign-out failed: ${reason}`,
+    switchFailed: (reason: string) => `Could not switch tenant: ${reason}`,
     tenant: 'Tenant',
     links: 'Links',
     menu: 'Account menu',
