@@ -151,6 +151,7 @@ export function registerTenants(app: FastifyInstance, ctx: PerchContext): void {
     }
     const serviceAccounts = await ctx.db.transaction().execute((trx) => deleteTenantRows(trx, id));
     for (const accountId of serviceAccounts) await ctx.sessions.revokeUser(accountId);
+    await ctx.sessions.revalidateAll();
     await announce(ctx, true);
     return reply.code(204).send();
   });

@@ -109,6 +109,8 @@ export async function deleteTenantRows(db: Store, tenantId: string): Promise<str
   await db.deleteFrom('groups').where('tenant_id', '=', tenantId).execute();
   await db.deleteFrom('roles').where('tenant_id', '=', tenantId).execute();
   await db.deleteFrom('tenant_access').where('tenant_id', '=', tenantId).execute();
+  // Sessions that worked in it go back to main (the switcher then offers what is left).
+  await db.updateTable('sessions').set({ tenant_id: 'main' }).where('tenant_id', '=', tenantId).execute();
   await db.deleteFrom('tenants').where('id', '=', tenantId).execute();
   return ids;
 }
