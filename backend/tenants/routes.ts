@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { namespaceCovers } from '../../lib/authz/namespaces.js';
-import { tenantDeleteQuerySchema, tenantRequestSchema, type TenantRequest } from '../../lib/schemas/tenants.js';
+import { tenantDeleteQuerySchema, tenantRequestSchema, type TenantHealth, type TenantRequest } from '../../lib/schemas/tenants.js';
+import { probeKestraReady } from '../health/kestra-probe.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import type { PerchContext } from '../context.js';
 import { conflict, HttpError, notFound } from '../http/errors.js';
@@ -128,6 +129,18 @@ export function registerTenants(app: FastifyInstance, ctx: PerchContext): void {
   });
 
   app.get('/api/v1/tenants/:id', ownersOnly, async (request) => toApiTenant(await mustFindTenant(ctx, (request.params as { id: string }).id)));
+
+  // Perch's own: the upstream health the Tenants screen shows (the tenant's Kestra, asked with its credentials).
+  app.get('/api/v1/tenants/:id/health', ownersOnly, async (request): Promise<TenantHealth> => {
+    const row = await mustFindTenant(ctx, (request.params as { id: string }).id);
+    const own = row.mode === 'INSTANCE' && row.kestra_url !== null;
+    const target = own
+      ? { url: row.kestra_url!, username: row.kestra_username ?? undefined, password: row.kestra_password ? ctx.envelope.openText(row.kestra_password, passwordPlace(row.id)) : undefined }
+      : ctx.config.kestra;
+    const answer = await probeKestraReady(target);
+    const reason = answer.ready ? undefined : own && (answer.status === 401 || answer.status === 403) ? `The Kestra at ${target.url} refuses the tenant's credentials (${answer.status})` : answer.reason;
+    return { tenantId: row.id, kestraUrl: target.url, ready: answer.ready, ...(reason ? { reason } : {}), ...(answer.latencyMs !== undefined ? { latencyMs: answer.latencyMs } : {}) };
+  });
 
   app.put('/api/v1/tenants/:id', ownersOnly, async (request) => {
     const { id } = request.params as { id: string };

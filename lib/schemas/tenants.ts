@@ -117,3 +117,14 @@ export type ApiTenantAccess = z.infer<typeof apiTenantAccessSchema>;
 
 /** `PUT /api/v1/me/tenant`: the tenant a signed-in session works in (the tenant switcher). */
 export const selectTenantRequestSchema = z.object({ tenantId: tenantIdSchema });
+
+/** `GET /api/v1/tenants/{id}/health` (Perch's own): whether the tenant's Kestra answers Perch now. */
+export const tenantHealthSchema = z.object({
+  tenantId: z.string(),
+  /** The Kestra asked: the tenant's own, or Perch's configured one (`main`, NAMESPACE tenants). */
+  kestraUrl: z.string(),
+  ready: z.boolean(),
+  reason: z.string().optional(),
+  latencyMs: z.number().optional(),
+});
+export type TenantHealth = z.infer<typeof tenantHealthSchema>;

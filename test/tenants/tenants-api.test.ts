@@ -134,6 +134,10 @@ for (const target of storeTargets()) {
       const badUpdate = await admin.fetch('PUT', '/api/v1/tenants/acme', { json: { id: 'acme', name: 'Broken', isolation: instance('wrong-again') } });
       expect(badUpdate.status).toBe(422);
       answers.push((await admin.fetch('GET', '/api/v1/tenants/acme')).text, (await admin.fetch('GET', '/api/v1/tenants/search')).text);
+      // The upstream health the Tenants screen shows: the tenant's Kestra, asked with its credentials.
+      const health = await admin.fetch('GET', '/api/v1/tenants/acme/health');
+      expect(health.json).toMatchObject({ tenantId: 'acme', kestraUrl: kestra.url, ready: true });
+      answers.push(health.text);
       expect(JSON.parse(answers[2]!).name).toBe('Acme Inc');
 
       const db = perch.perch.ctx.db;
