@@ -6,6 +6,7 @@ import { listQuery, parse, principalOf, tenantOf } from '../http/request.js';
 import { requirePermission } from '../iam/access.js';
 import { isUniqueViolation, readPermissions } from '../iam/iam-store.js';
 import type { Store } from '../store/database.js';
+import { groupsOf } from '../service-accounts/service-account-store.js';
 import { findUserByEmail, findUserById, type UserRow } from '../users/user-store.js';
 import { grantAccess, hasAccess, revokeAccess } from './tenant-store.js';
 
@@ -16,22 +17,8 @@ const auths = (u: Pick<UserRow, 'password_hash'>) => (u.password_hash ? [{ name:
 
 /** Groups of each user in the tenant, as EE's `ApiGroup{id,name,external}`. */
 async function groupsIn(db: Store, tenantId: string, userIds: string[]): Promise<Map<string, Array<{ id: string; name: string; external: boolean }>>> {
-  const byUser = new Map<string, Array<{ id: string; name: string; external: boolean }>>();
-  if (userIds.length === 0) return byUser;
-  const rows = await db
-    .selectFrom('group_members')
-    .innerJoin('groups', 'groups.id', 'group_members.group_id')
-    .select(['group_members.user_id', 'groups.id', 'groups.name'])
-    .where('group_members.tenant_id', '=', tenantId)
-    .where('group_members.user_id', 'in', userIds)
-    .orderBy('groups.name')
-    .execute();
-  for (const r of rows) {
-    const list = byUser.get(r.user_id) ?? [];
-    list.push({ id: r.id, name: r.name, external: false });
-    byUser.set(r.user_id, list);
-  }
-  return byUser;
+  const groups = await groupsOf(db, tenantId, userIds);
+  return new Map([...groups].map(([userId, list]) => [userId, list.map((g) => ({ ...g, external: false }))]));
 }
 
 async function toUserTenantAccess(db: Store, tenantId: string, users: UserRow[]): Promise<ApiUserTenantAccess[]> {
