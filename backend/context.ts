@@ -27,6 +27,37 @@ export interface FirstAdminStatus {
   bootstrap(config: PerchConfig): Promise<'ready' | 'created' | 'waiting'>;
 }
 
+/** A tenant as routes and the proxy need it, answered from memory (tenants/tenant-directory.ts keeps it). */
+export interface KnownTenant {
+  id: string;
+  name: string;
+  mode: 'INSTANCE' | 'NAMESPACE';
+  /** INSTANCE: the tenant's own Kestra; null: Perch's configured Kestra (`main`). */
+  kestraUrl: string | null;
+  /** Basic Authorization for the tenant's own Kestra, opened from its sealed password; null without one. */
+  authorization: string | null;
+  /** NAMESPACE: the roots the tenant owns. */
+  namespaces: readonly string[];
+}
+
+/** Every tenant and who may enter it, in memory: no request reads the database for them. */
+export interface TenantDirectory {
+  get(id: string): KnownTenant | undefined;
+  /** Instance owners enter every tenant; anyone else needs tenant access. */
+  mayEnter(principal: { userId: string; superAdmin: boolean }, tenantId: string): boolean;
+  /** The tenants a user has access to, by id. */
+  tenantsOf(userId: string): KnownTenant[];
+  /** The tenants a person may enter (an instance owner: every one), by id: what a tenant switcher lists. */
+  enterable(principal: { userId: string; superAdmin: boolean }): KnownTenant[];
+  /**
+   * A user was just given access to a tenant (their new account's own tenant): patched in memory at
+   * once, the other replicas told to re-read. Call once the write committed.
+   */
+  granted(tenantId: string, userId: string): void;
+  /** Re-reads tenants and access from the store (after a change here or on another replica). */
+  reload(): Promise<void>;
+}
+
 /** What every feature of the backend is handed: built once at start. */
 export interface PerchContext {
   config: PerchConfig;
@@ -51,4 +82,6 @@ export interface PerchContext {
   secretKeys: SecretKeys;
   /** Where each namespace's scripts may run (worker groups), held in memory for the proxy's flow checks. */
   workerGroups: WorkerGroupPlacement;
+  /** Tenants and tenant access, from memory. */
+  tenants: TenantDirectory;
 }

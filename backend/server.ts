@@ -60,6 +60,7 @@ import { registerKillSwitches } from './kill-switches/routes.js';
 import { registerNamespaces } from './namespaces/routes.js';
 import { registerSecrets } from './secrets/routes.js';
 import { SecretKeys } from './secrets/secret-keys.js';
+import { loadTenantDirectory, registerTenants } from './tenants/routes.js';
 
 /**
  * Re-reads every binding and membership into the decision index, so that no local patch of the
@@ -67,6 +68,8 @@ import { SecretKeys } from './secrets/secret-keys.js';
  * from what was read, so it reads again.
  */
 async function reloadAuthorization(ctx: PerchContext): Promise<void> {
+  // Who may enter which tenant goes with the authorization facts (a new owner, a replica's change).
+  await ctx.tenants.reload();
   for (;;) {
     const version = ctx.authz.version;
     const facts = await loadAuthzFacts(ctx.db);
@@ -199,6 +202,14 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     await store.close();
     throw error;
   }
+  let tenants: PerchContext['tenants'];
+  try {
+    tenants = await loadTenantDirectory({ db: store.db, envelope: masterKey.envelope, log: app.log, changes });
+  } catch (error) {
+    await changes.close();
+    await store.close();
+    throw error;
+  }
   const ctx: PerchContext = {
     config,
     store,
@@ -215,6 +226,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     metrics,
     secretKeys: new SecretKeys(),
     workerGroups: new WorkerGroupPlacement(),
+    tenants,
   };
   metrics.watch({ auditBacklog: () => ctx.audit.backlog, activeSessions: () => ctx.sessions.countActive() });
   installReplicaSync(app, ctx);
@@ -229,6 +241,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     throw error;
   }
 
+  app.decorate('tenantDirectory', ctx.tenants);
   const ownRoutes = new OwnRoutes();
   ownRoutes.install(app);
   installRequestMetrics(app);
@@ -246,6 +259,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerSsoRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerIamRoutes(app, ctx);
+  registerTenants(app, ctx);
   registerMachineAccess(app, ctx);
   registerOnboarding(app, ctx);
   registerAuditRoutes(app, ctx);

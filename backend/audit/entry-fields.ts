@@ -39,7 +39,7 @@ export function methodAction(method: string, hasId: boolean): AuditAction {
  * tenant asked for in its details). A refused call may name any tenant in its path; a chain per name
  * would let anyone start chains at will.
  */
-export function chainOf(requested: string | null | undefined): { tenantId: string; unknownTenant?: string } {
-  if (requested == null || requested === DEFAULT_TENANT) return { tenantId: requested ?? INSTANCE_CHAIN };
+export function chainOf(requested: string | null | undefined, exists: (tenant: string) => boolean = (t) => t === DEFAULT_TENANT): { tenantId: string; unknownTenant?: string } {
+  if (requested == null || exists(requested)) return { tenantId: requested ?? INSTANCE_CHAIN };
   return { tenantId: INSTANCE_CHAIN, unknownTenant: requested };
 }

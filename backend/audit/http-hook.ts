@@ -20,6 +20,8 @@ const PERCH_COLLECTIONS: Record<string, Resource> = {
   namespaces: 'NAMESPACE',
   // Instance infrastructure (/api/v1/instance/…): the catalogue has no worker-group resource.
   'worker-groups': 'SYSTEM_SETTINGS',
+  // TENANT and TENANT_ACCESS are not grantable resources: tenants are tenant settings, access is EE 2.0's USER.
+  tenants: 'TENANT_SETTINGS', 'tenant-access': 'USER',
 };
 
 /**
@@ -52,7 +54,7 @@ function jsonId(payload: unknown): string | null {
 }
 
 /** Perch's own API: resource from the route, id from its params or the answer. */
-function perchEntry(request: FastifyRequest, status: number, payload: unknown): AuditEntry | null {
+function perchEntry(ctx: PerchContext, request: FastifyRequest, status: number, payload: unknown): AuditEntry | null {
   const route = request.routeOptions.url ?? '';
   const m = /^\/api\/v1\/(?::tenant\/|instance\/)?([a-z-]+)(\/.*)?$/.exec(route);
   const named = PERCH_ROUTES.get(route);
@@ -67,7 +69,7 @@ function perchEntry(request: FastifyRequest, status: number, payload: unknown): 
   const subresource = named ? undefined : rest.replace(/^\/:id/, '').replace(/^\//, '') || undefined;
   const hasId = isMe || rest.startsWith('/:id') || subresource !== undefined;
   const { tenant: _t, id: _id, ...otherParams } = params;
-  const { tenantId, unknownTenant } = chainOf(tenant);
+  const { tenantId, unknownTenant } = chainOf(tenant, (id) => ctx.tenants.get(id) !== undefined);
   return {
     tenantId,
     actor: actorOf(request),
@@ -121,7 +123,7 @@ export function installAuditHook(app: FastifyInstance, ctx: PerchContext): void 
     } else if (path.startsWith('/api/v1/')) {
       if (READ_POSTS.test(request.routeOptions.url ?? path)) return payload;
       if (status >= 400 && status !== 403) return payload; // nothing changed
-      entry = perchEntry(request, status, payload);
+      entry = perchEntry(ctx, request, status, payload);
       // A user, role, group… created, updated or deleted: its state before and after (issue 6, point 2).
       const states = entry ? await entityStatesOf(ctx, request, status, entry.resourceId ?? null) : undefined;
       if (entry && states) entry.states = states;

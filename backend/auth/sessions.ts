@@ -170,6 +170,17 @@ export class SessionManager {
     if (kind === 'refresh' && id) this.markStale(id);
   }
 
+  /**
+   * The tenant a session works in (the tenant switcher): stored with the session. Its cached copies,
+   * here and on the other replicas, are dropped with their open streams (they belonged to the tenant
+   * left): the next request reads the session again.
+   */
+  async selectTenant(idHash: string, tenantId: string): Promise<void> {
+    await this.db.updateTable('sessions').set({ tenant_id: tenantId }).where('id_hash', '=', idHash).execute();
+    this.dropFromCache(idHash);
+    this.announce(`session:${idHash}`);
+  }
+
   /** Forget cached copies of a user's sessions so the next request re-reads its flags. */
   refreshUser(userId: string): void {
     this.markStale(userId);

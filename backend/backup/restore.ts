@@ -121,7 +121,6 @@ async function occupiedTables(store: OpenStore, tables: TableInfo[], manifest: B
   const occupied: string[] = [];
   for (const table of tables) {
     if (manifest.scope === 'tenant' && !table.columns.includes('tenant_id')) continue;
-    if (SEEDED_TABLES[table.name]) continue;
     if (await hasRows(store, table.name, tenantWhere(table, manifest))) occupied.push(table.name);
   }
   return occupied;
@@ -201,9 +200,13 @@ export async function restoreBackup(settings: PerchConfig, store: OpenStore, opt
       await openSealedValues({ ...store, db: trx }, byName, master.envelope, options.sealedColumns ?? SEALED_COLUMNS);
     };
     for (const table of [...archiveTables].reverse()) {
-      if (!options.force && !SEEDED_TABLES[table.name]) continue;
+      const seed = SEEDED_TABLES[table.name]?.seed;
+      if (!options.force && !seed) continue;
       const where = tenantWhere(table, manifest);
-      await (where ? db.deleteFrom(table.name).where(where.column, '=', where.value) : db.deleteFrom(table.name)).execute();
+      let removal = where ? db.deleteFrom(table.name).where(where.column, '=', where.value) : db.deleteFrom(table.name);
+      // Without --force only the migration's seed row goes: the archive brings its own.
+      if (!options.force && seed) removal = removal.where(seed.column, '=', seed.value);
+      await removal.execute();
     }
     let pendingFile: ReturnType<typeof kestraFileRecordSchema.parse> | undefined;
     await readArchive(options.file, options.secret, async (name, data) => {

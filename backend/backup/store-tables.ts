@@ -29,8 +29,9 @@ export const TRANSIENT_TABLES: Record<string, string> = {
  * Tables a migration fills with rows of its own (a fresh store is not empty there): a restore replaces
  * their rows with the archive's, and they do not make a target count as holding data.
  */
-export const SEEDED_TABLES: Record<string, string> = {
-  maintenance_state: 'one row, made by migration 011: whether the instance is in maintenance',
+export const SEEDED_TABLES: Record<string, { why: string; seed: { column: string; value: string | number } }> = {
+  maintenance_state: { why: 'one row, made by migration 011: whether the instance is in maintenance', seed: { column: 'id', value: 1 } },
+  tenants: { why: 'tenant main, made by migration 009', seed: { column: 'id', value: 'main' } },
 };
 
 const isMigrationTable = (name: string) => name.startsWith('kysely_migration');
@@ -127,6 +128,9 @@ export async function* tableRows(store: OpenStore, table: TableInfo, where?: { c
 export async function hasRows(store: OpenStore, table: string, where?: { column: string; value: string }): Promise<boolean> {
   let query = (store.db as AnyDb).selectFrom(table).select(sql`1`.as('one'));
   if (where) query = query.where(where.column, '=', where.value);
+  // A table a migration seeds holds data only beyond its seed row.
+  const seed = SEEDED_TABLES[table]?.seed;
+  if (seed) query = query.where(seed.column, '!=', seed.value);
   return (await query.limit(1).executeTakeFirst()) !== undefined;
 }
 

@@ -12,4 +12,6 @@ export interface SealedColumn {
 
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'namespace_secrets', idColumn: 'id', column: 'value' },
+  // A tenant's own Kestra password (issue 20, instance mode).
+  { table: 'tenants', idColumn: 'id', column: 'kestra_password' },
 ];

@@ -41,7 +41,7 @@ export function probeKestraReachable(config: PerchConfig['kestra']): Promise<Kes
  * Is Kestra ready to serve Perch? Asks `GET /api/v1/configs`, which Kestra 2.0 serves only to a
  * signed-in caller, with Perch's own account: a 401 means the credentials are refused.
  */
-export async function probeKestraReady(config: PerchConfig['kestra']): Promise<KestraReadiness> {
+export async function probeKestraReady(config: Pick<PerchConfig['kestra'], 'url' | 'username' | 'password'>): Promise<KestraReadiness> {
   if (!config.username || !config.password) {
     return { ready: false, reason: 'PERCH_KESTRA_USERNAME / PERCH_KESTRA_PASSWORD are not set: Kestra will refuse every proxied call' };
   }

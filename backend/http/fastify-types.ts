@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/sessions.js';
 import type { PolicyRow } from '../authz/policy-map.js';
+import type { TenantDirectory } from '../context.js';
 
 /** What the proxy let through to Kestra: the policy row and the namespaces it touched (for the audit log). */
 export interface AuthorizedKestraCall {
@@ -16,12 +17,18 @@ export interface AuthorizedKestraCall {
 export type Access = 'public' | 'optional' | 'user' | 'instanceOwner';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every tenant and who may enter it (tenants/tenant-directory.ts), for routes that name a tenant. */
+    tenantDirectory: TenantDirectory;
+  }
   interface FastifyRequest {
     principal: Principal | null;
     /** The request target exactly as checked by the canonical-form gate. */
     canonical: { path: string; query: string };
     /** Set by the proxy once a Kestra API call is authorized; null for Perch's own routes. */
     kestraCall: AuthorizedKestraCall | null;
+    /** Set by the proxy when the call was for another tenant than main (its path now names main): that tenant. */
+    routedTenant: string | null;
   }
   interface FastifyContextConfig {
     access?: Access;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import type { Principal } from '../auth/sessions.js';
 import { HttpError, notFound, validationError } from './errors.js';
+import { tenantRefusal } from './tenant-entry.js';
 
 /** Reading Perch's own API requests: routes for any signed-in person, bodies and queries by schema, paging. */
 
@@ -19,10 +20,16 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, fallback: 
   return result.data;
 }
 
-/** Only the default tenant exists: any other `{tenant}` is a 404. */
+/** The `{tenant}` a route names: 404 when no such tenant exists, 403 when the caller may not enter it. */
 export function tenantOf(request: FastifyRequest): string {
   const tenant = (request.params as { tenant: string }).tenant;
-  if (tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
+  const directory = request.server.tenantDirectory as FastifyRequest['server']['tenantDirectory'] | undefined;
+  if (!directory) {
+    if (tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
+    return tenant;
+  }
+  const refusal = tenantRefusal(directory, request.principal, tenant);
+  if (refusal) throw new HttpError(refusal.status, refusal.message);
   return tenant;
 }
 

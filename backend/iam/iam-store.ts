@@ -335,7 +335,14 @@ export async function toApiGroupMembers(db: Store, tenantId: string, users: Memb
 }
 
 export function findUserInTenant(db: Store, tenantId: string, userId: string): Promise<MemberRow | undefined> {
-  return db.selectFrom('users').select(['id', 'email', 'first_name', 'last_name']).where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst();
+  // In the tenant: a user with access to it (tenant access, migration 009).
+  return db
+    .selectFrom('users')
+    .innerJoin('tenant_access', 'tenant_access.user_id', 'users.id')
+    .select(['users.id', 'users.email', 'users.first_name', 'users.last_name'])
+    .where('tenant_access.tenant_id', '=', tenantId)
+    .where('users.id', '=', userId)
+    .executeTakeFirst();
 }
 
 // ---------------------------------------------------------------------------------------------

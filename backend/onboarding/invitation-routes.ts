@@ -136,6 +136,7 @@ const accountTakenAsConflict = (email: string) => (error: unknown): never => {
 
 /** Once the account's transaction committed: the decision index, the default role, the other replicas. */
 async function announceAccount(ctx: PerchContext, tenantId: string, created: CreatedAccount): Promise<void> {
+  ctx.tenants.granted(created.user.tenant_id, created.user.id);
   for (const b of created.bindings) ctx.authz.addBinding(toBindingFact(b.row, b.permissions));
   for (const groupId of created.groups) ctx.authz.addMembership({ tenantId, groupId, userId: created.user.id });
   // Like any new account, the person also gets the tenant's default role.

@@ -60,7 +60,8 @@ export async function kestraCallEntry(request: FastifyRequest, status: number): 
   const idParam = ID_PARAMS.find((name) => params[name] !== undefined);
   const upstream = request.kestraCall?.upstreamStatus ?? null;
   const { tenant, ...detailParams } = params;
-  const { tenantId, unknownTenant } = chainOf(tenant ?? match?.tenant);
+  // A call routed to another tenant's Kestra (its path rewritten to main) goes to that tenant's chain.
+  const { tenantId, unknownTenant } = chainOf(request.routedTenant ?? tenant ?? match?.tenant, (id) => request.server.tenantDirectory.get(id) !== undefined);
   // A flow, KV entry, trigger or namespace file changed: its state before and after (issue 6, point 2).
   return {
     tenantId,

@@ -6,7 +6,7 @@ import { auditKestraCalls } from '../audit/http-hook.js';
 import type { Admission } from './admission.js';
 import type { Principal } from '../auth/sessions.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
-import { KestraAuthorizer, type ResponseFilter } from '../authz/kestra-authorizer.js';
+import { KestraAuthorizer, type ResponseFilter, type Verdict } from '../authz/kestra-authorizer.js';
 import { KestraHosts } from '../authz/kestra-hosts.js';
 import type { PolicyRow } from '../authz/policy-map.js';
 import { fillPage } from '../authz/page-fill.js';
@@ -19,6 +19,8 @@ import { createDirectForwarder, type DirectForwarder } from './forward.js';
 import { CREDENTIALS_REFUSED, kestraAnswers, type KestraAnswers } from './kestra-answers.js';
 import { kestraTarget, OWNED_REQUEST_HEADERS, type KestraTarget } from './kestra-target.js';
 import { bodyReader } from './request-body.js';
+import { routeTenant } from './tenant-routing.js';
+import { TenantUpstreams } from './tenant-upstreams.js';
 import { captureStatesBefore } from './resource-states.js';
 
 /*
@@ -31,9 +33,8 @@ import { captureStatesBefore } from './resource-states.js';
 
 const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-/** What the proxy is made of, built once per server: every step reads it, none allocates it per request. */
-interface Proxy {
-  ctx: PerchContext;
+/** One Kestra the proxy sends calls to, with what talks to it: Perch's configured Kestra, or a tenant's own. */
+interface Upstream {
   kestra: KestraTarget;
   authorizer: KestraAuthorizer;
   direct: DirectForwarder;
@@ -41,6 +42,14 @@ interface Proxy {
   /** Perch's own reads from Kestra (paging lists for people who see several namespace roots, states before a change). */
   reads: Pool;
   readHeaders: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** What the proxy is made of, built once per server: every step reads it, none allocates it per request. */
+interface Proxy extends Upstream {
+  ctx: PerchContext;
+  /** The Kestra of each INSTANCE tenant, built on its first call (tenant-upstreams.ts). */
+  tenants: TenantUpstreams<Upstream>;
   /** What may stop an authorized call before it is forwarded (maintenance, kill switches). */
   admissions: readonly Admission[];
 }
@@ -51,6 +60,8 @@ const AS_ASKED: Forwarding = Object.freeze({});
 /** The fast lane only takes requests without a body: what a body reader would read is nothing. */
 const EMPTY_BODY = Buffer.alloc(0);
 const readNoBody = () => Promise.resolve(EMPTY_BODY);
+/** The fast lane hands a call it does not take to Fastify, which answers it. */
+const NOT_IN_FAST_LANE: Verdict = Object.freeze({ ok: false, status: 0, message: 'routed by tenant' });
 
 /** Returns the fast lane for the HTTP server's request event (fast-lane.ts). */
 export async function registerKestraProxy(
@@ -62,6 +73,7 @@ export async function registerKestraProxy(
   app.decorateRequest('kestraSentAt', 0);
   await registerUpstream(app, kestra);
   const proxy = assemble(app, ctx, kestra, options.injectScreens === true, options.admissions ?? []);
+  app.decorateRequest('routedTenant', null);
   auditKestraCalls(kestraCallEntry);
   await app.register((scope) => gate(scope, (request, reply) => handle(proxy, request, reply)));
   app.get('/', (_request, reply) => reply.redirect('/ui/', 302));
@@ -70,8 +82,9 @@ export async function registerKestraProxy(
 
 /** reply-from toward Kestra, for the calls the direct forwarder does not carry. */
 async function registerUpstream(app: FastifyInstance, kestra: KestraTarget): Promise<void> {
+  // No `base`: each call names its Kestra's origin (Perch's configured one, or a tenant's own), and
+  // reply-from's undici Agent keeps one pool per origin.
   await app.register(replyFrom, {
-    base: kestra.origin,
     retryMethods: [],
     disableRequestLogging: true,
     // Streams (SSE follow, downloads) may stay quiet for long: only the wait for headers is bounded.
@@ -81,8 +94,8 @@ async function registerUpstream(app: FastifyInstance, kestra: KestraTarget): Pro
   });
 }
 
-/** The authorizer, the forwarders and Perch's own reads from Kestra, closed with the server. */
-function assemble(app: FastifyInstance, ctx: PerchContext, kestra: KestraTarget, injectScreens: boolean, admissions: readonly Admission[]): Proxy {
+/** The authorizer, the forwarders and Perch's own reads from one Kestra. */
+function upstreamOf(ctx: PerchContext, kestra: KestraTarget, injectScreens: boolean, internalHosts: readonly string[]): Upstream {
   const answers = kestraAnswers(ctx, kestra, injectScreens);
   // Kestra reads with nothing to rewrite skip reply-from: one undici dispatch, streamed (forward.ts).
   const direct = createDirectForwarder({
@@ -100,15 +113,31 @@ function assemble(app: FastifyInstance, ctx: PerchContext, kestra: KestraTarget,
     },
   });
   const executions = new ExecutionNamespaceLookup(kestra.url, kestra.authorization, kestra.timeout);
-  const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([kestra.url, ...ctx.config.kestra.internalHosts]), ctx.secretKeys, ctx.workerGroups);
+  const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups);
   const reads = new Pool(kestra.origin, { connections: 8, headersTimeout: kestra.timeout, bodyTimeout: kestra.timeout });
   const readHeaders: Record<string, string> = { accept: 'application/json', ...(kestra.authorization ? { authorization: kestra.authorization } : {}) };
-  app.addHook('onClose', async () => {
+  const close = async () => {
     await executions.close();
     await reads.close();
     await direct.close();
+  };
+  return { kestra, authorizer, direct, answers, reads, readHeaders, close };
+}
+
+/** Perch's configured Kestra and each INSTANCE tenant's, closed with the server. */
+function assemble(app: FastifyInstance, ctx: PerchContext, kestra: KestraTarget, injectScreens: boolean, admissions: readonly Admission[]): Proxy {
+  const main = upstreamOf(ctx, kestra, injectScreens, ctx.config.kestra.internalHosts);
+  // A flow in a tenant's Kestra may call neither that Kestra nor Perch's configured one directly.
+  const tenants = new TenantUpstreams<Upstream>(
+    (target) => upstreamOf(ctx, target, injectScreens, [kestra.url, ...ctx.config.kestra.internalHosts]),
+    kestra.timeout,
+    (id) => ctx.tenants.get(id) !== undefined,
+  );
+  app.addHook('onClose', async () => {
+    await main.close();
+    await tenants.close();
   });
-  return { ctx, kestra, authorizer, direct, answers, reads, readHeaders, admissions };
+  return { ctx, ...main, tenants, admissions };
 }
 
 /**
@@ -124,31 +153,65 @@ async function gate(scope: FastifyInstance, handler: (request: FastifyRequest, r
 
 /** One call through the route, once the guard authenticated it: its steps in order. */
 async function handle(proxy: Proxy, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const forwarding = request.canonical.path.startsWith('/api/') ? await authorize(proxy, request, reply) : AS_ASKED;
+  let upstream: Upstream = proxy;
+  let principal = request.principal;
+  if (request.canonical.path.startsWith('/api/')) {
+    const routed = routeToTenant(proxy, request, reply);
+    if (routed === undefined) return reply;
+    ({ upstream, principal } = routed);
+  }
+  const forwarding = request.canonical.path.startsWith('/api/') ? await authorize(proxy, upstream, request, reply, principal) : AS_ASKED;
   if (forwarding === undefined) return reply;
   const filter = forwarding.responseFilter;
-  if (filter && !filter.exact && request.method === 'GET' && filter.where.startsWith('results[]')) return answerFilledPage(proxy, request, reply, filter, forwarding.query);
+  if (filter && !filter.exact && request.method === 'GET' && filter.where.startsWith('results[]')) return answerFilledPage(upstream, request, reply, filter, forwarding.query);
   if (callerLeft(request.raw, reply.raw)) {
     reply.hijack();
     return reply;
   }
   accountForStream(proxy.ctx, request.principal, reply.raw);
-  return forward(proxy, request, reply, forwarding);
+  return forward(upstream, request, reply, forwarding);
+}
+
+/**
+ * Route: the tenant the call names (tenant-routing.ts). Another tenant's call continues rewritten to
+ * `/api/v1/main/…`, toward its own Kestra, authorized by the caller's rights in that tenant.
+ * Undefined: refused (nothing reached any Kestra).
+ */
+function routeToTenant(proxy: Proxy, request: FastifyRequest, reply: FastifyReply): { upstream: Upstream; principal: Principal | null } | undefined {
+  const route = routeTenant(proxy.ctx.tenants, request.method, request.canonical.path, request.principal);
+  if (route.kind === 'main') return { upstream: proxy, principal: request.principal };
+  if (route.kind === 'refused') {
+    sendError(reply, route.status, route.message);
+    return undefined;
+  }
+  const { tenant } = route;
+  if (tenant.mode !== 'INSTANCE' || tenant.kestraUrl === null) {
+    sendError(reply, 501, `Perch does not route tenant ${tenant.id} yet: NAMESPACE isolation is not implemented`, { tenant: tenant.id });
+    return undefined;
+  }
+  if (tenant.authorization === null) {
+    sendError(reply, 502, `Tenant ${tenant.id}: Perch cannot open the stored password of its Kestra at ${tenant.kestraUrl} (see Perch's log)`);
+    return undefined;
+  }
+  request.canonical.path = route.path;
+  request.routedTenant = tenant.id;
+  const principal = request.principal && { ...request.principal, tenantId: tenant.id };
+  return { upstream: proxy.tenants.of({ ...tenant, kestraUrl: tenant.kestraUrl, authorization: tenant.authorization }), principal };
 }
 
 /**
  * Authorize a Kestra API call, and read the state before of what it changes (for the audit log).
  * Undefined: Perch answered it itself (refused, or answered from what it knows).
  */
-async function authorize(proxy: Proxy, request: FastifyRequest, reply: FastifyReply): Promise<Forwarding | undefined> {
+async function authorize(proxy: Proxy, upstream: Upstream, request: FastifyRequest, reply: FastifyReply, principal: Principal | null): Promise<Forwarding | undefined> {
   const { path, query } = request.canonical;
   const readBody = bodyReader(request, reply, proxy.ctx.config.kestra.maxUploadSize);
-  const verdict = await proxy.authorizer.authorize({
+  const verdict = await upstream.authorizer.authorize({
     method: request.method,
     path,
     query,
     contentType: request.headers['content-type'],
-    principal: request.principal,
+    principal,
     readBody,
   });
   proxy.ctx.metrics.verdict(verdict);
@@ -162,7 +225,7 @@ async function authorize(proxy: Proxy, request: FastifyRequest, reply: FastifyRe
     return undefined;
   }
   if (await admissionStops(proxy, request, reply, verdict, readBody)) return undefined;
-  const capturing = captureStatesBefore(request, proxy.reads, proxy.readHeaders, verdict.body);
+  const capturing = captureStatesBefore(request, upstream.reads, upstream.readHeaders, verdict.body);
   if (capturing) await capturing;
   return verdict;
 }
@@ -182,7 +245,7 @@ async function admissionStops(proxy: Proxy, request: FastifyRequest, reply: Fast
 }
 
 /** A list narrowed to several namespace roots: Perch reads pages until it has one of the caller's items. */
-async function answerFilledPage(proxy: Proxy, request: FastifyRequest, reply: FastifyReply, filter: ResponseFilter, query: string | undefined): Promise<FastifyReply> {
+async function answerFilledPage(proxy: Upstream, request: FastifyRequest, reply: FastifyReply, filter: ResponseFilter, query: string | undefined): Promise<FastifyReply> {
   const { path } = request.canonical;
   const filled = await fillPage(proxy.reads, { path, query: query ?? request.canonical.query, headers: proxy.readHeaders }, filter.where, filter.visible).catch(
     (error: Error & { code?: string }) => ({ ok: false as const, status: 502, message: `Kestra is unreachable at ${proxy.kestra.origin} (${error.code ?? error.message})` }),
@@ -192,7 +255,7 @@ async function answerFilledPage(proxy: Proxy, request: FastifyRequest, reply: Fa
 }
 
 /** Forward: a read with nothing to rewrite goes direct; the rest through reply-from with the rewrite step. */
-function forward(proxy: Proxy, request: FastifyRequest, reply: FastifyReply, forwarding: Forwarding): FastifyReply {
+function forward(proxy: Upstream, request: FastifyRequest, reply: FastifyReply, forwarding: Forwarding): FastifyReply {
   const { path, query } = request.canonical;
   const forwardedQuery = forwarding.query ?? query;
   if (path.startsWith('/api/') && forwarding.body === undefined && !forwarding.responseFilter && proxy.direct.eligible(request.raw)) {
@@ -203,7 +266,7 @@ function forward(proxy: Proxy, request: FastifyRequest, reply: FastifyReply, for
   }
   const { answers } = proxy;
   const bodyOptions = forwarding.body !== undefined ? { body: forwarding.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : {};
-  return reply.from(path, {
+  return reply.from(`${proxy.kestra.origin}${path}`, {
     ...bodyOptions,
     queryString: () => forwardedQuery,
     // reply-from types these for HTTP/2 too; Perch serves HTTP/1.1 only.
@@ -234,6 +297,8 @@ function fastLane(app: FastifyInstance, proxy: Proxy, ownRoutes: OwnRoutes): Fas
     sessionToken: (header) => app.parseCookie(header)[ctx.cookies.sessionCookie],
     eligible: direct.eligible,
     authorize: async (req, path, query, principal) => {
+      // Another tenant's call, or one refused by tenant, is Fastify's (the proxy route answers it).
+      if (routeTenant(ctx.tenants, req.method!, path, principal).kind !== 'main') return NOT_IN_FAST_LANE;
       const verdict = await authorizer.authorize({ method: req.method!, path, query, contentType: req.headers['content-type'], principal, readBody: readNoBody });
       // A call maintenance or a kill switch may stop goes through Fastify, where they decide.
       if (verdict.ok && proxy.admissions.some((a) => a.concerns(verdict.row))) return { ok: false, status: 503, message: 'admission' };

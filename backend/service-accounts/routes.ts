@@ -111,6 +111,7 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: PerchCon
     const body = parse(createServiceAccountRequestSchema, request.body);
     for (const tenant of body.tenants ?? []) if (tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
     const account = await insertServiceAccount(ctx.db, { name: body.name, description: body.description ?? null, superAdmin: wantsOwner(body) ?? false });
+    ctx.tenants.granted(account.tenant_id, account.id);
     return toApiServiceAccountDetail(account);
   });
 
@@ -168,6 +169,7 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: PerchCon
       await writeGroupChange(trx, tenant, row.id, change);
       return row;
     });
+    ctx.tenants.granted(tenant, account.id);
     applyGroupChange(ctx, tenant, account.id, change);
     return tenantResponse(ctx, tenant, account);
   });

@@ -45,6 +45,8 @@ export async function insertServiceAccount(db: Store, input: ServiceAccountInput
     description: input.description,
   };
   await db.insertInto('users').values(row).execute().catch(nameTaken(input.name));
+  // A service account belongs to its one tenant (tenant access, migration 009).
+  await db.insertInto('tenant_access').values({ tenant_id: row.tenant_id, user_id: row.id, created_at: now }).execute();
   return row;
 }
 

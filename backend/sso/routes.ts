@@ -110,6 +110,7 @@ async function resolveUser(ctx: PerchContext, provider: SsoProviderConfig, claim
     try {
       user = await createUser(ctx.db, { email, firstName: asString(claims.given_name) ?? null, lastName: asString(claims.family_name) ?? null, passwordHash: null });
       created = true;
+      ctx.tenants.granted(user.tenant_id, user.id);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       user = await findUserByEmail(ctx.db, email);

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 
-/** What replicas tell each other: IAM facts changed, a user's sessions were ended, an operations state changed (maintenance, kill switches), secret keys changed, or the worker groups changed. */
-export type ChangeTopic = 'iam' | 'sessions' | 'operations' | 'secrets' | 'worker-groups';
+/** What replicas tell each other: IAM facts changed, a user's sessions were ended, an operations state changed (maintenance, kill switches), secret keys changed, the worker groups changed, or tenants or tenant access changed. */
+export type ChangeTopic = 'iam' | 'sessions' | 'operations' | 'secrets' | 'worker-groups' | 'tenants';
 export type ChangeListener = (payload: string) => void;
 
 export interface ChangeFeed {

@@ -272,6 +272,29 @@ export interface WorkerGroupNamespacesTable {
   group_id: string;
 }
 
+/** Tenants (migration 009): where each keeps its Kestra data; the password is sealed (crypto/envelope.ts). */
+export interface TenantsTable {
+  id: string;
+  name: string;
+  mode: 'INSTANCE' | 'NAMESPACE';
+  /** INSTANCE: the tenant's own Kestra; null for `main`, which is Perch's configured Kestra. */
+  kestra_url: string | null;
+  kestra_username: string | null;
+  /** Sealed at { table: 'tenants', column: 'kestra_password', id }. */
+  kestra_password: string | null;
+  /** NAMESPACE: the roots the tenant owns, JSON `string[]`. */
+  namespaces: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Who may enter a tenant (EE's tenant access). */
+export interface TenantAccessTable {
+  tenant_id: string;
+  user_id: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -288,6 +311,8 @@ export interface Database {
   audit_ship_cursors: AuditShipCursorsTable;
   sso_identities: SsoIdentitiesTable;
   sso_logins: SsoLoginsTable;
+  tenants: TenantsTable;
+  tenant_access: TenantAccessTable;
   namespaces: NamespacesTable;
   namespace_secrets: NamespaceSecretsTable;
   secret_backends: SecretBackendsTable;

@@ -36,7 +36,8 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PerchContext, bundle
 
   // What the screens show beside Kestra: announcements (the config file's, then the API's), maintenance, links, tenants.
   app.get('/perch/api/ui-config', async (request, reply) => {
-    const tenantId = request.principal?.tenantId ?? DEFAULT_TENANT;
+    const principal = request.principal;
+    const tenantId = principal?.tenantId ?? DEFAULT_TENANT;
     const now = new Date();
     const maintenance = await readMaintenance(ctx.db);
     const inMaintenance = ui.maintenance.active || maintenance.phase !== 'off';
@@ -45,7 +46,9 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PerchContext, bundle
       inMaintenance,
       maintenanceMessage: maintenance.message ?? ui.maintenance.message ?? null,
       rightSidebar: { customLinks: ui.links },
-      tenants: [{ id: tenantId, name: tenantId }],
+      // The switcher lists the tenants this person may enter (tenants/tenant-directory.ts).
+      tenants: principal ? ctx.tenants.enterable(principal).map((t) => ({ id: t.id, name: t.name })) : [{ id: tenantId, name: tenantId }],
+      currentTenant: tenantId,
     };
     return reply.header('cache-control', 'no-store').send(body);
   });

@@ -127,7 +127,8 @@ async function wantedGroupChange(db: Store, userId: string | null, body: { tenan
 
 /** `ApiUser` with the user's groups. */
 async function apiUser(ctx: PerchContext, user: UserRow) {
-  return toApiUser(user, await groupsOfUser(ctx.db, user.id));
+  // EE's `ApiUser.tenants`: the tenants the user has access to.
+  return { ...toApiUser(user, await groupsOfUser(ctx.db, user.id)), tenants: ctx.tenants.tenantsOf(user.id).map((t) => ({ id: t.id, name: t.name })) };
 }
 
 export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): void {
@@ -159,6 +160,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
       await writeGroupChange(trx, DEFAULT_TENANT, created.id, groups);
       return created;
     }).catch(emailTakenAsConflict(body.email));
+    ctx.tenants.granted(user.tenant_id, user.id);
     indexGroupChange(ctx, DEFAULT_TENANT, user.id, groups);
     await bindDefaultRole(ctx, user.id, user.tenant_id);
     return reply.code(201).send(await apiUser(ctx, user));
@@ -246,7 +248,9 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
   // The signed-in person.
   app.get('/api/v1/me', async (request) => {
     const { userId, tenantId } = request.principal!;
-    return { ...toApiMe(await mustFindUser(ctx.db, userId)), permissions: ctx.authz.effective(tenantId, userId) };
+    // EE's `ApiMe.tenants`: the tenants this person may enter (what the tenant switcher lists).
+    const tenants = ctx.tenants.enterable(request.principal!).map((t) => ({ id: t.id, name: t.name, logo: null }));
+    return { ...toApiMe(await mustFindUser(ctx.db, userId)), tenants, selectedTenant: tenantId, permissions: ctx.authz.effective(tenantId, userId) };
   });
 
   app.patch('/api/v1/me', async (request) => {

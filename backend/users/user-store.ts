@@ -52,7 +52,10 @@ export function createUser(db: Store, user: NewUser): Promise<UserRow> {
     type: 'STANDARD',
     description: null,
   };
-  return db.insertInto('users').values(row).execute().then(() => row);
+  // A person may enter their own tenant (tenant access, migration 009).
+  return db.insertInto('users').values(row).execute()
+    .then(() => db.insertInto('tenant_access').values({ tenant_id: row.tenant_id, user_id: row.id, created_at: now }).execute())
+    .then(() => row);
 }
 
 export function findUserById(db: Store, id: string): Promise<UserRow | undefined> {

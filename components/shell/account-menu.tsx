@@ -84,10 +84,19 @@ export function AccountMenu({ context }: { context: FeatureContext }) {
     }
   };
 
-  const switchTenant = (tenant: string) => {
+  // The stock UI always works in `main`: the session selects the tenant Perch routes it to.
+  const current = config?.currentTenant ?? context.tenant;
+  const switchTenant = async (tenant: string) => {
     close();
-    // A full load: Kestra's stores and Perch's session are per tenant.
-    if (tenant !== context.tenant) browser.assign(uiPath(route.path, tenant) + (route.query.size ? `?${route.query.toString()}` : ''));
+    if (tenant === current) return;
+    setFailure(null);
+    try {
+      await send('put', '/api/v1/me/tenant', { tenantId: tenant });
+      // A full load of the same page: Kestra's stores hold the tenant left.
+      browser.assign(uiPath(route.path, context.tenant) + (route.query.size ? `?${route.query.toString()}` : ''));
+    } catch (error) {
+      setFailure(strings.topBar.switchFailed(error instanceof Error ? error.message : String(error)));
+    }
   };
 
   return (
@@ -147,8 +156,8 @@ export function AccountMenu({ context }: { context: FeatureContext }) {
               <ul role="group" aria-label={strings.topBar.tenant}>
                 {tenants.map((tenant) => (
                   <li key={tenant.id} role="none">
-                    <button type="button" role="menuitemradio" tabIndex={-1} aria-checked={tenant.id === context.tenant} class={ITEM} onClick={() => switchTenant(tenant.id)}>
-                      <span aria-hidden="true" class="w-4">{tenant.id === context.tenant ? '✓' : ''}</span>
+                    <button type="button" role="menuitemradio" tabIndex={-1} aria-checked={tenant.id === current} class={ITEM} onClick={() => void switchTenant(tenant.id)}>
+                      <span aria-hidden="true" class="w-4">{tenant.id === current ? '✓' : ''}</span>
                       {tenant.name}
                     </button>
                   </li>

@@ -74,7 +74,11 @@ async function dumpStore(settings: Pick<PerchConfig, 'databaseUrl' | 'dataDir'>)
 }
 
 // Rows beyond what a fresh store holds: a seeded table's migration rows do not count.
-const rowCount = (dump: Record<string, unknown[]>) => Object.entries(dump).reduce((n, [table, rows]) => n + (SEEDED_TABLES[table] ? 0 : rows.length), 0);
+const rowCount = (dump: Record<string, Record<string, unknown>[]>) =>
+  Object.entries(dump).reduce((n, [table, rows]) => {
+    const seed = SEEDED_TABLES[table]?.seed;
+    return n + rows.filter((row) => !seed || String(row[seed.column]) !== String(seed.value)).length;
+  }, 0);
 
 /** What a Kestra double holds of what a backup covers: flows' current sources, files, folders, KV, trigger states. */
 function kestraState(kestra: KestraDouble) {

@@ -23,6 +23,8 @@ from kestrapy.models.create_api_token_request import CreateApiTokenRequest
 from kestrapy.models.apps_controller_api_bulk_operation_request import AppsControllerApiBulkOperationRequest
 from kestrapy.models.banner import Banner
 from kestrapy.models.kill_switch import KillSwitch
+from kestrapy.models.iam_tenant_access_controller_api_create_tenant_access_request import IAMTenantAccessControllerApiCreateTenantAccessRequest
+from kestrapy.models.tenant import Tenant
 
 TENANT = "main"
 # The owner signs in with Basic credentials (a person's own, which may mint tokens); programs use tokens.
@@ -210,6 +212,43 @@ def namespaces_and_secrets():
     }
 
 
+def tenants():
+    """Tenants and tenant access (issue 20): Perch's `isolation` rides in the Tenant's additional properties."""
+    tenant_id = f"sdk-{suffix}"
+    tenant = Tenant(id=tenant_id, name="SDK tenant", deleted=False)
+    tenant.additional_properties = {"isolation": {"mode": "NAMESPACE", "namespaces": [f"sdk{suffix}"]}}
+    created = client.tenants.create_tenant(tenant)
+    read = client.tenants.tenant(tenant_id)
+    renamed = Tenant(id=tenant_id, name="SDK tenant 2", deleted=False)
+    updated = client.tenants.update_tenant(tenant_id, renamed)
+    searched = client.tenants.search_tenants(page=1, size=100)
+    person = client.users.create_user(IAMUserControllerApiCreateOrUpdateUserRequest(email=f"sdk-member-{suffix}@example.com"))
+    client.tenant_access.create_tenant_access_by_email(tenant_id, IAMTenantAccessControllerApiCreateTenantAccessRequest(email=person.email))
+    again = status_of(lambda: client.tenant_access.create_tenant_access_by_email(tenant_id, IAMTenantAccessControllerApiCreateTenantAccessRequest(email=person.email)))
+    listed = client.tenant_access.list_tenant_access(tenant_id, page=1, size=10)
+    entry = client.tenant_access.tenant_access(person.id, tenant_id)
+    found = client.tenant_access.autocomplete_tenant_access(tenant_id, {"q": "sdk-member", "existingOnly": True})
+    client.tenant_access.delete_tenant_access(person.id, tenant_id)
+    client.tenant_access.create_tenant_access(person.id, tenant_id)
+    held = status_of(lambda: client.tenants.delete_tenant(tenant_id))
+    client.tenant_access.delete_tenant_access(person.id, tenant_id)
+    client.tenants.delete_tenant(tenant_id)
+    gone = status_of(lambda: client.tenants.tenant(tenant_id))
+    client.users.delete_user(person.id)
+    return {
+        "created": created.id,
+        "isolation": read.additional_properties.get("isolation"),
+        "renamed": updated.name,
+        "searched": any(t.id == tenant_id for t in searched.results),
+        "again": again,
+        "listed": [u.id for u in listed.results] == [person.id],
+        "entryTenant": entry.tenant_id,
+        "found": [u.id for u in found] == [person.id],
+        "heldDelete": held,
+        "gone": gone,
+    }
+
+
 SCENARIOS = {
     "apps": apps,
     "operations": operations,
@@ -220,6 +259,7 @@ SCENARIOS = {
     "invitations": invitations,
     "audit-logs": audit_logs,
     "flows-and-executions": flows_and_executions,
+    "tenants": tenants,
 }
 
 if __name__ == "__main__":

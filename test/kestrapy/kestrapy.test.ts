@@ -65,6 +65,14 @@ describe.skipIf('missing' in python)('kestrapy 2.0.3 against Perch', () => {
     expect(await drive('apps')).toEqual({ name: 'Second', tags: ['SDK'], searched: true, catalog: true, disabledEnabled: false, exportIsZip: true, imported: 1, gone: 404 });
   });
 
+  it('tenants and tenant access (issue 20): create, read, update, search; grant by email and id, list, read, autocomplete, revoke; delete', async () => {
+    const result = await drive('tenants');
+    expect(result).toMatchObject({ renamed: 'SDK tenant 2', searched: true, again: 409, listed: true, found: true, heldDelete: 409, gone: 404 });
+    expect(result.created).toMatch(/^sdk-[0-9a-f]{8}$/);
+    expect(result.entryTenant).toBe(result.created);
+    expect(result.isolation).toEqual({ mode: 'NAMESPACE', namespaces: [expect.stringMatching(/^sdk[0-9a-f]{8}$/)] });
+  });
+
   it('audit logs: what the other scenarios did is there, in a page kestrapy reads', async () => {
     const result = await drive('audit-logs');
     expect(result.total).toBeGreaterThan(0);

@@ -7,6 +7,7 @@ import * as onboarding from './005-onboarding.js';
 import * as sso from './006-sso.js';
 import * as auditShipping from './007-audit-shipping.js';
 import * as auditIndexOrder from './008-audit-index-order.js';
+import * as tenants from './009-tenants.js';
 import * as namespacesAndSecrets from './010-namespaces-and-secrets.js';
 import * as operations from './011-operations.js';
 import * as apps from './012-apps.js';
@@ -22,6 +23,7 @@ export const migrations: Record<string, Migration> = {
   '006-sso': sso,
   '007-audit-shipping': auditShipping,
   '008-audit-index-order': auditIndexOrder,
+  '009-tenants': tenants,
   '010-namespaces-and-secrets': namespacesAndSecrets,
   '011-operations': operations,
   '012-apps': apps,

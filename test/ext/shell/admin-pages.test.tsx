@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/preact';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/preact';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { uiConfig } from '../../../components/app/session';
 import appsPage from '../../../components/features/apps-page';
@@ -8,6 +8,10 @@ import tenantsPage from '../../../components/features/tenants-page';
 import { at, json, mockFetch, person, uiConfigOf } from './fixtures';
 
 const owner = person({ superAdmin: true });
+const TENANTS = {
+  main: { id: 'main', name: 'Main', deleted: false, isolation: { mode: 'INSTANCE', kestraUrl: null, username: null } },
+  acme: { id: 'acme', name: 'Acme', deleted: false, isolation: { mode: 'INSTANCE', kestraUrl: 'http://k.acme', username: 'perch@acme.io' } },
+};
 
 afterEach(() => {
   uiConfig.value = null;
@@ -73,11 +77,71 @@ describe('operations on the instance page', () => {
 });
 
 describe('tenants and apps pages', () => {
-  it('lists the tenants with the current one marked', () => {
-    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }] });
+  it('lists the tenants with their mode, their Kestra’s health and members, the session’s one marked', async () => {
+    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }], currentTenant: 'acme' });
+    mockFetch((url) => {
+      if (url.pathname === '/api/v1/tenants/search') return { results: [TENANTS.main, TENANTS.acme], total: 2 };
+      if (url.pathname.endsWith('/health')) return url.pathname.includes('acme') ? { tenantId: 'acme', kestraUrl: 'http://k.acme', ready: false, reason: 'unreachable' } : { tenantId: 'main', kestraUrl: 'http://k', ready: true };
+      if (url.pathname.endsWith('/tenant-access')) return { results: [], total: url.pathname.includes('acme') ? 3 : 7 };
+      return json({ message: 'unexpected' }, 500);
+    });
     render(<>{tenantsPage.render(at('/ui/main/admin/tenants/list', owner))}</>);
-    expect(screen.getAllByTestId('tenant-row').map((r) => r.textContent)).toEqual(['mainMainCurrent']);
-    expect(screen.getByText(/multi-tenancy/)).toBeTruthy();
+    await waitFor(() => expect(screen.getAllByTestId('tenant-members').map((r) => r.textContent)).toEqual(['7', '3']));
+    await waitFor(() => expect(screen.getAllByTestId('tenant-row')[1]!.textContent).toContain('Not answering'));
+    const [main, acme] = screen.getAllByTestId('tenant-row').map((r) => r.textContent);
+    expect(main).toContain('Perch’s configured Kestra');
+    expect(main).not.toContain('Current');
+    expect(acme).toMatch(/Own Kestra \(instance\)\s*http:\/\/k\.acme/);
+    expect(acme).toContain('Current');
+  });
+
+  it('creates an INSTANCE tenant from the form', async () => {
+    uiConfig.value = uiConfigOf();
+    const bodies: unknown[] = [];
+    const api = mockFetch(async (url, request) => {
+      if (request.method === 'POST') {
+        bodies.push(await request.clone().json());
+        return TENANTS.acme;
+      }
+      if (url.pathname === '/api/v1/tenants/search') return { results: [TENANTS.main], total: 1 };
+      if (url.pathname.endsWith('/health')) return { tenantId: 'main', kestraUrl: 'http://k', ready: true };
+      return { results: [], total: 0 };
+    });
+    render(<>{tenantsPage.render(at('/ui/main/admin/tenants/list', owner))}</>);
+    fireEvent.click(await screen.findByTestId('tenant-create'));
+    const form = screen.getByTestId('tenant-form');
+    const type = (label: string, value: string) => fireEvent.input(within(form).getByLabelText(label), { target: { value } });
+    type('Id', 'acme');
+    type('Name', 'Acme');
+    type('Kestra URL', 'http://k.acme');
+    type('Kestra username', 'perch@acme.io');
+    type('Kestra password', 's3cret-Pass');
+    fireEvent.submit(form);
+    await waitFor(() => expect(bodies).toEqual([{ id: 'acme', name: 'Acme', isolation: { mode: 'INSTANCE', kestraUrl: 'http://k.acme', username: 'perch@acme.io', password: 's3cret-Pass' } }]));
+    expect(api.requests.some((r) => r.method === 'POST' && new URL(r.url).pathname === '/api/v1/tenants')).toBe(true);
+  });
+
+  it('deleting a tenant that still holds data asks for its id, then deletes with the confirmation', async () => {
+    uiConfig.value = uiConfigOf();
+    const deletes: string[] = [];
+    mockFetch((url, request) => {
+      if (request.method === 'DELETE') {
+        deletes.push(url.search);
+        return url.searchParams.get('confirm') === 'acme' ? json(null, 204) : json({ message: 'Tenant acme still holds 2 members', holds: { members: 2 } }, 409);
+      }
+      if (url.pathname === '/api/v1/tenants/search') return { results: [TENANTS.main, TENANTS.acme], total: 2 };
+      if (url.pathname.endsWith('/health')) return { tenantId: 'x', kestraUrl: 'http://k', ready: true };
+      return { results: [], total: 2 };
+    });
+    render(<>{tenantsPage.render(at('/ui/main/admin/tenants/list', owner))}</>);
+    const rows = await screen.findAllByTestId('tenant-row');
+    expect(within(rows[0]!).queryByTestId('tenant-delete')).toBeNull();
+    fireEvent.click(within(rows[1]!).getByTestId('tenant-delete'));
+    fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(screen.getByTestId('tenant-holds').textContent).toContain('2 members'));
+    fireEvent.input(screen.getByLabelText('Type acme to confirm'), { target: { value: 'acme' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(deletes).toEqual(['', '?confirm=acme']));
   });
 
   it('are shown only to whom they concern', () => {

@@ -93,13 +93,28 @@ describe('the account menu in the top bar', () => {
     expect(link.getAttribute('rel')).toContain('noopener');
   });
 
-  it('switching tenant loads the same page in the other tenant', () => {
-    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }, { id: 'acme', name: 'Acme' }] });
+  it('switching tenant selects it for the session (no sign-out), then reloads the same page, which the stock UI keeps under main', async () => {
+    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }, { id: 'acme', name: 'Acme' }], currentTenant: 'main' });
+    const bodies: unknown[] = [];
+    const api = mockFetch(async (_url, request) => {
+      bodies.push(await request.clone().json());
+      return { tenantId: 'acme' };
+    });
     const assign = vi.spyOn(browser, 'assign').mockImplementation(() => {});
     render(<AccountMenu context={at('/ui/main/flows?scope=USER', ada)} />);
     fireEvent.click(menuButton());
     fireEvent.click(screen.getByRole('menuitemradio', { name: /Acme/ }));
-    expect(assign).toHaveBeenCalledWith('/ui/acme/flows?scope=USER');
+    await waitFor(() => expect(assign).toHaveBeenCalledWith('/ui/main/flows?scope=USER'));
+    expect(api.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual(['PUT /api/v1/me/tenant']);
+    expect(bodies).toEqual([{ tenantId: 'acme' }]);
+  });
+
+  it('marks the session’s tenant as current, whatever the URL says', () => {
+    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }, { id: 'acme', name: 'Acme' }], currentTenant: 'acme' });
+    render(<AccountMenu context={at('/ui/main/flows', ada)} />);
+    fireEvent.click(menuButton());
+    expect(screen.getByRole('menuitemradio', { name: /Acme/ }).getAttribute('aria-checked')).toBe('true');
+    expect(screen.getByRole('menuitemradio', { name: /Main/ }).getAttribute('aria-checked')).toBe('false');
   });
 
   it('signs out through Perch and goes to its sign-in page', async () => {
