@@ -9,6 +9,8 @@ import { reviewCleanPlugin } from './components/extension/review-clean';
  * /perch/ext/perch.js: it runs in the page's own world and uses no extension API, so the server
  * can inject it for teams that install nothing.
  */
+const ICONS = Object.fromEntries([16, 32, 48, 96, 128].map((size) => [String(size), `icon/${size}.png`]));
+
 export default defineConfig({
   manifestVersion: 3,
   // Explicit imports everywhere: the same modules are compiled by tsc and vitest without WXT's globals.
@@ -21,6 +23,9 @@ export default defineConfig({
     description: 'Enterprise screens (IAM, audit log, tenants) inside the Kestra UI, backed by a Perch server.',
     // The Perch address is set on the options page; only that origin is then requested, at runtime.
     permissions: ['storage', 'scripting'],
+    // public/icon/*.png, drawn from docs/extension/icon.svg (npm run icons).
+    icons: ICONS,
+    action: { default_icon: ICONS, default_title: 'Perch for Kestra' },
     optional_host_permissions: ['http://*/*', 'https://*/*'],
     ...(browser === 'firefox'
       ? {

@@ -42,6 +42,21 @@ describe('the built extension', () => {
     expect(settings.gecko_android).toEqual({ strict_min_version: '142.0' });
   });
 
+  it('carries icons of 16 to 128 px for the manifest and the toolbar action, in both builds', async () => {
+    const sizes = ['16', '32', '48', '96', '128'];
+    for (const dir of [CHROME_BUILD, FIREFOX_BUILD]) {
+      const manifest = await manifestOf(dir);
+      expect(Object.keys(manifest.icons)).toEqual(sizes);
+      expect(manifest.action.default_icon).toEqual(manifest.icons);
+      for (const size of sizes) {
+        const png = await readFile(path.join(dir, manifest.icons[size]));
+        // PNG signature, then the IHDR chunk's width and height.
+        expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+        expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([Number(size), Number(size)]);
+      }
+    }
+  });
+
   it('keeps the screens bundle within 120 KB gzip', async () => {
     const code = await readFile(SCREENS_BUNDLE);
     const gzipped = gzipSync(code, { level: 9 }).byteLength;
