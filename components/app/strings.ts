@@ -472,6 +472,18 @@ export const strings = {
     remove: 'Forget this address',
     removed: 'The extension is inactive.',
   },
+  popup: {
+    unset: 'The Perch address is not set.',
+    noAccess: (origin: string) => `Access to ${origin} was not granted.`,
+    unreachable: (origin: string) => `${origin} does not answer.`,
+    onPerch: (origin: string) => `This tab is Kestra behind your Perch (${origin}).`,
+    elsewhere: (origin: string) => `This tab is not your Perch (${origin}).`,
+    signedIn: (who: string) => `Signed in as ${who}.`,
+    signedOut: 'Not signed in.',
+    openKestra: 'Open Kestra',
+    signIn: 'Sign in',
+    options: 'Options',
+  },
 };
 
 export type Strings = typeof strings;

@@ -4,20 +4,14 @@ import { strings } from '../app/strings';
 import { Button } from '../ui/button';
 import { TextField } from '../ui/field';
 import { PERCH_ORIGIN_KEY, SYNC_MESSAGE, perchOrigin } from './perch-origin';
+import { usePrefersDark } from './prefers-dark';
 
 /** Where a person sets the Perch address; access to that origin (and nothing broader) is asked for here. */
 export function OptionsPage() {
   const [address, setAddress] = useState('');
   const [error, setError] = useState<string | undefined>();
   const [status, setStatus] = useState<string | undefined>();
-  // No Kestra page here to take the theme from: follow the browser's.
-  const [dark, setDark] = useState(() => matchMedia('(prefers-color-scheme: dark)').matches);
-  useEffect(() => {
-    const query = matchMedia('(prefers-color-scheme: dark)');
-    const follow = () => setDark(query.matches);
-    query.addEventListener('change', follow);
-    return () => query.removeEventListener('change', follow);
-  }, []);
+  const dark = usePrefersDark();
   useEffect(() => {
     void browser.storage.local.get(PERCH_ORIGIN_KEY).then((stored) => {
       const origin = stored[PERCH_ORIGIN_KEY];
