@@ -30,7 +30,7 @@ export function mutationConfig(name) {
     jsonReporter: { fileName: `reports/mutation/${name}.json` },
     clearTextReporter: { allowEmojis: false, logTests: false, reportScoreTable: true, reportMutants: true },
     // The sandbox copy needs sources and tests only (reports and a killed run's leftovers stay out).
-    ignorePatterns: ['/reports', '/docs', '/dist', '/data', '/.output', '/.wxt', '/.venv-kestrapy', '/test-output', '/test/kestra/.jars'],
+    ignorePatterns: ['/reports', '/docs', '/dist', '/data', '/.output', '/.wxt', '/.venv-*', '/test-output', '/test/kestra/.jars'],
     cleanTempDir: true,
     thresholds: { high: 95, low: 85, break: null },
   };
