@@ -36,7 +36,7 @@ export interface LoginFailuresTable {
   locked_until: number | null;
 }
 
-/** Rate-limit counters (migration 015): one row per bucket, client address and fixed window. */
+/** Rate-limit counters (migration 015): one row per bucket and client address, for its current window. */
 export interface RateLimitsTable {
   bucket: string;
   client: string;
