@@ -14,7 +14,7 @@ import { findApp, findRun, insertRun, sourceOf, type AppRow } from './app-store.
 import { encodeForm, ReadForm } from './bodies.js';
 import { inputDefsOf, readInputs, renderInputFields, type InputDef } from './input-form.js';
 import { AppKestraClient, KestraUnavailable, type KestraExecution, type KestraFlow } from './kestra-client.js';
-import { AddressRateLimit } from './rate-limit.js';
+import { StoreRateLimit } from '../store/rate-limits.js';
 
 /*
  * The pages people use (issue 23, points 2 and 3): `/ui/{tenant}/apps/{uid}` (EE's app address) shows
@@ -70,7 +70,7 @@ const appUrlOf = (ctx: PerchContext, request: FastifyRequest, row: AppRow) =>
 export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void {
   const kestra = new AppKestraClient(ctx);
   app.addHook('onClose', () => kestra.close());
-  const limit = new AddressRateLimit(ctx.config.apps.submissionsPerMinute);
+  const limit = new StoreRateLimit(ctx.db, 'app-submissions', ctx.config.apps.submissionsPerMinute);
 
   app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
     if (!request.url.startsWith('/ui/')) throw error;
@@ -96,7 +96,7 @@ export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void 
   const csrfField = (token: string) => `<input type="hidden" name="_csrf" value="${token}">`;
 
   /** A write on an app page: same-origin, carrying the page's token, within the address's rate. */
-  const checkWrite = (request: FastifyRequest): ReadForm => {
+  const checkWrite = async (request: FastifyRequest): Promise<ReadForm> => {
     const problem = csrfProblem(ctx, request);
     if (problem) throw new PageError(403, problem);
     if (!(request.body instanceof ReadForm)) throw new PageError(415, 'The form must be sent as multipart/form-data.');
@@ -105,7 +105,7 @@ export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void 
     if (expected.length === 0 || sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
       throw new PageError(403, 'This form has expired or did not come from this page: open the app again and resend it.');
     }
-    const allowed = limit.take(request.clientAddress ?? 'unknown');
+    const allowed = await limit.take(request.clientAddress ?? 'unknown');
     if (!allowed.ok) throw new PageError(429, `Too many submissions from your address: try again in ${allowed.retryAfterSeconds} seconds.`, allowed.retryAfterSeconds);
     return request.body;
   };
@@ -166,7 +166,7 @@ export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void 
       const loaded = await loadApp(ctx, request, reply);
       if (!loaded) return reply;
       const { row, app: source } = loaded;
-      const form = checkWrite(request);
+      const form = await checkWrite(request);
       if (!blocksFor(source, 'OPEN').some((b) => /CreateExecution(Form|Button)$/.test(b.type))) throw new PageError(403, 'This app starts no execution.');
       const flow = await mustFlow(row);
       const read = readInputs(inputDefsOf(flow.inputs), form.parts);
@@ -278,7 +278,7 @@ export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void 
     scope.post('/ui/:tenant/apps/:id/runs/:token/cancel', optional, async (request, reply) => {
       const run = await runOf(request, reply);
       if (!run) return reply;
-      checkWrite(request);
+      await checkWrite(request);
       const execution = await kestra.execution(run.executionId);
       if (!execution) throw new PageError(404, 'This run no longer exists in Kestra.');
       if (!blocksFor(run.app, stageOf(execution.state.current)).some((b) => b.type.endsWith('.CancelExecutionButton'))) throw new PageError(403, 'This app offers no cancelling at this stage.');
@@ -350,7 +350,7 @@ export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void 
     scope.post('/ui/:tenant/apps/:id/approvals/:executionId', optional, async (request, reply) => {
       const loaded = await approverApp(request, reply);
       if (!loaded) return reply;
-      const form = checkWrite(request);
+      const form = await checkWrite(request);
       const decision = form.field('_decision') === 'kill' ? 'kill' : 'resume';
       const comment = (form.field('_comment') ?? '').slice(0, MAX_COMMENT);
       const { execution, onResume } = await pausedOf(loaded.row, paramsOf(request).executionId!);

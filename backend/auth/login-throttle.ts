@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Store } from '../store/database.js';
+import { StoreRateLimit } from '../store/rate-limits.js';
 
 export interface ThrottleSettings {
   maxFailures: number;
@@ -30,31 +31,23 @@ export function throttledAnswer(attempt: PasswordAttempt, now = Date.now()): { m
 }
 
 /**
- * Two brakes on password guessing: a per-account temporary lock kept in the store (it survives
- * restarts and is shared by replicas) and a per-IP budget kept in memory.
+ * Two brakes on password guessing, both kept in the store (they survive restarts and are shared by
+ * replicas): a per-account temporary lock and a per-IP budget.
  */
 export class LoginThrottle {
-  private readonly ipWindows = new Map<string, { startedAt: number; attempts: number }>();
+  private readonly ipLimit: StoreRateLimit;
 
   constructor(
     private readonly db: Store,
     private readonly settings: ThrottleSettings,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.ipLimit = new StoreRateLimit(db, 'sign-in', settings.perIpPerMinute, now);
+  }
 
   /** Counts one attempt from this IP; false when the IP is over its budget. */
-  allowIp(ip: string): boolean {
-    const now = this.now();
-    if (this.ipWindows.size > 10_000) {
-      for (const [key, w] of this.ipWindows) if (now - w.startedAt >= 60_000) this.ipWindows.delete(key);
-    }
-    const window = this.ipWindows.get(ip);
-    if (!window || now - window.startedAt >= 60_000) {
-      this.ipWindows.set(ip, { startedAt: now, attempts: 1 });
-      return true;
-    }
-    window.attempts++;
-    return window.attempts <= this.settings.perIpPerMinute;
+  async allowIp(ip: string): Promise<boolean> {
+    return (await this.ipLimit.take(ip)).ok;
   }
 
   /** Epoch ms until which the account is locked, or null. */
@@ -100,7 +93,7 @@ export class LoginThrottle {
    * Every route that takes a password goes through here, so none is a way around the lock.
    */
   async attempt(ip: string, email: string, check: () => Promise<boolean>): Promise<PasswordAttempt> {
-    if (!this.allowIp(ip)) return { outcome: 'ipLimited' };
+    if (!(await this.allowIp(ip))) return { outcome: 'ipLimited' };
     const until = await this.lockedUntil(email);
     if (until) return { outcome: 'locked', until };
     if (!(await check())) return { outcome: 'wrong', lockedUntil: await this.recordFailure(email) };

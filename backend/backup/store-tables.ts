@@ -23,6 +23,7 @@ export const TRANSIENT_TABLES: Record<string, string> = {
   sessions: 'sign-in sessions: everyone signs in again on the restored Perch',
   sso_logins: 'single sign-on attempts in flight',
   login_failures: 'lockout counters of failed sign-ins',
+  rate_limits: 'per-address rate-limit counters of the current minute',
 };
 
 /**

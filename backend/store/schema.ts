@@ -36,6 +36,14 @@ export interface LoginFailuresTable {
   locked_until: number | null;
 }
 
+/** Rate-limit counters (migration 015): one row per bucket and client address, for its current window. */
+export interface RateLimitsTable {
+  bucket: string;
+  client: string;
+  window_start: number;
+  count: number;
+}
+
 /** IAM (migration 002). Role ids are unique per tenant; permissions are JSON `{RESOURCE: [ACTION…]}`. */
 export interface RolesTable {
   id: string;
@@ -299,6 +307,7 @@ export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   login_failures: LoginFailuresTable;
+  rate_limits: RateLimitsTable;
   roles: RolesTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;

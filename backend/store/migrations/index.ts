@@ -12,6 +12,7 @@ import * as namespacesAndSecrets from './010-namespaces-and-secrets.js';
 import * as operations from './011-operations.js';
 import * as apps from './012-apps.js';
 import * as workerGroups from './014-worker-groups.js';
+import * as rateLimits from './015-rate-limits.js';
 
 /** Every migration, in order. A new one is one file plus one line here. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '011-operations': operations,
   '012-apps': apps,
   '014-worker-groups': workerGroups,
+  '015-rate-limits': rateLimits,
 };
