@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { flowGenerationPromptSchema, type AiProviderConfig, type AiProviderResponse, type FlowGenerationPrompt } from '../../lib/schemas/ai.js';
-import { AddressRateLimit } from '../apps/rate-limit.js';
+import { StoreRateLimit } from '../store/rate-limits.js';
 import type { AuditEntry } from '../audit/audit-log.js';
 import { actorOf, chainOf, outcomeOf, requestFields } from '../audit/entry-fields.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
@@ -44,7 +44,8 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
   const executions = new ExecutionNamespaceLookup(target.url, target.authorization, target.timeout);
   const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([target.url, ...ctx.config.kestra.internalHosts]));
   const keys = new ProviderKeys();
-  const perPerson = new AddressRateLimit(ctx.config.ai.requestsPerMinute);
+  // Counted in the store: replicas share one budget per person.
+  const perPerson = new StoreRateLimit(ctx.db, 'ai-generate', ctx.config.ai.requestsPerMinute);
   app.addHook('onClose', async () => {
     await kestra.close();
     await executions.close();
@@ -70,7 +71,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
       const provider = providerFor(ctx, body.providerId);
       record.provider = provider;
       const principal = principalOf(request);
-      const allowed = perPerson.take(principal.userId);
+      const allowed = await perPerson.take(principal.userId);
       if (!allowed.ok) {
         reply.header('retry-after', String(allowed.retryAfterSeconds));
         throw new HttpError(429, `Too many AI requests: at most ${ctx.config.ai.requestsPerMinute} per minute per person`);
