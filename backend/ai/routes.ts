@@ -42,7 +42,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
   const target = kestraTarget(ctx.config.kestra);
   // The proxy's own decision for a flow save; flow saves never look an execution up, but the authorizer takes a lookup.
   const executions = new ExecutionNamespaceLookup(target.url, target.authorization, target.timeout);
-  const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([target.url, ...ctx.config.kestra.internalHosts]));
+  const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([target.url, ...ctx.config.kestra.internalHosts]), ctx.secretKeys, ctx.workerGroups);
   const keys = new ProviderKeys();
   // Counted in the store: replicas share one budget per person.
   const perPerson = new StoreRateLimit(ctx.db, 'ai-generate', ctx.config.ai.requestsPerMinute);
