@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { postgresAvailable, storeTargets } from '../support/databases.js';
-import { Browser, startPerch, type RunningPerch } from '../support/perch.js';
+import { Browser, startReplicaPair, type RunningPerch } from '../support/perch.js';
 
 const postgres = storeTargets().find((t) => t.name === 'postgres')!;
 
@@ -13,10 +13,7 @@ describe.skipIf(!postgresAvailable())('several Perch replicas on PostgreSQL', ()
 
   beforeAll(async () => {
     kestra = await startKestraDouble();
-    const databaseUrl = await postgres.url();
-    const kestraConfig = { url: kestra.url, username: kestra.username, password: kestra.password };
-    a = await startPerch({ databaseUrl, config: { kestra: kestraConfig } });
-    b = await startPerch({ databaseUrl, withAdmin: false, config: { kestra: kestraConfig } });
+    [a, b] = await startReplicaPair(await postgres.url(), { url: kestra.url, username: kestra.username, password: kestra.password });
   });
   afterAll(async () => {
     await a?.close();

@@ -55,6 +55,23 @@ export async function startPerch(options: { databaseUrl?: string; config?: Perch
   };
 }
 
+/**
+ * Two Perch replicas on one PostgreSQL database in front of one Kestra, as deploy/swarm runs them:
+ * the second starts without creating the owner, and both share the audit key and the master key.
+ */
+export async function startReplicaPair(databaseUrl: string, kestra: { url: string; username: string; password: string }): Promise<[RunningPerch, RunningPerch]> {
+  const keys = await mkdtemp(path.join(tmpdir(), 'perch-keys-'));
+  const config = { kestra, audit: { keyFile: path.join(keys, 'audit.key') }, encryption: { masterKeyFile: path.join(keys, 'master.key') } };
+  const a = await startPerch({ databaseUrl, config });
+  const b = await startPerch({ databaseUrl, withAdmin: false, config });
+  const closeB = b.close;
+  b.close = async () => {
+    await closeB();
+    await rm(keys, { recursive: true, force: true });
+  };
+  return [a, b];
+}
+
 export interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
