@@ -59,7 +59,10 @@ describe('operations on the instance page', () => {
     let entered: unknown;
     const api = mockFetch((url, request) => {
       if (url.pathname === '/api/v1/instance/maintenance/enter') return request.json().then((body) => (entered = body, { ...NOT_IN_MAINTENANCE, maintenance: true, ready: true, disabledTriggers: 2 }));
-      return instanceApi({ status: 'UP', setupRequired: false, kestra: { reachable: true } }, { '/api/v1/banners/search': [banner], '/api/v1/kill-switches/search': [killSwitch] })(url);
+      return instanceApi(
+        { status: 'UP', setupRequired: false, kestra: { reachable: true } },
+        { '/api/v1/banners/search': [banner], '/api/v1/kill-switches/search': [killSwitch], '/api/v1/me': owner, '/perch/api/ui-config': uiConfigOf({ inMaintenance: true, maintenanceMessage: 'Back at noon' }) },
+      )(url);
     });
     uiConfig.value = uiConfigOf();
     render(<>{instancePage.render(at('/ui/main/admin/instance', owner))}</>);
@@ -72,6 +75,8 @@ describe('operations on the instance page', () => {
     fireEvent.input(screen.getByLabelText('Notice shown to everyone (optional)'), { target: { value: 'Back at noon' } });
     fireEvent.click(screen.getByTestId('confirm'));
     await waitFor(() => expect(entered).toEqual({ message: 'Back at noon' }));
+    // The page reloads the session's configuration, so everyone's banner follows (and nothing is left in flight).
+    await waitFor(() => expect(uiConfig.value?.maintenanceMessage).toBe('Back at noon'));
     expect(api.urls().filter((u) => u.pathname === '/api/v1/instance/maintenance/enter')).toHaveLength(1);
   });
 });
