@@ -274,7 +274,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerUiRoutes(app, ctx, screens);
   registerScreenPages(app, ctx, screens);
   registerAccountRoutes(app, ctx);
-  registerApps(app, ctx);
+  registerApps(app, ctx, [killSwitches, maintenance]);
   registerWorkerGroups(app, ctx);
   registerAi(app, ctx);
   const lane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes, admissions: [killSwitches, maintenance] });

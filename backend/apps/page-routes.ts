@@ -15,6 +15,7 @@ import { encodeForm, ReadForm } from './bodies.js';
 import { inputDefsOf, readInputs, renderInputFields, type InputDef } from './input-form.js';
 import { AppKestraClient, KestraUnavailable, type KestraExecution, type KestraFlow } from './kestra-client.js';
 import { StoreRateLimit } from '../store/rate-limits.js';
+import type { Admission } from '../proxy/admission.js';
 
 /*
  * The pages people use (issue 23, points 2 and 3): `/ui/{tenant}/apps/{uid}` (EE's app address) shows
@@ -67,7 +68,7 @@ const appUrlOf = (ctx: PerchContext, request: FastifyRequest, row: AppRow) =>
   `${ctx.config.publicUrl ?? `${ctx.cookies.secure ? 'https' : 'http'}://${request.headers.host ?? ''}`}/ui/${row.tenant_id}/apps/${row.uid}`;
 
 /** Registers the pages on `app`: a scope of their own (its error handler answers pages), whose body parsers read forms. */
-export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void {
+export function registerAppPages(app: FastifyInstance, ctx: PerchContext, admissions: readonly Admission[] = []): void {
   const kestra = new AppKestraClient(ctx);
   app.addHook('onClose', () => kestra.close());
   const limit = new StoreRateLimit(ctx.db, 'app-submissions', ctx.config.apps.submissionsPerMinute);
@@ -171,6 +172,14 @@ export function registerAppPages(app: FastifyInstance, ctx: PerchContext): void 
       const flow = await mustFlow(row);
       const read = readInputs(inputDefsOf(flow.inputs), form.parts);
       if (Object.keys(read.errors).length > 0) return openPage(reply, request, row, source, { values: read.values, errors: read.errors, message: 'Some fields need attention.' }, 422);
+      // Maintenance and kill switches stop an app's new execution as they stop the API's.
+      for (const admission of admissions) {
+        const refused = admission.refusesNewExecution(row.namespace, row.flow_id);
+        if (!refused) continue;
+        await audit(request, row, refused.status, { operation: 'createExecution', refusedBy: 'Perch', message: refused.message });
+        if (refused.retryAfter) reply.header('retry-after', String(refused.retryAfter));
+        return openPage(reply, request, row, source, { values: read.values, message: refused.message }, refused.status);
+      }
       let execution: KestraExecution;
       try {
         execution = await kestra.createExecution(row.namespace, row.flow_id, encodeForm(read.parts), row.uid);

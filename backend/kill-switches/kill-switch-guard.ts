@@ -6,7 +6,7 @@ import type { PerchContext } from '../context.js';
 import type { KestraClient } from '../maintenance/kestra-client.js';
 import { isNewWork } from '../maintenance/stopped-work.js';
 import { announceOperations, followOperations } from '../maintenance/operations-feed.js';
-import type { Admission, AdmissionCall } from '../proxy/admission.js';
+import type { Admission, AdmissionCall, NewExecutionRefusal } from '../proxy/admission.js';
 import { listKillSwitches } from './kill-switch-store.js';
 import { inWindow, matches, toRule, type KillSwitchRule, type Target } from './kill-switch-rules.js';
 import { executionsToStop, killExecutions } from './running-executions.js';
@@ -117,6 +117,11 @@ export class KillSwitchGuard implements Admission {
       .header('cache-control', 'no-store')
       .send({ message: `Refused by kill switch "${rule.name}" (${rule.evaluationType}): no new execution starts in its scope until it ends or is disabled`, killSwitch: rule.id });
     return true;
+  }
+
+  refusesNewExecution(namespace: string, flowId: string): NewExecutionRefusal | null {
+    const rule = this.rules.find((r) => matches(r, { namespaces: [namespace], flowId, newExecution: true }, Date.now()));
+    return rule ? { status: 403, message: `Refused by kill switch "${rule.name}" (${rule.evaluationType}): no new execution starts in its scope until it ends or is disabled` } : null;
   }
 }
 

@@ -3,7 +3,7 @@ import { actorOf, requestFields } from '../audit/entry-fields.js';
 import { matchPolicy } from '../authz/policy-map.js';
 import type { PerchContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
-import type { Admission, AdmissionCall } from '../proxy/admission.js';
+import type { Admission, AdmissionCall, NewExecutionRefusal } from '../proxy/admission.js';
 import type { MaintenanceStatus } from '../../lib/schemas/operations.js';
 import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import { KestraFailure, type KestraClient } from './kestra-client.js';
@@ -218,6 +218,12 @@ export class MaintenanceMode implements Admission {
     }
     reply.code(202).header('cache-control', 'no-store').send({ message: 'The instance is in maintenance: this request is held and will be sent to Kestra, in order, when maintenance ends', held: true, position: seq });
     return true;
+  }
+
+  /** An app's submission is refused while in maintenance (never held: the app's page follows the run it starts). */
+  refusesNewExecution(): NewExecutionRefusal | null {
+    if (!this.active) return null;
+    return { status: 503, message: 'The instance is in maintenance: no new execution starts until it ends. Try again later.', retryAfter: Math.ceil(this.ctx.config.maintenance.retryAfter / 1000) };
   }
 
   private refuse(reply: AdmissionCall['reply'], message: string): void {

@@ -27,4 +27,16 @@ export interface Admission {
   concerns(row: PolicyRow): boolean;
   /** True when it answered the call itself (refused, or held): nothing goes to Kestra. */
   stops(call: AdmissionCall): Promise<boolean>;
+  /**
+   * For an execution Perch starts itself (an app's form): the refusal, if this feature stops new
+   * executions of `flowId` in `namespace` now; null otherwise. From memory.
+   */
+  refusesNewExecution(namespace: string, flowId: string): NewExecutionRefusal | null;
+}
+
+export interface NewExecutionRefusal {
+  status: number;
+  message: string;
+  /** Seconds, for a Retry-After. */
+  retryAfter?: number;
 }

@@ -338,3 +338,50 @@ describe('apps pages', () => {
     expect(down.text).toContain('Kestra, which runs this app, cannot be reached right now');
   });
 });
+
+describe('apps pages, maintenance and kill switches (issue 22)', () => {
+  it("refuses an app's new execution in maintenance (503) and under a kill switch on its namespace (403), audited, nothing reaching Kestra", async () => {
+    const { kestra, perch, admin, close } = await startBehindKestra('PT2S');
+    try {
+      kestra.addFlow(FLOW);
+      const created = await admin.fetch('POST', '/api/v1/main/apps', { body: formApp('ops-app', 'PUBLIC'), headers: yaml });
+      expect(created.status, created.text).toBe(200);
+      const uid = created.json.uid as string;
+      const visitor = new Visitor(perch);
+      const parts = [{ name: 'count', data: '1' }, { name: 'color', data: 'red' }, { name: 'report', filename: 'r.csv', data: 'a\n' }];
+      const submit = async () => {
+        await visitor.page(`/ui/main/apps/${uid}`);
+        return visitor.submit(`/ui/main/apps/${uid}`, parts);
+      };
+
+      expect((await admin.fetch('POST', '/api/v1/instance/maintenance/enter', { json: {} })).status).toBe(200);
+      kestra.clear();
+      const inMaintenance = await submit();
+      expect(inMaintenance.status).toBe(503);
+      expect(inMaintenance.headers['retry-after']).toBeDefined();
+      expect(inMaintenance.text).toContain('The instance is in maintenance');
+      expect(createCalls(kestra)).toHaveLength(0);
+      expect((await admin.fetch('POST', '/api/v1/instance/maintenance/exit')).status).toBe(200);
+
+      const rule = await admin.fetch('POST', '/api/v1/kill-switches', { json: { name: 'stop team', namespace: 'company', startDate: new Date(Date.now() - 1000).toISOString(), evaluationType: 'KILL' } });
+      expect(rule.status, rule.text).toBe(200);
+      kestra.clear();
+      const killed = await submit();
+      expect(killed.status).toBe(403);
+      expect(killed.text).toContain('Refused by kill switch &quot;stop team&quot;');
+      expect(createCalls(kestra)).toHaveLength(0);
+      expect((await admin.fetch('DELETE', `/api/v1/kill-switches/${rule.json.id}`)).status).toBeLessThan(300);
+
+      // Neither in force: the same form starts the flow.
+      expect((await submit()).status).toBe(303);
+      expect(createCalls(kestra)).toHaveLength(1);
+      const refusals = await perch.perch.ctx.db.selectFrom('audit_log').select(['details']).where('resource_type', '=', 'APP').execute();
+      expect(refusals.map((r) => JSON.parse(r.details as string)).filter((d) => d.refusedBy === 'Perch').map((d) => d.message)).toEqual([
+        expect.stringContaining('in maintenance'),
+        expect.stringContaining('kill switch "stop team"'),
+      ]);
+    } finally {
+      await close();
+    }
+  });
+});
