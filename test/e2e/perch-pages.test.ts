@@ -75,7 +75,8 @@ describe.skipIf(!haveChromium)('Perch’s own pages with Kestra down', () => {
     await signInAt(page, perch.url, '/perch/account', PLAIN_EMAIL, PLAIN_PASSWORD);
     await page.locator('#perch-account').waitFor({ timeout: 15_000 });
     expect(await page.locator('[data-testid=password-rules]').textContent()).toContain('at least 12 characters');
-    expect(await page.locator('[data-testid=own-groups]').textContent()).toBe('You are in no group.');
+    // The groups load after the screen appears.
+    await expect.poll(() => page.locator('[data-testid=own-groups]').textContent()).toBe('You are in no group.');
 
     await page.click('[data-testid=token-create]');
     await page.getByLabel('Token name', { exact: true }).fill('my-ci');
