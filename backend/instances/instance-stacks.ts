@@ -1,5 +1,5 @@
 import { execFile as execFileCb } from 'node:child_process';
-import { cp, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
@@ -24,7 +24,10 @@ const instanceSchema = z.object({
   port: z.number().int().min(1).max(65535),
   adminEmail: z.email(),
   kestraVersion: z.string(),
-  mode: z.literal('standalone'),
+  /** `standalone`: the client's own Perch only; `tenant`: also a tenant of a central Perch. */
+  mode: z.enum(['standalone', 'tenant']),
+  /** A `tenant` stack's central Perch, and the URL that Perch reaches the client's Kestra at. */
+  tenant: z.object({ server: z.string(), kestraUrl: z.string() }).optional(),
   created: z.string(),
 });
 export type Instance = z.infer<typeof instanceSchema>;
@@ -34,7 +37,16 @@ export interface NewInstance {
   adminEmail: string;
   port?: number;
   kestraVersion?: string;
+  /** Given: the stack is registered as a tenant of `server` (a fifth step, backend/instances/tenant-registration.ts). */
+  tenant?: { server: string; kestraUrl?: string };
 }
+
+/** The Kestra account a client's stack generates (compose.yaml's default user, its secret file). */
+export const KESTRA_USERNAME = 'perch@kestra.local';
+export const KESTRA_PASSWORD_FILE = 'secrets/kestra_basic_auth_password.txt';
+/** A tenant stack publishes its Kestra for the central Perch on the client's Perch port + 1000. */
+export const KESTRA_PORT_OFFSET = 1000;
+const TENANT_OVERRIDE = 'compose.override.yaml';
 
 /** What a step reports: `[n/total] what` lines, shown as they happen. */
 export type Progress = (line: string) => void;
@@ -67,20 +79,46 @@ export async function listInstances(root: string): Promise<Instance[]> {
 }
 
 /**
+ * What `newInstance` will write for `wanted`, found without writing anything: its port (kept, chosen
+ * or the next free one) and, for a tenant, the Kestra URL its central Perch is given.
+ */
+export async function planInstance(root: string, wanted: NewInstance): Promise<{ instance: Instance; previous?: Instance }> {
+  const client = clientNameSchema.parse(wanted.client);
+  const all = await listInstances(root);
+  const others = all.filter((i) => i.client !== client);
+  const previous = all.find((i) => i.client === client);
+  const port = wanted.port ?? previous?.port ?? nextFreePort(others);
+  const clash = others.find((i) => i.port === port);
+  if (clash) throw new InstanceError(`port ${port} is already ${clash.client}'s: choose another with --port`);
+  // Made standalone again, a tenant's stack would stop publishing the Kestra its central Perch uses.
+  if (previous?.tenant && !wanted.tenant) {
+    throw new InstanceError(`${client} is a tenant of ${previous.tenant.server}: give --server ${previous.tenant.server} (and --api-token) to bring it up to date; nothing was changed`);
+  }
+  const kestraUrl = wanted.tenant?.kestraUrl ?? previous?.tenant?.kestraUrl ?? `http://127.0.0.1:${port + KESTRA_PORT_OFFSET}`;
+  const instance: Instance = {
+    client,
+    port,
+    adminEmail: wanted.adminEmail,
+    kestraVersion: wanted.kestraVersion ?? previous?.kestraVersion ?? 'v2.0',
+    mode: wanted.tenant ? 'tenant' : 'standalone',
+    ...(wanted.tenant ? { tenant: { server: wanted.tenant.server, kestraUrl } } : {}),
+    created: previous?.created ?? new Date().toISOString(),
+  };
+  return { instance, previous };
+}
+
+/**
  * Makes (or brings up to date) a client's stack in `root/<client>`. Returns the instance and, the
  * first time only, the first administrator's password (it is never shown again).
  */
 export async function newInstance(root: string, wanted: NewInstance, progress: Progress): Promise<{ instance: Instance; created: boolean; adminPassword?: string }> {
-  const client = clientNameSchema.parse(wanted.client);
+  const { instance } = await planInstance(root, wanted);
+  const { client, port } = instance;
   const folder = path.join(root, client);
-  const others = (await listInstances(root)).filter((i) => i.client !== client);
-  const previous = (await listInstances(root)).find((i) => i.client === client);
-  const port = wanted.port ?? previous?.port ?? nextFreePort(others);
-  const clash = others.find((i) => i.port === port);
-  if (clash) throw new InstanceError(`port ${port} is already ${clash.client}'s: choose another with --port`);
   const leftBehind: string[] = [];
+  const total = wanted.tenant ? 5 : 4;
   const step = async (n: number, what: string, work: () => Promise<void>) => {
-    progress(`[${n}/4] ${what}`);
+    progress(`[${n}/${total}] ${what}`);
     try {
       await work();
     } catch (error) {
@@ -101,15 +139,7 @@ export async function newInstance(root: string, wanted: NewInstance, progress: P
     await execFile('sh', [path.join(folder, 'make-secrets.sh')], { timeout: 30_000 });
     leftBehind.push(path.join(folder, 'secrets'));
   });
-  const instance: Instance = {
-    client,
-    port,
-    adminEmail: wanted.adminEmail,
-    kestraVersion: wanted.kestraVersion ?? previous?.kestraVersion ?? 'v2.0',
-    mode: 'standalone',
-    created: previous?.created ?? new Date().toISOString(),
-  };
-  await step(4, 'settings (.env, instance.json)', async () => {
+  await step(4, `settings (.env, instance.json${wanted.tenant ? `, ${TENANT_OVERRIDE}` : ''})`, async () => {
     const env = [
       `COMPOSE_PROJECT_NAME=perch-${client}`,
       `PERCH_PORT=${port}`,
@@ -118,12 +148,45 @@ export async function newInstance(root: string, wanted: NewInstance, progress: P
       `PERCH_SOURCE=${PROJECT_ROOT}`,
       `PERCH_IMAGE=perch:local`,
       `KESTRA_VERSION=${instance.kestraVersion}`,
+      `KESTRA_ADMIN_EMAIL=${KESTRA_USERNAME}`,
+      ...(wanted.tenant ? [`KESTRA_PORT=${port + KESTRA_PORT_OFFSET}`] : []),
     ];
     await writeFile(path.join(folder, '.env'), `${env.join('\n')}\n`);
+    // Compose reads compose.override.yaml next to compose.yaml: only a tenant stack publishes its Kestra.
+    if (wanted.tenant) await writeFile(path.join(folder, TENANT_OVERRIDE), tenantOverride(wanted.tenant.server));
+    else await rm(path.join(folder, TENANT_OVERRIDE), { force: true });
     await writeFile(path.join(folder, 'instance.json'), `${JSON.stringify(instance, null, 2)}\n`);
   });
   const adminPassword = hadAdminPassword ? undefined : await readFile(path.join(folder, 'secrets/perch_admin_password.txt'), 'utf8');
   return { instance, created, adminPassword };
+}
+
+/**
+ * A tenant stack's Kestra published for the central Perch (on the loopback interface unless
+ * KESTRA_BIND says otherwise), through kestra-egress: the backplane network stays internal.
+ */
+function tenantOverride(server: string): string {
+  return [
+    `# Written by \`perch instance new --server\`: the central Perch (${server}) reaches this Kestra, a tenant of it,`,
+    '# on KESTRA_PORT with the Basic credentials in secrets/. Set KESTRA_BIND in .env to publish it on another interface.',
+    'services:',
+    '  kestra:',
+    '    ports:',
+    '      - "${KESTRA_BIND:-127.0.0.1}:${KESTRA_PORT}:8080"',
+    '',
+  ].join('\n');
+}
+
+/** The Basic credentials of a client's Kestra, read from its stack (never printed, never in argv). */
+export async function kestraCredentials(root: string, client: string): Promise<{ username: string; password: string }> {
+  const password = (await readFile(path.join(root, clientNameSchema.parse(client), KESTRA_PASSWORD_FILE), 'utf8')).trim();
+  if (!password) throw new InstanceError(`${KESTRA_PASSWORD_FILE} of ${client} is empty`);
+  return { username: KESTRA_USERNAME, password };
+}
+
+/** One client's stack, if `root` holds it. */
+export async function findInstance(root: string, client: string): Promise<Instance | undefined> {
+  return (await listInstances(root)).find((i) => i.client === client);
 }
 
 function nextFreePort(others: Instance[]): number {
@@ -134,14 +197,15 @@ function nextFreePort(others: Instance[]): number {
 }
 
 /** Moves a client's stack to `root/.removed/<client>-<time>`: its secrets and backups stay. */
-export async function removeInstance(root: string, client: string, progress: Progress): Promise<string> {
+export async function removeInstance(root: string, client: string, progress: Progress, stepsBefore = 0): Promise<string> {
   const name = clientNameSchema.parse(client);
   const folder = path.join(root, name);
   if (!(await exists(path.join(folder, 'instance.json')))) throw new InstanceError(`no instance ${name} in ${root}`);
   const kept = path.join(root, REMOVED_FOLDER, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  progress(`[1/2] folder ${path.join(root, REMOVED_FOLDER)}`);
+  const total = stepsBefore + 2;
+  progress(`[${stepsBefore + 1}/${total}] folder ${path.join(root, REMOVED_FOLDER)}`);
   await mkdir(path.dirname(kept), { recursive: true });
-  progress(`[2/2] moving ${folder} to ${kept} (secrets and backups kept)`);
+  progress(`[${total}/${total}] moving ${folder} to ${kept} (secrets and backups kept)`);
   await rename(folder, kept);
   return kept;
 }

@@ -6,12 +6,17 @@ import { formatAnswer, formatJson } from '../cli-output.js';
  * `perch` commands that act on a running Perch through its API, for CI jobs and scripts: every
  * call carries `Authorization: Bearer <token>` and goes through the same RBAC as a person's.
  */
-interface RemoteOptions {
+export interface RemoteOptions {
   server?: string;
   apiToken?: string;
 }
 
-export class RemoteError extends Error {}
+export class RemoteError extends Error {
+  /** The status Perch answered, when it answered. */
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
 
 function connection(options: RemoteOptions): { server: string; token: string } {
   const server = options.server ?? process.env.PERCH_SERVER;
@@ -64,7 +69,7 @@ export async function callPerch(options: RemoteOptions, method: string, path: st
   if (res.statusCode < 200 || res.statusCode >= 300) {
     const location = res.headers.location;
     const message = res.statusCode < 400 ? `a redirect${location ? ` to ${String(location)}` : ''}, which is not followed (is --server right?)` : ((parsed as { message?: string } | null)?.message ?? text);
-    throw new RemoteError(`${method} ${path} answered ${res.statusCode}: ${message}`);
+    throw new RemoteError(`${method} ${path} answered ${res.statusCode}: ${message}`, res.statusCode);
   }
   return parsed;
 }
