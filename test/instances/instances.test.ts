@@ -114,6 +114,14 @@ describe('client stacks', () => {
     const config = YAML.parse(stdout);
     expect(config.services.perch.ports).toEqual([expect.objectContaining({ published: 9100, target: 8090 })]);
     expect(config.services.perch.environment.PERCH_ADMIN_EMAIL).toBe('ops@acme.example');
+    expect(config.services.kestra.ports).toBeUndefined();
+    // A tenant stack: Compose merges compose.override.yaml, publishing Kestra on loopback for the central Perch.
+    await newInstance(root, { client: 'globex', adminEmail: 'it@globex.example', port: 9200, tenant: { server: 'http://central.example' } }, progress);
+    const tenant = YAML.parse((await execFile(cli[0]!, [...cli.slice(1), 'config'], { cwd: path.join(root, 'globex'), timeout: 30_000 })).stdout);
+    // Compose versions answer the long form or keep the short one: both say the same binding.
+    const published = (tenant.services.kestra.ports as (string | { host_ip: string; published: string; target: number })[]).map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.host_ip}:${p.published}:${p.target}`));
+    expect(published).toEqual(['127.0.0.1:10200:8080']);
+    expect(tenant.services.kestra.environment.KESTRA_CONFIGURATION).toContain('username: perch@kestra.local');
   });
 });
 
