@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { ApiTargetHealth, ApiWorkerGroup } from '../../lib/schemas/worker-groups';
 import { ApiError } from '../app/api';
 import { strings } from '../app/strings';
-import { useLoad } from '../operations/use-load';
+import { useEditableList } from '../operations/use-load';
 import { Button } from '../ui/button';
 import { ConfirmDialog } from '../ui/confirm-dialog';
 import { TextField } from '../ui/field';
@@ -145,13 +145,7 @@ function GroupCard({ group, onEdit, onDelete, onChecked }: { group: ApiWorkerGro
 
 /** Worker groups on the Instance page (issue 25): the registry, its targets' health, and its editing. */
 export function WorkerGroupsPanel() {
-  const list = useLoad(workerGroups.list);
-  const [editing, setEditing] = useState<ApiWorkerGroup | 'new' | null>(null);
-  const [deleting, setDeleting] = useState<ApiWorkerGroup | null>(null);
-  const saved = () => {
-    setEditing(null);
-    list.reload();
-  };
+  const { list, editing, setEditing, deleting, setDeleting, saved } = useEditableList(workerGroups.list);
   return (
     <div id="perch-worker-groups">
       <p class="text-zinc-600 dark:text-zinc-400">{s.intro}</p>
