@@ -240,6 +240,10 @@ export const configSchema = z
         retryAfter: durationMs.default(300_000),
       })
       .prefault({}),
+    /** Worker groups (issue 25): how often this replica checks every Docker target of the registry. */
+    workerGroups: z
+      .strictObject({ healthCheckInterval: durationMs.pipe(z.number().min(1000, 'must be at least PT1S')).default(30_000) })
+      .prefault({}),
     /** Delivery of namespace secrets to Kestra OSS (`perch secrets sync`, docs/secrets.md). */
     secrets: z
       .strictObject({
@@ -387,6 +391,7 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_UI_MAINTENANCE: 'ui.maintenance.active',
   PERCH_MAINTENANCE_ON_EXECUTION: 'maintenance.onExecution',
   PERCH_MAINTENANCE_RETRY_AFTER: 'maintenance.retryAfter',
+  PERCH_WORKER_GROUPS_HEALTH_CHECK_INTERVAL: 'workerGroups.healthCheckInterval',
 };
 
 export class ConfigError extends Error {}

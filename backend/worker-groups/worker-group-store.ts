@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { ApiWorkerGroup, CreateWorkerGroupRequest, UpdateWorkerGroupRequest, WorkerTarget } from '../../lib/schemas/worker-groups.js';
+import type { ApiTargetHealth, ApiWorkerGroup, CreateWorkerGroupRequest, UpdateWorkerGroupRequest, WorkerTarget } from '../../lib/schemas/worker-groups.js';
 import { conflict } from '../http/errors.js';
 import { isUniqueViolation } from '../iam/iam-store.js';
 import type { Database } from '../store/schema.js';
+import type { TargetHealth } from './target-health.js';
 
 /** A group with its targets (in the order given) and its namespaces (sorted). */
 export interface WorkerGroupRecord {
@@ -17,15 +18,25 @@ export interface WorkerGroupRecord {
 
 const iso = (ms: number) => new Date(Number(ms)).toISOString();
 
+/** A health check's result as the API answers it. */
+export function toApiTargetHealth(h: TargetHealth): ApiTargetHealth {
+  return { state: h.state, checkedAt: iso(h.checkedAt), ...(h.engine ? { engine: h.engine } : {}), ...(h.problem ? { problem: h.problem } : {}) };
+}
+
 /**
  * EE's `ApiWorkerGroup`: Perch has no worker queues and no registration tokens (it reaches its
  * targets itself), so both lists are empty, and no group is undeletable (there is no `default`).
+ * With `healthOf`, each target carries its last health check (the audit's states leave it out).
  */
-export function toApiWorkerGroup(g: WorkerGroupRecord): ApiWorkerGroup {
+export function toApiWorkerGroup(g: WorkerGroupRecord, healthOf?: (host: string) => TargetHealth | undefined): ApiWorkerGroup {
+  const targets = healthOf ? g.targets.map((t) => {
+    const health = healthOf(t.host);
+    return health ? { ...t, health: toApiTargetHealth(health) } : t;
+  }) : g.targets;
   return {
     id: g.id, name: g.name, ...(g.description !== null ? { description: g.description } : {}),
     subscriptions: [], tokens: [], deletable: true, createdAt: iso(g.createdAt), updatedAt: iso(g.updatedAt),
-    targets: g.targets, namespaces: g.namespaces,
+    targets, namespaces: g.namespaces,
   };
 }
 

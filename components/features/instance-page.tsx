@@ -4,7 +4,8 @@
  * Hooks for end-to-end tests: `#perch-instance`, `[data-testid=perch-status]`, `[data-testid=kestra-status]`,
  * `[data-testid=maintenance-state]`, `[data-testid=announcement]` rows, a "Refresh" button; the operations
  * panels (issue 22): `#perch-maintenance-control`, `#perch-banners` (`[data-testid=managed-banner]` rows),
- * `#perch-kill-switches` (`[data-testid=kill-switch]` rows).
+ * `#perch-kill-switches` (`[data-testid=kill-switch]` rows); worker groups (issue 25): `#perch-worker-groups`
+ * (`[data-testid=worker-group]` items, `[data-testid=worker-target]` rows, `[data-testid=worker-group-form]`).
  */
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
@@ -19,6 +20,7 @@ import { ErrorNotice, Loading } from '../ui/states';
 import { BannersPanel } from '../operations/banners-panel';
 import { KillSwitchesPanel } from '../operations/kill-switches-panel';
 import { MaintenancePanel } from '../operations/maintenance-panel';
+import { WorkerGroupsPanel } from '../worker-groups/worker-groups-panel';
 import { loadSession } from '../app/session';
 
 const s = strings.instance;
@@ -114,6 +116,11 @@ function InstancePage() {
           </Card>
           <Card title={strings.operations.killSwitches}>
             <KillSwitchesPanel />
+          </Card>
+        </div>
+        <div class="mt-4">
+          <Card title={strings.workerGroups.title}>
+            <WorkerGroupsPanel />
           </Card>
         </div>
       </Page>

@@ -6,7 +6,7 @@ import { ConfirmDialog } from '../ui/confirm-dialog';
 import { SelectField, TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { banners, isoOf } from './api';
-import { useLoad } from './use-load';
+import { useEditableList } from './use-load';
 
 const s = strings.operations;
 /** An ISO instant as a `datetime-local` value (local time, minutes). */
@@ -52,13 +52,7 @@ function BannerForm({ banner, onSaved, onCancel }: { banner?: ApiBanner; onSaved
 
 /** Announcements managed by API (EE: Instance → Announcements); the config file's stay listed above. */
 export function BannersPanel() {
-  const list = useLoad(banners.search);
-  const [editing, setEditing] = useState<ApiBanner | 'new' | null>(null);
-  const [deleting, setDeleting] = useState<ApiBanner | null>(null);
-  const saved = () => {
-    setEditing(null);
-    list.reload();
-  };
+  const { list, editing, setEditing, deleting, setDeleting, saved } = useEditableList(banners.search);
   return (
     <div id="perch-banners">
       {list.error !== undefined ? <ErrorNotice error={list.error} onRetry={list.reload} /> : !list.data ? <Loading /> : list.data.length === 0 ? (

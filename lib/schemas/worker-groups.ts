@@ -53,6 +53,21 @@ export const updateWorkerGroupRequestSchema = z.object({ name: z.string().min(1)
 export type CreateWorkerGroupRequest = z.infer<typeof createWorkerGroupRequestSchema>;
 export type UpdateWorkerGroupRequest = z.infer<typeof updateWorkerGroupRequestSchema>;
 
+/**
+ * What the last health check of a target saw (docs/design/worker-groups.md §7), absent before the
+ * first: RUNNING with the engine's versions, or UNREACHABLE with why.
+ */
+export const targetHealthSchema = z.object({
+  state: z.enum(['RUNNING', 'UNREACHABLE']),
+  checkedAt: z.string(),
+  engine: z.object({ version: z.string(), apiVersion: z.string(), os: z.string().optional(), arch: z.string().optional() }).optional(),
+  problem: z.string().optional(),
+});
+export type ApiTargetHealth = z.infer<typeof targetHealthSchema>;
+
+/** A target as the registry answers it: as written, with this replica's last health check. */
+export const apiWorkerTargetSchema = workerTargetSchema.extend({ health: targetHealthSchema.optional() });
+
 export const apiWorkerGroupSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -62,8 +77,9 @@ export const apiWorkerGroupSchema = z.object({
   deletable: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
-  targets: z.array(workerTargetSchema),
+  targets: z.array(apiWorkerTargetSchema),
   namespaces: z.array(z.string()),
 });
 export type ApiWorkerGroup = z.infer<typeof apiWorkerGroupSchema>;
-export type ApiWorkerGroupList = { workerGroups: ApiWorkerGroup[] };
+export const apiWorkerGroupListSchema = z.object({ workerGroups: z.array(apiWorkerGroupSchema) });
+export type ApiWorkerGroupList = z.infer<typeof apiWorkerGroupListSchema>;

@@ -125,8 +125,8 @@ describe('/perch/metrics', () => {
     const res = await exchange(`${perch.url}/perch/metrics`, 'GET', { headers: SCRAPE });
     for (const secret of [ADMIN_EMAIL, 'viewer@example.com', viewerId, 'company.team', '/api/v1', 'hello', TOKEN]) expect(res.text).not.toContain(secret);
     const labels = new Set([...res.text.matchAll(/[{,]([a-z_]+)="/g)].map((m) => m[1]));
-    // Bounded labels only (prom-client's default metrics add a few of their own, all fixed).
-    for (const label of labels) expect(['route', 'lane', 'status', 'decision', 'reason', 'kind', 'le', 'space', 'type', 'kind', 'version', 'major', 'minor', 'patch']).toContain(label);
+    // Bounded labels only (prom-client's default metrics add a few of their own, all fixed; `state`: a worker group target's running / unreachable / unknown).
+    for (const label of labels) expect(['route', 'lane', 'status', 'decision', 'reason', 'kind', 'le', 'space', 'type', 'kind', 'version', 'major', 'minor', 'patch', 'state']).toContain(label);
   });
 
   it('counts a refused Kestra call as a denial, by reason, and Kestra never hears of it', async () => {

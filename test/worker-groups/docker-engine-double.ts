@@ -15,7 +15,8 @@ export interface DockerEngineDouble {
 
 export const ENGINE_VERSION = { Platform: { Name: 'Docker Engine - Community' }, Version: '29.1.0', ApiVersion: '1.52', MinAPIVersion: '1.24', GitCommit: 'abc1234', GoVersion: 'go1.25.4', Os: 'linux', Arch: 'amd64', KernelVersion: '6.8.0', BuildTime: '2026-11-02T10:00:00.000000000+00:00', Components: [{ Name: 'Engine', Version: '29.1.0', Details: { ApiVersion: '1.52' } }] };
 
-export async function startDockerEngineDouble(mode: 'healthy' | 'failing', socketPath?: string): Promise<DockerEngineDouble> {
+/** `port`: listen on this loopback port (a double started again where a stopped one was). */
+export async function startDockerEngineDouble(mode: 'healthy' | 'failing', socketPath?: string, port = 0): Promise<DockerEngineDouble> {
   const calls: string[] = [];
   const server = http.createServer((req, res) => {
     calls.push(`${req.method} ${req.url}`);
@@ -30,7 +31,7 @@ export async function startDockerEngineDouble(mode: 'healthy' | 'failing', socke
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'page not found' }));
     }
   });
-  await new Promise<void>((resolve) => (socketPath ? server.listen(socketPath, resolve) : server.listen(0, '127.0.0.1', resolve)));
+  await new Promise<void>((resolve) => (socketPath ? server.listen(socketPath, resolve) : server.listen(port, '127.0.0.1', resolve)));
   const host = socketPath ? `unix://${socketPath}` : `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { host, calls, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

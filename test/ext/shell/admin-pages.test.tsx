@@ -20,12 +20,13 @@ afterEach(() => {
 
 const NOT_IN_MAINTENANCE = { maintenance: false, ready: false, services: { WEBSERVER: { total: 1, inMaintenance: 0 } }, onExecution: 'refuse', held: 0, disabledTriggers: 0, since: null, message: null };
 
-/** The operations panels' answers (issue 22); `health` answers /perch/health. */
+/** The operations panels' answers (issue 22) and the worker groups' (issue 25); `health` answers /perch/health. */
 const instanceApi = (health: unknown, overrides: Record<string, unknown> = {}) => (url: URL) => {
   const answers: Record<string, unknown> = {
     '/api/v1/instance/maintenance/status': NOT_IN_MAINTENANCE,
     '/api/v1/banners/search': [],
     '/api/v1/kill-switches/search': [],
+    '/api/v1/instance/worker-groups': { workerGroups: [] },
     ...overrides,
   };
   return url.pathname in answers ? answers[url.pathname] : health;
