@@ -162,17 +162,23 @@ describe('Kestra double: bulk operations (…/by-ids and …/by-query are operat
     expect((await call('POST', '/flows', flow('bulk.team', 'long', log('a') + log('b') + log('c') + log('d') + log('e') + log('f')), 'application/x-yaml')).status).toBe(200);
   });
 
-  it('deletes executions by ids: one unknown id refuses the whole list (422), else all go (BulkResponse)', async () => {
+  it('deletes executions by ids: one unknown id refuses the whole list (400, as the 2.0 controller answers), else all go (BulkResponse)', async () => {
     const id = await run('bulk.team', 'quick');
     await k.waitForExecution(id);
     const refused = await call('DELETE', '/executions/by-ids', [id, 'nope']);
-    expect(refused.status).toBe(422);
-    expect(refused.body.invalids).toEqual([{ message: 'execution not found', invalidValue: 'nope' }]);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({ message: 'invalid bulk delete', invalids: [{ message: 'execution not found', invalidValue: 'nope' }] });
     expect(k.getExecution(id)).toBeDefined();
     const deleted = await call('DELETE', '/executions/by-ids', [id]);
     expect(deleted).toMatchObject({ status: 200, body: { count: 1 } });
     expect(k.getExecution(id)).toBeUndefined();
     expect((await call('DELETE', '/executions/by-ids', 'not json')).status).toBe(400);
+    // A running execution is refused in the same words as a missing one, unless includeNonTerminated.
+    const running = await run('bulk.team', 'long');
+    const notYet = await call('DELETE', '/executions/by-ids', [running]);
+    expect(notYet).toMatchObject({ status: 400, body: { invalids: [{ message: 'execution not found', invalidValue: running }] } });
+    expect((await call('DELETE', `/executions/by-ids?includeNonTerminated=true`, [running])).status).toBe(200);
+    expect(k.getExecution(running)).toBeUndefined();
   });
 
   it('kills running executions by ids (202, an asynchronous operation) and refuses finished ones (400)', async () => {
