@@ -342,6 +342,17 @@ describe('Kestra double: flows, logs, files, secrets, concurrency limits', () =>
     expect((await call('GET', '/flows/deps.team/ghost/dependencies')).status).toBe(404);
   });
 
+  it('draws a 2.0 Flow trigger\'s dependsOn as a FLOW_TRIGGER edge from each flow an entry matches', async () => {
+    const trigger = 'triggers:\n  - id: after\n    type: io.kestra.plugin.core.trigger.Flow\n    dependsOn:\n      - namespace: dep2.team\n        flowId: up\n        states: [SUCCESS]\n';
+    expect((await call('POST', '/flows', flow('dep2.team', 'up', log('a')), 'application/x-yaml')).status).toBe(200);
+    expect((await call('POST', '/flows', flow('dep2.team', 'aside', log('a')), 'application/x-yaml')).status).toBe(200);
+    expect((await call('POST', '/flows', flow('dep2.other', 'down', log('a'), trigger), 'application/x-yaml')).status).toBe(200);
+    const edge = { source: 'main_dep2.team_up', target: 'main_dep2.other_down', relation: 'FLOW_TRIGGER' };
+    expect((await call('GET', '/flows/dep2.team/up/dependencies')).body.edges).toEqual([edge]);
+    expect((await call('GET', '/flows/dep2.team/aside/dependencies')).body.edges).toEqual([]);
+    expect((await call('GET', '/namespaces/dep2.other/dependencies')).body.edges).toEqual([edge]);
+  });
+
   it('lists the secrets\' keys, read-only, never their values', async () => {
     const res = await call('GET', '/secrets');
     expect(res).toMatchObject({ status: 200, body: { readOnly: true, results: [{ key: 'AWS_KEY' }, { key: 'SLACK_TOKEN' }], total: 2 } });
