@@ -353,6 +353,29 @@ describe('Kestra double: flows, logs, files, secrets, concurrency limits', () =>
     expect((await call('GET', '/namespaces/dep2.other/dependencies')).body.edges).toEqual([edge]);
   });
 
+  it('disables, unlocks and deletes listed triggers (202, counting only those acted on; unknown ones skipped)', async () => {
+    const schedules = 'triggers:\n  - id: a\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 2 * * *"\n  - id: b\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 3 * * *"\n';
+    expect((await call('POST', '/flows', flow('trig.bulk', 'timed', log('x'), schedules), 'application/x-yaml')).status).toBe(200);
+    const id = (triggerId: string) => ({ namespace: 'trig.bulk', flowId: 'timed', triggerId });
+    const states = async () => (await call('GET', '/triggers/trig.bulk/timed')).body.results.map((t: any) => [t.triggerId, t.disabled, t.locked]);
+
+    const off = await call('POST', '/triggers/set-disabled/by-triggers', { triggers: [id('a'), id('b'), id('ghost')], disabled: true });
+    expect(off).toMatchObject({ status: 202, body: { totalItems: 2, operationId: expect.any(String) } });
+    expect(await states()).toEqual([['a', true, false], ['b', true, false]]);
+    expect((await call('POST', '/triggers/set-disabled/by-triggers', { triggers: [id('a')] })).status).toBe(400);
+
+    k.lockTrigger('trig.bulk', 'timed', 'a');
+    const unlocked = await call('POST', '/triggers/unlock/by-triggers', [id('a'), id('b')]);
+    expect(unlocked).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    expect(await states()).toEqual([['a', true, false], ['b', true, false]]);
+
+    const deleted = await call('DELETE', '/triggers/delete/by-triggers', [id('b'), { namespace: 'trig.bulk', flowId: 'nope', triggerId: 'b' }]);
+    expect(deleted).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    // The deleted state starts afresh from the YAML; the other keeps its own.
+    expect(await states()).toEqual([['a', true, false], ['b', false, false]]);
+    expect((await call('DELETE', '/triggers/delete/by-triggers', 'not json')).status).toBe(400);
+  });
+
   it('lists the secrets\' keys, read-only, never their values', async () => {
     const res = await call('GET', '/secrets');
     expect(res).toMatchObject({ status: 200, body: { readOnly: true, results: [{ key: 'AWS_KEY' }, { key: 'SLACK_TOKEN' }], total: 2 } });
