@@ -376,6 +376,31 @@ describe('Kestra double: flows, logs, files, secrets, concurrency limits', () =>
     expect((await call('DELETE', '/triggers/delete/by-triggers', 'not json')).status).toBe(400);
   });
 
+  it('disables, unlocks and deletes the triggers a query selects (202, counting those acted on; others untouched)', async () => {
+    const schedules = 'triggers:\n  - id: a\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 2 * * *"\n  - id: b\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 3 * * *"\n';
+    expect((await call('POST', '/flows', flow('trigq.one', 'timed', log('x'), schedules), 'application/x-yaml')).status).toBe(200);
+    expect((await call('POST', '/flows', flow('trigq.two', 'timed', log('x'), schedules), 'application/x-yaml')).status).toBe(200);
+    const states = async (ns: string) => (await call('GET', `/triggers/${ns}/timed`)).body.results.map((t: any) => [t.triggerId, t.disabled, t.locked]);
+
+    const off = await call('POST', '/triggers/set-disabled/by-query?filters[namespace][EQUALS]=trigq.one');
+    expect(off).toMatchObject({ status: 202, body: { totalItems: 2, operationId: expect.any(String) } });
+    expect(await states('trigq.one')).toEqual([['a', true, false], ['b', true, false]]);
+    expect(await states('trigq.two')).toEqual([['a', false, false], ['b', false, false]]);
+    const on = await call('POST', '/triggers/set-disabled/by-query?filters[namespace][EQUALS]=trigq.one&filters[triggerId][EQUALS]=b&disabled=false');
+    expect(on).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    expect(await states('trigq.one')).toEqual([['a', true, false], ['b', false, false]]);
+
+    k.lockTrigger('trigq.two', 'timed', 'a');
+    const unlocked = await call('POST', '/triggers/unlock/by-query?filters[namespace][STARTS_WITH]=trigq.');
+    expect(unlocked).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    expect(await states('trigq.two')).toEqual([['a', false, false], ['b', false, false]]);
+
+    const deleted = await call('DELETE', '/triggers/delete/by-query?filters[namespace][EQUALS]=trigq.one&filters[q][EQUALS]=a');
+    expect(deleted).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    // The deleted state starts afresh from the YAML (enabled); the other keeps its own.
+    expect(await states('trigq.one')).toEqual([['a', false, false], ['b', false, false]]);
+  });
+
   it('lists the secrets\' keys, read-only, never their values', async () => {
     const res = await call('GET', '/secrets');
     expect(res).toMatchObject({ status: 200, body: { readOnly: true, results: [{ key: 'AWS_KEY' }, { key: 'SLACK_TOKEN' }], total: 2 } });
