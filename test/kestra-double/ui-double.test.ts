@@ -141,6 +141,12 @@ describe.skipIf(!haveChromium)('Kestra double: stock-UI stand-in in Chromium', (
     await refused.goto(`${k.url}/ui/main/flows`);
     await refused.waitForURL((url) => url.pathname === '/ui/main/setup');
     expect(await refused.locator('.el-notification').first().textContent()).toContain('refused');
+
+    // 2.0 at c94e7743 reads isBasicAuthInitialized from /configs itself: a /configs saying false goes to setup.
+    const unset = await newPage();
+    await unset.route('**/api/v1/configs', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"isBasicAuthInitialized":false}' }));
+    await unset.goto(`${k.url}/ui/main/flows`);
+    await unset.waitForURL((url) => url.pathname === '/ui/main/setup', { timeout: 10_000 });
   });
 
   it('renders the 1.x landmarks: vue-sidebar-menu with ids, the per-page TopNavBar, EmptyTemplate upsells', async () => {

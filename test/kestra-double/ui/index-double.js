@@ -385,11 +385,13 @@
   }
   async function boot() {
     // main.ts's router guard: /configs/login, then /configs; an error that is not a 401 (or a login
-    // config saying basic auth is not set up) sends the app to its setup page.
+    // config saying basic auth is not set up) sends the app to its setup page. The 2.0 line at c94e7743
+    // reads isBasicAuthInitialized from /configs itself: false there goes to setup too.
     const login = await call('/api/v1/configs/login');
     const initialized = login?.ok ? (await login.clone().json().catch(() => ({}))).isBasicAuthInitialized === true : login?.status === 401;
     const configs = initialized ? await call('/api/v1/configs') : undefined;
-    if (!configs || (!configs.ok && configs.status !== 401)) {
+    const configured = configs?.ok ? (await configs.clone().json().catch(() => ({}))).isBasicAuthInitialized === true : configs?.status === 401;
+    if (!configured) {
       const { tenant } = parse(location.pathname);
       push(href('setup', tenant));
       return;
