@@ -227,16 +227,23 @@ function walk(node: unknown, ctx: Ctx): void {
 
 /**
  * The parts of a Flow trigger that executions satisfy separately: its `conditions` list (all hold for
- * one execution), and each upstream flow and each `where` filter group of `preconditions`/`when`, which
+ * one execution), each upstream flow and each `where` filter group of `preconditions`/`when`, which
  * Kestra counts as independent conditions of one window (kestra core/.../trigger/Flow.java,
- * Preconditions.getConditions): any of them heard from every namespace makes the trigger hear it.
+ * Preconditions.getConditions), and each entry of 2.0's `dependsOn` (Flow.java @ c94e7743: one
+ * DependencyCondition per entry, its `namespace` compared for equality, none meaning any): any of them
+ * heard from every namespace makes the trigger hear it. A text `when` is 2.0's Pebble gate of every
+ * trigger (AbstractTrigger.when, ANDed with the rest): it narrows, so it is no group of its own.
  */
 function conditionGroups(trigger: YAMLMap): Node[] {
   const groups: Node[] = [];
   const conditions = trigger.get('conditions', true) as Node | undefined;
   if (conditions !== undefined) groups.push(conditions);
+  const dependsOn = trigger.get('dependsOn', true) as Node | undefined;
+  if (isSeq(dependsOn)) groups.push(...(dependsOn.items as Node[]));
+  else if (dependsOn !== undefined) groups.push(dependsOn);
   for (const key of ['preconditions', 'when']) {
     const pre = trigger.get(key, true);
+    if (key === 'when' && isScalar(pre) && typeof pre.value === 'string') continue;
     if (!isMap(pre)) { if (pre !== undefined) groups.push(pre as Node); continue; }
     for (const part of ['flows', 'where']) {
       const list = pre.get(part, true);
@@ -260,8 +267,8 @@ function bounds(group: Node, trigger: Ctx): boolean {
   return scratch.refs.some((r) => isListening(r) && r.namespace !== null);
 }
 
-/** The keys of a Flow trigger (1.x `conditions`, 2.0 `preconditions`/`when`) whose conditions must all hold. */
-const TRIGGER_CONDITION_KEYS: ReadonlySet<string> = new Set(['conditions', 'preconditions', 'when']);
+/** The keys of a Flow trigger (1.x `conditions`, 2.0 `preconditions`/`when`, later 2.0 `dependsOn`) whose conditions must all hold. */
+const TRIGGER_CONDITION_KEYS: ReadonlySet<string> = new Set(['conditions', 'preconditions', 'when', 'dependsOn']);
 
 /** Under an Or/Not/Multiple condition, or a filter group joined by OR, a namespace no longer bounds what is heard. */
 function widening(m: YAMLMap, type: string | null, ctx: Ctx): Ctx {

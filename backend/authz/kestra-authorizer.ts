@@ -302,8 +302,9 @@ export class KestraAuthorizer {
     if (reach.all) return verdict;
     const visible = (ns: string) => this.index.allows(tenantId, userId, row.resource, row.action, ns);
     if (targets.filters) {
-      const inBody = row.namespace.from === 'filtersBody';
-      // A {filters} body is bounded too: Kestra versions differ on whether such a call reads its body or its query.
+      // A {filters} body (the spec draws one) is bounded too, and so is the query, which Kestra's filter binder reads.
+      // The 2.0 UI sends no body at all (ui/src/stores/trigger.ts @ c94e7743): then only the query is bounded.
+      const inBody = row.namespace.from === 'filtersBody' && body !== undefined && body.length > 0;
       const narrowed = narrowQuery(call.query, reach.namespaces, inBody ? bodyNamespaceConditions(jsonBody()) : []);
       if (!narrowed.ok) throw new Refusal(400, narrowed.message);
       if (narrowed.scope.kind === 'none') {

@@ -448,7 +448,7 @@ const ROWS: readonly PolicyRow[] = [
   { method: 'PUT', path: '/api/v1/{tenant}/triggers/backfill/unpause', access: 'permission', resource: 'TRIGGER', action: 'BACKFILL', namespace: TRIGGER, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/triggers/backfill/unpause/by-query', access: 'permission', resource: 'TRIGGER', action: 'BACKFILL', namespace: FILTERS, list: 'byQuery' },
   { method: 'POST', path: '/api/v1/{tenant}/triggers/backfill/unpause/by-triggers', access: 'permission', resource: 'TRIGGER', action: 'BACKFILL', namespace: TRIGGER_REFS, list: 'byIds' },
-  { method: 'DELETE', path: '/api/v1/{tenant}/triggers/delete/by-query', access: 'permission', resource: 'TRIGGER', action: 'DELETE', namespace: { from: 'filtersBody' }, list: 'byQuery', note: 'The filters travel in a JSON body {filters}.' },
+  { method: 'DELETE', path: '/api/v1/{tenant}/triggers/delete/by-query', access: 'permission', resource: 'TRIGGER', action: 'DELETE', namespace: { from: 'filtersBody' }, list: 'byQuery', note: 'The spec draws the filters as a JSON body {filters}; Kestra reads the query (where the 2.0 UI puts them, with no body). Perch bounds both.' },
   { method: 'DELETE', path: '/api/v1/{tenant}/triggers/delete/by-triggers', access: 'permission', resource: 'TRIGGER', action: 'DELETE', namespace: TRIGGER_REFS, list: 'byIds' },
   { method: 'GET', path: '/api/v1/{tenant}/triggers/export/by-query/csv', access: 'permission', resource: 'TRIGGER', action: 'EXPORT', namespace: FILTERS, list: 'narrowQuery' },
   { method: 'GET', path: '/api/v1/{tenant}/triggers/search', access: 'permission', resource: 'TRIGGER', action: 'LIST', namespace: FILTERS, list: 'narrowQuery', responseNamespace: 'results[].state.namespace' },

@@ -11,7 +11,8 @@ import { uiPath } from '../app/routes';
  */
 const ITEM = '.ks-sidebar-item, .vsm--link';
 const LOCK_CLASSES = ['is-locked', 'locked', 'vsm--link_disabled'];
-const BADGE = '.lock-badge, .lock-icon, [title="Enterprise Edition"]';
+// 2.0: KsSideBarItem's LockOutline icon (design system @ c94e7743); ≤1.x: vue-sidebar-menu's lock badge.
+const BADGE = '.ks-sidebar-item__lock, .lock-badge, .lock-icon, [title="Enterprise Edition"]';
 
 export interface MenuEntry {
   id: string;

@@ -114,3 +114,42 @@ describe('plugin endpoints through Perch', () => {
     expect(reached(`/endpoints/preview/${mine}/tr1`)).toBe(2);
   });
 });
+
+describe('the trigger page\'s bulk calls by query through Perch, as the 2.0 UI sends them (filters in the query, no body)', () => {
+  const schedules = (namespace: string) =>
+    `id: timed\nnamespace: ${namespace}\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\ntriggers:\n  - id: nightly\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 2 * * *"\n`;
+  const mine = 'filters[namespace][EQUALS]=perch.team';
+
+  beforeAll(() => {
+    kestra.addFlow(schedules('perch.team'));
+    kestra.addFlow(schedules('other.team'));
+  });
+
+  it('lets an editor of a namespace disable, unlock and delete its triggers by query, and Kestra acts on them', async () => {
+    kestra.clear();
+    const off = await editor.fetch('POST', `/api/v1/main/triggers/set-disabled/by-query?${mine}&disabled=true`);
+    expect(off.status).toBe(202);
+    expect(off.json).toMatchObject({ totalItems: 1 });
+    kestra.lockTrigger('perch.team', 'timed', 'nightly');
+    const unlocked = await editor.fetch('POST', `/api/v1/main/triggers/unlock/by-query?${mine}`);
+    expect(unlocked.status).toBe(202);
+    expect(unlocked.json).toMatchObject({ totalItems: 1 });
+    const deleted = await editor.fetch('DELETE', `/api/v1/main/triggers/delete/by-query?${mine}`);
+    expect(deleted.status).toBe(202);
+    expect(deleted.json).toMatchObject({ totalItems: 1 });
+    const sent = kestra.requests.filter((r) => r.url.includes('/by-query'));
+    expect(sent.map((r) => r.url)).toEqual([
+      '/api/v1/main/triggers/set-disabled/by-query?disabled=true&filters[namespace][EQUALS]=perch.team',
+      '/api/v1/main/triggers/unlock/by-query?filters[namespace][EQUALS]=perch.team',
+      '/api/v1/main/triggers/delete/by-query?filters[namespace][EQUALS]=perch.team',
+    ]);
+    expect(sent[2]!.body.length).toBe(0);
+  });
+
+  it('refuses (403) a query reaching past the editor\'s namespace, and nothing reaches Kestra', async () => {
+    kestra.clear();
+    expect((await editor.fetch('DELETE', '/api/v1/main/triggers/delete/by-query?filters[namespace][EQUALS]=other.team')).status).toBe(403);
+    expect((await viewer.fetch('DELETE', `/api/v1/main/triggers/delete/by-query?${mine}`)).status).toBe(403);
+    expect(reached('/triggers/')).toBe(0);
+  });
+});

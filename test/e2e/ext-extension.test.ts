@@ -69,7 +69,7 @@ describe.skipIf(!haveChromium)('Perch’s screens from the browser extension', (
     const page = await browser.newPage();
     // The Kestra double's own UI (another port): the content script is registered for Perch's origin only.
     await page.goto(`${stack.kestra.url}/ui/main/flows`);
-    await page.waitForSelector('#app aside');
+    await page.waitForSelector('#app #side-menu');
     await page.waitForTimeout(500);
     expect(await page.evaluate(() => (window as unknown as { __perch?: unknown }).__perch === undefined && document.querySelectorAll('perch-root').length === 0)).toBe(true);
   });

@@ -18,9 +18,11 @@
  *    flow's concurrency limit), PAUSED resumes; any other state is answered unchanged.
  *  - unqueue: a QUEUED execution (else 409) goes to `state`: RUNNING (the default), CANCELLED or FAILED (another
  *    state, 422; the double checks it before anything changes, also for the bulk forms).
- *  - bulk: every id is checked first; any invalid one answers the violations (`BulkErrorResponse`) and changes
- *    nothing: 422 for delete (which answers `BulkResponse`), 400 for the asynchronous 2.0 operations, which answer
- *    202 and an `ApiAsyncOperationResponse` (the double completes them before answering).
+ *  - bulk: every id is checked first; any invalid one answers the violations (`BulkErrorResponse`, 400) and changes
+ *    nothing. Delete answers `BulkResponse`, and names a missing and a running execution alike "execution not
+ *    found" (ExecutionController.deleteExecutionsByIds @ c94e7743, whose code answers 400 where its annotation
+ *    and the spec say 422); the asynchronous 2.0 operations answer 202 and an `ApiAsyncOperationResponse` (the
+ *    double completes them before answering).
  */
 import {
   type Ctx,
@@ -88,8 +90,8 @@ const asyncAccepted = (ctx: Ctx, count: number): void => sendJson(ctx, 202, { op
 
 function bulkDelete(ctx: Ctx, ids: string[]): void {
   const includeNonTerminated = ctx.query.get('includeNonTerminated') === 'true';
-  const selected = selectAll(ctx, ids, (e) => (isTerminal(e.state) || includeNonTerminated ? null : 'execution not terminated'), {
-    status: 422,
+  const selected = selectAll(ctx, ids, (e) => (isTerminal(e.state) || includeNonTerminated ? null : 'execution not found'), {
+    status: 400,
     message: 'invalid bulk delete',
   });
   if (!selected) return;

@@ -8,7 +8,7 @@
  *  - bulk: see `bulkUpdate`.
  *  - concurrency-limit search: the flows that declare `concurrency`, with how many of their executions are RUNNING.
  *  - dependencies (`FlowTopologyGraph`): an edge from a flow to each flow a Subflow task of it starts (`FLOW_TASK`)
- *    and from each flow a Flow trigger's `preconditions.flows` names to the triggered flow (`FLOW_TRIGGER`), between
+ *    and from each flow a Flow trigger's `preconditions.flows` (or 2.0's `dependsOn`) names to the triggered flow (`FLOW_TRIGGER`), between
  *    existing flows; a flow's graph holds the edges it starts from and (unless `destinationOnly`) those it ends in,
  *    one hop or (`expandAll`) transitively; a namespace's, those of its flows, one hop. Nodes are `FlowNode`s whose
  *    uid is `<tenant>_<namespace>_<id>`.
@@ -159,6 +159,14 @@ function topologyEdges(ctx: Ctx): TopologyEdge[] {
       for (const u of Array.isArray(upstream) ? (upstream as Record<string, unknown>[]) : []) {
         const parent = find(u.namespace, u.flowId);
         if (parent) edges.push({ source: parent, target: flow, relation: 'FLOW_TRIGGER' });
+      }
+      // Later 2.0 `dependsOn`: an entry matches a flow when its namespace and flowId, each if given, are equal
+      // (FlowTopologyService.isTriggerChild / Flow.DependencyCondition @ c94e7743).
+      const dependsOn = Array.isArray(trigger.dependsOn) ? (trigger.dependsOn as Record<string, unknown>[]) : [];
+      for (const parent of flows) {
+        const matches = (d: Record<string, unknown>) =>
+          (d.namespace == null || d.namespace === parent.namespace) && (d.flowId == null || d.flowId === parent.id);
+        if (parent !== flow && dependsOn.some(matches)) edges.push({ source: parent, target: flow, relation: 'FLOW_TRIGGER' });
       }
     }
   }

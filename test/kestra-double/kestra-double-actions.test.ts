@@ -162,17 +162,23 @@ describe('Kestra double: bulk operations (…/by-ids and …/by-query are operat
     expect((await call('POST', '/flows', flow('bulk.team', 'long', log('a') + log('b') + log('c') + log('d') + log('e') + log('f')), 'application/x-yaml')).status).toBe(200);
   });
 
-  it('deletes executions by ids: one unknown id refuses the whole list (422), else all go (BulkResponse)', async () => {
+  it('deletes executions by ids: one unknown id refuses the whole list (400, as the 2.0 controller answers), else all go (BulkResponse)', async () => {
     const id = await run('bulk.team', 'quick');
     await k.waitForExecution(id);
     const refused = await call('DELETE', '/executions/by-ids', [id, 'nope']);
-    expect(refused.status).toBe(422);
-    expect(refused.body.invalids).toEqual([{ message: 'execution not found', invalidValue: 'nope' }]);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({ message: 'invalid bulk delete', invalids: [{ message: 'execution not found', invalidValue: 'nope' }] });
     expect(k.getExecution(id)).toBeDefined();
     const deleted = await call('DELETE', '/executions/by-ids', [id]);
     expect(deleted).toMatchObject({ status: 200, body: { count: 1 } });
     expect(k.getExecution(id)).toBeUndefined();
     expect((await call('DELETE', '/executions/by-ids', 'not json')).status).toBe(400);
+    // A running execution is refused in the same words as a missing one, unless includeNonTerminated.
+    const running = await run('bulk.team', 'long');
+    const notYet = await call('DELETE', '/executions/by-ids', [running]);
+    expect(notYet).toMatchObject({ status: 400, body: { invalids: [{ message: 'execution not found', invalidValue: running }] } });
+    expect((await call('DELETE', `/executions/by-ids?includeNonTerminated=true`, [running])).status).toBe(200);
+    expect(k.getExecution(running)).toBeUndefined();
   });
 
   it('kills running executions by ids (202, an asynchronous operation) and refuses finished ones (400)', async () => {
@@ -334,6 +340,65 @@ describe('Kestra double: flows, logs, files, secrets, concurrency limits', () =>
     expect((await call('GET', '/flows/deps.team/parent/dependencies?expandAll=true')).body.edges).toEqual(expect.arrayContaining([calls, triggers]));
     expect((await call('GET', '/namespaces/deps.other/dependencies')).body.edges).toEqual([triggers]);
     expect((await call('GET', '/flows/deps.team/ghost/dependencies')).status).toBe(404);
+  });
+
+  it('draws a 2.0 Flow trigger\'s dependsOn as a FLOW_TRIGGER edge from each flow an entry matches', async () => {
+    const trigger = 'triggers:\n  - id: after\n    type: io.kestra.plugin.core.trigger.Flow\n    dependsOn:\n      - namespace: dep2.team\n        flowId: up\n        states: [SUCCESS]\n';
+    expect((await call('POST', '/flows', flow('dep2.team', 'up', log('a')), 'application/x-yaml')).status).toBe(200);
+    expect((await call('POST', '/flows', flow('dep2.team', 'aside', log('a')), 'application/x-yaml')).status).toBe(200);
+    expect((await call('POST', '/flows', flow('dep2.other', 'down', log('a'), trigger), 'application/x-yaml')).status).toBe(200);
+    const edge = { source: 'main_dep2.team_up', target: 'main_dep2.other_down', relation: 'FLOW_TRIGGER' };
+    expect((await call('GET', '/flows/dep2.team/up/dependencies')).body.edges).toEqual([edge]);
+    expect((await call('GET', '/flows/dep2.team/aside/dependencies')).body.edges).toEqual([]);
+    expect((await call('GET', '/namespaces/dep2.other/dependencies')).body.edges).toEqual([edge]);
+  });
+
+  it('disables, unlocks and deletes listed triggers (202, counting only those acted on; unknown ones skipped)', async () => {
+    const schedules = 'triggers:\n  - id: a\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 2 * * *"\n  - id: b\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 3 * * *"\n';
+    expect((await call('POST', '/flows', flow('trig.bulk', 'timed', log('x'), schedules), 'application/x-yaml')).status).toBe(200);
+    const id = (triggerId: string) => ({ namespace: 'trig.bulk', flowId: 'timed', triggerId });
+    const states = async () => (await call('GET', '/triggers/trig.bulk/timed')).body.results.map((t: any) => [t.triggerId, t.disabled, t.locked]);
+
+    const off = await call('POST', '/triggers/set-disabled/by-triggers', { triggers: [id('a'), id('b'), id('ghost')], disabled: true });
+    expect(off).toMatchObject({ status: 202, body: { totalItems: 2, operationId: expect.any(String) } });
+    expect(await states()).toEqual([['a', true, false], ['b', true, false]]);
+    expect((await call('POST', '/triggers/set-disabled/by-triggers', { triggers: [id('a')] })).status).toBe(400);
+
+    k.lockTrigger('trig.bulk', 'timed', 'a');
+    const unlocked = await call('POST', '/triggers/unlock/by-triggers', [id('a'), id('b')]);
+    expect(unlocked).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    expect(await states()).toEqual([['a', true, false], ['b', true, false]]);
+
+    const deleted = await call('DELETE', '/triggers/delete/by-triggers', [id('b'), { namespace: 'trig.bulk', flowId: 'nope', triggerId: 'b' }]);
+    expect(deleted).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    // The deleted state starts afresh from the YAML; the other keeps its own.
+    expect(await states()).toEqual([['a', true, false], ['b', false, false]]);
+    expect((await call('DELETE', '/triggers/delete/by-triggers', 'not json')).status).toBe(400);
+  });
+
+  it('disables, unlocks and deletes the triggers a query selects (202, counting those acted on; others untouched)', async () => {
+    const schedules = 'triggers:\n  - id: a\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 2 * * *"\n  - id: b\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 3 * * *"\n';
+    expect((await call('POST', '/flows', flow('trigq.one', 'timed', log('x'), schedules), 'application/x-yaml')).status).toBe(200);
+    expect((await call('POST', '/flows', flow('trigq.two', 'timed', log('x'), schedules), 'application/x-yaml')).status).toBe(200);
+    const states = async (ns: string) => (await call('GET', `/triggers/${ns}/timed`)).body.results.map((t: any) => [t.triggerId, t.disabled, t.locked]);
+
+    const off = await call('POST', '/triggers/set-disabled/by-query?filters[namespace][EQUALS]=trigq.one');
+    expect(off).toMatchObject({ status: 202, body: { totalItems: 2, operationId: expect.any(String) } });
+    expect(await states('trigq.one')).toEqual([['a', true, false], ['b', true, false]]);
+    expect(await states('trigq.two')).toEqual([['a', false, false], ['b', false, false]]);
+    const on = await call('POST', '/triggers/set-disabled/by-query?filters[namespace][EQUALS]=trigq.one&filters[triggerId][EQUALS]=b&disabled=false');
+    expect(on).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    expect(await states('trigq.one')).toEqual([['a', true, false], ['b', false, false]]);
+
+    k.lockTrigger('trigq.two', 'timed', 'a');
+    const unlocked = await call('POST', '/triggers/unlock/by-query?filters[namespace][STARTS_WITH]=trigq.');
+    expect(unlocked).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    expect(await states('trigq.two')).toEqual([['a', false, false], ['b', false, false]]);
+
+    const deleted = await call('DELETE', '/triggers/delete/by-query?filters[namespace][EQUALS]=trigq.one&filters[q][EQUALS]=a');
+    expect(deleted).toMatchObject({ status: 202, body: { totalItems: 1 } });
+    // The deleted state starts afresh from the YAML (enabled); the other keeps its own.
+    expect(await states('trigq.one')).toEqual([['a', false, false], ['b', false, false]]);
   });
 
   it('lists the secrets\' keys, read-only, never their values', async () => {

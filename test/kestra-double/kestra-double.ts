@@ -13,7 +13,8 @@
  *   labels, change-status, force-run, unqueue; delete, kill, change-status, force-run and unqueue by ids and by
  *   query; a flow's `concurrency` with `behavior: QUEUE` queues executions beyond its limit), logs (list, follow SSE, delete by execution and by flow trigger), webhooks,
  *   namespace files (upload/download/directory/stats/mkdir/move/delete/revisions/search/export), KV (set/get/
- *   delete/bulk delete/inheritance/list), trigger states (list for a flow, set-disabled, restart, unlock, delete),
+ *   delete/bulk delete/inheritance/list), trigger states (list for a flow, set-disabled, restart, unlock, delete,
+ *   and set-disabled/unlock/delete of listed triggers),
  *   the tenant's secrets list, the notification bell (/api/v1/notifications/…, an empty list), plugin endpoints
  *   (those of the `pluginEndpoints` option), /api/v1/configs,
  *   /api/v1/configs/login, /api/v1/login, /api/v1/logout, /ping, /ui/**, /.

@@ -3,10 +3,15 @@
  * locked, dates) created on first use. Served: the paged search of every flow's triggers with their states
  * (`GET /triggers/search`, `{trigger, state}` pairs), the paged list of a flow's trigger states, enable/disable
  * (`PUT /triggers/set-disabled`), restart, unlock (409 unless locked) and delete (the state goes; the next read
- * starts afresh from the flow's YAML, as Kestra's scheduler recreates it).
+ * starts afresh from the flow's YAML, as Kestra's scheduler recreates it). The stock 2.0 UI's bulk forms for
+ * listed triggers (`…/set-disabled/by-triggers`, `…/unlock/by-triggers`, `…/delete/by-triggers`) and by query (`…/by-query`,
+ * the search filters on `namespace`, `flowId`, `triggerId`, `locked` and `q`; set-disabled takes `disabled`, true by default) answer 202 and an
+ * `ApiAsyncOperationResponse` counting the triggers acted on, silently skipping the others (undeclared, or for
+ * unlock not locked), as TriggerController and TriggerStateService do at kestra-io develop c94e7743; the double
+ * applies the change before answering.
  */
 import { currentRevision, findFlow, liveFlows } from './flows.js';
-import { type Ctx, type Route, badRequest, conflict, notFound, nowIso, paginate, sendEmpty, sendJson } from './http.js';
+import { type Ctx, type Route, badRequest, conflict, filterMatches, newId, notFound, nowIso, paginate, parseFilters, sendEmpty, sendJson } from './http.js';
 import type { TriggerRec } from './state.js';
 
 const stateKey = (namespace: string, flowId: string, triggerId: string) => `${namespace}\u0000${flowId}\u0000${triggerId}`;
@@ -111,6 +116,112 @@ function remove(ctx: Ctx, p: Record<string, string>): void {
   sendEmpty(ctx, 204);
 }
 
+interface TriggerId { namespace: string; flowId: string; triggerId: string }
+
+/** The `ApiTriggerId` list of a bulk body (400 when it is not one). */
+function triggerIds(raw: unknown, shape: string): TriggerId[] {
+  const ok = (t: unknown): t is TriggerId =>
+    !!t && typeof t === 'object' && ['namespace', 'flowId', 'triggerId'].every((k) => typeof (t as Record<string, unknown>)[k] === 'string');
+  if (!Array.isArray(raw) || !raw.every(ok)) throw badRequest(`body must be JSON ${shape}`);
+  return raw;
+}
+
+function jsonOf(ctx: Ctx, shape: string): unknown {
+  try {
+    return JSON.parse(ctx.body.toString('utf8'));
+  } catch {
+    throw badRequest(`body must be JSON ${shape}`);
+  }
+}
+
+/** The declared triggers among `ids`, each with its state; undeclared ones are skipped, as Kestra skips them. */
+function declared(ctx: Ctx, ids: TriggerId[]): { id: TriggerId; rec: TriggerRec }[] {
+  return ids.flatMap((id) => {
+    const trigger = flowTriggers(ctx, id.namespace, id.flowId)?.find((t) => t.id === id.triggerId);
+    return trigger ? [{ id, rec: stateOf(ctx, id.namespace, id.flowId, trigger) }] : [];
+  });
+}
+
+/** Every declared trigger of a live flow that the request's `filters[…]` select (other fields are not filtered on). */
+function matching(ctx: Ctx): { id: TriggerId; rec: TriggerRec }[] {
+  const filters = parseFilters(ctx.query);
+  const all = liveFlows(ctx).flatMap((flow) =>
+    (flowTriggers(ctx, flow.namespace, flow.id) ?? []).map((t) => ({ namespace: flow.namespace, flowId: flow.id, triggerId: t.id })),
+  );
+  return declared(ctx, all).filter(({ id, rec }) =>
+    filters.every((f) => {
+      switch (f.field) {
+        case 'namespace':
+        case 'flowId':
+        case 'triggerId':
+          return filterMatches(f, id[f.field]);
+        case 'locked':
+          return filterMatches(f, String(rec.locked));
+        case 'q':
+          return filterMatches({ ...f, operation: 'CONTAINS' }, `${id.namespace} ${id.flowId} ${id.triggerId}`);
+        default:
+          return true;
+      }
+    }),
+  );
+}
+
+const accepted = (ctx: Ctx, count: number): void => sendJson(ctx, 202, { operationId: newId(), totalItems: count });
+
+function setDisabledByQuery(ctx: Ctx): void {
+  const found = matching(ctx);
+  const disabled = ctx.query.get('disabled') !== 'false';
+  for (const { rec } of found) {
+    rec.disabled = disabled;
+    rec.updatedAt = nowIso();
+  }
+  accepted(ctx, found.length);
+}
+
+function unlockByQuery(ctx: Ctx): void {
+  const locked = matching(ctx).filter(({ rec }) => rec.locked);
+  for (const { rec } of locked) {
+    rec.locked = false;
+    rec.updatedAt = nowIso();
+  }
+  accepted(ctx, locked.length);
+}
+
+function deleteByQuery(ctx: Ctx): void {
+  const found = matching(ctx);
+  for (const { id } of found) ctx.rt.store.triggers.delete(stateKey(id.namespace, id.flowId, id.triggerId));
+  accepted(ctx, found.length);
+}
+
+function setDisabledByTriggers(ctx: Ctx): void {
+  const SHAPE = '{triggers: [{namespace, flowId, triggerId}], disabled}';
+  const body = jsonOf(ctx, SHAPE) as { triggers?: unknown; disabled?: unknown } | null;
+  if (!body || typeof body.disabled !== 'boolean' || !Array.isArray(body.triggers) || body.triggers.length === 0) throw badRequest(`body must be JSON ${SHAPE}`);
+  const found = declared(ctx, triggerIds(body.triggers, SHAPE));
+  for (const { rec } of found) {
+    rec.disabled = body.disabled;
+    rec.updatedAt = nowIso();
+  }
+  accepted(ctx, found.length);
+}
+
+function unlockByTriggers(ctx: Ctx): void {
+  const SHAPE = '[{namespace, flowId, triggerId}]';
+  const locked = declared(ctx, triggerIds(jsonOf(ctx, SHAPE), SHAPE)).filter(({ rec }) => rec.locked);
+  for (const { rec } of locked) {
+    rec.locked = false;
+    rec.updatedAt = nowIso();
+  }
+  accepted(ctx, locked.length);
+}
+
+function deleteByTriggers(ctx: Ctx): void {
+  const SHAPE = '[{namespace, flowId, triggerId}]';
+  const found = declared(ctx, triggerIds(jsonOf(ctx, SHAPE), SHAPE));
+  for (const { id } of found) ctx.rt.store.triggers.delete(stateKey(id.namespace, id.flowId, id.triggerId));
+  accepted(ctx, found.length);
+}
+
 /** Double-only helper for tests: marks a trigger locked (as a running evaluation would). */
 export function lockTrigger(ctx: Pick<Ctx, 'rt'>, namespace: string, flowId: string, triggerId: string): void {
   const trigger = flowTriggers(ctx, namespace, flowId)?.find((t) => t.id === triggerId);
@@ -123,6 +234,12 @@ export function lockTrigger(ctx: Pick<Ctx, 'rt'>, namespace: string, flowId: str
 export const triggerRoutes: Route[] = [
   { method: 'GET', path: '/api/v1/:tenant/triggers/search', handler: search },
   { method: 'PUT', path: '/api/v1/:tenant/triggers/set-disabled', handler: setDisabled },
+  { method: 'POST', path: '/api/v1/:tenant/triggers/set-disabled/by-triggers', handler: setDisabledByTriggers },
+  { method: 'POST', path: '/api/v1/:tenant/triggers/unlock/by-triggers', handler: unlockByTriggers },
+  { method: 'DELETE', path: '/api/v1/:tenant/triggers/delete/by-triggers', handler: deleteByTriggers },
+  { method: 'POST', path: '/api/v1/:tenant/triggers/set-disabled/by-query', handler: setDisabledByQuery },
+  { method: 'POST', path: '/api/v1/:tenant/triggers/unlock/by-query', handler: unlockByQuery },
+  { method: 'DELETE', path: '/api/v1/:tenant/triggers/delete/by-query', handler: deleteByQuery },
   { method: 'GET', path: '/api/v1/:tenant/triggers/:namespace/:flowId', handler: listForFlow },
   { method: 'DELETE', path: '/api/v1/:tenant/triggers/:namespace/:flowId/:triggerId', handler: remove },
   { method: 'POST', path: '/api/v1/:tenant/triggers/:namespace/:flowId/:triggerId/restart', handler: restart },

@@ -94,6 +94,11 @@ describe.skipIf(!haveChromium)('Kestra double: stock-UI stand-in in Chromium', (
     expect(items.some((i) => i.includes('#'))).toBe(false);
     expect(await page.locator('#side-menu .top-level-link > a.ks-sidebar-item[href="/ui/main/flows"]').count()).toBe(1);
     expect(await page.locator('a.ks-sidebar-item.is-active').getAttribute('href')).toBe('/ui/main/flows');
+    // The design system's markup at c94e7743: KsSideBar is a nav with header, body and footer; a locked item
+    // carries LockOutline (.ks-sidebar-item__lock); KsTopNavBar is a nav whose right side (.side) holds the slot.
+    expect(await page.locator('nav#side-menu.ks-sidebar > .ks-sidebar__body .ks-sidebar-section .ks-sidebar-section__body-inner > a.ks-sidebar-item').count()).toBeGreaterThan(0);
+    expect(await page.locator('a.ks-sidebar-item.is-locked[href="/ui/main/admin/iam"] > .ks-sidebar-item__lock[role="img"]').count()).toBe(1);
+    expect(await page.locator('nav.ks-topnavbar > .side > #topnav-actions-slot').count()).toBe(1);
     // One KsTopNavBar with its three slots; the actions slot carries AppTopNavBar.vue's classes.
     expect(await page.locator('#topnav-title-slot').textContent()).toBe('Flows');
     expect(await page.locator('#topnav-description-slot').count()).toBe(1);
@@ -110,7 +115,7 @@ describe.skipIf(!haveChromium)('Kestra double: stock-UI stand-in in Chromium', (
     expect(await page.locator('section.row.empty').count()).toBe(0);
     for (const route of ['cases', 'admin/quotas', 'admin/policies', 'promote/targets', 'dashboards/new', 'dashboards/ops/edit']) {
       await page.evaluate((r) => (window as unknown as { __kestraDouble: { navigate(u: string): void } }).__kestraDouble.navigate(`/ui/main/${r}`), route);
-      expect(await page.locator('#app section.row.empty > div.col-sm-12 > .ks-empty-state a').textContent(), route).toBe('Contact sales');
+      expect(await page.locator('#app section.row.empty > div.col-sm-12 > section.ks-empty-state .ks-empty-state__actions a').textContent(), route).toBe('Contact sales');
       expect(await page.locator('section.empty-template').count(), route).toBe(0);
     }
   });
@@ -141,6 +146,12 @@ describe.skipIf(!haveChromium)('Kestra double: stock-UI stand-in in Chromium', (
     await refused.goto(`${k.url}/ui/main/flows`);
     await refused.waitForURL((url) => url.pathname === '/ui/main/setup');
     expect(await refused.locator('.el-notification').first().textContent()).toContain('refused');
+
+    // 2.0 at c94e7743 reads isBasicAuthInitialized from /configs itself: a /configs saying false goes to setup.
+    const unset = await newPage();
+    await unset.route('**/api/v1/configs', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"isBasicAuthInitialized":false}' }));
+    await unset.goto(`${k.url}/ui/main/flows`);
+    await unset.waitForURL((url) => url.pathname === '/ui/main/setup', { timeout: 10_000 });
   });
 
   it('renders the 1.x landmarks: vue-sidebar-menu with ids, the per-page TopNavBar, EmptyTemplate upsells', async () => {

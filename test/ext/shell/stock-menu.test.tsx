@@ -3,13 +3,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PerchSidebar } from '../../../components/shell/sidebar';
 import { at, person } from './fixtures';
 
-/** A stand-in for Kestra 2.0's left menu: `.ks-sidebar-item` links, Enterprise ones locked with an EE badge. */
+/**
+ * A stand-in for Kestra 2.0's left menu as the design system renders it at c94e7743 (KsSideBar: nav.ks-sidebar;
+ * KsSideBarItem: `a.ks-sidebar-item`, Enterprise ones `is-locked` with the LockOutline icon `.ks-sidebar-item__lock`).
+ * The ids are test handles only: the real items have none.
+ */
 function stockMenu(items: [string, string, boolean][], options: { collapsed?: boolean } = {}): HTMLElement {
-  const menu = document.createElement('aside');
+  const menu = document.createElement('nav');
   menu.id = 'side-menu';
-  if (options.collapsed) menu.className = 'is-collapsed';
+  menu.className = options.collapsed ? 'ks-sidebar is-collapsed' : 'ks-sidebar';
   menu.innerHTML = items
-    .map(([id, route, locked]) => `<a id="${id}" href="/ui/main/${route}" class="ks-sidebar-item${locked ? ' is-locked' : ''}"><span class="title">${id}</span>${locked ? '<span class="lock-badge" title="Enterprise Edition">EE</span>' : ''}</a>`)
+    .map(([id, route, locked]) => `<a id="${id}" href="/ui/main/${route}" class="ks-sidebar-item${locked ? ' is-locked' : ''}"><span class="ks-sidebar-item__title">${id}</span>${locked ? '<span class="material-design-icon lock-outline-icon ks-sidebar-item__lock" role="img" aria-label="Lock Outline"></span>' : ''}</a>`)
     .join('');
   document.body.append(menu);
   return menu;
@@ -25,7 +29,7 @@ const ENTERPRISE: [string, string, boolean][] = [
 ];
 
 const locked = (id: string) => document.getElementById(id)!.classList.contains('is-locked');
-const badgeShown = (id: string) => document.getElementById(id)!.querySelector<HTMLElement>('.lock-badge')?.style.display !== 'none';
+const badgeShown = (id: string) => document.getElementById(id)!.querySelector<HTMLElement>('.ks-sidebar-item__lock')?.style.display !== 'none';
 
 describe('the stock menu’s Enterprise items become Perch’s', () => {
   afterEach(() => {
@@ -68,7 +72,7 @@ describe('the stock menu’s Enterprise items become Perch’s', () => {
     document.getElementById('audit-logs')!.classList.add('is-locked');
     await waitFor(() => expect(locked('audit-logs')).toBe(false));
     // The person shows IAM again: it leaves Perch's section for the stock menu.
-    menu.insertAdjacentHTML('beforeend', '<a id="iam" href="/ui/main/admin/iam" class="ks-sidebar-item is-locked"><span class="title">IAM</span><span class="lock-badge" title="Enterprise Edition">EE</span></a>');
+    menu.insertAdjacentHTML('beforeend', '<a id="iam" href="/ui/main/admin/iam" class="ks-sidebar-item is-locked"><span class="ks-sidebar-item__title">IAM</span><span class="material-design-icon lock-outline-icon ks-sidebar-item__lock" role="img" aria-label="Lock Outline"></span></a>');
     await waitFor(() => expect(within(document.getElementById('perch-sidebar')!).getAllByRole('link').map((a) => a.textContent)).toEqual(['Instance']));
     expect(locked('iam')).toBe(false);
   });

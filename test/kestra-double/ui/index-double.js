@@ -6,12 +6,15 @@
  *
  * 2.0 (default):
  *   - html.light|dark from localStorage `theme`; #app-container > #app (index.html).
- *   - SideBar.vue: the design system's KsSideBar with id="side-menu" (root tag not readable: an <aside> here),
+ *   - SideBar.vue: the design system's KsSideBar with id="side-menu" (nav.ks-sidebar > __header, __body, __footer;
+ *     ui/packages/design-system/…/KsSideBar*.vue @ c94e7743),
  *     `is-collapsed` when folded (width 0, overflow hidden) by its header button "Toggle menu"; the top bar then
- *     shows a button that unfolds it. Items are KsSideBarItem links (`a.ks-sidebar-item`, `is-active`,
- *     `is-locked` + lock badge, no id), top-level ones in `div.top-level-link`, the others in sections.
+ *     shows a button that unfolds it. Items are KsSideBarItem links (`a.ks-sidebar-item` > `.ks-sidebar-item__title`,
+ *     `is-active`, `is-locked` + the LockOutline icon `.ks-sidebar-item__lock`, no id), top-level ones in
+ *     `div.top-level-link`, the others in KsSideBarSection (`section.ks-sidebar-section`).
  *     People can hide items (SidebarCustomizeModal.vue): here `window.KESTRA_DOUBLE_HIDDEN_ITEMS = [title…]`.
- *   - AppTopNavBar.vue: one KsTopNavBar for the whole layout (it stays across navigations) with
+ *   - AppTopNavBar.vue: one KsTopNavBar (nav.ks-topnavbar > div.title-section, div.side) for the whole layout
+ *     (it stays across navigations) with
  *     span#topnav-title-slot, div#topnav-description-slot and div#topnav-actions-slot.d-flex.gap-2.align-items-center.
  *   - Demo (upsell) routes of routes.ts: the older pages render demo/Layout.vue → EmptyTemplate.vue
  *     (section.container.empty-template), the newer ones layout/empty/Empty.vue (section.row.empty > div.col… >
@@ -148,7 +151,7 @@
     html.dark #side-menu { background: #262a35; border-color: #404559; }
     .logo { font-weight: 700; font-size: 18px; color: #8405ff; padding: 4px 12px 16px; }
     .header-toggle { position: absolute; top: 12px; right: 8px; font: inherit; border: 0; background: transparent; color: inherit; cursor: pointer; }
-    .ks-sidebar-section-title { font-size: 11px; text-transform: uppercase; opacity: .6; padding: 10px 12px 4px; }
+    .ks-sidebar-section__title { font-size: 11px; text-transform: uppercase; opacity: .6; padding: 10px 12px 4px; }
     .ks-sidebar-item, .vsm--link { display: flex; align-items: center; gap: 8px; padding: 6px 12px; border-radius: 6px; color: inherit; text-decoration: none; white-space: nowrap; }
     .ks-sidebar-item:hover, .vsm--link:hover { background: #f1eafe; }
     html.dark .ks-sidebar-item:hover, html.dark .vsm--link:hover { background: #33384a; }
@@ -156,12 +159,12 @@
     html.dark .ks-sidebar-item.is-active, html.dark .vsm--link_active { background: #3d2a66; color: #d7c2ff; }
     .ks-sidebar-item.is-locked, .vsm--link.locked { opacity: .75; }
     .menu-icon { width: 14px; height: 14px; border-radius: 3px; background: currentColor; opacity: .35; flex: none; }
-    .lock-badge, .lock-icon { margin-left: auto; font-size: 10px; border: 1px solid currentColor; border-radius: 4px; padding: 0 4px; opacity: .7; }
+    .ks-sidebar-item__lock, .lock-icon { margin-left: auto; font-size: 10px; border: 1px solid currentColor; border-radius: 4px; padding: 0 4px; opacity: .7; }
     main.main-content { flex: 1; min-width: 0; display: flex; flex-direction: column; }
     .ks-topnavbar, nav.top-bar { display: flex; align-items: center; justify-content: space-between; gap: 16px; padding: 10px 24px; border-bottom: 1px solid #e5e4f7; background: #fff; }
     html.dark .ks-topnavbar, html.dark nav.top-bar { background: #262a35; border-color: #404559; }
     .ks-topnavbar h1, nav.top-bar h1 { margin: 0; font-size: 18px; font-weight: 600; }
-    .ks-topnavbar-right, nav.top-bar .side { display: flex; align-items: center; gap: 8px; }
+    .ks-topnavbar .side, nav.top-bar .side { display: flex; align-items: center; gap: 8px; }
     .d-flex { display: flex; } .gap-2 { gap: 8px; } .align-items-center { align-items: center; }
     .theme-toggle, .sidebar-toggle { font: inherit; border: 1px solid #c8c6e0; border-radius: 6px; background: transparent; color: inherit; padding: 4px 10px; cursor: pointer; }
     .content { padding: 24px; }
@@ -191,8 +194,9 @@
       tenant,
       { class: `ks-sidebar-item${locked ? ' is-locked' : ''}`, 'data-route': route },
       h('span', { class: 'menu-icon' }),
-      h('span', { class: 'title' }, title),
-      locked ? h('span', { class: 'lock-badge', title: 'Enterprise Edition' }, 'EE') : null,
+      h('span', { class: 'ks-sidebar-item__title' }, title),
+      // vue-material-design-icons' LockOutline: a span with role img labelled by its default title.
+      locked ? h('span', { class: 'material-design-icon lock-outline-icon ks-sidebar-item__lock', role: 'img', 'aria-label': 'Lock Outline' }, 'EE') : null,
     );
   }
   function sidebar2(tenant) {
@@ -204,18 +208,24 @@
       else {
         let last = sections[sections.length - 1];
         if (!last || last.dataset.section !== section) {
-          last = h('section', { class: 'ks-sidebar-section', 'data-section': section }, h('div', { class: 'ks-sidebar-section-title' }, section));
+          const inner = h('div', { class: 'ks-sidebar-section__body-inner' });
+          last = h(
+            'section',
+            { class: 'ks-sidebar-section', 'data-section': section },
+            h('div', { class: 'ks-sidebar-section__title' }, h('span', { class: 'ks-sidebar-section__title-text' }, section)),
+            h('div', { class: 'ks-sidebar-section__body is-open' }, inner),
+          );
           sections.push(last);
         }
-        last.append(sideBarItem(item, tenant));
+        last.querySelector('.ks-sidebar-section__body-inner').append(sideBarItem(item, tenant));
       }
     }
     return h(
-      'aside',
-      { id: 'side-menu', class: 'ks-sidebar' },
-      h('div', { class: 'ks-sidebar-header' }, h('div', { class: 'logo' }, 'Kestra'), h('button', { type: 'button', class: 'header-toggle', 'aria-label': 'Toggle menu', onclick: () => setCollapsed(true) }, '⇤')),
-      h('div', { class: 'ks-sidebar-body' }, sections),
-      h('div', { class: 'ks-sidebar-footer' }),
+      'nav',
+      { id: 'side-menu', class: 'ks-sidebar', 'aria-label': 'Sidebar' },
+      h('div', { class: 'ks-sidebar__header' }, h('div', { class: 'logo' }, 'Kestra'), h('button', { type: 'button', class: 'header-toggle', 'aria-label': 'Toggle menu', onclick: () => setCollapsed(true) }, '⇤')),
+      h('div', { class: 'ks-sidebar__body' }, sections),
+      h('div', { class: 'ks-sidebar__footer' }),
     );
   }
   function setCollapsed(collapsed) {
@@ -226,14 +236,13 @@
   // ---- 2.0: AppTopNavBar.vue (one KsTopNavBar for the layout) ----
   function topNavBar2() {
     return h(
-      'header',
-      { class: 'ks-topnavbar' },
-      h('button', { type: 'button', class: 'sidebar-toggle', 'aria-label': 'Open menu', hidden: true, onclick: () => setCollapsed(false) }, '⇥'),
-      h('div', { class: 'ks-topnavbar-title' }, h('h1', {}, h('span', { id: 'topnav-title-slot' })), h('div', { id: 'topnav-description-slot' })),
+      'nav',
+      { class: 'ks-topnavbar d-flex align-items-center w-100' },
+      h('button', { type: 'button', class: 'sidebar-toggle', 'data-testid': 'topnav-sidebar-toggle', 'aria-label': 'Open menu', hidden: true, onclick: () => setCollapsed(false) }, '⇥'),
+      h('div', { class: 'title-section' }, h('h1', {}, h('span', { id: 'topnav-title-slot' })), h('div', { class: 'description' }, h('div', { id: 'topnav-description-slot' }))),
       h(
         'div',
-        { class: 'ks-topnavbar-right' },
-        h('div', { class: 'ks-topnavbar-search' }),
+        { class: 'side d-flex gap-2 flex-shrink-0 align-items-center' },
         omit.has('topBar') ? null : h('div', { id: 'topnav-actions-slot', class: 'd-flex gap-2 align-items-center' }),
         themeToggle(),
       ),
@@ -302,12 +311,21 @@
         h(
           'div',
           { class: 'col-sm-12 col-md-8 offset-md-2 col-lg-6 offset-lg-3' },
+          // KsEmptyState (ui/packages/design-system/…/Data/KsEmptyState.vue @ c94e7743).
           h(
-            'div',
+            'section',
             { class: 'ks-empty-state' },
-            h('h2', {}, `${title} is available in the Enterprise Edition`),
-            h('p', {}, 'Upgrade to Kestra Enterprise Edition to unlock this feature.'),
-            h('a', { href: 'https://kestra.io/demo', target: '_blank', rel: 'noopener' }, 'Contact sales'),
+            h(
+              'div',
+              { class: 'ks-empty-state__inner' },
+              h(
+                'div',
+                { class: 'ks-empty-state__text' },
+                h('h2', { class: 'ks-empty-state__title' }, `${title} is available in the Enterprise Edition`),
+                h('p', { class: 'ks-empty-state__description' }, 'Upgrade to Kestra Enterprise Edition to unlock this feature.'),
+              ),
+              h('div', { class: 'ks-empty-state__actions' }, h('a', { href: 'https://kestra.io/demo', target: '_blank', rel: 'noopener' }, 'Contact sales')),
+            ),
           ),
         ),
       );
@@ -385,11 +403,13 @@
   }
   async function boot() {
     // main.ts's router guard: /configs/login, then /configs; an error that is not a 401 (or a login
-    // config saying basic auth is not set up) sends the app to its setup page.
+    // config saying basic auth is not set up) sends the app to its setup page. The 2.0 line at c94e7743
+    // reads isBasicAuthInitialized from /configs itself: false there goes to setup too.
     const login = await call('/api/v1/configs/login');
     const initialized = login?.ok ? (await login.clone().json().catch(() => ({}))).isBasicAuthInitialized === true : login?.status === 401;
     const configs = initialized ? await call('/api/v1/configs') : undefined;
-    if (!configs || (!configs.ok && configs.status !== 401)) {
+    const configured = configs?.ok ? (await configs.clone().json().catch(() => ({}))).isBasicAuthInitialized === true : configs?.status === 401;
+    if (!configured) {
       const { tenant } = parse(location.pathname);
       push(href('setup', tenant));
       return;
