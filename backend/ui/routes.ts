@@ -48,7 +48,6 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PerchContext, bundle
       rightSidebar: { customLinks: ui.links },
       // The switcher lists the tenants this person may enter (tenants/tenant-directory.ts).
       tenants: principal ? ctx.tenants.enterable(principal).map((t) => ({ id: t.id, name: t.name })) : [{ id: tenantId, name: tenantId }],
-      currentTenant: tenantId,
     };
     return reply.header('cache-control', 'no-store').send(body);
   });

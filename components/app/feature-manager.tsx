@@ -1,6 +1,6 @@
 
 import { anchorSelector, detectUiVersion } from './anchors';
-import type { Feature, FeatureContext } from './feature';
+import { contextFor, type Feature, type FeatureContext } from './feature';
 import { FallbackLauncher } from './fallback-launcher';
 import { parseUiRoute, routeMatches, type UiRoute } from './routes';
 import { me } from './session';
@@ -83,7 +83,7 @@ export class FeatureManager {
 
   private context(route: UiRoute): FeatureContext | undefined {
     const person = me.value;
-    return person ? { route, tenant: route.tenant ?? person.tenants[0]?.id ?? 'main', me: person } : undefined;
+    return person ? contextFor(route, person) : undefined;
   }
 
   /** Brings the mounted set in line with the current page. Cheap when nothing changed. */

@@ -7,10 +7,20 @@ import type { Me } from './session';
 export type Placement = 'replace' | 'before' | 'after' | 'prepend' | 'append';
 
 export interface FeatureContext {
+  /** The page's Kestra UI route; its tenant (`main` in the stock UI) is the one for UI links. */
   route: UiRoute;
-  /** The tenant of the page, `main` when the UI path carries none. */
+  /** The tenant Perch's screens call `/api/v1/{tenant}/…` in: the session's selected one (see contextFor). */
   tenant: string;
   me: Me;
+}
+
+/**
+ * What a screen gets on `route`. The stock UI stays under `/ui/main/…` whatever tenant the session
+ * selected (the proxy routes its `/api/v1/main/…` calls there), so the URL does not say which tenant
+ * the person works in: the session does, and `me.permissions` are that tenant's.
+ */
+export function contextFor(route: UiRoute, me: Me): FeatureContext {
+  return { route, tenant: me.selectedTenant, me };
 }
 
 /**

@@ -4,7 +4,6 @@
  * (`data-tenant-id`), `[data-testid=tenant-create]`, the form `[data-testid=tenant-form]`.
  */
 import type { FeatureContext } from '../app/feature';
-import { uiConfig } from '../app/session';
 import { strings } from '../app/strings';
 import { guardedScreen } from '../screens/no-access';
 import { TenantsScreen } from '../tenants/tenants-screen';
@@ -15,7 +14,7 @@ function TenantsPage({ context }: { context: FeatureContext }) {
     <div id="perch-tenants">
       <Page title={strings.tenants.title}>
         <p class="mb-3 text-sm text-zinc-600 dark:text-zinc-400">{strings.tenants.note}</p>
-        <TenantsScreen current={uiConfig.value?.currentTenant ?? context.tenant} />
+        <TenantsScreen current={context.tenant} />
       </Page>
     </div>
   );

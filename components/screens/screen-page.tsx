@@ -7,7 +7,9 @@
  * one); the screen's own root (`#perch-account`, `#perch-iam`, …) or `#perch-no-access`.
  */
 import type { ComponentChild } from 'preact';
-import type { FeatureContext } from '../app/feature';
+import { contextFor, type FeatureContext } from '../app/feature';
+import { uiPath } from '../app/routes';
+import { DEFAULT_TENANT } from '../../lib/tenants';
 import auditLogPage from '../features/audit-log-page';
 import iamPage from '../features/iam-page';
 import instancePage from '../features/instance-page';
@@ -34,7 +36,6 @@ const SCREENS: readonly ScreenEntry[] = [
 ];
 
 function ScreenPage({ entry, context }: { entry: ScreenEntry; context: FeatureContext }) {
-  const tenantQuery = context.route.tenant ? `?tenant=${encodeURIComponent(context.route.tenant)}` : '';
   return (
     <div class="min-h-screen bg-zinc-50 text-zinc-900 dark:bg-zinc-950 dark:text-zinc-100">
       <header class="flex items-center gap-6 border-b border-zinc-200 bg-white px-6 py-2 dark:border-zinc-800 dark:bg-zinc-900">
@@ -46,7 +47,7 @@ function ScreenPage({ entry, context }: { entry: ScreenEntry; context: FeatureCo
           {SCREENS.filter((e) => e.mayUse(context.me) || e === entry).map((e) => (
             <a
               key={e.screen}
-              href={`/perch/${e.screen}${tenantQuery}`}
+              href={`/perch/${e.screen}`}
               data-screen={e.screen}
               aria-current={e === entry ? 'page' : undefined}
               class={`rounded-md px-3 py-1.5 text-sm ${e === entry ? 'bg-kestra-100 font-medium text-kestra-700 dark:bg-kestra-700/30 dark:text-kestra-100' : 'hover:bg-zinc-100 dark:hover:bg-zinc-800'}`}
@@ -54,7 +55,7 @@ function ScreenPage({ entry, context }: { entry: ScreenEntry; context: FeatureCo
               {e.title}
             </a>
           ))}
-          <a href={`/ui/${context.tenant}/`} class="ml-auto rounded-md px-3 py-1.5 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800">{s.backToKestra} ↗</a>
+          <a href={uiPath('', context.route.tenant)} class="ml-auto rounded-md px-3 py-1.5 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800">{s.backToKestra} ↗</a>
         </nav>
         <AccountMenu context={context} />
       </header>
@@ -74,9 +75,8 @@ export async function startScreenPage(container: HTMLElement): Promise<void> {
     location.assign(`/perch/login?from=${encodeURIComponent(location.pathname + location.search)}`);
     return;
   }
-  const query = new URLSearchParams(location.search);
-  const tenant = query.get('tenant') ?? me.tenants[0]?.id ?? 'main';
-  const context: FeatureContext = { route: { tenant, path: entry.uiRoute, query }, tenant, me };
+  // The screens work in the session's tenant; the way back is the stock UI, which lives under main.
+  const context = contextFor({ tenant: DEFAULT_TENANT, path: entry.uiRoute, query: new URLSearchParams(location.search) }, me);
   container.replaceChildren();
   mountInShadowRoot(`screen-${entry.screen}`, (host) => container.append(host), <ScreenPage entry={entry} context={context} />);
 }

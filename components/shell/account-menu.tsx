@@ -85,15 +85,15 @@ export function AccountMenu({ context }: { context: FeatureContext }) {
   };
 
   // The stock UI always works in `main`: the session selects the tenant Perch routes it to.
-  const current = config?.currentTenant ?? context.tenant;
+  const current = context.tenant;
   const switchTenant = async (tenant: string) => {
     close();
     if (tenant === current) return;
     setFailure(null);
     try {
       await send('put', '/api/v1/me/tenant', { tenantId: tenant });
-      // A full load of the same page: Kestra's stores hold the tenant left.
-      browser.assign(uiPath(route.path, context.tenant) + (route.query.size ? `?${route.query.toString()}` : ''));
+      // A full load of the same page, same URL: Kestra's stores and Perch's screens hold the tenant left.
+      browser.assign(uiPath(route.path, route.tenant) + (route.query.size ? `?${route.query.toString()}` : ''));
     } catch (error) {
       setFailure(strings.topBar.switchFailed(error instanceof Error ? error.message : String(error)));
     }

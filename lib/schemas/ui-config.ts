@@ -25,7 +25,5 @@ export const perchUiConfigSchema = z.object({
   rightSidebar: z.object({ customLinks: z.record(z.string(), customLinkSchema) }),
   /** The tenants this person may enter: what the tenant switcher lists. */
   tenants: z.array(z.object({ id: z.string(), name: z.string() })),
-  /** The tenant the session works in (the stock UI's `/ui/main/…` shows it); absent: the URL's. */
-  currentTenant: z.string().optional(),
 });
 export type PerchUiConfig = z.infer<typeof perchUiConfigSchema>;

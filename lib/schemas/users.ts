@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { actionSchema, resourceSchema } from '../authz/catalogue.js';
+import { DEFAULT_TENANT } from '../tenants.js';
 
 /** Shapes follow Kestra EE's IAMUserController / MeController so EE clients work unchanged. */
 
@@ -86,7 +87,14 @@ export const effectivePermissionsSchema = z.object({
   tenantWide: permissionMapSchema,
   namespaces: z.record(z.string(), permissionMapSchema),
 });
-export const apiMeWithPermissionsSchema = apiMeSchema.extend({ permissions: effectivePermissionsSchema });
+export const apiMeWithPermissionsSchema = apiMeSchema.extend({
+  permissions: effectivePermissionsSchema,
+  /**
+   * Perch addition: the tenant the session works in (the top bar's tenant switcher), which
+   * `permissions` are for and which Perch's screens call. The stock UI's URLs stay under `/ui/main/…`.
+   */
+  selectedTenant: z.string().default(DEFAULT_TENANT),
+});
 
 export const loginRequestSchema = z.object({
   username: z.string().min(1).max(320),

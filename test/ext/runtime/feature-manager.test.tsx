@@ -13,6 +13,7 @@ const ADMIN: Me = {
   auths: [],
   tenants: [{ id: 'main', name: 'main', logo: null }],
   permissions: { tenantWide: {}, namespaces: {} },
+  selectedTenant: 'main',
 } as unknown as Me;
 
 /** A page shaped like Kestra 2.0's: sidebar, top bar, promo content. */
@@ -90,6 +91,14 @@ describe('the feature manager', () => {
     // Nothing of Perch lives in the page's own DOM besides its hosts.
     expect(document.querySelector('#promo-screen')).toBeNull();
     expect(document.querySelector('#topnav-actions-slot perch-root[data-feature=everywhere]')).not.toBeNull();
+  });
+
+  it('gives the screens the session’s selected tenant, not the URL’s (the stock UI stays under /ui/main/…)', () => {
+    me.value = { ...ADMIN, selectedTenant: 'acme' } as Me;
+    go('/ui/main/admin/iam', true);
+    manager = new FeatureManager([promoFeature]);
+    manager.start();
+    expect(shadowQuery('#promo-screen')?.textContent).toBe('screen for acme');
   });
 
   it('tears a screen down when the SPA leaves its route and mounts it again on return', async () => {

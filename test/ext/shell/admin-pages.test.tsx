@@ -84,14 +84,14 @@ describe('operations on the instance page', () => {
 
 describe('tenants and apps pages', () => {
   it('lists the tenants with their mode, their Kestra’s health and members, the session’s one marked', async () => {
-    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }], currentTenant: 'acme' });
+    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }] });
     mockFetch((url) => {
       if (url.pathname === '/api/v1/tenants/search') return { results: [TENANTS.main, TENANTS.acme], total: 2 };
       if (url.pathname.endsWith('/health')) return url.pathname.includes('acme') ? { tenantId: 'acme', kestraUrl: 'http://k.acme', ready: false, reason: 'unreachable' } : { tenantId: 'main', kestraUrl: 'http://k', ready: true };
       if (url.pathname.endsWith('/tenant-access')) return { results: [], total: url.pathname.includes('acme') ? 3 : 7 };
       return json({ message: 'unexpected' }, 500);
     });
-    render(<>{tenantsPage.render(at('/ui/main/admin/tenants/list', owner))}</>);
+    render(<>{tenantsPage.render(at('/ui/main/admin/tenants/list', person({ superAdmin: true, selectedTenant: 'acme' })))}</>);
     await waitFor(() => expect(screen.getAllByTestId('tenant-members').map((r) => r.textContent)).toEqual(['7', '3']));
     await waitFor(() => expect(screen.getAllByTestId('tenant-row')[1]!.textContent).toContain('Not answering'));
     const [main, acme] = screen.getAllByTestId('tenant-row').map((r) => r.textContent);

@@ -4,13 +4,13 @@ import { apiMeWithPermissionsSchema } from '../../../lib/schemas/users';
 import { perchUiConfigSchema } from '../../../lib/schemas/ui-config';
 import { apiAuditLogItemSchema, type ApiAuditLogItem } from '../../../lib/schemas/audit';
 import { parseUiRoute } from '../../../components/app/routes';
-import type { FeatureContext } from '../../../components/app/feature';
+import { contextFor, type FeatureContext } from '../../../components/app/feature';
 import type { Me } from '../../../components/app/session';
 
 type Permissions = z.input<typeof apiMeWithPermissionsSchema>['permissions'];
 
 /** A signed-in person as GET /api/v1/me answers (validated by the real schema). */
-export function person(overrides: { superAdmin?: boolean; permissions?: Partial<Permissions>; firstName?: string | null; lastName?: string | null; email?: string } = {}): Me {
+export function person(overrides: { superAdmin?: boolean; permissions?: Partial<Permissions>; firstName?: string | null; lastName?: string | null; email?: string; selectedTenant?: string } = {}): Me {
   const email = overrides.email ?? 'ada@acme.io';
   return apiMeWithPermissionsSchema.parse({
     id: 'u-ada',
@@ -21,6 +21,7 @@ export function person(overrides: { superAdmin?: boolean; permissions?: Partial<
     auths: [],
     tenants: [{ id: 'main', name: 'Main' }],
     permissions: { tenantWide: {}, namespaces: {}, ...overrides.permissions },
+    selectedTenant: overrides.selectedTenant,
   });
 }
 
@@ -38,8 +39,7 @@ export function uiConfigOf(overrides: Partial<z.input<typeof perchUiConfigSchema
 /** Puts the page at a Kestra UI path and returns the feature context a feature would get there. */
 export function at(path: string, me: Me): FeatureContext {
   history.replaceState(null, '', path);
-  const route = parseUiRoute(location.pathname, location.search)!;
-  return { route, tenant: route.tenant ?? 'main', me };
+  return contextFor(parseUiRoute(location.pathname, location.search)!, me);
 }
 
 let seq = 0;

@@ -94,7 +94,7 @@ describe('the account menu in the top bar', () => {
   });
 
   it('switching tenant selects it for the session (no sign-out), then reloads the same page, which the stock UI keeps under main', async () => {
-    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }, { id: 'acme', name: 'Acme' }], currentTenant: 'main' });
+    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }, { id: 'acme', name: 'Acme' }] });
     const bodies: unknown[] = [];
     const api = mockFetch(async (_url, request) => {
       bodies.push(await request.clone().json());
@@ -110,8 +110,8 @@ describe('the account menu in the top bar', () => {
   });
 
   it('marks the session’s tenant as current, whatever the URL says', () => {
-    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }, { id: 'acme', name: 'Acme' }], currentTenant: 'acme' });
-    render(<AccountMenu context={at('/ui/main/flows', ada)} />);
+    uiConfig.value = uiConfigOf({ tenants: [{ id: 'main', name: 'Main' }, { id: 'acme', name: 'Acme' }] });
+    render(<AccountMenu context={at('/ui/main/flows', person({ selectedTenant: 'acme' }))} />);
     fireEvent.click(menuButton());
     expect(screen.getByRole('menuitemradio', { name: /Acme/ }).getAttribute('aria-checked')).toBe('true');
     expect(screen.getByRole('menuitemradio', { name: /Main/ }).getAttribute('aria-checked')).toBe('false');
