@@ -251,6 +251,8 @@ export const configSchema = z
             readOnly: z.stringbool().or(z.boolean()).default(false),
             /** Names in the manager start with it: `<prefix><tenant>/<namespace…>/<KEY>`. */
             prefix: z.string().max(200).regex(/^[A-Za-z0-9/_+=.@-]*$/).default('perch/'),
+            /** Values read from an external manager are kept this long (PT0S: not at all), at most maxEntries of them. */
+            cache: z.strictObject({ ttl: durationMs.default(30_000), maxEntries: z.coerce.number().int().min(0).max(1_000_000).default(1000) }).prefault({}),
             aws: z.strictObject({
               region: z.string().min(1),
               endpoint: z.url().optional(),
