@@ -246,7 +246,7 @@ export const configSchema = z
         /** Where new secret values go (docs/secrets.md): Perch's store, AWS Secrets Manager or Vault KV v2. */
         backend: z
           .strictObject({
-            type: z.enum(['internal', 'aws', 'vault']).default('internal'),
+            type: z.enum(['internal', 'aws', 'vault', 'azure']).default('internal'),
             /** Perch lists and delivers, but never writes to the manager. */
             readOnly: z.stringbool().or(z.boolean()).default(false),
             /** Names in the manager start with it: `<prefix><tenant>/<namespace…>/<KEY>`. */
@@ -267,11 +267,18 @@ export const configSchema = z
               mount: z.string().min(1).default('secret'),
               timeout: durationMs.default(10_000),
             }).optional(),
+            azure: z.strictObject({
+              vaultUrl: z.url(),
+              tenantId: z.string().min(1).optional(),
+              clientId: z.string().min(1).optional(),
+              clientSecret: z.string().min(1).optional(),
+            }).optional(),
           })
           .prefault({})
           .check((ctx) => {
             const b = ctx.value;
             if (b.type === 'aws' && !b.aws) ctx.issues.push({ code: 'custom', input: b, path: ['aws'], message: 'secrets.backend.aws.region is required for type aws' });
+            if (b.type === 'azure' && !b.azure) ctx.issues.push({ code: 'custom', input: b, path: ['azure'], message: 'secrets.backend.azure.vaultUrl is required for type azure' });
             if (b.type === 'vault' && !(b.vault && (b.vault.token || b.vault.appRole))) ctx.issues.push({ code: 'custom', input: b, path: ['vault'], message: 'secrets.backend.vault needs an address and a token or an appRole for type vault' });
           }),
         sync: z
@@ -381,6 +388,7 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_SECRETS_BACKEND: 'secrets.backend.type',
   PERCH_SECRETS_AWS_SECRET_ACCESS_KEY: 'secrets.backend.aws.secretAccessKey',
   PERCH_SECRETS_VAULT_TOKEN: 'secrets.backend.vault.token',
+  PERCH_SECRETS_AZURE_CLIENT_SECRET: 'secrets.backend.azure.clientSecret',
   PERCH_AUDIT_CHECKPOINT_INTERVAL: 'audit.checkpointInterval',
   PERCH_AUDIT_CHECKPOINT_FILE: 'audit.checkpointFile',
   PERCH_METRICS_TOKEN: 'metrics.token',

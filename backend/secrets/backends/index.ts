@@ -36,6 +36,10 @@ export async function secretBackends(settings: BackendSettings, envelope: Envelo
     const { timeout, ...vault } = settings.vault;
     external(new VaultSecretBackend({ ...vault, timeoutMs: timeout, prefix: settings.prefix, readOnly: settings.readOnly }));
   }
+  if (settings.azure) {
+    const { AzureSecretBackend } = await import('./azure.js');
+    external(new AzureSecretBackend({ ...settings.azure, prefix: settings.prefix, readOnly: settings.readOnly }));
+  }
   return {
     current: byType.get(settings.type)!,
     available: [...byType.values()],
