@@ -246,7 +246,7 @@ export const configSchema = z
         /** Where new secret values go (docs/secrets.md): Perch's store, AWS Secrets Manager or Vault KV v2. */
         backend: z
           .strictObject({
-            type: z.enum(['internal', 'aws', 'vault', 'azure']).default('internal'),
+            type: z.enum(['internal', 'aws', 'vault', 'azure', 'google']).default('internal'),
             /** Perch lists and delivers, but never writes to the manager. */
             readOnly: z.stringbool().or(z.boolean()).default(false),
             /** Names in the manager start with it: `<prefix><tenant>/<namespace…>/<KEY>`. */
@@ -273,11 +273,17 @@ export const configSchema = z
               clientId: z.string().min(1).optional(),
               clientSecret: z.string().min(1).optional(),
             }).optional(),
+            google: z.strictObject({
+              projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
+              credentialsFile: z.string().min(1).optional(),
+              endpoint: z.url().optional(),
+            }).optional(),
           })
           .prefault({})
           .check((ctx) => {
             const b = ctx.value;
             if (b.type === 'aws' && !b.aws) ctx.issues.push({ code: 'custom', input: b, path: ['aws'], message: 'secrets.backend.aws.region is required for type aws' });
+            if (b.type === 'google' && !b.google) ctx.issues.push({ code: 'custom', input: b, path: ['google'], message: 'secrets.backend.google.projectId is required for type google' });
             if (b.type === 'azure' && !b.azure) ctx.issues.push({ code: 'custom', input: b, path: ['azure'], message: 'secrets.backend.azure.vaultUrl is required for type azure' });
             if (b.type === 'vault' && !(b.vault && (b.vault.token || b.vault.appRole))) ctx.issues.push({ code: 'custom', input: b, path: ['vault'], message: 'secrets.backend.vault needs an address and a token or an appRole for type vault' });
           }),

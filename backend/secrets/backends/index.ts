@@ -40,6 +40,10 @@ export async function secretBackends(settings: BackendSettings, envelope: Envelo
     const { AzureSecretBackend } = await import('./azure.js');
     external(new AzureSecretBackend({ ...settings.azure, prefix: settings.prefix, readOnly: settings.readOnly }));
   }
+  if (settings.google) {
+    const { GoogleSecretBackend } = await import('./google.js');
+    external(new GoogleSecretBackend({ ...settings.google, prefix: settings.prefix, readOnly: settings.readOnly }));
+  }
   return {
     current: byType.get(settings.type)!,
     available: [...byType.values()],
