@@ -1,13 +1,8 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyVaultName } from '../../backend/secrets/backends/azure.js';
-import { secretsSync } from '../../backend/secrets/cli.js';
-import { startSignedIn, type Answer, type Browser, type RunningPerch } from '../support/perch.js';
+import { startSignedIn } from '../support/perch.js';
 import { startKeyVaultDouble, type KeyVaultDouble } from './azure-keyvault-double.js';
-import { expectNoPlainValues } from './no-plain-values.js';
+import { startWatchedPerch, type WatchedPerch } from './watched-perch.js';
 
 const VALUE = 'azure-held-value-91b4';
 
@@ -19,15 +14,8 @@ const VALUE = 'azure-held-value-91b4';
  */
 describe("Azure Key Vault backend (double checked against Azure's REST description)", () => {
   let kv: KeyVaultDouble;
-  let perch: RunningPerch;
-  let admin: Browser;
-  const logs: string[] = [];
-  const answers: Answer[] = [];
-  const call = async (method: string, url: string, json?: unknown) => {
-    const res = await admin.fetch(method, url, json === undefined ? {} : { json });
-    answers.push(res);
-    return res;
-  };
+  let watched: WatchedPerch;
+  const call = (method: string, url: string, json?: unknown) => watched.call(method, url, json);
   const saved = { endpoint: process.env.IDENTITY_ENDPOINT, header: process.env.IDENTITY_HEADER };
 
   beforeAll(async () => {
@@ -35,12 +23,10 @@ describe("Azure Key Vault backend (double checked against Azure's REST descripti
     // What Azure App Service / Container Apps give a managed identity: the credential chain finds it.
     process.env.IDENTITY_ENDPOINT = kv.identity.endpoint;
     process.env.IDENTITY_HEADER = kv.identity.header;
-    const logStream = new PassThrough();
-    logStream.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
-    ({ perch, admin } = await startSignedIn({ logStream, config: { logLevel: 'debug', secrets: { backend: { type: 'azure', prefix: 'kestra/', azure: { vaultUrl: kv.url } } } } }));
+    watched = await startWatchedPerch({ secrets: { backend: { type: 'azure', prefix: 'kestra/', azure: { vaultUrl: kv.url } } } });
   });
   afterAll(async () => {
-    await perch?.close();
+    await watched?.close();
     await kv?.close();
     for (const [name, value] of [['IDENTITY_ENDPOINT', saved.endpoint], ['IDENTITY_HEADER', saved.header]] as const) {
       if (value === undefined) delete process.env[name];
@@ -61,14 +47,13 @@ describe("Azure Key Vault backend (double checked against Azure's REST descripti
     const put = await call('PUT', '/api/v1/main/namespaces/company.team/secrets', { key: 'db_password', value: VALUE });
     expect(put.status, put.text).toBe(200);
     expect(kv.store.get(name)).toEqual({ value: VALUE, tags: { namespace: 'company.team', key: 'db_password', prefix: 'kestra/' } });
-    const row = await perch.perch.ctx.db.selectFrom('namespace_secrets').selectAll().where('key', '=', 'db_password').executeTakeFirstOrThrow();
+    const row = await watched.perch.perch.ctx.db.selectFrom('namespace_secrets').selectAll().where('key', '=', 'db_password').executeTakeFirstOrThrow();
     expect(row).toMatchObject({ backend: 'azure', value: null });
 
-    const file = path.join(await mkdtemp(path.join(tmpdir(), 'perch-azure-sync-')), 'kestra.env');
-    const out: string[] = [];
-    expect(await secretsSync(perch.perch.ctx.config, { file }, { out: (l) => out.push(l), err: (l) => out.push(l) })).toBe(0);
-    expect(await readFile(file, 'utf8')).toContain(`SECRET_DB_PASSWORD=${Buffer.from(VALUE).toString('base64')}`);
-    expect(out.join('\n')).not.toContain(VALUE);
+    const synced = await watched.sync();
+    expect(synced.exitCode).toBe(0);
+    expect(synced.env).toContain(`SECRET_DB_PASSWORD=${Buffer.from(VALUE).toString('base64')}`);
+    expect(synced.printed).not.toContain(VALUE);
 
     expect((await call('DELETE', '/api/v1/main/namespaces/company.team/secrets/DB_PASSWORD')).status).toBe(200);
     expect(kv.store.has(name)).toBe(false);
@@ -100,7 +85,7 @@ describe("Azure Key Vault backend (double checked against Azure's REST descripti
   });
 
   it('no value appears in any answer, log line, audit row or audit state (grep)', async () => {
-    await expectNoPlainValues(perch, [VALUE, 'never stored'], { answers, logs });
+    await watched.expectNoPlainValues([VALUE, 'never stored']);
   });
 });
 

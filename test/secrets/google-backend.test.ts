@@ -1,13 +1,11 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { googleSecretId } from '../../backend/secrets/backends/google.js';
-import { secretsSync } from '../../backend/secrets/cli.js';
-import { startSignedIn, type Answer, type Browser, type RunningPerch } from '../support/perch.js';
+import { startSignedIn } from '../support/perch.js';
 import { startGoogleSecretManagerDouble, type GoogleSecretManagerDouble } from './google-secretmanager-double.js';
-import { expectNoPlainValues } from './no-plain-values.js';
+import { startWatchedPerch, type WatchedPerch } from './watched-perch.js';
 
 const VALUE = 'google-held-value-3e8a';
 
@@ -18,15 +16,8 @@ const VALUE = 'google-held-value-3e8a';
  */
 describe("Google Secret Manager backend (double checked against Google's discovery description)", () => {
   let sm: GoogleSecretManagerDouble;
-  let perch: RunningPerch;
-  let admin: Browser;
-  const logs: string[] = [];
-  const answers: Answer[] = [];
-  const call = async (method: string, url: string, json?: unknown) => {
-    const res = await admin.fetch(method, url, json === undefined ? {} : { json });
-    answers.push(res);
-    return res;
-  };
+  let watched: WatchedPerch;
+  const call = (method: string, url: string, json?: unknown) => watched.call(method, url, json);
   const id = 'kestra-2fmain-2fcompany-2fteam-2fDB_PASSWORD';
   const secret = `projects/perch-project/secrets/${id}`;
 
@@ -34,12 +25,10 @@ describe("Google Secret Manager backend (double checked against Google's discove
     sm = await startGoogleSecretManagerDouble();
     const credentialsFile = path.join(await mkdtemp(path.join(tmpdir(), 'perch-gsm-')), 'service-account.json');
     await writeFile(credentialsFile, JSON.stringify(sm.serviceAccount), { mode: 0o600 });
-    const logStream = new PassThrough();
-    logStream.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
-    ({ perch, admin } = await startSignedIn({ logStream, config: { logLevel: 'debug', secrets: { backend: { type: 'google', prefix: 'kestra/', google: { projectId: 'perch-project', credentialsFile, endpoint: sm.url } } } } }));
+    watched = await startWatchedPerch({ secrets: { backend: { type: 'google', prefix: 'kestra/', google: { projectId: 'perch-project', credentialsFile, endpoint: sm.url } } } });
   });
   afterAll(async () => {
-    await perch?.close();
+    await watched?.close();
     await sm?.close();
   });
 
@@ -53,16 +42,15 @@ describe("Google Secret Manager backend (double checked against Google's discove
     const put = await call('PUT', '/api/v1/main/namespaces/company.team/secrets', { key: 'db_password', value: VALUE });
     expect(put.status, put.text).toBe(200);
     expect(sm.secrets.get(secret)).toEqual({ labels: { 'managed-by': 'perch' }, versions: [VALUE] });
-    const row = await perch.perch.ctx.db.selectFrom('namespace_secrets').selectAll().where('key', '=', 'db_password').executeTakeFirstOrThrow();
+    const row = await watched.perch.perch.ctx.db.selectFrom('namespace_secrets').selectAll().where('key', '=', 'db_password').executeTakeFirstOrThrow();
     expect(row).toMatchObject({ backend: 'google', value: null });
     expect((await call('PUT', '/api/v1/main/namespaces/company.team/secrets', { key: 'DB_PASSWORD', value: `${VALUE}-2` })).status).toBe(200);
     expect(sm.secrets.get(secret)?.versions).toEqual([VALUE, `${VALUE}-2`]);
 
-    const file = path.join(await mkdtemp(path.join(tmpdir(), 'perch-gsm-sync-')), 'kestra.env');
-    const out: string[] = [];
-    expect(await secretsSync(perch.perch.ctx.config, { file }, { out: (l) => out.push(l), err: (l) => out.push(l) })).toBe(0);
-    expect(await readFile(file, 'utf8')).toContain(`SECRET_DB_PASSWORD=${Buffer.from(`${VALUE}-2`).toString('base64')}`);
-    expect(out.join('\n')).not.toContain(VALUE);
+    const synced = await watched.sync();
+    expect(synced.exitCode).toBe(0);
+    expect(synced.env).toContain(`SECRET_DB_PASSWORD=${Buffer.from(`${VALUE}-2`).toString('base64')}`);
+    expect(synced.printed).not.toContain(VALUE);
 
     expect((await call('DELETE', '/api/v1/main/namespaces/company.team/secrets/DB_PASSWORD')).status).toBe(200);
     expect(sm.secrets.has(secret)).toBe(false);
@@ -94,7 +82,7 @@ describe("Google Secret Manager backend (double checked against Google's discove
   });
 
   it('no value appears in any answer, log line, audit row or audit state (grep)', async () => {
-    await expectNoPlainValues(perch, [VALUE, `${VALUE}-2`, 'never stored'], { answers, logs });
+    await watched.expectNoPlainValues([VALUE, `${VALUE}-2`, 'never stored']);
   });
 });
 

@@ -44,6 +44,11 @@ export async function secretBackends(settings: BackendSettings, envelope: Envelo
     const { GoogleSecretBackend } = await import('./google.js');
     external(new GoogleSecretBackend({ ...settings.google, prefix: settings.prefix, readOnly: settings.readOnly }));
   }
+  if (settings.doppler) {
+    const { DopplerSecretBackend } = await import('./doppler.js');
+    const { timeout, ...doppler } = settings.doppler;
+    external(new DopplerSecretBackend({ ...doppler, timeoutMs: timeout, prefix: settings.prefix, readOnly: settings.readOnly }));
+  }
   return {
     current: byType.get(settings.type)!,
     available: [...byType.values()],
