@@ -246,7 +246,7 @@ export const configSchema = z
         /** Where new secret values go (docs/secrets.md): Perch's store or an external manager. */
         backend: z
           .strictObject({
-            type: z.enum(['internal', 'aws', 'vault', 'azure', 'google', 'doppler']).default('internal'),
+            type: z.enum(['internal', 'aws', 'vault', 'azure', 'google', 'doppler', 'onepassword']).default('internal'),
             /** Perch lists and delivers, but never writes to the manager. */
             readOnly: z.stringbool().or(z.boolean()).default(false),
             /** Names in the manager start with it: `<prefix><tenant>/<namespace…>/<KEY>`. */
@@ -285,11 +285,19 @@ export const configSchema = z
               apiUrl: z.url().optional(),
               timeout: durationMs.default(10_000),
             }).optional(),
+            onepassword: z.strictObject({
+              /** The Connect server. */
+              url: z.url(),
+              token: z.string().min(1),
+              vault: z.string().regex(/^[0-9a-z]{26}$/, "the vault's UUID (26 lower-case letters and digits)"),
+              timeout: durationMs.default(10_000),
+            }).optional(),
           })
           .prefault({})
           .check((ctx) => {
             const b = ctx.value;
             if (b.type === 'aws' && !b.aws) ctx.issues.push({ code: 'custom', input: b, path: ['aws'], message: 'secrets.backend.aws.region is required for type aws' });
+            if (b.type === 'onepassword' && !b.onepassword) ctx.issues.push({ code: 'custom', input: b, path: ['onepassword'], message: 'secrets.backend.onepassword needs a Connect url, a token and a vault for type onepassword' });
             if (b.type === 'doppler' && !b.doppler) ctx.issues.push({ code: 'custom', input: b, path: ['doppler'], message: 'secrets.backend.doppler needs a token, a project and a config for type doppler' });
             if (b.type === 'google' && !b.google) ctx.issues.push({ code: 'custom', input: b, path: ['google'], message: 'secrets.backend.google.projectId is required for type google' });
             if (b.type === 'azure' && !b.azure) ctx.issues.push({ code: 'custom', input: b, path: ['azure'], message: 'secrets.backend.azure.vaultUrl is required for type azure' });
@@ -404,6 +412,7 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_SECRETS_VAULT_TOKEN: 'secrets.backend.vault.token',
   PERCH_SECRETS_AZURE_CLIENT_SECRET: 'secrets.backend.azure.clientSecret',
   PERCH_SECRETS_DOPPLER_TOKEN: 'secrets.backend.doppler.token',
+  PERCH_SECRETS_ONEPASSWORD_TOKEN: 'secrets.backend.onepassword.token',
   PERCH_AUDIT_CHECKPOINT_INTERVAL: 'audit.checkpointInterval',
   PERCH_AUDIT_CHECKPOINT_FILE: 'audit.checkpointFile',
   PERCH_METRICS_TOKEN: 'metrics.token',

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Ajv } from 'ajv';
+import { apiSchemas, stopServer } from './api-double.js';
 
 const SPEC = JSON.parse(readFileSync(new URL('./doppler-api-v3.json', import.meta.url), 'utf8')) as {
   operations: Record<string, { method: string; path: string; query?: string[]; body?: string; response: string }>;
@@ -28,25 +28,11 @@ export interface DopplerDouble {
 }
 
 export async function startDopplerDouble(token = 'dp.st.perch-test-token'): Promise<DopplerDouble> {
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  ajv.addSchema({ definitions: SPEC.definitions }, 'doppler');
-  const check = (definition: string, value: unknown, what: string) => {
-    const validate = ajv.getSchema(`doppler#/definitions/${definition}`)!;
-    const ok = validate(value) as boolean;
-    if (!ok) double.violations.push(`${what}: ${ajv.errorsText(validate.errors)}`);
-    return ok;
-  };
   const double: DopplerDouble = {
     url: '', token, configs: new Map(), calls: [], violations: [], forbid: false, htmlError: false,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () => stopServer(server),
   };
-  const send = (res: ServerResponse, status: number, body: unknown, schema: string) => {
-    check(schema, body, `${schema} answer`);
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  };
+  const { check, send } = apiSchemas({ definitions: SPEC.definitions }, '/definitions/', double.violations);
   const refuse = (res: ServerResponse, status: number, message: string) => send(res, status, { messages: [message], success: false }, 'Error');
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {

@@ -49,6 +49,11 @@ export async function secretBackends(settings: BackendSettings, envelope: Envelo
     const { timeout, ...doppler } = settings.doppler;
     external(new DopplerSecretBackend({ ...doppler, timeoutMs: timeout, prefix: settings.prefix, readOnly: settings.readOnly }));
   }
+  if (settings.onepassword) {
+    const { OnePasswordSecretBackend } = await import('./onepassword.js');
+    const { timeout, ...onepassword } = settings.onepassword;
+    external(new OnePasswordSecretBackend({ ...onepassword, timeoutMs: timeout, prefix: settings.prefix, readOnly: settings.readOnly }));
+  }
   return {
     current: byType.get(settings.type)!,
     available: [...byType.values()],
