@@ -247,14 +247,16 @@ export const configSchema = z
     /** Delivery of namespace secrets to Kestra OSS (`perch secrets sync`, docs/secrets.md). */
     secrets: z
       .strictObject({
-        /** Where new secret values go (docs/secrets.md): Perch's store, AWS Secrets Manager or Vault KV v2. */
+        /** Where new secret values go (docs/secrets.md): Perch's store or an external manager. */
         backend: z
           .strictObject({
-            type: z.enum(['internal', 'aws', 'vault']).default('internal'),
+            type: z.enum(['internal', 'aws', 'vault', 'azure', 'google', 'doppler', 'onepassword']).default('internal'),
             /** Perch lists and delivers, but never writes to the manager. */
             readOnly: z.stringbool().or(z.boolean()).default(false),
             /** Names in the manager start with it: `<prefix><tenant>/<namespace…>/<KEY>`. */
             prefix: z.string().max(200).regex(/^[A-Za-z0-9/_+=.@-]*$/).default('perch/'),
+            /** Values read from an external manager are kept this long (PT0S: not at all), at most maxEntries of them. */
+            cache: z.strictObject({ ttl: durationMs.default(30_000), maxEntries: z.coerce.number().int().min(0).max(1_000_000).default(1000) }).prefault({}),
             aws: z.strictObject({
               region: z.string().min(1),
               endpoint: z.url().optional(),
@@ -269,11 +271,40 @@ export const configSchema = z
               mount: z.string().min(1).default('secret'),
               timeout: durationMs.default(10_000),
             }).optional(),
+            azure: z.strictObject({
+              vaultUrl: z.url(),
+              tenantId: z.string().min(1).optional(),
+              clientId: z.string().min(1).optional(),
+              clientSecret: z.string().min(1).optional(),
+            }).optional(),
+            google: z.strictObject({
+              projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
+              credentialsFile: z.string().min(1).optional(),
+              endpoint: z.url().optional(),
+            }).optional(),
+            doppler: z.strictObject({
+              token: z.string().min(1),
+              project: z.string().min(1),
+              config: z.string().min(1),
+              apiUrl: z.url().optional(),
+              timeout: durationMs.default(10_000),
+            }).optional(),
+            onepassword: z.strictObject({
+              /** The Connect server. */
+              url: z.url(),
+              token: z.string().min(1),
+              vault: z.string().regex(/^[0-9a-z]{26}$/, "the vault's UUID (26 lower-case letters and digits)"),
+              timeout: durationMs.default(10_000),
+            }).optional(),
           })
           .prefault({})
           .check((ctx) => {
             const b = ctx.value;
             if (b.type === 'aws' && !b.aws) ctx.issues.push({ code: 'custom', input: b, path: ['aws'], message: 'secrets.backend.aws.region is required for type aws' });
+            if (b.type === 'onepassword' && !b.onepassword) ctx.issues.push({ code: 'custom', input: b, path: ['onepassword'], message: 'secrets.backend.onepassword needs a Connect url, a token and a vault for type onepassword' });
+            if (b.type === 'doppler' && !b.doppler) ctx.issues.push({ code: 'custom', input: b, path: ['doppler'], message: 'secrets.backend.doppler needs a token, a project and a config for type doppler' });
+            if (b.type === 'google' && !b.google) ctx.issues.push({ code: 'custom', input: b, path: ['google'], message: 'secrets.backend.google.projectId is required for type google' });
+            if (b.type === 'azure' && !b.azure) ctx.issues.push({ code: 'custom', input: b, path: ['azure'], message: 'secrets.backend.azure.vaultUrl is required for type azure' });
             if (b.type === 'vault' && !(b.vault && (b.vault.token || b.vault.appRole))) ctx.issues.push({ code: 'custom', input: b, path: ['vault'], message: 'secrets.backend.vault needs an address and a token or an appRole for type vault' });
           }),
         sync: z
@@ -383,6 +414,9 @@ export const ENV_KEYS: Record<string, string> = {
   PERCH_SECRETS_BACKEND: 'secrets.backend.type',
   PERCH_SECRETS_AWS_SECRET_ACCESS_KEY: 'secrets.backend.aws.secretAccessKey',
   PERCH_SECRETS_VAULT_TOKEN: 'secrets.backend.vault.token',
+  PERCH_SECRETS_AZURE_CLIENT_SECRET: 'secrets.backend.azure.clientSecret',
+  PERCH_SECRETS_DOPPLER_TOKEN: 'secrets.backend.doppler.token',
+  PERCH_SECRETS_ONEPASSWORD_TOKEN: 'secrets.backend.onepassword.token',
   PERCH_AUDIT_CHECKPOINT_INTERVAL: 'audit.checkpointInterval',
   PERCH_AUDIT_CHECKPOINT_FILE: 'audit.checkpointFile',
   PERCH_METRICS_TOKEN: 'metrics.token',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { secretTagSchema, type SecretMeta, type SecretTag } from '../../lib/schemas/secrets.js';
 import type { Store } from '../store/database.js';
 import type { NamespaceSecretsTable } from '../store/schema.js';
-import type { SecretBackend, SecretBackends, SecretRef } from './backends/index.js';
+import type { ReadOptions, SecretBackend, SecretBackends, SecretRef } from './backends/index.js';
 import { SecretKeys } from './secret-keys.js';
 
 /** Namespace secrets as stored: metadata in the clear, the value in its backend. No function here returns a value to an API. */
@@ -76,10 +76,13 @@ export async function deleteSecret(db: Store, id: string): Promise<void> {
   await db.deleteFrom('namespace_secrets').where('id', '=', id).execute();
 }
 
-/** Every secret of a tenant with its value, from each row's backend: only for delivery to Kestra (secrets sync), never for an API answer. */
-export async function openSecretsOfTenant(db: Store, backends: SecretBackends, tenant: string): Promise<Array<{ envKey: string; namespace: string; value: string }>> {
+/**
+ * Every secret of a tenant with its value, from each row's backend: only for delivery to Kestra
+ * (secrets sync), never for an API answer. `fresh` when the values are about to be written (a dry run may use the cache).
+ */
+export async function openSecretsOfTenant(db: Store, backends: SecretBackends, tenant: string, options: ReadOptions = {}): Promise<Array<{ envKey: string; namespace: string; value: string }>> {
   const rows = await db.selectFrom('namespace_secrets').select([...META_COLUMNS, 'value']).where('tenant_id', '=', tenant).orderBy('env_key').execute();
   const out = [];
-  for (const row of rows) out.push({ envKey: row.env_key, namespace: row.namespace, value: await backends.of(row.backend).read(refOf(row), row.value) });
+  for (const row of rows) out.push({ envKey: row.env_key, namespace: row.namespace, value: await backends.of(row.backend).read(refOf(row), row.value, options) });
   return out;
 }

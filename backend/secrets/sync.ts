@@ -3,7 +3,7 @@ import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { PerchConfig } from '../config/config.js';
-import type { SecretBackends } from './backends/index.js';
+import type { ReadOptions, SecretBackends } from './backends/index.js';
 import type { Store } from '../store/database.js';
 import { openSecretsOfTenant } from './secret-store.js';
 
@@ -28,9 +28,9 @@ export interface SyncChanges {
 
 const envName = (envKey: string) => `SECRET_${envKey}`;
 
-export async function kestraEnvironment(db: Store, backends: SecretBackends, tenant: string): Promise<KestraEnvironment> {
+export async function kestraEnvironment(db: Store, backends: SecretBackends, tenant: string, options: ReadOptions = {}): Promise<KestraEnvironment> {
   const env: KestraEnvironment = new Map();
-  for (const secret of await openSecretsOfTenant(db, backends, tenant)) env.set(envName(secret.envKey), Buffer.from(secret.value, 'utf8').toString('base64'));
+  for (const secret of await openSecretsOfTenant(db, backends, tenant, options)) env.set(envName(secret.envKey), Buffer.from(secret.value, 'utf8').toString('base64'));
   return env;
 }
 
@@ -118,7 +118,8 @@ export interface SyncOptions {
 
 /** 0 when Kestra's file is up to date (and reloaded when it changed); 1 when the reload command failed. */
 export async function syncSecrets(db: Store, backends: SecretBackends, options: SyncOptions, out: (line: string) => void): Promise<number> {
-  const wanted = await kestraEnvironment(db, backends, options.tenant);
+  // What is written to Kestra's file comes straight from the managers; only a dry run may be answered from the cache.
+  const wanted = await kestraEnvironment(db, backends, options.tenant, { fresh: !options.dryRun });
   const changes = diff(parseWritten(options.format, await readWritten(options.file)), wanted);
   const count = changes.added.length + changes.changed.length + changes.removed.length;
   for (const [label, names] of [['add', changes.added], ['change', changes.changed], ['remove', changes.removed]] as const) {

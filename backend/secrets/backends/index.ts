@@ -1,9 +1,10 @@
 import type { PerchConfig } from '../../config/config.js';
 import type { Envelope } from '../../crypto/envelope.js';
+import { CachedSecretBackend } from './cached.js';
 import { InternalSecretBackend } from './internal.js';
 import type { SecretBackend } from './secret-backend.js';
 
-export type { SecretBackend, SecretRef } from './secret-backend.js';
+export type { ReadOptions, SecretBackend, SecretRef } from './secret-backend.js';
 export { SecretBackendUnavailable, SecretValueMissing } from './secret-backend.js';
 
 /** The configured backend for new values, and every backend a stored row may name. */
@@ -18,18 +19,40 @@ export interface SecretBackends {
 
 type BackendSettings = PerchConfig['secrets']['backend'];
 
-/** Builds the backends; an external manager's SDK is loaded only when first used. */
+/**
+ * Builds the backends; an external manager's SDK is loaded only when first used. Each external
+ * manager sits behind a short-lived value cache (secrets.backend.cache); Perch's own store needs none.
+ */
 export async function secretBackends(settings: BackendSettings, envelope: Envelope): Promise<SecretBackends> {
   const internal = new InternalSecretBackend(envelope);
   const byType = new Map<string, SecretBackend>([['internal', internal]]);
+  const external = (backend: SecretBackend) => byType.set(backend.type, new CachedSecretBackend(backend, { ttlMs: settings.cache.ttl, maxEntries: settings.cache.maxEntries }));
   if (settings.aws) {
     const { AwsSecretBackend } = await import('./aws.js');
-    byType.set('aws', new AwsSecretBackend({ ...settings.aws, prefix: settings.prefix, readOnly: settings.readOnly }));
+    external(new AwsSecretBackend({ ...settings.aws, prefix: settings.prefix, readOnly: settings.readOnly }));
   }
   if (settings.vault) {
     const { VaultSecretBackend } = await import('./vault.js');
     const { timeout, ...vault } = settings.vault;
-    byType.set('vault', new VaultSecretBackend({ ...vault, timeoutMs: timeout, prefix: settings.prefix, readOnly: settings.readOnly }));
+    external(new VaultSecretBackend({ ...vault, timeoutMs: timeout, prefix: settings.prefix, readOnly: settings.readOnly }));
+  }
+  if (settings.azure) {
+    const { AzureSecretBackend } = await import('./azure.js');
+    external(new AzureSecretBackend({ ...settings.azure, prefix: settings.prefix, readOnly: settings.readOnly }));
+  }
+  if (settings.google) {
+    const { GoogleSecretBackend } = await import('./google.js');
+    external(new GoogleSecretBackend({ ...settings.google, prefix: settings.prefix, readOnly: settings.readOnly }));
+  }
+  if (settings.doppler) {
+    const { DopplerSecretBackend } = await import('./doppler.js');
+    const { timeout, ...doppler } = settings.doppler;
+    external(new DopplerSecretBackend({ ...doppler, timeoutMs: timeout, prefix: settings.prefix, readOnly: settings.readOnly }));
+  }
+  if (settings.onepassword) {
+    const { OnePasswordSecretBackend } = await import('./onepassword.js');
+    const { timeout, ...onepassword } = settings.onepassword;
+    external(new OnePasswordSecretBackend({ ...onepassword, timeoutMs: timeout, prefix: settings.prefix, readOnly: settings.readOnly }));
   }
   return {
     current: byType.get(settings.type)!,

@@ -12,6 +12,11 @@ export interface SecretRef {
   id: string;
 }
 
+export interface ReadOptions {
+  /** Straight from the manager, never from a cache: for a read whose value is written somewhere (never a stale write). */
+  fresh?: boolean;
+}
+
 export interface SecretBackend {
   /** Stored in each row (`namespace_secrets.backend`): which backend holds its value. */
   readonly type: string;
@@ -22,7 +27,7 @@ export interface SecretBackend {
   /** Stores the value; answers what the row keeps in `value` (sealed text, or null when the manager keeps it). */
   put(ref: SecretRef, value: string): Promise<string | null>;
   /** The value, from the row's `value` or the manager. */
-  read(ref: SecretRef, stored: string | null): Promise<string>;
+  read(ref: SecretRef, stored: string | null, options?: ReadOptions): Promise<string>;
   remove(ref: SecretRef): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { callManager } from './manager-http.js';
 import { managerPath, SecretBackendUnavailable, SecretValueMissing, type SecretBackend, type SecretRef } from './secret-backend.js';
 
 export interface VaultSettings {
@@ -32,28 +32,11 @@ export class VaultSecretBackend implements SecretBackend {
     this.#token = settings.token;
   }
 
-  private async call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  private call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
+    const headers: Record<string, string> = {};
     if (token) headers['x-vault-token'] = token;
     if (this.settings.namespace) headers['x-vault-namespace'] = this.settings.namespace;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let answer;
-    try {
-      answer = await request(`${this.settings.address.replace(/\/$/, '')}/v1/${path}`, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: this.settings.timeoutMs, bodyTimeout: this.settings.timeoutMs,
-      });
-    } catch (error) {
-      throw new SecretBackendUnavailable(this.name, (error as Error).message);
-    }
-    const text = await answer.body.text();
-    let json: any;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: answer.statusCode, json };
+    return callManager(this.name, `${this.settings.address.replace(/\/$/, '')}/v1/${path}`, { method, headers, body, timeoutMs: this.settings.timeoutMs });
   }
 
   private async token(): Promise<string> {
