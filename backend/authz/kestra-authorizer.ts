@@ -1,6 +1,5 @@
 import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import type { Principal } from '../auth/sessions.js';
-import type { DecisionIndex } from './decision-index.js';
 import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.js';
 import { eeOperationOf } from './ee-operation-match.js';
 import { ArchiveError, flowSourcesOf } from './flow-archive.js';
@@ -10,6 +9,7 @@ import { NO_PLACEMENT_RULES, type Placement, type PlacementRules } from './scrip
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { checkFormShape, FormError, type FormPart, isMultipart, readFormParts } from './multipart-form.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
+import type { NamespaceDecisions } from './tenant-roots-bound.js';
 import { conditionOf, narrowQuery, parseQuery, QueryError, queryValue, type NamespaceCondition, type ScopeFilter } from './query-scope.js';
 
 /** Bodies Perch reads whole: documents naming namespaces, and multipart forms (checked before anything is forwarded). */
@@ -181,7 +181,8 @@ function narrowFiltersBody(value: unknown, filter: ScopeFilter): Buffer {
  */
 export class KestraAuthorizer {
   constructor(
-    private readonly index: DecisionIndex,
+    /** The decision index, bounded by NAMESPACE tenants' roots in the proxy (tenant-roots-bound.ts). */
+    private readonly index: NamespaceDecisions,
     private readonly executions: ExecutionNamespaceLookup,
     /** Kestra's own addresses: flows that would call them directly are refused. */
     private readonly kestraHosts: KestraHosts = LOOPBACK_ONLY,
