@@ -3,7 +3,10 @@ import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import type { DecisionIndex, NamespaceScope } from './decision-index.js';
 
 /** The decisions the Kestra authorizer asks: what the decision index answers, or a bounded view of it. */
-export type NamespaceDecisions = Pick<DecisionIndex, 'allows' | 'scope'>;
+export type NamespaceDecisions = Pick<DecisionIndex, 'allows' | 'scope'> & {
+  /** False: the namespace lies outside the tenant's roots, so it does not exist for that tenant (absent: every namespace is). */
+  inTenant?(tenantId: string, namespace: string): boolean;
+};
 
 /** A tenant's namespace roots when it is a NAMESPACE tenant of the shared Kestra; undefined: not bounded. */
 export type TenantRoots = (tenantId: string) => readonly string[] | undefined;
@@ -31,6 +34,10 @@ export function boundByTenantRoots(index: NamespaceDecisions, rootsOf: TenantRoo
       const reach = index.scope(tenantId, userId, resource, action);
       const roots = rootsOf(tenantId);
       return roots === undefined ? reach : { all: false, namespaces: intersect(reach, roots) };
+    },
+    inTenant(tenantId: string, namespace: string): boolean {
+      const roots = rootsOf(tenantId);
+      return roots === undefined || underRoots(roots, namespace);
     },
   };
 }

@@ -39,12 +39,23 @@ export function routeTenant(tenants: TenantDirectory, method: string, path: stri
 }
 
 /**
+ * Operations on the whole shared Kestra, which no namespace bounds: its instance-wide objects and
+ * counters (instance owners' rows: MCP servers, usages), and a plugin's own endpoints outside a task
+ * run (the plugin acts with Kestra's authority on whatever it likes).
+ */
+const kestraWide = (row: PolicyRow) => row.access === 'instanceOwner' || (row.path.includes('/plugins/{group}/endpoints/') && !row.path.includes('{executionId}'));
+
+/**
  * What a NAMESPACE tenant's authorized call may still not do (null: nothing): name a namespace
- * outside the tenant's roots (a public webhook, which no binding decides), or ask for a graph with
- * its subflows expanded (Kestra reads the subflows' structure wherever they live, unchecked).
+ * outside the tenant's roots (a public webhook, which no binding decides), act on the whole shared
+ * Kestra, or ask for a graph with its subflows expanded (Kestra reads the subflows' structure
+ * wherever they live, unchecked).
  */
 export function outsideRoots(tenant: KnownTenant, verdict: { row: PolicyRow; namespaces: readonly string[] }, query: string): { status: 403; message: string } | null {
   if (tenant.mode !== 'NAMESPACE') return null;
+  if (kestraWide(verdict.row)) {
+    return { status: 403, message: `Tenant ${tenant.id} lives in a shared Kestra: ${verdict.row.method} ${verdict.row.path} acts on all of it, so it is refused there` };
+  }
   const outside = verdict.namespaces.find((ns) => !underRoots(tenant.namespaces, ns));
   if (outside !== undefined) return { status: 403, message: `Namespace ${outside} is outside tenant ${tenant.id}'s namespaces (${tenant.namespaces.join(', ')})` };
   if (verdict.row.path.endsWith('/graph') && /(?:^|[&;])subflows(?:[=&;]|$)/.test(query)) {

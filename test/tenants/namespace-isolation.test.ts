@@ -176,6 +176,9 @@ describe('NAMESPACE isolation in one shared Kestra, generated from the policy ma
         if (addressed || written) leaks.push(`${call.label}: forwarded ${r.method} ${r.url}`);
       }
       if (answer.status < 400 && names(answer.text) && !answersAboutPostedFlow(call.row)) leaks.push(`${call.label}: answered bravo’s objects`);
+      // Not even a refusal may name bravo's namespace to a caller who only knew an execution id.
+      const asked = `${call.path} ${JSON.stringify(call.init.json ?? null)} ${call.init.body ?? ''}`;
+      if (!asked.includes(MARK) && answer.text.includes(MARK)) leaks.push(`${call.label}: disclosed bravo’s namespace (${answer.status})`);
       const page = answer.json as { results?: unknown[]; total?: unknown } | undefined;
       if (answer.status < 400 && Array.isArray(page?.results) && typeof page.total === 'number' && page.total > page.results.length) leaks.push(`${call.label}: counted ${page.total} for ${page.results.length} results`);
       if (bravoState() !== before) {
@@ -211,6 +214,23 @@ describe('NAMESPACE isolation in one shared Kestra, generated from the policy ma
     expect(shared.requests).toEqual([]);
     // Main is not bounded: its graphs expand as Kestra's do.
     expect((await owner.fetch('POST', '/api/v1/main/flows/graph?subflows=sub', yaml)).status).toBe(200);
+  });
+
+  it('operations on the whole shared Kestra are refused on a NAMESPACE tenant’s path, even to an instance owner', async () => {
+    shared.clear();
+    const kestraWide = TENANTED.filter((row) => row.access === 'instanceOwner' || (row.path.includes('/endpoints/') && !row.path.includes('{executionId}')));
+    expect(kestraWide.length).toBeGreaterThan(4);
+    const leaks: string[] = [];
+    for (const row of kestraWide) {
+      const path = row.path.replace('{tenant}', 'alpha').replace(/\{([^}]+)\}/g, 'x-$1');
+      const init = row.method === 'GET' || row.method === 'DELETE' ? {} : { json: {} };
+      for (const [who, browser] of [['owner', owner], ['alpha admin', alphaAdmin]] as const) {
+        const answer = await browser.fetch(row.method, path, init);
+        if (answer.status !== 403) leaks.push(`${row.method} ${row.path} as ${who}: ${answer.status}`);
+      }
+    }
+    expect(leaks).toEqual([]);
+    expect(shared.requests).toEqual([]);
   });
 
   it('as Admin of alpha, on bravo’s path: every operation is refused (403) and nothing reaches the shared Kestra', async () => {
