@@ -233,6 +233,16 @@ describe('NAMESPACE isolation in one shared Kestra, generated from the policy ma
     expect(shared.requests).toEqual([]);
   });
 
+  it('Perch’s own namespaced routes (EE namespaces, secrets) know no namespace outside alpha’s roots', async () => {
+    const outside = await alphaAdmin.fetch('POST', '/api/v1/alpha/namespaces', { json: { id: 'bravo.mine' } });
+    expect(outside.status, outside.text).toBe(403);
+    expect(outside.json.message).toMatch(/outside tenant alpha's namespaces \(alpha\)/);
+    expect((await alphaAdmin.fetch('PUT', `/api/v1/alpha/namespaces/${B_NAMESPACE}/secrets`, { json: { key: 'TAKEN', value: 'x' } })).status).toBe(403);
+    expect((await alphaAdmin.fetch('GET', `/api/v1/alpha/namespaces/${B_NAMESPACE}/inherited-variables`)).status).toBe(403);
+    const inside = await alphaAdmin.fetch('POST', '/api/v1/alpha/namespaces', { json: { id: 'alpha.mine' } });
+    expect(inside.status, inside.text).toBe(200);
+  });
+
   it('as Admin of alpha, on bravo’s path: every operation is refused (403) and nothing reaches the shared Kestra', async () => {
     shared.clear();
     const leaks: string[] = [];
