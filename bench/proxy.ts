@@ -20,6 +20,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const USER = 'bench@kestra.io';
 const PASSWORD = 'Bench-password-1';
+/** The bench's people in Perch (not Kestra's account). */
+const PERSON_PASSWORD = 'benchmark passphrase';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -83,6 +85,36 @@ function stop(child: ChildProcess | undefined): Promise<void> {
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 3000).unref();
   });
+}
+
+/**
+ * Two more sessions on Perch: a person of `main` bound to namespace `company`, and an Admin of a
+ * NAMESPACE tenant whose roots are `company`, with that tenant selected (as the tenant switcher does).
+ */
+async function namespaceSessions(base: string, ownerCookie: string): Promise<{ scopedCookie: string; tenantCookie: string }> {
+  const call = async (cookie: string, method: 'POST' | 'PUT', path: string, json: unknown) => {
+    const res = await request(`${base}${path}`, { method, headers: { cookie, origin: base, 'content-type': 'application/json' }, body: JSON.stringify(json) });
+    const text = await res.body.text();
+    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
+    return (text ? JSON.parse(text) : null) as { id?: string } | null;
+  };
+  const signIn = async (email: string) => {
+    await call(ownerCookie, 'POST', '/api/v1/users', { email, password: PERSON_PASSWORD });
+    const res = await request(`${base}/perch/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: email, password: PERSON_PASSWORD }) });
+    await res.body.dump();
+    return [res.headers['set-cookie']].flat().find((c) => c?.startsWith('perch_session='))!.split(';')[0]!;
+  };
+  const userId = async (cookie: string) => ((await (await request(`${base}/api/v1/me`, { headers: { cookie } })).body.json()) as { id: string }).id;
+
+  const scopedCookie = await signIn('scoped@perch.test');
+  await call(ownerCookie, 'POST', '/api/v1/main/bindings', { type: 'USER', externalId: await userId(scopedCookie), roleId: 'admin', namespaceId: 'company' });
+
+  await call(ownerCookie, 'POST', '/api/v1/tenants', { id: 'company', name: 'Company', isolation: { mode: 'NAMESPACE', namespaces: ['company'] } });
+  const tenantCookie = await signIn('tenant@perch.test');
+  await call(ownerCookie, 'POST', '/api/v1/company/tenant-access', { email: 'tenant@perch.test' });
+  await call(ownerCookie, 'POST', '/api/v1/company/bindings', { type: 'USER', externalId: await userId(tenantCookie), roleId: 'admin' });
+  await call(tenantCookie, 'PUT', '/api/v1/me/tenant', { tenantId: 'company' });
+  return { scopedCookie, tenantCookie };
 }
 
 async function main(): Promise<void> {
@@ -156,12 +188,15 @@ http {
     });
     await login.body.dump();
     const sessionCookie = [login.headers['set-cookie']].flat().find((c) => c?.startsWith('perch_session='))!.split(';')[0]!;
+    const { scopedCookie, tenantCookie } = await namespaceSessions(`http://127.0.0.1:${perchPort}`, sessionCookie);
 
     const targets = [
       { name: 'direct', base: `http://127.0.0.1:${upPort}`, headers: [`Authorization: Basic ${basic}`] },
       { name: 'nginx', base: `http://127.0.0.1:${nginxPort}`, headers: [] as string[] },
       { name: 'Node floor', base: `http://127.0.0.1:${floorPort}`, headers: [`Cookie: ${sessionCookie}`] },
       { name: 'Perch', base: `http://127.0.0.1:${perchPort}`, headers: [`Cookie: ${sessionCookie}`] },
+      { name: 'Perch, main, bound to company', base: `http://127.0.0.1:${perchPort}`, headers: [`Cookie: ${scopedCookie}`] },
+      { name: 'Perch, NAMESPACE tenant', base: `http://127.0.0.1:${perchPort}`, headers: [`Cookie: ${tenantCookie}`] },
     ];
     const payloads = [
       { name: 'JSON GET (1 KB)', path: '/api/v1/main/flows/search?filters[namespace][PREFIX]=company&page=1&size=25' },
@@ -193,7 +228,7 @@ http {
           clearInterval(sampler);
           runs.get(target.name)!.c1.push(c1);
           runs.get(target.name)!.c16.push(c16);
-          console.log(`${payload.name.padEnd(16)} ${target.name.padEnd(7)} round ${round}: c=1 p50 ${c1.p50.toFixed(0)} µs p99 ${c1.p99.toFixed(0)} µs | c=16 ${c16.rps.toFixed(0)} req/s p99 ${(c16.p99 / 1000).toFixed(2)} ms | errors ${c1.errors + c16.errors}`);
+          console.log(`${payload.name.padEnd(16)} ${target.name.padEnd(30)} round ${round}: c=1 p50 ${c1.p50.toFixed(0)} µs p99 ${c1.p99.toFixed(0)} µs | c=16 ${c16.rps.toFixed(0)} req/s p99 ${(c16.p99 / 1000).toFixed(2)} ms | errors ${c1.errors + c16.errors}`);
         }
       }
       for (const target of targets) {
@@ -211,7 +246,9 @@ http {
       const nginxRow = of('nginx');
       const perchRow = of('Perch');
       const floorRow = of('Node floor');
-      for (const row of [direct, nginxRow, floorRow, perchRow]) {
+      const scopedRow = of('Perch, main, bound to company');
+      const tenantRow = of('Perch, NAMESPACE tenant');
+      for (const row of [direct, nginxRow, floorRow, perchRow, scopedRow, tenantRow]) {
         const added = row === direct ? '—' : `${(row.c1.p50 - direct.c1.p50).toFixed(0)} / ${(row.c1.p99 - direct.c1.p99).toFixed(0)}`;
         lines.push(`| ${payload.name} | ${row.target} | ${row.c1.p50.toFixed(0)} / ${row.c1.p99.toFixed(0)} | ${added} | ${row.c16.rps.toFixed(0)} | ${(row.c16.p99 / 1000).toFixed(2)} | ${row.c1.errors + row.c16.errors} |`);
       }
@@ -221,6 +258,8 @@ http {
       const throughputRatio = perchRow.c16.rps / nginxRow.c16.rps;
       const floorLatency = (floorRow.c1.p50 - direct.c1.p50) / Math.max(addedNginx, 1);
       const floorThroughput = floorRow.c16.rps / nginxRow.c16.rps;
+      const tenantLatency = tenantRow.c1.p50 - scopedRow.c1.p50;
+      verdicts.push(`- ${payload.name}, NAMESPACE tenant: ${tenantLatency >= 0 ? '+' : ''}${tenantLatency.toFixed(0)} µs p50 and ${(tenantRow.c16.rps / scopedRow.c16.rps).toFixed(2)}× the throughput of a person of main bound to the same namespace (the tenant's routing and roots bound; the run's noise is of the same order).`);
       verdicts.push(`- ${payload.name}: Perch's added p50 is ${latencyRatio.toFixed(2)}× nginx's (target ≤ 1.5×: ${latencyRatio <= 1.5 ? 'met' : 'missed'}); throughput is ${throughputRatio.toFixed(2)}× nginx's (target ≥ 0.6×: ${throughputRatio >= 0.6 ? 'met' : 'missed'}). The Node floor, with no check at all, is at ${floorLatency.toFixed(2)}× and ${floorThroughput.toFixed(2)}×; Perch keeps ${(perchRow.c16.rps / floorRow.c16.rps).toFixed(2)}× of its throughput.`);
     }
     verdicts.push(`- Perch's peak RSS during the run: ${perchRss.toFixed(0)} MB (target ≤ 120 MB: ${perchRss <= 120 ? 'met' : 'missed'}); the Node floor's: ${floorRss.toFixed(0)} MB.`);
@@ -229,7 +268,7 @@ http {
       '## Proxy overhead (`npm run bench:proxy`)',
       '',
       `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')}, wrk 1 thread, ${SECONDS} s per run, ${ROUNDS} interleaved rounds per payload (direct, nginx, Node floor, Perch, direct, …; every figure below is the median of its rounds, errors are summed), everything on loopback; nginx, the Node floor and Perch each run alone on core 0 while wrk and the upstream share core 1 (the VM is shared, so compare within a run).`,
-      'Upstream: a Node http server answering like Kestra (Basic auth). nginx: 1 worker, keep-alive upstream, adds the Basic header. Node floor (\`bench/node-floor.mjs\`): node:http plus one undici dispatch per call, the Basic header swapped in and nothing checked, i.e. what any Node proxy costs here before doing any work of its own. Perch: a signed-in session cookie (an Admin bound tenant-wide), taking the fast lane (\`backend/proxy/fast-lane.ts\`, Node’s request event, no Fastify request): full canonical-form check, session lookup, policy-map match and RBAC decision, header rewrite, streaming (reads are never audited: the audit hook only records writes and refused writes).',
+      'Upstream: a Node http server answering like Kestra (Basic auth). nginx: 1 worker, keep-alive upstream, adds the Basic header. Node floor (\`bench/node-floor.mjs\`): node:http plus one undici dispatch per call, the Basic header swapped in and nothing checked, i.e. what any Node proxy costs here before doing any work of its own. Perch: a signed-in session cookie (an Admin bound tenant-wide), taking the fast lane (\`backend/proxy/fast-lane.ts\`, Node’s request event, no Fastify request): full canonical-form check, session lookup, policy-map match and RBAC decision, header rewrite, streaming (reads are never audited: the audit hook only records writes and refused writes). Perch, main, bound to company: a person of `main` with the Admin role on namespace `company` only, so lists are narrowed and their answers filtered (through Fastify). Perch, NAMESPACE tenant: a tenant-wide Admin of tenant `company` (roots `company`) in the same Kestra, whose session selected that tenant and calls `/api/v1/main/…` as the stock UI does: the same narrowing, plus the tenant routing and the roots bound (docs/tenants.md).',
       '',
       '| payload | path | c=1 p50 / p99 (µs) | added p50 / p99 vs direct (µs) | c=16 req/s | c=16 p99 (ms) | errors |',
       '|---|---|---|---|---|---|---|',

@@ -5,6 +5,7 @@ import type { AuditEntry } from '../audit/audit-log.js';
 import { actorOf, chainOf, outcomeOf, requestFields } from '../audit/entry-fields.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
 import { KestraAuthorizer } from '../authz/kestra-authorizer.js';
+import { boundByTenantRoots, namespaceTenantRoots } from '../authz/tenant-roots-bound.js';
 import { KestraHosts } from '../authz/kestra-hosts.js';
 import type { PerchContext } from '../context.js';
 import { HttpError, notFound } from '../http/errors.js';
@@ -42,7 +43,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
   const target = kestraTarget(ctx.config.kestra);
   // The proxy's own decision for a flow save; flow saves never look an execution up, but the authorizer takes a lookup.
   const executions = new ExecutionNamespaceLookup(target.url, target.authorization, target.timeout);
-  const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([target.url, ...ctx.config.kestra.internalHosts]), ctx.secretKeys, ctx.workerGroups);
+  const authorizer = new KestraAuthorizer(boundByTenantRoots(ctx.authz, namespaceTenantRoots(ctx.tenants)), executions, KestraHosts.of([target.url, ...ctx.config.kestra.internalHosts]), ctx.secretKeys, ctx.workerGroups);
   const keys = new ProviderKeys();
   // Counted in the store: replicas share one budget per person.
   const perPerson = new StoreRateLimit(ctx.db, 'ai-generate', ctx.config.ai.requestsPerMinute);

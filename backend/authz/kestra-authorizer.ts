@@ -1,6 +1,5 @@
 import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import type { Principal } from '../auth/sessions.js';
-import type { DecisionIndex } from './decision-index.js';
 import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.js';
 import { eeOperationOf } from './ee-operation-match.js';
 import { ArchiveError, flowSourcesOf } from './flow-archive.js';
@@ -10,6 +9,7 @@ import { NO_PLACEMENT_RULES, type Placement, type PlacementRules } from './scrip
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { checkFormShape, FormError, type FormPart, isMultipart, readFormParts } from './multipart-form.js';
 import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
+import type { NamespaceDecisions } from './tenant-roots-bound.js';
 import { conditionOf, narrowQuery, parseQuery, QueryError, queryValue, type NamespaceCondition, type ScopeFilter } from './query-scope.js';
 
 /** Bodies Perch reads whole: documents naming namespaces, and multipart forms (checked before anything is forwarded). */
@@ -181,7 +181,8 @@ function narrowFiltersBody(value: unknown, filter: ScopeFilter): Buffer {
  */
 export class KestraAuthorizer {
   constructor(
-    private readonly index: DecisionIndex,
+    /** The decision index, bounded by NAMESPACE tenants' roots in the proxy (tenant-roots-bound.ts). */
+    private readonly index: NamespaceDecisions,
     private readonly executions: ExecutionNamespaceLookup,
     /** Kestra's own addresses: flows that would call them directly are refused. */
     private readonly kestraHosts: KestraHosts = LOOPBACK_ONLY,
@@ -364,12 +365,12 @@ export class KestraAuthorizer {
         return;
       }
       case 'executionId':
-        targets.namespaces.push(await this.executionNamespace(params[source.param]!));
+        targets.namespaces.push(await this.executionNamespace(call, params[source.param]!));
         return;
       case 'executionIdsBody': {
         const value = source.field ? (jsonBody() as Record<string, unknown> | null)?.[source.field] : jsonBody();
         const ids = stringsOf(value, 'a list of execution ids');
-        const found = await Promise.all(ids.map((id) => this.executions.namespaceOf(id).then((ns) => ({ id, ns }))));
+        const found = await Promise.all(ids.map((id) => this.namespaceInTenant(call, id).then((ns) => ({ id, ns }))));
         const unknown = found.filter((f) => f.ns === null).map((f) => f.id);
         if (unknown.length > 0) throw new Refusal(404, `Executions not found: ${unknown.join(', ')}`, { notFound: unknown });
         targets.namespaces.push(...found.map((f) => f.ns!));
@@ -414,7 +415,7 @@ export class KestraAuthorizer {
         const before = targets.namespaces.length;
         if (typeof value?.namespace === 'string') targets.namespaces.push(value.namespace);
         if (typeof value?.flow === 'string') targets.namespaces.push(...flowsOf(Buffer.from(value.flow), false, this.kestraHosts).map((f) => f.namespace));
-        if (typeof value?.executionId === 'string') targets.namespaces.push(await this.executionNamespace(value.executionId));
+        if (typeof value?.executionId === 'string') targets.namespaces.push(await this.executionNamespace(call, value.executionId));
         if (targets.namespaces.length === before) throw new Refusal(400, 'Name a namespace, a flow or an execution to render in');
         return;
       }
@@ -459,9 +460,19 @@ export class KestraAuthorizer {
     }
   }
 
-  private async executionNamespace(id: string): Promise<string> {
-    const ns = await this.executions.namespaceOf(id);
+  private async executionNamespace(call: KestraCall, id: string): Promise<string> {
+    const ns = await this.namespaceInTenant(call, id);
     if (ns === null) throw new Refusal(404, `Execution ${id} not found`);
     return ns;
+  }
+
+  /**
+   * An execution's namespace, or null when Kestra has none by that id. An execution of the shared
+   * Kestra outside the caller's NAMESPACE tenant does not exist for them: "not found", as an unknown
+   * id, so that a refusal never names another tenant's namespace.
+   */
+  private async namespaceInTenant(call: KestraCall, id: string): Promise<string | null> {
+    const ns = await this.executions.namespaceOf(id);
+    return ns !== null && call.principal && this.index.inTenant?.(call.principal.tenantId, ns) === false ? null : ns;
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { RESOURCES, type Action, type Permissions, type Resource } from '../../lib/authz/catalogue.js';
 import type { Principal } from '../auth/sessions.js';
 import type { PerchContext } from '../context.js';
+import { namespaceTenantRoots, underRoots } from '../authz/tenant-roots-bound.js';
 import { forbidden, HttpError } from '../http/errors.js';
 import { principalOf } from '../http/request.js';
 
@@ -43,6 +44,9 @@ export function requireHolds(
 /** A namespace-scoped permission: held on `namespace` (or a parent of it, or tenant-wide). */
 export function requireNamespacePermission(ctx: PerchContext, request: FastifyRequest, tenant: string, resource: Resource, action: Action, namespace: string): Principal {
   const principal = principalOf(request);
+  // A NAMESPACE tenant has no namespace outside its roots, whoever asks (tenant-roots-bound.ts).
+  const roots = namespaceTenantRoots(ctx.tenants)(tenant);
+  if (roots !== undefined && !underRoots(roots, namespace)) throw forbidden(`Namespace ${namespace} is outside tenant ${tenant}'s namespaces (${roots.join(', ')})`);
   if (!principal.superAdmin && !ctx.authz.allows(tenant, principal.userId, resource, action, namespace)) {
     throw forbidden(`Permission ${resource}:${action} on namespace ${namespace} is required to do this`);
   }

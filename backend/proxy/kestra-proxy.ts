@@ -10,7 +10,7 @@ import { KestraAuthorizer, type ResponseFilter, type Verdict } from '../authz/ke
 import { KestraHosts } from '../authz/kestra-hosts.js';
 import type { PolicyRow } from '../authz/policy-map.js';
 import { fillPage } from '../authz/page-fill.js';
-import type { PerchContext } from '../context.js';
+import type { KnownTenant, PerchContext } from '../context.js';
 import { sendError, writeError } from '../http/errors.js';
 import type { OwnRoutes } from '../http/own-routes.js';
 import { kestraCallEntry } from './audit-entry.js';
@@ -19,7 +19,8 @@ import { createDirectForwarder, type DirectForwarder } from './forward.js';
 import { CREDENTIALS_REFUSED, kestraAnswers, type KestraAnswers } from './kestra-answers.js';
 import { kestraTarget, OWNED_REQUEST_HEADERS, type KestraTarget } from './kestra-target.js';
 import { bodyReader } from './request-body.js';
-import { routeTenant } from './tenant-routing.js';
+import { outsideRoots, routeTenant } from './tenant-routing.js';
+import { boundByTenantRoots, namespaceTenantRoots } from '../authz/tenant-roots-bound.js';
 import { TenantUpstreams } from './tenant-upstreams.js';
 import { captureStatesBefore } from './resource-states.js';
 
@@ -113,7 +114,9 @@ function upstreamOf(ctx: PerchContext, kestra: KestraTarget, injectScreens: bool
     },
   });
   const executions = new ExecutionNamespaceLookup(kestra.url, kestra.authorization, kestra.timeout);
-  const authorizer = new KestraAuthorizer(ctx.authz, executions, KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups);
+  // NAMESPACE tenants' calls are decided by their bindings within their roots (tenant-roots-bound.ts).
+  const decisions = boundByTenantRoots(ctx.authz, namespaceTenantRoots(ctx.tenants));
+  const authorizer = new KestraAuthorizer(decisions, executions, KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups);
   const reads = new Pool(kestra.origin, { connections: 8, headersTimeout: kestra.timeout, bodyTimeout: kestra.timeout });
   const readHeaders: Record<string, string> = { accept: 'application/json', ...(kestra.authorization ? { authorization: kestra.authorization } : {}) };
   const close = async () => {
@@ -155,12 +158,13 @@ async function gate(scope: FastifyInstance, handler: (request: FastifyRequest, r
 async function handle(proxy: Proxy, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   let upstream: Upstream = proxy;
   let principal = request.principal;
+  let tenant: KnownTenant | undefined;
   if (request.canonical.path.startsWith('/api/')) {
     const routed = routeToTenant(proxy, request, reply);
     if (routed === undefined) return reply;
-    ({ upstream, principal } = routed);
+    ({ upstream, principal, tenant } = routed);
   }
-  const forwarding = request.canonical.path.startsWith('/api/') ? await authorize(proxy, upstream, request, reply, principal) : AS_ASKED;
+  const forwarding = request.canonical.path.startsWith('/api/') ? await authorize(proxy, upstream, request, reply, principal, tenant) : AS_ASKED;
   if (forwarding === undefined) return reply;
   const filter = forwarding.responseFilter;
   if (filter && !filter.exact && request.method === 'GET' && filter.where.startsWith('results[]')) return answerFilledPage(upstream, request, reply, filter, forwarding.query);
@@ -174,10 +178,11 @@ async function handle(proxy: Proxy, request: FastifyRequest, reply: FastifyReply
 
 /**
  * Route: the tenant the call names (tenant-routing.ts). Another tenant's call continues rewritten to
- * `/api/v1/main/…`, toward its own Kestra, authorized by the caller's rights in that tenant.
+ * `/api/v1/main/…`, authorized by the caller's rights in that tenant: toward its own Kestra
+ * (INSTANCE), or toward the shared one within the tenant's roots (NAMESPACE).
  * Undefined: refused (nothing reached any Kestra).
  */
-function routeToTenant(proxy: Proxy, request: FastifyRequest, reply: FastifyReply): { upstream: Upstream; principal: Principal | null } | undefined {
+function routeToTenant(proxy: Proxy, request: FastifyRequest, reply: FastifyReply): { upstream: Upstream; principal: Principal | null; tenant?: KnownTenant } | undefined {
   const route = routeTenant(proxy.ctx.tenants, request.method, request.canonical.path, request.principal);
   if (route.kind === 'main') return { upstream: proxy, principal: request.principal };
   if (route.kind === 'refused') {
@@ -185,25 +190,26 @@ function routeToTenant(proxy: Proxy, request: FastifyRequest, reply: FastifyRepl
     return undefined;
   }
   const { tenant } = route;
-  if (tenant.mode !== 'INSTANCE' || tenant.kestraUrl === null) {
-    sendError(reply, 501, `Perch does not route tenant ${tenant.id} yet: NAMESPACE isolation is not implemented`, { tenant: tenant.id });
+  request.canonical.path = route.path;
+  request.routedTenant = tenant.id;
+  const principal = request.principal && { ...request.principal, tenantId: tenant.id };
+  if (tenant.mode === 'NAMESPACE') return { upstream: proxy, principal, tenant };
+  if (tenant.kestraUrl === null) {
+    sendError(reply, 502, `Tenant ${tenant.id} names no Kestra`);
     return undefined;
   }
   if (tenant.authorization === null) {
     sendError(reply, 502, `Tenant ${tenant.id}: Perch cannot open the stored password of its Kestra at ${tenant.kestraUrl} (see Perch's log)`);
     return undefined;
   }
-  request.canonical.path = route.path;
-  request.routedTenant = tenant.id;
-  const principal = request.principal && { ...request.principal, tenantId: tenant.id };
-  return { upstream: proxy.tenants.of({ ...tenant, kestraUrl: tenant.kestraUrl, authorization: tenant.authorization }), principal };
+  return { upstream: proxy.tenants.of({ ...tenant, kestraUrl: tenant.kestraUrl, authorization: tenant.authorization }), principal, tenant };
 }
 
 /**
  * Authorize a Kestra API call, and read the state before of what it changes (for the audit log).
  * Undefined: Perch answered it itself (refused, or answered from what it knows).
  */
-async function authorize(proxy: Proxy, upstream: Upstream, request: FastifyRequest, reply: FastifyReply, principal: Principal | null): Promise<Forwarding | undefined> {
+async function authorize(proxy: Proxy, upstream: Upstream, request: FastifyRequest, reply: FastifyReply, principal: Principal | null, tenant: KnownTenant | undefined): Promise<Forwarding | undefined> {
   const { path, query } = request.canonical;
   const readBody = bodyReader(request, reply, proxy.ctx.config.kestra.maxUploadSize);
   const verdict = await upstream.authorizer.authorize({
@@ -217,6 +223,11 @@ async function authorize(proxy: Proxy, upstream: Upstream, request: FastifyReque
   proxy.ctx.metrics.verdict(verdict);
   if (!verdict.ok) {
     sendError(reply, verdict.status, verdict.message, verdict.details);
+    return undefined;
+  }
+  const outside = tenant && outsideRoots(tenant, verdict, verdict.query ?? query);
+  if (outside) {
+    sendError(reply, outside.status, outside.message);
     return undefined;
   }
   request.kestraCall = { row: verdict.row, namespaces: verdict.namespaces };
@@ -297,9 +308,15 @@ function fastLane(app: FastifyInstance, proxy: Proxy, ownRoutes: OwnRoutes): Fas
     sessionToken: (header) => app.parseCookie(header)[ctx.cookies.sessionCookie],
     eligible: direct.eligible,
     authorize: async (req, path, query, principal) => {
-      // Another tenant's call, or one refused by tenant, is Fastify's (the proxy route answers it).
-      if (routeTenant(ctx.tenants, req.method!, path, principal).kind !== 'main') return NOT_IN_FAST_LANE;
-      const verdict = await authorizer.authorize({ method: req.method!, path, query, contentType: req.headers['content-type'], principal, readBody: readNoBody });
+      // A session's call to main for its NAMESPACE tenant keeps its path and Kestra: it stays here,
+      // decided by the person's rights in that tenant. Another tenant's call, or one refused by
+      // tenant, is Fastify's (the proxy route answers it).
+      const route = routeTenant(ctx.tenants, req.method!, path, principal);
+      const tenant = route.kind === 'tenant' && route.tenant.mode === 'NAMESPACE' && route.path === path ? route.tenant : undefined;
+      if (route.kind !== 'main' && tenant === undefined) return NOT_IN_FAST_LANE;
+      const decidedFor = tenant ? { ...principal, tenantId: tenant.id } : principal;
+      const verdict = await authorizer.authorize({ method: req.method!, path, query, contentType: req.headers['content-type'], principal: decidedFor, readBody: readNoBody });
+      if (verdict.ok && tenant && outsideRoots(tenant, verdict, verdict.query ?? query)) return NOT_IN_FAST_LANE;
       // A call maintenance or a kill switch may stop goes through Fastify, where they decide.
       if (verdict.ok && proxy.admissions.some((a) => a.concerns(verdict.row))) return { ok: false, status: 503, message: 'admission' };
       return verdict;
