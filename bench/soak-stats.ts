@@ -21,17 +21,17 @@ export function slope(points: ReadonlyArray<readonly [x: number, y: number]>): n
 }
 
 /**
- * How many requests an open-loop generator sends on one tick to hold `rate` per second: whole
- * requests, the fraction carried to the next tick, so any rate is met exactly over time.
+ * How many requests an open-loop generator sends now to hold `rate` per second since it started:
+ * counted from the elapsed time, not from ticks, so a late timer (a busy machine) sends the ones it
+ * owes on its next tick instead of losing them.
  */
 export class Pacer {
-  private carry = 0;
-  constructor(private readonly rate: number, private readonly tickMs: number) {}
-  next(): number {
-    this.carry += (this.rate * this.tickMs) / 1000;
-    const whole = Math.floor(this.carry);
-    this.carry -= whole;
-    return whole;
+  private issued = 0;
+  constructor(private readonly rate: number) {}
+  due(elapsedMs: number): number {
+    const owed = Math.floor((elapsedMs * this.rate) / 1000) - this.issued;
+    this.issued += Math.max(0, owed);
+    return Math.max(0, owed);
   }
 }
 
@@ -48,4 +48,9 @@ export function weightedCycle<K extends string>(weights: Record<K, number>): K[]
     cycle.push(best);
   }
   return cycle;
+}
+
+/** How many acknowledged writes (by request id) have no audit entry among those recorded. */
+export function unaudited(acknowledged: readonly string[], recorded: ReadonlySet<string>): number {
+  return acknowledged.reduce((n, id) => (recorded.has(id) ? n : n + 1), 0);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pacer, percentile, slope, weightedCycle } from '../../bench/soak-stats.js';
+import { Pacer, percentile, slope, unaudited, weightedCycle } from '../../bench/soak-stats.js';
 
 describe('bench:soak arithmetic', () => {
   it('takes the nearest-rank percentile', () => {
@@ -18,11 +18,13 @@ describe('bench:soak arithmetic', () => {
     expect(slope([[0, 1]])).toBeNaN();
   });
 
-  it('paces an exact rate over ticks, carrying fractions', () => {
-    const pacer = new Pacer(1000, 10);
-    expect(Array.from({ length: 5 }, () => pacer.next())).toEqual([10, 10, 10, 10, 10]);
-    const slow = new Pacer(15, 10); // 0.15 a tick
-    const sent = Array.from({ length: 100 }, () => slow.next()).reduce((a, b) => a + b, 0);
+  it('paces an exact rate from the elapsed time, sending what late ticks owe', () => {
+    const pacer = new Pacer(1000);
+    expect([10, 20, 30].map((t) => pacer.due(t))).toEqual([10, 10, 10]);
+    expect(pacer.due(75)).toBe(45); // a tick 35 ms late sends the 45 it owes
+    expect(pacer.due(75)).toBe(0);
+    const slow = new Pacer(15);
+    const sent = Array.from({ length: 100 }, (_, i) => slow.due((i + 1) * 10)).reduce((a, b) => a + b, 0);
     expect(sent).toBe(15);
   });
 
@@ -34,5 +36,12 @@ describe('bench:soak arithmetic', () => {
     const mixed = weightedCycle({ a: 500, b: 200, c: 5 });
     expect(mixed.filter((k) => k === 'c')).toHaveLength(5);
     expect(mixed.slice(0, 10).filter((k) => k === 'b').length).toBeGreaterThan(1); // not bunched at the end
+  });
+
+  it('counts acknowledged writes without an audit entry', () => {
+    const recorded = new Set(['a', 'b', 'c']);
+    expect(unaudited(['a', 'b', 'c'], recorded)).toBe(0);
+    expect(unaudited(['a', 'x', 'c', 'y'], recorded)).toBe(2);
+    expect(unaudited([], recorded)).toBe(0);
   });
 });
