@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { liveSqliteWorkers } from '../store/sqlite-worker.js';
 import { SlotCounter } from './slot-counter.js';
 
 /*
@@ -53,6 +54,23 @@ function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry });
+    // What prom-client leaves out of the memory picture: buffers' share of external memory, and the worker threads (each its own heap).
+    new Gauge({
+      name: 'nodejs_array_buffers_bytes',
+      help: 'Memory held by ArrayBuffers and Buffers (part of nodejs_external_memory_bytes)',
+      registers: [processRegistry],
+      collect() {
+        this.set(process.memoryUsage().arrayBuffers);
+      },
+    });
+    new Gauge({
+      name: 'perch_worker_threads',
+      help: 'Worker threads Perch runs (SQLite commit and checkpoint threads)',
+      registers: [processRegistry],
+      collect() {
+        this.set(liveSqliteWorkers());
+      },
+    });
   }
   return processRegistry;
 }

@@ -11,6 +11,10 @@ import { Worker } from 'node:worker_threads';
  * If the thread fails (an uncaught error, or it exits unasked), every request waiting is rejected,
  * later ones are refused at once, and `onFail` runs: the owner falls back to doing the work itself.
  */
+let liveThreads = 0;
+/** Worker threads started and not yet exited (each holds its own V8 heap): reported on /perch/metrics. */
+export const liveSqliteWorkers = (): number => liveThreads;
+
 export class SqliteWorker {
   private readonly worker: Worker;
   private readonly waiting: { resolve: (value: never) => void; reject: (error: Error) => void }[] = [];
@@ -26,6 +30,8 @@ export class SqliteWorker {
       eval: true,
       workerData: { module, file, busyTimeoutMs: options.busyTimeoutMs, options: options.options },
     });
+    liveThreads++;
+    this.worker.once('exit', () => liveThreads--);
     // The thread keeps the process alive only while a request waits (see `request`).
     this.worker.unref();
     this.worker.on('message', (reply: { result?: unknown; error?: string }) => {
