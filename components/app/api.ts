@@ -82,6 +82,16 @@ export async function sendYaml<S extends z.ZodType>(method: 'post' | 'put', path
   }
 }
 
+/** A POST of a JSON body whose answer is text (EE's generateFlow answers the flow's YAML). */
+export async function postForText(path: string, body: unknown): Promise<string> {
+  try {
+    // No client timeout: Perch bounds the provider's answers (ai.providers[].timeoutSeconds, ai.maxAttempts).
+    return await http.post(relative(path), { json: body, timeout: false, headers: { accept: 'application/yaml, application/json' } }).text();
+  } catch (error) {
+    throw await toApiError(error);
+  }
+}
+
 /** The current tenant's API prefix: `/api/v1/main`. */
 export function tenantApi(tenant: string, rest: string): string {
   return `/api/v1/${encodeURIComponent(tenant)}/${rest.replace(/^\//, '')}`;
