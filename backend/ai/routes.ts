@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { flowGenerationPromptSchema, type AiProviderConfig, type AiProviderResponse, type FlowGenerationPrompt } from '../../lib/schemas/ai.js';
+import { flowGenerationPromptSchema, type AiProviderConfig, type GenerationEvent, type AiProviderResponse, type FlowGenerationPrompt } from '../../lib/schemas/ai.js';
 import { StoreRateLimit } from '../store/rate-limits.js';
 import type { AuditEntry } from '../audit/audit-log.js';
 import { actorOf, chainOf, outcomeOf, requestFields } from '../audit/entry-fields.js';
@@ -130,7 +130,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
 class GenerationEvents {
   readonly stream = new PassThrough();
 
-  send(event: 'attempt' | 'delta' | 'problems' | 'result' | 'error', data: unknown): void {
+  send<E extends GenerationEvent['event']>(event: E, data: Extract<GenerationEvent, { event: E }>['data']): void {
     if (!this.stream.writableEnded) this.stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 }

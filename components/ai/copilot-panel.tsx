@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { z } from 'zod';
-import { getJson, postForText, tenantApi } from '../app/api';
+import { generationEventSchema } from '../../lib/schemas/ai';
+import { ApiError, getJson, postForEvents, tenantApi } from '../app/api';
 import { Button } from '../ui/button';
 import { CopyButton } from '../ui/copy-button';
 import { ErrorNotice } from '../ui/states';
@@ -13,11 +14,12 @@ const flowSourceSchema = z.object({ source: z.string() });
 const flowPath = (namespace: string, id: string) => `flows/${encodeURIComponent(namespace)}/${encodeURIComponent(id)}`;
 
 /**
- * The AI copilot beside the stock flow editor: a prompt, Perch's checked suggestion (EE's generateFlow),
+ * The AI copilot beside the stock flow editor: a prompt, the model's answer as it streams in, Perch's
+ * checked suggestion (EE's generateFlow, asked as server-sent events),
  * its diff against the editor's text, Apply (undoable: in the editor with Ctrl/Cmd+Z, or here with Undo)
  * and Copy. The editor's text is the flow's saved source until the panel applies something (the
  * extension cannot read Monaco's model). Hooks: `#perch-copilot`, `[data-testid=copilot-toggle]`,
- * `copilot-prompt`, `copilot-generate`, `copilot-apply`, `copilot-undo`, `copilot-status`.
+ * `copilot-prompt`, `copilot-generate`, `copilot-stream`, `copilot-problems`, `copilot-apply`, `copilot-undo`, `copilot-status`.
  */
 export function CopilotPanel({ tenant, namespace, flowId }: { tenant: string; namespace: string; flowId: string }) {
   const [open, setOpen] = useState(false);
@@ -28,6 +30,9 @@ export function CopilotPanel({ tenant, namespace, flowId }: { tenant: string; na
   const [suggestion, setSuggestion] = useState<string | undefined>(undefined);
   const [previous, setPrevious] = useState<string | undefined>(undefined);
   const [status, setStatus] = useState<string>('');
+  // The model's text as it streams in, and the problems Perch's checks found in the previous attempt.
+  const [streamed, setStreamed] = useState('');
+  const [problems, setProblems] = useState<string[]>([]);
   const conversationId = useMemo(() => crypto.randomUUID(), []);
   const promptRef = useRef<HTMLTextAreaElement>(null);
 
@@ -47,10 +52,37 @@ export function CopilotPanel({ tenant, namespace, flowId }: { tenant: string; na
     setBusy(true);
     setError(undefined);
     setSuggestion(undefined);
+    setStreamed('');
+    setProblems([]);
     setStatus(t.generating);
     try {
-      const yaml = await postForText(tenantApi(tenant, 'ai/generate/flow'), { conversationId, userPrompt: prompt, yaml: current ?? null, namespace });
+      let yaml: string | undefined;
+      await postForEvents(tenantApi(tenant, 'ai/generate/flow'), { conversationId, userPrompt: prompt, yaml: current ?? null, namespace }, (raw) => {
+        const parsed = generationEventSchema.safeParse(raw);
+        if (!parsed.success) return; // an event this panel does not know: nothing to show
+        const event = parsed.data;
+        switch (event.event) {
+          case 'attempt':
+            setStreamed('');
+            if (event.data.attempt > 1) setStatus(t.retrying(event.data.attempt));
+            break;
+          case 'delta':
+            setStreamed((text) => text + event.data.text);
+            break;
+          case 'problems':
+            setProblems(event.data.problems);
+            break;
+          case 'result':
+            yaml = event.data.yaml;
+            break;
+          case 'error':
+            throw new ApiError(event.data.message, event.data.status);
+        }
+      });
+      if (yaml === undefined) throw new ApiError(t.cut, 0);
       setSuggestion(yaml);
+      setStreamed('');
+      setProblems([]);
       setStatus('');
     } catch (e) {
       setError(e);
@@ -116,6 +148,22 @@ export function CopilotPanel({ tenant, namespace, flowId }: { tenant: string; na
             </div>
           </form>
           <p data-testid="copilot-status" role="status" aria-live="polite">{status}</p>
+          {problems.length > 0 && (
+            <div data-testid="copilot-problems">
+              <p>{t.problems}</p>
+              <ul class="list-disc pl-5">
+                {problems.map((problem) => (
+                  <li key={problem}>{problem}</li>
+                ))}
+              </ul>
+            </div>
+          )}
+          {busy && streamed && (
+            // Not a live region: a screen reader would read every piece; the status line says what is happening.
+            <pre data-testid="copilot-stream" aria-label={t.streaming} class="max-h-64 overflow-auto whitespace-pre-wrap rounded-md bg-zinc-50 p-2 font-mono text-xs dark:bg-zinc-800">
+              {streamed}
+            </pre>
+          )}
           {error !== undefined && <ErrorNotice error={error} />}
           {suggestion !== undefined && (
             <div class="flex flex-col gap-2">

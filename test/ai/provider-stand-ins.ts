@@ -23,6 +23,8 @@ export interface ProviderStandIn {
    * error after its first piece) answered in order; the last one repeats.
    */
   script: Array<string | { status: number; body?: string } | { text: string; streamError: true }>;
+  /** When set, a streamed answer stops after its first piece of text until this settles (a test sees the text arrive). */
+  hold?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -129,7 +131,15 @@ export async function startProviderStandIn(kind: AiProviderKind): Promise<Provid
         const { contentType, chunks } = streamed(kind, next);
         res.writeHead(200, { 'content-type': contentType });
         // Each piece in its own write, a turn of the event loop apart, so the client reads them as they come.
-        const write = (i: number) => (i < chunks.length ? res.write(chunks[i], () => setImmediate(() => write(i + 1))) : res.end());
+        // The chunk carrying the first piece of text: after the role chunk (OpenAI), after message_start, content_block_start and ping (Anthropic).
+        const firstText = kind === 'openai-compatible' ? 1 : kind === 'anthropic' ? 3 : 0;
+        const write = (i: number): void => {
+          if (i >= chunks.length) return void res.end();
+          res.write(chunks[i], () => {
+            if (i === firstText && standIn.hold) void standIn.hold.then(() => write(i + 1));
+            else setImmediate(() => write(i + 1));
+          });
+        };
         write(0);
         return;
       }
@@ -143,6 +153,8 @@ export async function startProviderStandIn(kind: AiProviderKind): Promise<Provid
     get calls() { return standIn.calls; },
     get script() { return standIn.script; },
     set script(value) { standIn.script = value; served = 0; },
+    get hold() { return standIn.hold; },
+    set hold(value) { standIn.hold = value; },
     url,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };

@@ -1,13 +1,13 @@
 /**
  * The AI copilot panel in the stock flow editor (issue 24, point 3), injected by Perch into the Kestra
  * double's UI stand-in, with an OpenAI-compatible stand-in as the model: open a flow, ask for a change
- * from the keyboard, see the diff, apply it (undoable in the editor and from the panel), save; a person
+ * from the keyboard, watch the answer stream in, see the diff, apply it (undoable in the editor and from the panel), save; a person
  * without COPILOT:USE gets no panel.
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bind, createPerson, PASSWORD } from '../iam/iam-helpers.js';
-import { startProviderStandIn, type ProviderStandIn } from '../ai/provider-stand-ins.js';
+import { piecesOf, startProviderStandIn, type ProviderStandIn } from '../ai/provider-stand-ins.js';
 import { chromiumAvailable, launchChromium, screenshotPath } from '../support/chromium.js';
 import { perchStarted, type PerchOnPage, signIn, signOutByApi, startStack, type Stack } from '../support/ext-e2e.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser } from '../support/perch.js';
@@ -51,7 +51,11 @@ describe.skipIf(!haveChromium)('the AI copilot panel in the flow editor', () => 
     await signIn(page, stack.perch.url, ADMIN_EMAIL, ADMIN_PASSWORD, EDITOR_PATH);
     await openEditor();
     expect(await editorText()).toBe(flow('hi'));
-    model.script = [`Here it is:\n\`\`\`yaml\n${flow('bonjour')}\`\`\`\n`];
+    const answer = `Here it is:\n\`\`\`yaml\n${flow('bonjour')}\`\`\`\n`;
+    model.script = [answer];
+    // The model's stream stops after its first piece until the test has seen that piece on the page.
+    let release!: () => void;
+    model.hold = new Promise<void>((resolve) => (release = resolve));
 
     // Keyboard only: focus the toggle, open with Enter, type, send with Ctrl+Enter.
     const toggle = page.locator('[data-testid=copilot-toggle]');
@@ -62,8 +66,18 @@ describe.skipIf(!haveChromium)('the AI copilot panel in the flow editor', () => 
     await page.keyboard.type('Say hello in French');
     await page.keyboard.press('Control+Enter');
 
+    // The answer shows as it streams in, before Perch has checked it (no diff, no Apply yet).
+    const stream = page.locator('[data-testid=copilot-stream]');
+    await expect.poll(() => stream.textContent()).toBe(piecesOf(answer)[0]);
+    expect(await page.locator('[data-testid=copilot-diff]').count()).toBe(0);
+    expect(await page.locator('[data-testid=copilot-apply]').count()).toBe(0);
+    expect(model.calls[0]!.body.stream).toBe(true);
+    release();
+    model.hold = undefined;
+
     const diff = page.locator('[data-testid=copilot-diff]');
     await diff.waitFor();
+    expect(await stream.count()).toBe(0);
     expect(await diff.locator('[data-diff=removed]').allTextContents()).toEqual(['-     message: hi']);
     expect(await diff.locator('[data-diff=added]').allTextContents()).toEqual(['+     message: bonjour']);
     // The model saw the editor's flow and the request; the key never reached the page.
