@@ -15,6 +15,7 @@ import { kestraTarget } from '../proxy/kestra-target.js';
 import { checkSuggestion } from './flow-checks.js';
 import { generateChecked, SuggestionRefused } from './generation-loop.js';
 import { AiKestraClient } from './kestra-grounding.js';
+import { typesToDocument } from './plugin-selection.js';
 import { systemPrompt } from './prompt.js';
 import { chat, ProviderKeys } from './providers.js';
 
@@ -86,7 +87,10 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
         throw new HttpError(429, `Too many AI requests: at most ${ctx.config.ai.requestsPerMinute} per minute per person`);
       }
       const key = await keys.of(provider);
-      const system = systemPrompt(body, await kestra.pluginTypes());
+      const pluginTypes = await kestra.pluginTypes();
+      // A type Kestra cannot document is left out of the prompt: grounding, not a check.
+      const properties = await Promise.all(typesToDocument(body, pluginTypes).map((type) => kestra.pluginProperties(type).catch(() => undefined)));
+      const system = systemPrompt(body, pluginTypes, properties.filter((p): p is string => p !== undefined));
       run = async (events) => {
         const generated = await generateChecked({
           system,

@@ -154,12 +154,37 @@ describe('AI copilot: generateFlow', () => {
       expect(sent).toContain('io.kestra.plugin.core.trigger.Schedule');
       expect(sent).toContain('namespace company.team');
       expect(sent).toContain('message: hi');
+      // …and the properties of the plugin type the flow uses, as Kestra documents them (getPluginDocumentation).
+      const inBody = (text: string) => JSON.stringify(text).slice(1, -1);
+      expect(sent).toContain(inBody('io.kestra.plugin.core.log.Log:\n  message (string | array, required) — One or more message(s)'));
+      expect(sent).toContain(inBody('level (one of ERROR, WARN, INFO, DEBUG, TRACE, default "INFO")'));
       // Checked by Kestra's validation (the double saw exactly the suggestion).
       const validations = kestra.requests.filter((r) => r.url === '/api/v1/main/flows/validate');
       expect(validations.map((r) => r.body.toString('utf8'))).toEqual([suggestion]);
       expect(kestra.contractViolations).toEqual([]);
     });
   }
+
+  it('puts the properties of the plugin types the request names in the prompt, asking Kestra once per type', async () => {
+    clear();
+    const model = standIns['openai-compatible'];
+    model.script = [fenced(flow('company.team', 'hello', 'hi'))];
+    const ask = (userPrompt: string) => admin.fetch('POST', '/api/v1/main/ai/generate/flow', { json: prompt({ userPrompt }) });
+    expect((await ask('Add a Request task to call https://example.com, then a io.kestra.plugin.core.kv.Set')).status).toBe(200);
+    const system = (model.calls[0]!.body.messages as Array<{ content: string }>)[0]!.content;
+    expect(system).toContain('io.kestra.plugin.core.http.Request:\n  uri (string, required) — The fully-qualified URI');
+    expect(system).toContain('method (one of GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS, default "GET")');
+    // Kestra could not document kv.Set (the double has no schema for it): left out, the generation goes on.
+    expect(system).not.toContain('io.kestra.plugin.core.kv.Set:');
+    // No flow in the editor and no name of Log in the request: Log's properties are not sent.
+    expect(system).not.toContain('io.kestra.plugin.core.log.Log:');
+    const documentation = () => kestra.requests.filter((r) => r.url.startsWith('/api/v1/plugins/io.')).map((r) => r.url);
+    expect(documentation().sort()).toEqual(['/api/v1/plugins/io.kestra.plugin.core.http.Request', '/api/v1/plugins/io.kestra.plugin.core.kv.Set']);
+    // Asked again about Request: its documentation is kept, Kestra is not asked again.
+    expect((await ask('Make the Request a POST')).status).toBe(200);
+    expect(documentation().sort()).toEqual(['/api/v1/plugins/io.kestra.plugin.core.http.Request', '/api/v1/plugins/io.kestra.plugin.core.kv.Set']);
+    expect((model.calls[1]!.body.messages as Array<{ content: string }>)[0]!.content).toContain('io.kestra.plugin.core.http.Request:');
+  });
 
   it('sends Kestra\'s validation errors back to the model, and answers its corrected flow', async () => {
     clear();
