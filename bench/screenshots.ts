@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { startProviderStandIn } from '../test/ai/provider-stand-ins.js';
 import { launchChromium } from '../test/support/chromium.js';
 import { perchStarted, signIn, startStack, type Stack } from '../test/support/ext-e2e.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser } from '../test/support/perch.js';
@@ -67,7 +68,11 @@ async function open(page: Page, base: string, uiPath: string, ready: string): Pr
 
 async function main(): Promise<void> {
   await mkdir(OUT, { recursive: true });
+  // The AI copilot's model: an OpenAI-compatible stand-in on loopback that answers the flow below.
+  const model = await startProviderStandIn('openai-compatible');
+  model.script = [`\`\`\`yaml\n${flow('hello_world', 'Bonjour {{ flow.namespace }}', 'triggers:\n  - id: daily\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 9 * * *"\n')}\`\`\`\n`];
   const stack = await startStack({
+    ai: { providers: [{ id: 'openai', kind: 'openai-compatible', baseUrl: `${model.url}/v1`, model: 'gpt-4o-mini', apiKey: 'sample-key' }] },
     perchUi: {
       banners: [{ id: 'upgrade', message: 'Kestra will be upgraded on Friday at 18:00 UTC: expect 10 minutes of downtime.', type: 'WARNING' }],
       links: { runbook: { title: 'Runbook', url: 'https://wiki.example.com/kestra' }, status: { title: 'Status page', url: 'https://status.example.com' } },
@@ -120,10 +125,20 @@ async function main(): Promise<void> {
       await page.keyboard.press('Escape');
       await shot('sidebar', theme, page.locator('#app aside'));
       await shot('banner', theme, page, { x: 0, y: 0, width: 1280, height: 140 });
+
+      // The AI copilot above the flow editor: a suggestion and its diff.
+      await open(page, base, '/ui/main/flows/edit/company.team/hello_world/edit', '#editorWrapper[data-loaded=true]');
+      await page.locator('[data-testid=copilot-toggle]').click();
+      await page.locator('[data-testid=copilot-prompt]').fill('Greet in French with the namespace, every morning at 9');
+      await page.locator('[data-testid=copilot-generate]').click();
+      await page.locator('[data-testid=copilot-diff]').waitFor();
+      await page.waitForTimeout(250);
+      await shot('copilot-panel', theme);
     }
   } finally {
     await browser.close();
     await stack.close();
+    await model.close();
   }
   console.log(`saved ${saved.length} screenshots:\n${saved.join('\n')}`);
 }

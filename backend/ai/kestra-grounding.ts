@@ -14,6 +14,8 @@ import { kestraTarget } from '../proxy/kestra-target.js';
 const PLUGINS_TTL_MS = 5 * 60_000;
 /** At most this many plugin types go into a prompt. */
 const MAX_TYPES = 3000;
+/** At most this many plugins' documentation entries are kept (each is small once summarized). */
+const MAX_DOCUMENTED = 500;
 const ELEMENT_LISTS = ['tasks', 'triggers', 'conditions', 'controllers', 'storages', 'secrets', 'taskRunners', 'logExporters', 'apps', 'appBlocks'];
 
 interface PluginJson { [list: string]: unknown }
@@ -22,6 +24,8 @@ export class AiKestraClient {
   private readonly pool: Pool;
   private readonly headers: Record<string, string>;
   private plugins: { at: number; types: Promise<string[]> } | null = null;
+  /** Each plugin type's properties as the prompt shows them, kept like the type list (bounded, oldest first out). */
+  private readonly documented = new Map<string, { at: number; properties: Promise<string> }>();
 
   constructor(ctx: PerchContext, private readonly now: () => number = Date.now) {
     const target = kestraTarget(ctx.config.kestra);
@@ -71,6 +75,23 @@ export class AiKestraClient {
     return types;
   }
 
+  /**
+   * One plugin type's properties, summarized for a prompt from Kestra's documentation of it
+   * (getPluginDocumentation: `schema.properties` is the class's JSON schema).
+   */
+  pluginProperties(type: string): Promise<string> {
+    const kept = this.documented.get(type);
+    if (kept && this.now() - kept.at < PLUGINS_TTL_MS) return kept.properties;
+    const properties = this.call('GET', `/api/v1/plugins/${encodeURIComponent(type)}`).then((answer) =>
+      summarizeProperties(type, (answer as { schema?: { properties?: unknown } })?.schema?.properties),
+    );
+    this.documented.delete(type);
+    if (this.documented.size >= MAX_DOCUMENTED) this.documented.delete(this.documented.keys().next().value!);
+    this.documented.set(type, { at: this.now(), properties });
+    properties.catch(() => this.documented.delete(type));
+    return properties;
+  }
+
   /** Kestra's constraint violations for one flow source (empty: valid). */
   async validate(source: string): Promise<string[]> {
     const answer = await this.call('POST', `/api/v1/${KESTRA_TENANT}/flows/validate`, source);
@@ -81,4 +102,34 @@ export class AiKestraClient {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/** At most this many characters of one type's properties go into a prompt. */
+const MAX_PROPERTIES_CHARS = 4000;
+
+/** A property's JSON-schema type, short: `string`, `string | array`, `enum ERROR, WARN`, `object`. */
+function typeOf(schema: Record<string, unknown>): string {
+  if (Array.isArray(schema.enum)) return `one of ${schema.enum.join(', ')}`;
+  if (typeof schema.type === 'string') return schema.type;
+  const options = (schema.anyOf ?? schema.oneOf) as Array<Record<string, unknown>> | undefined;
+  if (Array.isArray(options)) return [...new Set(options.map((o) => (typeof o?.type === 'string' ? o.type : typeof o?.$ref === 'string' ? o.$ref.split('/').at(-1) : 'any')))].join(' | ');
+  if (typeof schema.$ref === 'string') return schema.$ref.split('/').at(-1)!;
+  return 'any';
+}
+
+/** `type`: its properties one a line (name, type, required, default, title), from the class's JSON schema. */
+export function summarizeProperties(type: string, schema: unknown): string {
+  const properties = (schema as { properties?: unknown })?.properties;
+  const required = new Set(((schema as { required?: unknown })?.required as unknown[] | undefined)?.filter((r): r is string => typeof r === 'string') ?? []);
+  const lines = [`${type}:`];
+  if (properties && typeof properties === 'object') {
+    for (const [name, raw] of Object.entries(properties as Record<string, unknown>)) {
+      const property = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+      const facts = [typeOf(property), required.has(name) ? 'required' : '', property.default !== undefined ? `default ${JSON.stringify(property.default)}` : ''].filter(Boolean).join(', ');
+      const title = typeof property.title === 'string' ? ` — ${property.title.replace(/\s+/g, ' ').slice(0, 160)}` : '';
+      lines.push(`  ${name} (${facts})${title}`);
+    }
+  }
+  const text = lines.join('\n');
+  return text.length > MAX_PROPERTIES_CHARS ? `${text.slice(0, MAX_PROPERTIES_CHARS)}\n  …` : text;
 }

@@ -1,5 +1,6 @@
+import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { flowGenerationPromptSchema, type AiProviderConfig, type AiProviderResponse, type FlowGenerationPrompt } from '../../lib/schemas/ai.js';
+import { flowGenerationPromptSchema, type AiProviderConfig, type GenerationEvent, type AiProviderResponse, type FlowGenerationPrompt } from '../../lib/schemas/ai.js';
 import { StoreRateLimit } from '../store/rate-limits.js';
 import type { AuditEntry } from '../audit/audit-log.js';
 import { actorOf, chainOf, outcomeOf, requestFields } from '../audit/entry-fields.js';
@@ -15,6 +16,7 @@ import { kestraTarget } from '../proxy/kestra-target.js';
 import { checkSuggestion } from './flow-checks.js';
 import { generateChecked, SuggestionRefused } from './generation-loop.js';
 import { AiKestraClient } from './kestra-grounding.js';
+import { typesToDocument } from './plugin-selection.js';
 import { systemPrompt } from './prompt.js';
 import { chat, ProviderKeys } from './providers.js';
 
@@ -61,10 +63,18 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
     return providers.map((p, i) => toProviderResponse(p, !hasDefault && i === 0));
   });
 
-  // generateFlow: the answer is the flow's YAML (application/yaml), checked before it is sent.
+  // generateFlow: the answer is the flow's YAML (application/yaml), checked before it is sent. Asked with
+  // `Accept: text/event-stream`, the same operation streams instead: the model's text as it comes, then
+  // the checked YAML (see docs/ai.md, "Streaming").
   app.post('/api/v1/:tenant/ai/generate/flow', signedIn, async (request, reply) => {
     const tenant = tenantOf(request);
+    const streaming = /\btext\/event-stream\b/i.test(request.headers.accept ?? '');
     const record: GenerationRecord = { provider: null, attempts: 0, answerChars: 0 };
+    const failed = async (error: unknown) => {
+      if (error instanceof SuggestionRefused) record.answerChars = error.answerChars;
+      await auditGeneration(ctx, request, tenant, error instanceof HttpError ? error.status : 500, record, error);
+    };
+    let run: (events?: GenerationEvents) => Promise<string>;
     try {
       requirePermission(ctx, request, tenant, 'COPILOT', 'USE');
       const body = parse(flowGenerationPromptSchema, request.body);
@@ -78,26 +88,56 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
         throw new HttpError(429, `Too many AI requests: at most ${ctx.config.ai.requestsPerMinute} per minute per person`);
       }
       const key = await keys.of(provider);
-      const system = systemPrompt(body, await kestra.pluginTypes());
-      const generated = await generateChecked({
-        system,
-        userPrompt: body.userPrompt,
-        maxAttempts: ctx.config.ai.maxAttempts,
-        ask: (messages) => {
-          record.attempts++;
-          return chat(provider, key, system, messages);
-        },
-        check: (yaml) => checkSuggestion(authorizer, kestra, { suggestion: yaml, principal, current: body.yaml, namespace: body.namespace }),
-      });
-      Object.assign(record, generated);
-      await auditGeneration(ctx, request, tenant, 200, record);
-      return reply.type('application/yaml').send(generated.yaml);
+      const pluginTypes = await kestra.pluginTypes();
+      // A type Kestra cannot document is left out of the prompt: grounding, not a check.
+      const properties = await Promise.all(typesToDocument(body, pluginTypes).map((type) => kestra.pluginProperties(type).catch(() => undefined)));
+      const system = systemPrompt(body, pluginTypes, properties.filter((p): p is string => p !== undefined));
+      run = async (events) => {
+        const generated = await generateChecked({
+          system,
+          userPrompt: body.userPrompt,
+          maxAttempts: ctx.config.ai.maxAttempts,
+          ask: (messages) => {
+            record.attempts++;
+            events?.send('attempt', { attempt: record.attempts });
+            return chat(provider, key, system, messages, events && ((text) => events.send('delta', { text })));
+          },
+          check: async (yaml) => {
+            const problems = await checkSuggestion(authorizer, kestra, { suggestion: yaml, principal, current: body.yaml, namespace: body.namespace });
+            if (problems.length > 0) events?.send('problems', { problems });
+            return problems;
+          },
+        });
+        Object.assign(record, generated);
+        await auditGeneration(ctx, request, tenant, 200, record);
+        return generated.yaml;
+      };
+      if (!streaming) return reply.type('application/yaml').send(await run());
     } catch (error) {
-      if (error instanceof SuggestionRefused) record.answerChars = error.answerChars;
-      await auditGeneration(ctx, request, tenant, error instanceof HttpError ? error.status : 500, record, error);
+      await failed(error);
       throw error;
     }
+    // Streaming: refusals above still answer with their status; from here on, the outcome is an event.
+    const events = new GenerationEvents();
+    void reply.type('text/event-stream').header('cache-control', 'no-store').header('x-accel-buffering', 'no').send(events.stream);
+    void run(events)
+      .then((yaml) => events.send('result', { yaml }), async (error: unknown) => {
+        await failed(error).catch((auditError: unknown) => request.log.error({ err: auditError }, 'AI generation: audit entry not written'));
+        const status = error instanceof HttpError ? error.status : 500;
+        events.send('error', { status, message: error instanceof HttpError ? error.message : 'The generation failed' });
+      })
+      .finally(() => events.stream.end());
+    return reply;
   });
+}
+
+/** The server-sent events of a streamed generation: `attempt`, `delta`, `problems`, then `result` or `error`. */
+class GenerationEvents {
+  readonly stream = new PassThrough();
+
+  send<E extends GenerationEvent['event']>(event: E, data: Extract<GenerationEvent, { event: E }>['data']): void {
+    if (!this.stream.writableEnded) this.stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
 }
 
 interface GenerationRecord {

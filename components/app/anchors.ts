@@ -5,7 +5,7 @@
  * moves a landmark is noticed by a test, not by users. Each selector's source file and commit in
  * kestra-io/kestra is cited in docs/compatibility.md ("Stock UI landmarks").
  */
-export type AnchorName = 'sidebar' | 'topBarActions' | 'promoContent' | 'page';
+export type AnchorName = 'sidebar' | 'topBarActions' | 'promoContent' | 'page' | 'flowEditor';
 
 export type UiVersion = '2.0' | '1.x';
 
@@ -21,6 +21,8 @@ export const ANCHORS: Record<UiVersion, Record<AnchorName, string>> = {
     promoContent: 'section.empty-template, section.row.empty',
     // The whole application, for the banner above it (index.html: #app-container > #app).
     page: '#app',
+    // The flow page's YAML editor: inputs/EditorWrapper.vue renders inputs/Editor.vue (div.ks-editor, Monaco inside) with id="editorWrapper".
+    flowEditor: '#editorWrapper',
   },
   '1.x': {
     // vue-sidebar-menu's root, id="side-menu" (SideBar.vue before the design-system sidebar).
@@ -29,6 +31,8 @@ export const ANCHORS: Record<UiVersion, Record<AnchorName, string>> = {
     topBarActions: 'nav.top-bar .side',
     promoContent: 'section.empty-template',
     page: '#app',
+    // inputs/EditorView.vue's source pane: div#editorWrapper around its Editor.
+    flowEditor: '#editorWrapper',
   },
 };
 

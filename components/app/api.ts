@@ -1,4 +1,5 @@
 import ky, { HTTPError, type Options } from 'ky';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { z } from 'zod';
 import { clearCache } from './cache';
 
@@ -79,6 +80,39 @@ export async function sendYaml<S extends z.ZodType>(method: 'post' | 'put', path
     return parsed.data;
   } catch (error) {
     throw await toApiError(error);
+  }
+}
+
+/**
+ * POST and read the answer as server-sent events, each (its data parsed as JSON) handed to `onEvent`
+ * as it arrives. A refusal before the stream starts (its HTTP status) throws an ApiError like the other calls.
+ */
+export async function postForEvents(path: string, body: unknown, onEvent: (event: { event: string; data: unknown }) => void): Promise<void> {
+  let response: Response;
+  try {
+    // No client timeout: Perch bounds the provider's answers (ai.providers[].timeoutSeconds, ai.maxAttempts).
+    response = await http.post(relative(path), { json: body, timeout: false, headers: { accept: 'text/event-stream' } });
+  } catch (error) {
+    throw await toApiError(error);
+  }
+  if (!response.body) throw new ApiError(`Perch answered ${path} with no body`, response.status);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      let data: unknown;
+      try {
+        data = JSON.parse(value.data);
+      } catch {
+        throw new ApiError(`Perch streamed an event that is not JSON on ${path}`, response.status);
+      }
+      onEvent({ event: value.event ?? 'message', data });
+    }
+  } catch (error) {
+    // A refused event (or one the caller threw on) ends the stream here.
+    await reader.cancel().catch(() => {});
+    throw error;
   }
 }
 

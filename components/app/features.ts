@@ -9,6 +9,7 @@ import instancePage from '../features/instance-page';
 import appsPage from '../features/apps-page';
 import notInPerchPage from '../features/not-in-perch-page';
 import namespaceSecrets from '../features/namespace-secrets';
+import flowCopilot from '../features/flow-copilot';
 
 /** Every feature, in mount order. A new screen is one file in components/features/ plus one line here. */
-export const FEATURES: readonly Feature[] = [banner, topBar, sidebarEntries, iamPage, auditLogPage, tenantsPage, instancePage, appsPage, namespaceSecrets, notInPerchPage];
+export const FEATURES: readonly Feature[] = [banner, topBar, sidebarEntries, iamPage, auditLogPage, tenantsPage, instancePage, appsPage, namespaceSecrets, flowCopilot, notInPerchPage];

@@ -82,3 +82,17 @@ export interface AiProviderResponse {
   displayName: string;
   isDefault: boolean;
 }
+
+/**
+ * The server-sent events of a streamed generateFlow (Perch's own, not EE's): `attempt` (a new ask to
+ * the model), `delta` (text as the model writes it), `problems` (the checks refused that attempt), then
+ * `result` (the checked YAML) or `error` (the refusal's status and message).
+ */
+export const generationEventSchema = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('attempt'), data: z.object({ attempt: z.number().int().positive() }) }),
+  z.object({ event: z.literal('delta'), data: z.object({ text: z.string() }) }),
+  z.object({ event: z.literal('problems'), data: z.object({ problems: z.array(z.string()) }) }),
+  z.object({ event: z.literal('result'), data: z.object({ yaml: z.string() }) }),
+  z.object({ event: z.literal('error'), data: z.object({ status: z.number().int(), message: z.string() }) }),
+]);
+export type GenerationEvent = z.infer<typeof generationEventSchema>;

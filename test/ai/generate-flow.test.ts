@@ -14,7 +14,7 @@ import type { KestraDouble } from '../kestra-double/kestra-double.js';
 import { contractAjv, convertComponents, convertSchema, loadDerivedContract } from '../kestra-double/openapi-contract.js';
 import { bind, signedInPerson } from '../iam/iam-helpers.js';
 import { startBehindKestra, startSignedIn, type Browser, type RunningPerch } from '../support/perch.js';
-import { startProviderStandIn, type ProviderStandIn } from './provider-stand-ins.js';
+import { piecesOf, startProviderStandIn, type ProviderStandIn } from './provider-stand-ins.js';
 
 const KEYS = { 'openai-compatible': 'sk-openai-KEY-7f3a91', anthropic: 'sk-ant-KEY-2b8c44', gemini: 'AIza-gemini-KEY-9d1e05', ollama: 'ollama-KEY-c6a210' } as const;
 const IDS: Record<AiProviderKind, string> = { 'openai-compatible': 'openai', anthropic: 'claude', gemini: 'gemini', ollama: 'local' };
@@ -154,12 +154,37 @@ describe('AI copilot: generateFlow', () => {
       expect(sent).toContain('io.kestra.plugin.core.trigger.Schedule');
       expect(sent).toContain('namespace company.team');
       expect(sent).toContain('message: hi');
+      // …and the properties of the plugin type the flow uses, as Kestra documents them (getPluginDocumentation).
+      const inBody = (text: string) => JSON.stringify(text).slice(1, -1);
+      expect(sent).toContain(inBody('io.kestra.plugin.core.log.Log:\n  message (string | array, required) — One or more message(s)'));
+      expect(sent).toContain(inBody('level (one of ERROR, WARN, INFO, DEBUG, TRACE, default "INFO")'));
       // Checked by Kestra's validation (the double saw exactly the suggestion).
       const validations = kestra.requests.filter((r) => r.url === '/api/v1/main/flows/validate');
       expect(validations.map((r) => r.body.toString('utf8'))).toEqual([suggestion]);
       expect(kestra.contractViolations).toEqual([]);
     });
   }
+
+  it('puts the properties of the plugin types the request names in the prompt, asking Kestra once per type', async () => {
+    clear();
+    const model = standIns['openai-compatible'];
+    model.script = [fenced(flow('company.team', 'hello', 'hi'))];
+    const ask = (userPrompt: string) => admin.fetch('POST', '/api/v1/main/ai/generate/flow', { json: prompt({ userPrompt }) });
+    expect((await ask('Add a Request task to call https://example.com, then a io.kestra.plugin.core.kv.Set')).status).toBe(200);
+    const system = (model.calls[0]!.body.messages as Array<{ content: string }>)[0]!.content;
+    expect(system).toContain('io.kestra.plugin.core.http.Request:\n  uri (string, required) — The fully-qualified URI');
+    expect(system).toContain('method (one of GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS, default "GET")');
+    // Kestra could not document kv.Set (the double has no schema for it): left out, the generation goes on.
+    expect(system).not.toContain('io.kestra.plugin.core.kv.Set:');
+    // No flow in the editor and no name of Log in the request: Log's properties are not sent.
+    expect(system).not.toContain('io.kestra.plugin.core.log.Log:');
+    const documentation = () => kestra.requests.filter((r) => r.url.startsWith('/api/v1/plugins/io.')).map((r) => r.url);
+    expect(documentation().sort()).toEqual(['/api/v1/plugins/io.kestra.plugin.core.http.Request', '/api/v1/plugins/io.kestra.plugin.core.kv.Set']);
+    // Asked again about Request: its documentation is kept, Kestra is not asked again.
+    expect((await ask('Make the Request a POST')).status).toBe(200);
+    expect(documentation().sort()).toEqual(['/api/v1/plugins/io.kestra.plugin.core.http.Request', '/api/v1/plugins/io.kestra.plugin.core.kv.Set']);
+    expect((model.calls[1]!.body.messages as Array<{ content: string }>)[0]!.content).toContain('io.kestra.plugin.core.http.Request:');
+  });
 
   it('sends Kestra\'s validation errors back to the model, and answers its corrected flow', async () => {
     clear();
@@ -238,6 +263,77 @@ describe('AI copilot: generateFlow', () => {
     expect([failed.outcome, JSON.parse(failed.details)]).toEqual(['FAILURE', expect.objectContaining({ providerId: 'claude', model: 'claude-test', attempts: 1, status: 502 })]);
     const unknown = await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { json: prompt({ providerId: 'nope' }) });
     expect([unknown.status, unknown.json.message]).toEqual([404, 'AI provider nope not found']);
+  });
+
+  /** The server-sent events of a streamed answer, in order. */
+  const eventsOf = (text: string) => text.split('\n\n').filter((b) => b.trim()).map((block) => {
+    const lines = block.split('\n');
+    return { event: lines.find((l) => l.startsWith('event: '))!.slice(7), data: JSON.parse(lines.find((l) => l.startsWith('data: '))!.slice(6)) };
+  });
+  const STREAM = { accept: 'text/event-stream' };
+
+  for (const kind of KINDS) {
+    it(`streams ${kind}'s answer in its streaming protocol, then sends the checked YAML`, async () => {
+      clear();
+      const standIn = standIns[kind];
+      const suggestion = flow('company.team', 'hello', 'hola');
+      const answer = fenced(suggestion);
+      standIn.script = [answer];
+      const res = await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { headers: STREAM, json: prompt({ providerId: IDS[kind], namespace: 'company.team', yaml: flow('company.team', 'hello') }) });
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+      const events = eventsOf(res.text);
+      const deltas = events.filter((e) => e.event === 'delta').map((e) => e.data.text as string);
+      // The stand-in sent the text in three pieces; each reached the browser as its own event.
+      expect(deltas).toEqual(piecesOf(answer));
+      expect(events[0]).toEqual({ event: 'attempt', data: { attempt: 1 } });
+      expect(events.at(-1)).toEqual({ event: 'result', data: { yaml: suggestion } });
+      const [call] = standIn.calls;
+      if (kind === 'gemini') expect(call!.path).toBe('/v1beta/models/gemini-test:streamGenerateContent?alt=sse');
+      else expect(call!.body.stream).toBe(true);
+      expect(call!.path).not.toContain(KEYS[kind]);
+      // The streamed suggestion was checked by Kestra before it was offered.
+      expect(kestra.requests.filter((r) => r.url === '/api/v1/main/flows/validate').map((r) => r.body.toString('utf8'))).toEqual([suggestion]);
+      expect(JSON.parse((await auditEntries()).at(-1)!.details)).toMatchObject({ status: 200, providerId: IDS[kind], suggestionChars: suggestion.length });
+    });
+  }
+
+  it('streams the problems and the next attempt when a streamed answer fails the checks, and never offers an unchecked flow', async () => {
+    clear();
+    const invalid = 'id: hello\nnamespace: company.team\ntasks: []\n';
+    const valid = flow('company.team', 'hello', 'ciao');
+    standIns.ollama.script = [fenced(invalid), fenced(valid)];
+    const res = await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { headers: STREAM, json: prompt({ providerId: 'local' }) });
+    const events = eventsOf(res.text);
+    expect(events.filter((e) => e.event !== 'delta').map((e) => e.event)).toEqual(['attempt', 'problems', 'attempt', 'result']);
+    expect(events.find((e) => e.event === 'problems')!.data.problems.join(' ')).toContain('tasks: must not be empty');
+    expect(events.at(-1)!.data).toEqual({ yaml: valid });
+
+    // Never passing: the stream ends with the 422 refusal as an event, no result.
+    clear();
+    standIns.ollama.script = [fenced(invalid)];
+    const refused = eventsOf((await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { headers: STREAM, json: prompt({ providerId: 'local' }) })).text);
+    expect(refused.some((e) => e.event === 'result')).toBe(false);
+    expect(refused.at(-1)).toMatchObject({ event: 'error', data: { status: 422, message: expect.stringContaining('after 3 attempt(s)') } });
+    expect((await auditEntries()).at(-1)!.outcome).toBe('FAILURE');
+
+    // A provider failing mid-request: an error event naming it. A refusal before the stream keeps its status.
+    clear();
+    standIns.anthropic.script = [{ status: 500 }];
+    const failed = eventsOf((await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { headers: STREAM, json: prompt({ providerId: 'claude' }) })).text);
+    expect(failed.at(-1)).toEqual({ event: 'error', data: { status: 502, message: 'AI provider claude (anthropic) failed: it answered HTTP 500' } });
+    const unknown = await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { headers: STREAM, json: prompt({ providerId: 'nope' }) });
+    expect(unknown.status).toBe(404);
+
+    // A provider reporting an error after its stream began (Anthropic's error event, Ollama's error line,
+    // an OpenAI-compatible error chunk): the generation fails naming it, with no result.
+    for (const [kind, id] of [['anthropic', 'claude'], ['ollama', 'local'], ['openai-compatible', 'openai']] as const) {
+      clear();
+      standIns[kind].script = [{ text: fenced(flow('company.team', 'hello', 'hej')), streamError: true }];
+      const broken = eventsOf((await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { headers: STREAM, json: prompt({ providerId: id }) })).text);
+      expect(broken.some((e) => e.event === 'result'), kind).toBe(false);
+      expect(broken.at(-1), kind).toEqual({ event: 'error', data: { status: 502, message: `AI provider ${id} (${kind}) failed: it reported an error while streaming` } });
+    }
   });
 
   it('keeps no key in answers, logs or audit entries, and no prompt text unless auditPrompts', async () => {

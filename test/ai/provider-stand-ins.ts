@@ -4,7 +4,8 @@ import type { AiProviderKind } from '../../lib/schemas/ai.js';
 /**
  * A loopback server speaking one AI provider's HTTP protocol (OpenAI chat completions, Anthropic
  * messages, Gemini generateContent, Ollama /api/chat): it records each request and answers the next
- * scripted text in that protocol's JSON shape (or an HTTP error status).
+ * scripted text in that protocol's JSON shape (or an HTTP error status); asked to stream (`stream: true`,
+ * Gemini's streamGenerateContent), it sends the text in pieces in that protocol's streaming format.
  */
 export interface ReceivedCall {
   method: string;
@@ -17,8 +18,13 @@ export interface ProviderStandIn {
   kind: AiProviderKind;
   url: string;
   calls: ReceivedCall[];
-  /** Texts (or a status to fail with) answered in order; the last one repeats. */
-  script: Array<string | { status: number; body?: string }>;
+  /**
+   * Texts (or a status to fail with, or a text whose stream breaks off with the protocol's mid-stream
+   * error after its first piece) answered in order; the last one repeats.
+   */
+  script: Array<string | { status: number; body?: string } | { text: string; streamError: true }>;
+  /** When set, a streamed answer stops after its first piece of text until this settles (a test sees the text arrive). */
+  hold?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,6 +40,67 @@ function wrap(kind: AiProviderKind, text: string): unknown {
       return { model: 'm', message: { role: 'assistant', content: text }, done: true };
   }
 }
+
+/** A text in `count` pieces (the last one takes the rest). */
+export function piecesOf(text: string, count = 3): string[] {
+  const size = Math.ceil(text.length / count);
+  return Array.from({ length: count }, (_, i) => text.slice(i * size, (i + 1) * size)).filter(Boolean);
+}
+
+/** A streamed answer in each protocol's documented format, as the chunks written one by one. */
+function streamed(kind: AiProviderKind, text: string): { contentType: string; chunks: string[] } {
+  const pieces = piecesOf(text);
+  const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+  switch (kind) {
+    case 'openai-compatible':
+      return {
+        contentType: 'text/event-stream',
+        chunks: [
+          sse({ id: 'chatcmpl-1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }),
+          ...pieces.map((content) => sse({ id: 'chatcmpl-1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: null }] })),
+          sse({ id: 'chatcmpl-1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+          sse('[DONE]'),
+        ],
+      };
+    case 'anthropic':
+      return {
+        contentType: 'text/event-stream',
+        chunks: [
+          sse({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], model: 'm' } }, 'message_start'),
+          sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
+          sse({ type: 'ping' }, 'ping'),
+          ...pieces.map((piece) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } }, 'content_block_delta')),
+          sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
+          sse({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 10 } }, 'message_delta'),
+          sse({ type: 'message_stop' }, 'message_stop'),
+        ],
+      };
+    case 'gemini':
+      return {
+        contentType: 'text/event-stream',
+        chunks: pieces.map((piece, i) => sse({ candidates: [{ content: { role: 'model', parts: [{ text: piece }] }, ...(i === pieces.length - 1 ? { finishReason: 'STOP' } : {}) }] }).replace(/\n\n$/, '\r\n\r\n')),
+      };
+    case 'ollama':
+      return {
+        contentType: 'application/x-ndjson',
+        chunks: [...pieces.map((content) => `${JSON.stringify({ model: 'm', message: { role: 'assistant', content }, done: false })}\n`), `${JSON.stringify({ model: 'm', message: { role: 'assistant', content: '' }, done: true })}\n`],
+      };
+  }
+}
+
+/** How each protocol reports a failure after its stream began (Anthropic's `error` event, Ollama's `error` line). */
+function midStreamError(kind: AiProviderKind): string {
+  switch (kind) {
+    case 'anthropic':
+      return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`;
+    case 'ollama':
+      return `${JSON.stringify({ error: 'model runner has unexpectedly stopped' })}\n`;
+    default:
+      return `data: ${JSON.stringify({ error: { message: 'stand-in failure', type: 'server_error' } })}\n\n`;
+  }
+}
+
+const wantsStream = (path: string, body: unknown) => path.includes(':streamGenerateContent') || (typeof body === 'object' && body !== null && (body as { stream?: unknown }).stream === true);
 
 export async function startProviderStandIn(kind: AiProviderKind): Promise<ProviderStandIn> {
   const standIn: Omit<ProviderStandIn, 'url' | 'close'> = { kind, calls: [], script: [] };
@@ -51,8 +118,29 @@ export async function startProviderStandIn(kind: AiProviderKind): Promise<Provid
       }
       standIn.calls.push({ method: req.method!, path: req.url!, headers: req.headers, body });
       const next = standIn.script[Math.min(served++, standIn.script.length - 1)] ?? '';
+      if (typeof next === 'object' && 'streamError' in next) {
+        const { contentType, chunks } = streamed(kind, next.text);
+        res.writeHead(200, { 'content-type': contentType }).end(chunks.slice(0, kind === 'anthropic' ? 4 : 1).join('') + midStreamError(kind));
+        return;
+      }
       if (typeof next === 'object') {
         res.writeHead(next.status, { 'content-type': 'application/json' }).end(next.body ?? '{"error":"stand-in failure"}');
+        return;
+      }
+      if (wantsStream(req.url!, body)) {
+        const { contentType, chunks } = streamed(kind, next);
+        res.writeHead(200, { 'content-type': contentType });
+        // Each piece in its own write, a turn of the event loop apart, so the client reads them as they come.
+        // The chunk carrying the first piece of text: after the role chunk (OpenAI), after message_start, content_block_start and ping (Anthropic).
+        const firstText = kind === 'openai-compatible' ? 1 : kind === 'anthropic' ? 3 : 0;
+        const write = (i: number): void => {
+          if (i >= chunks.length) return void res.end();
+          res.write(chunks[i], () => {
+            if (i === firstText && standIn.hold) void standIn.hold.then(() => write(i + 1));
+            else setImmediate(() => write(i + 1));
+          });
+        };
+        write(0);
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(wrap(kind, next)));
@@ -65,6 +153,8 @@ export async function startProviderStandIn(kind: AiProviderKind): Promise<Provid
     get calls() { return standIn.calls; },
     get script() { return standIn.script; },
     set script(value) { standIn.script = value; served = 0; },
+    get hold() { return standIn.hold; },
+    set hold(value) { standIn.hold = value; },
     url,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };

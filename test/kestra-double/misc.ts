@@ -181,8 +181,39 @@ function plugins(ctx: Ctx): void {
   sendJson(ctx, 200, { results: [CORE_PLUGIN], total: 1 });
 }
 
+/**
+ * The properties part of a few core plugins' documentation, as Kestra's getPluginDocumentation reports it
+ * (`schema.properties` holds the class's JSON schema: `properties`, `required`).
+ */
+const CORE_PLUGIN_PROPERTIES: Record<string, { properties: Record<string, unknown>; required: string[] }> = {
+  'io.kestra.plugin.core.log.Log': {
+    properties: {
+      message: { title: 'One or more message(s) to be sent to the backend as logs.', anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+      level: { title: 'The log level. If not specified, it defaults to `INFO`.', type: 'string', enum: ['ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE'], default: 'INFO' },
+    },
+    required: ['message'],
+  },
+  'io.kestra.plugin.core.http.Request': {
+    properties: {
+      uri: { title: 'The fully-qualified URI that points to the HTTP destination', type: 'string' },
+      method: { title: 'The HTTP method to use', type: 'string', enum: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'], default: 'GET' },
+      body: { title: 'The full body as a string', type: 'string' },
+    },
+    required: ['uri'],
+  },
+};
+
+/** `GET /api/v1/plugins/{cls}` (getPluginDocumentation): a plugin's documentation and JSON schemas; 404 for a class Kestra does not have. */
+function pluginDocumentation(ctx: Ctx, params: Record<string, string>): void {
+  const cls = params.cls!;
+  const schema = CORE_PLUGIN_PROPERTIES[cls];
+  if (!schema) return sendError(ctx, 404, `Plugin ${cls} not found`);
+  sendJson(ctx, 200, { markdown: `# ${cls}`, schema: { properties: { $schema: 'http://json-schema.org/draft-07/schema#', title: cls, type: 'object', ...schema }, outputs: {}, definitions: {} } });
+}
+
 export const apiMiscRoutes: Route[] = [
   { method: 'GET', path: '/api/v1/plugins', handler: plugins },
+  { method: 'GET', path: '/api/v1/plugins/:cls', handler: pluginDocumentation },
   { method: 'GET', path: '/api/v1/configs/login', handler: loginConfig, open: true },
   { method: 'GET', path: '/api/v1/configs', handler: configs },
   { method: 'POST', path: '/api/v1/login', handler: login, open: true },

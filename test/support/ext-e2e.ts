@@ -58,11 +58,11 @@ async function bundleSnapshot(): Promise<string> {
 }
 
 /** The Kestra double (its stock-UI stand-in in `ui` flavour) behind a Perch with an instance owner. */
-export async function startStack(options: { ui?: DoubleUiVersion; perchUi?: NonNullable<PerchConfigInput['ui']> } = {}): Promise<Stack> {
+export async function startStack(options: { ui?: DoubleUiVersion; perchUi?: NonNullable<PerchConfigInput['ui']>; ai?: PerchConfigInput['ai'] } = {}): Promise<Stack> {
   const kestra = await startKestraDouble({ ui: options.ui });
   const bundle = await bundleSnapshot();
   const perch = await startPerch({
-    config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password }, ui: { bundle, ...options.perchUi } },
+    config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password }, ui: { bundle, ...options.perchUi }, ...(options.ai ? { ai: options.ai } : {}) },
   });
   return {
     kestra,

@@ -337,9 +337,35 @@
       h('div', { class: 'msg-block' }, h('h2', {}, `${title} is available in the Enterprise Edition`), h('p', {}, 'Upgrade to Kestra Enterprise Edition to unlock this feature.'), h('a', { href: 'https://kestra.io/enterprise', target: '_blank', rel: 'noopener' }, 'Talk to us')),
     );
   }
+  // The flow editor (2.0, route flows/update = flows/edit/:namespace/:id/:tab?, tab `edit`): EditorWrapper.vue
+  // renders Editor.vue with id="editorWrapper" (div.ks-editor > div.editor-container > div.editor-wrapper >
+  // Monaco). Monaco's own text input is a textarea.inputarea; here that textarea is the whole editor (its
+  // native undo stack stands in for Monaco's). The source comes from GET /flows/{namespace}/{id}; Ctrl/Cmd+S
+  // saves it with PUT, as EditorWrapper's handleGlobalSave → flowStore.save does. Double-only hook: the
+  // editor's `data-saved` counts the successful saves.
+  function flowEditor(tenant, namespace, id) {
+    const input = h('textarea', { class: 'inputarea', 'aria-label': 'Editor content', spellcheck: 'false', rows: '16', style: 'width: 100%; font-family: monospace' });
+    const editor = h('div', { id: 'editorWrapper', class: 'ks-editor', 'data-saved': '0' }, h('div', { class: 'editor-container full-height' }, h('div', { class: 'editor-wrapper' }, h('div', { class: 'monaco-editor' }, input))));
+    const flowUrl = `/api/v1/${encodeURIComponent(tenant)}/flows/${encodeURIComponent(namespace)}/${encodeURIComponent(id)}`;
+    void call(flowUrl).then(async (res) => {
+      if (res?.ok) input.value = (await res.json()).source ?? '';
+      editor.dataset.loaded = 'true';
+    });
+    input.addEventListener('keydown', async (event) => {
+      if (!((event.ctrlKey || event.metaKey) && event.key === 's')) return;
+      event.preventDefault();
+      const res = await fetch(flowUrl, { method: 'PUT', credentials: 'same-origin', headers: { 'content-type': 'application/x-yaml', accept: 'application/json' }, body: input.value });
+      if (res.ok) editor.dataset.saved = String(Number(editor.dataset.saved) + 1);
+      else errorPopup(`${res.status}: ${await res.text()}`);
+    });
+    return h('div', { class: 'flow-root' }, editor);
+  }
+
   function content(route, title) {
     const promo = promoOf(route);
     if (promo) return upsell(promo[0], promo[1]);
+    const edit = version === '2.0' ? /^flows\/edit\/([^/]+)\/([^/]+)\/edit$/.exec(route) : null;
+    if (edit) return flowEditor(parse(location.pathname).tenant, decodeURIComponent(edit[1]), decodeURIComponent(edit[2]));
     if (route === 'setup') return h('div', { class: 'basic-auth-setup' }, h('p', {}, 'Kestra setup: create the first user.'));
     return h('div', { class: 'container' }, h('div', { class: 'card' }, h('p', {}, `${title}: this is the Kestra double's stand-in page.`)));
   }
