@@ -39,21 +39,26 @@ export function OptionsPage() {
   }, []);
 
   /** Grants access to `origin` and makes it the active address. Runs in the click's user gesture. */
-  const activate = async (origin: string, pattern: string, name: string) => {
+  const activate = async (origin: string, pattern: string, name: string): Promise<boolean> => {
     // permissions.request must come first: any other await before it loses the user gesture.
     const granted = await browser.permissions.request({ origins: [pattern] });
-    if (!granted) return setStatus(strings.options.denied(origin));
+    if (!granted) {
+      setStatus(strings.options.denied(origin));
+      return false;
+    }
     if (!book.active?.managed) await useAddress(origin, name);
     const { registered, error: problem } = await syncScreens();
     await reload();
     setStatus(registered ? strings.options.saved(origin) : (problem ?? strings.options.notGranted(origin)));
+    return true;
   };
   const save = async (event: Event) => {
     event.preventDefault();
     const parsed = perchOrigin(address);
     if (!parsed.ok) return setError(parsed.message);
     setError(undefined);
-    await activate(parsed.origin, parsed.pattern, label);
+    // A refused prompt leaves the typed address in place, to save again.
+    if (!(await activate(parsed.origin, parsed.pattern, label))) return;
     setAddress('');
     setLabel('');
   };
