@@ -25,6 +25,12 @@ async function sync(): Promise<'registered' | 'unregistered'> {
   if (!parsed || !(await browser.permissions.contains({ origins: [parsed.pattern] }))) return 'unregistered';
   const script = (matches: string[]) => ({ id: CONTENT_SCRIPT_ID, matches, js: ['content-scripts/perch.js'], runAt: 'document_idle' as const, world: 'MAIN' as const, persistAcrossSessions: true });
   const register = (matches: string[]) => browser.scripting.registerContentScripts([script(matches)]);
+  // Firefox accepts a port in a match pattern but then never matches it (seen in ESR 153): there the
+  // script is registered for the granted host, which is as far as the permission reaches anyway.
+  if ('getBrowserInfo' in browser.runtime) {
+    await register([parsed.pattern]);
+    return 'registered';
+  }
   try {
     // The exact origin, port included (Chromium accepts ports in match patterns).
     await register([`${parsed.origin}/*`]);

@@ -60,10 +60,10 @@ describe.skipIf(!runnable)('the browser’s permission prompt, answered in a hea
 
   /** Waits for the prompt over the options page, then answers it from the keyboard. */
   async function answerPrompt(answer: 'allow' | 'deny'): Promise<void> {
-    await expect.poll(dimmed, { timeout: 15_000, intervals: [100] }).toBe(true);
+    await expect.poll(dimmed, { timeout: 15_000, interval: 100 }).toBe(true);
     await options.waitForTimeout(1_000); // the Allow button's 500 ms arming delay, twice over
     await (answer === 'allow' ? x.keys('Tab', 'Return') : x.keys('Escape'));
-    await expect.poll(dimmed, { timeout: 15_000, intervals: [100] }).toBe(false);
+    await expect.poll(dimmed, { timeout: 15_000, interval: 100 }).toBe(false);
   }
 
   it('asks for the Perch host only, and the screens appear once it is allowed', { timeout: 90_000 }, async () => {

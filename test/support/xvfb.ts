@@ -1,8 +1,8 @@
 /**
- * A virtual X display for the one browser test that needs a headed Chromium: the permission prompt
- * of chrome.permissions.request() is native browser UI that headless Chromium never shows. The
- * prompt is answered the way a person at the keyboard would: XTEST key presses (xdotool) into the
- * focused dialog. Needs the Debian packages xvfb, xdotool and x11-apps (xwd), which .ci/run installs.
+ * A virtual X display for the browser tests that need a headed browser: the permission prompt of
+ * permissions.request() is native browser UI that headless Chromium never shows. The
+ * prompt is answered the way a person would: XTEST key presses (xdotool) into the focused dialog
+ * (Chromium) or a pointer click on its button (Firefox). Needs the Debian packages xvfb, xdotool and x11-apps (xwd), which .ci/run installs.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { access } from 'node:fs/promises';
@@ -26,6 +26,8 @@ export interface VirtualDisplay {
   pixel(x: number, y: number): Promise<[number, number, number]>;
   /** Presses keys (xdotool names: Tab, Return, Escape) into whatever has the keyboard focus. */
   keys(...names: string[]): Promise<void>;
+  /** Moves the pointer to screen point (x, y) and presses the left button there, as a person's click. */
+  click(x: number, y: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,9 @@ export async function startXvfb(width = 1600, height = 1000): Promise<VirtualDis
     },
     async keys(...names) {
       await run('/usr/bin/xdotool', ['key', ...names], { env });
+    },
+    async click(x, y) {
+      await run('/usr/bin/xdotool', ['mousemove', String(Math.round(x)), String(Math.round(y)), 'click', '1'], { env });
     },
     async close() {
       if (server.exitCode !== null) return;
