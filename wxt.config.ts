@@ -27,6 +27,9 @@ export default defineConfig({
     icons: ICONS,
     action: { default_icon: ICONS, default_title: 'Perch for Kestra' },
     optional_host_permissions: ['http://*/*', 'https://*/*'],
+    // Chrome's managed storage: an organisation pre-sets the Perch address by policy (docs/extension-store.md).
+    // Firefox reads the same key from policies.json's 3rdparty section without a schema.
+    ...(browser === 'firefox' ? {} : { storage: { managed_schema: 'managed-schema.json' } }),
     ...(browser === 'firefox'
       ? {
           // Firefox ESR 140 is the oldest desktop release that knows data_collection_permissions (which

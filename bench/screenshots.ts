@@ -2,7 +2,8 @@
  * npm run screenshots — the README's pictures of Perch's screens. Starts the Kestra double and a
  * Perch with sample data (users, a group, bindings, flows changed through Perch so the audit log
  * has entries with diffs, a banner and custom links), opens each screen in Chromium through Perch
- * (server-injected bundle) and saves it in light and dark mode as docs/screenshots/<screen>-<theme>.png.
+ * (server-injected bundle) and saves it in light and dark mode as docs/screenshots/<screen>-<theme>.png;
+ * then the extension's options page (two saved addresses) and toolbar popup (store/README pictures).
  * Loopback only; about 20 s.
  */
 import { mkdir } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startProviderStandIn } from '../test/ai/provider-stand-ins.js';
 import { launchChromium } from '../test/support/chromium.js';
-import { perchStarted, signIn, startStack, type Stack } from '../test/support/ext-e2e.js';
+import { launchWithExtension, perchStarted, prepareTestExtension, signIn, startStack, type Stack } from '../test/support/ext-e2e.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser } from '../test/support/perch.js';
 
 const OUT = path.resolve(import.meta.dirname, '../docs/screenshots');
@@ -64,6 +65,50 @@ async function open(page: Page, base: string, uiPath: string, ready: string): Pr
   await page.locator('#perch-top-bar').waitFor();
   await page.locator(ready).first().waitFor();
   await page.waitForTimeout(250);
+}
+
+/** The extension APIs the service worker is asked about (run there, typed here). */
+type ExtensionApi = { storage: { local: { set(items: object): Promise<void> } }; windows: { create(d: object): Promise<unknown> }; runtime: { getURL(p: string): string } };
+
+/** The extension's own pages: options with two saved addresses, and the popup beside a signed-in Perch tab. */
+async function extensionShots(stack: Stack, saved: string[]): Promise<void> {
+  const { dir } = await prepareTestExtension();
+  const { context, extensionId } = await launchWithExtension(dir);
+  try {
+    const worker = context.serviceWorkers()[0]!;
+    // A second client's Perch, saved earlier (the e2e copy pre-grants 127.0.0.1 only, and nobody answers a prompt here).
+    await worker.evaluate(() => (globalThis as unknown as { chrome: ExtensionApi }).chrome.storage.local.set({ perchAddresses: [{ origin: 'https://perch.globex.example', label: 'Globex' }] }));
+    const options = await context.newPage();
+    await options.goto(`chrome-extension://${extensionId}/options.html`);
+    await options.getByLabel('Perch address', { exact: true }).fill(stack.perch.url);
+    await options.getByLabel('Name (optional)').fill('Acme');
+    await options.getByRole('button', { name: 'Save and allow access' }).click();
+    await options.getByText(`Perch screens are active on ${stack.perch.url}.`).waitFor();
+    const tab = await context.newPage();
+    await signIn(tab, stack.perch.url, ADMIN_EMAIL, ADMIN_PASSWORD, '/ui/main/flows');
+    for (const theme of ['light', 'dark'] as const) {
+      await options.bringToFront();
+      await options.emulateMedia({ colorScheme: theme });
+      await options.waitForTimeout(250);
+      const optionsFile = path.join(OUT, `extension-options-${theme}.png`);
+      await options.screenshot({ path: optionsFile });
+      await tab.bringToFront();
+      const opened = context.waitForEvent('page');
+      await worker.evaluate(() => {
+        const { chrome } = globalThis as unknown as { chrome: ExtensionApi };
+        return chrome.windows.create({ url: chrome.runtime.getURL('/popup.html'), type: 'popup', focused: false, width: 360, height: 300 });
+      });
+      const popup = await opened;
+      await popup.emulateMedia({ colorScheme: theme });
+      await popup.getByText('Signed in as').waitFor();
+      const popupFile = path.join(OUT, `extension-popup-${theme}.png`);
+      await popup.locator('main').screenshot({ path: popupFile });
+      await popup.close();
+      saved.push(path.relative(process.cwd(), optionsFile), path.relative(process.cwd(), popupFile));
+    }
+  } finally {
+    await context.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -135,6 +180,7 @@ async function main(): Promise<void> {
       await page.waitForTimeout(250);
       await shot('copilot-panel', theme);
     }
+    await extensionShots(stack, saved);
   } finally {
     await browser.close();
     await stack.close();

@@ -1,5 +1,5 @@
 import { browser } from 'wxt/browser';
-import { PERCH_ORIGIN_KEY, perchOrigin } from './perch-origin';
+import { activeAddress } from './perch-addresses';
 
 /** Where the extension stands with its Perch: what the popup says and the toolbar badge shows. */
 export type PerchStatus =
@@ -12,9 +12,8 @@ export type PerchStatus =
 export const LIVENESS_PATH = '/perch/health/live';
 
 export async function perchStatus(): Promise<PerchStatus> {
-  const stored = (await browser.storage.local.get(PERCH_ORIGIN_KEY))[PERCH_ORIGIN_KEY];
-  const parsed = typeof stored === 'string' ? perchOrigin(stored) : undefined;
-  if (!parsed?.ok) return { kind: 'unset' };
+  const parsed = await activeAddress();
+  if (!parsed) return { kind: 'unset' };
   const { origin, pattern } = parsed;
   if (!(await browser.permissions.contains({ origins: [pattern] }))) return { kind: 'no-access', origin };
   try {

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
 import { strings } from '../app/strings';
 import { Button } from '../ui/button';
+import { activeAddress, type ActiveAddress } from './perch-addresses';
 import { refreshBadge, type PerchStatus } from './perch-status';
 import { usePrefersDark } from './prefers-dark';
 
@@ -11,6 +12,8 @@ export interface PopupView {
   onPerch: boolean;
   /** Known only on a Perch tab: the person signed in there, or null when nobody is. */
   signedIn?: string | null;
+  /** Which of the saved addresses is in use, when it has a name or comes from the organisation. */
+  active?: Pick<ActiveAddress, 'origin' | 'label' | 'managed'>;
 }
 
 /** Asks Perch, from inside its own tab (same origin, the page's session cookie), who is signed in. */
@@ -32,15 +35,23 @@ async function whoIsSignedIn(tabId: number): Promise<string | null> {
 export async function loadPopupView(): Promise<PopupView> {
   const status = await refreshBadge();
   if (status.kind === 'unset') return { status, onPerch: false };
+  const address = await activeAddress();
+  const active = address && (address.label || address.managed) ? { origin: address.origin, label: address.label, managed: address.managed } : undefined;
   // The browser window the popup belongs to (a popup is no window of its own).
   const [tab] = await browser.tabs.query({ active: true, lastFocusedWindow: true });
   // tab.url is visible only with access to the tab's origin: exactly the granted Perch origin.
   const onPerch = tab?.url !== undefined && URL.canParse(tab.url) && new URL(tab.url).origin === status.origin;
-  if (!onPerch || status.kind !== 'up' || tab?.id === undefined) return { status, onPerch };
-  return { status, onPerch, signedIn: await whoIsSignedIn(tab.id).catch(() => null) };
+  if (!onPerch || status.kind !== 'up' || tab?.id === undefined) return { status, onPerch, active };
+  return { status, onPerch, active, signedIn: await whoIsSignedIn(tab.id).catch(() => null) };
 }
 
 function describe(view: PopupView): string[] {
+  const { active } = view;
+  const which = !active ? [] : active.managed ? [strings.popup.managed(active.origin)] : [strings.popup.active(active.label, active.origin)];
+  return [...which, ...describeStatus(view)];
+}
+
+function describeStatus(view: PopupView): string[] {
   const { status } = view;
   if (status.kind === 'unset') return [strings.popup.unset];
   if (status.kind === 'no-access') return [strings.popup.noAccess(status.origin)];

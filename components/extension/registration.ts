@@ -1,5 +1,6 @@
 import { browser } from 'wxt/browser';
-import { CONTENT_SCRIPT_ID, PERCH_ORIGIN_KEY, perchOrigin } from './perch-origin';
+import { activeAddress } from './perch-addresses';
+import { CONTENT_SCRIPT_ID } from './perch-origin';
 
 /**
  * Only the background registers (options pages ask it by message), and its syncs run one after
@@ -18,13 +19,18 @@ export function syncContentScript(): Promise<'registered' | 'unregistered'> {
 }
 
 async function sync(): Promise<'registered' | 'unregistered'> {
-  const stored = (await browser.storage.local.get(PERCH_ORIGIN_KEY))[PERCH_ORIGIN_KEY];
-  const parsed = typeof stored === 'string' ? perchOrigin(stored) : undefined;
+  const parsed = await activeAddress();
   const existing = await browser.scripting.getRegisteredContentScripts({ ids: [CONTENT_SCRIPT_ID] });
   if (existing.length > 0) await browser.scripting.unregisterContentScripts({ ids: [CONTENT_SCRIPT_ID] });
-  if (!parsed?.ok || !(await browser.permissions.contains({ origins: [parsed.pattern] }))) return 'unregistered';
+  if (!parsed || !(await browser.permissions.contains({ origins: [parsed.pattern] }))) return 'unregistered';
   const script = (matches: string[]) => ({ id: CONTENT_SCRIPT_ID, matches, js: ['content-scripts/perch.js'], runAt: 'document_idle' as const, world: 'MAIN' as const, persistAcrossSessions: true });
   const register = (matches: string[]) => browser.scripting.registerContentScripts([script(matches)]);
+  // Firefox accepts a port in a match pattern but then never matches it (seen in ESR 153): there the
+  // script is registered for the granted host, which is as far as the permission reaches anyway.
+  if ('getBrowserInfo' in browser.runtime) {
+    await register([parsed.pattern]);
+    return 'registered';
+  }
   try {
     // The exact origin, port included (Chromium accepts ports in match patterns).
     await register([`${parsed.origin}/*`]);

@@ -73,4 +73,24 @@ describe.skipIf(!haveChromium)('Perch’s screens from the browser extension', (
     await page.waitForTimeout(500);
     expect(await page.evaluate(() => (window as unknown as { __perch?: unknown }).__perch === undefined && document.querySelectorAll('perch-root').length === 0)).toBe(true);
   });
+
+  it('keeps several addresses and switches the content script to the one chosen', async () => {
+    const scriptMatches = async () => (await browser.serviceWorkers()[0]!.evaluate(() => chrome.scripting.getRegisteredContentScripts())).map((s) => s.matches);
+    const options = await browser.newPage();
+    await options.goto(`chrome-extension://${extensionId}/options.html`);
+    // A second Perch (here the double's own port stands in for another client's server).
+    await options.getByLabel('Perch address', { exact: true }).fill(stack.kestra.url);
+    await options.getByLabel('Name (optional)').fill('Globex');
+    await options.getByRole('button', { name: 'Save and allow access' }).click();
+    await expect.poll(() => options.getByRole('status').textContent()).toBe(`Perch screens are active on ${stack.kestra.url}.`);
+    expect(await scriptMatches()).toEqual([[`${stack.kestra.url}/*`]]);
+    const rows = () => options.getByRole('listitem').evaluateAll((items) => items.map((li) => `${li.getAttribute('aria-current') ? '* ' : ''}${li.querySelector('span')?.textContent}`));
+    expect(await rows()).toEqual([`${stack.perch.url}`, `* Globex · ${stack.kestra.url}Active`]);
+
+    await options.getByRole('button', { name: `Use ${stack.perch.url}` }).click();
+    await expect.poll(rows).toEqual([`* ${stack.perch.url}Active`, `Globex · ${stack.kestra.url}`]);
+    expect(await scriptMatches()).toEqual([[`${stack.perch.url}/*`]]);
+    expect(await browser.serviceWorkers()[0]!.evaluate(() => chrome.storage.local.get('perchOrigin'))).toEqual({ perchOrigin: stack.perch.url });
+    await options.close();
+  });
 });

@@ -65,7 +65,8 @@ describe.skipIf(!haveChromium)('the extension’s toolbar action', () => {
   const buttons = (popup: Page) => popup.getByRole('button').allTextContents();
 
   it('shows a badge and offers only the options while the Perch address is not set', async () => {
-    await expect.poll(badge).toEqual({ text: '!', title: 'Perch for Kestra: the Perch address is not set' });
+    // The first check waits for the browser's policy service (the managed address is read first).
+    await expect.poll(badge, { timeout: 15_000 }).toEqual({ text: '!', title: 'Perch for Kestra: the Perch address is not set' });
     const tab = await browser.newPage();
     const popup = await popupBeside(tab);
     expect(await lines(popup)).toEqual(['The Perch address is not set.']);

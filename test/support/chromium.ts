@@ -20,11 +20,13 @@ export async function chromiumAvailable(): Promise<boolean> {
 }
 
 /** Debian's Chromium, headless, with the flags this closed network needs (see shared/reference/extension-e2e.md). */
-export async function launchChromium(extraArgs: string[] = []): Promise<BrowserContext> {
+export async function launchChromium(extraArgs: string[] = [], headed?: { display: string }): Promise<BrowserContext> {
   const profile = await mkdtemp(path.join(tmpdir(), 'perch-chromium-'));
   return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    headless: true,
+    // Headed on a given X display (Xvfb) only for what headless Chromium never shows, such as permission prompts.
+    headless: headed === undefined,
+    ...(headed ? { env: { ...process.env, DISPLAY: headed.display } } : {}),
     viewport: { width: 1280, height: 800 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });

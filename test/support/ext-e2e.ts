@@ -136,20 +136,22 @@ export async function clickKestraMenu(page: Page, expectedPath: string): Promise
  * automated browser cannot answer. The product's manifest keeps only `optional_host_permissions`
  * (test/ui/extension-manifest.test.ts asserts it); every script is byte for byte the production build.
  */
-export async function prepareTestExtension(): Promise<{ dir: string; manifest: Record<string, unknown> }> {
+export async function prepareTestExtension(options: { pregrant?: boolean } = {}): Promise<{ dir: string; manifest: Record<string, unknown> }> {
   const dir = path.join(await mkdtemp(path.join(tmpdir(), 'perch-ext-')), 'chrome-mv3');
   await settledFile(path.join(CHROME_BUILD, 'manifest.json'));
   await settledFile(SCREENS_BUNDLE);
   await cp(CHROME_BUILD, dir, { recursive: true });
   const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  // { pregrant: false }: the production manifest as is, for the test that answers the real prompt.
+  if (options.pregrant === false) return { dir, manifest };
   manifest.host_permissions = ['http://127.0.0.1/*'];
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return { dir, manifest };
 }
 
 /** Chromium with an unpacked extension loaded; returns the extension id (from its service worker). */
-export async function launchWithExtension(dir: string): Promise<{ context: BrowserContext; extensionId: string }> {
-  const context = await launchChromium([`--disable-extensions-except=${dir}`, `--load-extension=${dir}`]);
+export async function launchWithExtension(dir: string, headed?: { display: string }): Promise<{ context: BrowserContext; extensionId: string }> {
+  const context = await launchChromium([`--disable-extensions-except=${dir}`, `--load-extension=${dir}`], headed);
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
   return { context, extensionId: new URL(worker.url()).host };
 }

@@ -81,4 +81,13 @@ describe('the built extension', () => {
     expect(rest).toEqual(await manifestOf(CHROME_BUILD));
     expect(await readFile(path.join(dir, 'content-scripts/perch.js'))).toEqual(await readFile(SCREENS_BUNDLE));
   });
+
+  it('declares the managed storage schema an organisation’s policy fills (Chrome), naming the key the extension reads', async () => {
+    const manifest = await manifestOf(CHROME_BUILD);
+    expect(manifest.storage).toEqual({ managed_schema: 'managed-schema.json' });
+    const schema = JSON.parse(await readFile(path.join(CHROME_BUILD, manifest.storage.managed_schema), 'utf8')) as Record<string, any>;
+    expect(schema).toMatchObject({ type: 'object', properties: { perchOrigin: { type: 'string' } } });
+    // Firefox takes managed values from policies.json's 3rdparty section, without a schema key in the manifest.
+    expect((await manifestOf(FIREFOX_BUILD)).storage).toBeUndefined();
+  });
 });
