@@ -93,7 +93,7 @@ const statusText = (firefox: Firefox) => firefox.page<string | null>(`return doc
 /** What Perch left on the current page: the source of its screens and how many roots it mounted. */
 const perchOnPage = (firefox: Firefox) =>
   firefox.page<{ source: string | null; roots: number; aside: boolean }>(`
-    return { source: window.__perch?.source ?? null, roots: document.querySelectorAll('perch-root').length, aside: document.querySelector('#app aside') !== null };`);
+    return { source: window.__perch?.source ?? null, roots: document.querySelectorAll('perch-root').length, aside: document.querySelector('#app #side-menu') !== null };`);
 
 /** Signs in on Perch's login page in a new tab and waits for Kestra's UI behind it. */
 async function signInTab(firefox: Firefox, perchUrl: string): Promise<string> {

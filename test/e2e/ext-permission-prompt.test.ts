@@ -90,7 +90,7 @@ describe.skipIf(!runnable)('the browser’s permission prompt, answered in a hea
     await expect.poll(() => worker.evaluate(() => chrome.scripting.getRegisteredContentScripts())).toEqual([]);
     const page = await browser.newPage();
     await page.goto(`${stack.perch.url}/ui/main/flows`);
-    await page.waitForSelector('#app aside');
+    await page.waitForSelector('#app #side-menu');
     expect(await page.evaluate(() => (window as unknown as { __perch?: unknown }).__perch === undefined && document.querySelectorAll('perch-root').length === 0)).toBe(true);
     await page.close();
     await options.reload();
