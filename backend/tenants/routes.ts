@@ -82,7 +82,7 @@ async function valuesOf(ctx: PerchContext, body: TenantRequest, existing: Tenant
 }
 
 /** After a change: this replica's directory (and authorization) re-read now, the others told. */
-async function announce(ctx: PerchContext, iamChanged: boolean): Promise<void> {
+export async function announce(ctx: PerchContext, iamChanged: boolean): Promise<void> {
   await ctx.tenants.reload();
   if (iamChanged) ctx.authz.load(await loadAuthzFacts(ctx.db));
   const fail = (error: unknown) => ctx.log.error({ err: error }, 'could not announce a tenant change to the other replicas');

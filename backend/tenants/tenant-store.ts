@@ -71,6 +71,31 @@ export async function grantAccess(db: Store, tenantId: string, userId: string): 
   await db.insertInto('tenant_access').values({ tenant_id: tenantId, user_id: userId, created_at: Date.now() }).execute();
 }
 
+/** The tenants a user may enter, by their access rows (what the audit log records of a user). */
+export function accessOf(db: Store, userId: string): Promise<Array<{ id: string; name: string }>> {
+  return db
+    .selectFrom('tenant_access')
+    .innerJoin('tenants', 'tenants.id', 'tenant_access.tenant_id')
+    .select(['tenants.id', 'tenants.name'])
+    .where('tenant_access.user_id', '=', userId)
+    .orderBy('tenants.id')
+    .execute();
+}
+
+/**
+ * Makes a user's access exactly `tenantIds` (EE's `tenants` of a user update): grants the missing
+ * ones, and revokes the others as the tenant-access DELETE does (with what the user held there).
+ */
+export async function setAccess(db: Store, userId: string, tenantIds: Iterable<string>): Promise<{ granted: string[]; revoked: string[] }> {
+  const held = new Set((await db.selectFrom('tenant_access').select('tenant_id').where('user_id', '=', userId).execute()).map((r) => r.tenant_id));
+  const wanted = new Set(tenantIds);
+  const granted = [...wanted].filter((t) => !held.has(t));
+  const revoked = [...held].filter((t) => !wanted.has(t));
+  for (const tenant of granted) await grantAccess(db, tenant, userId);
+  for (const tenant of revoked) await revokeAccess(db, tenant, userId);
+  return { granted, revoked };
+}
+
 /**
  * Ends a user's access to a tenant, with what they held there: their bindings and group memberships
  * in it (a grant given back later starts from nothing, as a new member would).

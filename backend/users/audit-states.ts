@@ -1,12 +1,13 @@
 import { auditEntityStates, type EntityRoute } from '../audit/entity-states.js';
+import { accessOf } from '../tenants/tenant-store.js';
 import { findUserById, groupsOfUser, toApiUser } from './user-store.js';
 
-/** A user as the API shows it, with its groups, so that a change of them shows in the diff. */
+/** A user as the API shows it, with its groups and tenants, so that a change of them shows in the diff. */
 const user: EntityRoute = {
   kind: 'user',
   load: async (ctx, p) => {
     const row = await findUserById(ctx.db, p.id!);
-    return row && row.type !== 'SERVICE_ACCOUNT' ? toApiUser(row, await groupsOfUser(ctx.db, row.id)) : null;
+    return row && row.type !== 'SERVICE_ACCOUNT' ? { ...toApiUser(row, await groupsOfUser(ctx.db, row.id)), tenants: await accessOf(ctx.db, row.id) } : null;
   },
 };
 const userPart: EntityRoute = { ...user, deletesPart: true };

@@ -18,6 +18,8 @@ import { pageSizeSchema, parse } from '../http/request.js';
 import { bindDefaultRole, findGroup, forgetUserInIam, isUniqueViolation } from '../iam/iam-store.js';
 import { groupChangeOf, indexGroupChange, memberGroupIds, NO_GROUP_CHANGE, writeGroupChange, type GroupChange } from '../iam/group-change.js';
 import type { Store } from '../store/database.js';
+import { announce as announceTenantChange } from '../tenants/routes.js';
+import { findTenant, setAccess } from '../tenants/tenant-store.js';
 import { auditUserStates } from './audit-states.js';
 import {
   countUsers,
@@ -96,30 +98,41 @@ function emailTakenAsConflict(email: string | undefined) {
   };
 }
 
+/** After a change of a user's tenant access: the directory re-read (and authorization, if access was revoked). */
+async function announceAccess(ctx: PerchContext, access: { granted: string[]; revoked: string[] } | null): Promise<void> {
+  if (access && access.granted.length + access.revoked.length > 0) await announceTenantChange(ctx, access.revoked.length > 0);
+}
+
 /**
- * Applies a change (with the user's new groups, in the same transaction), then ends sessions or
- * refreshes cached flags as the change requires.
+ * Applies a change (with the user's new groups and, when given, exactly these tenants, in the same
+ * transaction), then ends sessions or refreshes cached flags as the change requires.
  */
-async function applyUserChange(ctx: PerchContext, user: UserRow, changes: UserChanges, groups: GroupChange = NO_GROUP_CHANGE): Promise<UserRow> {
-  const updated = await ctx.db.transaction().execute(async (trx) => {
+async function applyUserChange(ctx: PerchContext, user: UserRow, changes: UserChanges, groups: GroupChange = NO_GROUP_CHANGE, tenants?: string[]): Promise<UserRow> {
+  const { updated, access } = await ctx.db.transaction().execute(async (trx) => {
     await guardLastOwner(trx, user, { superAdmin: changes.superAdmin, disabled: changes.disabled });
     if (changes.email) await ensureEmailFree(trx, changes.email, user.id);
     await writeGroupChange(trx, DEFAULT_TENANT, user.id, groups);
-    return (await updateUser(trx, user.id, changes))!;
+    const access = tenants ? await setAccess(trx, user.id, tenants) : null;
+    return { updated: (await updateUser(trx, user.id, changes))!, access };
   }).catch(emailTakenAsConflict(changes.email));
   indexGroupChange(ctx, DEFAULT_TENANT, user.id, groups);
+  await announceAccess(ctx, access);
   if (changes.disabled || changes.passwordHash !== undefined) await ctx.sessions.revokeUser(user.id);
   else ctx.sessions.refreshUser(user.id);
   return updated;
 }
 
 /**
- * EE's `tenants` and `groups` of a create or update, as the change of the user's groups in the
- * default tenant (the only one): every tenant and group must exist, else 404 (behaviour spec §1),
- * checked before anything is written. No change when the body leaves the groups out.
+ * EE's `tenants` and `groups` of a create or update: every tenant and group must exist, else 404
+ * (behaviour spec §1), checked before anything is written (a deleted tenant is gone from the store).
+ * The groups are the user's in the default tenant (groups stay there), so an update keeping groups
+ * keeps that tenant (a new user always gets it). Answers the change of the groups: none when the body leaves them out.
  */
 async function wantedGroupChange(db: Store, userId: string | null, body: { tenants?: string[]; groups?: string[] }): Promise<GroupChange> {
-  for (const tenant of body.tenants ?? []) if (tenant !== DEFAULT_TENANT) throw notFound(`Tenant ${tenant} not found`);
+  for (const tenant of new Set(body.tenants)) if (!(await findTenant(db, tenant))) throw notFound(`Tenant ${tenant} not found`);
+  if (userId !== null && body.tenants && !body.tenants.includes(DEFAULT_TENANT) && (body.groups?.length ?? 0) > 0) {
+    throw new HttpError(422, `Invalid request: tenants: groups are in tenant ${DEFAULT_TENANT}, so a user with groups keeps access to it`, { errors: [{ path: 'tenants', message: `must include ${DEFAULT_TENANT} when groups are given` }] });
+  }
   if (body.groups === undefined) return NO_GROUP_CHANGE;
   for (const id of new Set(body.groups)) if (!(await findGroup(db, DEFAULT_TENANT, id))) throw notFound(`Group ${id} not found`);
   return groupChangeOf(userId === null ? new Set() : await memberGroupIds(db, DEFAULT_TENANT, userId), body.groups);
@@ -146,7 +159,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
     const body = parse(createOrUpdateUserRequestSchema, request.body);
     const groups = await wantedGroupChange(ctx.db, null, body);
     const passwordHash = body.password ? await checkedPasswordHash(ctx, body.password) : null;
-    const user = await ctx.db.transaction().execute(async (trx) => {
+    const { user, access } = await ctx.db.transaction().execute(async (trx) => {
       await ensureEmailFree(trx, body.email);
       const created = await createUser(trx, {
         email: body.email,
@@ -158,9 +171,12 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
         disabled: body.disabled ?? false,
       });
       await writeGroupChange(trx, DEFAULT_TENANT, created.id, groups);
-      return created;
+      // The user's own tenant (as every new user), and each tenant the body lists.
+      const access = body.tenants ? await setAccess(trx, created.id, [created.tenant_id, ...body.tenants]) : null;
+      return { user: created, access };
     }).catch(emailTakenAsConflict(body.email));
     ctx.tenants.granted(user.tenant_id, user.id);
+    await announceAccess(ctx, access);
     indexGroupChange(ctx, DEFAULT_TENANT, user.id, groups);
     await bindDefaultRole(ctx, user.id, user.tenant_id);
     return reply.code(201).send(await apiUser(ctx, user));
@@ -183,7 +199,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: PerchContext): voi
       superAdmin: body.superAdmin ?? body.instanceOwner ?? user.super_admin === 1,
       restricted: body.restricted ?? false,
       disabled: body.disabled ?? user.disabled === 1,
-    }, groups);
+    }, groups, body.tenants);
     return apiUser(ctx, updated);
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authFailures } from '../../backend/audit/auth-failures.js';
+import { INSTANCE_CHAIN } from '../../lib/schemas/audit.js';
 import { apiMeSchema, apiUserSchema, apiUserSummarySchema, pagedResultsSchema } from '../../lib/schemas/users.js';
 import { storeTargets } from '../support/databases.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser, startSignedIn, type RunningPerch } from '../support/perch.js';
@@ -157,6 +158,56 @@ for (const target of storeTargets()) {
       expect(renamed.status).toBe(400);
       expect((await admin.fetch('GET', '/api/v1/me')).json.profile).toEqual(me.profile);
       expect((await admin.fetch('POST', '/api/v1/main/roles', { json: { name: 'r\u0000', permissions: {} } })).status).toBe(400);
+    });
+
+    it("gives a user EE's tenants: each must exist, a create grants them, an update sets exactly them, leaving them out changes nothing", async () => {
+      const ids = (tenants: Array<{ id: string }>) => tenants.map((t) => t.id);
+      expect((await admin.fetch('POST', '/api/v1/tenants', { json: { id: 'acme', name: 'Acme', isolation: { mode: 'NAMESPACE', namespaces: ['acme'] } } })).status).toBe(200);
+      expect((await admin.fetch('POST', '/api/v1/tenants', { json: { id: 'gone', name: 'Gone', isolation: { mode: 'NAMESPACE', namespaces: ['gone'] } } })).status).toBe(200);
+      expect((await admin.fetch('DELETE', '/api/v1/tenants/gone')).status).toBe(204);
+
+      // An unknown or deleted tenant: 404 naming it, and no user.
+      for (const tenant of ['nowhere', 'gone']) {
+        const refused = await admin.fetch('POST', '/api/v1/users', { json: { email: 'ghost@example.com', tenants: ['main', 'acme', tenant] } });
+        expect(refused.status).toBe(404);
+        expect(refused.json.message).toBe(`Tenant ${tenant} not found`);
+      }
+      expect((await admin.fetch('GET', '/api/v1/users?filters[q][EQUALS]=ghost')).json.total).toBe(0);
+      expect(await perch.perch.ctx.db.selectFrom('users').select('id').where('email', '=', 'ghost@example.com').execute()).toEqual([]);
+
+      const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'multi@example.com', password: 'two tenants at once', tenants: ['main', 'acme'] } });
+      expect(created.status, created.text).toBe(201);
+      const user = apiUserSchema.parse(created.json);
+      expect(ids(user.tenants)).toEqual(['acme', 'main']);
+      expect(ids((await admin.fetch('GET', `/api/v1/users/${user.id}`)).json.tenants)).toEqual(['acme', 'main']);
+      const person = new Browser(perch);
+      await person.login('multi@example.com', 'two tenants at once');
+      expect(ids((await person.fetch('GET', '/api/v1/me')).json.tenants)).toEqual(['acme', 'main']);
+      expect((await person.fetch('GET', `/api/v1/acme/tenant-access/${user.id}`)).status).toBe(200); // enters acme
+      expect((await admin.fetch('GET', '/api/v1/acme/tenant-access')).json.results.map((u: { id: string }) => u.id)).toEqual([user.id]);
+
+      // `tenants` left out: access unchanged.
+      const renamed = await admin.fetch('PUT', `/api/v1/users/${user.id}`, { json: { email: 'multi@example.com', firstName: 'Multi' } });
+      expect(renamed.status).toBe(200);
+      expect(ids(renamed.json.tenants)).toEqual(['acme', 'main']);
+
+      // `tenants` given: exactly those; acme's access is revoked, and the person can no longer enter it.
+      const narrowed = await admin.fetch('PUT', `/api/v1/users/${user.id}`, { json: { email: 'multi@example.com', firstName: 'Multi', tenants: ['main'] } });
+      expect(narrowed.status, narrowed.text).toBe(200);
+      expect(ids(narrowed.json.tenants)).toEqual(['main']);
+      expect(ids((await person.fetch('GET', '/api/v1/me')).json.tenants)).toEqual(['main']);
+      expect((await person.fetch('GET', `/api/v1/acme/tenant-access/${user.id}`)).status).toBe(403);
+      expect((await admin.fetch('GET', '/api/v1/acme/tenant-access')).json.total).toBe(0);
+      // An unknown tenant on update: 404, access unchanged.
+      expect((await admin.fetch('PUT', `/api/v1/users/${user.id}`, { json: { email: 'multi@example.com', tenants: ['main', 'acme', 'nowhere'] } })).status).toBe(404);
+      expect(ids((await admin.fetch('GET', `/api/v1/users/${user.id}`)).json.tenants)).toEqual(['main']);
+
+      // Audited with the user's tenants before and after.
+      const db = perch.perch.ctx.db;
+      const entries = await db.selectFrom('audit_log').selectAll().where('tenant_id', '=', INSTANCE_CHAIN).where('resource_id', '=', user.id).where('action', '=', 'UPDATE').orderBy('seq').execute();
+      const state = await db.selectFrom('audit_states').selectAll().where('entry_id', '=', entries.at(-1)!.id).executeTakeFirstOrThrow();
+      expect(ids(JSON.parse(state.before!).tenants)).toEqual(['acme', 'main']);
+      expect(ids(JSON.parse(state.after!).tenants)).toEqual(['main']);
     });
 
     it('stores passwords only as Argon2id hashes', async () => {
