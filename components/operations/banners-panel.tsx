@@ -2,10 +2,10 @@ import { useState } from 'preact/hooks';
 import type { ApiBanner } from '../../lib/schemas/operations';
 import { strings } from '../app/strings';
 import { Button } from '../ui/button';
-import { ConfirmDialog } from '../ui/confirm-dialog';
 import { SelectField, TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { banners, isoOf } from './api';
+import { ListEditor } from './list-editor';
 import { useEditableList } from './use-load';
 
 const s = strings.operations;
@@ -52,7 +52,8 @@ function BannerForm({ banner, onSaved, onCancel }: { banner?: ApiBanner; onSaved
 
 /** Announcements managed by API (EE: Instance → Announcements); the config file's stay listed above. */
 export function BannersPanel() {
-  const { list, editing, setEditing, deleting, setDeleting, saved } = useEditableList(banners.search);
+  const state = useEditableList(banners.search);
+  const { list, setEditing, setDeleting } = state;
   return (
     <div id="perch-banners">
       {list.error !== undefined ? <ErrorNotice error={list.error} onRetry={list.reload} /> : !list.data ? <Loading /> : list.data.length === 0 ? (
@@ -77,16 +78,14 @@ export function BannersPanel() {
           </tbody>
         </table>
       )}
-      {editing === null ? (
-        <div class="mt-3"><Button variant="primary" onClick={() => setEditing('new')}>{s.newBanner}</Button></div>
-      ) : (
-        <BannerForm key={editing === 'new' ? 'new' : editing.id} banner={editing === 'new' ? undefined : editing} onSaved={saved} onCancel={() => setEditing(null)} />
-      )}
-      {deleting && (
-        <ConfirmDialog title={s.deleteBanner} onConfirm={() => banners.remove(deleting.id).then(list.reload)} onClose={() => setDeleting(null)}>
-          {deleting.message}
-        </ConfirmDialog>
-      )}
+      <ListEditor
+        state={state}
+        newLabel={s.newBanner}
+        form={(banner, done) => <BannerForm banner={banner} {...done} />}
+        deleteTitle={s.deleteBanner}
+        remove={(banner) => banners.remove(banner.id)}
+        deleteBody={(banner) => banner.message}
+      />
     </div>
   );
 }

@@ -2,9 +2,9 @@ import { useState } from 'preact/hooks';
 import type { ApiTargetHealth, ApiWorkerGroup } from '../../lib/schemas/worker-groups';
 import { ApiError } from '../app/api';
 import { strings } from '../app/strings';
+import { ListEditor } from '../operations/list-editor';
 import { useEditableList } from '../operations/use-load';
 import { Button } from '../ui/button';
-import { ConfirmDialog } from '../ui/confirm-dialog';
 import { TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { workerGroups } from './api';
@@ -145,7 +145,8 @@ function GroupCard({ group, onEdit, onDelete, onChecked }: { group: ApiWorkerGro
 
 /** Worker groups on the Instance page (issue 25): the registry, its targets' health, and its editing. */
 export function WorkerGroupsPanel() {
-  const { list, editing, setEditing, deleting, setDeleting, saved } = useEditableList(workerGroups.list);
+  const state = useEditableList(workerGroups.list);
+  const { list, setEditing, setDeleting } = state;
   return (
     <div id="perch-worker-groups">
       <p class="text-zinc-600 dark:text-zinc-400">{s.intro}</p>
@@ -158,17 +159,19 @@ export function WorkerGroupsPanel() {
           ))}
         </ul>
       )}
-      {editing === null ? (
-        <div class="mt-3"><Button variant="primary" onClick={() => setEditing('new')}>{s.newGroup}</Button></div>
-      ) : (
-        <GroupForm key={editing === 'new' ? 'new' : editing.id} group={editing === 'new' ? undefined : editing} onSaved={saved} onCancel={() => setEditing(null)} />
-      )}
-      {deleting && (
-        <ConfirmDialog title={s.deleteGroup} onConfirm={() => workerGroups.remove(deleting.id).then(list.reload)} onClose={() => setDeleting(null)}>
-          <p class="font-medium">{deleting.name} ({deleting.id})</p>
-          <p class="mt-1">{s.deleteExplained(deleting.namespaces)}</p>
-        </ConfirmDialog>
-      )}
+      <ListEditor
+        state={state}
+        newLabel={s.newGroup}
+        form={(group, done) => <GroupForm group={group} {...done} />}
+        deleteTitle={s.deleteGroup}
+        remove={(group) => workerGroups.remove(group.id)}
+        deleteBody={(group) => (
+          <>
+            <p class="font-medium">{group.name} ({group.id})</p>
+            <p class="mt-1">{s.deleteExplained(group.namespaces)}</p>
+          </>
+        )}
+      />
     </div>
   );
 }
