@@ -8,9 +8,10 @@ import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { NO_PLACEMENT_RULES, type Placement, type PlacementRules } from './script-placement.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { checkFormShape, FormError, type FormPart, isMultipart, readFormParts } from './multipart-form.js';
-import { KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
+import { CHART_DATA_ALSO, KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
+import { ChartError, readChartPreview, type NamespaceFilter } from './chart-scope.js';
 import type { NamespaceDecisions } from './tenant-roots-bound.js';
-import { conditionOf, narrowQuery, parseQuery, QueryError, queryValue, type NamespaceCondition, type ScopeFilter } from './query-scope.js';
+import { conditionOf, intersectScope, narrowQuery, parseQuery, QueryError, queryValue, rootHolding, scopeFilterOf, type NamespaceCondition, type ScopeFilter } from './query-scope.js';
 
 /** Bodies Perch reads whole: documents naming namespaces, and multipart forms (checked before anything is forwarded). */
 export const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
@@ -58,7 +59,7 @@ class Refusal extends Error {
   }
 }
 
-const BODY_SOURCES = new Set<NamespaceSource['from']>(['executionIdsBody', 'flowRefsBody', 'triggerRefsBody', 'triggerBody', 'flowYamlBody', 'flowYamlDocumentsBody', 'renderBody', 'filtersBody']);
+const BODY_SOURCES = new Set<NamespaceSource['from']>(['chartBody', 'executionIdsBody', 'flowRefsBody', 'triggerRefsBody', 'triggerBody', 'flowYamlBody', 'flowYamlDocumentsBody', 'renderBody', 'filtersBody']);
 
 /** A query parameter's value as Kestra binds it (see {@link queryValue}); an ambiguous one is refused. */
 function queryParam(query: string, name: string): string | undefined {
@@ -233,6 +234,7 @@ export class KestraAuthorizer {
     const sources = [row.namespace, ...(row.alsoNamespaces ?? [])];
     const needsBody = sources.some((s) => BODY_SOURCES.has(s.from)) || row.actionByFlag?.in === 'jsonBody' || row.form !== undefined;
     const body = needsBody ? await call.readBody() : undefined;
+    if (row.namespace.from === 'chartBody') return this.checkChart(row, row.namespace.outOfScope, body!, principal);
     const parts = body && body.length > 0 ? formParts(row, call, body) : undefined;
     let json: unknown;
     const jsonBody = () => (json ??= parseJson(body!));
@@ -332,6 +334,77 @@ export class KestraAuthorizer {
     return verdict;
   }
 
+  /**
+   * A chart preview: the permission its data type stands for, and for a caller who holds it in some
+   * namespaces only, the global filter rewritten to exactly those the chart may read (chart-scope.ts).
+   * Kestra ANDs every global namespace filter into the chart's query and drops the chart's own namespace
+   * clauses, so Perch's filter bounds it; Perch sends namespaces named one by one (EQUALS / IN) or one
+   * PREFIX / STARTS_WITH inside a single root, which Kestra's dashboard filters read as Perch does
+   * (JdbcFilterService.prefixCondition: `= v OR LIKE 'v.%'`, jOOQ escaping the pattern; docs/compatibility.md).
+   */
+  private checkChart(row: PermissionRow, outOfScope: 'empty' | 'refuse', body: Buffer, principal: Principal): Verdict {
+    let preview;
+    try {
+      preview = readChartPreview(body);
+    } catch (error) {
+      if (error instanceof ChartError) throw new Refusal(error.status, error.message);
+      throw error;
+    }
+    const { tenantId, userId } = principal;
+    const namespaces: string[] = [];
+    if (preview.flowDescription !== null) {
+      if (!this.index.allows(tenantId, userId, 'FLOW', 'VIEW', preview.flowDescription)) {
+        throw new Refusal(403, `Not allowed: this needs FLOW VIEW in ${preview.flowDescription}`, { missing: [`FLOW VIEW in ${preview.flowDescription}`] });
+      }
+      namespaces.push(preview.flowDescription);
+    }
+    if (preview.unknownData !== null) {
+      const missing = [{ resource: 'DASHBOARD', action: 'VIEW' } as const, ...CHART_DATA_ALSO]
+        .filter(({ resource, action }) => !this.index.allows(tenantId, userId, resource, action, null))
+        .map(({ resource, action }) => `${resource} ${action} (tenant-wide)`);
+      if (missing.length > 0) {
+        throw new Refusal(403, `Perch bounds chart data to namespaces only for the data types it knows; ${preview.unknownData} needs ${missing.join(', ')}`, { missing });
+      }
+      return { ok: true, row, namespaces, body: preview.body('unchanged') };
+    }
+    if (preview.data === null) {
+      // Kestra 2.0 draws data charts and flow descriptions only (DashboardController.fetchChartData).
+      if (preview.flowDescription === null) throw new Refusal(400, 'Only data charts and flow descriptions can be previewed');
+      return { ok: true, row, namespaces, body: preview.body('unchanged') };
+    }
+
+    const { resource, action } = preview.data;
+    const reach = this.index.scope(tenantId, userId, resource, action);
+    if (reach.all) return { ok: true, row, namespaces, body: preview.body('unchanged') };
+    if (!reach.namespaces.length && outOfScope === 'refuse') {
+      throw new Refusal(403, `Not allowed: this needs ${resource} ${action} (in any namespace)`, { missing: [`${resource} ${action} (in any namespace)`] });
+    }
+    if (preview.orFilter) {
+      throw new Refusal(403, 'Perch does not forward OR clauses in a chart\'s where or numerator for a person bound to namespaces: Kestra applies them after the namespace filter, beyond it');
+    }
+    if (typeof preview.namespaceConditions === 'string') throw new Refusal(400, preview.namespaceConditions);
+    const scope = intersectScope(preview.namespaceConditions, reach.namespaces);
+    let filters: NamespaceFilter[] | null = null;
+    if (scope.kind === 'list') {
+      filters = [scopeFilterOf(scope)!];
+      namespaces.push(...scope.namespaces);
+    } else if (scope.kind === 'cone') {
+      const root = rootHolding(scope.cone, reach.namespaces);
+      if (root !== null) {
+        // Exclusions the cone does not express travel with it: Kestra ANDs every global namespace filter.
+        const exclusions = scope.exact ? [] : preview.namespaceConditions.filter((c) => !['EQUALS', 'IN', 'PREFIX', 'STARTS_WITH'].includes(c.op));
+        filters = [scopeFilterOf(scope)!, ...exclusions.map((c) => ({ operation: c.op, value: c.op === 'NOT_IN' ? c.values : c.values[0]! }))];
+        namespaces.push(root);
+      }
+    }
+    if (filters === null) {
+      // Nothing in common, or several roots no one filter expresses: nothing goes to Kestra.
+      if (outOfScope === 'empty') return { ok: true, row, namespaces, answer: { results: [], total: 0 } };
+      throw new Refusal(403, `Perch cannot bound this chart to your namespaces for ${resource} ${action} (${reach.namespaces.join(', ') || 'none'}): filter it by namespaces among them, or by one of them`);
+    }
+    return { ok: true, row, namespaces, body: preview.body(filters) };
+  }
+
   private actionsOf(row: PermissionRow, call: KestraCall, jsonBody: () => unknown): Action[] {
     const flag = row.actionByFlag;
     if (!flag) return [row.action];
@@ -423,6 +496,8 @@ export class KestraAuthorizer {
       case 'filtersBody':
         targets.filters = true;
         return;
+      case 'chartBody':
+        throw new Error('chart bodies are read by checkChart');
       case 'anywhere':
         targets.anywhere = true;
         return;

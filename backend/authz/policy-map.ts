@@ -86,6 +86,13 @@ export type NamespaceSource =
    * (looked up); every one present counts, and at least one must be present.
    */
   | { from: 'renderBody' }
+  /**
+   * A chart preview body `{chart, globalFilter}` (chart-scope.ts): the chart's data type decides the
+   * permission (the row's resource/action stand for Executions data); a caller who holds it in some
+   * namespaces only gets the chart bounded to them. `outOfScope`: what a caller whose scope the chart
+   * cannot be bounded to gets, an empty page (`empty`, for the UI's automatic charts) or a 403 (`refuse`).
+   */
+  | { from: 'chartBody'; outOfScope: 'empty' | 'refuse' }
   /** Query `filters[namespace][OP]=…` (list/bulk scope; see `list`). */
   | { from: 'filters' }
   /** JSON body `{filters: [QueryFilter]}` (list/bulk scope; see `list`). */
@@ -183,7 +190,10 @@ const WEBHOOK_NOTE =
   'Webhook: anonymous by design, Kestra authenticates the request with the key in the path. Perch forwards it without a session and records the namespace.';
 const CHART_DATA_NOTE =
   'Chart YAML can aggregate executions, logs and metrics of any namespace: tenant-wide DASHBOARD VIEW plus tenant-wide EXECUTION LIST and ACCESS_LOGS.';
-const CHART_DATA_ALSO = [
+const CHART_PREVIEW_NOTE =
+  'A chart written in the request (the UI draws its bundled dashboards and the flows list\'s statistics this way): the permission of its data type (Executions: EXECUTION LIST, Logs: ACCESS_LOGS, Metrics: EXECUTION VIEW, Triggers: TRIGGER LIST, a FlowDescription: FLOW VIEW on its namespace), bounded to the caller\'s namespaces by the global namespace filter (chart-scope.ts). Other data types need what stored charts need (CHART_DATA_NOTE).';
+/** What reading a stored chart (or a chart of a data type Perch does not bound) needs beside tenant-wide DASHBOARD VIEW. */
+export const CHART_DATA_ALSO = [
   { resource: 'EXECUTION', action: 'LIST' },
   { resource: 'EXECUTION', action: 'ACCESS_LOGS' },
 ] as const satisfies readonly ExtraPermission[];
@@ -262,9 +272,9 @@ const ROWS: readonly PolicyRow[] = [
   // --- Dashboards (tenant-level resource) ---
   { method: 'GET', path: '/api/v1/{tenant}/dashboards', access: 'permission', resource: 'DASHBOARD', action: 'LIST', namespace: NONE, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/dashboards', access: 'permission', resource: 'DASHBOARD', action: 'CREATE', namespace: NONE, list: 'none' },
-  { method: 'POST', path: '/api/v1/{tenant}/dashboards/charts/export/to-csv', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', also: CHART_DATA_ALSO, namespace: NONE, list: 'none', note: CHART_DATA_NOTE },
-  { method: 'POST', path: '/api/v1/{tenant}/dashboards/charts/preview', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', also: CHART_DATA_ALSO, namespace: NONE, list: 'none', note: CHART_DATA_NOTE },
-  { method: 'GET', path: '/api/v1/{tenant}/dashboards/settings/default-dashboards', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', namespace: NONE, list: 'none' },
+  { method: 'POST', path: '/api/v1/{tenant}/dashboards/charts/export/to-csv', access: 'permission', resource: 'EXECUTION', action: 'LIST', namespace: { from: 'chartBody', outOfScope: 'refuse' }, list: 'narrowQuery', note: CHART_PREVIEW_NOTE },
+  { method: 'POST', path: '/api/v1/{tenant}/dashboards/charts/preview', access: 'permission', resource: 'EXECUTION', action: 'LIST', namespace: { from: 'chartBody', outOfScope: 'empty' }, list: 'narrowQuery', note: CHART_PREVIEW_NOTE },
+  { method: 'GET', path: '/api/v1/{tenant}/dashboards/settings/default-dashboards', access: 'authenticated', namespace: NONE, list: 'none', note: 'Which stored dashboards the home page and the overviews open (three ids, no data): every such page reads it first (DashboardController.getDefaultDashboards, ui/src/components/dashboard/Dashboard.vue @ c94e7743), and DASHBOARD VIEW can only be granted tenant-wide, so any signed-in person may read it.' },
   { method: 'POST', path: '/api/v1/{tenant}/dashboards/validate', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', namespace: NONE, list: 'none', note: 'Validation has no effect and reads no data; DASHBOARD has no VALIDATE action.' },
   { method: 'POST', path: '/api/v1/{tenant}/dashboards/validate/chart', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', namespace: NONE, list: 'none', note: 'Validation has no effect and reads no data; DASHBOARD has no VALIDATE action.' },
   { method: 'GET', path: '/api/v1/{tenant}/dashboards/{id}', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', namespace: NONE, list: 'none' },

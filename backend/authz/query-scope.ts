@@ -65,7 +65,7 @@ const CONES = new Set(['PREFIX', 'STARTS_WITH']);
 const EXCLUDING = new Set(['NOT_EQUALS', 'NOT_IN', 'ENDS_WITH', 'CONTAINS']);
 
 /** A namespace and its children (PREFIX), or every namespace starting with a string (STARTS_WITH). */
-interface Cone {
+export interface Cone {
   op: 'PREFIX' | 'STARTS_WITH';
   value: string;
 }
@@ -82,6 +82,14 @@ function meetCones(a: Cone, b: Cone): Cone | null {
   if (prefix.value.startsWith(start.value)) return prefix;
   if (start.value.startsWith(`${prefix.value}.`)) return start;
   return null;
+}
+
+/** The root under which every namespace of the cone lies, or null when it reaches beyond each of them. */
+export function rootHolding(cone: Cone, roots: readonly string[]): string | null {
+  return roots.find((root) => {
+    const met = meetCones(cone, { op: 'PREFIX', value: root });
+    return met !== null && met.op === cone.op && met.value === cone.value;
+  }) ?? null;
 }
 
 /** Whether `ns` passes every condition, read as Perch reads them (dot-aware PREFIX). */

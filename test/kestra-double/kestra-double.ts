@@ -15,7 +15,7 @@
  *   namespace files (upload/download/directory/stats/mkdir/move/delete/revisions/search/export), KV (set/get/
  *   delete/bulk delete/inheritance/list), trigger states (list for a flow, set-disabled, restart, unlock, delete,
  *   and set-disabled/unlock/delete of listed triggers),
- *   the tenant's secrets list, the notification bell (/api/v1/notifications/…, an empty list), plugin endpoints
+ *   the tenant's secrets list, chart previews of executions and logs (dashboards.ts), the notification bell (/api/v1/notifications/…, an empty list), plugin endpoints
  *   (those of the `pluginEndpoints` option), /api/v1/configs,
  *   /api/v1/configs/login, /api/v1/login, /api/v1/logout, /ping, /ui/**, /.
  * Double-only helpers (not Kestra): GET /api/v1/{tenant}/perch-double/bytes?n=N (N pattern bytes, byte i = i % 251)
@@ -23,6 +23,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dashboardRoutes } from './dashboards.js';
 import { executionActionRoutes } from './execution-actions.js';
 import { executionRoutes, waitForExecution as waitFor } from './executions.js';
 import { fileRoutes } from './files.js';
@@ -128,6 +129,7 @@ const ROUTES = compileRoutes([
   ...triggerRoutes,
   ...secretRoutes,
   ...notificationRoutes,
+  ...dashboardRoutes,
   ...pluginEndpointRoutes,
   ...uiRoutes,
 ]);
