@@ -154,12 +154,17 @@ describe.skipIf(!haveChromium)('Kestra 2.0’s sidebar folded or customised, and
     await page.close();
   });
 
-  it('answers a viewer’s page load without a refusal: no error pop-up, no setup page, the bell’s calls reach Kestra', async () => {
+  it('answers a viewer’s page load without a refusal: no error pop-up, no setup page, the bell’s calls and the pages’ charts reach Kestra', async () => {
     const admin = new Browser(env.stack.perch);
     await admin.login();
     const created = await admin.fetch('POST', '/api/v1/users', { json: { email: 'viewer@perch.test', password: 'a good long password' } });
     expect(created.status).toBe(201);
     await grantRole(env.stack.perch.perch, created.json.id, 'viewer', 'company.team');
+    // A flow the viewer sees and one beside it: the flows list draws a statistics chart per visible row.
+    for (const ns of ['company.team', 'company.team2']) {
+      const saved = await admin.fetch('POST', '/api/v1/main/flows', { body: `id: hello\nnamespace: ${ns}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`, headers: { 'content-type': 'application/x-yaml' } });
+      expect(saved.status).toBe(200);
+    }
 
     const context = await launchChromium();
     try {
@@ -170,7 +175,7 @@ describe.skipIf(!haveChromium)('Kestra 2.0’s sidebar folded or customised, and
       });
       await signIn(page, env.stack.perch.url, 'viewer@perch.test', 'a good long password', '/ui/main/flows');
       env.stack.kestra.clear();
-      for (const route of ['flows', 'executions', 'namespaces', 'cases']) {
+      for (const route of ['flows', 'dashboards', 'executions', 'namespaces', 'cases']) {
         await page.goto(`${env.stack.perch.url}/ui/main/${route}`);
         await expect.poll(() => page.evaluate(() => (window as unknown as { __kestraDouble: { apiCalls: unknown[] } }).__kestraDouble.apiCalls.length), { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
         expect(new URL(page.url()).pathname, route).toBe(`/ui/main/${route}`);
@@ -178,9 +183,14 @@ describe.skipIf(!haveChromium)('Kestra 2.0’s sidebar folded or customised, and
       }
       expect(answers.filter((a) => a.startsWith('403 ') || a.startsWith('401 '))).toEqual([]);
       const forwarded = env.stack.kestra.requests.map((r) => `${r.method} ${r.url}`);
-      for (const call of ['GET /api/v1/configs', 'GET /api/v1/notifications/history?limit=20', 'GET /api/v1/notifications/unread-count', 'GET /api/v1/notifications/follow']) {
+      for (const call of ['GET /api/v1/configs', 'GET /api/v1/notifications/history?limit=20', 'GET /api/v1/notifications/unread-count', 'GET /api/v1/notifications/follow', 'GET /api/v1/main/dashboards/settings/default-dashboards']) {
         expect(forwarded, call).toContain(call);
       }
+      // The charts reached Kestra bounded to the viewer's namespace, the sibling's never.
+      const charts = env.stack.kestra.requests.filter((r) => r.url === '/api/v1/main/dashboards/charts/preview').map((r) => JSON.parse(r.body.toString('utf8')) as { chart: string; globalFilter: { filters: Array<{ field: string; value: unknown }> } });
+      expect(charts).toHaveLength(2);
+      expect(charts.map((c) => c.globalFilter.filters.filter((f) => f.field === 'namespace').map((f) => f.value))).toEqual([['company.team'], ['company.team']]);
+      expect(charts.some((c) => c.chart.includes('company.team2'))).toBe(false);
     } finally {
       await context.close();
     }

@@ -24,6 +24,10 @@
  *     GET /api/v1/notifications/history?limit=20, /unread-count and the /notifications/follow event stream.
  *     As kestraHttp.ts does: a failure other than 400/401/404 that has a body shows an error pop-up
  *     (div.el-notification); as main.ts does: a failure of either configs call other than 401 goes to the `setup` route.
+ *   - Page calls on load: the flows list (flows/search, then Flows.vue's execution-statistics chart per row through
+ *     POST …/dashboards/charts/preview) and the home dashboard (Dashboard.vue: …/dashboards/settings/default-dashboards,
+ *     then a bundled chart through the same preview), ui/src/components/flows/Flows.vue and
+ *     ui/src/components/dashboard/Dashboard.vue @ c94e7743.
  *   History-mode routing under /ui/{tenant}/, pushState on link clicks, popstate re-renders from location,
  *   and `KestraRouterAfterEach` is dispatched on window after every navigation (init.ts).
  * 1.x (<html data-kestra-double-ui="1.x">): vue-sidebar-menu (#side-menu.v-sidebar-menu, .vsm--item, .vsm--link
@@ -427,6 +431,67 @@
     if (!res.ok && res.status !== 400 && res.status !== 401 && res.status !== 404 && body) errorPopup(`${res.status}: ${body}`);
     return res;
   }
+  async function post(url, json) {
+    let res;
+    try {
+      res = await fetch(url, { method: 'POST', credentials: 'same-origin', headers: { accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify(json) });
+    } catch {
+      apiCalls.push({ url, status: 0 });
+      return undefined;
+    }
+    const body = await res.clone().text();
+    apiCalls.push({ url, status: res.status });
+    if (!res.ok && res.status !== 400 && res.status !== 401 && res.status !== 404 && body) errorPopup(`${res.status}: ${body}`);
+    return res;
+  }
+
+  // ---- what a page's components fetch when they mount (2.0), drawn from the cited source ----
+  /** Flows.vue's execution-statistics column: one TimeSeries per flow row, its YAML naming the row's namespace and flow. */
+  function flowStatisticsChart(namespace, id) {
+    return [
+      'id: total_executions_timeseries',
+      'type: io.kestra.plugin.core.dashboard.chart.TimeSeries',
+      'chartOptions:',
+      '  displayName: Total Executions',
+      '  column: date',
+      '  colorByColumn: state',
+      'data:',
+      '  type: io.kestra.plugin.core.dashboard.data.Executions',
+      '  columns:',
+      '    date: {field: START_DATE, displayName: Date}',
+      '    state: {field: STATE}',
+      '    total: {displayName: Executions, agg: COUNT}',
+      '    duration: {field: DURATION, displayName: Duration, agg: SUM}',
+      '  where:',
+      `    - {field: NAMESPACE, type: EQUAL_TO, value: ${namespace}}`,
+      `    - {field: FLOW_ID, type: EQUAL_TO, value: ${id}}`,
+    ].join('\n');
+  }
+  /** A chart of the bundled home dashboard (dashboard/assets/default_main_definition.yaml): executions per namespace. */
+  const HOME_CHART = [
+    'id: executions_per_namespace_bars',
+    'type: io.kestra.plugin.core.dashboard.chart.Bar',
+    'data:',
+    '  type: io.kestra.plugin.core.dashboard.data.Executions',
+    '  columns:',
+    '    namespace: {field: NAMESPACE}',
+    '    state: {field: STATE}',
+    '    total: {displayName: Executions, agg: COUNT}',
+  ].join('\n');
+  const TIME_RANGE = { field: 'timeRange', value: 'PT24H', operation: 'EQUALS' };
+  async function pageCalls(route, tenant) {
+    const api = `/api/v1/${encodeURIComponent(tenant)}`;
+    if (route === 'flows') {
+      const res = await call(`${api}/flows/search?page=1&size=25`);
+      const flows = res?.ok ? ((await res.clone().json().catch(() => ({}))).results ?? []) : [];
+      for (const f of flows) await post(`${api}/dashboards/charts/preview`, { chart: flowStatisticsChart(f.namespace, f.id), globalFilter: { filters: [TIME_RANGE] } });
+    } else if (route === 'dashboards' || route.startsWith('dashboards/default')) {
+      // Dashboard.vue load("default"): the tenant's defaults first, then the bundled charts, drawn by preview.
+      await call(`${api}/dashboards/settings/default-dashboards`);
+      await post(`${api}/dashboards/charts/preview`, { chart: HOME_CHART, globalFilter: { filters: [TIME_RANGE] } });
+    }
+  }
+
   async function boot() {
     // main.ts's router guard: /configs/login, then /configs; an error that is not a 401 (or a login
     // config saying basic auth is not set up) sends the app to its setup page. The 2.0 line at c94e7743
@@ -453,6 +518,8 @@
         stream.close();
       }
     };
+    const { tenant: bootTenant, route } = parse(location.pathname);
+    await pageCalls(route, bootTenant);
   }
 
   // ---- boot ----
