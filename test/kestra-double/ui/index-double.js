@@ -417,10 +417,12 @@
   function errorPopup(message) {
     document.body.append(h('div', { class: 'el-notification error', role: 'alert' }, message));
   }
-  async function call(url) {
+  /** A GET, or a POST of `json` when given (the UI's raw axios calls). */
+  async function call(url, json) {
+    const init = json === undefined ? {} : { method: 'POST', body: JSON.stringify(json) };
     let res;
     try {
-      res = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+      res = await fetch(url, { ...init, credentials: 'same-origin', headers: { accept: 'application/json', ...(json === undefined ? {} : { 'content-type': 'application/json' }) } });
     } catch {
       apiCalls.push({ url, status: 0 });
       return undefined;
@@ -431,20 +433,6 @@
     if (!res.ok && res.status !== 400 && res.status !== 401 && res.status !== 404 && body) errorPopup(`${res.status}: ${body}`);
     return res;
   }
-  async function post(url, json) {
-    let res;
-    try {
-      res = await fetch(url, { method: 'POST', credentials: 'same-origin', headers: { accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify(json) });
-    } catch {
-      apiCalls.push({ url, status: 0 });
-      return undefined;
-    }
-    const body = await res.clone().text();
-    apiCalls.push({ url, status: res.status });
-    if (!res.ok && res.status !== 400 && res.status !== 401 && res.status !== 404 && body) errorPopup(`${res.status}: ${body}`);
-    return res;
-  }
-
   // ---- what a page's components fetch when they mount (2.0), drawn from the cited source ----
   /** Flows.vue's execution-statistics column: one TimeSeries per flow row, its YAML naming the row's namespace and flow. */
   function flowStatisticsChart(namespace, id) {
@@ -484,11 +472,11 @@
     if (route === 'flows') {
       const res = await call(`${api}/flows/search?page=1&size=25`);
       const flows = res?.ok ? ((await res.clone().json().catch(() => ({}))).results ?? []) : [];
-      for (const f of flows) await post(`${api}/dashboards/charts/preview`, { chart: flowStatisticsChart(f.namespace, f.id), globalFilter: { filters: [TIME_RANGE] } });
+      for (const f of flows) await call(`${api}/dashboards/charts/preview`, { chart: flowStatisticsChart(f.namespace, f.id), globalFilter: { filters: [TIME_RANGE] } });
     } else if (route === 'dashboards' || route.startsWith('dashboards/default')) {
       // Dashboard.vue load("default"): the tenant's defaults first, then the bundled charts, drawn by preview.
       await call(`${api}/dashboards/settings/default-dashboards`);
-      await post(`${api}/dashboards/charts/preview`, { chart: HOME_CHART, globalFilter: { filters: [TIME_RANGE] } });
+      await call(`${api}/dashboards/charts/preview`, { chart: HOME_CHART, globalFilter: { filters: [TIME_RANGE] } });
     }
   }
 
