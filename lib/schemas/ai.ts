@@ -97,38 +97,38 @@ export type AiTenantProviderInput = z.output<typeof aiTenantProviderInputSchema>
 export const aiTenantProviderUpdateSchema = aiTenantProviderInputSchema.omit({ id: true });
 
 /** A tenant's own provider as the API answers it: never its key, only whether one is stored. */
-export interface AiTenantProviderView {
-  id: string;
-  displayName: string | null;
-  kind: AiProviderKind;
-  baseUrl: string | null;
-  model: string;
-  isDefault: boolean;
-  timeoutSeconds: number;
-  maxOutputTokens: number;
-  hasApiKey: boolean;
-  updatedAt: string;
-}
+export const aiTenantProviderViewSchema = z.object({
+  id: z.string(),
+  displayName: z.string().nullable(),
+  kind: z.enum(AI_PROVIDER_KINDS),
+  baseUrl: z.string().nullable(),
+  model: z.string(),
+  isDefault: z.boolean(),
+  timeoutSeconds: z.number(),
+  maxOutputTokens: z.number(),
+  hasApiKey: z.boolean(),
+  updatedAt: z.string(),
+});
+export type AiTenantProviderView = z.infer<typeof aiTenantProviderViewSchema>;
 
 /** One token budget's state: used so far in the period, its limit (null: not limited). */
-export interface AiBudgetUse {
-  used: number;
-  limit: number | null;
-}
+const aiBudgetUseSchema = z.object({ used: z.number(), limit: z.number().nullable() });
+export type AiBudgetUse = z.infer<typeof aiBudgetUseSchema>;
 
-/** The copilot's limits as a tenant's settings screen shows them (`GET /api/v1/{tenant}/ai/settings/usage`). */
-export interface AiUsageView {
-  period: 'day' | 'month';
+/** The copilot's limits as a tenant's settings show them (`GET /api/v1/{tenant}/ai/settings/usage`). */
+export const aiUsageViewSchema = z.object({
+  period: z.enum(['day', 'month']),
   /** The period counted now (`2026-12-06`, `2026-12`) and when the next one starts. */
-  current: string;
-  resetsAt: string;
-  tenant: AiBudgetUse;
+  current: z.string(),
+  resetsAt: z.string(),
+  tenant: aiBudgetUseSchema,
   /** The caller's own tokens in this tenant. */
-  person: AiBudgetUse;
-  requestsPerMinute: { perPerson: number; perTenant: number | null };
+  person: aiBudgetUseSchema,
+  requestsPerMinute: z.object({ perPerson: z.number(), perTenant: z.number().nullable() }),
   /** Where the copilot's providers come from for this tenant: its own, or the instance's configuration. */
-  providersFrom: 'tenant' | 'instance';
-}
+  providersFrom: z.enum(['tenant', 'instance']),
+});
+export type AiUsageView = z.infer<typeof aiUsageViewSchema>;
 
 /** EE's `AiController.FlowGenerationPrompt` (FlowGenerationPrompt + providerId). */
 export const flowGenerationPromptSchema = z.object({
