@@ -47,7 +47,7 @@ export const aiSettingsTexts = {
   usageLine: (who: string, used: number, limit: number | null) => `${who}: ${used.toLocaleString()} tokens${limit === null ? ' (no budget)' : ` of ${limit.toLocaleString()}`}`,
   tenant: 'This tenant',
   you: 'You',
-  resets: (period: string, at: string) => `This ${period}; the budgets start again at ${new Date(at).toLocaleString()}.`,
+  resets: (period: string, at: string) => `Counted per ${period} (UTC); the budgets start again at ${new Date(at).toLocaleString()}.`,
   rates: (perPerson: number, perTenant: number | null) => `At most ${perPerson} requests per minute per person${perTenant === null ? '' : `, ${perTenant} for the whole tenant`}.`,
   actions: 'Actions',
 };
