@@ -20,7 +20,7 @@ import { typesToDocument } from './plugin-selection.js';
 import { systemPrompt } from './prompt.js';
 import { chat, ProviderKeys } from './providers.js';
 import { registerAiSettings } from './settings-routes.js';
-import { TenantProviderStore, type TenantProviders } from './tenant-providers.js';
+import { checkTenantProviderAddress, TenantProviderStore, type TenantProviders } from './tenant-providers.js';
 import { TokenBudgets, type BudgetState } from './token-budgets.js';
 import { TokenTally } from './token-usage.js';
 
@@ -99,6 +99,8 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
       const provider = providerFor(available, body.providerId);
       record.provider = provider;
       record.providerFrom = available.from;
+      // An address the instance has stopped allowing since the tenant's provider was saved is not called.
+      if (available.from === 'tenant') checkTenantProviderAddress(ctx.config.ai, provider.kind, provider.baseUrl);
       const principal = principalOf(request);
       const allowed = await perPerson.take(principal.userId);
       if (!allowed.ok) {

@@ -178,6 +178,18 @@ for (const target of storeTargets()) {
       const twice = await call(admin, 'POST', PROVIDERS, { json: body });
       expect(twice.status).toBe(409);
       expect((await call(admin, 'PUT', `${PROVIDERS}/unknown`, { json: { kind: 'ollama', model: 'm' } })).status).toBe(404);
+      // An address the instance stops allowing after the provider was saved is not called any more.
+      const hosts = perch.perch.ctx.config.ai.tenantProviderHosts;
+      hosts.splice(0, hosts.length);
+      clear();
+      try {
+        const stale = await call(admin, 'POST', '/api/v1/main/ai/generate/flow', { json: prompt({ providerId: 'mine' }) });
+        expect(stale.status).toBe(422);
+        expect(stale.json.message).toContain('ai.tenantProviderHosts');
+        expect(standIns['openai-compatible'].calls).toHaveLength(0);
+      } finally {
+        hosts.push('127.0.0.1');
+      }
       expect((await call(admin, 'DELETE', `${PROVIDERS}/mine`)).status).toBe(204);
     });
 
