@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { createParser } from 'eventsource-parser';
 import { DEFAULT_BASE_URLS, type AiProviderConfig } from '../../lib/schemas/ai.js';
 import { HttpError } from '../http/errors.js';
+import type { TokenTally } from './token-usage.js';
 
 /*
  * One chat turn with a provider, over each provider's documented REST protocol with plain HTTP
@@ -51,7 +52,7 @@ function wireRequest(p: AiProviderConfig, key: string | undefined, system: strin
       return {
         path: '/chat/completions',
         headers: key ? { authorization: `Bearer ${key}` } : {},
-        body: { model: p.model, max_tokens: p.maxOutputTokens, ...(stream ? { stream: true } : {}), messages: [{ role: 'system', content: system }, ...messages.map((m) => ({ role: m.role, content: m.text }))] },
+        body: { model: p.model, max_tokens: p.maxOutputTokens, ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}), messages: [{ role: 'system', content: system }, ...messages.map((m) => ({ role: m.role, content: m.text }))] },
         answer: (json) => json?.choices?.[0]?.message?.content,
         framing: 'sse',
         delta: (json) => json?.choices?.[0]?.delta?.content ?? undefined,
@@ -117,8 +118,9 @@ export class ProviderKeys {
 /**
  * Sends the conversation, returns the model's text answer. With `onText`, the answer is asked for
  * streamed and each piece of text is handed to it as it arrives (the whole text is still returned).
+ * `tokens` is told the usage the provider reports (for the token budgets).
  */
-export async function chat(p: AiProviderConfig, key: string | undefined, system: string, messages: ChatMessage[], onText?: (text: string) => void): Promise<string> {
+export async function chat(p: AiProviderConfig, key: string | undefined, system: string, messages: ChatMessage[], onText?: (text: string) => void, tokens?: TokenTally): Promise<string> {
   const stream = onText !== undefined;
   const wire = wireRequest(p, key, system, messages, stream);
   const base = (p.baseUrl ?? DEFAULT_BASE_URLS[p.kind]).replace(/\/+$/, '');
@@ -139,11 +141,13 @@ export async function chat(p: AiProviderConfig, key: string | undefined, system:
     throw new ProviderFailure(p, `it answered HTTP ${res.statusCode}`);
   }
   let text: string | undefined;
-  if (stream) text = await readStreamed(p, wire, res.body, onText);
+  if (stream) text = await readStreamed(p, wire, res.body, onText, tokens);
   else {
     const body = await readCapped(p, res.body);
     try {
-      text = wire.answer(JSON.parse(body));
+      const json: unknown = JSON.parse(body);
+      tokens?.note(json);
+      text = wire.answer(json);
     } catch {
       throw new ProviderFailure(p, 'its answer is not JSON');
     }
@@ -184,7 +188,7 @@ async function readCapped(p: AiProviderConfig, body: AnswerBody): Promise<string
  * events (their framing parsed by eventsource-parser; OpenAI's closing `[DONE]` is not JSON and
  * skipped) or NDJSON lines (Ollama).
  */
-async function readStreamed(p: AiProviderConfig, wire: WireRequest, body: AnswerBody, onText: (text: string) => void): Promise<string> {
+async function readStreamed(p: AiProviderConfig, wire: WireRequest, body: AnswerBody, onText: (text: string) => void, tokens?: TokenTally): Promise<string> {
   let text = '';
   const take = (payload: string) => {
     const data = payload.trim();
@@ -195,6 +199,7 @@ async function readStreamed(p: AiProviderConfig, wire: WireRequest, body: Answer
     } catch {
       throw new ProviderFailure(p, 'its streamed answer is not JSON');
     }
+    tokens?.note(json);
     if (wire.failed?.(json)) throw new ProviderFailure(p, 'it reported an error while streaming');
     const piece = wire.delta(json);
     if (typeof piece === 'string' && piece) {

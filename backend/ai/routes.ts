@@ -19,6 +19,10 @@ import { AiKestraClient } from './kestra-grounding.js';
 import { typesToDocument } from './plugin-selection.js';
 import { systemPrompt } from './prompt.js';
 import { chat, ProviderKeys } from './providers.js';
+import { registerAiSettings } from './settings-routes.js';
+import { checkTenantProviderAddress, TenantProviderStore, type TenantProviders } from './tenant-providers.js';
+import { TokenBudgets, type BudgetState } from './token-budgets.js';
+import { TokenTally } from './token-usage.js';
 
 /*
  * The AI copilot's API (issue 24), EE's AiController operations getProviders and generateFlow.
@@ -26,10 +30,12 @@ import { chat, ProviderKeys } from './providers.js';
  * which answers its generated 501 naming them. COPILOT:USE is tenant-wide (behaviour spec §2.4).
  */
 
-/** The provider asked for, or the default one (else the first): 503 when none is configured, 404 for an unknown id. */
-function providerFor(ctx: PerchContext, providerId: string | null | undefined): AiProviderConfig {
-  const providers = ctx.config.ai.providers;
-  if (providers.length === 0) throw new HttpError(503, 'No AI provider is configured in Perch (ai.providers): the copilot is off');
+/**
+ * The provider asked for among the tenant's (its own, else the instance's), or the default one (else
+ * the first): 503 when none is configured, 404 for an unknown id.
+ */
+function providerFor({ providers }: TenantProviders, providerId: string | null | undefined): AiProviderConfig {
+  if (providers.length === 0) throw new HttpError(503, 'No AI provider is configured in Perch (ai.providers) nor for this tenant: the copilot is off');
   if (providerId) {
     const chosen = providers.find((p) => p.id === providerId);
     if (!chosen) throw notFound(`AI provider ${providerId} not found`);
@@ -47,8 +53,13 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
   const executions = new ExecutionNamespaceLookup(target.url, target.authorization, target.timeout);
   const authorizer = new KestraAuthorizer(boundByTenantRoots(ctx.authz, namespaceTenantRoots(ctx.tenants)), executions, KestraHosts.of([target.url, ...ctx.config.kestra.internalHosts]), ctx.secretKeys, ctx.workerGroups);
   const keys = new ProviderKeys();
-  // Counted in the store: replicas share one budget per person.
+  const tenantProviders = new TenantProviderStore(ctx.db, ctx.envelope);
+  // Counted in the store: replicas share one rate per person, one per tenant, and the token budgets.
   const perPerson = new StoreRateLimit(ctx.db, 'ai-generate', ctx.config.ai.requestsPerMinute);
+  const tenantRate = ctx.config.ai.tenantRequestsPerMinute;
+  const perTenant = tenantRate === undefined ? null : new StoreRateLimit(ctx.db, 'ai-tenant', tenantRate);
+  const budgets = new TokenBudgets(ctx.db, ctx.config.ai.tokenBudget);
+  registerAiSettings(app, ctx, tenantProviders, budgets);
   app.addHook('onClose', async () => {
     await kestra.close();
     await executions.close();
@@ -58,7 +69,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
   app.get('/api/v1/:tenant/ai/providers', signedIn, async (request) => {
     const tenant = tenantOf(request);
     requirePermission(ctx, request, tenant, 'COPILOT', 'USE');
-    const providers = ctx.config.ai.providers;
+    const { providers } = await tenantProviders.providersOf(tenant, ctx.config.ai.providers);
     const hasDefault = providers.some((p) => p.isDefault);
     return providers.map((p, i) => toProviderResponse(p, !hasDefault && i === 0));
   });
@@ -70,24 +81,47 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
     const tenant = tenantOf(request);
     const streaming = /\btext\/event-stream\b/i.test(request.headers.accept ?? '');
     const record: GenerationRecord = { provider: null, attempts: 0, answerChars: 0 };
+    // Whatever the outcome: the tokens the provider reported go to the budgets, then the audit entry.
+    const finish = async (status: number, error?: unknown) => {
+      if (record.tokens) await budgets.add(tenant, principalOf(request).userId, record.tokens.total);
+      await auditGeneration(ctx, request, tenant, status, record, error);
+    };
     const failed = async (error: unknown) => {
       if (error instanceof SuggestionRefused) record.answerChars = error.answerChars;
-      await auditGeneration(ctx, request, tenant, error instanceof HttpError ? error.status : 500, record, error);
+      await finish(error instanceof HttpError ? error.status : 500, error);
     };
     let run: (events?: GenerationEvents) => Promise<string>;
     try {
       requirePermission(ctx, request, tenant, 'COPILOT', 'USE');
       const body = parse(flowGenerationPromptSchema, request.body);
       record.body = body;
-      const provider = providerFor(ctx, body.providerId);
+      const available = await tenantProviders.providersOf(tenant, ctx.config.ai.providers);
+      const provider = providerFor(available, body.providerId);
       record.provider = provider;
+      record.providerFrom = available.from;
+      // An address the instance has stopped allowing since the tenant's provider was saved is not called.
+      if (available.from === 'tenant') checkTenantProviderAddress(ctx.config.ai, provider.kind, provider.baseUrl);
       const principal = principalOf(request);
       const allowed = await perPerson.take(principal.userId);
       if (!allowed.ok) {
         reply.header('retry-after', String(allowed.retryAfterSeconds));
         throw new HttpError(429, `Too many AI requests: at most ${ctx.config.ai.requestsPerMinute} per minute per person`);
       }
-      const key = await keys.of(provider);
+      const tenantAllowed = perTenant ? await perTenant.take(tenant) : { ok: true as const };
+      if (!tenantAllowed.ok) {
+        reply.header('retry-after', String(tenantAllowed.retryAfterSeconds));
+        throw new HttpError(429, `Too many AI requests in tenant ${tenant}: at most ${tenantRate} per minute for the whole tenant`);
+      }
+      try {
+        record.budget = await budgets.check(tenant, principal.userId);
+      } catch (error) {
+        if (error instanceof HttpError) reply.header('retry-after', String(error.details?.retryAfterSeconds));
+        throw error;
+      }
+      // A tenant's own provider comes with its key opened; the instance's are read from the configuration.
+      const key = available.from === 'tenant' ? provider.apiKey : await keys.of(provider);
+      const tokens = new TokenTally(provider.kind);
+      record.tokens = tokens;
       const pluginTypes = await kestra.pluginTypes();
       // A type Kestra cannot document is left out of the prompt: grounding, not a check.
       const properties = await Promise.all(typesToDocument(body, pluginTypes).map((type) => kestra.pluginProperties(type).catch(() => undefined)));
@@ -100,7 +134,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
           ask: (messages) => {
             record.attempts++;
             events?.send('attempt', { attempt: record.attempts });
-            return chat(provider, key, system, messages, events && ((text) => events.send('delta', { text })));
+            return chat(provider, key, system, messages, events && ((text) => events.send('delta', { text })), tokens).finally(() => tokens.endCall());
           },
           check: async (yaml) => {
             const problems = await checkSuggestion(authorizer, kestra, { suggestion: yaml, principal, current: body.yaml, namespace: body.namespace });
@@ -109,7 +143,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
           },
         });
         Object.assign(record, generated);
-        await auditGeneration(ctx, request, tenant, 200, record);
+        await finish(200);
         return generated.yaml;
       };
       if (!streaming) return reply.type('application/yaml').send(await run());
@@ -142,6 +176,10 @@ class GenerationEvents {
 
 interface GenerationRecord {
   provider: AiProviderConfig | null;
+  providerFrom?: TenantProviders['from'];
+  /** The budgets as they stood when the request was let through. */
+  budget?: BudgetState;
+  tokens?: TokenTally;
   body?: FlowGenerationPrompt;
   attempts: number;
   answerChars: number;
@@ -177,6 +215,10 @@ async function auditGeneration(ctx: PerchContext, request: FastifyRequest, tenan
       answerChars: record.answerChars,
       suggestionChars: record.yaml?.length ?? null,
       attempts: record.attempts,
+      ...(record.providerFrom ? { providerFrom: record.providerFrom } : {}),
+      // Tokens the provider reported (not named `tokens`: the audit log redacts keys that look like credentials).
+      usage: record.tokens?.total ?? 0,
+      ...(record.budget ? { budget: { period: record.budget.current, tenantUsed: record.budget.tenant.used, tenantLimit: record.budget.tenant.limit, personUsed: record.budget.person.used, personLimit: record.budget.person.limit } } : {}),
       ...(error instanceof HttpError ? { reason: error.message } : {}),
       ...(ctx.config.ai.auditPrompts && body ? { prompt: body.userPrompt } : {}),
     },

@@ -14,4 +14,6 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'namespace_secrets', idColumn: 'id', column: 'value' },
   // A tenant's own Kestra password (issue 20, instance mode).
   { table: 'tenants', idColumn: 'id', column: 'kestra_password' },
+  // A tenant's own AI provider keys (issue 24).
+  { table: 'ai_providers', idColumn: 'id', column: 'api_key' },
 ];

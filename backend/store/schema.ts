@@ -303,11 +303,38 @@ export interface TenantAccessTable {
   created_at: number;
 }
 
+/** A tenant's own AI provider (migration 018); `id` is `{tenant}:{provider}`, the key is sealed at { table: 'ai_providers', column: 'api_key', id } and never returned. */
+export interface AiProvidersTable {
+  id: string;
+  tenant_id: string;
+  provider_id: string;
+  display_name: string | null;
+  kind: string;
+  base_url: string | null;
+  model: string;
+  api_key: string | null;
+  is_default: number;
+  timeout_seconds: number;
+  max_output_tokens: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Tokens AI providers reported (migration 018), per tenant, person (`''`: the whole tenant) and period. */
+export interface AiTokenUsageTable {
+  tenant_id: string;
+  person_id: string;
+  period: string;
+  tokens: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   login_failures: LoginFailuresTable;
   rate_limits: RateLimitsTable;
+  ai_providers: AiProvidersTable;
+  ai_token_usage: AiTokenUsageTable;
   roles: RolesTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;

@@ -21,3 +21,33 @@ export const copilotTexts = {
   noEditor: 'The flow editor is not on this page: copy the YAML instead.',
   loadFailed: (message: string) => `Could not read the flow’s source: ${message}`,
 };
+
+/** Texts of the tenant's AI settings (its own providers, the token budgets' use). */
+export const aiSettingsTexts = {
+  title: 'AI copilot settings of this tenant',
+  fromInstance: 'This tenant has no provider of its own: the copilot uses the instance’s configured providers. Adding one here replaces them in this tenant.',
+  fromTenant: 'The copilot uses this tenant’s own providers below, in place of the instance’s.',
+  providers: 'Providers',
+  id: 'Id',
+  displayName: 'Display name',
+  kind: 'Kind',
+  model: 'Model',
+  baseUrl: 'Address (base URL)',
+  baseUrlHint: 'Empty: the provider’s public API. Other addresses must be allowed by the instance (ai.tenantProviderHosts).',
+  apiKey: 'API key',
+  apiKeyNew: 'Kept encrypted by Perch; it is never shown again.',
+  apiKeyKept: 'A key is stored (never shown). Leave empty to keep it, or type a new one to replace it.',
+  isDefault: 'Default provider',
+  hasKey: 'key stored',
+  noKey: 'no key',
+  newProvider: 'Add a provider',
+  deleteProvider: 'Delete this provider?',
+  deleteBody: (id: string) => `The copilot stops using ${id} at once.`,
+  usage: 'Token use',
+  usageLine: (who: string, used: number, limit: number | null) => `${who}: ${used.toLocaleString()} tokens${limit === null ? ' (no budget)' : ` of ${limit.toLocaleString()}`}`,
+  tenant: 'This tenant',
+  you: 'You',
+  resets: (period: string, at: string) => `Counted per ${period} (UTC); the budgets start again at ${new Date(at).toLocaleString()}.`,
+  rates: (perPerson: number, perTenant: number | null) => `At most ${perPerson} requests per minute per person${perTenant === null ? '' : `, ${perTenant} for the whole tenant`}.`,
+  actions: 'Actions',
+};

@@ -22,25 +22,28 @@ const withoutCredentials = (url: string) => {
   return !parsed.username && !parsed.password && !parsed.search;
 };
 
+/** What a provider is, wherever it is configured (the configuration file, or a tenant's own through the API). */
+const aiProviderFields = {
+  /** Named in the API (`providerId`), in audit entries and in error messages. */
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and dashes (at most 63)'),
+  displayName: z.string().min(1).max(100).optional(),
+  kind: z.enum(AI_PROVIDER_KINDS),
+  /** The API's root (e.g. https://api.openai.com/v1, an Azure deployment, a vLLM or OpenRouter address). */
+  baseUrl: z.url({ protocol: /^https?$/ }).refine(withoutCredentials, 'must not contain credentials or a query: give the key as apiKey or apiKeyFile').optional(),
+  model: z.string().min(1).max(200),
+  /** The key itself; prefer apiKeyFile (a secret file), so that it is not in the configuration file. */
+  apiKey: z.string().min(1).optional(),
+  /** A file holding the key (read when the provider is first called; final line break dropped). */
+  apiKeyFile: z.string().min(1).optional(),
+  isDefault: z.boolean().default(false),
+  /** How long Perch waits for one answer of the provider. */
+  timeoutSeconds: z.number().int().min(1).max(600).default(120),
+  /** The longest answer asked for (Anthropic requires it; the others take it as a cap). */
+  maxOutputTokens: z.number().int().min(256).max(200_000).default(8192),
+};
+
 export const aiProviderConfigSchema = z
-  .strictObject({
-    /** Named in the API (`providerId`), in audit entries and in error messages. */
-    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and dashes (at most 63)'),
-    displayName: z.string().min(1).max(100).optional(),
-    kind: z.enum(AI_PROVIDER_KINDS),
-    /** The API's root (e.g. https://api.openai.com/v1, an Azure deployment, a vLLM or OpenRouter address). */
-    baseUrl: z.url({ protocol: /^https?$/ }).refine(withoutCredentials, 'must not contain credentials or a query: give the key as apiKey or apiKeyFile').optional(),
-    model: z.string().min(1).max(200),
-    /** The key itself; prefer apiKeyFile (a secret file), so that it is not in the configuration file. */
-    apiKey: z.string().min(1).optional(),
-    /** A file holding the key (read when the provider is first called; final line break dropped). */
-    apiKeyFile: z.string().min(1).optional(),
-    isDefault: z.boolean().default(false),
-    /** How long Perch waits for one answer of the provider. */
-    timeoutSeconds: z.number().int().min(1).max(600).default(120),
-    /** The longest answer asked for (Anthropic requires it; the others take it as a cap). */
-    maxOutputTokens: z.number().int().min(256).max(200_000).default(8192),
-  })
+  .strictObject(aiProviderFields)
   .refine((p) => !(p.apiKey && p.apiKeyFile), { path: ['apiKeyFile'], message: 'give apiKey or apiKeyFile, not both' })
   .refine((p) => p.kind === 'ollama' || p.apiKey || p.apiKeyFile, { path: ['apiKey'], message: 'is required for this kind (or apiKeyFile)' });
 export type AiProviderConfig = z.output<typeof aiProviderConfigSchema>;
@@ -54,6 +57,25 @@ export const aiConfigSchema = z
     requestsPerMinute: z.number().int().min(1).default(10),
     /** Keep the prompt text in each audit entry (off: only its size). */
     auditPrompts: z.boolean().default(false),
+    /** Generation requests per tenant per minute (all its people together); unset: no tenant-wide rate. */
+    tenantRequestsPerMinute: z.number().int().min(1).optional(),
+    /** Tokens the providers report, per period; a request is refused (429) once a budget is used up. */
+    tokenBudget: z
+      .strictObject({
+        /** The period budgets count over, in UTC: a calendar day or month. */
+        period: z.enum(['day', 'month']).default('month'),
+        /** Tokens per tenant per period (all its people together); unset: not limited. */
+        perTenant: z.number().int().min(1).optional(),
+        /** Tokens per person per tenant per period; unset: not limited. */
+        perPerson: z.number().int().min(1).optional(),
+      })
+      .prefault({}),
+    /**
+     * Hosts (`host` or `host:port`) a tenant's own provider may be reached at, besides the providers'
+     * public APIs (api.openai.com, api.anthropic.com, generativelanguage.googleapis.com): a tenant
+     * admin must not be able to make Perch call any address it can reach.
+     */
+    tenantProviderHosts: z.array(z.string().min(1).max(300)).default([]),
   })
   .superRefine((value, ctx) => {
     const seen = new Set<string>();
@@ -64,6 +86,49 @@ export const aiConfigSchema = z
     if (value.providers.filter((p) => p.isDefault).length > 1) ctx.addIssue({ code: 'custom', path: ['providers'], message: 'at most one provider may be isDefault' });
   });
 export type AiConfig = z.output<typeof aiConfigSchema>;
+
+/**
+ * A tenant's own provider, as a tenant admin gives it (Perch's own API, `/api/v1/{tenant}/ai/settings/providers`):
+ * the configuration file's fields but a key file (a path on Perch's host). The key is write-only: on an
+ * update, an absent `apiKey` keeps the stored one.
+ */
+export const aiTenantProviderInputSchema = z.strictObject((({ apiKeyFile: _file, ...fields }) => fields)(aiProviderFields));
+export type AiTenantProviderInput = z.output<typeof aiTenantProviderInputSchema>;
+export const aiTenantProviderUpdateSchema = aiTenantProviderInputSchema.omit({ id: true });
+
+/** A tenant's own provider as the API answers it: never its key, only whether one is stored. */
+export const aiTenantProviderViewSchema = z.object({
+  id: z.string(),
+  displayName: z.string().nullable(),
+  kind: z.enum(AI_PROVIDER_KINDS),
+  baseUrl: z.string().nullable(),
+  model: z.string(),
+  isDefault: z.boolean(),
+  timeoutSeconds: z.number(),
+  maxOutputTokens: z.number(),
+  hasApiKey: z.boolean(),
+  updatedAt: z.string(),
+});
+export type AiTenantProviderView = z.infer<typeof aiTenantProviderViewSchema>;
+
+/** One token budget's state: used so far in the period, its limit (null: not limited). */
+const aiBudgetUseSchema = z.object({ used: z.number(), limit: z.number().nullable() });
+export type AiBudgetUse = z.infer<typeof aiBudgetUseSchema>;
+
+/** The copilot's limits as a tenant's settings show them (`GET /api/v1/{tenant}/ai/settings/usage`). */
+export const aiUsageViewSchema = z.object({
+  period: z.enum(['day', 'month']),
+  /** The period counted now (`2026-12-06`, `2026-12`) and when the next one starts. */
+  current: z.string(),
+  resetsAt: z.string(),
+  tenant: aiBudgetUseSchema,
+  /** The caller's own tokens in this tenant. */
+  person: aiBudgetUseSchema,
+  requestsPerMinute: z.object({ perPerson: z.number(), perTenant: z.number().nullable() }),
+  /** Where the copilot's providers come from for this tenant: its own, or the instance's configuration. */
+  providersFrom: z.enum(['tenant', 'instance']),
+});
+export type AiUsageView = z.infer<typeof aiUsageViewSchema>;
 
 /** EE's `AiController.FlowGenerationPrompt` (FlowGenerationPrompt + providerId). */
 export const flowGenerationPromptSchema = z.object({

@@ -25,19 +25,42 @@ export interface ProviderStandIn {
   script: Array<string | { status: number; body?: string } | { text: string; streamError: true }>;
   /** When set, a streamed answer stops after its first piece of text until this settles (a test sees the text arrive). */
   hold?: Promise<void>;
+  /** When set, each answer reports these tokens in the protocol's usage fields (whole and streamed). */
+  usage?: Usage;
   close(): Promise<void>;
 }
 
-function wrap(kind: AiProviderKind, text: string): unknown {
+export interface Usage {
+  input: number;
+  output: number;
+}
+
+/** Each protocol's usage fields (OpenAI `usage`, Anthropic `usage`, Gemini `usageMetadata`, Ollama's counts). */
+function usageFields(kind: AiProviderKind, usage: Usage | undefined): Record<string, unknown> {
+  if (!usage) return {};
   switch (kind) {
     case 'openai-compatible':
-      return { id: 'chatcmpl-1', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }] };
+      return { usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output } };
     case 'anthropic':
-      return { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text }], stop_reason: 'end_turn' };
+      return { usage: { input_tokens: usage.input, output_tokens: usage.output } };
     case 'gemini':
-      return { candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP' }] };
+      return { usageMetadata: { promptTokenCount: usage.input, candidatesTokenCount: usage.output, totalTokenCount: usage.input + usage.output } };
     case 'ollama':
-      return { model: 'm', message: { role: 'assistant', content: text }, done: true };
+      return { prompt_eval_count: usage.input, eval_count: usage.output };
+  }
+}
+
+function wrap(kind: AiProviderKind, text: string, usage?: Usage): unknown {
+  const used = usageFields(kind, usage);
+  switch (kind) {
+    case 'openai-compatible':
+      return { id: 'chatcmpl-1', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], ...used };
+    case 'anthropic':
+      return { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text }], stop_reason: 'end_turn', ...used };
+    case 'gemini':
+      return { candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP' }], ...used };
+    case 'ollama':
+      return { model: 'm', message: { role: 'assistant', content: text }, done: true, ...used };
   }
 }
 
@@ -48,8 +71,9 @@ export function piecesOf(text: string, count = 3): string[] {
 }
 
 /** A streamed answer in each protocol's documented format, as the chunks written one by one. */
-function streamed(kind: AiProviderKind, text: string): { contentType: string; chunks: string[] } {
+function streamed(kind: AiProviderKind, text: string, usage?: Usage): { contentType: string; chunks: string[] } {
   const pieces = piecesOf(text);
+  const used = usageFields(kind, usage);
   const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
   switch (kind) {
     case 'openai-compatible':
@@ -59,6 +83,8 @@ function streamed(kind: AiProviderKind, text: string): { contentType: string; ch
           sse({ id: 'chatcmpl-1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }),
           ...pieces.map((content) => sse({ id: 'chatcmpl-1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: null }] })),
           sse({ id: 'chatcmpl-1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+          // With stream_options.include_usage: a last chunk with no choices and the usage.
+          ...(usage ? [sse({ id: 'chatcmpl-1', object: 'chat.completion.chunk', choices: [], ...used })] : []),
           sse('[DONE]'),
         ],
       };
@@ -66,24 +92,25 @@ function streamed(kind: AiProviderKind, text: string): { contentType: string; ch
       return {
         contentType: 'text/event-stream',
         chunks: [
-          sse({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], model: 'm' } }, 'message_start'),
+          // message_start reports the input (and a first output count), message_delta the output so far.
+          sse({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], model: 'm', ...(usage ? { usage: { input_tokens: usage.input, output_tokens: 1 } } : {}) } }, 'message_start'),
           sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
           sse({ type: 'ping' }, 'ping'),
           ...pieces.map((piece) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } }, 'content_block_delta')),
           sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
-          sse({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 10 } }, 'message_delta'),
+          sse({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: usage?.output ?? 10 } }, 'message_delta'),
           sse({ type: 'message_stop' }, 'message_stop'),
         ],
       };
     case 'gemini':
       return {
         contentType: 'text/event-stream',
-        chunks: pieces.map((piece, i) => sse({ candidates: [{ content: { role: 'model', parts: [{ text: piece }] }, ...(i === pieces.length - 1 ? { finishReason: 'STOP' } : {}) }] }).replace(/\n\n$/, '\r\n\r\n')),
+        chunks: pieces.map((piece, i) => sse({ candidates: [{ content: { role: 'model', parts: [{ text: piece }] }, ...(i === pieces.length - 1 ? { finishReason: 'STOP' } : {}) }], ...(i === pieces.length - 1 ? used : {}) }).replace(/\n\n$/, '\r\n\r\n')),
       };
     case 'ollama':
       return {
         contentType: 'application/x-ndjson',
-        chunks: [...pieces.map((content) => `${JSON.stringify({ model: 'm', message: { role: 'assistant', content }, done: false })}\n`), `${JSON.stringify({ model: 'm', message: { role: 'assistant', content: '' }, done: true })}\n`],
+        chunks: [...pieces.map((content) => `${JSON.stringify({ model: 'm', message: { role: 'assistant', content }, done: false })}\n`), `${JSON.stringify({ model: 'm', message: { role: 'assistant', content: '' }, done: true, ...used })}\n`],
       };
   }
 }
@@ -128,7 +155,7 @@ export async function startProviderStandIn(kind: AiProviderKind): Promise<Provid
         return;
       }
       if (wantsStream(req.url!, body)) {
-        const { contentType, chunks } = streamed(kind, next);
+        const { contentType, chunks } = streamed(kind, next, standIn.usage);
         res.writeHead(200, { 'content-type': contentType });
         // Each piece in its own write, a turn of the event loop apart, so the client reads them as they come.
         // The chunk carrying the first piece of text: after the role chunk (OpenAI), after message_start, content_block_start and ping (Anthropic).
@@ -143,7 +170,7 @@ export async function startProviderStandIn(kind: AiProviderKind): Promise<Provid
         write(0);
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(wrap(kind, next)));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(wrap(kind, next, standIn.usage)));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -155,6 +182,8 @@ export async function startProviderStandIn(kind: AiProviderKind): Promise<Provid
     set script(value) { standIn.script = value; served = 0; },
     get hold() { return standIn.hold; },
     set hold(value) { standIn.hold = value; },
+    get usage() { return standIn.usage; },
+    set usage(value) { standIn.usage = value; },
     url,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };

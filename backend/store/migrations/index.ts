@@ -13,6 +13,7 @@ import * as operations from './011-operations.js';
 import * as apps from './012-apps.js';
 import * as workerGroups from './014-worker-groups.js';
 import * as rateLimits from './015-rate-limits.js';
+import * as aiProviders from './018-ai-providers.js';
 
 /** Every migration, in order. A new one is one file plus one line here. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '012-apps': apps,
   '014-worker-groups': workerGroups,
   '015-rate-limits': rateLimits,
+  '018-ai-providers': aiProviders,
 };
