@@ -69,7 +69,12 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
   app.post('/api/v1/:tenant/ai/generate/flow', signedIn, async (request, reply) => {
     const tenant = tenantOf(request);
     const streaming = /\btext\/event-stream\b/i.test(request.headers.accept ?? '');
-    const record: GenerationRecord = { provider: null, attempts: 0, answerChars: 0 };
+    const record: GenerationRecord = { provider: null, attempts: 0, answerChars: 0, inputTokens: 0, outputTokens: 0 };
+    // The person went away before the answer was sent: the provider's call is ended.
+    const abandoned = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) abandoned.abort();
+    });
     const failed = async (error: unknown) => {
       if (error instanceof SuggestionRefused) record.answerChars = error.answerChars;
       await auditGeneration(ctx, request, tenant, error instanceof HttpError ? error.status : 500, record, error);
@@ -97,10 +102,13 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
           system,
           userPrompt: body.userPrompt,
           maxAttempts: ctx.config.ai.maxAttempts,
-          ask: (messages) => {
+          ask: async (messages) => {
             record.attempts++;
             events?.send('attempt', { attempt: record.attempts });
-            return chat(provider, key, system, messages, events && ((text) => events.send('delta', { text })));
+            const answer = await chat(provider, key, system, messages, { onText: events && ((text) => events.send('delta', { text })), signal: abandoned.signal });
+            record.inputTokens += answer.usage.inputTokens ?? 0;
+            record.outputTokens += answer.usage.outputTokens ?? 0;
+            return answer.text;
           },
           check: async (yaml) => {
             const problems = await checkSuggestion(authorizer, kestra, { suggestion: yaml, principal, current: body.yaml, namespace: body.namespace });
@@ -145,6 +153,9 @@ interface GenerationRecord {
   body?: FlowGenerationPrompt;
   attempts: number;
   answerChars: number;
+  /** Tokens over all attempts, as the providers counted them. */
+  inputTokens: number;
+  outputTokens: number;
   yaml?: string;
 }
 
@@ -177,6 +188,8 @@ async function auditGeneration(ctx: PerchContext, request: FastifyRequest, tenan
       answerChars: record.answerChars,
       suggestionChars: record.yaml?.length ?? null,
       attempts: record.attempts,
+      inputTokens: record.inputTokens,
+      outputTokens: record.outputTokens,
       ...(error instanceof HttpError ? { reason: error.message } : {}),
       ...(ctx.config.ai.auditPrompts && body ? { prompt: body.userPrompt } : {}),
     },
