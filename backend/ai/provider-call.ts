@@ -31,6 +31,7 @@ export class ProviderCall {
   private status: number | undefined;
   private failure: ProviderFailure | undefined;
   private cut: string | undefined;
+  private unreachable: string | undefined;
 
   constructor(private readonly provider: AiProviderConfig, private readonly abort?: AbortSignal) {
     this.timeout = AbortSignal.timeout(provider.timeoutSeconds * 1000);
@@ -43,7 +44,13 @@ export class ProviderCall {
   }
 
   readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const res = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, this.signal]) : this.signal });
+    let res: Response;
+    try {
+      res = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, this.signal]) : this.signal });
+    } catch (error) {
+      this.unreachable = codeOf(error);
+      throw error;
+    }
     this.status = res.status;
     if (!res.body) return res;
     const reader = res.body.getReader();
@@ -79,7 +86,7 @@ export class ProviderCall {
     if (this.failure) return this.failure;
     if (this.timeout.aborted) return new ProviderFailure(p, `it did not answer within ${p.timeoutSeconds} s`);
     if (this.abort?.aborted) return new ProviderFailure(p, 'the request was abandoned');
-    if (this.status === undefined) return new ProviderFailure(p, `it could not be reached (${codeOf(error)})`);
+    if (this.status === undefined) return new ProviderFailure(p, `it could not be reached (${this.unreachable ?? codeOf(error)})`);
     if (this.status < 200 || this.status >= 300) return new ProviderFailure(p, `it answered HTTP ${this.status}`);
     if (this.cut) return new ProviderFailure(p, `its answer was cut (${this.cut})`);
     return new ProviderFailure(p, streamed ? 'it reported an error while streaming' : 'its answer cannot be read');

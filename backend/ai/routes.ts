@@ -188,8 +188,8 @@ async function auditGeneration(ctx: PerchContext, request: FastifyRequest, tenan
       answerChars: record.answerChars,
       suggestionChars: record.yaml?.length ?? null,
       attempts: record.attempts,
-      inputTokens: record.inputTokens,
-      outputTokens: record.outputTokens,
+      // Tokens the provider counted, over all attempts (not named *token*: the audit log redacts such keys).
+      usage: { input: record.inputTokens, output: record.outputTokens },
       ...(error instanceof HttpError ? { reason: error.message } : {}),
       ...(ctx.config.ai.auditPrompts && body ? { prompt: body.userPrompt } : {}),
     },

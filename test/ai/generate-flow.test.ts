@@ -1,6 +1,6 @@
 /**
- * The AI copilot's generateFlow and getProviders (issue 24, points 1, 2, 4, 5): each provider's HTTP
- * protocol spoken to a loopback stand-in (shape and key header checked), grounding (plugin types,
+ * The AI copilot's generateFlow and getProviders (issue 24, points 1, 2, 4, 5): each provider's official
+ * client speaking its HTTP protocol to a loopback stand-in (shape and key header checked), grounding (plugin types,
  * current flow, namespace), the check-and-retry loop (Kestra's validation, Perch's flow-save rights),
  * COPILOT:USE, the per-person limit, one audit entry per request, and no key in answers, logs or audit.
  */
@@ -14,7 +14,7 @@ import type { KestraDouble } from '../kestra-double/kestra-double.js';
 import { contractAjv, convertComponents, convertSchema, loadDerivedContract } from '../kestra-double/openapi-contract.js';
 import { bind, signedInPerson } from '../iam/iam-helpers.js';
 import { startBehindKestra, startSignedIn, type Browser, type RunningPerch } from '../support/perch.js';
-import { piecesOf, startProviderStandIn, type ProviderStandIn } from './provider-stand-ins.js';
+import { piecesOf, STAND_IN_USAGE, startProviderStandIn, type ProviderStandIn } from './provider-stand-ins.js';
 
 const KEYS = { 'openai-compatible': 'sk-openai-KEY-7f3a91', anthropic: 'sk-ant-KEY-2b8c44', gemini: 'AIza-gemini-KEY-9d1e05', ollama: 'ollama-KEY-c6a210' } as const;
 const IDS: Record<AiProviderKind, string> = { 'openai-compatible': 'openai', anthropic: 'claude', gemini: 'gemini', ollama: 'local' };
@@ -201,7 +201,8 @@ describe('AI copilot: generateFlow', () => {
     expect(second[2]!.content).toContain('tasks: []');
     expect(second[3]!.content).toContain("Kestra's validation: tasks: must not be empty");
     const entry = (await auditEntries()).at(-1)!;
-    expect(JSON.parse(entry.details)).toMatchObject({ attempts: 2, providerId: 'openai', model: 'gpt-test' });
+    // The tokens the provider counted, over both attempts (its client reads them from each answer).
+    expect(JSON.parse(entry.details)).toMatchObject({ attempts: 2, providerId: 'openai', model: 'gpt-test', usage: { input: 2 * STAND_IN_USAGE.inputTokens, output: 2 * STAND_IN_USAGE.outputTokens } });
     expect(entry.outcome).toBe('SUCCESS');
   });
 
@@ -294,7 +295,7 @@ describe('AI copilot: generateFlow', () => {
       expect(call!.path).not.toContain(KEYS[kind]);
       // The streamed suggestion was checked by Kestra before it was offered.
       expect(kestra.requests.filter((r) => r.url === '/api/v1/main/flows/validate').map((r) => r.body.toString('utf8'))).toEqual([suggestion]);
-      expect(JSON.parse((await auditEntries()).at(-1)!.details)).toMatchObject({ status: 200, providerId: IDS[kind], suggestionChars: suggestion.length });
+      expect(JSON.parse((await auditEntries()).at(-1)!.details)).toMatchObject({ status: 200, providerId: IDS[kind], suggestionChars: suggestion.length, usage: { input: STAND_IN_USAGE.inputTokens, output: STAND_IN_USAGE.outputTokens } });
     });
   }
 

@@ -146,7 +146,7 @@ export async function startProviderStandIn(kind: AiProviderKind): Promise<Provid
       }
       if (typeof next === 'object' && 'streamError' in next) {
         const { contentType, chunks } = streamed(kind, next.text);
-        res.writeHead(200, { 'content-type': contentType }).end(chunks.slice(0, kind === 'anthropic' ? 4 : 1).join('') + midStreamError(kind));
+        res.writeHead(200, { 'content-type': contentType }).end(chunks.slice(0, kind === 'anthropic' ? 4 : kind === 'openai-compatible' ? 2 : 1).join('') + midStreamError(kind));
         return;
       }
       if (typeof next === 'object') {
