@@ -47,7 +47,9 @@ const chatMessages = (t: Turn) => [
 /** OpenAI chat completions (OpenAI, Azure OpenAI's v1 API, vLLM, OpenRouter, …): `Authorization: Bearer`. */
 async function* openAiCompatible(t: Turn): AsyncGenerator<AnswerPiece> {
   const client = new OpenAI({
-    apiKey: t.key ?? null,
+    apiKey: t.key ?? '',
+    // A server that takes no key (a plain vLLM) gets no Authorization header at all.
+    ...(t.key ? {} : { defaultHeaders: { Authorization: null } }),
     baseURL: baseUrlOf(t.provider),
     organization: null,
     project: null,
@@ -56,7 +58,7 @@ async function* openAiCompatible(t: Turn): AsyncGenerator<AnswerPiece> {
     timeout: t.call.timeoutMs,
     maxRetries: 0,
     logLevel: 'off',
-  } as ConstructorParameters<typeof OpenAI>[0]);
+  });
   const request = { model: t.provider.model, max_tokens: t.provider.maxOutputTokens, messages: chatMessages(t) };
   const usageOf = (usage: OpenAI.CompletionUsage | null | undefined): AnswerPiece => ({ usage: { inputTokens: usage?.prompt_tokens, outputTokens: usage?.completion_tokens } });
   if (!t.stream) {

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AiProviderKind } from '../../lib/schemas/ai.js';
 import type { KestraDouble } from '../kestra-double/kestra-double.js';
@@ -334,6 +335,36 @@ describe('AI copilot: generateFlow', () => {
       const broken = eventsOf((await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { headers: STREAM, json: prompt({ providerId: id }) })).text);
       expect(broken.some((e) => e.event === 'result'), kind).toBe(false);
       expect(broken.at(-1), kind).toEqual({ event: 'error', data: { status: 502, message: `AI provider ${id} (${kind}) failed: it reported an error while streaming` } });
+    }
+  });
+
+  it('ends the provider\'s call when the person goes away mid-stream, and audits it as abandoned', async () => {
+    clear();
+    const standIn = standIns.anthropic;
+    standIn.script = [fenced(flow('company.team', 'hello', 'adieu'))];
+    let release!: () => void;
+    standIn.hold = new Promise<void>((resolve) => { release = resolve; });
+    const before = standIn.abandoned;
+    try {
+      const res = await request(`${perch.url}/api/v1/main/ai/generate/flow`, {
+        method: 'POST',
+        headers: { cookie: admin.cookieHeader()!, origin: perch.origin, accept: 'text/event-stream', 'content-type': 'application/json' },
+        body: JSON.stringify(prompt({ providerId: 'claude' })),
+      });
+      expect(res.statusCode).toBe(200);
+      // Read until the first piece of the model's text has arrived, then go away.
+      let seen = '';
+      for await (const chunk of res.body) {
+        seen += chunk.toString();
+        if (seen.includes('event: delta')) break;
+      }
+      res.body.destroy();
+      await expect.poll(() => standIn.abandoned - before).toBe(1);
+      await expect.poll(async () => JSON.parse((await auditEntries()).at(-1)!.details).reason).toBe('AI provider claude (anthropic) failed: the request was abandoned');
+      expect(kestra.requests.filter((r) => r.url === '/api/v1/main/flows/validate')).toEqual([]);
+    } finally {
+      release();
+      standIn.hold = undefined;
     }
   });
 

@@ -127,6 +127,15 @@ describe('official clients: failures and the environment', () => {
     }
   });
 
+  it('sends no Authorization header at all without a key (a plain vLLM or Ollama)', async () => {
+    for (const kind of ['openai-compatible', 'ollama'] as const) {
+      standIns[kind].calls.length = 0;
+      standIns[kind].script = ['id: hello'];
+      await chat(provider(kind), undefined, 's', turn);
+      expect(standIns[kind].calls[0]!.headers.authorization, kind).toBeUndefined();
+    }
+  });
+
   it('fails when the answer holds no text', async () => {
     standIns.gemini.script = [''];
     expect((await failureOf(chat(provider('gemini'), KEY, 's', turn))).message).toBe('AI provider p-gemini (gemini) failed: its answer holds no text');
