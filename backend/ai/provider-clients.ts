@@ -1,7 +1,6 @@
-import Anthropic from '@anthropic-ai/sdk';
-import { GoogleGenAI, type GenerateContentResponse } from '@google/genai';
-import { Ollama, type ChatResponse } from 'ollama';
-import OpenAI from 'openai';
+import type { GenerateContentResponse } from '@google/genai';
+import type { ChatResponse } from 'ollama';
+import type OpenAI from 'openai';
 import { DEFAULT_BASE_URLS, type AiProviderConfig, type AiProviderKind } from '../../lib/schemas/ai.js';
 import type { ProviderCall } from './provider-call.js';
 
@@ -11,7 +10,8 @@ import type { ProviderCall } from './provider-call.js';
  * (cap, timeout, abort: ProviderCall), no retries of its own (the generation loop bounds the asks),
  * no logging, and everything it would otherwise take from the environment (base URL, key,
  * organisation, Vertex AI) set explicitly, so a variable on the host cannot redirect a call or add a
- * credential. The key goes only in the header each protocol documents.
+ * credential. The key goes only in the header each protocol documents. Each library is loaded when its
+ * kind is first asked (together they take most of a second to load, for nothing where no AI is set up).
  */
 
 export interface ChatMessage {
@@ -46,6 +46,7 @@ const chatMessages = (t: Turn) => [
 
 /** OpenAI chat completions (OpenAI, Azure OpenAI's v1 API, vLLM, OpenRouter, …): `Authorization: Bearer`. */
 async function* openAiCompatible(t: Turn): AsyncGenerator<AnswerPiece> {
+  const { default: OpenAI } = await import('openai');
   const client = new OpenAI({
     apiKey: t.key ?? '',
     // A server that takes no key (a plain vLLM) gets no Authorization header at all.
@@ -77,6 +78,7 @@ async function* openAiCompatible(t: Turn): AsyncGenerator<AnswerPiece> {
 
 /** Anthropic messages: `x-api-key` and `anthropic-version`. */
 async function* anthropic(t: Turn): AsyncGenerator<AnswerPiece> {
+  const { default: Anthropic } = await import('@anthropic-ai/sdk');
   const client = new Anthropic({
     apiKey: t.key ?? '',
     authToken: null,
@@ -104,6 +106,7 @@ async function* anthropic(t: Turn): AsyncGenerator<AnswerPiece> {
 
 /** Gemini generateContent / streamGenerateContent (alt=sse), API v1beta: `x-goog-api-key`. */
 async function* gemini(t: Turn): AsyncGenerator<AnswerPiece> {
+  const { GoogleGenAI } = await import('@google/genai');
   const client = new GoogleGenAI({
     apiKey: t.key ?? '',
     vertexai: false,
@@ -128,6 +131,7 @@ async function* gemini(t: Turn): AsyncGenerator<AnswerPiece> {
 
 /** Ollama /api/chat; a plain Ollama takes no key, one behind an authenticating proxy may (Bearer). */
 async function* ollama(t: Turn): AsyncGenerator<AnswerPiece> {
+  const { Ollama } = await import('ollama');
   const client = new Ollama({ host: baseUrlOf(t.provider), fetch: t.call.fetch, ...(t.key ? { headers: { authorization: `Bearer ${t.key}` } } : {}) });
   const request = { model: t.provider.model, messages: chatMessages(t), options: { num_predict: t.provider.maxOutputTokens } };
   const usageOf = (part: ChatResponse): AnswerPiece => ({ usage: { inputTokens: part.prompt_eval_count, outputTokens: part.eval_count } });
