@@ -22,7 +22,6 @@ import { chat, ProviderKeys } from './providers.js';
 import { registerAiSettings } from './settings-routes.js';
 import { checkTenantProviderAddress, TenantProviderStore, type TenantProviders } from './tenant-providers.js';
 import { TokenBudgets, type BudgetState } from './token-budgets.js';
-import { TokenTally } from './token-usage.js';
 
 /*
  * The AI copilot's API (issue 24), EE's AiController operations getProviders and generateFlow.
@@ -80,12 +79,18 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
   app.post('/api/v1/:tenant/ai/generate/flow', signedIn, async (request, reply) => {
     const tenant = tenantOf(request);
     const streaming = /\btext\/event-stream\b/i.test(request.headers.accept ?? '');
-    const record: GenerationRecord = { provider: null, attempts: 0, answerChars: 0 };
+    const record: GenerationRecord = { provider: null, attempts: 0, answerChars: 0, inputTokens: 0, outputTokens: 0 };
     // Whatever the outcome: the tokens the provider reported go to the budgets, then the audit entry.
     const finish = async (status: number, error?: unknown) => {
-      if (record.tokens) await budgets.add(tenant, principalOf(request).userId, record.tokens.total);
+      const used = record.inputTokens + record.outputTokens;
+      if (record.provider && used > 0) await budgets.add(tenant, principalOf(request).userId, used);
       await auditGeneration(ctx, request, tenant, status, record, error);
     };
+    // The person went away before the answer was sent: the provider's call is ended.
+    const abandoned = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) abandoned.abort();
+    });
     const failed = async (error: unknown) => {
       if (error instanceof SuggestionRefused) record.answerChars = error.answerChars;
       await finish(error instanceof HttpError ? error.status : 500, error);
@@ -120,8 +125,6 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
       }
       // A tenant's own provider comes with its key opened; the instance's are read from the configuration.
       const key = available.from === 'tenant' ? provider.apiKey : await keys.of(provider);
-      const tokens = new TokenTally(provider.kind);
-      record.tokens = tokens;
       const pluginTypes = await kestra.pluginTypes();
       // A type Kestra cannot document is left out of the prompt: grounding, not a check.
       const properties = await Promise.all(typesToDocument(body, pluginTypes).map((type) => kestra.pluginProperties(type).catch(() => undefined)));
@@ -131,10 +134,13 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
           system,
           userPrompt: body.userPrompt,
           maxAttempts: ctx.config.ai.maxAttempts,
-          ask: (messages) => {
+          ask: async (messages) => {
             record.attempts++;
             events?.send('attempt', { attempt: record.attempts });
-            return chat(provider, key, system, messages, events && ((text) => events.send('delta', { text })), tokens).finally(() => tokens.endCall());
+            const answer = await chat(provider, key, system, messages, { onText: events && ((text) => events.send('delta', { text })), signal: abandoned.signal });
+            record.inputTokens += answer.usage.inputTokens ?? 0;
+            record.outputTokens += answer.usage.outputTokens ?? 0;
+            return answer.text;
           },
           check: async (yaml) => {
             const problems = await checkSuggestion(authorizer, kestra, { suggestion: yaml, principal, current: body.yaml, namespace: body.namespace });
@@ -179,10 +185,12 @@ interface GenerationRecord {
   providerFrom?: TenantProviders['from'];
   /** The budgets as they stood when the request was let through. */
   budget?: BudgetState;
-  tokens?: TokenTally;
   body?: FlowGenerationPrompt;
   attempts: number;
   answerChars: number;
+  /** Tokens over all attempts, as the providers counted them. */
+  inputTokens: number;
+  outputTokens: number;
   yaml?: string;
 }
 
@@ -216,9 +224,9 @@ async function auditGeneration(ctx: PerchContext, request: FastifyRequest, tenan
       suggestionChars: record.yaml?.length ?? null,
       attempts: record.attempts,
       ...(record.providerFrom ? { providerFrom: record.providerFrom } : {}),
-      // Tokens the provider reported (not named `tokens`: the audit log redacts keys that look like credentials).
-      usage: record.tokens?.total ?? 0,
       ...(record.budget ? { budget: { period: record.budget.current, tenantUsed: record.budget.tenant.used, tenantLimit: record.budget.tenant.limit, personUsed: record.budget.person.used, personLimit: record.budget.person.limit } } : {}),
+      // Tokens the provider counted, over all attempts (not named *token*: the audit log redacts such keys).
+      usage: { input: record.inputTokens, output: record.outputTokens },
       ...(error instanceof HttpError ? { reason: error.message } : {}),
       ...(ctx.config.ai.auditPrompts && body ? { prompt: body.userPrompt } : {}),
     },

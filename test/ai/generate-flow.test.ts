@@ -1,6 +1,6 @@
 /**
- * The AI copilot's generateFlow and getProviders (issue 24, points 1, 2, 4, 5): each provider's HTTP
- * protocol spoken to a loopback stand-in (shape and key header checked), grounding (plugin types,
+ * The AI copilot's generateFlow and getProviders (issue 24, points 1, 2, 4, 5): each provider's official
+ * client speaking its HTTP protocol to a loopback stand-in (shape and key header checked), grounding (plugin types,
  * current flow, namespace), the check-and-retry loop (Kestra's validation, Perch's flow-save rights),
  * COPILOT:USE, the per-person limit, one audit entry per request, and no key in answers, logs or audit.
  */
@@ -8,13 +8,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AiProviderKind } from '../../lib/schemas/ai.js';
 import type { KestraDouble } from '../kestra-double/kestra-double.js';
 import { contractAjv, convertComponents, convertSchema, loadDerivedContract } from '../kestra-double/openapi-contract.js';
 import { bind, signedInPerson } from '../iam/iam-helpers.js';
 import { startBehindKestra, startSignedIn, type Browser, type RunningPerch } from '../support/perch.js';
-import { piecesOf, startProviderStandIn, type ProviderStandIn } from './provider-stand-ins.js';
+import { piecesOf, STAND_IN_USAGE, startProviderStandIn, type ProviderStandIn } from './provider-stand-ins.js';
 
 const KEYS = { 'openai-compatible': 'sk-openai-KEY-7f3a91', anthropic: 'sk-ant-KEY-2b8c44', gemini: 'AIza-gemini-KEY-9d1e05', ollama: 'ollama-KEY-c6a210' } as const;
 const IDS: Record<AiProviderKind, string> = { 'openai-compatible': 'openai', anthropic: 'claude', gemini: 'gemini', ollama: 'local' };
@@ -201,7 +202,8 @@ describe('AI copilot: generateFlow', () => {
     expect(second[2]!.content).toContain('tasks: []');
     expect(second[3]!.content).toContain("Kestra's validation: tasks: must not be empty");
     const entry = (await auditEntries()).at(-1)!;
-    expect(JSON.parse(entry.details)).toMatchObject({ attempts: 2, providerId: 'openai', model: 'gpt-test' });
+    // The tokens the provider counted, over both attempts (its client reads them from each answer).
+    expect(JSON.parse(entry.details)).toMatchObject({ attempts: 2, providerId: 'openai', model: 'gpt-test', usage: { input: 2 * STAND_IN_USAGE.inputTokens, output: 2 * STAND_IN_USAGE.outputTokens } });
     expect(entry.outcome).toBe('SUCCESS');
   });
 
@@ -294,7 +296,7 @@ describe('AI copilot: generateFlow', () => {
       expect(call!.path).not.toContain(KEYS[kind]);
       // The streamed suggestion was checked by Kestra before it was offered.
       expect(kestra.requests.filter((r) => r.url === '/api/v1/main/flows/validate').map((r) => r.body.toString('utf8'))).toEqual([suggestion]);
-      expect(JSON.parse((await auditEntries()).at(-1)!.details)).toMatchObject({ status: 200, providerId: IDS[kind], suggestionChars: suggestion.length });
+      expect(JSON.parse((await auditEntries()).at(-1)!.details)).toMatchObject({ status: 200, providerId: IDS[kind], suggestionChars: suggestion.length, usage: { input: STAND_IN_USAGE.inputTokens, output: STAND_IN_USAGE.outputTokens } });
     });
   }
 
@@ -333,6 +335,36 @@ describe('AI copilot: generateFlow', () => {
       const broken = eventsOf((await admin.fetch('POST', '/api/v1/main/ai/generate/flow', { headers: STREAM, json: prompt({ providerId: id }) })).text);
       expect(broken.some((e) => e.event === 'result'), kind).toBe(false);
       expect(broken.at(-1), kind).toEqual({ event: 'error', data: { status: 502, message: `AI provider ${id} (${kind}) failed: it reported an error while streaming` } });
+    }
+  });
+
+  it('ends the provider\'s call when the person goes away mid-stream, and audits it as abandoned', async () => {
+    clear();
+    const standIn = standIns.anthropic;
+    standIn.script = [fenced(flow('company.team', 'hello', 'adieu'))];
+    let release!: () => void;
+    standIn.hold = new Promise<void>((resolve) => { release = resolve; });
+    const before = standIn.abandoned;
+    try {
+      const res = await request(`${perch.url}/api/v1/main/ai/generate/flow`, {
+        method: 'POST',
+        headers: { cookie: admin.cookieHeader()!, origin: perch.origin, accept: 'text/event-stream', 'content-type': 'application/json' },
+        body: JSON.stringify(prompt({ providerId: 'claude' })),
+      });
+      expect(res.statusCode).toBe(200);
+      // Read until the first piece of the model's text has arrived, then go away.
+      let seen = '';
+      for await (const chunk of res.body) {
+        seen += chunk.toString();
+        if (seen.includes('event: delta')) break;
+      }
+      res.body.destroy();
+      await expect.poll(() => standIn.abandoned - before).toBe(1);
+      await expect.poll(async () => JSON.parse((await auditEntries()).at(-1)!.details).reason).toBe('AI provider claude (anthropic) failed: the request was abandoned');
+      expect(kestra.requests.filter((r) => r.url === '/api/v1/main/flows/validate')).toEqual([]);
+    } finally {
+      release();
+      standIn.hold = undefined;
     }
   });
 

@@ -79,7 +79,7 @@ for (const target of storeTargets()) {
     const clear = () => {
       for (const s of Object.values(standIns)) {
         s.calls.length = 0;
-        s.usage = undefined;
+        s.usage = { input: 0, output: 0 }; // budgets untouched unless a test sets its usage
       }
     };
     const db = () => perch.perch.ctx.db;
@@ -211,7 +211,7 @@ for (const target of storeTargets()) {
         expect(standIns[kind].calls).toHaveLength(2);
         if (kind === 'openai-compatible') expect(standIns[kind].calls[1]!.body.stream_options).toEqual({ include_usage: true });
         const entries = await db().selectFrom('audit_log').select('details').where('resource_type', '=', 'COPILOT').orderBy('seq', 'desc').limit(2).execute();
-        for (const entry of entries) expect(JSON.parse(entry.details), kind).toMatchObject({ providerId: `usage-${kind}`, providerFrom: 'tenant', usage: 15 });
+        for (const entry of entries) expect(JSON.parse(entry.details), kind).toMatchObject({ providerId: `usage-${kind}`, providerFrom: 'tenant', usage: { input: 10, output: 5 } });
       }
       const after = (await call(admin, 'GET', '/api/v1/main/ai/settings/usage')).json;
       expect(after.tenant.used - before.tenant.used).toBe(120);
