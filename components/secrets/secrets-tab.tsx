@@ -9,7 +9,7 @@ import { Empty, ErrorNotice, Loading } from '../ui/states';
 import { useCached } from '../ui/use-cached';
 import { CARD, FormDialog, RowActions, TABLE, TD, TH } from '../iam/common';
 import { deleteSecret, loadNamespaceSecrets, putSecret } from './api';
-import { BackendPicker } from './backend-picker';
+import { BackendPicker, NamespaceBackendPicker } from './backend-picker';
 import { secretTexts as t } from './strings';
 
 /** Whether the person holds SECRET `action` on `namespace` (tenant-wide, or on it or a parent). */
@@ -44,6 +44,7 @@ export function SecretsTab({ tenant, namespace, me }: { tenant: string; namespac
   };
   return (
     <div id="perch-secrets" data-namespace={namespace}>
+      {me.superAdmin && <NamespaceBackendPicker tenant={tenant} namespace={namespace} />}
       {me.superAdmin && <BackendPicker tenant={tenant} />}
       <div class="mb-3 flex items-center justify-between gap-4">
         <p class="text-sm text-zinc-600 dark:text-zinc-400">{t.writeOnly}</p>

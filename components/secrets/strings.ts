@@ -19,7 +19,11 @@ export const secretTexts = {
   writeOnly: 'Values are write-only: Perch never shows a value again after it is saved. Flows read a secret with {{ secret(\'KEY\') }}; it reaches Kestra at the next perch secrets sync.',
   keyHint: 'Letters, digits and underscores, starting with a letter. A key is unique across namespaces (Kestra OSS has one environment).',
   save: 'Save',
-  backend: 'Where new values are kept (instance owners)',
+  backend: 'Tenant default: where new values are kept (instance owners)',
+  namespaceBackend: 'This namespace and its children: where new values are kept (instance owners)',
+  namespaceReadOnly: 'Read-only for Perch (secretReadOnly)',
+  inherit: 'Inherit (a parent namespace\'s, else the tenant\'s)',
+  inheritOf: (name: string, from: string) => `Inherit: ${name} (${from === 'tenant' ? 'the tenant\'s' : from === 'instance' ? 'the instance default' : `from ${from}`})`,
   readOnly: 'read-only',
   more: 'Load more',
 };
