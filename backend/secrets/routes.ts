@@ -157,6 +157,17 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
     return namespaceBackendView(tenant, namespace);
   });
 
+  /**
+   * EE's `readOnly` of a listing (the screens then offer no writes): whether Perch would refuse writes
+   * to the one namespace listed (`filters[namespace][EQUALS]`), else to the tenant's backend. A backend
+   * no longer configured reads as read-only (writes there are refused).
+   */
+  const listedReadOnly = async (tenant: string, namespace: string | undefined): Promise<boolean> => {
+    const all = await backends();
+    const choice = await backendChoice(ctx.db, all.current.type, tenant, namespace);
+    return choice.readOnly || (all.available.find((b) => b.type === choice.type)?.readOnly ?? true);
+  };
+
   app.get('/api/v1/:tenant/secrets', signedIn, async (request): Promise<SecretList> => {
     const tenant = tenantOf(request);
     const principal = principalOf(request);
@@ -172,7 +183,9 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
     }
     visible.sort(secretOrder(query.sort));
     const start = (query.page - 1) * query.size;
-    return { readOnly: false, results: visible.slice(start, start + query.size).map(toApiSecretMeta), total: visible.length };
+    const listed = first(raw['filters[namespace][EQUALS]']);
+    const mayList = typeof listed === 'string' && NAMESPACE_ID.test(listed) && (principal.superAdmin || ctx.authz.allows(tenant, principal.userId, 'SECRET', 'LIST', listed));
+    return { readOnly: await listedReadOnly(tenant, mayList ? listed : undefined), results: visible.slice(start, start + query.size).map(toApiSecretMeta), total: visible.length };
   });
 
   app.get('/api/v1/:tenant/namespaces/:namespace/inherited-secrets', signedIn, async (request) => {

@@ -18,6 +18,7 @@ export const secretTexts = {
   empty: 'This namespace has no secrets yet.',
   writeOnly: 'Values are write-only: Perch never shows a value again after it is saved. Flows read a secret with {{ secret(\'KEY\') }}; it reaches Kestra at the next perch secrets sync.',
   keyHint: 'Letters, digits and underscores, starting with a letter. A key is unique across namespaces (Kestra OSS has one environment).',
+  readOnlyNote: '🔒 Read-only: Perch does not write to this namespace\'s secret manager (secretReadOnly, or secrets.backend.readOnly). Values written earlier are still delivered to Kestra.',
   save: 'Save',
   backend: 'Tenant default: where new values are kept (instance owners)',
   namespaceBackend: 'This namespace and its children: where new values are kept (instance owners)',

@@ -132,6 +132,10 @@ for (const target of storeTargets()) {
         expect(put.json.message).toBe('Secrets are read-only here: namespace locked\'s dedicated secret manager is set with secretReadOnly');
       }
       expect(vault.requests).toEqual([]);
+      // EE's listing says so (the screens then offer no writes); other namespaces stay writable.
+      expect((await call(admin, 'GET', '/api/v1/main/secrets?filters[namespace][EQUALS]=locked.child')).json.readOnly).toBe(true);
+      expect((await call(admin, 'GET', '/api/v1/main/secrets?filters[namespace][EQUALS]=other')).json.readOnly).toBe(false);
+      expect((await call(admin, 'GET', '/api/v1/main/secrets')).json.readOnly).toBe(false);
       expect((await call(admin, 'PUT', '/api/v1/main/namespaces/locked', { id: 'locked', secretReadOnly: true })).status).toBe(422);
     });
 

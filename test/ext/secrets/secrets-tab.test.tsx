@@ -89,6 +89,16 @@ describe('namespace Secrets tab', () => {
   });
 });
 
+describe('a read-only namespace', () => {
+  it('offers no add, replace or delete when the listing says read-only (EE\'s lock)', async () => {
+    mockFetch(async () => ({ readOnly: true, results: [{ key: 'LOCKED', namespace: 'vaulted', tags: [] }], total: 1 }));
+    render(<>{namespaceSecrets.render(at('/ui/main/namespaces/edit/vaulted/secrets', person({ superAdmin: false, permissions: { tenantWide: { SECRET: ['VIEW', 'LIST', 'CREATE', 'UPDATE', 'DELETE'] } } })))}</>);
+    await screen.findByTestId('secret-row');
+    expect(screen.getByText(/Read-only: Perch does not write/)).toBeTruthy();
+    for (const hook of ['secret-add', 'secret-replace', 'secret-delete']) expect(screen.queryByTestId(hook)).toBeNull();
+  });
+});
+
 describe('the backend pickers', () => {
   const available = [{ type: 'internal', name: "Perch's store", readOnly: false }, { type: 'vault', name: 'HashiCorp Vault (https://vault)', readOnly: false }];
   const view = (type: string) => ({ type, readOnly: false, available });
