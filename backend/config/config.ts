@@ -309,12 +309,14 @@ export const configSchema = z
           }),
         sync: z
           .strictObject({
-            /** `env`: an env file (Docker Compose `env_file`, systemd); `kubernetes`: a Secret manifest. */
-            format: z.enum(['env', 'kubernetes']).default('env'),
-            /** Where the file is written (mode 0600); default `<dataDir>/kestra-secrets.env` or `.yaml`. */
+            /** `env`: an env file (Docker Compose `env_file`, systemd); `kubernetes`: a Secret manifest; `swarm`: Docker Swarm secrets (a directory). */
+            format: z.enum(['env', 'kubernetes', 'swarm']).default('env'),
+            /** Where the file is written (mode 0600); default `<dataDir>/kestra-secrets.env` or `.yaml` (the directory `kestra-secrets` for swarm). */
             file: z.string().min(1).optional(),
             /** The Kubernetes Secret's name (format kubernetes). */
             kubernetesName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('kestra-secrets'),
+            /** Kestra's service in the Swarm stack (format swarm): the Compose fragment grants it the secrets. */
+            swarmService: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).default('kestra'),
             /** Run (by `sh -c`) after a changed file is written, e.g. a rolling restart of Kestra. */
             reloadCommand: z.string().min(1).optional(),
           })

@@ -1,4 +1,5 @@
 import { namespaceSettingsSchema, type Namespace, type NamespaceSettings } from '../../lib/schemas/namespaces.js';
+import type { PerchContext } from '../context.js';
 import type { Store } from '../store/database.js';
 import type { NamespacesTable } from '../store/schema.js';
 
@@ -23,6 +24,12 @@ export const toApiNamespace = (row: NamespacesTable): Namespace => ({ id: row.id
 
 /** A namespace Kestra knows from its flows only (EE's placeholder). */
 export const placeholderNamespace = (id: string): Namespace => ({ id, deleted: false });
+
+/** How the audit log reads a namespace before and after a change (its API shape). */
+export const namespaceAuditEntity = { kind: 'namespace', load: async (ctx: PerchContext, p: Record<string, string>, tenant: string) => {
+  const row = await findNamespace(ctx.db, tenant, p.id!);
+  return row ? toApiNamespace(row) : null;
+} };
 
 export async function findNamespace(db: Store, tenant: string, id: string): Promise<NamespacesTable | undefined> {
   return db.selectFrom('namespaces').selectAll().where('tenant_id', '=', tenant).where('id', '=', id).executeTakeFirst();
@@ -51,4 +58,26 @@ export async function inheritedVariables(db: Store, tenant: string, namespace: s
   const merged: Record<string, unknown> = {};
   for (const ancestor of ancestors) Object.assign(merged, byId.get(ancestor)?.variables ?? {});
   return merged;
+}
+
+/** A namespace's own ("dedicated") secret manager: EE's `secretType` and `secretReadOnly`. */
+export interface DedicatedSecretManager {
+  namespace: string;
+  type: string;
+  readOnly: boolean;
+}
+
+/**
+ * The dedicated secret manager `namespace` uses: its own, else its nearest parent's (EE resolves a
+ * namespace's secrets with its dedicated backend, else a parent's, else the tenant's); null when none has one.
+ */
+export async function nearestSecretManager(db: Store, tenant: string, namespace: string): Promise<DedicatedSecretManager | null> {
+  const line = [...ancestorsOf(namespace), namespace];
+  const rows = await db.selectFrom('namespaces').select(['id', 'settings']).where('tenant_id', '=', tenant).where('id', 'in', line).execute();
+  const byId = new Map(rows.map((row) => [row.id, readSettings(row.settings)]));
+  for (const id of line.reverse()) {
+    const settings = byId.get(id);
+    if (settings?.secretType) return { namespace: id, type: settings.secretType, readOnly: settings.secretReadOnly === true };
+  }
+  return null;
 }

@@ -7,7 +7,8 @@ import { conflict, HttpError, notFound, badRequest } from '../http/errors.js';
 import { parse, signedIn, tenantOf } from '../http/request.js';
 import { requireNamespacePermission } from '../iam/access.js';
 import { isUniqueViolation } from '../iam/iam-store.js';
-import { deleteNamespace, findNamespace, inheritedVariables, insertNamespace, placeholderNamespace, toApiNamespace, updateNamespace } from './namespace-store.js';
+import { checkSecretManagerSetting } from './secret-manager-setting.js';
+import { namespaceAuditEntity, deleteNamespace, findNamespace, inheritedVariables, insertNamespace, placeholderNamespace, toApiNamespace, updateNamespace } from './namespace-store.js';
 
 /**
  * Kestra EE's namespace entity (issue 21, point 1): `POST /namespaces`, `GET|PUT|DELETE
@@ -24,32 +25,25 @@ const idOf = (request: FastifyRequest) => {
   return id;
 };
 
-/** What Perch keeps of a body: EE's settings. A dedicated secret manager or storage per namespace is not implemented. */
-function settingsOf(body: NamespaceRequest): NamespaceSettings {
+/** What Perch keeps of a body: EE's settings. A dedicated storage per namespace is not implemented. */
+function settingsOf(ctx: PerchContext, request: FastifyRequest, body: NamespaceRequest, current: NamespaceSettings | undefined): NamespaceSettings {
   const { id: _id, deleted, ...settings } = body;
   if (deleted) throw new HttpError(422, 'A namespace is deleted with DELETE /api/v1/{tenant}/namespaces/{id}, not by writing deleted: true');
-  for (const field of ['storageType', 'storageConfiguration', 'secretType', 'secretConfiguration'] as const) {
-    if (settings[field] !== undefined && !(field === 'secretType' && settings.secretType === 'internal')) {
-      throw new HttpError(501, `Perch does not implement a dedicated ${field.startsWith('storage') ? 'storage' : 'secret manager'} per namespace (${field}) yet`);
-    }
+  for (const field of ['storageType', 'storageConfiguration'] as const) {
+    if (settings[field] !== undefined) throw new HttpError(501, `Perch does not implement a dedicated storage per namespace (${field}) yet`);
   }
-  return settings;
+  return checkSecretManagerSetting(ctx, request, current, settings);
 }
 
-const namespaceEntity = { kind: 'namespace', load: async (ctx: PerchContext, p: Record<string, string>, tenant: string) => {
-  const row = await findNamespace(ctx.db, tenant, p.id!);
-  return row ? toApiNamespace(row) : null;
-} };
-
 export function registerNamespaces(app: FastifyInstance, ctx: PerchContext): void {
-  auditEntityStates({ [ONE]: namespaceEntity }, { '/api/v1/:tenant/namespaces': namespaceEntity });
+  auditEntityStates({ [ONE]: namespaceAuditEntity }, { '/api/v1/:tenant/namespaces': namespaceAuditEntity });
   auditPerchRoutes({ [ONE]: { resource: 'NAMESPACE', id: (p) => p.id ?? null, namespace: (p) => p.id ?? null } });
 
   app.post('/api/v1/:tenant/namespaces', signedIn, async (request) => {
     const tenant = tenantOf(request);
     const body = parse(namespaceRequestSchema, request.body);
     requireNamespacePermission(ctx, request, tenant, 'NAMESPACE', 'CREATE', body.id);
-    const settings = settingsOf(body);
+    const settings = settingsOf(ctx, request, body, undefined);
     const row = await insertNamespace(ctx.db, tenant, body.id, settings).catch((error: unknown) => {
       if (isUniqueViolation(error)) throw conflict(`Namespace ${body.id} already exists`);
       throw error;
@@ -71,8 +65,9 @@ export function registerNamespaces(app: FastifyInstance, ctx: PerchContext): voi
     requireNamespacePermission(ctx, request, tenant, 'NAMESPACE', 'UPDATE', id);
     const body = parse(namespaceRequestSchema, request.body);
     if (body.id !== id) throw new HttpError(422, `The namespace in the body is ${body.id}, not ${id}`);
-    const settings = settingsOf(body);
-    if (!(await findNamespace(ctx.db, tenant, id))) throw notFound(`Namespace ${id} was not created (create it with POST /api/v1/${tenant}/namespaces first)`);
+    const current = await findNamespace(ctx.db, tenant, id);
+    if (!current) throw notFound(`Namespace ${id} was not created (create it with POST /api/v1/${tenant}/namespaces first)`);
+    const settings = settingsOf(ctx, request, body, toApiNamespace(current));
     await updateNamespace(ctx.db, tenant, id, settings);
     return toApiNamespace((await findNamespace(ctx.db, tenant, id))!);
   });

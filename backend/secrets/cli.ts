@@ -65,7 +65,7 @@ export async function secretsRotateKey(settings: PerchConfig, options: { newKeyF
 
 export interface SyncCliOptions {
   dryRun?: boolean;
-  format?: 'env' | 'kubernetes';
+  format?: 'env' | 'kubernetes' | 'swarm';
   file?: string;
   reloadCommand?: string;
   tenant?: string;
@@ -93,6 +93,7 @@ export async function secretsSync(settings: PerchConfig, options: SyncCliOptions
       format: sync.format,
       file: syncFile({ dataDir: settings.dataDir, secrets: { ...settings.secrets, sync } }),
       kubernetesName: sync.kubernetesName,
+      swarmService: sync.swarmService,
       reloadCommand: options.reloadCommand ?? sync.reloadCommand,
       dryRun: options.dryRun === true,
       tenant: options.tenant ?? DEFAULT_TENANT,
@@ -109,16 +110,16 @@ export function registerSecretCommands(program: Command, config: (file: string |
   const secrets = program.command('secrets').description('namespace secrets: deliver them to Kestra, rotate the master key');
   secrets
     .command('sync')
-    .description("write Kestra's SECRET_<KEY> environment (env file or Kubernetes Secret) and run the reload command")
+    .description("write Kestra's SECRET_<KEY> environment (env file, Kubernetes Secret or Docker Swarm secrets) and run the reload command")
     .option('--dry-run', 'show which keys would change (never values); write nothing')
-    .option('--format <format>', 'env or kubernetes (default secrets.sync.format)')
-    .option('--file <file>', 'where to write (default secrets.sync.file)')
+    .option('--format <format>', 'env, kubernetes or swarm (default secrets.sync.format)')
+    .option('--file <file>', 'where to write (default secrets.sync.file; a directory for swarm)')
     .option('--reload-command <command>', 'run after a change (default secrets.sync.reloadCommand)')
     .option('--tenant <tenant>', 'the tenant whose secrets Kestra gets', DEFAULT_TENANT)
     .option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)')
     .action(async (options: SyncCliOptions & { config?: string }) => {
-      if (options.format && options.format !== 'env' && options.format !== 'kubernetes') {
-        stdio.err(`perch: --format is env or kubernetes, not ${options.format}`);
+      if (options.format && !['env', 'kubernetes', 'swarm'].includes(options.format)) {
+        stdio.err(`perch: --format is env, kubernetes or swarm, not ${options.format}`);
         process.exit(1);
       }
       process.exitCode = await secretsSync(await config(options.config), options);

@@ -1,13 +1,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NAMESPACE_ID } from '../../lib/schemas/namespaces.js';
-import { secretBackendChoiceSchema, secretKeySchema, secretPatchRequestSchema, secretValueRequestSchema, type SecretBackendView, type SecretList } from '../../lib/schemas/secrets.js';
+import { namespaceSecretBackendChoiceSchema, secretBackendChoiceSchema, secretKeySchema, type NamespaceSecretBackendView, secretPatchRequestSchema, secretValueRequestSchema, type SecretBackendView, type SecretList } from '../../lib/schemas/secrets.js';
 import { auditPerchRoutes } from '../audit/http-hook.js';
 import type { PerchContext } from '../context.js';
 import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
 import { listQuerySchema, parse, principalOf, signedIn, tenantOf } from '../http/request.js';
 import { requireNamespacePermission } from '../iam/access.js';
 import { isUniqueViolation } from '../iam/iam-store.js';
-import { ancestorsOf } from '../namespaces/namespace-store.js';
+import { ancestorsOf, findNamespace, namespaceAuditEntity, toApiNamespace, updateNamespace } from '../namespaces/namespace-store.js';
+import { checkSecretManagerSetting } from '../namespaces/secret-manager-setting.js';
+import { auditEntityStates } from '../audit/entity-states.js';
+import { backendChoice, describeSource, type BackendChoice } from './backend-choice.js';
 import { secretFilter, secretOrder } from './secret-filters.js';
 import { secretBackends, SecretBackendUnavailable, type SecretBackends } from './backends/index.js';
 import { deleteSecret, findSecretByKey, patchSecretMeta, refOf, secretsOfTenant, toApiSecretMeta, writeSecret, type SecretRow } from './secret-store.js';
@@ -23,6 +26,13 @@ import { deleteSecret, findSecretByKey, patchSecretMeta, refOf, secretsOfTenant,
 
 const nsOf = (request: FastifyRequest) => {
   const namespace = (request.params as { namespace: string }).namespace;
+  if (!NAMESPACE_ID.test(namespace)) throw badRequest(`${namespace} is not a namespace id`);
+  return namespace;
+};
+/** A namespace's secret backend (the namespace as `:id`, so the audit log keeps its states before and after). */
+const NAMESPACE_BACKEND = '/api/v1/:tenant/namespaces/:id/secret-backend';
+const idOf = (request: FastifyRequest) => {
+  const namespace = (request.params as { id: string }).id;
   if (!NAMESPACE_ID.test(namespace)) throw badRequest(`${namespace} is not a namespace id`);
   return namespace;
 };
@@ -49,15 +59,24 @@ function managerFailure(error: unknown): never {
   throw error;
 }
 
-/** The tenant's backend for new values: the one an instance owner picked, else the configured one. */
-async function backendOf(ctx: PerchContext, backends: SecretBackends, tenant: string): Promise<SecretBackends['current']> {
-  const picked = await ctx.db.selectFrom('secret_backends').select('type').where('tenant_id', '=', tenant).executeTakeFirst();
-  return picked ? backends.of(picked.type) : backends.current;
+interface ResolvedBackend {
+  backend: SecretBackends['current'];
+  choice: BackendChoice;
 }
 
-/** Writes go to the tenant's backend, unless it is read-only for Perch. */
-function writable(backend: SecretBackends['current']): SecretBackends['current'] {
+/** The backend for new values of `namespace` (or the tenant's, without one): see backend-choice.ts. */
+async function backendOf(ctx: PerchContext, backends: SecretBackends, tenant: string, namespace?: string): Promise<ResolvedBackend> {
+  const choice = await backendChoice(ctx.db, backends.current.type, tenant, namespace);
+  const backend = backends.available.find((b) => b.type === choice.type);
+  // The configuration dropped a backend something still names: say so rather than write elsewhere.
+  if (!backend) throw new HttpError(409, `${describeSource(choice.source, tenant)} is ${choice.type}, which is not configured here (secrets.backend.${choice.type}); configure it again or pick another backend`);
+  return { backend, choice };
+}
+
+/** Writes go to the namespace's backend, unless it is read-only for Perch (configured so, or the namespace's `secretReadOnly`). */
+function writable({ backend, choice }: ResolvedBackend, tenant: string): SecretBackends['current'] {
   if (backend.readOnly) throw new HttpError(409, `Secrets are read-only: ${backend.name} is configured with secrets.backend.readOnly`);
+  if (choice.readOnly) throw new HttpError(409, `Secrets are read-only here: ${describeSource(choice.source, tenant)} is set with secretReadOnly`);
   return backend;
 }
 
@@ -65,8 +84,10 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
   let ready: Promise<SecretBackends> | undefined;
   const backends = () => (ready ??= secretBackends(ctx.config.secrets.backend, ctx.envelope));
   const keyId = (p: Record<string, string>, body: unknown) => `${p.namespace}/${p.key ?? (body as { key?: unknown } | null)?.key ?? ''}`;
+  auditEntityStates({ [NAMESPACE_BACKEND]: namespaceAuditEntity });
   auditPerchRoutes({
     '/api/v1/:tenant/secret-backend': { resource: 'SECRET', id: (p) => `backend:${p.tenant}` },
+    [NAMESPACE_BACKEND]: { resource: 'SECRET', id: (p) => `backend:${p.tenant}/${p.id}`, namespace: (p) => p.id ?? null },
     '/api/v1/:tenant/namespaces/:namespace/secrets': { resource: 'SECRET', id: keyId, namespace: (p) => p.namespace ?? null },
     '/api/v1/:tenant/namespaces/:namespace/secrets/:key': { resource: 'SECRET', id: keyId, namespace: (p) => p.namespace ?? null },
   });
@@ -77,7 +98,7 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
   // The backend picker (instance owners): where the tenant's new values go, among the configured backends.
   const backendView = async (tenant: string): Promise<SecretBackendView> => {
     const all = await backends();
-    const current = await backendOf(ctx, all, tenant);
+    const { backend: current } = await backendOf(ctx, all, tenant);
     return { type: current.type, readOnly: current.readOnly, available: all.available.map((b) => ({ type: b.type, name: b.name, readOnly: b.readOnly })) };
   };
   const ownersOnly = (request: FastifyRequest) => {
@@ -103,6 +124,50 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
     return backendView(tenant);
   });
 
+  // A namespace's dedicated manager (EE's namespace `secretType`), inherited by its children; the same
+  // setting `PUT /namespaces/{id}` writes. Instance owners, as for the tenant's pick.
+  const namespaceBackendView = async (tenant: string, namespace: string): Promise<NamespaceSecretBackendView> => {
+    const all = await backends();
+    const { backend, choice } = await backendOf(ctx, all, tenant, namespace);
+    return {
+      type: backend.type,
+      readOnly: backend.readOnly || choice.readOnly,
+      source: choice.source.level,
+      ...(choice.source.level === 'namespace' ? { sourceNamespace: choice.source.namespace } : {}),
+      available: all.available.map((b) => ({ type: b.type, name: b.name, readOnly: b.readOnly })),
+    };
+  };
+  app.get(NAMESPACE_BACKEND, signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const namespace = idOf(request);
+    ownersOnly(request);
+    return namespaceBackendView(tenant, namespace);
+  });
+  app.put(NAMESPACE_BACKEND, signedIn, async (request) => {
+    const tenant = tenantOf(request);
+    const namespace = idOf(request);
+    ownersOnly(request);
+    const { type, readOnly } = parse(namespaceSecretBackendChoiceSchema, request.body);
+    const row = await findNamespace(ctx.db, tenant, namespace);
+    if (!row) throw notFound(`Namespace ${namespace} was not created (create it with POST /api/v1/${tenant}/namespaces first)`);
+    const current = toApiNamespace(row);
+    const { id: _id, deleted: _deleted, secretType: _type, secretReadOnly: _readOnly, ...rest } = current;
+    const next = type === null ? rest : { ...rest, secretType: type, ...(readOnly ? { secretReadOnly: true } : {}) };
+    await updateNamespace(ctx.db, tenant, namespace, checkSecretManagerSetting(ctx, request, current, next));
+    return namespaceBackendView(tenant, namespace);
+  });
+
+  /**
+   * EE's `readOnly` of a listing (the screens then offer no writes): whether Perch would refuse writes
+   * to the one namespace listed (`filters[namespace][EQUALS]`), else to the tenant's backend. A backend
+   * no longer configured reads as read-only (writes there are refused).
+   */
+  const listedReadOnly = async (tenant: string, namespace: string | undefined): Promise<boolean> => {
+    const all = await backends();
+    const choice = await backendChoice(ctx.db, all.current.type, tenant, namespace);
+    return choice.readOnly || (all.available.find((b) => b.type === choice.type)?.readOnly ?? true);
+  };
+
   app.get('/api/v1/:tenant/secrets', signedIn, async (request): Promise<SecretList> => {
     const tenant = tenantOf(request);
     const principal = principalOf(request);
@@ -118,7 +183,9 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
     }
     visible.sort(secretOrder(query.sort));
     const start = (query.page - 1) * query.size;
-    return { readOnly: false, results: visible.slice(start, start + query.size).map(toApiSecretMeta), total: visible.length };
+    const listed = first(raw['filters[namespace][EQUALS]']);
+    const mayList = typeof listed === 'string' && NAMESPACE_ID.test(listed) && (principal.superAdmin || ctx.authz.allows(tenant, principal.userId, 'SECRET', 'LIST', listed));
+    return { readOnly: await listedReadOnly(tenant, mayList ? listed : undefined), results: visible.slice(start, start + query.size).map(toApiSecretMeta), total: visible.length };
   });
 
   app.get('/api/v1/:tenant/namespaces/:namespace/inherited-secrets', signedIn, async (request) => {
@@ -149,7 +216,7 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
     }
     requireNamespacePermission(ctx, request, tenant, 'SECRET', existing ? 'UPDATE' : 'CREATE', namespace);
     const all = await backends();
-    const backend = writable(await backendOf(ctx, all, tenant));
+    const backend = writable(await backendOf(ctx, all, tenant, namespace), tenant);
     const row = await writeSecret(ctx.db, backend, tenant, namespace, body, existing).catch(async (error: unknown) => {
       // A concurrent write took the key between the read and the insert.
       if (isUniqueViolation(error)) throw takenElsewhere(body.key, (await findSecretByKey(ctx.db, tenant, body.key))?.namespace ?? 'another namespace', namespace);
@@ -182,7 +249,7 @@ export function registerSecrets(app: FastifyInstance, ctx: PerchContext): void {
     requireNamespacePermission(ctx, request, tenant, 'SECRET', 'DELETE', namespace);
     const row = await mustFind(ctx, tenant, namespace, key);
     const all = await backends();
-    if (all.of(row.backend).readOnly) throw new HttpError(409, `Secrets are read-only: ${all.of(row.backend).name} is configured with secrets.backend.readOnly`);
+    writable({ backend: all.of(row.backend), choice: (await backendOf(ctx, all, tenant, namespace)).choice }, tenant);
     // The manager first: when it cannot delete, the secret stays listed (and delivered) as it is.
     await all.of(row.backend).remove(refOf(row)).catch(managerFailure);
     await deleteSecret(ctx.db, row.id);

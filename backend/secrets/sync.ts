@@ -6,12 +6,13 @@ import type { PerchConfig } from '../config/config.js';
 import type { ReadOptions, SecretBackends } from './backends/index.js';
 import type { Store } from '../store/database.js';
 import { openSecretsOfTenant } from './secret-store.js';
+import { readSwarm, writeSwarm } from './sync-swarm.js';
 
 /**
  * `perch secrets sync`: delivery of the namespace secrets to Kestra OSS, which reads every secret
  * from its environment at start-up (`SECRET_<KEY>`, the value base64-encoded; Kestra's
  * core/secret/SecretService.java, docs/compatibility.md). Perch writes what the environment is made
- * from — an env file or a Kubernetes Secret manifest — and then runs the reload command (Kestra reads
+ * from — an env file, a Kubernetes Secret manifest or Docker Swarm secrets (sync-swarm.ts) — and then runs the reload command (Kestra reads
  * its environment once, so it must restart). What it prints names keys, never values.
  */
 
@@ -36,12 +37,13 @@ export async function kestraEnvironment(db: Store, backends: SecretBackends, ten
 
 export function syncFile(config: Pick<PerchConfig, 'dataDir' | 'secrets'>): string {
   const sync = config.secrets.sync;
-  return path.resolve(sync.file ?? path.join(config.dataDir, sync.format === 'kubernetes' ? 'kestra-secrets.yaml' : 'kestra-secrets.env'));
+  const fallback = { env: 'kestra-secrets.env', kubernetes: 'kestra-secrets.yaml', swarm: 'kestra-secrets' }[sync.format];
+  return path.resolve(sync.file ?? path.join(config.dataDir, fallback));
 }
 
 const HEADER = '# Written by `perch secrets sync`: Kestra reads each SECRET_<KEY> (base64) at start-up. Do not edit; Perch rewrites it.';
 
-export function render(format: SyncFormat, env: KestraEnvironment, kubernetesName: string): string {
+export function render(format: Exclude<SyncFormat, 'swarm'>, env: KestraEnvironment, kubernetesName: string): string {
   const names = [...env.keys()].sort();
   if (format === 'env') return `${HEADER}\n${names.map((name) => `${name}=${env.get(name)}`).join('\n')}\n`;
   // A Secret's `data` is base64 of the bytes the container sees: the base64 Kestra decodes, encoded once more.
@@ -50,7 +52,7 @@ export function render(format: SyncFormat, env: KestraEnvironment, kubernetesNam
 }
 
 /** What a file written earlier holds (an absent file holds nothing). */
-export function parseWritten(format: SyncFormat, text: string): KestraEnvironment {
+export function parseWritten(format: Exclude<SyncFormat, 'swarm'>, text: string): KestraEnvironment {
   const env: KestraEnvironment = new Map();
   if (format === 'env') {
     for (const line of text.split('\n')) {
@@ -109,8 +111,10 @@ function runReload(command: string, out: (line: string) => void): Promise<number
 
 export interface SyncOptions {
   format: SyncFormat;
+  /** A file; for swarm, a directory. */
   file: string;
   kubernetesName: string;
+  swarmService: string;
   reloadCommand?: string;
   dryRun: boolean;
   tenant: string;
@@ -120,7 +124,8 @@ export interface SyncOptions {
 export async function syncSecrets(db: Store, backends: SecretBackends, options: SyncOptions, out: (line: string) => void): Promise<number> {
   // What is written to Kestra's file comes straight from the managers; only a dry run may be answered from the cache.
   const wanted = await kestraEnvironment(db, backends, options.tenant, { fresh: !options.dryRun });
-  const changes = diff(parseWritten(options.format, await readWritten(options.file)), wanted);
+  const swarm = options.format === 'swarm' ? await readSwarm(options.file) : undefined;
+  const changes = diff(swarm ? swarm.env : parseWritten(options.format as Exclude<SyncFormat, 'swarm'>, await readWritten(options.file)), wanted);
   const count = changes.added.length + changes.changed.length + changes.removed.length;
   for (const [label, names] of [['add', changes.added], ['change', changes.changed], ['remove', changes.removed]] as const) {
     for (const name of names) out(`${options.dryRun ? 'would ' : ''}${label} ${name}`);
@@ -133,7 +138,8 @@ export async function syncSecrets(db: Store, backends: SecretBackends, options: 
     out(`dry run: ${count} change${count === 1 ? '' : 's'} to ${options.file}; nothing written`);
     return 0;
   }
-  await writePrivate(options.file, render(options.format, wanted, options.kubernetesName));
+  if (swarm) await writeSwarm(options.file, wanted, swarm, options.swarmService, writePrivate);
+  else await writePrivate(options.file, render(options.format as Exclude<SyncFormat, 'swarm'>, wanted, options.kubernetesName));
   out(`wrote ${options.file} (${wanted.size} secret${wanted.size === 1 ? '' : 's'}, ${count} change${count === 1 ? '' : 's'})`);
   if (!options.reloadCommand) {
     out('no reload command (secrets.sync.reloadCommand): restart Kestra for it to read the new secrets');

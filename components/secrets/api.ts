@@ -1,5 +1,5 @@
 import { getJson, send, tenantApi } from '../app/api';
-import { secretBackendViewSchema, secretListSchema, secretMetaSchema, type SecretList } from '../../lib/schemas/secrets';
+import { namespaceSecretBackendViewSchema, secretBackendViewSchema, secretListSchema, secretMetaSchema, type SecretList } from '../../lib/schemas/secrets';
 
 /** Namespace secrets as the screens read them: metadata only. There is no call that reads a value back. */
 
@@ -28,4 +28,15 @@ export function loadSecretBackend(tenant: string) {
 
 export function pickSecretBackend(tenant: string, type: string) {
   return send('put', tenantApi(tenant, 'secret-backend'), { type }, secretBackendViewSchema);
+}
+
+const namespaceBackendOf = (tenant: string, namespace: string) => tenantApi(tenant, `namespaces/${encodeURIComponent(namespace)}/secret-backend`);
+
+/** The namespace's own secret manager or the one it inherits, and what an instance owner may pick from. */
+export function loadNamespaceSecretBackend(tenant: string, namespace: string) {
+  return getJson(namespaceBackendOf(tenant, namespace), namespaceSecretBackendViewSchema, { cache: 'no-store' });
+}
+
+export function pickNamespaceSecretBackend(tenant: string, namespace: string, pick: { type: string | null; readOnly?: boolean }) {
+  return send('put', namespaceBackendOf(tenant, namespace), pick, namespaceSecretBackendViewSchema);
 }

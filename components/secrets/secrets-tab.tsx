@@ -9,7 +9,7 @@ import { Empty, ErrorNotice, Loading } from '../ui/states';
 import { useCached } from '../ui/use-cached';
 import { CARD, FormDialog, RowActions, TABLE, TD, TH } from '../iam/common';
 import { deleteSecret, loadNamespaceSecrets, putSecret } from './api';
-import { BackendPicker } from './backend-picker';
+import { BackendPicker, NamespaceBackendPicker } from './backend-picker';
 import { secretTexts as t } from './strings';
 
 /** Whether the person holds SECRET `action` on `namespace` (tenant-wide, or on it or a parent). */
@@ -29,25 +29,30 @@ export function SecretsTab({ tenant, namespace, me }: { tenant: string; namespac
   const list = useCached(`secrets:${tenant}:${namespace}:${pages}`, async () => {
     const all: SecretMeta[] = [];
     let total = 0;
+    let readOnly = false;
     for (let page = 1; page <= pages; page++) {
       const answer = await loadNamespaceSecrets(tenant, namespace, page);
       all.push(...answer.results);
       total = answer.total;
+      readOnly = answer.readOnly;
     }
-    return { results: all, total };
+    return { results: all, total, readOnly };
   });
   const [open, setOpen] = useState<Open | null>(null);
   const close = () => setOpen(null);
+  // A read-only manager (EE's lock): no add, replace or delete.
+  const may = (action: Action) => list.data?.readOnly === false && canOnNamespace(me, action, namespace);
   const done = () => {
     setOpen(null);
     list.reload();
   };
   return (
     <div id="perch-secrets" data-namespace={namespace}>
+      {me.superAdmin && <NamespaceBackendPicker tenant={tenant} namespace={namespace} />}
       {me.superAdmin && <BackendPicker tenant={tenant} />}
       <div class="mb-3 flex items-center justify-between gap-4">
-        <p class="text-sm text-zinc-600 dark:text-zinc-400">{t.writeOnly}</p>
-        {canOnNamespace(me, 'CREATE', namespace) && <Button variant="primary" data-testid="secret-add" onClick={() => setOpen({ kind: 'add' })}>{t.add}</Button>}
+        <p class="text-sm text-zinc-600 dark:text-zinc-400">{list.data?.readOnly ? t.readOnlyNote : t.writeOnly}</p>
+        {may('CREATE') && <Button variant="primary" data-testid="secret-add" onClick={() => setOpen({ kind: 'add' })}>{t.add}</Button>}
       </div>
       {list.error !== undefined && <ErrorNotice error={list.error} onRetry={list.reload} />}
       {list.data === undefined && list.error === undefined && <Loading />}
@@ -71,8 +76,8 @@ export function SecretsTab({ tenant, namespace, me }: { tenant: string; namespac
                   <td class={TD}>{secret.description ?? ''}</td>
                   <td class={TD}>
                     <RowActions>
-                      {canOnNamespace(me, 'UPDATE', namespace) && <Button variant="ghost" aria-label={t.replaceOf(secret.key)} data-testid="secret-replace" onClick={() => setOpen({ kind: 'replace', secret })}>{t.replace}</Button>}
-                      {canOnNamespace(me, 'DELETE', namespace) && <Button variant="ghost" aria-label={t.deleteOf(secret.key)} data-testid="secret-delete" onClick={() => setOpen({ kind: 'delete', secret })}>{t.delete}</Button>}
+                      {may('UPDATE') && <Button variant="ghost" aria-label={t.replaceOf(secret.key)} data-testid="secret-replace" onClick={() => setOpen({ kind: 'replace', secret })}>{t.replace}</Button>}
+                      {may('DELETE') && <Button variant="ghost" aria-label={t.deleteOf(secret.key)} data-testid="secret-delete" onClick={() => setOpen({ kind: 'delete', secret })}>{t.delete}</Button>}
                     </RowActions>
                   </td>
                 </tr>

@@ -56,3 +56,15 @@ export const secretBackendViewSchema = z.object({
   available: z.array(z.object({ type: z.string(), name: z.string(), readOnly: z.boolean() })),
 });
 export type SecretBackendView = z.infer<typeof secretBackendViewSchema>;
+
+/**
+ * `GET|PUT /api/v1/{tenant}/namespaces/{ns}/secret-backend` (instance owners): the namespace's dedicated
+ * manager (EE's namespace `secretType`, `secretReadOnly`), `type: null` to inherit again.
+ */
+export const namespaceSecretBackendChoiceSchema = z.object({ type: z.string().min(1).max(32).nullable(), readOnly: z.boolean().optional() });
+export const namespaceSecretBackendViewSchema = secretBackendViewSchema.extend({
+  /** Where the choice comes from: the namespace or a parent (`sourceNamespace`), the tenant's pick, the instance's default. */
+  source: z.enum(['namespace', 'tenant', 'instance']),
+  sourceNamespace: z.string().optional(),
+});
+export type NamespaceSecretBackendView = z.infer<typeof namespaceSecretBackendViewSchema>;

@@ -45,7 +45,7 @@ for (const target of storeTargets()) {
       expect(res.json).toEqual({ region: 'us', owner: 'acme' });
     });
 
-    it('refuses what it cannot keep: bad ids, deleted: true, a dedicated secret manager', async () => {
+    it('refuses what it cannot keep: bad ids, deleted: true, a per-namespace manager connection', async () => {
       expect((await admin.fetch('POST', '/api/v1/main/namespaces', { json: { id: 'Upper.Case' } })).status).toBe(422);
       expect((await admin.fetch('POST', '/api/v1/main/namespaces', { json: { id: 'x', deleted: true } })).status).toBe(422);
       const vault = await admin.fetch('POST', '/api/v1/main/namespaces', { json: { id: 'x', secretType: 'vault', secretConfiguration: { address: 'http://vault' } } });

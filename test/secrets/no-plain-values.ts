@@ -1,4 +1,10 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect } from 'vitest';
+import { readArchive } from '../../backend/backup/archive.js';
+import { createBackup } from '../../backend/backup/create.js';
+import { openStore } from '../../backend/store/database.js';
 import type { Answer, RunningPerch } from '../support/perch.js';
 
 /**
@@ -18,4 +24,28 @@ export async function expectNoPlainValues(perch: RunningPerch, values: string[],
       expect(text.includes(Buffer.from(value).toString('base64')), `${value} (base64) in ${where}`).toBe(false);
     }
   }
+}
+
+/**
+ * The same check on a `perch backup` archive of the running Perch, decrypted: its store rows, keys and
+ * Kestra metadata (the Perch must have a Kestra, e.g. the double). Answers the archive's text.
+ */
+export async function expectNoPlainValuesInBackup(perch: RunningPerch, values: string[]): Promise<string> {
+  const config = perch.perch.ctx.config;
+  const file = path.join(await mkdtemp(path.join(tmpdir(), 'perch-no-plain-backup-')), 'perch.backup');
+  const secret = { passphrase: 'a backup passphrase for the grep' };
+  const store = await openStore(config);
+  try {
+    await createBackup(config, store, { file, secret, perchVersion: 'test' });
+  } finally {
+    await store.close();
+  }
+  const entries: string[] = [];
+  await readArchive(file, secret, async (name, data) => void entries.push(`${name}\n${data.toString('utf8')}`));
+  const archive = entries.join('\n');
+  for (const value of values) {
+    expect(archive.includes(value), `${value} in the backup archive`).toBe(false);
+    expect(archive.includes(Buffer.from(value).toString('base64')), `${value} (base64) in the backup archive`).toBe(false);
+  }
+  return archive;
 }

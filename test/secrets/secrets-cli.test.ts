@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -8,8 +10,11 @@ import { Envelope } from '../../backend/crypto/envelope.js';
 import { secretsRotateKey, secretsSync } from '../../backend/secrets/cli.js';
 import { rotateMasterKey } from '../../backend/secrets/rotate-key.js';
 import { secretPlace } from '../../backend/secrets/secret-store.js';
+import { SWARM_COMPOSE, SWARM_ENTRYPOINT } from '../../backend/secrets/sync-swarm.js';
 import { storeTargets } from '../support/databases.js';
 import { Browser, startSignedIn, type RunningPerch } from '../support/perch.js';
+
+const execFileAsync = promisify(execFile);
 
 const VALUES: Record<string, string> = { GITHUB_TOKEN: 'ghp-value-1\nwith a line', DB_PASSWORD: 'pässwörd-2', API_KEY: 'api-3', SLACK_HOOK: 'https://hooks/4', S3_KEY: 's3-5' };
 
@@ -84,6 +89,61 @@ for (const target of storeTargets()) {
       const failing = capture();
       expect(await secretsSync(perch.perch.ctx.config, { file, reloadCommand: 'exit 3' }, failing.io)).toBe(1);
       expect(failing.out.join('\n')).toMatch(/reload command failed \(exit 3\)/);
+      await admin.fetch('PUT', '/api/v1/main/namespaces/company.team/secrets', { json: { key: 'API_KEY', value: VALUES.API_KEY } });
+      await admin.fetch('PUT', '/api/v1/main/namespaces/other/secrets', { json: { key: 'S3_KEY', value: VALUES.S3_KEY } });
+    });
+
+    it('sync writes Docker Swarm secrets: one file each, a Compose fragment with versioned names, an entrypoint that makes them Kestra\'s environment', async () => {
+      const out = path.join(dir, 'swarm');
+      const first = capture();
+      expect(await secretsSync(perch.perch.ctx.config, { file: out, format: 'swarm' }, first.io)).toBe(0);
+      expect((await stat(out)).mode & 0o777).toBe(0o700);
+      expect((await readdir(out)).sort()).toEqual([SWARM_COMPOSE, SWARM_ENTRYPOINT, ...Object.keys(VALUES).map((k) => `SECRET_${k}`)].sort());
+      expect((await stat(path.join(out, 'SECRET_DB_PASSWORD'))).mode & 0o777).toBe(0o600);
+      type Compose = { services: Record<string, { entrypoint: string[]; secrets: string[]; configs: Array<{ source: string; target: string }> }>; configs: Record<string, { file: string }>; secrets: Record<string, { name: string; file: string; labels: Record<string, string> }> };
+      const compose = () => readFile(path.join(out, SWARM_COMPOSE), 'utf8').then((text) => parseYaml(text) as Compose);
+      const v1 = await compose();
+      expect(v1.services.kestra!.secrets).toEqual(Object.keys(VALUES).map((k) => `SECRET_${k}`).sort());
+      expect(v1.services.kestra!.entrypoint).toEqual(['/bin/sh', v1.services.kestra!.configs[0]!.target]);
+      expect(v1.configs[v1.services.kestra!.configs[0]!.source]!.file).toBe(path.join(out, SWARM_ENTRYPOINT));
+      expect(v1.secrets.SECRET_API_KEY).toEqual({ name: expect.stringMatching(/^SECRET_API_KEY\.[0-9a-f]{8}$/), file: path.join(out, 'SECRET_API_KEY'), labels: { 'perch.kestra-secret': 'SECRET_API_KEY' } });
+
+      // In the container: Swarm mounts each granted secret at /run/secrets/<its key>; the entrypoint
+      // exports them and runs the image's docker-entrypoint.sh (here a stand-in printing its environment).
+      const runSecrets = path.join(dir, 'run-secrets');
+      const bin = path.join(dir, 'bin');
+      await mkdir(runSecrets);
+      await mkdir(bin);
+      for (const [key, secret] of Object.entries(v1.secrets)) await copyFile(secret.file, path.join(runSecrets, key));
+      await writeFile(path.join(bin, 'docker-entrypoint.sh'), '#!/bin/sh\necho "args: $*"\nenv | grep ^SECRET_ || true\n', { mode: 0o755 });
+      const container = await execFileAsync('sh', [path.join(out, SWARM_ENTRYPOINT), 'server', 'standalone'], { env: { PATH: `${bin}:/usr/bin:/bin`, PERCH_SECRETS_DIR: runSecrets } });
+      const [args, ...envLines] = container.stdout.trim().split('\n');
+      expect(args).toBe('args: server standalone');
+      // Read as Kestra's SecretService does: line breaks stripped, base64-decoded, the key after SECRET_.
+      const decoded = Object.fromEntries(envLines.map((l) => [l.slice('SECRET_'.length, l.indexOf('=')), Buffer.from(l.slice(l.indexOf('=') + 1).replace(/\r?\n/g, ''), 'base64').toString('utf8')]));
+      expect(decoded).toEqual(VALUES);
+
+      // A changed value gets a new Swarm name (Swarm secrets cannot change); the others keep theirs; a removed one goes.
+      await admin.fetch('PUT', '/api/v1/main/namespaces/company.team/secrets', { json: { key: 'API_KEY', value: 'api-3-rotated' } });
+      await admin.fetch('DELETE', '/api/v1/main/namespaces/other/secrets/S3_KEY');
+      const dry = capture();
+      expect(await secretsSync(perch.perch.ctx.config, { file: out, format: 'swarm', dryRun: true }, dry.io)).toBe(0);
+      expect(dry.out.slice(0, 2)).toEqual(['would change SECRET_API_KEY', 'would remove SECRET_S3_KEY']);
+      expect(dry.all()).not.toContain('api-3-rotated');
+      expect(dry.all()).not.toContain(Buffer.from('api-3-rotated').toString('base64'));
+      expect(await secretsSync(perch.perch.ctx.config, { file: out, format: 'swarm' }, capture().io)).toBe(0);
+      const v2 = await compose();
+      expect(v2.secrets.SECRET_API_KEY!.name).not.toBe(v1.secrets.SECRET_API_KEY!.name);
+      expect(v2.secrets.SECRET_DB_PASSWORD!.name).toBe(v1.secrets.SECRET_DB_PASSWORD!.name);
+      expect(v2.secrets.SECRET_S3_KEY).toBeUndefined();
+      expect(v2.services.kestra!.secrets).not.toContain('SECRET_S3_KEY');
+      await expect(stat(path.join(out, 'SECRET_S3_KEY'))).rejects.toThrow(/ENOENT/);
+      expect(await readFile(path.join(out, 'SECRET_API_KEY'), 'utf8')).toBe(Buffer.from('api-3-rotated').toString('base64'));
+      // Nothing but the value files holds a value.
+      for (const name of [SWARM_COMPOSE, SWARM_ENTRYPOINT]) {
+        const text = await readFile(path.join(out, name), 'utf8');
+        for (const value of [...Object.values(VALUES), 'api-3-rotated']) expect(text.includes(Buffer.from(value).toString('base64'))).toBe(false);
+      }
       await admin.fetch('PUT', '/api/v1/main/namespaces/company.team/secrets', { json: { key: 'API_KEY', value: VALUES.API_KEY } });
       await admin.fetch('PUT', '/api/v1/main/namespaces/other/secrets', { json: { key: 'S3_KEY', value: VALUES.S3_KEY } });
     });

@@ -140,7 +140,7 @@ describe('the value cache in front of an external manager', () => {
       const { syncSecrets } = await import('../../backend/secrets/sync.js');
       const backends = await secretBackends(ctx.config.secrets.backend, ctx.envelope);
       const file = path.join(await mkdtemp(path.join(tmpdir(), 'perch-cache-sync-')), 'kestra.env');
-      const options = { format: 'env' as const, file, kubernetesName: 'k', tenant: 'main', dryRun: true };
+      const options = { format: 'env' as const, file, kubernetesName: 'k', swarmService: 'kestra', tenant: 'main', dryRun: true };
       const reads = () => vault.requests.filter((r) => r.method === 'GET').length;
       expect(await syncSecrets(ctx.db, backends, options, () => {})).toBe(0);
       expect(await syncSecrets(ctx.db, backends, options, () => {})).toBe(0);

@@ -19,6 +19,11 @@ export interface SecretBackends {
 
 type BackendSettings = PerchConfig['secrets']['backend'];
 
+const EXTERNAL_TYPES = ['aws', 'vault', 'azure', 'google', 'doppler', 'onepassword'] as const;
+
+/** The backends the configuration sets up (internal always), in the order {@link secretBackends} builds them; no SDK is loaded. */
+export const configuredBackendTypes = (settings: BackendSettings): string[] => ['internal', ...EXTERNAL_TYPES.filter((type) => settings[type] !== undefined)];
+
 /**
  * Builds the backends; an external manager's SDK is loaded only when first used. Each external
  * manager sits behind a short-lived value cache (secrets.backend.cache); Perch's own store needs none.

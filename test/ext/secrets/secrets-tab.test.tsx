@@ -89,22 +89,76 @@ describe('namespace Secrets tab', () => {
   });
 });
 
-describe('the backend picker', () => {
-  it('shows instance owners the configured backends and saves their pick; others do not see it', async () => {
-    const view = (type: string) => ({ type, readOnly: false, available: [{ type: 'internal', name: "Perch's store", readOnly: false }, { type: 'vault', name: 'HashiCorp Vault (https://vault)', readOnly: false }] });
-    const api = mockFetch(async (url, request) => {
+describe('a read-only namespace', () => {
+  it('offers no add, replace or delete when the listing says read-only (EE\'s lock)', async () => {
+    mockFetch(async () => ({ readOnly: true, results: [{ key: 'LOCKED', namespace: 'vaulted', tags: [] }], total: 1 }));
+    render(<>{namespaceSecrets.render(at('/ui/main/namespaces/edit/vaulted/secrets', person({ superAdmin: false, permissions: { tenantWide: { SECRET: ['VIEW', 'LIST', 'CREATE', 'UPDATE', 'DELETE'] } } })))}</>);
+    await screen.findByTestId('secret-row');
+    expect(screen.getByText(/Read-only: Perch does not write/)).toBeTruthy();
+    for (const hook of ['secret-add', 'secret-replace', 'secret-delete']) expect(screen.queryByTestId(hook)).toBeNull();
+  });
+});
+
+describe('the backend pickers', () => {
+  const available = [{ type: 'internal', name: "Perch's store", readOnly: false }, { type: 'vault', name: 'HashiCorp Vault (https://vault)', readOnly: false }];
+  const view = (type: string) => ({ type, readOnly: false, available });
+  /** The tenant's pick is internal; the namespace `ops` inherits it until it names its own. */
+  function backendsApi(namespaceView = { ...view('internal'), source: 'instance' as string, sourceNamespace: undefined as string | undefined }) {
+    return mockFetch(async (url, request) => {
       if (url.pathname === '/api/v1/main/secret-backend') return request.method === 'PUT' ? view(((await request.json()) as { type: string }).type) : view('internal');
+      if (url.pathname === '/api/v1/main/namespaces/ops/secret-backend') {
+        if (request.method !== 'PUT') return namespaceView;
+        const pick = (await request.json()) as { type: string | null; readOnly?: boolean };
+        return pick.type === null ? { ...view('internal'), source: 'instance' } : { ...view(pick.type), readOnly: pick.readOnly ?? false, source: 'namespace', sourceNamespace: 'ops' };
+      }
       return { readOnly: false, results: [], total: 0 };
     });
-    const owner = person({ superAdmin: true });
+  }
+  const owner = person({ superAdmin: true });
+
+  it('shows instance owners the configured backends and saves the tenant\'s pick', async () => {
+    const api = backendsApi();
     render(<>{namespaceSecrets.render(at('/ui/main/namespaces/edit/ops/secrets', owner))}</>);
-    const select = (await screen.findByLabelText(/Where new values are kept/)) as HTMLSelectElement;
+    const select = (await screen.findByLabelText(/Tenant default: where new values are kept/)) as HTMLSelectElement;
     expect([...select.options].map((o) => o.textContent)).toEqual(["Perch's store", 'HashiCorp Vault (https://vault)']);
     expect(select.value).toBe('internal');
     fireEvent.change(select, { target: { value: 'vault' } });
     fireEvent.submit(screen.getByTestId('secret-backend'));
     await waitFor(() => expect(api.requests.some((r) => r.method === 'PUT')).toBe(true));
-    expect(await api.requests.find((r) => r.method === 'PUT')!.clone().json()).toEqual({ type: 'vault' });
+    const put = api.requests.find((r) => r.method === 'PUT')!;
+    expect(new URL(put.url).pathname).toBe('/api/v1/main/secret-backend');
+    expect(await put.clone().json()).toEqual({ type: 'vault' });
+  });
+
+  it('lets instance owners give the namespace its own manager, read-only or not, or inherit again', async () => {
+    const api = backendsApi();
+    render(<>{namespaceSecrets.render(at('/ui/main/namespaces/edit/ops/secrets', owner))}</>);
+    const select = (await screen.findByLabelText(/This namespace and its children/)) as HTMLSelectElement;
+    expect([...select.options].map((o) => o.textContent)).toEqual(["Inherit: Perch's store (the instance default)", "Perch's store", 'HashiCorp Vault (https://vault)']);
+    expect(select.value).toBe('');
+    expect(screen.queryByLabelText(/Read-only for Perch/)).toBeNull();
+    fireEvent.change(select, { target: { value: 'vault' } });
+    fireEvent.click(screen.getByLabelText(/Read-only for Perch/));
+    fireEvent.submit(screen.getByTestId('namespace-secret-backend'));
+    await waitFor(() => expect(api.requests.some((r) => r.method === 'PUT')).toBe(true));
+    const put = api.requests.find((r) => r.method === 'PUT')!;
+    expect(new URL(put.url).pathname).toBe('/api/v1/main/namespaces/ops/secret-backend');
+    expect(await put.clone().json()).toEqual({ type: 'vault', readOnly: true });
+    // Saved: the namespace's own choice is shown, and inheriting again sends type null.
+    await waitFor(() => expect(select.value).toBe('vault'));
+    expect(select.options[0]!.textContent).toBe("Inherit (a parent namespace's, else the tenant's)");
+    fireEvent.change(select, { target: { value: '' } });
+    fireEvent.submit(screen.getByTestId('namespace-secret-backend'));
+    await waitFor(() => expect(api.requests.filter((r) => r.method === 'PUT')).toHaveLength(2));
+    expect(await api.requests.filter((r) => r.method === 'PUT')[1]!.clone().json()).toEqual({ type: null });
+  });
+
+  it('names where an inherited manager comes from', async () => {
+    backendsApi({ ...view('vault'), source: 'namespace', sourceNamespace: 'company' });
+    render(<>{namespaceSecrets.render(at('/ui/main/namespaces/edit/ops/secrets', owner))}</>);
+    const select = (await screen.findByLabelText(/This namespace and its children/)) as HTMLSelectElement;
+    expect(select.options[0]!.textContent).toBe('Inherit: HashiCorp Vault (https://vault) (from company)');
+    expect(select.value).toBe('');
   });
 
   it('is not shown to people who are not instance owners', async () => {
