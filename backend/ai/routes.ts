@@ -19,6 +19,7 @@ import { AiKestraClient } from './kestra-grounding.js';
 import { typesToDocument } from './plugin-selection.js';
 import { systemPrompt } from './prompt.js';
 import { chat, ProviderKeys } from './providers.js';
+import { registerExecutionHelp } from './execution-help.js';
 
 /*
  * The AI copilot's API (issue 24), EE's AiController operations getProviders and generateFlow.
@@ -27,7 +28,7 @@ import { chat, ProviderKeys } from './providers.js';
  */
 
 /** The provider asked for, or the default one (else the first): 503 when none is configured, 404 for an unknown id. */
-function providerFor(ctx: PerchContext, providerId: string | null | undefined): AiProviderConfig {
+export function providerFor(ctx: PerchContext, providerId: string | null | undefined): AiProviderConfig {
   const providers = ctx.config.ai.providers;
   if (providers.length === 0) throw new HttpError(503, 'No AI provider is configured in Perch (ai.providers): the copilot is off');
   if (providerId) {
@@ -53,6 +54,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
     await kestra.close();
     await executions.close();
   });
+  registerExecutionHelp(app, ctx, { kestra, authorizer, keys, perPerson });
 
   // getProviders
   app.get('/api/v1/:tenant/ai/providers', signedIn, async (request) => {
@@ -131,16 +133,20 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
   });
 }
 
-/** The server-sent events of a streamed generation: `attempt`, `delta`, `problems`, then `result` or `error`. */
-class GenerationEvents {
+/** The server-sent events of a streamed generation: `attempt`, `delta`, `problems`, then `result` or `error` (or another stream's events, `T`). */
+export class GenerationEvents<T extends { event: string; data: unknown } = GenerationEvent> {
   readonly stream = new PassThrough();
 
-  send<E extends GenerationEvent['event']>(event: E, data: Extract<GenerationEvent, { event: E }>['data']): void {
+  send<E extends T['event']>(event: E, data: Extract<T, { event: E }>['data']): void {
     if (!this.stream.writableEnded) this.stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 }
 
-interface GenerationRecord {
+export interface GenerationRecord {
+  /** The operation audited (default generateFlow). */
+  operation?: string;
+  /** More audit details of that operation. */
+  extra?: Record<string, unknown>;
   provider: AiProviderConfig | null;
   body?: FlowGenerationPrompt;
   attempts: number;
@@ -152,14 +158,14 @@ interface GenerationRecord {
  * One audit entry per generation request, whatever its outcome: provider, model, sizes, attempts.
  * The prompt's text only when `ai.auditPrompts` is on; never a key.
  */
-async function auditGeneration(ctx: PerchContext, request: FastifyRequest, tenant: string, status: number, record: GenerationRecord, error?: unknown): Promise<void> {
+export async function auditGeneration(ctx: PerchContext, request: FastifyRequest, tenant: string, status: number, record: GenerationRecord, error?: unknown): Promise<void> {
   const { body, provider } = record;
   const entry: AuditEntry = {
     tenantId: chainOf(tenant).tenantId,
     actor: actorOf(request),
     action: 'EXECUTE',
     resourceType: 'COPILOT',
-    resourceId: 'generateFlow',
+    resourceId: record.operation ?? 'generateFlow',
     namespace: body?.namespace ?? null,
     ...requestFields(request),
     outcome: outcomeOf(status),
@@ -177,6 +183,7 @@ async function auditGeneration(ctx: PerchContext, request: FastifyRequest, tenan
       answerChars: record.answerChars,
       suggestionChars: record.yaml?.length ?? null,
       attempts: record.attempts,
+      ...record.extra,
       ...(error instanceof HttpError ? { reason: error.message } : {}),
       ...(ctx.config.ai.auditPrompts && body ? { prompt: body.userPrompt } : {}),
     },
