@@ -10,6 +10,7 @@ import appsPage from '../features/apps-page';
 import notInPerchPage from '../features/not-in-perch-page';
 import namespaceSecrets from '../features/namespace-secrets';
 import flowCopilot from '../features/flow-copilot';
+import executionCopilot from '../features/execution-copilot';
 
 /** Every feature, in mount order. A new screen is one file in components/features/ plus one line here. */
-export const FEATURES: readonly Feature[] = [banner, topBar, sidebarEntries, iamPage, auditLogPage, tenantsPage, instancePage, appsPage, namespaceSecrets, flowCopilot, notInPerchPage];
+export const FEATURES: readonly Feature[] = [banner, topBar, sidebarEntries, iamPage, auditLogPage, tenantsPage, instancePage, appsPage, namespaceSecrets, flowCopilot, executionCopilot, notInPerchPage];
