@@ -7,6 +7,7 @@ import { ErrorNotice } from '../ui/states';
 import { replaceEditorText } from './editor-bridge';
 import { takeProposal } from './handoff';
 import { FlowDiff } from './flow-diff';
+import { SuggestionProgress } from './suggestion-progress';
 import { streamSuggestion } from './generation-stream';
 import { copilotTexts as t } from './strings';
 
@@ -135,22 +136,7 @@ export function CopilotPanel({ tenant, namespace, flowId }: { tenant: string; na
             </div>
           </form>
           <p data-testid="copilot-status" role="status" aria-live="polite">{status}</p>
-          {problems.length > 0 && (
-            <div data-testid="copilot-problems">
-              <p>{t.problems}</p>
-              <ul class="list-disc pl-5">
-                {problems.map((problem) => (
-                  <li key={problem}>{problem}</li>
-                ))}
-              </ul>
-            </div>
-          )}
-          {busy && streamed && (
-            // Not a live region: a screen reader would read every piece; the status line says what is happening.
-            <pre data-testid="copilot-stream" aria-label={t.streaming} class="max-h-64 overflow-auto whitespace-pre-wrap rounded-md bg-zinc-50 p-2 font-mono text-xs dark:bg-zinc-800">
-              {streamed}
-            </pre>
-          )}
+          <SuggestionProgress prefix="copilot" problems={problems} streamed={streamed} busy={busy} />
           {error !== undefined && <ErrorNotice error={error} />}
           {suggestion !== undefined && current !== undefined && (
             <div class="flex flex-col gap-2">

@@ -6,6 +6,7 @@ import { Button } from '../ui/button';
 import { CopyButton } from '../ui/copy-button';
 import { ErrorNotice } from '../ui/states';
 import { FlowDiff } from './flow-diff';
+import { SuggestionProgress } from './suggestion-progress';
 import { streamExplanation, streamSuggestion } from './generation-stream';
 import { handOver } from './handoff';
 import { copilotTexts, executionHelpTexts as t } from './strings';
@@ -117,21 +118,7 @@ export function ExecutionHelpPanel({ tenant, uiTenant, namespace, flowId, execut
           </div>
         </div>
       )}
-      {problems.length > 0 && (
-        <div data-testid="exec-problems">
-          <p>{copilotTexts.problems}</p>
-          <ul class="list-disc pl-5">
-            {problems.map((problem) => (
-              <li key={problem}>{problem}</li>
-            ))}
-          </ul>
-        </div>
-      )}
-      {busy && streamed && (
-        <pre data-testid="exec-stream" aria-label={copilotTexts.streaming} class="max-h-64 overflow-auto whitespace-pre-wrap rounded-md bg-zinc-50 p-2 font-mono text-xs dark:bg-zinc-800">
-          {streamed}
-        </pre>
-      )}
+      <SuggestionProgress prefix="exec" problems={problems} streamed={streamed} busy={busy} />
       {error !== undefined && <ErrorNotice error={error} />}
       {fix && (
         <div class="flex flex-col gap-2">
