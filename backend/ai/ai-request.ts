@@ -5,8 +5,8 @@ import { principalOf, tenantOf } from '../http/request.js';
 import { requirePermission } from '../iam/access.js';
 import type { Principal } from '../auth/sessions.js';
 import type { AiProviderConfig } from '../../lib/schemas/ai.js';
-import { SuggestionRefused } from './generation-loop.js';
-import type { ProviderKeys } from './providers.js';
+import { generateChecked, SuggestionRefused } from './generation-loop.js';
+import { chat, type ProviderKeys } from './providers.js';
 import { auditGeneration, GenerationEvents, providerFor, type GenerationRecord } from './routes.js';
 import type { StoreRateLimit } from '../store/rate-limits.js';
 
@@ -93,4 +93,34 @@ export async function serveAiRequest<T extends { event: string; data: unknown },
     })
     .finally(() => events.stream.end());
   return reply;
+}
+
+/**
+ * generateFlow's check-and-retry loop for one request: each answer is checked, the problems go back
+ * to the model (and, streamed, to the browser) until one passes or `ai.maxAttempts` is reached.
+ */
+export async function generateCheckedSource(
+  ctx: PerchContext,
+  asked: Asked,
+  record: GenerationRecord,
+  events: GenerationEvents | undefined,
+  prompt: { system: string; userPrompt: string },
+  check: (yaml: string) => Promise<string[]>,
+): Promise<string> {
+  const generated = await generateChecked({
+    ...prompt,
+    maxAttempts: ctx.config.ai.maxAttempts,
+    ask: (messages) => {
+      record.attempts++;
+      events?.send('attempt', { attempt: record.attempts });
+      return chat(asked.provider, asked.key, prompt.system, messages, events && ((text) => events.send('delta', { text })));
+    },
+    check: async (yaml) => {
+      const problems = await check(yaml);
+      if (problems.length > 0) events?.send('problems', { problems });
+      return problems;
+    },
+  });
+  Object.assign(record, generated);
+  return generated.yaml;
 }

@@ -3,10 +3,9 @@ import { executionHelpPromptSchema, type ExecutionHelpPrompt, type ExplanationEv
 import type { KestraAuthorizer } from '../authz/kestra-authorizer.js';
 import type { PerchContext } from '../context.js';
 import { parse, signedIn } from '../http/request.js';
-import { serveAiRequest, type AiLimits, type Asked } from './ai-request.js';
+import { generateCheckedSource, serveAiRequest, type AiLimits, type Asked } from './ai-request.js';
 import { readFailedExecution, type FailedExecution } from './failure-context.js';
 import { checkSuggestion } from './flow-checks.js';
-import { generateChecked } from './generation-loop.js';
 import type { AiKestraClient } from './kestra-grounding.js';
 import { typesToDocument } from './plugin-selection.js';
 import { systemPrompt } from './prompt.js';
@@ -86,23 +85,9 @@ export function registerExecutionHelp(app: FastifyInstance, ctx: PerchContext, a
         const pluginTypes = await ai.kestra.pluginTypes();
         const properties = await Promise.all(typesToDocument(p.asFlowPrompt, pluginTypes).map((type) => ai.kestra.pluginProperties(type).catch(() => undefined)));
         const system = `${systemPrompt(p.asFlowPrompt, pluginTypes, properties.filter((x): x is string => x !== undefined))}\n\nThe failure to fix:\n${p.execution.failure}`;
-        const generated = await generateChecked({
-          system,
-          userPrompt: p.asFlowPrompt.userPrompt,
-          maxAttempts: ctx.config.ai.maxAttempts,
-          ask: (messages) => {
-            record.attempts++;
-            events?.send('attempt', { attempt: record.attempts });
-            return chat(asked.provider, asked.key, system, messages, events && ((text) => events.send('delta', { text })));
-          },
-          check: async (yaml) => {
-            const problems = await checkSuggestion(ai.authorizer, ai.kestra, { suggestion: yaml, principal: asked.principal, current: p.execution.flowSource, namespace: p.execution.namespace });
-            if (problems.length > 0) events?.send('problems', { problems });
-            return problems;
-          },
-        });
-        Object.assign(record, generated);
-        return generated.yaml;
+        return generateCheckedSource(ctx, asked, record, events, { system, userPrompt: p.asFlowPrompt.userPrompt }, (yaml) =>
+          checkSuggestion(ai.authorizer, ai.kestra, { suggestion: yaml, principal: asked.principal, current: p.execution.flowSource, namespace: p.execution.namespace }),
+        );
       },
     }),
   );

@@ -20,11 +20,12 @@ import { typesToDocument } from './plugin-selection.js';
 import { systemPrompt } from './prompt.js';
 import { chat, ProviderKeys } from './providers.js';
 import { registerExecutionHelp } from './execution-help.js';
+import { registerOtherGenerations } from './other-generations.js';
 
 /*
- * The AI copilot's API (issue 24), EE's AiController operations getProviders and generateFlow.
- * generateApp, generateDashboard and generateTestSuite are not served here: they reach the proxy,
- * which answers its generated 501 naming them. COPILOT:USE is tenant-wide (behaviour spec §2.4).
+ * The AI copilot's API (issue 24), EE's AiController operations getProviders and generateFlow;
+ * generateApp, generateDashboard, generateTestSuite (other-generations.ts) and the failed execution's
+ * explanation and fix (execution-help.ts) are registered from here. COPILOT:USE is tenant-wide (behaviour spec §2.4).
  */
 
 /** The provider asked for, or the default one (else the first): 503 when none is configured, 404 for an unknown id. */
@@ -55,6 +56,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
     await executions.close();
   });
   registerExecutionHelp(app, ctx, { kestra, authorizer, keys, perPerson });
+  registerOtherGenerations(app, ctx, { keys, perPerson });
 
   // getProviders
   app.get('/api/v1/:tenant/ai/providers', signedIn, async (request) => {

@@ -119,3 +119,22 @@ export const explanationEventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('error'), data: z.object({ status: z.number().int(), message: z.string() }) }),
 ]);
 export type ExplanationEvent = z.infer<typeof explanationEventSchema>;
+
+/** EE's `AppGenerationPrompt` (no field required by the spec; Perch needs something to do). */
+export const appGenerationPromptSchema = z.object({
+  conversationId: z.string().max(200).nullish(),
+  userPrompt: z.string().min(1).max(20_000),
+  /** The app's current source, to be changed; absent for a new app. */
+  yaml: z.string().max(256 * 1024).nullish(),
+  providerId: z.string().max(100).nullish(),
+});
+export type AppGenerationPrompt = z.infer<typeof appGenerationPromptSchema>;
+
+/** EE's `AiController.DashboardGenerationPrompt` (DashboardGenerationPrompt + providerId). */
+export const dashboardGenerationPromptSchema = z.object({
+  conversationId: z.string().min(1).max(200),
+  userPrompt: z.string().min(1).max(20_000),
+  yaml: z.string().max(256 * 1024).nullish(),
+  providerId: z.string().max(100).nullish(),
+});
+export type DashboardGenerationPrompt = z.infer<typeof dashboardGenerationPromptSchema>;
