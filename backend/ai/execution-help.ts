@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { executionHelpPromptSchema, type ExecutionHelpPrompt, type ExplanationEvent, type FlowGenerationPrompt, type GenerationEvent } from '../../lib/schemas/ai.js';
 import type { KestraAuthorizer } from '../authz/kestra-authorizer.js';
 import type { PerchContext } from '../context.js';
+import { HttpError } from '../http/errors.js';
 import { parse, signedIn } from '../http/request.js';
 import { generateCheckedSource, serveAiRequest, type AiLimits, type Asked } from './ai-request.js';
 import { readFailedExecution, type FailedExecution } from './failure-context.js';
@@ -47,6 +48,8 @@ export function registerExecutionHelp(app: FastifyInstance, ctx: PerchContext, a
   /** Reads the failed execution as the person may (refusals keep their status; no provider is asked). */
   const prepare = (ask: string) => async (body: ExecutionHelpPrompt & { executionId: string }, asked: Asked, record: GenerationRecord): Promise<Prepared> => {
     record.extra = { executionId: body.executionId };
+    // The copilot reads Perch's configured Kestra only: a tenant with its own Kestra would be read in the wrong one.
+    if (ctx.tenants.get(asked.tenant)?.kestraUrl) throw new HttpError(501, `Tenant ${asked.tenant} has its own Kestra: the copilot cannot read its executions yet (it reads only Perch's configured Kestra)`);
     let redaction: Redaction | undefined;
     const execution = await readFailedExecution(ai.authorizer, ai.kestra, asked.principal, body.executionId, async () => (redaction = await redactions.of(asked.tenant)));
     const userPrompt = body.userPrompt ? `${ask}\n\n${body.userPrompt}` : ask;

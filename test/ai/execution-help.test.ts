@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundedLogLines, MAX_LOG_CHARS, MAX_LOG_LINES } from '../../backend/ai/failure-context.js';
-import type { KestraDouble } from '../kestra-double/kestra-double.js';
+import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
 import { bind, signedInPerson } from '../iam/iam-helpers.js';
 import { startBehindKestra, type Browser, type RunningPerch } from '../support/perch.js';
 import { piecesOf, startProviderStandIn, type ProviderStandIn } from './provider-stand-ins.js';
@@ -169,6 +169,22 @@ describe('AI copilot on a failed execution', () => {
     expect(res.json.message).toContain('COPILOT:USE');
     expect(kestra.requests).toEqual([]);
     expect(model.calls).toEqual([]);
+  });
+
+  it('refuses (501) a tenant with its own Kestra: the copilot would read Perch\'s configured Kestra instead', async () => {
+    const own = await startKestraDouble();
+    try {
+      const created = await admin.fetch('POST', '/api/v1/tenants', { json: { id: 'acme', name: 'acme', isolation: { mode: 'INSTANCE', kestraUrl: own.url, username: own.username, password: own.password } } });
+      expect(created.status, created.text).toBe(200);
+      clear();
+      const res = await admin.fetch('POST', `/api/v1/acme/ai/executions/${failedIn['company.team']}/explain`, { json: ask });
+      expect(res.status, res.text).toBe(501);
+      expect(res.json.message).toContain('has its own Kestra');
+      expect(model.calls).toEqual([]);
+      expect(kestra.requests.filter((r) => r.url.includes('/logs/'))).toEqual([]);
+    } finally {
+      await own.close();
+    }
   });
 
   it('refuses an execution that did not fail (409) and an unknown one, asking no provider', async () => {
