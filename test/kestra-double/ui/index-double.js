@@ -19,6 +19,8 @@
  *   - Demo (upsell) routes of routes.ts: the older pages render demo/Layout.vue → EmptyTemplate.vue
  *     (section.container.empty-template), the newer ones layout/empty/Empty.vue (section.row.empty > div.col… >
  *     KsEmptyState with a "Contact sales" link).
+ *   - The flow editor (#editorWrapper, a textarea standing in for Monaco) and the execution page's banner
+ *     (executions/components/Banner.vue: div.execution-banner, the state from GET /executions/{id}).
  *   - Boot calls (main.ts router guard, NotificationBell → stores/notifications.ts): GET /api/v1/configs/login and
  *     /api/v1/configs, then
  *     GET /api/v1/notifications/history?limit=20, /unread-count and the /notifications/follow event stream.
