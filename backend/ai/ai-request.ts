@@ -6,7 +6,7 @@ import { requirePermission } from '../iam/access.js';
 import type { Principal } from '../auth/sessions.js';
 import type { AiProviderConfig } from '../../lib/schemas/ai.js';
 import { generateChecked, SuggestionRefused } from './generation-loop.js';
-import { chat, type ProviderKeys } from './providers.js';
+import { chat, type ChatMessage, type ProviderKeys } from './providers.js';
 import { auditGeneration, GenerationEvents, providerFor, type GenerationRecord } from './routes.js';
 import type { StoreRateLimit } from '../store/rate-limits.js';
 
@@ -32,12 +32,30 @@ export interface Asked {
   tenant: string;
   principal: Principal;
   provider: AiProviderConfig;
-  key: string | undefined;
+  /** One turn with the chosen provider (its key read here, never by an operation). */
+  chat: (system: string, messages: ChatMessage[], onText?: (text: string) => void) => Promise<string>;
 }
 
 export interface AiLimits {
   keys: ProviderKeys;
   perPerson: StoreRateLimit;
+}
+
+/**
+ * The one place the copilot's other operations are let through: the provider (asked for, else the
+ * default), the per-person rate, and the provider's key for its calls. Refusals here keep their status.
+ */
+async function admit(ctx: PerchContext, limits: AiLimits, request: FastifyRequest, reply: FastifyReply, tenant: string, providerId: string | null | undefined, record: GenerationRecord): Promise<Asked> {
+  const provider = providerFor(ctx, providerId);
+  record.provider = provider;
+  const principal = principalOf(request);
+  const allowed = await limits.perPerson.take(principal.userId);
+  if (!allowed.ok) {
+    reply.header('retry-after', String(allowed.retryAfterSeconds));
+    throw new HttpError(429, `Too many AI requests: at most ${ctx.config.ai.requestsPerMinute} per minute per person`);
+  }
+  const key = await limits.keys.of(provider);
+  return { tenant, principal, provider, chat: (system, messages, onText) => chat(provider, key, system, messages, onText) };
 }
 
 const wantsStream = (request: FastifyRequest) => /\btext\/event-stream\b/i.test(request.headers.accept ?? '');
@@ -60,17 +78,8 @@ export async function serveAiRequest<T extends { event: string; data: unknown },
   try {
     requirePermission(ctx, request, tenant, 'COPILOT', 'USE');
     const body = op.body(request);
-    const provider = providerFor(ctx, body.providerId);
-    record.provider = provider;
-    const principal = principalOf(request);
-    const allowed = await limits.perPerson.take(principal.userId);
-    if (!allowed.ok) {
-      reply.header('retry-after', String(allowed.retryAfterSeconds));
-      throw new HttpError(429, `Too many AI requests: at most ${ctx.config.ai.requestsPerMinute} per minute per person`);
-    }
-    asked = { tenant, principal, provider, key: undefined };
+    asked = await admit(ctx, limits, request, reply, tenant, body.providerId, record);
     prepared = await op.prepare(body, asked, record);
-    asked.key = await limits.keys.of(provider);
     if (!wantsStream(request)) {
       const text = await op.run(prepared, asked, record);
       await auditGeneration(ctx, request, tenant, 200, record);
@@ -113,7 +122,7 @@ export async function generateCheckedSource(
     ask: (messages) => {
       record.attempts++;
       events?.send('attempt', { attempt: record.attempts });
-      return chat(asked.provider, asked.key, prompt.system, messages, events && ((text) => events.send('delta', { text })));
+      return asked.chat(prompt.system, messages, events && ((text) => events.send('delta', { text })));
     },
     check: async (yaml) => {
       const problems = await check(yaml);

@@ -10,7 +10,6 @@ import { checkSuggestion } from './flow-checks.js';
 import type { AiKestraClient } from './kestra-grounding.js';
 import { typesToDocument } from './plugin-selection.js';
 import { systemPrompt } from './prompt.js';
-import { chat } from './providers.js';
 import type { GenerationRecord } from './routes.js';
 import { SecretRedactions, type Redaction } from './secret-redaction.js';
 
@@ -70,7 +69,7 @@ export function registerExecutionHelp(app: FastifyInstance, ctx: PerchContext, a
       run: async (p, asked, record, events) => {
         const system = `${EXPLAIN_SYSTEM}\n\n${flowAndFailure(p.execution)}`;
         record.attempts = 1;
-        const text = await chat(asked.provider, asked.key, system, [{ role: 'user', text: p.asFlowPrompt.userPrompt }], events && ((piece) => events.send('delta', { text: piece })));
+        const text = await asked.chat(system, [{ role: 'user', text: p.asFlowPrompt.userPrompt }], events && ((piece) => events.send('delta', { text: piece })));
         record.answerChars = text.length;
         return text;
       },
