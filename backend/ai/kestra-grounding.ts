@@ -54,6 +54,11 @@ export class AiKestraClient {
     }
   }
 
+  /** A JSON answer of Kestra to a GET, with Perch's own account: authorize the person's read first. */
+  read(path: string): Promise<unknown> {
+    return this.call('GET', path);
+  }
+
   /** Every plugin class Kestra reports (tasks, triggers, conditions…), sorted. */
   pluginTypes(): Promise<string[]> {
     if (this.plugins && this.now() - this.plugins.at < PLUGINS_TTL_MS) return this.plugins.types;

@@ -33,7 +33,7 @@ function yamlBody(request: FastifyRequest): string {
 }
 
 /** A source checked, and that its author may have Kestra do what the app does (422, 403 otherwise). */
-function authoredSource(ctx: PerchContext, caller: Principal, tenant: string, source: string): AppSource {
+export function authoredSource(ctx: PerchContext, caller: Principal, tenant: string, source: string): AppSource {
   const app = parseAppSource(source);
   requireAuthorMayRun(ctx, caller, tenant, app);
   return app;

@@ -1,5 +1,4 @@
 import { namespaceSettingsSchema, type Namespace, type NamespaceSettings } from '../../lib/schemas/namespaces.js';
-import type { PerchContext } from '../context.js';
 import type { Store } from '../store/database.js';
 import type { NamespacesTable } from '../store/schema.js';
 
@@ -26,7 +25,7 @@ export const toApiNamespace = (row: NamespacesTable): Namespace => ({ id: row.id
 export const placeholderNamespace = (id: string): Namespace => ({ id, deleted: false });
 
 /** How the audit log reads a namespace before and after a change (its API shape). */
-export const namespaceAuditEntity = { kind: 'namespace', load: async (ctx: PerchContext, p: Record<string, string>, tenant: string) => {
+export const namespaceAuditEntity = { kind: 'namespace', load: async (ctx: { db: Store }, p: Record<string, string>, tenant: string) => {
   const row = await findNamespace(ctx.db, tenant, p.id!);
   return row ? toApiNamespace(row) : null;
 } };

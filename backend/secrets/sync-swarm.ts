@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import type { KestraEnvironment } from './sync.js';
+
+/** Kestra's SECRET_* variables and their base64 values (sync.ts's KestraEnvironment; not imported, so sync.ts can import this file). */
+type SecretEnvironment = Map<string, string>;
 
 /**
  * `secrets.sync.format: swarm` — Kestra OSS under Docker Swarm. Swarm delivers a secret as a file
@@ -44,7 +46,7 @@ exec docker-entrypoint.sh "$@"
 
 /** What an earlier sync wrote: the values (as Kestra reads them) and each one's Swarm name. */
 export interface SwarmWritten {
-  env: KestraEnvironment;
+  env: SecretEnvironment;
   names: Map<string, string>;
 }
 
@@ -58,7 +60,7 @@ async function entries(dir: string): Promise<string[]> {
 }
 
 export async function readSwarm(dir: string): Promise<SwarmWritten> {
-  const env: KestraEnvironment = new Map();
+  const env: SecretEnvironment = new Map();
   const names = new Map<string, string>();
   const files = await entries(dir);
   for (const name of files) if (SECRET_FILE.test(name)) env.set(name, await readFile(path.join(dir, name), 'utf8'));
@@ -93,7 +95,7 @@ export function swarmCompose(dir: string, service: string, names: Map<string, st
  * Writes the directory (0700): each value file, the entrypoint, then the Compose fragment naming
  * them; files of removed secrets go. A changed or new value gets a new Swarm name.
  */
-export async function writeSwarm(dir: string, env: KestraEnvironment, before: SwarmWritten, service: string, writePrivate: (file: string, text: string) => Promise<void>): Promise<void> {
+export async function writeSwarm(dir: string, env: SecretEnvironment, before: SwarmWritten, service: string, writePrivate: (file: string, text: string) => Promise<void>): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   const names = new Map<string, string>();

@@ -1,12 +1,14 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { z } from 'zod';
-import { generationEventSchema } from '../../lib/schemas/ai';
-import { ApiError, getJson, postForEvents, tenantApi } from '../app/api';
+import { getJson, tenantApi } from '../app/api';
 import { Button } from '../ui/button';
 import { CopyButton } from '../ui/copy-button';
 import { ErrorNotice } from '../ui/states';
 import { replaceEditorText } from './editor-bridge';
+import { takeProposal } from './handoff';
 import { FlowDiff } from './flow-diff';
+import { SuggestionProgress } from './suggestion-progress';
+import { streamSuggestion } from './generation-stream';
 import { copilotTexts as t } from './strings';
 
 const flowSourceSchema = z.object({ source: z.string() });
@@ -22,14 +24,16 @@ const flowPath = (namespace: string, id: string) => `flows/${encodeURIComponent(
  * `copilot-prompt`, `copilot-generate`, `copilot-stream`, `copilot-problems`, `copilot-apply`, `copilot-undo`, `copilot-status`.
  */
 export function CopilotPanel({ tenant, namespace, flowId }: { tenant: string; namespace: string; flowId: string }) {
-  const [open, setOpen] = useState(false);
+  // A fix proposed on a failed execution's page arrives open, as the suggestion to review and apply.
+  const [handedOver] = useState(() => takeProposal(namespace, flowId));
+  const [open, setOpen] = useState(handedOver !== undefined);
   const [current, setCurrent] = useState<string | undefined>(undefined);
   const [prompt, setPrompt] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
-  const [suggestion, setSuggestion] = useState<string | undefined>(undefined);
+  const [suggestion, setSuggestion] = useState<string | undefined>(handedOver?.yaml);
   const [previous, setPrevious] = useState<string | undefined>(undefined);
-  const [status, setStatus] = useState<string>('');
+  const [status, setStatus] = useState<string>(handedOver ? t.handedOver(handedOver.from) : '');
   // The model's text as it streams in, and the problems Perch's checks found in the previous attempt.
   const [streamed, setStreamed] = useState('');
   const [problems, setProblems] = useState<string[]>([]);
@@ -44,8 +48,8 @@ export function CopilotPanel({ tenant, namespace, flowId }: { tenant: string; na
     );
   }, [open, current, tenant, namespace, flowId]);
   useEffect(() => {
-    if (open) promptRef.current?.focus();
-  }, [open]);
+    if (open && !handedOver) promptRef.current?.focus();
+  }, [open, handedOver]);
 
   const generate = async () => {
     if (!prompt.trim() || busy || current === undefined) return;
@@ -56,30 +60,14 @@ export function CopilotPanel({ tenant, namespace, flowId }: { tenant: string; na
     setProblems([]);
     setStatus(t.generating);
     try {
-      let yaml: string | undefined;
-      await postForEvents(tenantApi(tenant, 'ai/generate/flow'), { conversationId, userPrompt: prompt, yaml: current ?? null, namespace }, (raw) => {
-        const parsed = generationEventSchema.safeParse(raw);
-        if (!parsed.success) return; // an event this panel does not know: nothing to show
-        const event = parsed.data;
-        switch (event.event) {
-          case 'attempt':
-            setStreamed('');
-            if (event.data.attempt > 1) setStatus(t.retrying(event.data.attempt));
-            break;
-          case 'delta':
-            setStreamed((text) => text + event.data.text);
-            break;
-          case 'problems':
-            setProblems(event.data.problems);
-            break;
-          case 'result':
-            yaml = event.data.yaml;
-            break;
-          case 'error':
-            throw new ApiError(event.data.message, event.data.status);
-        }
-      });
-      if (yaml === undefined) throw new ApiError(t.cut, 0);
+      const yaml = await streamSuggestion(tenantApi(tenant, 'ai/generate/flow'), { conversationId, userPrompt: prompt, yaml: current ?? null, namespace }, {
+        attempt: (n) => {
+          setStreamed('');
+          if (n > 1) setStatus(t.retrying(n));
+        },
+        delta: (text) => setStreamed((so) => so + text),
+        problems: setProblems,
+      }, t.cut);
       setSuggestion(yaml);
       setStreamed('');
       setProblems([]);
@@ -148,24 +136,9 @@ export function CopilotPanel({ tenant, namespace, flowId }: { tenant: string; na
             </div>
           </form>
           <p data-testid="copilot-status" role="status" aria-live="polite">{status}</p>
-          {problems.length > 0 && (
-            <div data-testid="copilot-problems">
-              <p>{t.problems}</p>
-              <ul class="list-disc pl-5">
-                {problems.map((problem) => (
-                  <li key={problem}>{problem}</li>
-                ))}
-              </ul>
-            </div>
-          )}
-          {busy && streamed && (
-            // Not a live region: a screen reader would read every piece; the status line says what is happening.
-            <pre data-testid="copilot-stream" aria-label={t.streaming} class="max-h-64 overflow-auto whitespace-pre-wrap rounded-md bg-zinc-50 p-2 font-mono text-xs dark:bg-zinc-800">
-              {streamed}
-            </pre>
-          )}
+          <SuggestionProgress prefix="copilot" problems={problems} streamed={streamed} busy={busy} />
           {error !== undefined && <ErrorNotice error={error} />}
-          {suggestion !== undefined && (
+          {suggestion !== undefined && current !== undefined && (
             <div class="flex flex-col gap-2">
               <h3 class="font-medium">{t.changes}</h3>
               <FlowDiff before={current ?? ''} after={suggestion} />

@@ -20,6 +20,21 @@ export const copilotTexts = {
   copy: 'Copy YAML',
   noEditor: 'The flow editor is not on this page: copy the YAML instead.',
   loadFailed: (message: string) => `Could not read the flow’s source: ${message}`,
+  handedOver: (executionId: string) => `The fix proposed for execution ${executionId}: review the changes, then apply them to the editor.`,
+};
+
+/** Texts of the AI actions on a failed execution's page. */
+export const executionHelpTexts = {
+  title: 'AI copilot on this failure',
+  explain: 'Explain this failure',
+  fix: 'Propose a fix',
+  explaining: 'The copilot is reading the execution, its logs and its flow…',
+  explanation: 'Why it failed',
+  fixing: 'The copilot is writing a fix and Perch is checking it…',
+  fixChanges: 'Proposed fix (against the flow’s current source)',
+  apply: 'Open in the flow editor',
+  applyHint: 'The flow editor opens with this fix ready to apply (undoable); nothing is saved until you save.',
+  redacted: 'Perch sends the failed task runs and the last log lines, with the values of this tenant’s secrets replaced.',
 };
 
 /** Texts of the tenant's AI settings (its own providers, the token budgets' use). */

@@ -5,7 +5,7 @@
  * moves a landmark is noticed by a test, not by users. Each selector's source file and commit in
  * kestra-io/kestra is cited in docs/compatibility.md ("Stock UI landmarks").
  */
-export type AnchorName = 'sidebar' | 'topBarActions' | 'promoContent' | 'page' | 'flowEditor';
+export type AnchorName = 'sidebar' | 'topBarActions' | 'promoContent' | 'page' | 'flowEditor' | 'executionBanner';
 
 export type UiVersion = '2.0' | '1.x';
 
@@ -23,6 +23,8 @@ export const ANCHORS: Record<UiVersion, Record<AnchorName, string>> = {
     page: '#app',
     // The flow page's YAML editor: inputs/EditorWrapper.vue renders inputs/Editor.vue (div.ks-editor, Monaco inside) with id="editorWrapper".
     flowEditor: '#editorWrapper',
+    // The execution page's banner (flow, id, state, actions) above its tabs: executions/components/Banner.vue's root div.execution-banner.
+    executionBanner: '.execution-banner',
   },
   '1.x': {
     // vue-sidebar-menu's root, id="side-menu" (SideBar.vue before the design-system sidebar).
@@ -33,6 +35,8 @@ export const ANCHORS: Record<UiVersion, Record<AnchorName, string>> = {
     page: '#app',
     // inputs/EditorView.vue's source pane: div#editorWrapper around its Editor.
     flowEditor: '#editorWrapper',
+    // The execution page's Overview tab: executions/Overview.vue's root div.execution-overview.
+    executionBanner: '.execution-overview',
   },
 };
 

@@ -11,6 +11,7 @@ import notInPerchPage from '../features/not-in-perch-page';
 import namespaceSecrets from '../features/namespace-secrets';
 import flowCopilot from '../features/flow-copilot';
 import aiSettings from '../features/ai-settings';
+import executionCopilot from '../features/execution-copilot';
 
 /** Every feature, in mount order. A new screen is one file in components/features/ plus one line here. */
-export const FEATURES: readonly Feature[] = [banner, topBar, sidebarEntries, iamPage, auditLogPage, tenantsPage, instancePage, appsPage, namespaceSecrets, aiSettings, flowCopilot, notInPerchPage];
+export const FEATURES: readonly Feature[] = [banner, topBar, sidebarEntries, iamPage, auditLogPage, tenantsPage, instancePage, appsPage, namespaceSecrets, aiSettings, flowCopilot, executionCopilot, notInPerchPage];

@@ -161,3 +161,45 @@ export const generationEventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('error'), data: z.object({ status: z.number().int(), message: z.string() }) }),
 ]);
 export type GenerationEvent = z.infer<typeof generationEventSchema>;
+
+/**
+ * The body of Perch's own "explain this failure" and "propose a fix" requests on a failed execution
+ * (`POST /api/v1/{tenant}/ai/executions/{executionId}/explain|fix`; EE's spec has no AI operation on
+ * executions). `userPrompt` adds the person's own question or wish to the failure Perch reads.
+ */
+export const executionHelpPromptSchema = z.object({
+  conversationId: z.string().min(1).max(200),
+  userPrompt: z.string().min(1).max(20_000).nullish(),
+  providerId: z.string().max(100).nullish(),
+});
+export type ExecutionHelpPrompt = z.infer<typeof executionHelpPromptSchema>;
+
+/**
+ * The server-sent events of a streamed explanation: `delta` (text as the model writes it), then
+ * `result` (the whole explanation) or `error`.
+ */
+export const explanationEventSchema = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('delta'), data: z.object({ text: z.string() }) }),
+  z.object({ event: z.literal('result'), data: z.object({ text: z.string() }) }),
+  z.object({ event: z.literal('error'), data: z.object({ status: z.number().int(), message: z.string() }) }),
+]);
+export type ExplanationEvent = z.infer<typeof explanationEventSchema>;
+
+/** EE's `AppGenerationPrompt` (no field required by the spec; Perch needs something to do). */
+export const appGenerationPromptSchema = z.object({
+  conversationId: z.string().max(200).nullish(),
+  userPrompt: z.string().min(1).max(20_000),
+  /** The app's current source, to be changed; absent for a new app. */
+  yaml: z.string().max(256 * 1024).nullish(),
+  providerId: z.string().max(100).nullish(),
+});
+export type AppGenerationPrompt = z.infer<typeof appGenerationPromptSchema>;
+
+/** EE's `AiController.DashboardGenerationPrompt` (DashboardGenerationPrompt + providerId). */
+export const dashboardGenerationPromptSchema = z.object({
+  conversationId: z.string().min(1).max(200),
+  userPrompt: z.string().min(1).max(20_000),
+  yaml: z.string().max(256 * 1024).nullish(),
+  providerId: z.string().max(100).nullish(),
+});
+export type DashboardGenerationPrompt = z.infer<typeof dashboardGenerationPromptSchema>;

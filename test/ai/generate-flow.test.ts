@@ -411,9 +411,9 @@ describe('AI copilot: configuration and limits', () => {
       const entries = await env.perch.perch.ctx.db.selectFrom('audit_log').selectAll().where('resource_type', '=', 'COPILOT').orderBy('seq').execute();
       expect(entries.map((e) => e.outcome)).toEqual(['SUCCESS', 'SUCCESS', 'FAILURE']);
       expect(JSON.parse(entries[0]!.details)).toMatchObject({ prompt: 'Say hello in French', providerKind: 'ollama', model: 'llama-test', promptChars: 19, attempts: 1 });
-      const app = await env.admin.fetch('POST', '/api/v1/main/ai/generate/app', { json: prompt() });
-      expect(app.status).toBe(501);
-      expect(app.json.message).toContain('generateApp');
+      const tests = await env.admin.fetch('POST', '/api/v1/main/ai/generate/test', { json: prompt() });
+      expect(tests.status).toBe(501);
+      expect(tests.json.message).toContain('generateTestSuite');
     } finally {
       await env.close();
       await standIn.close();

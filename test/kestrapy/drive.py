@@ -249,7 +249,20 @@ def tenants():
     }
 
 
+def ai():
+    """EE's AI operations Perch serves (the stand-in model answers what test/ai/kestrapy-ai.test.ts scripts)."""
+    from kestrapy.models.app_generation_prompt import AppGenerationPrompt
+    from kestrapy.models.dashboard_generation_prompt import DashboardGenerationPrompt
+    from kestrapy.models.flow_generation_prompt import FlowGenerationPrompt
+    conversation = str(uuid.uuid4())
+    app = client.ai.generate_app(TENANT, AppGenerationPrompt(conversation_id=conversation, user_prompt="A form to start hello"))
+    dashboard = client.ai.generate_dashboard(TENANT, DashboardGenerationPrompt(conversation_id=conversation, user_prompt="Executions over time"))
+    flow = client.ai.generate_flow(TENANT, FlowGenerationPrompt(conversation_id=conversation, user_prompt="Say hello", namespace="company.team"))
+    return {"app": app, "dashboard": dashboard, "flow": flow}
+
+
 SCENARIOS = {
+    "ai": ai,
     "apps": apps,
     "operations": operations,
     "namespaces-and-secrets": namespaces_and_secrets,

@@ -19,6 +19,8 @@
  *   - Demo (upsell) routes of routes.ts: the older pages render demo/Layout.vue → EmptyTemplate.vue
  *     (section.container.empty-template), the newer ones layout/empty/Empty.vue (section.row.empty > div.col… >
  *     KsEmptyState with a "Contact sales" link).
+ *   - The flow editor (#editorWrapper, a textarea standing in for Monaco) and the execution page's banner
+ *     (executions/components/Banner.vue: div.execution-banner, the state from GET /executions/{id}).
  *   - Boot calls (main.ts router guard, NotificationBell → stores/notifications.ts): GET /api/v1/configs/login and
  *     /api/v1/configs, then
  *     GET /api/v1/notifications/history?limit=20, /unread-count and the /notifications/follow event stream.
@@ -365,11 +367,32 @@
     return h('div', { class: 'flow-root' }, editor);
   }
 
+  // The execution page (2.0, route executions/update = /:tenant?/executions/:namespace/:flowId/:id with a
+  // tab below it, executionTabs.ts): the execution's banner (executions/components/Banner.vue,
+  // div.execution-banner: flow, id, state, actions) above the tab. The execution comes from
+  // GET /executions/{id}. Double-only hook: the banner's `data-state` once loaded.
+  function executionPage(tenant, namespace, flowId, id) {
+    const state = h('span', { class: 'execution-banner__status' }, '…');
+    const banner = h(
+      'div',
+      { class: 'execution-banner' },
+      h('div', { class: 'execution-banner__content' }, h('div', { class: 'execution-banner__state' }, state), h('div', { class: 'execution-banner__top' }, h('a', { class: 'execution-banner__flow', href: href(`flows/edit/${encodeURIComponent(namespace)}/${encodeURIComponent(flowId)}/edit`, tenant) }, flowId), h('span', { class: 'execution-banner__id' }, h('code', {}, id)))),
+    );
+    void call(`/api/v1/${encodeURIComponent(tenant)}/executions/${encodeURIComponent(id)}`).then(async (res) => {
+      const execution = res?.ok ? await res.json() : undefined;
+      state.textContent = execution?.state?.current ?? 'unknown';
+      banner.dataset.state = state.textContent;
+    });
+    return h('div', { class: 'execution-root' }, banner, h('div', { class: 'card' }, h('p', {}, `Execution ${id}: this is the Kestra double's stand-in tab.`)));
+  }
+
   function content(route, title) {
     const promo = promoOf(route);
     if (promo) return upsell(promo[0], promo[1]);
     const edit = version === '2.0' ? /^flows\/edit\/([^/]+)\/([^/]+)\/edit$/.exec(route) : null;
     if (edit) return flowEditor(parse(location.pathname).tenant, decodeURIComponent(edit[1]), decodeURIComponent(edit[2]));
+    const execution = version === '2.0' ? /^executions\/([^/]+)\/([^/]+)\/([^/]+)(?:\/[^/]+)?$/.exec(route) : null;
+    if (execution) return executionPage(parse(location.pathname).tenant, ...execution.slice(1, 4).map(decodeURIComponent));
     if (route === 'setup') return h('div', { class: 'basic-auth-setup' }, h('p', {}, 'Kestra setup: create the first user.'));
     return h('div', { class: 'container' }, h('div', { class: 'card' }, h('p', {}, `${title}: this is the Kestra double's stand-in page.`)));
   }
