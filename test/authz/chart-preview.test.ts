@@ -187,19 +187,28 @@ describe('chart previews for people bound to namespaces', () => {
     expect(sent()).toEqual([]);
   });
 
-  it('answers an empty chart, quietly, where no one filter can bound it', async () => {
+  it('draws a chart for a person bound to two namespaces with both, and their children, and nothing else', async () => {
     kestra.clear();
-    // Two roots and no namespace asked: no single filter says "company.team or company.finance, with children".
+    // Kestra ANDs every global namespace filter, so Perch sends one anchored regex naming both roots.
     const open = await preview(twoRoots, { chart: chart('Executions') });
     expect(open.status).toBe(200);
-    expect(open.json).toEqual({ results: [], total: 0 });
-    expect(sent()).toEqual([]);
+    expect(byNamespace(open.json.results)).toEqual({ 'company.team': 2, 'company.team.sub': 1, 'company.finance': 1 });
+    expect(sent().map((b) => b.globalFilter.filters)).toEqual([[{ field: 'namespace', operation: 'REGEX', value: '^(company[.]finance([.].*)?|company[.]team([.].*)?)$' }]]);
+    // A filter spanning both (PREFIX company) is bounded the same way; an exclusion travels beside it.
+    const wide = await preview(twoRoots, { chart: chart('Executions'), globalFilter: { filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company' }, { field: 'namespace', operation: 'NOT_EQUALS', value: 'company.team.sub' }] } });
+    expect(byNamespace(wide.json.results)).toEqual({ 'company.team': 2, 'company.finance': 1 });
+    // A KPI counts both; logs too.
+    const kpi = 'id: kpi\ntype: io.kestra.plugin.core.dashboard.chart.KPI\ndata:\n  type: io.kestra.plugin.core.dashboard.data.ExecutionsKPI\n  columns:\n    agg: COUNT';
+    expect((await preview(twoRoots, { chart: kpi })).json).toEqual({ results: [{ value: 4 }], total: 1 });
+    expect(Object.keys(byNamespace((await preview(twoRoots, { chart: chart('Logs') })).json.results)).sort()).toEqual(['company.finance', 'company.team', 'company.team.sub']);
     // Naming one of them draws it.
     const one = await preview(twoRoots, { chart: chart('Executions'), globalFilter: { filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company.finance' }] } });
     expect(byNamespace(one.json.results)).toEqual({ 'company.finance': 1 });
-    // The CSV export of such a chart is a deliberate act: refused with a reason instead.
+    // Nothing in common: an empty chart, quietly, and nothing sent; the CSV export of it is refused with a reason.
     kestra.clear();
-    const csv = await twoRoots.fetch('POST', '/api/v1/main/dashboards/charts/export/to-csv', { json: { chart: chart('Executions') } });
+    const none = await preview(twoRoots, { chart: chart('Executions'), globalFilter: { filters: [{ field: 'namespace', operation: 'EQUALS', value: 'company.team2' }] } });
+    expect(none.json).toEqual({ results: [], total: 0 });
+    const csv = await twoRoots.fetch('POST', '/api/v1/main/dashboards/charts/export/to-csv', { json: { chart: chart('Executions'), globalFilter: { filters: [{ field: 'namespace', operation: 'EQUALS', value: 'company.team2' }] } } });
     expect(csv.status).toBe(403);
     expect(kestra.requests).toEqual([]);
   });

@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
+import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
+
+const DATA = 'io.kestra.plugin.core.dashboard.data';
+const API = '/api/v1/main/dashboards';
+
+const flow = (namespace: string, id: string) =>
+  `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hello from ${namespace}\n`;
+
+/** A chart of a stored dashboard, counting rows per namespace (as YAML lines under `charts:`). */
+function chart(id: string, dataType: string, where: string[] = []): string {
+  return [
+    `  - id: ${id}`,
+    '    type: io.kestra.plugin.core.dashboard.chart.Table',
+    '    data:',
+    `      type: ${DATA}.${dataType}`,
+    '      columns:',
+    '        namespace:',
+    '          field: NAMESPACE',
+    '        total:',
+    '          agg: COUNT',
+    ...(where.length > 0 ? ['      where:', ...where.map((w) => `        ${w}`)] : []),
+  ].join('\n');
+}
+
+const dashboard = (id: string, ...charts: string[]) => [`id: ${id}`, `title: ${id}`, 'charts:', ...charts].join('\n');
+
+type Row = { namespace: string; total: number };
+const byNamespace = (rows: Row[]) => Object.fromEntries(rows.map((r) => [r.namespace, r.total]));
+
+/**
+ * Stored dashboards' charts (`POST …/dashboards/{id}/charts/{chartId}`) for people bound to namespaces:
+ * Perch reads the dashboard from Kestra and bounds its chart as a preview's. The dashboard the tenant
+ * opens by default is readable by anyone signed in (the home page reads it first); others need DASHBOARD VIEW.
+ */
+describe('stored dashboards for people bound to namespaces', () => {
+  let kestra: KestraDouble;
+  let perch: RunningPerch;
+  let admin: Browser;
+  let viewer: Browser;
+  let twoRoots: Browser;
+
+  const chartCalls = () => kestra.requests.filter((r) => r.method === 'POST' && /\/dashboards\/[^/]+\/charts\//.test(r.url));
+  const sentFilters = () => chartCalls().map((r) => (JSON.parse(r.body.toString('utf8')) as { filters: unknown[] }).filters);
+  const draw = (who: Browser, id: string, chartId: string, body: unknown = { filters: [{ field: 'timeRange', operation: 'EQUALS', value: 'PT24H' }] }) =>
+    who.fetch('POST', `${API}/${id}/charts/${chartId}`, { json: body });
+  const yaml = { 'content-type': 'application/x-yaml' };
+
+  async function person(email: string, namespaces: string[]): Promise<Browser> {
+    const created = await admin.fetch('POST', '/api/v1/users', { json: { email, password: 'a good long password' } });
+    for (const ns of namespaces) await grantRole(perch.perch, created.json.id, 'viewer', ns);
+    const browser = new Browser(perch);
+    await browser.login(email, 'a good long password');
+    return browser;
+  }
+
+  /** The admin sets the tenant's default home dashboard on Kestra (Perch answers that EE operation 501). */
+  async function setDefaultHome(id: string): Promise<void> {
+    const res = await fetch(`${kestra.url}/api/v1/tenants/main/settings/default-dashboards`, {
+      method: 'POST',
+      headers: { authorization: kestra.authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ defaultHomeDashboard: id }),
+    });
+    expect(res.status).toBe(200);
+  }
+
+  beforeAll(async () => {
+    kestra = await startKestraDouble({ stepMs: 5 });
+    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password } } });
+    admin = new Browser(perch);
+    await admin.login();
+    const runs: string[] = [];
+    for (const [ns, id] of [['company.team', 'hello'], ['company.team', 'other'], ['company.team.sub', 'deep'], ['company.team2', 'sibling'], ['company.finance', 'payroll']] as const) {
+      expect((await admin.fetch('POST', '/api/v1/main/flows', { body: flow(ns, id), headers: yaml })).status).toBe(200);
+      runs.push((await admin.fetch('POST', `/api/v1/main/executions/${ns}/${id}`, { body: '' })).json.id);
+    }
+    for (const id of runs) await kestra.waitForExecution(id);
+    const ops = dashboard(
+      'ops',
+      chart('all', 'Executions'),
+      chart('logs', 'Logs'),
+      chart('finance', 'Executions', ['- field: NAMESPACE', '  type: EQUAL_TO', '  value: company.finance']),
+      chart('widened', 'Executions', ['- type: OR', '  values:', '    - field: NAMESPACE', '      type: EQUAL_TO', '      value: company.finance']),
+      chart('flows', 'Flows'),
+    );
+    expect((await admin.fetch('POST', API, { body: ops, headers: yaml })).status).toBe(200);
+    expect((await admin.fetch('POST', API, { body: dashboard('private', chart('all', 'Executions')), headers: yaml })).status).toBe(200);
+    await setDefaultHome('ops');
+    viewer = await person('viewer@example.com', ['company.team']);
+    twoRoots = await person('two@example.com', ['company.team', 'company.finance']);
+  });
+  afterAll(async () => {
+    await perch?.close();
+    await kestra?.close();
+    expect(kestra.contractViolations).toEqual([]);
+  });
+
+  it('lets a person bound to namespaces read the dashboard the tenant opens by default, and no other', async () => {
+    const home = await viewer.fetch('GET', `${API}/ops`);
+    expect(home.status).toBe(200);
+    expect(home.json.id).toBe('ops');
+    kestra.clear();
+    const other = await viewer.fetch('GET', `${API}/private`);
+    expect(other.status).toBe(403);
+    expect(other.json.message).toMatch(/DASHBOARD VIEW/);
+    expect(kestra.requests.filter((r) => r.url === `${API}/private`)).toEqual([]);
+    // Changing it still needs DASHBOARD UPDATE.
+    expect((await viewer.fetch('PUT', `${API}/ops`, { body: dashboard('ops'), headers: yaml })).status).toBe(403);
+  });
+
+  it('draws a stored chart with the person’s namespace and its children only', async () => {
+    kestra.clear();
+    const res = await draw(viewer, 'ops', 'all');
+    expect(res.status).toBe(200);
+    expect(byNamespace(res.json.results)).toEqual({ 'company.team': 2, 'company.team.sub': 1 });
+    expect(sentFilters()).toEqual([[{ field: 'timeRange', operation: 'EQUALS', value: 'PT24H' }, { field: 'namespace', operation: 'PREFIX', value: 'company.team' }]]);
+    const logs = await draw(viewer, 'ops', 'logs', { filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company' }] });
+    expect(Object.keys(byNamespace(logs.json.results)).sort()).toEqual(['company.team', 'company.team.sub']);
+    // The admin gets it as asked: every namespace.
+    expect(byNamespace((await draw(admin, 'ops', 'all')).json.results)).toEqual({ 'company.team': 2, 'company.team.sub': 1, 'company.team2': 1, 'company.finance': 1 });
+  });
+
+  it('draws a stored chart of any dashboard bounded the same way (it reads no more than a preview would)', async () => {
+    const res = await draw(viewer, 'private', 'all');
+    expect(byNamespace(res.json.results)).toEqual({ 'company.team': 2, 'company.team.sub': 1 });
+  });
+
+  it('draws a person bound to two namespaces both of them', async () => {
+    kestra.clear();
+    const res = await draw(twoRoots, 'ops', 'all', { filters: [] });
+    expect(byNamespace(res.json.results)).toEqual({ 'company.team': 2, 'company.team.sub': 1, 'company.finance': 1 });
+    expect(sentFilters()).toEqual([[{ field: 'namespace', operation: 'REGEX', value: '^(company[.]finance([.].*)?|company[.]team([.].*)?)$' }]]);
+  });
+
+  it('sends Kestra nothing out of the person’s scope, whatever the stored chart or the request says', async () => {
+    kestra.clear();
+    // A stored chart naming another namespace: an empty chart, quietly.
+    expect((await draw(viewer, 'ops', 'finance')).json).toEqual({ results: [], total: 0 });
+    // The global filter asking elsewhere: the same.
+    expect((await draw(viewer, 'ops', 'all', { filters: [{ field: 'namespace', operation: 'IN', value: ['company.finance', 'company.team2'] }] })).json).toEqual({ results: [], total: 0 });
+    const refused: Array<[string, string, unknown, number, string]> = [
+      // An OR clause in the stored chart, which Kestra applies after the namespace filter.
+      [`${API}/ops/charts/widened`, 'POST', { filters: [] }, 403, 'OR'],
+      // A data type Perch does not bound.
+      [`${API}/ops/charts/flows`, 'POST', { filters: [] }, 403, 'Flows'],
+      // A global filter node, an unreadable namespace filter, a body that is not a filter.
+      [`${API}/ops/charts/all`, 'POST', { filters: [{ logical: 'or', children: [] }] }, 400, 'plain'],
+      [`${API}/ops/charts/all`, 'POST', { filters: [{ field: 'namespace', operation: 'REGEX', value: '.*' }] }, 400, 'REGEX'],
+      [`${API}/ops/charts/all`, 'POST', 'not a filter', 400, 'JSON'],
+      // Unknown dashboards and charts; another tenant's dashboard.
+      [`${API}/nope/charts/all`, 'POST', { filters: [] }, 404, 'nope'],
+      [`${API}/ops/charts/nope`, 'POST', { filters: [] }, 404, 'nope'],
+      ['/api/v1/other/dashboards/ops/charts/all', 'POST', { filters: [] }, 404, 'other'],
+      ['/api/v1/other/dashboards/ops', 'GET', undefined, 404, 'other'],
+      // The CSV export of a chart Perch cannot bound is refused with a reason.
+      [`${API}/ops/charts/finance/export/to-csv`, 'POST', { filters: [] }, 403, 'cannot bound'],
+    ];
+    for (const [url, method, body, status, says] of refused) {
+      const res = await viewer.fetch(method, url, body === undefined ? {} : { json: body });
+      expect(res.status, url).toBe(status);
+      expect(res.json.message, url).toContain(says);
+    }
+    expect(chartCalls()).toEqual([]);
+    expect(kestra.requests.filter((r) => r.url.startsWith('/api/v1/other/'))).toEqual([]);
+  });
+
+  it('reads the dashboard again once it was changed through Perch', async () => {
+    expect(byNamespace((await draw(viewer, 'ops', 'all')).json.results)).toEqual({ 'company.team': 2, 'company.team.sub': 1 });
+    // The admin narrows the chart to company.finance: the viewer's next draw follows the new source at once.
+    const changed = dashboard('ops', chart('all', 'Executions', ['- field: NAMESPACE', '  type: EQUAL_TO', '  value: company.finance']));
+    expect((await admin.fetch('PUT', `${API}/ops`, { body: changed, headers: yaml })).status).toBe(200);
+    kestra.clear();
+    expect((await draw(viewer, 'ops', 'all')).json).toEqual({ results: [], total: 0 });
+    expect(chartCalls()).toEqual([]);
+    // Deleted through Perch: no longer the default, nor readable.
+    expect((await admin.fetch('DELETE', `${API}/ops`)).status).toBe(204);
+    expect((await viewer.fetch('GET', `${API}/ops`)).status).toBe(403);
+    expect((await draw(viewer, 'ops', 'all')).status).toBe(404);
+  });
+});
