@@ -356,7 +356,7 @@ export class KestraAuthorizer {
    * would pop up an error on every page. Read-only; its charts are bounded like any other.
    */
   private async isPublishedDefault(id: string, principal: Principal): Promise<boolean> {
-    if (!this.dashboards || this.index.allows(principal.tenantId, principal.userId, 'DASHBOARD', 'VIEW', null)) return false;
+    if (!this.dashboards || this.index.sharesKestra?.(principal.tenantId) || this.index.allows(principal.tenantId, principal.userId, 'DASHBOARD', 'VIEW', null)) return false;
     return (await this.dashboards.defaults()).includes(id);
   }
 
@@ -369,6 +369,10 @@ export class KestraAuthorizer {
     const { tenantId, userId } = principal;
     const tenantWide = [{ resource: 'DASHBOARD', action: 'VIEW' } as const, ...CHART_DATA_ALSO].every(({ resource, action }) => this.index.allows(tenantId, userId, resource, action, null));
     if (tenantWide) return { ok: true, row, namespaces: [], body };
+    if (this.index.sharesKestra?.(tenantId)) {
+      // Stored dashboards belong to the whole shared Kestra: Perch does not even read them for a NAMESPACE tenant.
+      throw new Refusal(403, `Tenant ${tenantId} lives in a shared Kestra: its stored dashboards are not the tenant's, so their charts are refused there (charts written in the request are bounded to the tenant's namespaces)`);
+    }
     if (!this.dashboards) throw new Refusal(403, 'Not allowed: a stored dashboard\'s chart needs DASHBOARD VIEW, EXECUTION LIST and ACCESS_LOGS (tenant-wide)');
     const source = await this.dashboards.sourceOf(params.id!);
     if (source === null) throw new Refusal(404, `Dashboard ${params.id} not found`);
