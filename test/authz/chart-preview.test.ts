@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
+import type { KestraDouble } from '../kestra-double/kestra-double.js';
+import type { Browser } from '../support/perch.js';
+import { byNamespace, startChartWorld, stopChartWorld, type ChartWorld } from './chart-world.js';
 
 const PREVIEW = '/api/v1/main/dashboards/charts/preview';
 const DATA = 'io.kestra.plugin.core.dashboard.data';
-
-const flow = (namespace: string, id: string) =>
-  `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hello from ${namespace}\n`;
 
 /** A chart as the 2.0 UI writes it (YAML), counting rows per namespace. */
 function chart(dataType: string, where = '', extra = ''): string {
@@ -29,9 +27,6 @@ function chart(dataType: string, where = '', extra = ''): string {
 const flowsListChart = (namespace: string, id: string) =>
   chart('Executions', `    - field: NAMESPACE\n      type: EQUAL_TO\n      value: ${namespace}\n    - field: FLOW_ID\n      type: EQUAL_TO\n      value: ${id}`);
 
-type Row = { namespace: string; total: number };
-const byNamespace = (rows: Row[]) => Object.fromEntries(rows.map((r) => [r.namespace, r.total]));
-
 /**
  * The 2.0 UI draws its bundled dashboards (home, flow and namespace overviews) and the flows list's
  * statistics column through chart previews. A person bound to namespaces gets them bounded to those
@@ -39,7 +34,7 @@ const byNamespace = (rows: Row[]) => Object.fromEntries(rows.map((r) => [r.names
  */
 describe('chart previews for people bound to namespaces', () => {
   let kestra: KestraDouble;
-  let perch: RunningPerch;
+  let world: ChartWorld;
   let admin: Browser;
   let viewer: Browser;
   let twoRoots: Browser;
@@ -47,34 +42,11 @@ describe('chart previews for people bound to namespaces', () => {
   const sent = () => kestra.requests.filter((r) => r.url === PREVIEW).map((r) => JSON.parse(r.body.toString('utf8')) as { chart: string; globalFilter: { filters: unknown[] } });
   const preview = (who: Browser, body: unknown) => who.fetch('POST', PREVIEW, { json: body });
 
-  async function person(email: string, namespaces: string[]): Promise<Browser> {
-    const created = await admin.fetch('POST', '/api/v1/users', { json: { email, password: 'a good long password' } });
-    for (const ns of namespaces) await grantRole(perch.perch, created.json.id, 'viewer', ns);
-    const browser = new Browser(perch);
-    await browser.login(email, 'a good long password');
-    return browser;
-  }
-
   beforeAll(async () => {
-    kestra = await startKestraDouble({ stepMs: 5 });
-    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password } } });
-    admin = new Browser(perch);
-    await admin.login();
-    const yaml = { 'content-type': 'application/x-yaml' };
-    const runs: string[] = [];
-    for (const [ns, id] of [['company.team', 'hello'], ['company.team', 'other'], ['company.team.sub', 'deep'], ['company.team2', 'sibling'], ['company.finance', 'payroll']] as const) {
-      expect((await admin.fetch('POST', '/api/v1/main/flows', { body: flow(ns, id), headers: yaml })).status).toBe(200);
-      runs.push((await admin.fetch('POST', `/api/v1/main/executions/${ns}/${id}`, { body: '' })).json.id);
-    }
-    for (const id of runs) await kestra.waitForExecution(id);
-    viewer = await person('viewer@example.com', ['company.team']);
-    twoRoots = await person('two@example.com', ['company.team', 'company.finance']);
+    world = await startChartWorld();
+    ({ kestra, admin, viewer, twoRoots } = world);
   });
-  afterAll(async () => {
-    await perch?.close();
-    await kestra?.close();
-    expect(kestra.contractViolations).toEqual([]);
-  });
+  afterAll(() => stopChartWorld(world));
 
   it('draws the home page chart with the namespace and its children only', async () => {
     kestra.clear();

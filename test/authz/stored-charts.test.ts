@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
+import type { KestraDouble } from '../kestra-double/kestra-double.js';
+import type { Browser } from '../support/perch.js';
+import { byNamespace, startChartWorld, stopChartWorld, YAML, type ChartWorld } from './chart-world.js';
 
 const DATA = 'io.kestra.plugin.core.dashboard.data';
 const API = '/api/v1/main/dashboards';
-
-const flow = (namespace: string, id: string) =>
-  `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hello from ${namespace}\n`;
 
 /** A chart of a stored dashboard, counting rows per namespace (as YAML lines under `charts:`). */
 function chart(id: string, dataType: string, where: string[] = []): string {
@@ -26,9 +24,6 @@ function chart(id: string, dataType: string, where: string[] = []): string {
 
 const dashboard = (id: string, ...charts: string[]) => [`id: ${id}`, `title: ${id}`, 'charts:', ...charts].join('\n');
 
-type Row = { namespace: string; total: number };
-const byNamespace = (rows: Row[]) => Object.fromEntries(rows.map((r) => [r.namespace, r.total]));
-
 /**
  * Stored dashboards' charts (`POST …/dashboards/{id}/charts/{chartId}`) for people bound to namespaces:
  * Perch reads the dashboard from Kestra and bounds its chart as a preview's. The dashboard the tenant
@@ -36,7 +31,7 @@ const byNamespace = (rows: Row[]) => Object.fromEntries(rows.map((r) => [r.names
  */
 describe('stored dashboards for people bound to namespaces', () => {
   let kestra: KestraDouble;
-  let perch: RunningPerch;
+  let world: ChartWorld;
   let admin: Browser;
   let viewer: Browser;
   let twoRoots: Browser;
@@ -45,15 +40,6 @@ describe('stored dashboards for people bound to namespaces', () => {
   const sentFilters = () => chartCalls().map((r) => (JSON.parse(r.body.toString('utf8')) as { filters: unknown[] }).filters);
   const draw = (who: Browser, id: string, chartId: string, body: unknown = { filters: [{ field: 'timeRange', operation: 'EQUALS', value: 'PT24H' }] }) =>
     who.fetch('POST', `${API}/${id}/charts/${chartId}`, { json: body });
-  const yaml = { 'content-type': 'application/x-yaml' };
-
-  async function person(email: string, namespaces: string[]): Promise<Browser> {
-    const created = await admin.fetch('POST', '/api/v1/users', { json: { email, password: 'a good long password' } });
-    for (const ns of namespaces) await grantRole(perch.perch, created.json.id, 'viewer', ns);
-    const browser = new Browser(perch);
-    await browser.login(email, 'a good long password');
-    return browser;
-  }
 
   /** The admin sets the tenant's default home dashboard on Kestra (Perch answers that EE operation 501). */
   async function setDefaultHome(id: string): Promise<void> {
@@ -66,16 +52,8 @@ describe('stored dashboards for people bound to namespaces', () => {
   }
 
   beforeAll(async () => {
-    kestra = await startKestraDouble({ stepMs: 5 });
-    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password } } });
-    admin = new Browser(perch);
-    await admin.login();
-    const runs: string[] = [];
-    for (const [ns, id] of [['company.team', 'hello'], ['company.team', 'other'], ['company.team.sub', 'deep'], ['company.team2', 'sibling'], ['company.finance', 'payroll']] as const) {
-      expect((await admin.fetch('POST', '/api/v1/main/flows', { body: flow(ns, id), headers: yaml })).status).toBe(200);
-      runs.push((await admin.fetch('POST', `/api/v1/main/executions/${ns}/${id}`, { body: '' })).json.id);
-    }
-    for (const id of runs) await kestra.waitForExecution(id);
+    world = await startChartWorld();
+    ({ kestra, admin, viewer, twoRoots } = world);
     const ops = dashboard(
       'ops',
       chart('all', 'Executions'),
@@ -84,17 +62,11 @@ describe('stored dashboards for people bound to namespaces', () => {
       chart('widened', 'Executions', ['- type: OR', '  values:', '    - field: NAMESPACE', '      type: EQUAL_TO', '      value: company.finance']),
       chart('flows', 'Flows'),
     );
-    expect((await admin.fetch('POST', API, { body: ops, headers: yaml })).status).toBe(200);
-    expect((await admin.fetch('POST', API, { body: dashboard('private', chart('all', 'Executions')), headers: yaml })).status).toBe(200);
+    expect((await admin.fetch('POST', API, { body: ops, headers: YAML })).status).toBe(200);
+    expect((await admin.fetch('POST', API, { body: dashboard('private', chart('all', 'Executions')), headers: YAML })).status).toBe(200);
     await setDefaultHome('ops');
-    viewer = await person('viewer@example.com', ['company.team']);
-    twoRoots = await person('two@example.com', ['company.team', 'company.finance']);
   });
-  afterAll(async () => {
-    await perch?.close();
-    await kestra?.close();
-    expect(kestra.contractViolations).toEqual([]);
-  });
+  afterAll(() => stopChartWorld(world));
 
   it('lets a person bound to namespaces read the dashboard the tenant opens by default, and no other', async () => {
     const home = await viewer.fetch('GET', `${API}/ops`);
@@ -106,7 +78,7 @@ describe('stored dashboards for people bound to namespaces', () => {
     expect(other.json.message).toMatch(/DASHBOARD VIEW/);
     expect(kestra.requests.filter((r) => r.url === `${API}/private`)).toEqual([]);
     // Changing it still needs DASHBOARD UPDATE.
-    expect((await viewer.fetch('PUT', `${API}/ops`, { body: dashboard('ops'), headers: yaml })).status).toBe(403);
+    expect((await viewer.fetch('PUT', `${API}/ops`, { body: dashboard('ops'), headers: YAML })).status).toBe(403);
   });
 
   it('draws a stored chart with the person’s namespace and its children only', async () => {
@@ -169,7 +141,7 @@ describe('stored dashboards for people bound to namespaces', () => {
     expect(byNamespace((await draw(viewer, 'ops', 'all')).json.results)).toEqual({ 'company.team': 2, 'company.team.sub': 1 });
     // The admin narrows the chart to company.finance: the viewer's next draw follows the new source at once.
     const changed = dashboard('ops', chart('all', 'Executions', ['- field: NAMESPACE', '  type: EQUAL_TO', '  value: company.finance']));
-    expect((await admin.fetch('PUT', `${API}/ops`, { body: changed, headers: yaml })).status).toBe(200);
+    expect((await admin.fetch('PUT', `${API}/ops`, { body: changed, headers: YAML })).status).toBe(200);
     kestra.clear();
     expect((await draw(viewer, 'ops', 'all')).json).toEqual({ results: [], total: 0 });
     expect(chartCalls()).toEqual([]);
