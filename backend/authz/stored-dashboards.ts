@@ -14,18 +14,21 @@ interface Kept<T> {
 /**
  * Reads stored dashboards from Kestra with Perch's own account, to bound their charts to a caller's
  * namespaces (chart-scope.ts) and to know which ones the tenant opens by default. Kept briefly in a
- * bounded cache that Perch empties when a dashboard is changed or deleted through it; an unknown id is
- * never kept, failures are never kept and never read as "allowed".
+ * bounded cache that Perch empties when a dashboard is changed or deleted through it (and does not fill
+ * for that dashboard while the write may still be on its way); an unknown id is never kept, failures are
+ * never kept and never read as "allowed".
  */
 export class StoredDashboards {
   private readonly sources = new Map<string, Kept<string>>();
   private defaultIds: Kept<string[]> | null = null;
+  /** When each dashboard was last changed through Perch: a read racing the write is not kept. */
+  private readonly writes = new Map<string, number>();
   private readonly pool: Pool;
 
   constructor(
     kestraUrl: string,
     private readonly authorization: string | undefined,
-    timeoutMs: number,
+    private readonly timeoutMs: number,
     private readonly ttlMs = STORED_DASHBOARD_TTL_MS,
   ) {
     this.pool = new Pool(new URL(kestraUrl).origin, { connections: 4, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
@@ -40,6 +43,9 @@ export class StoredDashboards {
     if (body === null) return null;
     const source = (body as { sourceCode?: unknown }).sourceCode;
     if (typeof source !== 'string') throw new KestraLookupError(`Kestra's answer for dashboard ${id} holds no source`);
+    // A write forwarded within Kestra's timeout may not be applied yet: this answer may be the old source.
+    const written = this.writes.get(id);
+    if (written !== undefined && Date.now() - written <= this.timeoutMs) return source;
     if (this.sources.size >= MAX_ENTRIES) this.sources.delete(this.sources.keys().next().value!);
     this.sources.set(id, { value: source, at: Date.now() });
     return source;
@@ -61,6 +67,9 @@ export class StoredDashboards {
   invalidate(id: string): void {
     this.sources.delete(id);
     this.defaultIds = null;
+    this.writes.delete(id);
+    if (this.writes.size >= MAX_ENTRIES) this.writes.delete(this.writes.keys().next().value!);
+    this.writes.set(id, Date.now());
   }
 
   private fresh(kept: Kept<unknown>): boolean {

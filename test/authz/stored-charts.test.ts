@@ -89,6 +89,8 @@ describe('stored dashboards for people bound to namespaces', () => {
     expect(sentFilters()).toEqual([[{ field: 'timeRange', operation: 'EQUALS', value: 'PT24H' }, { field: 'namespace', operation: 'PREFIX', value: 'company.team' }]]);
     const logs = await draw(viewer, 'ops', 'logs', { filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company' }] });
     expect(Object.keys(byNamespace(logs.json.results)).sort()).toEqual(['company.team', 'company.team.sub']);
+    // Perch read the dashboard once for both charts (kept, not read again per chart).
+    expect(kestra.requests.filter((r) => r.method === 'GET' && r.url === `${API}/ops`)).toHaveLength(1);
     // The admin gets it as asked: every namespace.
     expect(byNamespace((await draw(admin, 'ops', 'all')).json.results)).toEqual({ 'company.team': 2, 'company.team.sub': 1, 'company.team2': 1, 'company.finance': 1 });
   });
