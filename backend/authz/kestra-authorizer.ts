@@ -249,7 +249,6 @@ export class KestraAuthorizer {
     const body = needsBody ? await call.readBody() : undefined;
     if (row.namespace.from === 'chartBody') return this.boundChart(row, row.namespace.outOfScope, chartOf(() => readChartPreview(body!)), principal);
     if (row.namespace.from === 'storedChart') return this.checkStoredChart(row, row.namespace.outOfScope, params, body!, principal);
-    if (row.storedDashboard === 'write') this.dashboards?.invalidate(params.id!);
     if (row.storedDashboard === 'read' && (await this.isPublishedDefault(params.id!, principal))) return { ok: true, row, namespaces: [] };
     const parts = body && body.length > 0 ? formParts(row, call, body) : undefined;
     let json: unknown;
@@ -316,6 +315,8 @@ export class KestraAuthorizer {
       const other = targets.flows.find((f) => f.namespace !== params.namespace || f.id !== params.id);
       if (other) throw new Refusal(422, `The flow in the body is ${other.namespace}.${other.id}, not ${params.namespace}.${params.id}`);
     }
+    // An allowed change to a stored dashboard: what Perch kept of it is stale (stored-dashboards.ts).
+    if (row.storedDashboard === 'write') this.dashboards?.invalidate(params.id!);
     const verdict: Verdict = { ok: true, row, namespaces: [...new Set(targets.namespaces)], body };
     const reach = this.index.scope(tenantId, userId, row.resource, row.action);
     if (reach.all) return verdict;
