@@ -64,6 +64,8 @@ export interface ChartPreview {
   orFilter: boolean;
   /** The caller's namespace conditions as Kestra would apply them, or why Perch cannot read them. */
   namespaceConditions: NamespaceCondition[] | string;
+  /** Where those conditions come from: the request's global filter, or the chart's own `where` (Kestra applies those when the filter has none). */
+  namespaceConditionsFrom: 'global' | 'chart';
   /** The body Kestra gets: the chart as Perch read it (JSON) and the global filter with these namespace filters. */
   body(namespaceFilters: readonly NamespaceFilter[] | 'unchanged'): Buffer;
 }
@@ -229,6 +231,7 @@ function readChart(
     flowDescription,
     orFilter,
     namespaceConditions,
+    namespaceConditionsFrom: globalNamespace.length > 0 ? 'global' : 'chart',
     body(namespaceFilters) {
       const kept = namespaceFilters === 'unchanged' ? filters : [...filters.filter((f) => !isNamespace(f.field)), ...namespaceFilters.map((f) => ({ field: 'namespace', operation: f.operation, value: f.value }))];
       return Buffer.from(JSON.stringify(bodyOf(kept)));

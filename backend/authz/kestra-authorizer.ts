@@ -379,7 +379,9 @@ export class KestraAuthorizer {
     if (source === null) throw new Refusal(404, `Dashboard ${params.id} not found`);
     const preview = chartOf(() => readStoredChart(source, params.chartId!, body));
     if (preview === null) throw new Refusal(404, `Dashboard ${params.id} has no chart ${params.chartId}`);
-    return this.boundChart(row, outOfScope, preview, principal);
+    // Drawn by the UI on its own (generate(), outOfScope `empty`): what the stored chart itself asks beyond the
+    // caller's rights gives an empty chart, not an error pop-up on their home page; nothing is sent either way.
+    return this.boundChart(row, outOfScope, preview, principal, outOfScope === 'empty');
   }
 
   /**
@@ -391,12 +393,17 @@ export class KestraAuthorizer {
    * (JdbcFilterService.prefixCondition: `= v OR LIKE 'v.%'`, jOOQ escaping the pattern), or, for
    * several roots, one anchored REGEX naming each (namespacesRegex; docs/compatibility.md).
    */
-  private boundChart(row: PermissionRow, outOfScope: 'empty' | 'refuse', preview: ChartPreview, principal: Principal): Verdict {
+  private boundChart(row: PermissionRow, outOfScope: 'empty' | 'refuse', preview: ChartPreview, principal: Principal, quietForChart = false): Verdict {
     const { tenantId, userId } = principal;
     const namespaces: string[] = [];
+    /** A refusal caused by the chart's own content: an empty page instead when the chart is not the caller's. */
+    const refuseChart = (refusal: Refusal): Verdict => {
+      if (quietForChart) return { ok: true, row, namespaces, answer: { results: [], total: 0 } };
+      throw refusal;
+    };
     if (preview.flowDescription !== null) {
       if (!this.index.allows(tenantId, userId, 'FLOW', 'VIEW', preview.flowDescription)) {
-        throw new Refusal(403, `Not allowed: this needs FLOW VIEW in ${preview.flowDescription}`, { missing: [`FLOW VIEW in ${preview.flowDescription}`] });
+        return refuseChart(new Refusal(403, `Not allowed: this needs FLOW VIEW in ${preview.flowDescription}`, { missing: [`FLOW VIEW in ${preview.flowDescription}`] }));
       }
       namespaces.push(preview.flowDescription);
     }
@@ -405,7 +412,7 @@ export class KestraAuthorizer {
         .filter(({ resource, action }) => !this.index.allows(tenantId, userId, resource, action, null))
         .map(({ resource, action }) => `${resource} ${action} (tenant-wide)`);
       if (missing.length > 0) {
-        throw new Refusal(403, `Perch bounds chart data to namespaces only for the data types it knows; ${preview.unknownData} needs ${missing.join(', ')}`, { missing });
+        return refuseChart(new Refusal(403, `Perch bounds chart data to namespaces only for the data types it knows; ${preview.unknownData} needs ${missing.join(', ')}`, { missing }));
       }
       return { ok: true, row, namespaces, body: preview.body('unchanged') };
     }
@@ -422,9 +429,13 @@ export class KestraAuthorizer {
       throw new Refusal(403, `Not allowed: this needs ${resource} ${action} (in any namespace)`, { missing: [`${resource} ${action} (in any namespace)`] });
     }
     if (preview.orFilter) {
-      throw new Refusal(403, 'Perch does not forward OR clauses in a chart\'s where or numerator for a person bound to namespaces: Kestra applies them after the namespace filter, beyond it');
+      return refuseChart(new Refusal(403, 'Perch does not forward OR clauses in a chart\'s where or numerator for a person bound to namespaces: Kestra applies them after the namespace filter, beyond it'));
     }
-    if (typeof preview.namespaceConditions === 'string') throw new Refusal(400, preview.namespaceConditions);
+    if (typeof preview.namespaceConditions === 'string') {
+      const refusal = new Refusal(400, preview.namespaceConditions);
+      if (preview.namespaceConditionsFrom === 'chart') return refuseChart(refusal);
+      throw refusal;
+    }
     const conditions = preview.namespaceConditions;
     // Exclusions a cone does not express travel with it: Kestra ANDs every global namespace filter.
     const exclusions = () => conditions.filter((c) => !['EQUALS', 'IN', 'PREFIX', 'STARTS_WITH'].includes(c.op)).map((c) => ({ operation: c.op, value: c.op === 'NOT_IN' ? c.values : c.values[0]! }));
