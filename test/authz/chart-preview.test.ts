@@ -1,26 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KestraDouble } from '../kestra-double/kestra-double.js';
 import type { Browser } from '../support/perch.js';
-import { byNamespace, startChartWorld, stopChartWorld, type ChartWorld } from './chart-world.js';
+import { byNamespace, namespaceCountChart, startChartWorld, stopChartWorld, type ChartWorld } from './chart-world.js';
 
 const PREVIEW = '/api/v1/main/dashboards/charts/preview';
 const DATA = 'io.kestra.plugin.core.dashboard.data';
 
 /** A chart as the 2.0 UI writes it (YAML), counting rows per namespace. */
 function chart(dataType: string, where = '', extra = ''): string {
-  return [
-    'id: per_namespace',
-    'type: io.kestra.plugin.core.dashboard.chart.Table',
-    'data:',
-    `  type: ${DATA}.${dataType}`,
-    '  columns:',
-    '    namespace:',
-    '      field: NAMESPACE',
-    '    total:',
-    '      agg: COUNT',
-    where ? `  where:\n${where}` : '',
-    extra,
-  ].filter((l) => l !== '').join('\n');
+  return [...namespaceCountChart('per_namespace', dataType), where ? `  where:\n${where}` : '', extra].filter((l) => l !== '').join('\n');
 }
 
 /** The flows list's execution statistics chart (ui/src/components/flows/Flows.vue), for one flow. */

@@ -51,3 +51,18 @@ export async function stopChartWorld(world: ChartWorld | undefined): Promise<voi
 type Row = { namespace: string; total: number };
 /** A chart's rows grouped by namespace, as `{namespace: total}`. */
 export const byNamespace = (rows: Row[]) => Object.fromEntries(rows.map((r) => [r.namespace, r.total]));
+
+/** A Table chart counting rows per namespace, as the 2.0 UI writes charts (YAML lines at the top level; indent them to nest). */
+export function namespaceCountChart(id: string, dataType: string): string[] {
+  return [
+    `id: ${id}`,
+    'type: io.kestra.plugin.core.dashboard.chart.Table',
+    'data:',
+    `  type: io.kestra.plugin.core.dashboard.data.${dataType}`,
+    '  columns:',
+    '    namespace:',
+    '      field: NAMESPACE',
+    '    total:',
+    '      agg: COUNT',
+  ];
+}

@@ -1,25 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KestraDouble } from '../kestra-double/kestra-double.js';
 import type { Browser } from '../support/perch.js';
-import { byNamespace, startChartWorld, stopChartWorld, YAML, type ChartWorld } from './chart-world.js';
+import { byNamespace, namespaceCountChart, startChartWorld, stopChartWorld, YAML, type ChartWorld } from './chart-world.js';
 
-const DATA = 'io.kestra.plugin.core.dashboard.data';
 const API = '/api/v1/main/dashboards';
 
 /** A chart of a stored dashboard, counting rows per namespace (as YAML lines under `charts:`). */
 function chart(id: string, dataType: string, where: string[] = []): string {
-  return [
-    `  - id: ${id}`,
-    '    type: io.kestra.plugin.core.dashboard.chart.Table',
-    '    data:',
-    `      type: ${DATA}.${dataType}`,
-    '      columns:',
-    '        namespace:',
-    '          field: NAMESPACE',
-    '        total:',
-    '          agg: COUNT',
-    ...(where.length > 0 ? ['      where:', ...where.map((w) => `        ${w}`)] : []),
-  ].join('\n');
+  const lines = [...namespaceCountChart(id, dataType), ...(where.length > 0 ? ['  where:', ...where.map((w) => `    ${w}`)] : [])];
+  return lines.map((l, i) => `${i === 0 ? '  - ' : '    '}${l}`).join('\n');
 }
 
 const dashboard = (id: string, ...charts: string[]) => [`id: ${id}`, `title: ${id}`, 'charts:', ...charts].join('\n');
