@@ -64,6 +64,8 @@ export interface ChartPreview {
   orFilter: boolean;
   /** The caller's namespace conditions as Kestra would apply them, or why Perch cannot read them. */
   namespaceConditions: NamespaceCondition[] | string;
+  /** Where those conditions come from: the request's global filter, or the chart's own `where` (Kestra applies those when the filter has none). */
+  namespaceConditionsFrom: 'global' | 'chart';
   /** The body Kestra gets: the chart as Perch read it (JSON) and the global filter with these namespace filters. */
   body(namespaceFilters: readonly NamespaceFilter[] | 'unchanged'): Buffer;
 }
@@ -75,14 +77,18 @@ const isNamespace = (field: unknown) => typeof field === 'string' && field.toLow
 function chartOf(text: unknown): Record<string, unknown> {
   if (typeof text !== 'string' || text.trim() === '') throw new ChartError(400, 'The chart preview needs the chart YAML in `chart`');
   if (text.length > MAX_CHART_LENGTH) throw new ChartError(400, `The chart YAML is longer than ${MAX_CHART_LENGTH} characters`);
-  let chart: unknown;
+  return yamlMapping(text, 'The chart YAML');
+}
+
+function yamlMapping(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
   try {
-    chart = parse(text, { merge: false, maxAliasCount: 0, logLevel: 'error', uniqueKeys: false });
+    value = parse(text, { merge: false, maxAliasCount: 0, logLevel: 'error', uniqueKeys: false });
   } catch (error) {
-    throw new ChartError(400, `The chart YAML is refused: ${(error as Error).message.split('\n')[0]}`);
+    throw new ChartError(400, `${what} is refused: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (!isRecord(chart)) throw new ChartError(400, 'The chart YAML must be a mapping');
-  return chart;
+  if (!isRecord(value)) throw new ChartError(400, `${what} must be a mapping`);
+  return value;
 }
 
 function globalFiltersOf(globalFilter: unknown): { filters: LeafFilter[]; paging: Record<string, number> } {
@@ -144,16 +150,49 @@ function conditionsOf(parts: Array<{ op: string; text: string | null }>): Namesp
  * numerator clauses come after the global namespace filter, so an OR there would reach past it.
  */
 export function readChartPreview(body: Buffer): ChartPreview {
+  const json = jsonOf(body, 'The request body must be JSON {chart, globalFilter}');
+  const { filters, paging } = globalFiltersOf(json.globalFilter);
+  const chart = chartOf(json.chart);
+  // The chart as Perch read it (JSON, which Kestra's YAML parser reads too), not the text it came as.
+  const chartText = JSON.stringify(chart);
+  return readChart(chart, filters, (kept) => ({ chart: chartText, globalFilter: { ...paging, filters: kept } }));
+}
+
+/** A stored dashboard's source longer than this is refused (Perch parses it to find the chart). */
+export const MAX_DASHBOARD_LENGTH = 1024 * 1024;
+
+/**
+ * A stored dashboard's chart (`POST …/dashboards/{id}/charts/{chartId}` and its CSV export), read as Kestra 2.0
+ * reads it (DashboardController.getDashboardChartData / buildDashboardChardDataQuery @ c94e7743): the body is the
+ * global filter itself (ChartFiltersOverrides: `filters` and the paging are read), the chart is the dashboard's
+ * first one whose `id` is `chartId`, from its source. Null when the dashboard has no such chart.
+ */
+export function readStoredChart(source: string, chartId: string, body: Buffer): ChartPreview | null {
+  if (source.length > MAX_DASHBOARD_LENGTH) throw new ChartError(400, `The dashboard's source is longer than ${MAX_DASHBOARD_LENGTH} characters`);
+  const dashboard = yamlMapping(source, 'The stored dashboard');
+  const charts = Array.isArray(dashboard.charts) ? dashboard.charts : [];
+  const chart = charts.find((c): c is Record<string, unknown> => isRecord(c) && c.id === chartId);
+  if (!chart) return null;
+  const { filters, paging } = globalFiltersOf(jsonOf(body, 'The request body must be JSON {filters, pageNumber, pageSize}'));
+  return readChart(chart, filters, (kept) => ({ ...paging, filters: kept }));
+}
+
+function jsonOf(body: Buffer, message: string): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
   } catch {
-    throw new ChartError(400, 'The request body must be JSON {chart, globalFilter}');
+    throw new ChartError(400, message);
   }
-  if (!isRecord(json)) throw new ChartError(400, 'The request body must be JSON {chart, globalFilter}');
-  const chart = chartOf(json.chart);
-  const { filters, paging } = globalFiltersOf(json.globalFilter);
+  if (!isRecord(json)) throw new ChartError(400, message);
+  return json;
+}
 
+function readChart(
+  chart: Record<string, unknown>,
+  filters: LeafFilter[],
+  bodyOf: (kept: LeafFilter[]) => Record<string, unknown>,
+): ChartPreview {
   const source = chart.source;
   let flowDescription: string | null = null;
   if (isRecord(source) && source.type === 'FlowDescription') {
@@ -186,16 +225,31 @@ export function readChartPreview(body: Buffer): ChartPreview {
       ? conditionsOf(globalNamespace.map((f) => ({ op: f.operation, text: valueText(f.value, undefined) })))
       : conditionsOf(chartConditions);
 
-  const chartText = JSON.stringify(chart);
   return {
     data: known,
     unknownData,
     flowDescription,
     orFilter,
     namespaceConditions,
+    namespaceConditionsFrom: globalNamespace.length > 0 ? 'global' : 'chart',
     body(namespaceFilters) {
       const kept = namespaceFilters === 'unchanged' ? filters : [...filters.filter((f) => !isNamespace(f.field)), ...namespaceFilters.map((f) => ({ field: 'namespace', operation: f.operation, value: f.value }))];
-      return Buffer.from(JSON.stringify({ chart: chartText, globalFilter: { ...paging, filters: kept } }));
+      return Buffer.from(JSON.stringify(bodyOf(kept)));
     },
   };
+}
+
+/**
+ * One REGEX namespace filter for several cones (one per root): Kestra ANDs every global namespace filter
+ * (whereWithGlobalFilters adds one clause each, AbstractFilterService.addFilters ANDs them), so no set of
+ * PREFIX filters says "a or b, with children", but one regex does (JdbcFilterService.regexCondition: jOOQ
+ * likeRegex, a search that the anchors make whole). Written in the subset every Kestra database reads alike
+ * (no backslash: `[.]` for a dot); Kestra's namespaces are `^[a-z0-9][a-z0-9._-]*` (AbstractFlow @ c94e7743),
+ * so a cone whose start holds another character reaches no namespace and is left out. Null: no cone left.
+ */
+export function namespacesRegex(cones: ReadonlyArray<{ op: 'PREFIX' | 'STARTS_WITH'; value: string }>): string | null {
+  const parts = cones
+    .filter((c) => /^[a-z0-9._-]+$/.test(c.value))
+    .map((c) => `${c.value.replaceAll('.', '[.]')}${c.op === 'PREFIX' ? '([.].*)?' : '.*'}`);
+  return parts.length === 0 ? null : `^(${parts.join('|')})$`;
 }

@@ -9,9 +9,10 @@ import { NO_PLACEMENT_RULES, type Placement, type PlacementRules } from './scrip
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { checkFormShape, FormError, type FormPart, isMultipart, readFormParts } from './multipart-form.js';
 import { CHART_DATA_ALSO, KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
-import { ChartError, readChartPreview, type NamespaceFilter } from './chart-scope.js';
+import { ChartError, namespacesRegex, readChartPreview, readStoredChart, type ChartPreview, type NamespaceFilter } from './chart-scope.js';
+import type { StoredDashboards } from './stored-dashboards.js';
 import type { NamespaceDecisions } from './tenant-roots-bound.js';
-import { conditionOf, intersectScope, narrowQuery, parseQuery, QueryError, queryValue, rootHolding, scopeFilterOf, type NamespaceCondition, type ScopeFilter } from './query-scope.js';
+import { conditionOf, conesWithin, intersectScope, narrowQuery, parseQuery, QueryError, queryValue, rootHolding, scopeFilterOf, type NamespaceCondition, type ScopeFilter } from './query-scope.js';
 
 /** Bodies Perch reads whole: documents naming namespaces, and multipart forms (checked before anything is forwarded). */
 export const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
@@ -59,7 +60,17 @@ class Refusal extends Error {
   }
 }
 
-const BODY_SOURCES = new Set<NamespaceSource['from']>(['chartBody', 'executionIdsBody', 'flowRefsBody', 'triggerRefsBody', 'triggerBody', 'flowYamlBody', 'flowYamlDocumentsBody', 'renderBody', 'filtersBody']);
+const BODY_SOURCES = new Set<NamespaceSource['from']>(['chartBody', 'storedChart', 'executionIdsBody', 'flowRefsBody', 'triggerRefsBody', 'triggerBody', 'flowYamlBody', 'flowYamlDocumentsBody', 'renderBody', 'filtersBody']);
+
+/** A chart read by chart-scope.ts, its refusals as Perch's. */
+function chartOf<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ChartError) throw new Refusal(error.status, error.message);
+    throw error;
+  }
+}
 
 /** A query parameter's value as Kestra binds it (see {@link queryValue}); an ambiguous one is refused. */
 function queryParam(query: string, name: string): string | undefined {
@@ -191,6 +202,8 @@ export class KestraAuthorizer {
     private readonly secretOwners: SecretOwners = NO_SECRETS,
     /** Where each namespace's scripts may run (worker groups, issue 25). */
     private readonly placement: PlacementRules = NO_PLACEMENT_RULES,
+    /** Stored dashboards read from Kestra (their charts are bounded as previews); without it, they need tenant-wide rights. */
+    private readonly dashboards: StoredDashboards | null = null,
   ) {}
 
   async authorize(call: KestraCall): Promise<Verdict> {
@@ -234,7 +247,9 @@ export class KestraAuthorizer {
     const sources = [row.namespace, ...(row.alsoNamespaces ?? [])];
     const needsBody = sources.some((s) => BODY_SOURCES.has(s.from)) || row.actionByFlag?.in === 'jsonBody' || row.form !== undefined;
     const body = needsBody ? await call.readBody() : undefined;
-    if (row.namespace.from === 'chartBody') return this.checkChart(row, row.namespace.outOfScope, body!, principal);
+    if (row.namespace.from === 'chartBody') return this.boundChart(row, row.namespace.outOfScope, chartOf(() => readChartPreview(body!)), principal);
+    if (row.namespace.from === 'storedChart') return this.checkStoredChart(row, row.namespace.outOfScope, params, body!, principal);
+    if (row.storedDashboard === 'read' && (await this.isPublishedDefault(params.id!, principal))) return { ok: true, row, namespaces: [] };
     const parts = body && body.length > 0 ? formParts(row, call, body) : undefined;
     let json: unknown;
     const jsonBody = () => (json ??= parseJson(body!));
@@ -300,6 +315,8 @@ export class KestraAuthorizer {
       const other = targets.flows.find((f) => f.namespace !== params.namespace || f.id !== params.id);
       if (other) throw new Refusal(422, `The flow in the body is ${other.namespace}.${other.id}, not ${params.namespace}.${params.id}`);
     }
+    // An allowed change to a stored dashboard: what Perch kept of it is stale (stored-dashboards.ts).
+    if (row.storedDashboard === 'write') this.dashboards?.invalidate(params.id!);
     const verdict: Verdict = { ok: true, row, namespaces: [...new Set(targets.namespaces)], body };
     const reach = this.index.scope(tenantId, userId, row.resource, row.action);
     if (reach.all) return verdict;
@@ -335,26 +352,58 @@ export class KestraAuthorizer {
   }
 
   /**
-   * A chart preview: the permission its data type stands for, and for a caller who holds it in some
+   * A dashboard the tenant opens by default, for a caller without tenant-wide DASHBOARD VIEW: the home
+   * page and the overviews read it before drawing it (Dashboard.vue load() @ c94e7743), and refusing
+   * would pop up an error on every page. Read-only; its charts are bounded like any other.
+   */
+  private async isPublishedDefault(id: string, principal: Principal): Promise<boolean> {
+    if (!this.dashboards || this.index.sharesKestra?.(principal.tenantId) || this.index.allows(principal.tenantId, principal.userId, 'DASHBOARD', 'VIEW', null)) return false;
+    return (await this.dashboards.defaults()).includes(id);
+  }
+
+  /**
+   * A stored dashboard's chart: forwarded as asked for a caller holding what any chart may read
+   * (tenant-wide DASHBOARD VIEW, EXECUTION LIST and ACCESS_LOGS); for anyone else, Perch reads the
+   * dashboard from Kestra and bounds its chart as a preview's, the body being the global filter.
+   */
+  private async checkStoredChart(row: PermissionRow, outOfScope: 'empty' | 'refuse', params: Record<string, string>, body: Buffer, principal: Principal): Promise<Verdict> {
+    const { tenantId, userId } = principal;
+    const tenantWide = [{ resource: 'DASHBOARD', action: 'VIEW' } as const, ...CHART_DATA_ALSO].every(({ resource, action }) => this.index.allows(tenantId, userId, resource, action, null));
+    if (tenantWide) return { ok: true, row, namespaces: [], body };
+    if (this.index.sharesKestra?.(tenantId)) {
+      // Stored dashboards belong to the whole shared Kestra: Perch does not even read them for a NAMESPACE tenant.
+      throw new Refusal(403, `Tenant ${tenantId} lives in a shared Kestra: its stored dashboards are not the tenant's, so their charts are refused there (charts written in the request are bounded to the tenant's namespaces)`);
+    }
+    if (!this.dashboards) throw new Refusal(403, 'Not allowed: a stored dashboard\'s chart needs DASHBOARD VIEW, EXECUTION LIST and ACCESS_LOGS (tenant-wide)');
+    const source = await this.dashboards.sourceOf(params.id!);
+    if (source === null) throw new Refusal(404, `Dashboard ${params.id} not found`);
+    const preview = chartOf(() => readStoredChart(source, params.chartId!, body));
+    if (preview === null) throw new Refusal(404, `Dashboard ${params.id} has no chart ${params.chartId}`);
+    // Drawn by the UI on its own (generate(), outOfScope `empty`): what the stored chart itself asks beyond the
+    // caller's rights gives an empty chart, not an error pop-up on their home page; nothing is sent either way.
+    return this.boundChart(row, outOfScope, preview, principal, outOfScope === 'empty');
+  }
+
+  /**
+   * A chart: the permission its data type stands for, and for a caller who holds it in some
    * namespaces only, the global filter rewritten to exactly those the chart may read (chart-scope.ts).
    * Kestra ANDs every global namespace filter into the chart's query and drops the chart's own namespace
-   * clauses, so Perch's filter bounds it; Perch sends namespaces named one by one (EQUALS / IN) or one
+   * clauses, so Perch's filter bounds it; Perch sends namespaces named one by one (EQUALS / IN), one
    * PREFIX / STARTS_WITH inside a single root, which Kestra's dashboard filters read as Perch does
-   * (JdbcFilterService.prefixCondition: `= v OR LIKE 'v.%'`, jOOQ escaping the pattern; docs/compatibility.md).
+   * (JdbcFilterService.prefixCondition: `= v OR LIKE 'v.%'`, jOOQ escaping the pattern), or, for
+   * several roots, one anchored REGEX naming each (namespacesRegex; docs/compatibility.md).
    */
-  private checkChart(row: PermissionRow, outOfScope: 'empty' | 'refuse', body: Buffer, principal: Principal): Verdict {
-    let preview;
-    try {
-      preview = readChartPreview(body);
-    } catch (error) {
-      if (error instanceof ChartError) throw new Refusal(error.status, error.message);
-      throw error;
-    }
+  private boundChart(row: PermissionRow, outOfScope: 'empty' | 'refuse', preview: ChartPreview, principal: Principal, quietForChart = false): Verdict {
     const { tenantId, userId } = principal;
     const namespaces: string[] = [];
+    /** A refusal caused by the chart's own content: an empty page instead when the chart is not the caller's. */
+    const refuseChart = (refusal: Refusal): Verdict => {
+      if (quietForChart) return { ok: true, row, namespaces, answer: { results: [], total: 0 } };
+      throw refusal;
+    };
     if (preview.flowDescription !== null) {
       if (!this.index.allows(tenantId, userId, 'FLOW', 'VIEW', preview.flowDescription)) {
-        throw new Refusal(403, `Not allowed: this needs FLOW VIEW in ${preview.flowDescription}`, { missing: [`FLOW VIEW in ${preview.flowDescription}`] });
+        return refuseChart(new Refusal(403, `Not allowed: this needs FLOW VIEW in ${preview.flowDescription}`, { missing: [`FLOW VIEW in ${preview.flowDescription}`] }));
       }
       namespaces.push(preview.flowDescription);
     }
@@ -363,7 +412,7 @@ export class KestraAuthorizer {
         .filter(({ resource, action }) => !this.index.allows(tenantId, userId, resource, action, null))
         .map(({ resource, action }) => `${resource} ${action} (tenant-wide)`);
       if (missing.length > 0) {
-        throw new Refusal(403, `Perch bounds chart data to namespaces only for the data types it knows; ${preview.unknownData} needs ${missing.join(', ')}`, { missing });
+        return refuseChart(new Refusal(403, `Perch bounds chart data to namespaces only for the data types it knows; ${preview.unknownData} needs ${missing.join(', ')}`, { missing }));
       }
       return { ok: true, row, namespaces, body: preview.body('unchanged') };
     }
@@ -380,25 +429,35 @@ export class KestraAuthorizer {
       throw new Refusal(403, `Not allowed: this needs ${resource} ${action} (in any namespace)`, { missing: [`${resource} ${action} (in any namespace)`] });
     }
     if (preview.orFilter) {
-      throw new Refusal(403, 'Perch does not forward OR clauses in a chart\'s where or numerator for a person bound to namespaces: Kestra applies them after the namespace filter, beyond it');
+      return refuseChart(new Refusal(403, 'Perch does not forward OR clauses in a chart\'s where or numerator for a person bound to namespaces: Kestra applies them after the namespace filter, beyond it'));
     }
-    if (typeof preview.namespaceConditions === 'string') throw new Refusal(400, preview.namespaceConditions);
-    const scope = intersectScope(preview.namespaceConditions, reach.namespaces);
+    if (typeof preview.namespaceConditions === 'string') {
+      const refusal = new Refusal(400, preview.namespaceConditions);
+      if (preview.namespaceConditionsFrom === 'chart') return refuseChart(refusal);
+      throw refusal;
+    }
+    const conditions = preview.namespaceConditions;
+    // Exclusions a cone does not express travel with it: Kestra ANDs every global namespace filter.
+    const exclusions = () => conditions.filter((c) => !['EQUALS', 'IN', 'PREFIX', 'STARTS_WITH'].includes(c.op)).map((c) => ({ operation: c.op, value: c.op === 'NOT_IN' ? c.values : c.values[0]! }));
+    const scope = intersectScope(conditions, reach.namespaces);
     let filters: NamespaceFilter[] | null = null;
     if (scope.kind === 'list') {
       filters = [scopeFilterOf(scope)!];
       namespaces.push(...scope.namespaces);
-    } else if (scope.kind === 'cone') {
-      const root = rootHolding(scope.cone, reach.namespaces);
-      if (root !== null) {
-        // Exclusions the cone does not express travel with it: Kestra ANDs every global namespace filter.
-        const exclusions = scope.exact ? [] : preview.namespaceConditions.filter((c) => !['EQUALS', 'IN', 'PREFIX', 'STARTS_WITH'].includes(c.op));
-        filters = [scopeFilterOf(scope)!, ...exclusions.map((c) => ({ operation: c.op, value: c.op === 'NOT_IN' ? c.values : c.values[0]! }))];
-        namespaces.push(root);
+    } else if (scope.kind === 'cone' && rootHolding(scope.cone, reach.namespaces) !== null) {
+      filters = [scopeFilterOf(scope)!, ...(scope.exact ? [] : exclusions())];
+      namespaces.push(rootHolding(scope.cone, reach.namespaces)!);
+    } else if (scope.kind !== 'none') {
+      // Several roots: one regex naming each of their cones (no set of ANDed PREFIX filters says "a or b").
+      const cones = conesWithin(conditions, reach.namespaces);
+      const regex = namespacesRegex(cones);
+      if (regex !== null) {
+        filters = [{ operation: 'REGEX', value: regex }, ...exclusions()];
+        namespaces.push(...cones.map((c) => c.value));
       }
     }
     if (filters === null) {
-      // Nothing in common, or several roots no one filter expresses: nothing goes to Kestra.
+      // Nothing in common: nothing goes to Kestra.
       if (outOfScope === 'empty') return { ok: true, row, namespaces, answer: { results: [], total: 0 } };
       throw new Refusal(403, `Perch cannot bound this chart to your namespaces for ${resource} ${action} (${reach.namespaces.join(', ') || 'none'}): filter it by namespaces among them, or by one of them`);
     }
@@ -497,7 +556,8 @@ export class KestraAuthorizer {
         targets.filters = true;
         return;
       case 'chartBody':
-        throw new Error('chart bodies are read by checkChart');
+      case 'storedChart':
+        throw new Error('chart bodies are read by boundChart');
       case 'anywhere':
         targets.anywhere = true;
         return;

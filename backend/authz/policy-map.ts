@@ -93,6 +93,11 @@ export type NamespaceSource =
    * cannot be bounded to gets, an empty page (`empty`, for the UI's automatic charts) or a 403 (`refuse`).
    */
   | { from: 'chartBody'; outOfScope: 'empty' | 'refuse' }
+  /**
+   * A stored dashboard's chart (`…/dashboards/{id}/charts/{chartId}`): Perch reads the dashboard's source from
+   * Kestra (stored-dashboards.ts) and bounds the chart as a `chartBody` one, the request body being the global filter.
+   */
+  | { from: 'storedChart'; outOfScope: 'empty' | 'refuse' }
   /** Query `filters[namespace][OP]=…` (list/bulk scope; see `list`). */
   | { from: 'filters' }
   /** JSON body `{filters: [QueryFilter]}` (list/bulk scope; see `list`). */
@@ -136,6 +141,11 @@ export interface PolicyRowCommon {
   form?: FormShape;
   /** A namespace-file write Kestra may turn into a flow write under `_flows/` (flow-folder.ts). */
   namespaceFileWrite?: 'upload' | 'move' | 'directory' | 'delete';
+  /**
+   * A stored dashboard `{id}` is read (`read`: also allowed without DASHBOARD VIEW when the tenant's
+   * default-dashboards setting names it) or changed (`write`: Perch forgets what it kept of it).
+   */
+  storedDashboard?: 'read' | 'write';
   /** Served by Kestra OSS but absent from the spec (kestra-oss-notes §3.1). */
   notInSpec?: true;
   note?: string;
@@ -188,11 +198,13 @@ const FLOW_UPLOAD = { parts: ['fileUpload'], files: true } as const satisfies Fo
 
 const WEBHOOK_NOTE =
   'Webhook: anonymous by design, Kestra authenticates the request with the key in the path. Perch forwards it without a session and records the namespace.';
-const CHART_DATA_NOTE =
-  'Chart YAML can aggregate executions, logs and metrics of any namespace: tenant-wide DASHBOARD VIEW plus tenant-wide EXECUTION LIST and ACCESS_LOGS.';
 const CHART_PREVIEW_NOTE =
-  'A chart written in the request (the UI draws its bundled dashboards and the flows list\'s statistics this way): the permission of its data type (Executions: EXECUTION LIST, Logs: ACCESS_LOGS, Metrics: EXECUTION VIEW, Triggers: TRIGGER LIST, a FlowDescription: FLOW VIEW on its namespace), bounded to the caller\'s namespaces by the global namespace filter (chart-scope.ts). Other data types need what stored charts need (CHART_DATA_NOTE).';
-/** What reading a stored chart (or a chart of a data type Perch does not bound) needs beside tenant-wide DASHBOARD VIEW. */
+  'A chart written in the request (the UI draws its bundled dashboards and the flows list\'s statistics this way): the permission of its data type (Executions: EXECUTION LIST, Logs: ACCESS_LOGS, Metrics: EXECUTION VIEW, Triggers: TRIGGER LIST, a FlowDescription: FLOW VIEW on its namespace), bounded to the caller\'s namespaces by the global namespace filter (chart-scope.ts). Other data types (Flows, plugins\' own) can aggregate any namespace: tenant-wide DASHBOARD VIEW plus tenant-wide EXECUTION LIST and ACCESS_LOGS.';
+const STORED_CHART_NOTE =
+  'A stored dashboard\'s chart: Perch reads the dashboard from Kestra and bounds the chart as a chart written in the request (CHART_PREVIEW_NOTE); the body is the global filter.';
+const DEFAULT_DASHBOARD_NOTE =
+  'DASHBOARD VIEW is tenant-wide (EE), but the home page and the overviews must read the dashboard the tenant opens by default (Dashboard.vue load(), an error pop-up otherwise, @ c94e7743): the dashboards the default-dashboards setting names are readable by any signed-in person, read-only; their charts are bounded to each person\'s namespaces.';
+/** What reading a chart of a data type Perch does not bound needs beside tenant-wide DASHBOARD VIEW. */
 export const CHART_DATA_ALSO = [
   { resource: 'EXECUTION', action: 'LIST' },
   { resource: 'EXECUTION', action: 'ACCESS_LOGS' },
@@ -277,11 +289,11 @@ const ROWS: readonly PolicyRow[] = [
   { method: 'GET', path: '/api/v1/{tenant}/dashboards/settings/default-dashboards', access: 'authenticated', namespace: NONE, list: 'none', note: 'Which stored dashboards the home page and the overviews open (three ids, no data): every such page reads it first (DashboardController.getDefaultDashboards, ui/src/components/dashboard/Dashboard.vue @ c94e7743), and DASHBOARD VIEW can only be granted tenant-wide, so any signed-in person may read it.' },
   { method: 'POST', path: '/api/v1/{tenant}/dashboards/validate', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', namespace: NONE, list: 'none', note: 'Validation has no effect and reads no data; DASHBOARD has no VALIDATE action.' },
   { method: 'POST', path: '/api/v1/{tenant}/dashboards/validate/chart', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', namespace: NONE, list: 'none', note: 'Validation has no effect and reads no data; DASHBOARD has no VALIDATE action.' },
-  { method: 'GET', path: '/api/v1/{tenant}/dashboards/{id}', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', namespace: NONE, list: 'none' },
-  { method: 'PUT', path: '/api/v1/{tenant}/dashboards/{id}', access: 'permission', resource: 'DASHBOARD', action: 'UPDATE', namespace: NONE, list: 'none' },
-  { method: 'DELETE', path: '/api/v1/{tenant}/dashboards/{id}', access: 'permission', resource: 'DASHBOARD', action: 'DELETE', namespace: NONE, list: 'none' },
-  { method: 'POST', path: '/api/v1/{tenant}/dashboards/{id}/charts/{chartId}', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', also: CHART_DATA_ALSO, namespace: NONE, list: 'none', note: CHART_DATA_NOTE },
-  { method: 'POST', path: '/api/v1/{tenant}/dashboards/{id}/charts/{chartId}/export/to-csv', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', also: CHART_DATA_ALSO, namespace: NONE, list: 'none', note: CHART_DATA_NOTE },
+  { method: 'GET', path: '/api/v1/{tenant}/dashboards/{id}', access: 'permission', resource: 'DASHBOARD', action: 'VIEW', namespace: NONE, list: 'none', storedDashboard: 'read', note: DEFAULT_DASHBOARD_NOTE },
+  { method: 'PUT', path: '/api/v1/{tenant}/dashboards/{id}', access: 'permission', resource: 'DASHBOARD', action: 'UPDATE', namespace: NONE, list: 'none', storedDashboard: 'write' },
+  { method: 'DELETE', path: '/api/v1/{tenant}/dashboards/{id}', access: 'permission', resource: 'DASHBOARD', action: 'DELETE', namespace: NONE, list: 'none', storedDashboard: 'write' },
+  { method: 'POST', path: '/api/v1/{tenant}/dashboards/{id}/charts/{chartId}', access: 'permission', resource: 'EXECUTION', action: 'LIST', namespace: { from: 'storedChart', outOfScope: 'empty' }, list: 'narrowQuery', note: STORED_CHART_NOTE },
+  { method: 'POST', path: '/api/v1/{tenant}/dashboards/{id}/charts/{chartId}/export/to-csv', access: 'permission', resource: 'EXECUTION', action: 'LIST', namespace: { from: 'storedChart', outOfScope: 'refuse' }, list: 'narrowQuery', note: STORED_CHART_NOTE },
 
   // --- Executions: lists and bulk ---
   { method: 'GET', path: '/api/v1/{tenant}/executions', access: 'permission', resource: 'EXECUTION', action: 'LIST', namespace: { from: 'query', param: 'namespace', whenAbsent: 'refuse' }, list: 'none' },

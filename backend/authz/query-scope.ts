@@ -132,6 +132,40 @@ export type ScopeIntersection =
   | { kind: 'cone'; cone: Cone; exact: boolean }
   | { kind: 'open' };
 
+/**
+ * The cones a cone (or, when null, every namespace) has in common with each root. Roots are minimal
+ * (none covers another), so distinct pieces never hold one another.
+ */
+function piecesOf(wanted: Cone | null, roots: readonly string[]): Cone[] {
+  const pieces: Cone[] = [];
+  for (const root of roots) {
+    const piece: Cone | null = wanted === null ? { op: 'PREFIX', value: root } : meetCones(wanted, { op: 'PREFIX', value: root });
+    if (piece && !pieces.some((p) => p.op === piece.op && p.value === piece.value)) pieces.push(piece);
+  }
+  return pieces;
+}
+
+/**
+ * The cones, one per root, that the caller's conditions reach (their exclusions left aside): what an
+ * `open` or a non-exact `cone` intersection is made of.
+ */
+export function conesWithin(conditions: readonly NamespaceCondition[], roots: readonly string[]): Cone[] {
+  const wanted = wantedCone(conditions);
+  return wanted === 'none' ? [] : piecesOf(wanted, roots);
+}
+
+/** The one cone the PREFIX / STARTS_WITH conditions leave (null: none asked), or `none` when they exclude each other. */
+function wantedCone(conditions: readonly NamespaceCondition[]): Cone | null | 'none' {
+  let wanted: Cone | null = null;
+  for (const { op, values } of conditions) {
+    if (!CONES.has(op)) continue;
+    const cone: Cone = { op: op as Cone['op'], value: values[0]! };
+    wanted = wanted === null ? cone : meetCones(wanted, cone);
+    if (wanted === null) return 'none';
+  }
+  return wanted;
+}
+
 export function intersectScope(conditions: readonly NamespaceCondition[], roots: readonly string[]): ScopeIntersection {
   const covered = (ns: string) => roots.some((root) => namespaceCovers(root, ns));
   const finite = conditions.find((c) => FINITE.has(c.op));
@@ -139,19 +173,9 @@ export function intersectScope(conditions: readonly NamespaceCondition[], roots:
     const namespaces = [...new Set(finite.values)].filter((ns) => NAMESPACE_PATTERN.test(ns) && covered(ns) && accepts(conditions, ns));
     return namespaces.length === 0 ? { kind: 'none' } : { kind: 'list', namespaces };
   }
-  let wanted: Cone | null = null;
-  for (const { op, values } of conditions) {
-    if (!CONES.has(op)) continue;
-    const cone: Cone = { op: op as Cone['op'], value: values[0]! };
-    wanted = wanted === null ? cone : meetCones(wanted, cone);
-    if (wanted === null) return { kind: 'none' };
-  }
-  const pieces: Cone[] = [];
-  for (const root of roots) {
-    const piece: Cone | null = wanted === null ? { op: 'PREFIX', value: root } : meetCones(wanted, { op: 'PREFIX', value: root });
-    if (piece && !pieces.some((p) => p.op === piece.op && p.value === piece.value)) pieces.push(piece);
-  }
-  // Roots are minimal (none covers another), so distinct pieces never hold one another.
+  const wanted = wantedCone(conditions);
+  if (wanted === 'none') return { kind: 'none' };
+  const pieces = piecesOf(wanted, roots);
   if (pieces.length === 0) return { kind: 'none' };
   const excluding = conditions.some((c) => EXCLUDING.has(c.op));
   if (pieces.length === 1) return { kind: 'cone', cone: pieces[0]!, exact: !excluding };

@@ -6,6 +6,8 @@ import type { DecisionIndex, NamespaceScope } from './decision-index.js';
 export type NamespaceDecisions = Pick<DecisionIndex, 'allows' | 'scope'> & {
   /** False: the namespace lies outside the tenant's roots, so it does not exist for that tenant (absent: every namespace is). */
   inTenant?(tenantId: string, namespace: string): boolean;
+  /** True: the tenant lives under roots in a shared Kestra, whose Kestra-wide objects (stored dashboards) are not its own. */
+  sharesKestra?(tenantId: string): boolean;
 };
 
 /** A tenant's namespace roots when it is a NAMESPACE tenant of the shared Kestra; undefined: not bounded. */
@@ -38,6 +40,9 @@ export function boundByTenantRoots(index: NamespaceDecisions, rootsOf: TenantRoo
     inTenant(tenantId: string, namespace: string): boolean {
       const roots = rootsOf(tenantId);
       return roots === undefined || underRoots(roots, namespace);
+    },
+    sharesKestra(tenantId: string): boolean {
+      return rootsOf(tenantId) !== undefined;
     },
   };
 }

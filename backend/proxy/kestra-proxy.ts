@@ -5,6 +5,7 @@ import { Pool } from 'undici';
 import { auditKestraCalls } from '../audit/http-hook.js';
 import type { Admission } from './admission.js';
 import type { Principal } from '../auth/sessions.js';
+import { StoredDashboards } from '../authz/stored-dashboards.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
 import { KestraAuthorizer, type ResponseFilter, type Verdict } from '../authz/kestra-authorizer.js';
 import { KestraHosts } from '../authz/kestra-hosts.js';
@@ -116,11 +117,13 @@ function upstreamOf(ctx: PerchContext, kestra: KestraTarget, injectScreens: bool
   const executions = new ExecutionNamespaceLookup(kestra.url, kestra.authorization, kestra.timeout);
   // NAMESPACE tenants' calls are decided by their bindings within their roots (tenant-roots-bound.ts).
   const decisions = boundByTenantRoots(ctx.authz, namespaceTenantRoots(ctx.tenants));
-  const authorizer = new KestraAuthorizer(decisions, executions, KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups);
+  const dashboards = new StoredDashboards(kestra.url, kestra.authorization, kestra.timeout);
+  const authorizer = new KestraAuthorizer(decisions, executions, KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups, dashboards);
   const reads = new Pool(kestra.origin, { connections: 8, headersTimeout: kestra.timeout, bodyTimeout: kestra.timeout });
   const readHeaders: Record<string, string> = { accept: 'application/json', ...(kestra.authorization ? { authorization: kestra.authorization } : {}) };
   const close = async () => {
     await executions.close();
+    await dashboards.close();
     await reads.close();
     await direct.close();
   };

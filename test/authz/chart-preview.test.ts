@@ -1,36 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKestraDouble, type KestraDouble } from '../kestra-double/kestra-double.js';
-import { Browser, grantRole, startPerch, type RunningPerch } from '../support/perch.js';
+import type { KestraDouble } from '../kestra-double/kestra-double.js';
+import type { Browser } from '../support/perch.js';
+import { byNamespace, namespaceCountChart, startChartWorld, stopChartWorld, type ChartWorld } from './chart-world.js';
 
 const PREVIEW = '/api/v1/main/dashboards/charts/preview';
 const DATA = 'io.kestra.plugin.core.dashboard.data';
 
-const flow = (namespace: string, id: string) =>
-  `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hello from ${namespace}\n`;
-
 /** A chart as the 2.0 UI writes it (YAML), counting rows per namespace. */
 function chart(dataType: string, where = '', extra = ''): string {
-  return [
-    'id: per_namespace',
-    'type: io.kestra.plugin.core.dashboard.chart.Table',
-    'data:',
-    `  type: ${DATA}.${dataType}`,
-    '  columns:',
-    '    namespace:',
-    '      field: NAMESPACE',
-    '    total:',
-    '      agg: COUNT',
-    where ? `  where:\n${where}` : '',
-    extra,
-  ].filter((l) => l !== '').join('\n');
+  return [...namespaceCountChart('per_namespace', dataType), where ? `  where:\n${where}` : '', extra].filter((l) => l !== '').join('\n');
 }
 
 /** The flows list's execution statistics chart (ui/src/components/flows/Flows.vue), for one flow. */
 const flowsListChart = (namespace: string, id: string) =>
   chart('Executions', `    - field: NAMESPACE\n      type: EQUAL_TO\n      value: ${namespace}\n    - field: FLOW_ID\n      type: EQUAL_TO\n      value: ${id}`);
-
-type Row = { namespace: string; total: number };
-const byNamespace = (rows: Row[]) => Object.fromEntries(rows.map((r) => [r.namespace, r.total]));
 
 /**
  * The 2.0 UI draws its bundled dashboards (home, flow and namespace overviews) and the flows list's
@@ -39,7 +22,7 @@ const byNamespace = (rows: Row[]) => Object.fromEntries(rows.map((r) => [r.names
  */
 describe('chart previews for people bound to namespaces', () => {
   let kestra: KestraDouble;
-  let perch: RunningPerch;
+  let world: ChartWorld;
   let admin: Browser;
   let viewer: Browser;
   let twoRoots: Browser;
@@ -47,34 +30,11 @@ describe('chart previews for people bound to namespaces', () => {
   const sent = () => kestra.requests.filter((r) => r.url === PREVIEW).map((r) => JSON.parse(r.body.toString('utf8')) as { chart: string; globalFilter: { filters: unknown[] } });
   const preview = (who: Browser, body: unknown) => who.fetch('POST', PREVIEW, { json: body });
 
-  async function person(email: string, namespaces: string[]): Promise<Browser> {
-    const created = await admin.fetch('POST', '/api/v1/users', { json: { email, password: 'a good long password' } });
-    for (const ns of namespaces) await grantRole(perch.perch, created.json.id, 'viewer', ns);
-    const browser = new Browser(perch);
-    await browser.login(email, 'a good long password');
-    return browser;
-  }
-
   beforeAll(async () => {
-    kestra = await startKestraDouble({ stepMs: 5 });
-    perch = await startPerch({ config: { kestra: { url: kestra.url, username: kestra.username, password: kestra.password } } });
-    admin = new Browser(perch);
-    await admin.login();
-    const yaml = { 'content-type': 'application/x-yaml' };
-    const runs: string[] = [];
-    for (const [ns, id] of [['company.team', 'hello'], ['company.team', 'other'], ['company.team.sub', 'deep'], ['company.team2', 'sibling'], ['company.finance', 'payroll']] as const) {
-      expect((await admin.fetch('POST', '/api/v1/main/flows', { body: flow(ns, id), headers: yaml })).status).toBe(200);
-      runs.push((await admin.fetch('POST', `/api/v1/main/executions/${ns}/${id}`, { body: '' })).json.id);
-    }
-    for (const id of runs) await kestra.waitForExecution(id);
-    viewer = await person('viewer@example.com', ['company.team']);
-    twoRoots = await person('two@example.com', ['company.team', 'company.finance']);
+    world = await startChartWorld();
+    ({ kestra, admin, viewer, twoRoots } = world);
   });
-  afterAll(async () => {
-    await perch?.close();
-    await kestra?.close();
-    expect(kestra.contractViolations).toEqual([]);
-  });
+  afterAll(() => stopChartWorld(world));
 
   it('draws the home page chart with the namespace and its children only', async () => {
     kestra.clear();
@@ -187,19 +147,28 @@ describe('chart previews for people bound to namespaces', () => {
     expect(sent()).toEqual([]);
   });
 
-  it('answers an empty chart, quietly, where no one filter can bound it', async () => {
+  it('draws a chart for a person bound to two namespaces with both, and their children, and nothing else', async () => {
     kestra.clear();
-    // Two roots and no namespace asked: no single filter says "company.team or company.finance, with children".
+    // Kestra ANDs every global namespace filter, so Perch sends one anchored regex naming both roots.
     const open = await preview(twoRoots, { chart: chart('Executions') });
     expect(open.status).toBe(200);
-    expect(open.json).toEqual({ results: [], total: 0 });
-    expect(sent()).toEqual([]);
+    expect(byNamespace(open.json.results)).toEqual({ 'company.team': 2, 'company.team.sub': 1, 'company.finance': 1 });
+    expect(sent().map((b) => b.globalFilter.filters)).toEqual([[{ field: 'namespace', operation: 'REGEX', value: '^(company[.]finance([.].*)?|company[.]team([.].*)?)$' }]]);
+    // A filter spanning both (PREFIX company) is bounded the same way; an exclusion travels beside it.
+    const wide = await preview(twoRoots, { chart: chart('Executions'), globalFilter: { filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company' }, { field: 'namespace', operation: 'NOT_EQUALS', value: 'company.team.sub' }] } });
+    expect(byNamespace(wide.json.results)).toEqual({ 'company.team': 2, 'company.finance': 1 });
+    // A KPI counts both; logs too.
+    const kpi = 'id: kpi\ntype: io.kestra.plugin.core.dashboard.chart.KPI\ndata:\n  type: io.kestra.plugin.core.dashboard.data.ExecutionsKPI\n  columns:\n    agg: COUNT';
+    expect((await preview(twoRoots, { chart: kpi })).json).toEqual({ results: [{ value: 4 }], total: 1 });
+    expect(Object.keys(byNamespace((await preview(twoRoots, { chart: chart('Logs') })).json.results)).sort()).toEqual(['company.finance', 'company.team', 'company.team.sub']);
     // Naming one of them draws it.
     const one = await preview(twoRoots, { chart: chart('Executions'), globalFilter: { filters: [{ field: 'namespace', operation: 'PREFIX', value: 'company.finance' }] } });
     expect(byNamespace(one.json.results)).toEqual({ 'company.finance': 1 });
-    // The CSV export of such a chart is a deliberate act: refused with a reason instead.
+    // Nothing in common: an empty chart, quietly, and nothing sent; the CSV export of it is refused with a reason.
     kestra.clear();
-    const csv = await twoRoots.fetch('POST', '/api/v1/main/dashboards/charts/export/to-csv', { json: { chart: chart('Executions') } });
+    const none = await preview(twoRoots, { chart: chart('Executions'), globalFilter: { filters: [{ field: 'namespace', operation: 'EQUALS', value: 'company.team2' }] } });
+    expect(none.json).toEqual({ results: [], total: 0 });
+    const csv = await twoRoots.fetch('POST', '/api/v1/main/dashboards/charts/export/to-csv', { json: { chart: chart('Executions'), globalFilter: { filters: [{ field: 'namespace', operation: 'EQUALS', value: 'company.team2' }] } } });
     expect(csv.status).toBe(403);
     expect(kestra.requests).toEqual([]);
   });

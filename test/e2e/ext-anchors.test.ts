@@ -191,6 +191,21 @@ describe.skipIf(!haveChromium)('Kestra 2.0’s sidebar folded or customised, and
       expect(charts).toHaveLength(2);
       expect(charts.map((c) => c.globalFilter.filters.filter((f) => f.field === 'namespace').map((f) => f.value))).toEqual([['company.team'], ['company.team']]);
       expect(charts.some((c) => c.chart.includes('company.team2'))).toBe(false);
+
+      // An admin makes a stored dashboard the tenant's home (set on Kestra: Perch answers that EE operation 501):
+      // the viewer's home page reads it and draws its chart, bounded to company.team, without a pop-up.
+      const stored = 'id: ops\ntitle: Ops\ncharts:\n  - id: per_namespace\n    type: io.kestra.plugin.core.dashboard.chart.Table\n    data:\n      type: io.kestra.plugin.core.dashboard.data.Executions\n      columns:\n        namespace:\n          field: NAMESPACE\n        total:\n          agg: COUNT\n';
+      expect((await admin.fetch('POST', '/api/v1/main/dashboards', { body: stored, headers: { 'content-type': 'application/x-yaml' } })).status).toBe(200);
+      const setDefault = await fetch(`${env.stack.kestra.url}/api/v1/tenants/main/settings/default-dashboards`, { method: 'POST', headers: { authorization: env.stack.kestra.authorization, 'content-type': 'application/json' }, body: JSON.stringify({ defaultHomeDashboard: 'ops' }) });
+      expect(setDefault.status).toBe(200);
+      env.stack.kestra.clear();
+      answers.length = 0;
+      await page.goto(`${env.stack.perch.url}/ui/main/dashboards`);
+      await expect.poll(() => env.stack.kestra.requests.filter((r) => r.url === '/api/v1/main/dashboards/ops/charts/per_namespace').length, { timeout: 10_000 }).toBe(1);
+      expect(await page.locator('.el-notification').count()).toBe(0);
+      expect(answers.filter((a) => a.startsWith('403 ') || a.startsWith('401 ') || a.startsWith('404 '))).toEqual([]);
+      const drawn = env.stack.kestra.requests.find((r) => r.url === '/api/v1/main/dashboards/ops/charts/per_namespace')!;
+      expect((JSON.parse(drawn.body.toString('utf8')) as { filters: unknown[] }).filters).toContainEqual({ field: 'namespace', operation: 'PREFIX', value: 'company.team' });
     } finally {
       await context.close();
     }

@@ -11,12 +11,14 @@
  *   a KPI's numerator clauses come after the where clauses (fetchValue);
  * - rows are grouped by the columns without `agg` and aggregated (COUNT, SUM, AVG, MIN, MAX); dates are
  *   grouped by the hour (a simplification of Kestra's DateUtils.GroupType choice).
- * Other data or chart types answer 422, as Kestra answers its IllegalArgumentException. The default-dashboards
- * setting is unset, as on a fresh OSS.
+ * Other data or chart types answer 422, as Kestra answers its IllegalArgumentException. Stored dashboards
+ * (create, get, update, delete, search) and their charts (`POST …/dashboards/{id}/charts/{chartId}`, the body
+ * being the global filter) and the default-dashboards setting (unset on a fresh OSS; set by OSS's
+ * TenantController) follow DashboardController / TenantController @ c94e7743.
  */
 import { parse } from 'yaml';
-import { type Ctx, type Route, badRequest, jsonBody, parseIsoDuration, sendEmpty, sendJson, unprocessable } from './http.js';
-import type { ExecutionRec, LogRec } from './state.js';
+import { type Ctx, type Route, badRequest, conflict, jsonBody, notFound, nowIso, paginate, parseIsoDuration, sendEmpty, sendJson, unprocessable } from './http.js';
+import type { DashboardRec, ExecutionRec, LogRec } from './state.js';
 
 type Row = Record<string, string | number | undefined>;
 type Predicate = (row: Row) => boolean;
@@ -96,6 +98,11 @@ function clausePredicate(c: Clause): Predicate {
       return (row) => (text(row) ?? '').endsWith(String(v));
     case 'CONTAINS':
       return (row) => (text(row) ?? '').includes(String(v));
+    case 'REGEX': {
+      // jOOQ likeRegex: a search (H2's REGEXP_LIKE, PostgreSQL's ~, MySQL's REGEXP), not a whole match.
+      const re = new RegExp(String(v));
+      return (row) => re.test(text(row) ?? '');
+    }
     case 'GREATER_THAN':
       return (row) => compare(row) > 0;
     case 'GREATER_THAN_OR_EQUAL_TO':
@@ -126,6 +133,7 @@ const OPERATION_TYPES: Record<string, string> = {
   ENDS_WITH: 'ENDS_WITH',
   CONTAINS: 'CONTAINS',
   PREFIX: 'PREFIX',
+  REGEX: 'REGEX',
   GREATER_THAN_OR_EQUAL_TO: 'GREATER_THAN_OR_EQUAL_TO',
   LESS_THAN_OR_EQUAL_TO: 'LESS_THAN_OR_EQUAL_TO',
 };
@@ -197,11 +205,11 @@ function groupRows(rows: readonly Row[], columns: Record<string, Column>, dateFi
   });
 }
 
-function previewChart(ctx: Ctx): void {
-  const body = jsonBody(ctx, 'previewRequest') as { chart?: unknown; globalFilter?: { filters?: unknown; pageNumber?: unknown; pageSize?: unknown } | null } | null;
-  if (!body || typeof body.chart !== 'string' || body.chart.trim() === '') throw badRequest('previewRequest.chart: must not be blank');
-  const chart = parse(body.chart) as { data?: { type?: string; columns?: unknown; where?: Clause[]; numerator?: Clause[] }; chartOptions?: { numberType?: string } } | null;
-  const filters = (Array.isArray(body.globalFilter?.filters) ? body.globalFilter.filters : []) as GlobalFilter[];
+type Paging = { pageNumber?: unknown; pageSize?: unknown };
+
+/** DashboardController.fetchChartData: a chart drawn with the global filters (each checked as whereWithGlobalFilters reads it). */
+function drawChart(ctx: Ctx, chart: { data?: { type?: string; columns?: unknown; where?: Clause[]; numerator?: Clause[] }; chartOptions?: { numberType?: string } } | null, rawFilters: unknown, paging: Paging): void {
+  const filters = (Array.isArray(rawFilters) ? rawFilters : []) as GlobalFilter[];
   for (const f of filters) {
     // A {logical, children} node has no field: whereWithGlobalFilters fails on it.
     if (typeof f?.field !== 'string' || typeof f.operation !== 'string') throw unprocessable('Internal Server Error: filter field is null');
@@ -219,17 +227,117 @@ function previewChart(ctx: Ctx): void {
   }
   const columns = (chart.data.columns ?? {}) as Record<string, Column>;
   const grouped = groupRows(rows.filter(whereOf(where)), columns, source.date);
-  const { pageNumber, pageSize } = body.globalFilter ?? {};
+  const { pageNumber, pageSize } = paging;
   const page = typeof pageNumber === 'number' && typeof pageSize === 'number' ? grouped.slice((pageNumber - 1) * pageSize, pageNumber * pageSize) : grouped;
   sendJson(ctx, 200, { results: page, total: grouped.length });
 }
 
-/** No default dashboard is set on a fresh OSS: `HttpResponse.ok()` without a body (DashboardController.getDefaultDashboards). */
+function previewChart(ctx: Ctx): void {
+  const body = jsonBody(ctx, 'previewRequest') as { chart?: unknown; globalFilter?: ({ filters?: unknown } & Paging) | null } | null;
+  if (!body || typeof body.chart !== 'string' || body.chart.trim() === '') throw badRequest('previewRequest.chart: must not be blank');
+  drawChart(ctx, parse(body.chart), body.globalFilter?.filters, body.globalFilter ?? {});
+}
+
+/**
+ * A stored dashboard's chart (getDashboardChartData / buildDashboardChardDataQuery): the body is the
+ * global filter (ChartFiltersOverrides), the chart the dashboard's first one with that id; an unknown
+ * dashboard or chart makes the controller return null, which Micronaut answers 404.
+ */
+function storedChart(ctx: Ctx, params: Record<string, string>): void {
+  const body = jsonBody(ctx, 'globalFilter') as ({ filters?: unknown } & Paging) | null;
+  const dashboard = ctx.rt.store.dashboards.get(params.id!);
+  const chart = dashboard?.charts.find((c) => c.id === params.chartId);
+  if (!chart) throw notFound('Not Found');
+  drawChart(ctx, chart as Parameters<typeof drawChart>[1], body?.filters, body ?? {});
+}
+
+/** A dashboard's YAML as DashboardController.parseDashboard reads it: an id, a title and its charts. */
+function parseDashboard(source: string): { id: string; title: string; description?: string; charts: Record<string, unknown>[] } {
+  let parsed: unknown;
+  try {
+    parsed = parse(source);
+  } catch (error) {
+    throw unprocessable(`Invalid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const d = parsed as { id?: unknown; title?: unknown; description?: unknown; charts?: unknown } | null;
+  if (!d || typeof d.id !== 'string' || d.id === '') throw unprocessable('Dashboard id is mandatory');
+  if (typeof d.title !== 'string' || d.title === '') throw unprocessable('dashboard.title: must not be blank', [{ path: 'dashboard.title', message: 'must not be blank' }]);
+  const charts = Array.isArray(d.charts) ? (d.charts.filter((c) => typeof c === 'object' && c !== null) as Record<string, unknown>[]) : [];
+  return { id: d.id, title: d.title, ...(typeof d.description === 'string' ? { description: d.description } : {}), charts };
+}
+
+function dashboardResponse(d: DashboardRec): Record<string, unknown> {
+  return { tenantId: 'main', id: d.id, title: d.title, ...(d.description ? { description: d.description } : {}), charts: d.charts, deleted: false, created: d.created, updated: d.updated, sourceCode: d.sourceCode };
+}
+
+function createDashboard(ctx: Ctx): void {
+  const source = ctx.body.toString('utf8');
+  const parsed = parseDashboard(source);
+  if (ctx.rt.store.dashboards.has(parsed.id)) throw unprocessable('Dashboard id already exists', [{ path: 'dashboard.id', message: 'Dashboard id already exists' }]);
+  const now = nowIso();
+  const rec: DashboardRec = { ...parsed, sourceCode: source, created: now, updated: now };
+  ctx.rt.store.dashboards.set(rec.id, rec);
+  sendJson(ctx, 200, dashboardResponse(rec));
+}
+
+/** getDashboard: the stored dashboard (its source gets `id:` first when it lacks one), or null → 404. */
+function getDashboard(ctx: Ctx, params: Record<string, string>): void {
+  const rec = ctx.rt.store.dashboards.get(params.id!);
+  if (!rec) throw notFound('Not Found');
+  sendJson(ctx, 200, dashboardResponse(/^id:.*$/m.test(rec.sourceCode) ? rec : { ...rec, sourceCode: `id: ${rec.id}\n${rec.sourceCode}` }));
+}
+
+function updateDashboard(ctx: Ctx, params: Record<string, string>): void {
+  const existing = ctx.rt.store.dashboards.get(params.id!);
+  if (!existing) throw notFound('Not Found');
+  const source = ctx.body.toString('utf8');
+  const parsed = parseDashboard(source);
+  if (parsed.id !== params.id) throw unprocessable('Illegal dashboard id update', [{ path: 'dashboard.id', message: 'Illegal dashboard id update' }]);
+  const rec: DashboardRec = { ...parsed, sourceCode: source, created: existing.created, updated: nowIso() };
+  ctx.rt.store.dashboards.set(rec.id, rec);
+  sendJson(ctx, 200, dashboardResponse(rec));
+}
+
+/** deleteDashboard: 204, and the id leaves the default-dashboards setting (removeDefaultDashboardReferences). */
+function deleteDashboard(ctx: Ctx, params: Record<string, string>): void {
+  const store = ctx.rt.store;
+  if (!store.dashboards.delete(params.id!)) throw notFound('Not Found');
+  if (store.dashboardSettings) store.dashboardSettings = Object.fromEntries(Object.entries(store.dashboardSettings).filter(([, id]) => id !== params.id));
+  sendEmpty(ctx, 204);
+}
+
+function searchDashboards(ctx: Ctx): void {
+  sendJson(ctx, 200, paginate([...ctx.rt.store.dashboards.values()].map(dashboardResponse), ctx.query));
+}
+
+/** The setting when one was saved; else `HttpResponse.ok()` without a body, as on a fresh OSS (getDefaultDashboards). */
 function defaultDashboards(ctx: Ctx): void {
-  sendEmpty(ctx, 200);
+  if (ctx.rt.store.dashboardSettings) sendJson(ctx, 200, ctx.rt.store.dashboardSettings);
+  else sendEmpty(ctx, 200);
+}
+
+/** TenantController.setTenantDefaultDashboard (OSS @ c94e7743): each named dashboard must exist (409), the three ids replace the setting. */
+function setDefaultDashboards(ctx: Ctx): void {
+  const body = (jsonBody(ctx, 'request') ?? {}) as Record<string, unknown>;
+  const saved: Record<string, string> = {};
+  for (const key of ['defaultHomeDashboard', 'defaultFlowOverviewDashboard', 'defaultNamespaceOverviewDashboard']) {
+    const id = body[key];
+    if (typeof id !== 'string') continue;
+    if (!ctx.rt.store.dashboards.has(id)) throw conflict(`Dashboard with id '${id}' does not exist`);
+    saved[key] = id;
+  }
+  ctx.rt.store.dashboardSettings = saved;
+  sendJson(ctx, 200, saved);
 }
 
 export const dashboardRoutes: Route[] = [
+  { method: 'GET', path: '/api/v1/:tenant/dashboards', handler: searchDashboards },
+  { method: 'POST', path: '/api/v1/:tenant/dashboards', handler: createDashboard },
   { method: 'POST', path: '/api/v1/:tenant/dashboards/charts/preview', handler: previewChart },
   { method: 'GET', path: '/api/v1/:tenant/dashboards/settings/default-dashboards', handler: defaultDashboards },
+  { method: 'GET', path: '/api/v1/:tenant/dashboards/:id', handler: getDashboard },
+  { method: 'PUT', path: '/api/v1/:tenant/dashboards/:id', handler: updateDashboard },
+  { method: 'DELETE', path: '/api/v1/:tenant/dashboards/:id', handler: deleteDashboard },
+  { method: 'POST', path: '/api/v1/:tenant/dashboards/:id/charts/:chartId', handler: storedChart },
+  { method: 'POST', path: '/api/v1/tenants/main/settings/default-dashboards', handler: setDefaultDashboards },
 ];

@@ -250,6 +250,17 @@ export interface TriggerRec {
   evaluatedAt?: string;
 }
 
+/** A stored dashboard: its YAML source as sent, and what Kestra parsed of it. */
+export interface DashboardRec {
+  id: string;
+  title: string;
+  description?: string;
+  charts: Record<string, unknown>[];
+  sourceCode: string;
+  created: string;
+  updated: string;
+}
+
 export class DoubleStore extends EventEmitter {
   readonly flows = new Map<string, FlowRecord>();
   readonly executions = new Map<string, ExecutionRec>();
@@ -264,6 +275,9 @@ export class DoubleStore extends EventEmitter {
   readonly triggers = new Map<string, TriggerRec>();
   /** Internal storage: `kestra:///…` URI → bytes (FILE inputs an execution was given). */
   readonly storage = new Map<string, Buffer>();
+  /** Stored dashboards by id (dashboards.ts), and the tenant's default-dashboards setting (null: never set). */
+  readonly dashboards = new Map<string, DashboardRec>();
+  dashboardSettings: Record<string, string> | null = null;
 
   constructor() {
     super();
@@ -293,5 +307,7 @@ export class DoubleStore extends EventEmitter {
     this.kv.clear();
     this.triggers.clear();
     this.storage.clear();
+    this.dashboards.clear();
+    this.dashboardSettings = null;
   }
 }

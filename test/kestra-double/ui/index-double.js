@@ -28,7 +28,8 @@
  *     (div.el-notification); as main.ts does: a failure of either configs call other than 401 goes to the `setup` route.
  *   - Page calls on load: the flows list (flows/search, then Flows.vue's execution-statistics chart per row through
  *     POST …/dashboards/charts/preview) and the home dashboard (Dashboard.vue: …/dashboards/settings/default-dashboards,
- *     then a bundled chart through the same preview), ui/src/components/flows/Flows.vue and
+ *     then a stored default's GET …/dashboards/{id} and POST …/dashboards/{id}/charts/{chartId} for each chart,
+ *     or else a bundled chart through the same preview), ui/src/components/flows/Flows.vue and
  *     ui/src/components/dashboard/Dashboard.vue @ c94e7743.
  *   History-mode routing under /ui/{tenant}/, pushState on link clicks, popstate re-renders from location,
  *   and `KestraRouterAfterEach` is dispatched on window after every navigation (init.ts).
@@ -497,9 +498,22 @@
       const flows = res?.ok ? ((await res.clone().json().catch(() => ({}))).results ?? []) : [];
       for (const f of flows) await call(`${api}/dashboards/charts/preview`, { chart: flowStatisticsChart(f.namespace, f.id), globalFilter: { filters: [TIME_RANGE] } });
     } else if (route === 'dashboards' || route.startsWith('dashboards/default')) {
-      // Dashboard.vue load("default"): the tenant's defaults first, then the bundled charts, drawn by preview.
-      await call(`${api}/dashboards/settings/default-dashboards`);
-      await call(`${api}/dashboards/charts/preview`, { chart: HOME_CHART, globalFilter: { filters: [TIME_RANGE] } });
+      // Dashboard.vue load("default"): the tenant's defaults first; a stored default home dashboard is loaded
+      // (stores/dashboard.ts load(): not found → "Dashboard with id … could not be found" pop-up) and each of its
+      // charts drawn by generate(); else the bundled charts, drawn by preview.
+      const defaults = await call(`${api}/dashboards/settings/default-dashboards`);
+      const home = defaults?.ok ? (await defaults.clone().json().catch(() => ({}))).defaultHomeDashboard : undefined;
+      if (home) {
+        const loaded = await call(`${api}/dashboards/${encodeURIComponent(home)}`);
+        if (!loaded?.ok) {
+          errorPopup(`Dashboard with id '${home}' could not be found`);
+          return;
+        }
+        const { charts = [] } = await loaded.clone().json().catch(() => ({}));
+        for (const c of charts) await call(`${api}/dashboards/${encodeURIComponent(home)}/charts/${encodeURIComponent(c.id)}`, { filters: [TIME_RANGE] });
+      } else {
+        await call(`${api}/dashboards/charts/preview`, { chart: HOME_CHART, globalFilter: { filters: [TIME_RANGE] } });
+      }
     }
   }
 

@@ -1,0 +1,106 @@
+import { Pool } from 'undici';
+import { KestraLookupError } from './execution-lookup.js';
+
+/** Dashboards are few; the cap bounds memory whatever ids callers try. */
+const MAX_ENTRIES = 1_000;
+/** How long a source or the defaults are kept: bounds how stale a change made outside Perch can be. */
+export const STORED_DASHBOARD_TTL_MS = 30_000;
+
+interface Kept<T> {
+  value: T;
+  at: number;
+}
+
+/**
+ * Reads stored dashboards from Kestra with Perch's own account, to bound their charts to a caller's
+ * namespaces (chart-scope.ts) and to know which ones the tenant opens by default. Kept briefly in a
+ * bounded cache that Perch empties when a dashboard is changed or deleted through it (and does not fill
+ * for that dashboard while the write may still be on its way); an unknown id is never kept, failures are
+ * never kept and never read as "allowed".
+ */
+export class StoredDashboards {
+  private readonly sources = new Map<string, Kept<string>>();
+  private defaultIds: Kept<string[]> | null = null;
+  /** When each dashboard was last changed through Perch: a read racing the write is not kept. */
+  private readonly writes = new Map<string, number>();
+  private readonly pool: Pool;
+
+  constructor(
+    kestraUrl: string,
+    private readonly authorization: string | undefined,
+    private readonly timeoutMs: number,
+    private readonly ttlMs = STORED_DASHBOARD_TTL_MS,
+  ) {
+    this.pool = new Pool(new URL(kestraUrl).origin, { connections: 4, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  }
+
+  /** The dashboard's YAML source, or null when Kestra has no such dashboard. */
+  async sourceOf(id: string): Promise<string | null> {
+    const kept = this.sources.get(id);
+    if (kept && this.fresh(kept)) return kept.value;
+    const body = await this.get(`/api/v1/main/dashboards/${encodeURIComponent(id)}`, `dashboard ${id}`);
+    // Kestra answers null (404) for an unknown id (DashboardController.getDashboard).
+    if (body === null) return null;
+    const source = (body as { sourceCode?: unknown }).sourceCode;
+    if (typeof source !== 'string') throw new KestraLookupError(`Kestra's answer for dashboard ${id} holds no source`);
+    // A write forwarded within Kestra's timeout may not be applied yet: this answer may be the old source.
+    const written = this.writes.get(id);
+    if (written !== undefined && Date.now() - written <= this.timeoutMs) return source;
+    if (this.sources.size >= MAX_ENTRIES) this.sources.delete(this.sources.keys().next().value!);
+    this.sources.set(id, { value: source, at: Date.now() });
+    return source;
+  }
+
+  /** The ids the tenant's default-dashboards setting names (home, flow and namespace overviews). */
+  async defaults(): Promise<string[]> {
+    if (this.defaultIds && this.fresh(this.defaultIds)) return this.defaultIds.value;
+    const body = (await this.get('/api/v1/main/dashboards/settings/default-dashboards', 'the default dashboards')) as Record<string, unknown> | null;
+    // An empty answer: no default set (DashboardController.getDefaultDashboards answers `ok()` without a body).
+    const ids = ['defaultHomeDashboard', 'defaultFlowOverviewDashboard', 'defaultNamespaceOverviewDashboard']
+      .map((key) => body?.[key])
+      .filter((v): v is string => typeof v === 'string' && v !== '');
+    this.defaultIds = { value: ids, at: Date.now() };
+    return ids;
+  }
+
+  /** A dashboard was changed or deleted through Perch (a deletion also clears it from the defaults). */
+  invalidate(id: string): void {
+    this.sources.delete(id);
+    this.defaultIds = null;
+    this.writes.delete(id);
+    if (this.writes.size >= MAX_ENTRIES) this.writes.delete(this.writes.keys().next().value!);
+    this.writes.set(id, Date.now());
+  }
+
+  private fresh(kept: Kept<unknown>): boolean {
+    return Date.now() - kept.at < this.ttlMs;
+  }
+
+  private async get(path: string, what: string): Promise<unknown> {
+    let res;
+    try {
+      res = await this.pool.request({ method: 'GET', path, headers: this.authorization ? { authorization: this.authorization, accept: 'application/json' } : { accept: 'application/json' } });
+    } catch (error) {
+      throw new KestraLookupError(`Kestra could not be asked for ${what} (${(error as { code?: string }).code ?? (error as Error).message})`);
+    }
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return null;
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new KestraLookupError(`Kestra answered ${res.statusCode} when asked for ${what}`);
+    }
+    const text = await res.body.text();
+    if (text.trim() === '') return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new KestraLookupError(`Kestra's answer for ${what} is not JSON`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
