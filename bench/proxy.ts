@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { prepareOauth2Proxy, oauth2ProxyArgs, OAUTH2_PROXY_VERSION } from './oauth2-proxy.js';
+import { perchServeArgs } from './perch-command.js';
 import { memoryBreakdown, type MemoryBreakdown, peakRssMb, threadCount, formatBreakdown } from './process-memory.js';
 import { machineLine, median, writeBenchmarkSection } from './report.js';
 
@@ -191,7 +192,7 @@ http {
 
     console.log('compiling Perch (npm run build:backend)…');
     await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
-    perch = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), process.execPath, path.join(ROOT, 'dist/backend/cli.js'), 'serve'], {
+    perch = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), process.execPath, ...perchServeArgs()], {
       env: {
         ...process.env,
         PERCH_PORT: String(perchPort),
