@@ -15,6 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { request } from 'undici';
+import { stop, waitFor } from './child-processes.js';
 import { perchServeArgs, startFlags } from './perch-command.js';
 import { freePort } from '../test/support/postgres.js';
 import { formatBreakdown, memoryBreakdown, peakRssMb, rssMb, type MemoryBreakdown } from './process-memory.js';
@@ -34,29 +35,6 @@ const PATHS = {
   'JSON GET (1 KB)': '/api/v1/main/flows/search?filters[namespace][PREFIX]=company&page=1&size=25',
   '1 MB download': '/api/v1/main/namespaces/company.team/files?path=%2Fbig.bin',
 };
-
-async function waitFor(url: string, seconds = 30): Promise<void> {
-  const until = Date.now() + seconds * 1000;
-  for (;;) {
-    try {
-      const res = await request(url);
-      await res.body.dump();
-      return;
-    } catch (error) {
-      if (Date.now() > until) throw new Error(`${url} did not come up: ${(error as Error).message}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-  });
-}
 
 /** User + system CPU time of a process so far (/proc/<pid>/stat, in clock ticks of 1/100 s). */
 async function cpuSeconds(pid: number): Promise<number> {
