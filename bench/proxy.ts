@@ -12,6 +12,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { prepareOauth2Proxy, oauth2ProxyArgs, OAUTH2_PROXY_VERSION } from './oauth2-proxy.js';
+import { stop, waitFor } from './child-processes.js';
+import { perchServeArgs } from './perch-command.js';
 import { memoryBreakdown, type MemoryBreakdown, peakRssMb, threadCount, formatBreakdown } from './process-memory.js';
 import { machineLine, median, writeBenchmarkSection } from './report.js';
 
@@ -36,20 +38,6 @@ function freePort(): Promise<number> {
     });
     s.on('error', reject);
   });
-}
-
-async function waitFor(url: string, seconds = 20): Promise<void> {
-  const until = Date.now() + seconds * 1000;
-  for (;;) {
-    try {
-      const res = await request(url);
-      await res.body.dump();
-      return;
-    } catch (error) {
-      if (Date.now() > until) throw new Error(`${url} did not come up: ${(error as Error).message}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 interface WrkResult { rps: number; p50: number; p99: number; errors: number }
@@ -81,15 +69,6 @@ async function wrk(url: string, connections: number, headers: string[]): Promise
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-  });
 }
 
 /**
@@ -191,7 +170,7 @@ http {
 
     console.log('compiling Perch (npm run build:backend)…');
     await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
-    perch = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), process.execPath, path.join(ROOT, 'dist/backend/cli.js'), 'serve'], {
+    perch = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), process.execPath, ...perchServeArgs()], {
       env: {
         ...process.env,
         PERCH_PORT: String(perchPort),

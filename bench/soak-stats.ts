@@ -54,3 +54,19 @@ export function weightedCycle<K extends string>(weights: Record<K, number>): K[]
 export function unaudited(acknowledged: readonly string[], recorded: ReadonlySet<string>): number {
   return acknowledged.reduce((n, id) => (recorded.has(id) ? n : n + 1), 0);
 }
+
+/**
+ * The old generation's floor: from samples of its used size, the ones taken just after it shrank by
+ * more than `drop` (a fraction) since the sample before, i.e. after a full collection: what was
+ * still alive then. Under load the old generation climbs in a saw-tooth (garbage promoted from the
+ * young one, freed at the next full collection), so its size at any one moment says nothing of a
+ * leak; these floors rising from one collection to the next do.
+ */
+export function floorsAfterCollections(samples: ReadonlyArray<readonly [x: number, y: number]>, drop = 0.2): Array<[number, number]> {
+  const floors: Array<[number, number]> = [];
+  for (let i = 1; i < samples.length; i++) {
+    const [x, y] = samples[i]!;
+    if (y < samples[i - 1]![1] * (1 - drop)) floors.push([x, y]);
+  }
+  return floors;
+}

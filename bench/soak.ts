@@ -26,8 +26,9 @@ import pg from 'pg';
 import { Agent, request } from 'undici';
 import { startKestraDouble, type KestraDouble } from '../test/kestra-double/kestra-double.js';
 import { freePort, startTestPostgres } from '../test/support/postgres.js';
+import { perchServeArgs } from './perch-command.js';
 import { metricValue } from './process-memory.js';
-import { Pacer, percentile, slope, unaudited, weightedCycle } from './soak-stats.js';
+import { floorsAfterCollections, Pacer, percentile, slope, unaudited, weightedCycle } from './soak-stats.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -94,11 +95,17 @@ async function waitServing(base: string, deadline = 60_000): Promise<void> {
 interface PerchProcess { child: ChildProcess; base: string; env: NodeJS.ProcessEnv }
 
 function spawnPerch(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [path.join(ROOT, 'dist/backend/cli.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, perchServeArgs(), { env, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function rssMb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+}
+
+/** The old generation's used size (MB), from Perch's metrics. */
+async function oldSpaceMb(base: string): Promise<number> {
+  const res = await request(`${base}/perch/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` }, dispatcher: agent });
+  return Number(/^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)/m.exec(await res.body.text())?.[1]) / (1024 * 1024);
 }
 
 async function handles(base: string): Promise<number> {
@@ -214,6 +221,8 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     };
     /** [seconds since the start, MB], from the process serving at the time. */
     const rss: Array<[number, number]> = [];
+    /** [seconds since the start, MB]: the old generation's used size, from the process serving at the time. */
+    const oldSpace: Array<[number, number]> = [];
     let restartedAtS = 0;
     const handleCounts: number[] = [];
     const pacer = new Pacer(RATE);
@@ -241,6 +250,7 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
       const sampler = setInterval(() => {
         if (performance.now() - t0 >= SECONDS * 1000) { clearInterval(sampler); return; }
         if (!down) void rssMb(perch!.child.pid!).then((mb) => rss.push([(performance.now() - t0) / 1000, mb]), () => {});
+        if (!down) void oldSpaceMb(base).then((mb) => oldSpace.push([(performance.now() - t0) / 1000, mb]), () => {});
       }, 1000);
     });
 
@@ -297,6 +307,10 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     say(`${db}: p99 per ${(WINDOW_MS / 1000).toFixed(1)} s window (ms): ${p99s.map((p) => p.toFixed(1)).join(', ')}; first ${p99s[0]!.toFixed(1)} vs last ${p99s.at(-1)!.toFixed(1)}`);
     say(`${db}: by kind, p50 / p99 (ms): ${Object.entries(byKind).map(([k, l]) => `${k} ${percentile(l, 50).toFixed(1)} / ${percentile(l, 99).toFixed(1)}`).join(', ')} (SSE: to the stream's head; each is then held 200 ms and closed by the client)`);
     say(`${db}: RSS ${rss[0]?.[1].toFixed(0)} → ${rss.at(-1)?.[1].toFixed(0)} MB (peak ${Math.max(...rss.map(([, mb]) => mb)).toFixed(0)}); slope from ${slopeFrom.toFixed(0)} s${restartedAtS ? ' (the restarted process, after its warm-up)' : ' (after warm-up)'}: ${rssSlope.toFixed(2)} MB/min`);
+    // What was alive after each full collection: a leak shows as these floors rising, whatever the saw-tooth does to RSS.
+    const floors = floorsAfterCollections(oldSpace.filter(([t]) => t >= (restartedAtS ? slopeFrom : 0)));
+    const floorSlope = slope(floors.filter(([t]) => t >= slopeFrom)) * 60;
+    say(`${db}: old generation after each full collection (s: MB): ${floors.map(([t, mb]) => `${t.toFixed(0)}: ${mb.toFixed(1)}`).join(', ') || 'none seen'}; slope from ${slopeFrom.toFixed(0)} s: ${Number.isNaN(floorSlope) ? 'n/a (fewer than two)' : `${floorSlope.toFixed(2)} MB/min`} (between collections it climbs with promoted garbage: the saw-tooth RSS follows)`);
     say(`${db}: open handles (nodejs_active_handles_total): ${handlesBefore} before the load, ${handleCounts.join(', ')} under it (one per window), ${lastHandles} at its end, ${handlesAfter} once drained and the load's sockets closed`);
     for (const line of crashReport ?? []) say(`${db}: ${line}`);
     say(`${db}: acknowledged writes: ${acknowledged.length}, without an audit entry: ${missing}; audit verify: ${verify.ok ? 'ok' : 'FAILED'} (${verify.text.split('\n').at(-1)})`);

@@ -3,8 +3,12 @@ import { hash, verify, Algorithm } from '@node-rs/argon2';
 /** OWASP's Argon2id floor: 19 MiB, 2 passes, 1 lane. */
 const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-/** Caps concurrent hashes so a login flood cannot starve the proxy of CPU. */
-const MAX_CONCURRENT_HASHES = 4;
+/**
+ * Caps concurrent hashes so a login flood cannot starve the proxy of CPU, nor swell its memory:
+ * each hash holds its 19 MiB (memoryCost) outside the JS heap while it runs, so 4 at once added
+ * 76 MiB to the process's peak (docs/benchmarks.md, Memory).
+ */
+const MAX_CONCURRENT_HASHES = 2;
 let running = 0;
 const waiting: Array<() => void> = [];
 

@@ -36,6 +36,11 @@ export interface SessionTimeouts {
 const REVALIDATE_AFTER_MS = 30_000;
 /** last_seen_at is written back at most this often per session. */
 const PERSIST_LAST_SEEN_EVERY_MS = 60_000;
+/**
+ * Sessions kept in memory at most (about 300 bytes each): past it, the least recently loaded one
+ * leaves the cache (its session stays valid and is read from the store at its next call).
+ */
+export const MAX_CACHED_SESSIONS = 20_000;
 
 /** What the store keeps of a session id. */
 export const hashSessionId = sha256Hex;
@@ -59,6 +64,7 @@ export class SessionManager {
     private readonly timeouts: SessionTimeouts,
     private readonly onError: (error: unknown) => void = () => {},
     private readonly now: () => number = Date.now,
+    private readonly maxCached = MAX_CACHED_SESSIONS,
   ) {
     this.sweeper = setInterval(() => void this.sweep().catch(onError), 60_000);
     this.sweeper.unref();
@@ -82,7 +88,7 @@ export class SessionManager {
         user_agent: meta.userAgent?.slice(0, 512) ?? null,
       })
       .execute();
-    this.cache.set(idHash, {
+    this.remember(idHash, {
       principal: { userId: user.id, tenantId: user.tenant_id, email: user.email, superAdmin: user.super_admin === 1, sessionHash: idHash },
       expiresAt,
       lastSeenAt: now,
@@ -132,8 +138,29 @@ export class SessionManager {
       persistedLastSeenAt: previous?.persistedLastSeenAt ?? row.last_seen_at,
       loadedAt: this.now(),
     };
-    this.cache.set(idHash, entry);
+    this.remember(idHash, entry);
     return entry;
+  }
+
+  /** Sessions held in memory now (at most `maxCached`). */
+  get cachedCount(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Caches a session, last in the map's order; a full cache first lets its oldest entry go, writing
+   * back when that session was last seen (so it is not taken for idle when read again).
+   */
+  private remember(idHash: string, entry: CachedSession): void {
+    this.cache.delete(idHash);
+    if (this.cache.size >= this.maxCached) {
+      const [oldHash, old] = this.cache.entries().next().value!;
+      this.cache.delete(oldHash);
+      if (old.lastSeenAt > old.persistedLastSeenAt) {
+        this.db.updateTable('sessions').set({ last_seen_at: old.lastSeenAt }).where('id_hash', '=', oldHash).execute().catch(this.onError);
+      }
+    }
+    this.cache.set(idHash, entry);
   }
 
   async revokeToken(token: string | undefined): Promise<void> {

@@ -18,18 +18,29 @@ export const RESET_PATH = '/perch/reset-password';
 
 const publicRoute = { config: { access: 'public' as const } };
 
-/** Reset requests per client IP per window, in memory (like the sign-in IP budget). */
-class IpBudget {
+/**
+ * Reset requests per client IP per window, in memory (like the sign-in IP budget). At most
+ * `maxTracked` addresses are tracked: past it, ended windows go first, then the oldest ones.
+ */
+export class IpBudget {
   private readonly windows = new Map<string, { startedAt: number; count: number }>();
-  constructor(private readonly max: number, private readonly windowMs: number) {}
+  constructor(private readonly max: number, private readonly windowMs: number, private readonly maxTracked = 10_000) {}
+
+  /** Addresses tracked now (at most `maxTracked`). */
+  get tracked(): number {
+    return this.windows.size;
+  }
 
   /** Counts one request; false when the IP is over its budget. */
   allow(ip: string, now = Date.now()): boolean {
-    if (this.windows.size > 10_000) {
+    if (this.windows.size >= this.maxTracked && !this.windows.has(ip)) {
       for (const [key, w] of this.windows) if (now - w.startedAt >= this.windowMs) this.windows.delete(key);
+      // Windows are added in the order they start: the first one is the oldest.
+      if (this.windows.size >= this.maxTracked) this.windows.delete(this.windows.keys().next().value!);
     }
     const w = this.windows.get(ip);
     if (!w || now - w.startedAt >= this.windowMs) {
+      this.windows.delete(ip); // a new window goes to the end of the order
       this.windows.set(ip, { startedAt: now, count: 1 });
       return true;
     }

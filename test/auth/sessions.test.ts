@@ -189,3 +189,34 @@ describe('session timeouts (clock under test control)', () => {
     }
   });
 });
+
+describe('the session cache is bounded', () => {
+  it('keeps at most its bound in memory; a session that left it is read from the store, still valid and still seen', async () => {
+    const { SessionManager } = await import('../../backend/auth/sessions.js');
+    const { openStore, migrateToLatest } = await import('../../backend/store/database.js');
+    const { createUser } = await import('../../backend/users/user-store.js');
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const store = await openStore({ dataDir: await mkdtemp(`${tmpdir()}/perch-session-bound-`) });
+    await migrateToLatest(store.db);
+    const user = await createUser(store.db, { email: 'bound@example.com' });
+    let now = 1_000_000;
+    const sessions = new SessionManager(store.db, { idleTimeout: 90_000, absoluteTimeout: 3_600_000 }, undefined, () => now, 2);
+    try {
+      const first = await sessions.create(user, {});
+      now += 30_000; // seen 30 s after sign-in: not written yet (at most once a minute), written when it leaves the cache
+      expect(await sessions.resolve(first.token)).not.toBeNull();
+      const others = [await sessions.create(user, {}), await sessions.create(user, {})];
+      expect(sessions.cachedCount).toBe(2);
+      const lastSeen = await store.db.selectFrom('sessions').select('last_seen_at').where('id_hash', '=', hashSessionId(first.token)).executeTakeFirstOrThrow();
+      expect(lastSeen.last_seen_at).toBe(now);
+      now += 70_000; // 100 s after sign-in, 70 s after it was last seen: within the 90 s idle timeout
+      expect((await sessions.resolve(first.token))?.email).toBe('bound@example.com');
+      for (const s of others) expect(await sessions.resolve(s.token)).not.toBeNull();
+      expect(sessions.cachedCount).toBe(2);
+    } finally {
+      sessions.close();
+      await store.close();
+    }
+  });
+});

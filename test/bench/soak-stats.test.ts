@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pacer, percentile, slope, unaudited, weightedCycle } from '../../bench/soak-stats.js';
+import { floorsAfterCollections, Pacer, percentile, slope, unaudited, weightedCycle } from '../../bench/soak-stats.js';
 
 describe('bench:soak arithmetic', () => {
   it('takes the nearest-rank percentile', () => {
@@ -43,5 +43,12 @@ describe('bench:soak arithmetic', () => {
     expect(unaudited(['a', 'b', 'c'], recorded)).toBe(0);
     expect(unaudited(['a', 'x', 'c', 'y'], recorded)).toBe(2);
     expect(unaudited([], recorded)).toBe(0);
+  });
+
+  it('finds the old generation\'s floor after each full collection in a saw-tooth', () => {
+    const sawTooth: Array<[number, number]> = [[0, 32], [1, 40], [2, 48], [3, 56], [4, 36], [5, 44], [6, 52], [7, 38], [8, 39], [9, 37]];
+    expect(floorsAfterCollections(sawTooth)).toEqual([[4, 36], [7, 38]]);
+    // Small dips (a young object's promotion undone, sampling noise) are not collections.
+    expect(floorsAfterCollections([[0, 50], [1, 48], [2, 47]])).toEqual([]);
   });
 });

@@ -201,7 +201,11 @@ describe('deploy/Dockerfile', () => {
     expect(runtime).toMatch(/^USER perch$/m);
     expect(runtime).not.toMatch(/^USER root$/m);
     expect(runtime).toMatch(/^HEALTHCHECK .*\n.*\/perch\/health/m);
-    expect(runtime).toMatch(/^CMD \["node", "dist\/backend\/cli\.js", "serve"\]$/m);
+    // The same Node flags as `npm start`.
+    const { startFlags } = await import('../../bench/perch-command.js');
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)![1]!) as string[];
+    expect(startFlags().length).toBeGreaterThan(0);
+    expect(cmd).toEqual(['node', ...startFlags(), 'dist/backend/cli.js', 'serve']);
     expect(runtime).toMatch(/^EXPOSE 8090$/m);
     // The runtime image gets compiled code and production modules, not the sources or dev tools.
     expect(runtime).not.toMatch(/COPY --from=build[^\n]* \/src\/(backend|lib|test) /);

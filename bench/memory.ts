@@ -1,0 +1,122 @@
+/**
+ * npm run bench:memory — Perch's memory as users run it, on loopback, bounded.
+ *
+ * Starts the compiled Perch (`node dist/backend/cli.js serve`, what `npm start` runs once built) in
+ * front of the benchmarks' upstream (bench/upstream.mjs), signs in, reports idle RSS with its
+ * breakdown (JS heap, external, threads, worker threads), then a short c=16 load through the proxy
+ * (wrk, the 1 KB JSON read then the 1 MB download, BENCH_MEMORY_SECONDS each, default 5) and the peak
+ * RSS (VmHWM). Perch runs alone on core 0, wrk and the upstream on core 1, as in bench:proxy.
+ * Prints its figures; `--write` also puts them in docs/benchmarks.md. Perch gets `npm start`'s Node
+ * flags (package.json); `--node-flags "<flags>"` replaces them (`--node-flags ""`: Node's defaults).
+ */
+import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { request } from 'undici';
+import { stop, waitFor } from './child-processes.js';
+import { perchServeArgs, startFlags } from './perch-command.js';
+import { freePort } from '../test/support/postgres.js';
+import { formatBreakdown, memoryBreakdown, peakRssMb, rssMb, type MemoryBreakdown } from './process-memory.js';
+import { machineLine, writeBenchmarkSection } from './report.js';
+
+const run = promisify(execFile);
+const { values: opts } = parseArgs({ options: { write: { type: 'boolean', default: false }, 'node-flags': { type: 'string' } } });
+/** `npm start`'s Node flags unless --node-flags gives others ('' for none: Node's defaults). */
+const flags = opts['node-flags'] === undefined ? startFlags() : opts['node-flags'].split(' ').filter(Boolean);
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SECONDS = Number(process.env.BENCH_MEMORY_SECONDS ?? 5);
+const USER = 'bench@kestra.io';
+const PASSWORD = 'Bench-password-1';
+const ADMIN = { username: 'bench@perch.test', password: 'benchmark passphrase' };
+const METRICS_TOKEN = 'bench-metrics-token-0123456789abcdef0123';
+const PATHS = {
+  'JSON GET (1 KB)': '/api/v1/main/flows/search?filters[namespace][PREFIX]=company&page=1&size=25',
+  '1 MB download': '/api/v1/main/namespaces/company.team/files?path=%2Fbig.bin',
+};
+
+/** User + system CPU time of a process so far (/proc/<pid>/stat, in clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(path.join(tmpdir(), 'perch-bench-memory-'));
+  const [upPort, perchPort] = [await freePort(), await freePort()];
+  let upstream: ChildProcess | undefined;
+  let perch: ChildProcess | undefined;
+  try {
+    upstream = fork(path.join(ROOT, 'bench/upstream.mjs'), { env: { ...process.env, BENCH_PORT: String(upPort), BENCH_USER: USER, BENCH_PASSWORD: PASSWORD } });
+    await new Promise((resolve) => upstream!.once('message', resolve));
+    await run('taskset', ['-cp', '1', String(upstream.pid)]);
+    console.log('compiling Perch (npm run build:backend)…');
+    await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
+    const started = Date.now();
+    perch = spawn('taskset', ['-c', '0', process.execPath, ...perchServeArgs(flags)], {
+      env: {
+        ...process.env,
+        PERCH_PORT: String(perchPort),
+        PERCH_DATA_DIR: work,
+        PERCH_LOG_LEVEL: 'warn',
+        PERCH_KESTRA_URL: `http://127.0.0.1:${upPort}`,
+        PERCH_KESTRA_USERNAME: USER,
+        PERCH_KESTRA_PASSWORD: PASSWORD,
+        PERCH_ADMIN_EMAIL: ADMIN.username,
+        PERCH_ADMIN_PASSWORD: ADMIN.password,
+        PERCH_METRICS_TOKEN: METRICS_TOKEN,
+      },
+      stdio: 'inherit',
+    });
+    const base = `http://127.0.0.1:${perchPort}`;
+    await waitFor(`${base}/perch/health`);
+    console.log(`Perch (node ${perchServeArgs(flags).join(' ')}) serving after ${Date.now() - started} ms`);
+    const login = await request(`${base}/perch/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+    await login.body.dump();
+    const cookie = [login.headers['set-cookie']].flat().find((c) => c?.startsWith('perch_session='))?.split(';')[0];
+    if (!cookie) throw new Error(`sign-in failed: ${login.statusCode}`);
+    const breakdown = () => memoryBreakdown(perch!.pid!, `${base}/perch/metrics`, METRICS_TOKEN);
+    // Idle: started, one sign-in, nothing proxied; a few seconds for start-up garbage to be collected.
+    await new Promise((r) => setTimeout(r, 3000));
+    const idle = await breakdown();
+    const idlePeak = await peakRssMb(perch.pid!, false);
+    console.log(`idle: ${formatBreakdown(idle)}; peak so far ${idlePeak.toFixed(1)} MB`);
+
+    const after: Array<{ name: string; rps: number; cpuUs: number; memory: MemoryBreakdown }> = [];
+    for (const [name, p] of Object.entries(PATHS)) {
+      const cpuBefore = await cpuSeconds(perch.pid!);
+      const { stdout } = await run('taskset', ['-c', '1', 'wrk', '-t1', '-c16', `-d${SECONDS}s`, '-H', `Cookie: ${cookie}`, `${base}${p}`], { timeout: (SECONDS + 30) * 1000 });
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+      // Perch's own CPU time per request: less sensitive than req/s to the other work on a shared VM.
+      const cpuUs = ((await cpuSeconds(perch.pid!)) - cpuBefore) * 1e6 / Number(/(\d+) requests in/.exec(stdout)?.[1]);
+      if (/Non-2xx/.test(stdout)) throw new Error(`${name}: Perch refused requests:\n${stdout}`);
+      const memory = await breakdown();
+      after.push({ name, rps, cpuUs, memory });
+      console.log(`after c=16 ${name} (${rps.toFixed(0)} req/s, Perch CPU ${cpuUs.toFixed(0)} µs a request): ${formatBreakdown(memory)}`);
+    }
+    const peak = await peakRssMb(perch.pid!, false);
+    await new Promise((r) => setTimeout(r, 3000));
+    const settled = await rssMb(perch.pid!);
+    console.log(`peak RSS (VmHWM) ${peak.toFixed(1)} MB; ${settled.toFixed(1)} MB 3 s after the load`);
+
+    if (opts.write) {
+      const lines = [
+        '## Memory (`npm run bench:memory`)',
+        '',
+        `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, load average ${loadavg()[0]!.toFixed(2)} at the end. The compiled Perch (\`node ${flags.join(' ')}${flags.length ? ' ' : ''}dist/backend/cli.js serve\`, what \`npm start\` runs once built) on SQLite, alone on core 0; wrk (1 thread, 16 connections, ${SECONDS} s per payload) and the upstream on core 1. Idle: started, one sign-in, nothing proxied, 3 s later. The breakdown is Perch's own /perch/metrics; RSS and its peak (VmHWM) are from /proc.`,
+        '',
+        `- Idle: ${formatBreakdown(idle)} (target ≤ 90 MB: ${idle.rssMb <= 90 ? 'met' : 'missed'}).`,
+        ...after.map((a) => `- Right after c=16 ${a.name} (${a.rps.toFixed(0)} req/s, Perch's CPU ${a.cpuUs.toFixed(0)} µs a request): ${formatBreakdown(a.memory)}.`),
+        `- Peak RSS (VmHWM) over the run: ${peak.toFixed(1)} MB (target ≤ 140 MB: ${peak <= 140 ? 'met' : 'missed'}); ${settled.toFixed(1)} MB 3 s after the load.`,
+      ];
+      await writeBenchmarkSection('memory', lines.join('\n'));
+    }
+  } finally {
+    await stop(perch);
+    await stop(upstream);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,24 @@
+/**
+ * How the benchmarks start Perch: as `npm start` does once built, with the Node flags its start
+ * script gives (package.json is their one place; deploy/Dockerfile repeats them, checked by a test).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** The Node flags of `npm start`, e.g. `--max-semi-space-size=2`, read from package.json's start script. */
+export function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const serve = /\bnode ((?:--\S+ )*)dist\/backend\/cli\.js serve\b/.exec(scripts.start ?? '');
+  if (!serve) throw new Error(`package.json's start script does not run dist/backend/cli.js serve: ${scripts.start}`);
+  return serve[1]!.split(' ').filter(Boolean);
+}
+
+/**
+ * `node <flags> dist/backend/cli.js serve` (the arguments after `node`); `flags` replaces the start
+ * script's (to measure without them, or with others).
+ */
+export function perchServeArgs(flags: string[] = startFlags()): string[] {
+  return [...flags, path.join(ROOT, 'dist/backend/cli.js'), 'serve'];
+}
