@@ -12,6 +12,7 @@ import type { StoreRateLimit } from '../store/rate-limits.js';
 import { generateChecked, SuggestionRefused } from './generation-loop.js';
 import { chat, type ChatMessage, type ProviderKeys } from './providers.js';
 import { checkTenantProviderAddress, type TenantProviders, type TenantProviderStore } from './tenant-providers.js';
+import { effectiveLimits, type TenantLimitStore } from './tenant-limits.js';
 import type { BudgetState, TokenBudgets } from './token-budgets.js';
 
 /*
@@ -117,8 +118,11 @@ export interface AdmissionParts {
   keys: ProviderKeys;
   tenantProviders: TenantProviderStore;
   perPerson: StoreRateLimit;
-  perTenant: StoreRateLimit | null;
+  /** Counted with the tenant's own limit: its override, else `ai.tenantRequestsPerMinute` (none: not counted). */
+  perTenant: StoreRateLimit;
   budgets: TokenBudgets;
+  /** An instance owner's overrides of each tenant's rate and budgets (kept in memory). */
+  limits: TenantLimitStore;
 }
 
 /** The one place every AI request is let through, and its tokens counted. Refusals keep their status. */
@@ -143,13 +147,15 @@ export class AiAdmission {
       reply.header('retry-after', String(allowed.retryAfterSeconds));
       throw new HttpError(429, `Too many AI requests: at most ${ai.requestsPerMinute} per minute per person`);
     }
-    const tenantAllowed = this.parts.perTenant ? await this.parts.perTenant.take(tenant) : { ok: true as const };
+    const limits = effectiveLimits(ai, (await this.parts.limits.of(tenant)).overrides);
+    const perTenant = limits.tenantRequestsPerMinute;
+    const tenantAllowed = perTenant === null ? { ok: true as const } : await this.parts.perTenant.take(tenant, perTenant);
     if (!tenantAllowed.ok) {
       reply.header('retry-after', String(tenantAllowed.retryAfterSeconds));
-      throw new HttpError(429, `Too many AI requests in tenant ${tenant}: at most ${ai.tenantRequestsPerMinute} per minute for the whole tenant`);
+      throw new HttpError(429, `Too many AI requests in tenant ${tenant}: at most ${perTenant} per minute for the whole tenant`);
     }
     try {
-      record.budget = await this.parts.budgets.check(tenant, principal.userId);
+      record.budget = await this.parts.budgets.check(tenant, principal.userId, { perTenant: limits.tokenBudgetPerTenant, perPerson: limits.tokenBudgetPerPerson });
     } catch (error) {
       if (error instanceof HttpError) reply.header('retry-after', String(error.details?.retryAfterSeconds));
       throw error;
