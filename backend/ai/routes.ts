@@ -20,6 +20,7 @@ import { typesToDocument } from './plugin-selection.js';
 import { systemPrompt } from './prompt.js';
 import { chat, ProviderKeys } from './providers.js';
 import { AiAdmission, generateCheckedSource, serveAiRequest } from './ai-request.js';
+import { ConversationMemory } from './conversation-memory.js';
 import { registerExecutionHelp } from './execution-help.js';
 import { registerOtherGenerations } from './other-generations.js';
 import { registerAiSettings } from './settings-routes.js';
@@ -53,6 +54,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
     perTenant: new StoreRateLimit(ctx.db, 'ai-tenant', ctx.config.ai.tenantRequestsPerMinute ?? 1),
     budgets,
     limits,
+    memory: new ConversationMemory(),
   });
   registerAiSettings(app, ctx, { providers: tenantProviders, budgets, limits });
   app.addHook('onClose', async () => {
