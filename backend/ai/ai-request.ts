@@ -13,7 +13,7 @@ import type { Conversation, ConversationMemory } from './conversation-memory.js'
 import { generateChecked, SuggestionRefused } from './generation-loop.js';
 import { chat, type ChatMessage, type ProviderKeys } from './providers.js';
 import { checkTenantProviderAddress, type TenantProviders, type TenantProviderStore } from './tenant-providers.js';
-import { effectiveLimits, type TenantLimitStore } from './tenant-limits.js';
+import { budgetLimits, effectiveLimits, type TenantLimitStore } from './tenant-limits.js';
 import type { BudgetState, TokenBudgets } from './token-budgets.js';
 
 /*
@@ -164,7 +164,7 @@ export class AiAdmission {
       throw new HttpError(429, `Too many AI requests in tenant ${tenant}: at most ${perTenant} per minute for the whole tenant`);
     }
     try {
-      record.budget = await this.parts.budgets.check(tenant, principal.userId, { perTenant: limits.tokenBudgetPerTenant, perPerson: limits.tokenBudgetPerPerson });
+      record.budget = await this.parts.budgets.check(tenant, principal.userId, budgetLimits(limits));
     } catch (error) {
       if (error instanceof HttpError) reply.header('retry-after', String(error.details?.retryAfterSeconds));
       throw error;

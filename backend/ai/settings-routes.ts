@@ -6,7 +6,7 @@ import type { PerchContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { parse, principalOf, signedIn, tenantOf } from '../http/request.js';
 import { requirePermission } from '../iam/access.js';
-import { effectiveLimits, instanceLimits, type TenantLimitStore } from './tenant-limits.js';
+import { budgetLimits, effectiveLimits, instanceLimits, type TenantLimitStore } from './tenant-limits.js';
 import { checkTenantProviderAddress, toTenantProviderView, type TenantProviderStore } from './tenant-providers.js';
 import type { TokenBudgets } from './token-budgets.js';
 
@@ -100,7 +100,7 @@ export function registerAiSettings(app: FastifyInstance, ctx: PerchContext, { pr
     const tenant = tenantOf(request);
     const principal = requirePermission(ctx, request, tenant, 'TENANT_SETTINGS', 'VIEW');
     const applied = effectiveLimits(ctx.config.ai, (await limits.of(tenant)).overrides);
-    const state = await budgets.state(tenant, principal.userId, { perTenant: applied.tokenBudgetPerTenant, perPerson: applied.tokenBudgetPerPerson });
+    const state = await budgets.state(tenant, principal.userId, budgetLimits(applied));
     const own = await providers.list(tenant);
     return {
       period: state.period,

@@ -36,6 +36,9 @@ export const effectiveLimits = (ai: AiConfig, overrides: AiTenantLimits): AiTena
   };
 };
 
+/** The token budgets among a tenant's limits, as TokenBudgets takes them. */
+export const budgetLimits = (limits: AiTenantLimits) => ({ perTenant: limits.tokenBudgetPerTenant, perPerson: limits.tokenBudgetPerPerson });
+
 export class TenantLimitStore {
   private readonly cache = new Map<string, { stored: StoredTenantLimits; expiresAt: number }>();
 
