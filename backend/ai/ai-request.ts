@@ -9,9 +9,11 @@ import { principalOf, tenantOf } from '../http/request.js';
 import { requirePermission } from '../iam/access.js';
 import type { Principal } from '../auth/sessions.js';
 import type { StoreRateLimit } from '../store/rate-limits.js';
+import type { Conversation, ConversationMemory } from './conversation-memory.js';
 import { generateChecked, SuggestionRefused } from './generation-loop.js';
 import { chat, type ChatMessage, type ProviderKeys } from './providers.js';
 import { checkTenantProviderAddress, type TenantProviders, type TenantProviderStore } from './tenant-providers.js';
+import { budgetLimits, effectiveLimits, type TenantLimitStore } from './tenant-limits.js';
 import type { BudgetState, TokenBudgets } from './token-budgets.js';
 
 /*
@@ -43,6 +45,8 @@ export interface GenerationRecord {
   body?: FlowGenerationPrompt;
   attempts: number;
   answerChars: number;
+  /** Earlier turns of the conversation sent with this request (their count, never their text). */
+  earlierTurns?: number;
   /** Tokens over all attempts, as the providers counted them. */
   inputTokens: number;
   outputTokens: number;
@@ -78,6 +82,7 @@ export async function auditGeneration(ctx: PerchContext, request: FastifyRequest
       answerChars: record.answerChars,
       suggestionChars: record.yaml?.length ?? null,
       attempts: record.attempts,
+      ...(record.earlierTurns ? { earlierTurns: record.earlierTurns } : {}),
       ...(record.providerFrom ? { providerFrom: record.providerFrom } : {}),
       ...(record.budget ? { budget: { period: record.budget.current, tenantUsed: record.budget.tenant.used, tenantLimit: record.budget.tenant.limit, personUsed: record.budget.person.used, personLimit: record.budget.person.limit } } : {}),
       // Tokens the provider counted, over all attempts (not named *token*: the audit log redacts such keys).
@@ -111,14 +116,21 @@ export interface Asked {
   provider: AiProviderConfig;
   /** One turn with the chosen provider (its key read here, never by an operation); its tokens go to the record. */
   chat: (system: string, messages: ChatMessage[], onText?: (text: string) => void) => Promise<string>;
+  /** The person's conversation (this operation, this `conversationId`): its earlier turns, and how to add this one. */
+  conversation: Conversation;
 }
 
 export interface AdmissionParts {
   keys: ProviderKeys;
   tenantProviders: TenantProviderStore;
   perPerson: StoreRateLimit;
-  perTenant: StoreRateLimit | null;
+  /** Counted with the tenant's own limit: its override, else `ai.tenantRequestsPerMinute` (none: not counted). */
+  perTenant: StoreRateLimit;
   budgets: TokenBudgets;
+  /** An instance owner's overrides of each tenant's rate and budgets (kept in memory). */
+  limits: TenantLimitStore;
+  /** The last turns of each person's conversations (in memory). */
+  memory: ConversationMemory;
 }
 
 /** The one place every AI request is let through, and its tokens counted. Refusals keep their status. */
@@ -129,7 +141,8 @@ export class AiAdmission {
   ) {}
 
   /** The provider (asked for, else the default), the person's and the tenant's rates, the budgets, the provider's key. */
-  async admit(request: FastifyRequest, reply: FastifyReply, tenant: string, providerId: string | null | undefined, record: GenerationRecord, signal: AbortSignal): Promise<Asked> {
+  async admit(request: FastifyRequest, reply: FastifyReply, tenant: string, body: AskedFor, record: GenerationRecord, signal: AbortSignal): Promise<Asked> {
+    const { providerId } = body;
     const { ai } = this.ctx.config;
     const available = await this.parts.tenantProviders.providersOf(tenant, ai.providers);
     const provider = providerFor(available, providerId);
@@ -143,23 +156,28 @@ export class AiAdmission {
       reply.header('retry-after', String(allowed.retryAfterSeconds));
       throw new HttpError(429, `Too many AI requests: at most ${ai.requestsPerMinute} per minute per person`);
     }
-    const tenantAllowed = this.parts.perTenant ? await this.parts.perTenant.take(tenant) : { ok: true as const };
+    const limits = effectiveLimits(ai, (await this.parts.limits.of(tenant)).overrides);
+    const perTenant = limits.tenantRequestsPerMinute;
+    const tenantAllowed = perTenant === null ? { ok: true as const } : await this.parts.perTenant.take(tenant, perTenant);
     if (!tenantAllowed.ok) {
       reply.header('retry-after', String(tenantAllowed.retryAfterSeconds));
-      throw new HttpError(429, `Too many AI requests in tenant ${tenant}: at most ${ai.tenantRequestsPerMinute} per minute for the whole tenant`);
+      throw new HttpError(429, `Too many AI requests in tenant ${tenant}: at most ${perTenant} per minute for the whole tenant`);
     }
     try {
-      record.budget = await this.parts.budgets.check(tenant, principal.userId);
+      record.budget = await this.parts.budgets.check(tenant, principal.userId, budgetLimits(limits));
     } catch (error) {
       if (error instanceof HttpError) reply.header('retry-after', String(error.details?.retryAfterSeconds));
       throw error;
     }
     // A tenant's own provider comes with its key opened; the instance's are read from the configuration.
     const key = available.from === 'tenant' ? provider.apiKey : await this.parts.keys.of(provider);
+    const conversation = this.parts.memory.of({ tenant, personId: principal.userId, operation: record.operation ?? 'generateFlow', conversationId: body.conversationId ?? '' });
+    record.earlierTurns = conversation.earlier.length / 2;
     return {
       tenant,
       principal,
       provider,
+      conversation,
       chat: async (system, messages, onText) => {
         const answer = await chat(provider, key, system, messages, { onText, signal });
         record.inputTokens += answer.usage.inputTokens ?? 0;
@@ -176,8 +194,14 @@ export class AiAdmission {
   }
 }
 
+/** What every operation's body names: the provider, and the conversation it continues. */
+export interface AskedFor {
+  providerId?: string | null;
+  conversationId?: string | null;
+}
+
 /** One AI operation, as served by {@link serveAiRequest}. */
-export interface AiRequest<T extends { event: string; data: unknown }, B extends { providerId?: string | null }, P> {
+export interface AiRequest<T extends { event: string; data: unknown }, B extends AskedFor, P> {
   operation: string;
   /** The request's body, parsed (after COPILOT:USE held). */
   body: (request: FastifyRequest, record: GenerationRecord) => B;
@@ -190,7 +214,7 @@ export interface AiRequest<T extends { event: string; data: unknown }, B extends
 
 const wantsStream = (request: FastifyRequest) => /\btext\/event-stream\b/i.test(request.headers.accept ?? '');
 
-export async function serveAiRequest<T extends { event: string; data: unknown }, B extends { providerId?: string | null }, P>(
+export async function serveAiRequest<T extends { event: string; data: unknown }, B extends AskedFor, P>(
   ctx: PerchContext,
   admission: AiAdmission,
   request: FastifyRequest,
@@ -218,7 +242,7 @@ export async function serveAiRequest<T extends { event: string; data: unknown },
   try {
     requirePermission(ctx, request, tenant, 'COPILOT', 'USE');
     const body = op.body(request, record);
-    asked = await admission.admit(request, reply, tenant, body.providerId, record, abandoned.signal);
+    asked = await admission.admit(request, reply, tenant, body, record, abandoned.signal);
     prepared = await op.prepare(body, asked, record);
     if (!wantsStream(request)) {
       const text = await op.run(prepared, asked, record);
@@ -247,7 +271,8 @@ export async function serveAiRequest<T extends { event: string; data: unknown },
 
 /**
  * generateFlow's check-and-retry loop for one request: each answer is checked, the problems go back
- * to the model (and, streamed, to the browser) until one passes or `ai.maxAttempts` is reached.
+ * to the model (and, streamed, to the browser) until one passes or `ai.maxAttempts` is reached. The
+ * conversation's earlier turns come first; the prompt and the checked answer become its next turn.
  */
 export async function generateCheckedSource(
   ctx: PerchContext,
@@ -259,6 +284,7 @@ export async function generateCheckedSource(
 ): Promise<string> {
   const generated = await generateChecked({
     ...prompt,
+    earlier: asked.conversation.earlier,
     maxAttempts: ctx.config.ai.maxAttempts,
     ask: (messages) => {
       record.attempts++;
@@ -272,5 +298,6 @@ export async function generateCheckedSource(
     },
   });
   Object.assign(record, generated);
+  asked.conversation.remember(prompt.userPrompt, `\`\`\`yaml\n${generated.yaml}\`\`\``);
   return generated.yaml;
 }

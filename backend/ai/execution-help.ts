@@ -69,8 +69,9 @@ export function registerExecutionHelp(app: FastifyInstance, ctx: PerchContext, a
       run: async (p, asked, record, events) => {
         const system = `${EXPLAIN_SYSTEM}\n\n${flowAndFailure(p.execution)}`;
         record.attempts = 1;
-        const text = await asked.chat(system, [{ role: 'user', text: p.asFlowPrompt.userPrompt }], events && ((piece) => events.send('delta', { text: piece })));
+        const text = await asked.chat(system, [...asked.conversation.earlier, { role: 'user', text: p.asFlowPrompt.userPrompt }], events && ((piece) => events.send('delta', { text: piece })));
         record.answerChars = text.length;
+        asked.conversation.remember(p.asFlowPrompt.userPrompt, text);
         return text;
       },
     }),

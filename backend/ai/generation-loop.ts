@@ -9,6 +9,8 @@ import type { ChatMessage } from './providers.js';
 export interface GenerationLoop {
   system: string;
   userPrompt: string;
+  /** The conversation's earlier turns (the person's prompts and the model's final answers), before this prompt. */
+  earlier?: ChatMessage[];
   maxAttempts: number;
   ask: (messages: ChatMessage[]) => Promise<string>;
   check: (yaml: string) => Promise<string[]>;
@@ -36,7 +38,7 @@ export function yamlOfAnswer(answer: string): string {
 }
 
 export async function generateChecked(loop: GenerationLoop): Promise<Generated> {
-  const messages: ChatMessage[] = [{ role: 'user', text: loop.userPrompt }];
+  const messages: ChatMessage[] = [...(loop.earlier ?? []), { role: 'user', text: loop.userPrompt }];
   let answerChars = 0;
   let problems: string[] = [];
   for (let attempt = 1; attempt <= loop.maxAttempts; attempt++) {

@@ -20,9 +20,11 @@ import { typesToDocument } from './plugin-selection.js';
 import { systemPrompt } from './prompt.js';
 import { chat, ProviderKeys } from './providers.js';
 import { AiAdmission, generateCheckedSource, serveAiRequest } from './ai-request.js';
+import { ConversationMemory } from './conversation-memory.js';
 import { registerExecutionHelp } from './execution-help.js';
 import { registerOtherGenerations } from './other-generations.js';
 import { registerAiSettings } from './settings-routes.js';
+import { TenantLimitStore } from './tenant-limits.js';
 import { TenantProviderStore } from './tenant-providers.js';
 import { TokenBudgets } from './token-budgets.js';
 
@@ -42,15 +44,19 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
   const authorizer = new KestraAuthorizer(boundByTenantRoots(ctx.authz, namespaceTenantRoots(ctx.tenants)), executions, KestraHosts.of([target.url, ...ctx.config.kestra.internalHosts]), ctx.secretKeys, ctx.workerGroups);
   const tenantProviders = new TenantProviderStore(ctx.db, ctx.envelope);
   const budgets = new TokenBudgets(ctx.db, ctx.config.ai.tokenBudget);
+  const limits = new TenantLimitStore(ctx.db);
   // Every AI operation is let through here: provider, rates (counted in the store: replicas share them), budgets, key.
   const admission = new AiAdmission(ctx, {
     keys: new ProviderKeys(),
     tenantProviders,
     perPerson: new StoreRateLimit(ctx.db, 'ai-generate', ctx.config.ai.requestsPerMinute),
-    perTenant: ctx.config.ai.tenantRequestsPerMinute === undefined ? null : new StoreRateLimit(ctx.db, 'ai-tenant', ctx.config.ai.tenantRequestsPerMinute),
+    // Each take names the tenant's own limit (its override, else ai.tenantRequestsPerMinute).
+    perTenant: new StoreRateLimit(ctx.db, 'ai-tenant', ctx.config.ai.tenantRequestsPerMinute ?? 1),
     budgets,
+    limits,
+    memory: new ConversationMemory(),
   });
-  registerAiSettings(app, ctx, tenantProviders, budgets);
+  registerAiSettings(app, ctx, { providers: tenantProviders, budgets, limits });
   app.addHook('onClose', async () => {
     await kestra.close();
     await executions.close();

@@ -34,6 +34,12 @@ export interface BudgetState {
   person: AiBudgetUse;
 }
 
+/** The limits that apply (null: not limited); the instance's unless a tenant's overrides say otherwise. */
+export interface BudgetLimits {
+  perTenant: number | null;
+  perPerson: number | null;
+}
+
 export class TokenBudgets {
   private readonly counters = new Map<string, { period: string; tokens: number }>();
 
@@ -44,21 +50,21 @@ export class TokenBudgets {
   ) {}
 
   /** What the tenant and the person used in the current period, against their limits. */
-  async state(tenant: string, personId: string): Promise<BudgetState> {
+  async state(tenant: string, personId: string, limits: BudgetLimits = { perTenant: this.config.perTenant ?? null, perPerson: this.config.perPerson ?? null }): Promise<BudgetState> {
     const { id, resetsAt } = periodOf(this.config.period, this.now());
     const [tenantUsed, personUsed] = await Promise.all([this.used(tenant, WHOLE_TENANT, id), this.used(tenant, personId, id)]);
     return {
       period: this.config.period,
       current: id,
       resetsAt,
-      tenant: { used: tenantUsed, limit: this.config.perTenant ?? null },
-      person: { used: personUsed, limit: this.config.perPerson ?? null },
+      tenant: { used: tenantUsed, limit: limits.perTenant },
+      person: { used: personUsed, limit: limits.perPerson },
     };
   }
 
   /** 429 naming the budget used up and when it resets (with the seconds until then for Retry-After). */
-  async check(tenant: string, personId: string): Promise<BudgetState> {
-    const state = await this.state(tenant, personId);
+  async check(tenant: string, personId: string, limits?: BudgetLimits): Promise<BudgetState> {
+    const state = await this.state(tenant, personId, limits);
     const spent = (use: AiBudgetUse) => use.limit !== null && use.used >= use.limit;
     const refused = spent(state.tenant)
       ? { budget: 'tenant' as const, use: state.tenant, whose: `Tenant ${tenant}'s AI token budget` }

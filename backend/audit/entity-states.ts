@@ -22,6 +22,8 @@ export interface EntityRoute {
   kind: string;
   load: EntityLoader;
   deletesPart?: boolean;
+  /** The id of an entity its route does not name (one per tenant, such as a tenant's settings). */
+  id?: string;
 }
 
 /** Route (as registered) → the kind of state and how to read it. Filled by the features that own the entities. */
@@ -73,6 +75,7 @@ export function installEntityStateCapture(app: FastifyInstance, ctx: PerchContex
     if (!route || !request.principal) return;
     const params = { ...((request.params ?? {}) as Record<string, string>) };
     if (request.routeOptions.url!.startsWith('/api/v1/me')) params.id = request.principal.userId;
+    if (route.id) params.id = route.id;
     if (!params.id) return;
     const capture: Capture = { ...route, params, tenant: params.tenant ?? '', before: null };
     capture.before = await read(ctx, capture);

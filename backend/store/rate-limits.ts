@@ -22,8 +22,8 @@ export class StoreRateLimit {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Counts one request; refused when the address has used up its minute (then the seconds until it may again). */
-  async take(address: string): Promise<RateDecision> {
+  /** Counts one request; refused when the address has used up its minute (then the seconds until it may again). `perMinute`: this address's own limit. */
+  async take(address: string, perMinute = this.perMinute): Promise<RateDecision> {
     const now = this.now();
     if (now - this.sweptAt >= WINDOW_MS) {
       this.sweptAt = now;
@@ -42,7 +42,7 @@ export class StoreRateLimit {
       )
       .returning(['count', 'window_start'])
       .executeTakeFirstOrThrow();
-    if (Number(row.count) <= this.perMinute) return { ok: true };
+    if (Number(row.count) <= perMinute) return { ok: true };
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((Number(row.window_start) + WINDOW_MS - now) / 1000)) };
   }
 }

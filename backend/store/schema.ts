@@ -328,6 +328,15 @@ export interface AiTokenUsageTable {
   tokens: number;
 }
 
+/** An instance owner's overrides of a tenant's AI limits (migration 019); null: the instance's setting. */
+export interface AiTenantLimitsTable {
+  tenant_id: string;
+  tenant_requests_per_minute: number | null;
+  tokens_per_tenant: number | null;
+  tokens_per_person: number | null;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -335,6 +344,7 @@ export interface Database {
   rate_limits: RateLimitsTable;
   ai_providers: AiProvidersTable;
   ai_token_usage: AiTokenUsageTable;
+  ai_tenant_limits: AiTenantLimitsTable;
   roles: RolesTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { AI_PROVIDER_KINDS, type AiProviderKind, type AiTenantProviderView } from '../../lib/schemas/ai';
+import { AI_PROVIDER_KINDS, type AiProviderKind, type AiTenantLimits, type AiTenantLimitsView, type AiTenantProviderView } from '../../lib/schemas/ai';
 import { strings } from '../app/strings';
 import { ListEditor } from '../operations/list-editor';
 import { useEditableList, useLoad } from '../operations/use-load';
@@ -11,9 +11,10 @@ import { aiSettingsTexts as t } from './strings';
 
 /**
  * A tenant's AI settings, for those holding TENANT_SETTINGS: its own providers (the key field is
- * write-only: masked, never filled from the server) and the token budgets' use.
+ * write-only: masked, never filled from the server), the token budgets' use and the tenant's limits
+ * (changed by instance owners only).
  * Hooks: `#perch-ai-settings`, rows `[data-testid=ai-provider]` (`data-provider-id`), the form
- * `[data-testid=ai-provider-form]`, `[data-testid=ai-usage]`.
+ * `[data-testid=ai-provider-form]`, `[data-testid=ai-usage]`, `[data-testid=ai-limits]`.
  */
 function ProviderForm({ tenant, provider, onSaved, onCancel }: { tenant: string; provider?: AiTenantProviderView; onSaved: () => void; onCancel: () => void }) {
   const [id, setId] = useState(provider?.id ?? '');
@@ -66,6 +67,66 @@ function ProviderForm({ tenant, provider, onSaved, onCancel }: { tenant: string;
   );
 }
 
+const LIMIT_FIELDS: Array<[keyof AiTenantLimits, string]> = [
+  ['tenantRequestsPerMinute', t.limitTenantRate],
+  ['tokenBudgetPerTenant', t.limitTenantBudget],
+  ['tokenBudgetPerPerson', t.limitPersonBudget],
+];
+
+function LimitsForm({ tenant, view, onSaved }: { tenant: string; view: AiTenantLimitsView; onSaved: () => void }) {
+  const text = (v: number | null) => (v === null ? '' : String(v));
+  const [values, setValues] = useState<Record<keyof AiTenantLimits, string>>({
+    tenantRequestsPerMinute: text(view.overrides.tenantRequestsPerMinute),
+    tokenBudgetPerTenant: text(view.overrides.tokenBudgetPerTenant),
+    tokenBudgetPerPerson: text(view.overrides.tokenBudgetPerPerson),
+  });
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+  return (
+    <form
+      class="mt-2 grid gap-3 md:grid-cols-3"
+      onSubmit={(event) => {
+        event.preventDefault();
+        setBusy(true);
+        const number = (v: string) => (v.trim() === '' ? null : Number(v));
+        const body = { tenantRequestsPerMinute: number(values.tenantRequestsPerMinute), tokenBudgetPerTenant: number(values.tokenBudgetPerTenant), tokenBudgetPerPerson: number(values.tokenBudgetPerPerson) };
+        aiSettings.setLimits(tenant, body).then(() => {
+          setBusy(false);
+          setError(undefined);
+          onSaved();
+        }, (failure: unknown) => {
+          setError(failure);
+          setBusy(false);
+        });
+      }}
+    >
+      {LIMIT_FIELDS.map(([key, label]) => (
+        <TextField key={key} label={label} type="number" min={1} step={1} value={values[key]} placeholder={view.instance[key] === null ? '' : String(view.instance[key])} onInput={(e) => setValues({ ...values, [key]: e.currentTarget.value })} />
+      ))}
+      {error !== undefined && <div class="md:col-span-3"><ErrorNotice error={error} /></div>}
+      <div class="flex justify-end md:col-span-3">
+        <Button type="submit" variant="primary" disabled={busy}>{t.saveLimits}</Button>
+      </div>
+    </form>
+  );
+}
+
+/** What applies in the tenant, and whether it is the tenant's own or the instance's; editable by instance owners only. */
+function Limits({ tenant, onSaved }: { tenant: string; onSaved: () => void }) {
+  const limits = useLoad(() => aiSettings.limits(tenant));
+  if (limits.error !== undefined) return <ErrorNotice error={limits.error} onRetry={limits.reload} />;
+  const view = limits.data;
+  if (!view) return <Loading />;
+  return (
+    <section data-testid="ai-limits" aria-label={t.limits} class="mb-3">
+      <h3 class="mb-1 font-medium">{t.limits}</h3>
+      {LIMIT_FIELDS.map(([key, label]) => <p key={key}>{t.limitLine(label, view.effective[key], view.overrides[key] !== null)}</p>)}
+      <p class="text-zinc-500 dark:text-zinc-400">{t.limitsHint}</p>
+      {view.canChange && <LimitsForm tenant={tenant} view={view} onSaved={() => { limits.reload(); onSaved(); }} />}
+    </section>
+  );
+}
+
 function Usage({ tenant }: { tenant: string }) {
   const usage = useLoad(() => aiSettings.usage(tenant));
   if (usage.error !== undefined) return <ErrorNotice error={usage.error} onRetry={usage.reload} />;
@@ -84,11 +145,14 @@ function Usage({ tenant }: { tenant: string }) {
 export function AiSettings({ tenant, mayChange }: { tenant: string; mayChange: boolean }) {
   const state = useEditableList(() => aiSettings.list(tenant));
   const { list, setEditing, setDeleting } = state;
+  // A change of the limits shows in the budgets' use at once.
+  const [usageVersion, setUsageVersion] = useState(0);
   return (
     <details id="perch-ai-settings" class="mb-2 rounded-md border border-zinc-200 bg-white p-3 text-sm dark:border-zinc-700 dark:bg-zinc-900">
       <summary class="cursor-pointer font-semibold">{t.title}</summary>
       <div class="mt-3">
-        <Usage tenant={tenant} />
+        <Usage key={usageVersion} tenant={tenant} />
+        <Limits tenant={tenant} onSaved={() => setUsageVersion((v) => v + 1)} />
         <h3 class="mb-1 font-medium">{t.providers}</h3>
         {list.error !== undefined ? <ErrorNotice error={list.error} onRetry={list.reload} /> : !list.data ? <Loading /> : (
           <>

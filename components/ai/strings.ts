@@ -65,4 +65,11 @@ export const aiSettingsTexts = {
   resets: (period: string, at: string) => `Counted per ${period} (UTC); the budgets start again at ${new Date(at).toLocaleString()}.`,
   rates: (perPerson: number, perTenant: number | null) => `At most ${perPerson} requests per minute per person${perTenant === null ? '' : `, ${perTenant} for the whole tenant`}.`,
   actions: 'Actions',
+  limits: 'Limits of this tenant',
+  limitsHint: 'Set by the instance’s owners. Empty: the instance’s setting.',
+  limitTenantRate: 'Requests per minute, whole tenant',
+  limitTenantBudget: 'Tokens per period, whole tenant',
+  limitPersonBudget: 'Tokens per period, each person',
+  limitLine: (label: string, effective: number | null, overridden: boolean) => `${label}: ${effective === null ? 'no limit' : effective.toLocaleString()} (${overridden ? 'this tenant’s own' : 'the instance’s setting'})`,
+  saveLimits: 'Save the limits',
 };

@@ -130,6 +130,32 @@ export const aiUsageViewSchema = z.object({
 });
 export type AiUsageView = z.infer<typeof aiUsageViewSchema>;
 
+/**
+ * An instance owner's overrides of one tenant's AI limits (`PUT /api/v1/{tenant}/ai/settings/limits`):
+ * each a positive number, or null to keep the instance's setting. The person's request rate and the
+ * budgets' period stay instance-wide.
+ */
+export const aiTenantLimitsSchema = z.strictObject({
+  /** Requests per minute of the whole tenant (in place of `ai.tenantRequestsPerMinute`). */
+  tenantRequestsPerMinute: z.number().int().min(1).max(1_000_000).nullable().default(null),
+  /** Tokens per period for the whole tenant (in place of `ai.tokenBudget.perTenant`). */
+  tokenBudgetPerTenant: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().default(null),
+  /** Tokens per period for each person in the tenant (in place of `ai.tokenBudget.perPerson`). */
+  tokenBudgetPerPerson: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().default(null),
+});
+export type AiTenantLimits = z.output<typeof aiTenantLimitsSchema>;
+
+/** A tenant's AI limits as its settings show them: the overrides, the instance's settings, what applies, who may change them. */
+export const aiTenantLimitsViewSchema = z.object({
+  overrides: aiTenantLimitsSchema,
+  instance: aiTenantLimitsSchema,
+  effective: aiTenantLimitsSchema,
+  /** Only instance owners change a tenant's limits (a tenant admin raising its own budget would defeat it). */
+  canChange: z.boolean(),
+  updatedAt: z.string().nullable(),
+});
+export type AiTenantLimitsView = z.infer<typeof aiTenantLimitsViewSchema>;
+
 /** EE's `AiController.FlowGenerationPrompt` (FlowGenerationPrompt + providerId). */
 export const flowGenerationPromptSchema = z.object({
   conversationId: z.string().min(1).max(200),

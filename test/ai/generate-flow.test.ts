@@ -23,7 +23,9 @@ const KINDS = Object.keys(KEYS) as AiProviderKind[];
 
 const flow = (namespace: string, id: string, message = 'hi') => `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: ${message}\n`;
 const fenced = (yaml: string) => `Here is the flow:\n\`\`\`yaml\n${yaml}\`\`\`\n`;
-const prompt = (extra: Record<string, unknown> = {}) => ({ conversationId: 'c0ffee00-0000-4000-8000-000000000001', userPrompt: 'Say hello in French', ...extra });
+/** Each request its own conversation: these tests are about one request (test/ai/conversation-memory.test.ts: follow-ups). */
+let conversations = 0;
+const prompt = (extra: Record<string, unknown> = {}) => ({ conversationId: `c0ffee00-0000-4000-8000-${String(++conversations).padStart(12, '0')}`, userPrompt: 'Say hello in French', ...extra });
 
 /** The EE spec's operation (the repository's derived contract): its path, and Ajv errors of a body against one of its schemas. */
 function eeOperation(operationId: string) {

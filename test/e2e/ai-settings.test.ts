@@ -1,7 +1,8 @@
 /**
  * The tenant's AI settings above the flow editor (issue 24, points 1 and 4): a tenant admin adds a
  * provider with its key (a masked field, never filled back), sees it listed with "key stored" and
- * the token budgets' use, and the copilot then uses that provider; a person without TENANT_SETTINGS
+ * the token budgets' use, and the copilot then uses that provider; an instance owner sets the tenant's
+ * own limits there, which a tenant admin sees but cannot change; a person without TENANT_SETTINGS
  * gets no settings.
  */
 import type { BrowserContext, Page } from 'playwright-core';
@@ -82,6 +83,29 @@ describe.skipIf(!haveChromium)('the tenant\'s AI settings', () => {
     const status = await page.evaluate(async () => (await fetch('/api/v1/main/ai/generate/flow', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ conversationId: 'c1', userPrompt: 'hi', namespace: 'company.team' }) })).status);
     expect(status).toBe(200);
     expect(model.calls.at(-1)!.headers.authorization).toBe(`Bearer ${TENANT_KEY}`);
+  });
+
+  it('lets an instance owner set the tenant\'s own limits; a tenant admin sees them without a way to change them', { timeout: 90_000 }, async () => {
+    await openEditor();
+    const settings = page.locator('#perch-ai-settings');
+    await settings.locator('summary').click();
+    const limits = page.locator('[data-testid=ai-limits]');
+    await expect.poll(() => limits.textContent()).toContain('Tokens per period, whole tenant: 5,000 (the instance’s setting)');
+    await limits.getByLabel('Tokens per period, each person', { exact: true }).fill('777');
+    await limits.getByRole('button', { name: 'Save the limits' }).click();
+    await expect.poll(() => limits.textContent()).toContain('Tokens per period, each person: 777 (this tenant’s own)');
+    await expect.poll(() => page.locator('[data-testid=ai-usage]').textContent()).toMatch(/You: [\d,]+ tokens of 777/);
+    expect((await admin.fetch('GET', '/api/v1/main/ai/settings/limits')).json.overrides).toEqual({ tenantRequestsPerMinute: null, tokenBudgetPerTenant: null, tokenBudgetPerPerson: 777 });
+
+    const tenantAdmin = await createPerson(admin, 'ai-limits-admin');
+    await bind(admin, { type: 'USER', externalId: tenantAdmin.id, roleId: 'admin' });
+    expect(await signOutByApi(page)).toBe(204);
+    await signIn(page, stack.perch.url, tenantAdmin.email, PASSWORD, EDITOR_PATH);
+    await openEditor();
+    await page.locator('#perch-ai-settings summary').click();
+    await expect.poll(() => limits.textContent()).toContain('Tokens per period, each person: 777 (this tenant’s own)');
+    expect(await limits.getByRole('button', { name: 'Save the limits' }).count()).toBe(0);
+    expect(await limits.locator('input').count()).toBe(0);
   });
 
   it('is not shown to a person without TENANT_SETTINGS', { timeout: 60_000 }, async () => {

@@ -14,6 +14,7 @@ import * as apps from './012-apps.js';
 import * as workerGroups from './014-worker-groups.js';
 import * as rateLimits from './015-rate-limits.js';
 import * as aiProviders from './018-ai-providers.js';
+import * as aiTenantLimits from './019-ai-tenant-limits.js';
 
 /** Every migration, in order. A new one is one file plus one line here. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '014-worker-groups': workerGroups,
   '015-rate-limits': rateLimits,
   '018-ai-providers': aiProviders,
+  '019-ai-tenant-limits': aiTenantLimits,
 };
