@@ -8,6 +8,7 @@ import { CheckboxField, SelectField, TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { aiSettings } from './settings-api';
 import { aiSettingsTexts as t } from './strings';
+import { useSaving } from '../ui/use-saving';
 
 /**
  * A tenant's AI settings, for those holding TENANT_SETTINGS: its own providers (the key field is
@@ -24,21 +25,15 @@ function ProviderForm({ tenant, provider, onSaved, onCancel }: { tenant: string;
   const [baseUrl, setBaseUrl] = useState(provider?.baseUrl ?? '');
   const [apiKey, setApiKey] = useState('');
   const [isDefault, setIsDefault] = useState(provider?.isDefault ?? false);
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, save } = useSaving();
   return (
     <form
       data-testid="ai-provider-form"
       class="mt-3 grid gap-3 rounded-md border border-zinc-200 p-3 md:grid-cols-2 dark:border-zinc-700"
       onSubmit={(event) => {
-        event.preventDefault();
-        setBusy(true);
         // Empty fields are left out: the key is then kept (on an update), the address is the public API.
         const body = { displayName: displayName || undefined, kind, model, baseUrl: baseUrl || undefined, apiKey: apiKey || undefined, isDefault };
-        (provider ? aiSettings.update(tenant, provider.id, body) : aiSettings.create(tenant, { id, ...body })).then(onSaved, (failure: unknown) => {
-          setError(failure);
-          setBusy(false);
-        });
+        save(event, () => (provider ? aiSettings.update(tenant, provider.id, body) : aiSettings.create(tenant, { id, ...body })), onSaved);
       }}
     >
       <TextField label={t.id} value={id} required disabled={provider !== undefined} pattern="[a-z0-9][a-z0-9\-]{0,62}" onInput={(e) => setId(e.currentTarget.value)} />
@@ -80,24 +75,14 @@ function LimitsForm({ tenant, view, onSaved }: { tenant: string; view: AiTenantL
     tokenBudgetPerTenant: text(view.overrides.tokenBudgetPerTenant),
     tokenBudgetPerPerson: text(view.overrides.tokenBudgetPerPerson),
   });
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, save } = useSaving();
   return (
     <form
       class="mt-2 grid gap-3 md:grid-cols-3"
       onSubmit={(event) => {
-        event.preventDefault();
-        setBusy(true);
         const number = (v: string) => (v.trim() === '' ? null : Number(v));
         const body = { tenantRequestsPerMinute: number(values.tenantRequestsPerMinute), tokenBudgetPerTenant: number(values.tokenBudgetPerTenant), tokenBudgetPerPerson: number(values.tokenBudgetPerPerson) };
-        aiSettings.setLimits(tenant, body).then(() => {
-          setBusy(false);
-          setError(undefined);
-          onSaved();
-        }, (failure: unknown) => {
-          setError(failure);
-          setBusy(false);
-        });
+        save(event, () => aiSettings.setLimits(tenant, body), onSaved);
       }}
     >
       {LIMIT_FIELDS.map(([key, label]) => (

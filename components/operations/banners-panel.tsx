@@ -7,6 +7,7 @@ import { ErrorNotice, Loading } from '../ui/states';
 import { banners, isoOf } from './api';
 import { ListEditor } from './list-editor';
 import { useEditableList } from './use-load';
+import { useSaving } from '../ui/use-saving';
 
 const s = strings.operations;
 /** An ISO instant as a `datetime-local` value (local time, minutes). */
@@ -18,20 +19,14 @@ function BannerForm({ banner, onSaved, onCancel }: { banner?: ApiBanner; onSaved
   const [type, setType] = useState<ApiBanner['type']>(banner?.type ?? 'INFO');
   const [start, setStart] = useState(localOf(banner?.startDate ?? null));
   const [end, setEnd] = useState(localOf(banner?.endDate ?? null));
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, save } = useSaving();
   return (
     <form
       data-testid="banner-form"
       class="mt-3 grid gap-3 rounded-md border border-zinc-200 p-3 md:grid-cols-2 dark:border-zinc-700"
       onSubmit={(event) => {
-        event.preventDefault();
-        setBusy(true);
         const body = { message, type, startDate: isoOf(start), endDate: isoOf(end) };
-        (banner ? banners.update(banner.id, body) : banners.create(body)).then(onSaved, (failure: unknown) => {
-          setError(failure);
-          setBusy(false);
-        });
+        save(event, () => (banner ? banners.update(banner.id, body) : banners.create(body)), onSaved);
       }}
     >
       <div class="md:col-span-2"><TextField label={s.message} value={message} required maxLength={2000} onInput={(e) => setMessage(e.currentTarget.value)} /></div>

@@ -7,6 +7,7 @@ import { SelectField, TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { isoOf, killSwitches } from './api';
 import { useLoad } from './use-load';
+import { useSaving } from '../ui/use-saving';
 
 const s = strings.operations;
 
@@ -24,20 +25,14 @@ function KillSwitchForm({ onSaved, onCancel }: { onSaved: () => void; onCancel: 
   const [namespace, setNamespace] = useState('');
   const [flowId, setFlowId] = useState('');
   const [end, setEnd] = useState('');
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, save } = useSaving();
   return (
     <form
       data-testid="kill-switch-form"
       class="mt-3 grid gap-3 rounded-md border border-zinc-200 p-3 md:grid-cols-2 dark:border-zinc-700"
       onSubmit={(event) => {
-        event.preventDefault();
-        setBusy(true);
         const body: KillSwitchRequest = { name, evaluationType: type, namespace: namespace.trim() || null, flowId: flowId.trim() || null, startDate: new Date().toISOString(), endDate: isoOf(end), enabled: true };
-        killSwitches.create(body).then(onSaved, (failure: unknown) => {
-          setError(failure);
-          setBusy(false);
-        });
+        save(event, () => killSwitches.create(body), onSaved);
       }}
     >
       <TextField label={s.name} value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />

@@ -8,6 +8,7 @@ import { Button } from '../ui/button';
 import { TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { workerGroups } from './api';
+import { useSaving } from '../ui/use-saving';
 
 const s = strings.workerGroups;
 const OK = 'bg-green-100 text-green-800 dark:bg-green-950 dark:text-green-200';
@@ -50,8 +51,7 @@ function GroupForm({ group, onSaved, onCancel }: { group?: ApiWorkerGroup; onSav
   const [description, setDescription] = useState(group?.description ?? '');
   const [namespaces, setNamespaces] = useState(group?.namespaces.join(', ') ?? '');
   const [targets, setTargets] = useState(group?.targets.map((t) => ({ id: t.id, host: t.host })) ?? [{ id: '', host: '' }]);
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, save } = useSaving();
   const errors = fieldErrorsOf(error);
   const setTarget = (index: number, change: Partial<{ id: string; host: string }>) => setTargets(targets.map((t, i) => (i === index ? { ...t, ...change } : t)));
   return (
@@ -59,17 +59,11 @@ function GroupForm({ group, onSaved, onCancel }: { group?: ApiWorkerGroup; onSav
       data-testid="worker-group-form"
       class="mt-3 grid gap-3 rounded-md border border-zinc-200 p-3 md:grid-cols-2 dark:border-zinc-700"
       onSubmit={(event) => {
-        event.preventDefault();
-        setBusy(true);
-        setError(undefined);
         const body = {
           name, ...(description.trim() ? { description } : {}), subscriptions: [],
           namespaces: splitList(namespaces), targets: targets.map((t) => ({ id: t.id.trim(), kind: 'docker' as const, host: t.host.trim() })),
         };
-        (group ? workerGroups.update(group.id, body) : workerGroups.create({ id: id.trim(), ...body })).then(onSaved, (failure: unknown) => {
-          setError(failure);
-          setBusy(false);
-        });
+        save(event, () => (group ? workerGroups.update(group.id, body) : workerGroups.create({ id: id.trim(), ...body })), onSaved);
       }}
     >
       {group ? <div /> : <TextField label={s.id} value={id} hint={s.idHint} error={errors.id} onInput={(e) => setId(e.currentTarget.value)} />}
