@@ -204,8 +204,8 @@ export class AuditLog {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    this.checkpointer?.close();
     await this.appender?.close();
-    await this.checkpointer?.close();
   }
 
   /**
@@ -337,7 +337,7 @@ export class AuditLog {
     return sent.committed;
   }
 
-  /** SQLite on a WAL file: commits on a worker thread; WAL checkpoints on another, asked for every {@link CHECKPOINT_ROWS} rows. */
+  /** SQLite on a WAL file: commits on a worker thread; WAL checkpoints on the same, asked for every {@link CHECKPOINT_ROWS} rows. */
   private appender?: SqliteAppender | null;
   private checkpointer?: BackgroundCheckpointer | null;
   private rowsSinceCheckpoint = 0;
@@ -347,10 +347,10 @@ export class AuditLog {
     if (this.appender !== undefined) return this.appender;
     const raw = this.store.sqlite;
     if (!raw || this.closed || !isWalFile(raw)) return (this.appender = null);
-    const appender = new SqliteAppender(raw.name, { insertSql: INSERT_ONE, synchronous: this.sqliteSync });
+    // Should the thread die, this connection (which then writes the entries) checkpoints again itself.
+    const appender = new SqliteAppender(raw.name, { insertSql: INSERT_ONE, synchronous: this.sqliteSync, onFail: () => this.checkpointer?.fallBack() });
     this.appender = appender;
-    // Should the checkpointer's thread die, the appender's connection must checkpoint again itself.
-    this.checkpointer = BackgroundCheckpointer.start(raw, { onFallBack: () => appender.resumeAutocheckpoint() });
+    this.checkpointer = BackgroundCheckpointer.start(raw, () => appender.checkpoint(), { onFallBack: () => appender.resumeAutocheckpoint() });
     return appender;
   }
 

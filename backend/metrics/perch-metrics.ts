@@ -65,7 +65,7 @@ function processMetrics(): Registry {
     });
     new Gauge({
       name: 'perch_worker_threads',
-      help: 'Worker threads Perch runs (SQLite commit and checkpoint threads)',
+      help: 'Worker threads Perch runs (the SQLite audit commit thread, which also checkpoints)',
       registers: [processRegistry],
       collect() {
         this.set(liveSqliteWorkers());

@@ -1,5 +1,4 @@
 import type SqliteDatabase from 'better-sqlite3';
-import { SqliteWorker } from './sqlite-worker.js';
 
 /**
  * WAL checkpoints off the event loop. SQLite's automatic checkpoint runs inside the commit that
@@ -7,21 +6,22 @@ import { SqliteWorker } from './sqlite-worker.js';
  * loop, stalled for the copy and the fsync of the database file (several ms every ~1,000 audit
  * entries, which is what a write's p99 latency felt). Instead, the automatic checkpoint is turned
  * off on Perch's connections and a worker thread, on its own connection, runs PASSIVE checkpoints
- * when asked and every few seconds. A PASSIVE checkpoint never blocks the writer; SQLite restarts
- * the WAL from its start once everything in it is checkpointed. Durability is unchanged: commits
- * are durable in the WAL (fsynced at each commit under synchronous=FULL), and the worker's
- * connection, at synchronous=FULL, fsyncs the database file before the WAL may be reused.
+ * when asked and every few seconds: the audit log's commit thread, between its batches (a thread of
+ * its own cost ~9 MB RSS). A PASSIVE checkpoint never blocks the writer; SQLite restarts the WAL
+ * from its start once everything in it is checkpointed. Durability is unchanged: commits are durable
+ * in the WAL (fsynced at each commit under synchronous=FULL), and the thread's connection, at
+ * synchronous FULL or NORMAL, fsyncs the database file before the WAL may be reused.
  */
-const HANDLER = `(db) => {
-  db.pragma('synchronous = FULL');
-  return () => void db.pragma('wal_checkpoint(PASSIVE)');
-}`;
-
 /** Ask for a checkpoint at most this often when nothing else asks. */
 const PERIOD_MS = 5_000;
 
+/**
+ * Runs `wal_checkpoint(PASSIVE)` on another thread's connection to the same file (the audit log's
+ * commit thread: one thread for both, see SqliteAppender), resolving once done.
+ */
+export type CheckpointRunner = () => Promise<void>;
+
 export class BackgroundCheckpointer {
-  private readonly worker: SqliteWorker;
   private busy = false;
   private again = false;
   private failed = false;
@@ -30,9 +30,9 @@ export class BackgroundCheckpointer {
 
   private constructor(
     private readonly raw: SqliteDatabase.Database,
+    private readonly runCheckpoint: CheckpointRunner,
     private readonly onFallBack: () => void,
   ) {
-    this.worker = new SqliteWorker(raw.name, HANDLER, { busyTimeoutMs: 1000, onFail: () => this.fallBack() });
     this.timer = setInterval(() => this.request(), PERIOD_MS);
     this.timer.unref();
     raw.pragma('wal_autocheckpoint = 0');
@@ -40,12 +40,12 @@ export class BackgroundCheckpointer {
 
   /**
    * A checkpointer for this connection's file, or null (in-memory or not in WAL mode). `onFallBack`
-   * runs if the worker thread dies: whoever else writes the file with automatic checkpoints off
-   * (the audit log's appender) must turn them back on, or the WAL grows without bound.
+   * runs if a checkpoint fails (the thread died): whoever else writes the file with automatic
+   * checkpoints off (the audit log's appender) must turn them back on, or the WAL grows without bound.
    */
-  static start(raw: SqliteDatabase.Database, options: { onFallBack?: () => void } = {}): BackgroundCheckpointer | null {
+  static start(raw: SqliteDatabase.Database, runCheckpoint: CheckpointRunner, options: { onFallBack?: () => void } = {}): BackgroundCheckpointer | null {
     if (!isWalFile(raw)) return null;
-    return new BackgroundCheckpointer(raw, options.onFallBack ?? (() => {}));
+    return new BackgroundCheckpointer(raw, runCheckpoint, options.onFallBack ?? (() => {}));
   }
 
   /** False once checkpoints went back to SQLite (the worker failed, or the checkpointer was closed). */
@@ -62,7 +62,7 @@ export class BackgroundCheckpointer {
     }
     this.busy = true;
     this.again = false;
-    this.worker.request('checkpoint').then(
+    this.runCheckpoint().then(
       () => {
         this.busy = false;
         if (this.again) this.request();
@@ -71,8 +71,8 @@ export class BackgroundCheckpointer {
     );
   }
 
-  /** Hands checkpoints back to SQLite on the main connection (and the other writers'). */
-  private fallBack(): void {
+  /** Hands checkpoints back to SQLite on the main connection (and the other writers'): the thread died. */
+  fallBack(): void {
     if (this.failed || this.closed) return;
     this.failed = true;
     clearInterval(this.timer);
@@ -80,13 +80,12 @@ export class BackgroundCheckpointer {
     this.onFallBack();
   }
 
-  async close(): Promise<void> {
+  /** Hands checkpoints back to SQLite (the thread's owner closes it, letting a checkpoint under way finish). */
+  close(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     if (this.raw.open) this.raw.pragma('wal_autocheckpoint = 1000');
-    // Lets a checkpoint under way finish and closes the worker's connection.
-    await this.worker.close();
   }
 }
 
