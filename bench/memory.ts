@@ -16,7 +16,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { request } from 'undici';
 import { stop, waitFor } from './child-processes.js';
-import { perchServeArgs, startFlags } from './perch-command.js';
+import { perchBenchEnv, perchServeArgs, startFlags } from './perch-command.js';
 import { freePort } from '../test/support/postgres.js';
 import { formatBreakdown, memoryBreakdown, peakRssMb, rssMb, type MemoryBreakdown } from './process-memory.js';
 import { machineLine, writeBenchmarkSection } from './report.js';
@@ -55,18 +55,7 @@ async function main(): Promise<void> {
     await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
     const started = Date.now();
     perch = spawn('taskset', ['-c', '0', process.execPath, ...perchServeArgs(flags)], {
-      env: {
-        ...process.env,
-        PERCH_PORT: String(perchPort),
-        PERCH_DATA_DIR: work,
-        PERCH_LOG_LEVEL: 'warn',
-        PERCH_KESTRA_URL: `http://127.0.0.1:${upPort}`,
-        PERCH_KESTRA_USERNAME: USER,
-        PERCH_KESTRA_PASSWORD: PASSWORD,
-        PERCH_ADMIN_EMAIL: ADMIN.username,
-        PERCH_ADMIN_PASSWORD: ADMIN.password,
-        PERCH_METRICS_TOKEN: METRICS_TOKEN,
-      },
+      env: perchBenchEnv({ port: perchPort, dataDir: work, kestraUrl: `http://127.0.0.1:${upPort}`, kestraUser: USER, kestraPassword: PASSWORD, admin: ADMIN, metricsToken: METRICS_TOKEN }),
       stdio: 'inherit',
     });
     const base = `http://127.0.0.1:${perchPort}`;

@@ -22,3 +22,20 @@ export function startFlags(): string[] {
 export function perchServeArgs(flags: string[] = startFlags()): string[] {
   return [...flags, path.join(ROOT, 'dist/backend/cli.js'), 'serve'];
 }
+
+/** The environment the benchmarks start Perch with: a throwaway store, the upstream as Kestra (Basic), the first admin, a metrics token. */
+export function perchBenchEnv(o: { port: number; dataDir: string; kestraUrl: string; kestraUser: string; kestraPassword: string; admin: { username: string; password: string }; metricsToken: string }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PERCH_PORT: String(o.port),
+    PERCH_DATA_DIR: o.dataDir,
+    PERCH_LOG_LEVEL: 'warn',
+    PERCH_KESTRA_URL: o.kestraUrl,
+    PERCH_KESTRA_USERNAME: o.kestraUser,
+    PERCH_KESTRA_PASSWORD: o.kestraPassword,
+    PERCH_ADMIN_EMAIL: o.admin.username,
+    PERCH_ADMIN_PASSWORD: o.admin.password,
+    // The memory breakdown is read from Perch's own /perch/metrics (prom-client's process metrics).
+    PERCH_METRICS_TOKEN: o.metricsToken,
+  };
+}

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { prepareOauth2Proxy, oauth2ProxyArgs, OAUTH2_PROXY_VERSION } from './oauth2-proxy.js';
 import { stop, waitFor } from './child-processes.js';
-import { perchServeArgs } from './perch-command.js';
+import { perchBenchEnv, perchServeArgs } from './perch-command.js';
 import { memoryBreakdown, type MemoryBreakdown, peakRssMb, threadCount, formatBreakdown } from './process-memory.js';
 import { machineLine, median, writeBenchmarkSection } from './report.js';
 
@@ -171,19 +171,7 @@ http {
     console.log('compiling Perch (npm run build:backend)…');
     await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
     perch = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), process.execPath, ...perchServeArgs()], {
-      env: {
-        ...process.env,
-        PERCH_PORT: String(perchPort),
-        PERCH_DATA_DIR: work,
-        PERCH_LOG_LEVEL: 'warn',
-        PERCH_KESTRA_URL: `http://127.0.0.1:${upPort}`,
-        PERCH_KESTRA_USERNAME: USER,
-        PERCH_KESTRA_PASSWORD: PASSWORD,
-        PERCH_ADMIN_EMAIL: 'bench@perch.test',
-        PERCH_ADMIN_PASSWORD: 'benchmark passphrase',
-        // The memory breakdown is read from Perch's own /perch/metrics (prom-client's process metrics).
-        PERCH_METRICS_TOKEN: METRICS_TOKEN,
-      },
+      env: perchBenchEnv({ port: perchPort, dataDir: work, kestraUrl: `http://127.0.0.1:${upPort}`, kestraUser: USER, kestraPassword: PASSWORD, admin: { username: 'bench@perch.test', password: 'benchmark passphrase' }, metricsToken: METRICS_TOKEN }),
       stdio: 'inherit',
     });
     await waitFor(`http://127.0.0.1:${perchPort}/perch/health`);
