@@ -9,6 +9,7 @@ import { ErrorNotice, Loading } from '../ui/states';
 import { aiSettings } from './settings-api';
 import { aiSettingsTexts as t } from './strings';
 import { useSaving } from '../ui/use-saving';
+import { EditForm } from '../ui/edit-form';
 
 /**
  * A tenant's AI settings, for those holding TENANT_SETTINGS: its own providers (the key field is
@@ -25,15 +26,15 @@ function ProviderForm({ tenant, provider, onSaved, onCancel }: { tenant: string;
   const [baseUrl, setBaseUrl] = useState(provider?.baseUrl ?? '');
   const [apiKey, setApiKey] = useState('');
   const [isDefault, setIsDefault] = useState(provider?.isDefault ?? false);
-  const { busy, error, save } = useSaving();
   return (
-    <form
-      data-testid="ai-provider-form"
-      class="mt-3 grid gap-3 rounded-md border border-zinc-200 p-3 md:grid-cols-2 dark:border-zinc-700"
-      onSubmit={(event) => {
+    <EditForm
+      testId="ai-provider-form"
+      onSaved={onSaved}
+      onCancel={onCancel}
+      write={() => {
         // Empty fields are left out: the key is then kept (on an update), the address is the public API.
         const body = { displayName: displayName || undefined, kind, model, baseUrl: baseUrl || undefined, apiKey: apiKey || undefined, isDefault };
-        save(event, () => (provider ? aiSettings.update(tenant, provider.id, body) : aiSettings.create(tenant, { id, ...body })), onSaved);
+        return (provider ? aiSettings.update(tenant, provider.id, body) : aiSettings.create(tenant, { id, ...body }));
       }}
     >
       <TextField label={t.id} value={id} required disabled={provider !== undefined} pattern="[a-z0-9][a-z0-9\-]{0,62}" onInput={(e) => setId(e.currentTarget.value)} />
@@ -53,12 +54,7 @@ function ProviderForm({ tenant, provider, onSaved, onCancel }: { tenant: string;
         onInput={(e) => setApiKey(e.currentTarget.value)}
       />
       <CheckboxField label={t.isDefault} checked={isDefault} onChange={setIsDefault} />
-      {error !== undefined && <div class="md:col-span-2"><ErrorNotice error={error} /></div>}
-      <div class="flex justify-end gap-2 md:col-span-2">
-        <Button onClick={onCancel}>{strings.common.cancel}</Button>
-        <Button type="submit" variant="primary" disabled={busy}>{strings.common.save}</Button>
-      </div>
-    </form>
+    </EditForm>
   );
 }
 

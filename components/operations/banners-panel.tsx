@@ -7,7 +7,7 @@ import { ErrorNotice, Loading } from '../ui/states';
 import { banners, isoOf } from './api';
 import { ListEditor } from './list-editor';
 import { useEditableList } from './use-load';
-import { useSaving } from '../ui/use-saving';
+import { EditForm } from '../ui/edit-form';
 
 const s = strings.operations;
 /** An ISO instant as a `datetime-local` value (local time, minutes). */
@@ -19,14 +19,14 @@ function BannerForm({ banner, onSaved, onCancel }: { banner?: ApiBanner; onSaved
   const [type, setType] = useState<ApiBanner['type']>(banner?.type ?? 'INFO');
   const [start, setStart] = useState(localOf(banner?.startDate ?? null));
   const [end, setEnd] = useState(localOf(banner?.endDate ?? null));
-  const { busy, error, save } = useSaving();
   return (
-    <form
-      data-testid="banner-form"
-      class="mt-3 grid gap-3 rounded-md border border-zinc-200 p-3 md:grid-cols-2 dark:border-zinc-700"
-      onSubmit={(event) => {
+    <EditForm
+      testId="banner-form"
+      onSaved={onSaved}
+      onCancel={onCancel}
+      write={() => {
         const body = { message, type, startDate: isoOf(start), endDate: isoOf(end) };
-        save(event, () => (banner ? banners.update(banner.id, body) : banners.create(body)), onSaved);
+        return (banner ? banners.update(banner.id, body) : banners.create(body));
       }}
     >
       <div class="md:col-span-2"><TextField label={s.message} value={message} required maxLength={2000} onInput={(e) => setMessage(e.currentTarget.value)} /></div>
@@ -36,12 +36,7 @@ function BannerForm({ banner, onSaved, onCancel }: { banner?: ApiBanner; onSaved
       <div />
       <TextField label={s.startDate} type="datetime-local" value={start} onInput={(e) => setStart(e.currentTarget.value)} />
       <TextField label={s.endDate} type="datetime-local" value={end} onInput={(e) => setEnd(e.currentTarget.value)} />
-      {error !== undefined && <div class="md:col-span-2"><ErrorNotice error={error} /></div>}
-      <div class="flex justify-end gap-2 md:col-span-2">
-        <Button onClick={onCancel}>{strings.common.cancel}</Button>
-        <Button type="submit" variant="primary" disabled={busy}>{strings.common.save}</Button>
-      </div>
-    </form>
+    </EditForm>
   );
 }
 

@@ -7,7 +7,7 @@ import { SelectField, TextField } from '../ui/field';
 import { ErrorNotice, Loading } from '../ui/states';
 import { isoOf, killSwitches } from './api';
 import { useLoad } from './use-load';
-import { useSaving } from '../ui/use-saving';
+import { EditForm } from '../ui/edit-form';
 
 const s = strings.operations;
 
@@ -25,14 +25,15 @@ function KillSwitchForm({ onSaved, onCancel }: { onSaved: () => void; onCancel: 
   const [namespace, setNamespace] = useState('');
   const [flowId, setFlowId] = useState('');
   const [end, setEnd] = useState('');
-  const { busy, error, save } = useSaving();
   return (
-    <form
-      data-testid="kill-switch-form"
-      class="mt-3 grid gap-3 rounded-md border border-zinc-200 p-3 md:grid-cols-2 dark:border-zinc-700"
-      onSubmit={(event) => {
+    <EditForm
+      testId="kill-switch-form"
+      onSaved={onSaved}
+      onCancel={onCancel}
+      submit={{ label: s.createKillSwitch, variant: 'danger' }}
+      write={() => {
         const body: KillSwitchRequest = { name, evaluationType: type, namespace: namespace.trim() || null, flowId: flowId.trim() || null, startDate: new Date().toISOString(), endDate: isoOf(end), enabled: true };
-        save(event, () => killSwitches.create(body), onSaved);
+        return killSwitches.create(body);
       }}
     >
       <TextField label={s.name} value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
@@ -43,12 +44,7 @@ function KillSwitchForm({ onSaved, onCancel }: { onSaved: () => void; onCancel: 
       <TextField label={s.namespace} hint={s.namespaceHint} value={namespace} onInput={(e) => setNamespace(e.currentTarget.value)} />
       <TextField label={s.flowId} value={flowId} onInput={(e) => setFlowId(e.currentTarget.value)} />
       <TextField label={s.endDate} type="datetime-local" value={end} onInput={(e) => setEnd(e.currentTarget.value)} />
-      {error !== undefined && <div class="md:col-span-2"><ErrorNotice error={error} /></div>}
-      <div class="flex justify-end gap-2 md:col-span-2">
-        <Button onClick={onCancel}>{strings.common.cancel}</Button>
-        <Button type="submit" variant="danger" disabled={busy}>{s.createKillSwitch}</Button>
-      </div>
-    </form>
+    </EditForm>
   );
 }
 
