@@ -3,6 +3,7 @@ import type { PerchContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { KESTRA_TENANT } from '../authz/policy-map.js';
 import { kestraTarget } from '../proxy/kestra-target.js';
+import { LRUCache } from 'lru-cache';
 
 /**
  * What the copilot asks Kestra, with Perch's own Kestra account: the plugin types it has installed
@@ -25,7 +26,7 @@ export class AiKestraClient {
   private readonly headers: Record<string, string>;
   private plugins: { at: number; types: Promise<string[]> } | null = null;
   /** Each plugin type's properties as the prompt shows them, kept like the type list (bounded, oldest first out). */
-  private readonly documented = new Map<string, { at: number; properties: Promise<string> }>();
+  private readonly documented = new LRUCache<string, Promise<string>>({ max: MAX_DOCUMENTED, ttl: PLUGINS_TTL_MS });
 
   constructor(ctx: PerchContext, private readonly now: () => number = Date.now) {
     const target = kestraTarget(ctx.config.kestra);
@@ -86,13 +87,11 @@ export class AiKestraClient {
    */
   pluginProperties(type: string): Promise<string> {
     const kept = this.documented.get(type);
-    if (kept && this.now() - kept.at < PLUGINS_TTL_MS) return kept.properties;
+    if (kept) return kept;
     const properties = this.call('GET', `/api/v1/plugins/${encodeURIComponent(type)}`).then((answer) =>
       summarizeProperties(type, (answer as { schema?: { properties?: unknown } })?.schema?.properties),
     );
-    this.documented.delete(type);
-    if (this.documented.size >= MAX_DOCUMENTED) this.documented.delete(this.documented.keys().next().value!);
-    this.documented.set(type, { at: this.now(), properties });
+    this.documented.set(type, properties);
     properties.catch(() => this.documented.delete(type));
     return properties;
   }

@@ -1,5 +1,6 @@
 import type { AiConfig, AiTenantLimits } from '../../lib/schemas/ai.js';
 import type { Store } from '../store/database.js';
+import { LRUCache } from 'lru-cache';
 
 /*
  * An instance owner's overrides of one tenant's AI limits (issue 24, point 4): the tenant's request
@@ -40,7 +41,7 @@ export const effectiveLimits = (ai: AiConfig, overrides: AiTenantLimits): AiTena
 export const budgetLimits = (limits: AiTenantLimits) => ({ perTenant: limits.tokenBudgetPerTenant, perPerson: limits.tokenBudgetPerPerson });
 
 export class TenantLimitStore {
-  private readonly cache = new Map<string, { stored: StoredTenantLimits; expiresAt: number }>();
+  private readonly cache = new LRUCache<string, StoredTenantLimits>({ max: MAX_TENANTS, ttl: TTL_MS });
 
   constructor(
     private readonly db: Store,
@@ -50,7 +51,7 @@ export class TenantLimitStore {
   /** The tenant's overrides (all null when none are stored), from memory when recently read. */
   async of(tenant: string): Promise<StoredTenantLimits> {
     const cached = this.cache.get(tenant);
-    if (cached && cached.expiresAt > this.now()) return cached.stored;
+    if (cached) return cached;
     const row = await this.db.selectFrom('ai_tenant_limits').selectAll().where('tenant_id', '=', tenant).executeTakeFirst();
     const stored: StoredTenantLimits = row
       ? {
@@ -62,9 +63,7 @@ export class TenantLimitStore {
           updatedAt: new Date(Number(row.updated_at)),
         }
       : { overrides: NONE, updatedAt: null };
-    this.cache.delete(tenant);
-    if (this.cache.size >= MAX_TENANTS) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(tenant, { stored, expiresAt: this.now() + TTL_MS });
+    this.cache.set(tenant, stored);
     return stored;
   }
 

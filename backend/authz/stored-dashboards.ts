@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { Pool } from 'undici';
 import { KestraLookupError } from './execution-lookup.js';
 
@@ -5,11 +6,6 @@ import { KestraLookupError } from './execution-lookup.js';
 const MAX_ENTRIES = 1_000;
 /** How long a source or the defaults are kept: bounds how stale a change made outside Perch can be. */
 export const STORED_DASHBOARD_TTL_MS = 30_000;
-
-interface Kept<T> {
-  value: T;
-  at: number;
-}
 
 /**
  * Reads stored dashboards from Kestra with Perch's own account, to bound their charts to a caller's
@@ -19,10 +15,10 @@ interface Kept<T> {
  * never kept and never read as "allowed".
  */
 export class StoredDashboards {
-  private readonly sources = new Map<string, Kept<string>>();
-  private defaultIds: Kept<string[]> | null = null;
+  private readonly sources: LRUCache<string, string>;
+  private defaultIds: { value: string[]; at: number } | null = null;
   /** When each dashboard was last changed through Perch: a read racing the write is not kept. */
-  private readonly writes = new Map<string, number>();
+  private readonly writes = new LRUCache<string, number>({ max: MAX_ENTRIES });
   private readonly pool: Pool;
 
   constructor(
@@ -31,13 +27,14 @@ export class StoredDashboards {
     private readonly timeoutMs: number,
     private readonly ttlMs = STORED_DASHBOARD_TTL_MS,
   ) {
+    this.sources = new LRUCache({ max: MAX_ENTRIES, ttl: ttlMs });
     this.pool = new Pool(new URL(kestraUrl).origin, { connections: 4, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   }
 
   /** The dashboard's YAML source, or null when Kestra has no such dashboard. */
   async sourceOf(id: string): Promise<string | null> {
     const kept = this.sources.get(id);
-    if (kept && this.fresh(kept)) return kept.value;
+    if (kept !== undefined) return kept;
     const body = await this.get(`/api/v1/main/dashboards/${encodeURIComponent(id)}`, `dashboard ${id}`);
     // Kestra answers null (404) for an unknown id (DashboardController.getDashboard).
     if (body === null) return null;
@@ -46,14 +43,13 @@ export class StoredDashboards {
     // A write forwarded within Kestra's timeout may not be applied yet: this answer may be the old source.
     const written = this.writes.get(id);
     if (written !== undefined && Date.now() - written <= this.timeoutMs) return source;
-    if (this.sources.size >= MAX_ENTRIES) this.sources.delete(this.sources.keys().next().value!);
-    this.sources.set(id, { value: source, at: Date.now() });
+    this.sources.set(id, source);
     return source;
   }
 
   /** The ids the tenant's default-dashboards setting names (home, flow and namespace overviews). */
   async defaults(): Promise<string[]> {
-    if (this.defaultIds && this.fresh(this.defaultIds)) return this.defaultIds.value;
+    if (this.defaultIds && Date.now() - this.defaultIds.at < this.ttlMs) return this.defaultIds.value;
     const body = (await this.get('/api/v1/main/dashboards/settings/default-dashboards', 'the default dashboards')) as Record<string, unknown> | null;
     // An empty answer: no default set (DashboardController.getDefaultDashboards answers `ok()` without a body).
     const ids = ['defaultHomeDashboard', 'defaultFlowOverviewDashboard', 'defaultNamespaceOverviewDashboard']
@@ -67,13 +63,7 @@ export class StoredDashboards {
   invalidate(id: string): void {
     this.sources.delete(id);
     this.defaultIds = null;
-    this.writes.delete(id);
-    if (this.writes.size >= MAX_ENTRIES) this.writes.delete(this.writes.keys().next().value!);
     this.writes.set(id, Date.now());
-  }
-
-  private fresh(kept: Kept<unknown>): boolean {
-    return Date.now() - kept.at < this.ttlMs;
   }
 
   private async get(path: string, what: string): Promise<unknown> {
