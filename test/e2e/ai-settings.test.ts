@@ -8,15 +8,14 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bind, createPerson, PASSWORD } from '../iam/iam-helpers.js';
-import { startProviderStandIn, type ProviderStandIn } from '../ai/provider-stand-ins.js';
-import { chromiumAvailable, launchChromium, screenshotPath } from '../support/chromium.js';
-import { perchStarted, type PerchOnPage, signIn, signOutByApi, startStack, type Stack } from '../support/ext-e2e.js';
+import type { ProviderStandIn } from '../ai/provider-stand-ins.js';
+import { chromiumAvailable, screenshotPath } from '../support/chromium.js';
+import { closeCopilotWorld, EDITOR_PATH, flow, startCopilotWorld, type CopilotWorld } from './copilot-world.js';
+import { perchStarted, type PerchOnPage, signIn, signOutByApi, type Stack } from '../support/ext-e2e.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser } from '../support/perch.js';
 
 const haveChromium = await chromiumAvailable();
 
-const flow = (message: string) => `id: hello\nnamespace: company.team\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: ${message}\n`;
-const EDITOR_PATH = '/ui/main/flows/edit/company.team/hello/edit';
 const TENANT_KEY = 'sk-tenant-screen-KEY-6a0d2e';
 
 describe.skipIf(!haveChromium)('the tenant\'s AI settings', () => {
@@ -26,22 +25,13 @@ describe.skipIf(!haveChromium)('the tenant\'s AI settings', () => {
   let page: Page;
   let admin: Browser;
 
+  let world: CopilotWorld | undefined;
   beforeAll(async () => {
-    model = await startProviderStandIn('openai-compatible');
+    world = await startCopilotWorld(() => ({ tenantProviderHosts: ['127.0.0.1'], tokenBudget: { period: 'day', perTenant: 5000 }, providers: [] }));
+    ({ model, stack, browser, page, admin } = world);
     model.script = [`\`\`\`yaml\n${flow('bonjour')}\`\`\`\n`];
-    stack = await startStack({ ai: { tenantProviderHosts: ['127.0.0.1'], tokenBudget: { period: 'day', perTenant: 5000 }, providers: [] } });
-    browser = await launchChromium();
-    page = await browser.newPage();
-    admin = new Browser(stack.perch);
-    await admin.login();
-    const created = await admin.fetch('POST', '/api/v1/main/flows', { body: flow('hi'), headers: { 'content-type': 'application/x-yaml' } });
-    expect(created.status, created.text).toBe(200);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-    await model?.close();
-  });
+  afterAll(() => closeCopilotWorld(world ?? {}));
 
   const openEditor = async () => {
     await page.goto(`${stack.perch.url}${EDITOR_PATH}`);

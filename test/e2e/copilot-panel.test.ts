@@ -7,15 +7,14 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bind, createPerson, PASSWORD } from '../iam/iam-helpers.js';
-import { piecesOf, startProviderStandIn, type ProviderStandIn } from '../ai/provider-stand-ins.js';
-import { chromiumAvailable, launchChromium, screenshotPath } from '../support/chromium.js';
-import { perchStarted, type PerchOnPage, signIn, signOutByApi, startStack, type Stack } from '../support/ext-e2e.js';
+import { piecesOf, type ProviderStandIn } from '../ai/provider-stand-ins.js';
+import { chromiumAvailable, screenshotPath } from '../support/chromium.js';
+import { closeCopilotWorld, EDITOR_PATH, flow, startCopilotWorld, type CopilotWorld } from './copilot-world.js';
+import { perchStarted, type PerchOnPage, signIn, signOutByApi, type Stack } from '../support/ext-e2e.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Browser } from '../support/perch.js';
 
 const haveChromium = await chromiumAvailable();
 
-const flow = (message: string) => `id: hello\nnamespace: company.team\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: ${message}\n`;
-const EDITOR_PATH = '/ui/main/flows/edit/company.team/hello/edit';
 
 describe.skipIf(!haveChromium)('the AI copilot panel in the flow editor', () => {
   let model: ProviderStandIn;
@@ -24,21 +23,12 @@ describe.skipIf(!haveChromium)('the AI copilot panel in the flow editor', () => 
   let page: Page;
   let admin: Browser;
 
+  let world: CopilotWorld | undefined;
   beforeAll(async () => {
-    model = await startProviderStandIn('openai-compatible');
-    stack = await startStack({ ai: { providers: [{ id: 'openai', kind: 'openai-compatible', baseUrl: `${model.url}/v1`, model: 'gpt-test', apiKey: 'sk-test-panel' }] } });
-    browser = await launchChromium();
-    page = await browser.newPage();
-    admin = new Browser(stack.perch);
-    await admin.login();
-    const created = await admin.fetch('POST', '/api/v1/main/flows', { body: flow('hi'), headers: { 'content-type': 'application/x-yaml' } });
-    expect(created.status, created.text).toBe(200);
+    world = await startCopilotWorld((url) => ({ providers: [{ id: 'openai', kind: 'openai-compatible', baseUrl: `${url}/v1`, model: 'gpt-test', apiKey: 'sk-test-panel' }] }));
+    ({ model, stack, browser, page, admin } = world);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-    await model?.close();
-  });
+  afterAll(() => closeCopilotWorld(world ?? {}));
 
   const editorText = () => page.locator('#editorWrapper textarea').inputValue();
   const openEditor = async () => {
