@@ -276,8 +276,10 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
   registerAccountRoutes(app, ctx);
   registerApps(app, ctx, [killSwitches, maintenance]);
   registerWorkerGroups(app, ctx);
-  registerAi(app, ctx);
-  const lane = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes, admissions: [killSwitches, maintenance] });
+  const proxy = await registerKestraProxy(app, ctx, { injectScreens: config.ui.inject && screens !== undefined, ownRoutes, admissions: [killSwitches, maintenance] });
+  // The copilot reads each tenant's Kestra through the proxy's readers and decisions.
+  registerAi(app, ctx, proxy.kestraOf);
+  const lane = proxy.fastLane;
   if (options.fastLane !== false) fastLane = lane;
 
   const stopRetention = startRetention(ctx);

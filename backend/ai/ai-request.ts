@@ -112,6 +112,7 @@ function providerFor({ providers }: TenantProviders, providerId: string | null |
 /** What every operation has once the common checks held. */
 export interface Asked {
   tenant: string;
+  /** The person, in `tenant`: the proxy's decisions for them there. */
   principal: Principal;
   provider: AiProviderConfig;
   /** One turn with the chosen provider (its key read here, never by an operation); its tokens go to the record. */
@@ -175,7 +176,8 @@ export class AiAdmission {
     record.earlierTurns = conversation.earlier.length / 2;
     return {
       tenant,
-      principal,
+      // Decided in the tenant asked, as the proxy decides a call routed to it.
+      principal: { ...principal, tenantId: tenant },
       provider,
       conversation,
       chat: async (system, messages, onText) => {

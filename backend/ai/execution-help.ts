@@ -1,15 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { executionHelpPromptSchema, type ExecutionHelpPrompt, type ExplanationEvent, type FlowGenerationPrompt, type GenerationEvent } from '../../lib/schemas/ai.js';
-import type { KestraAuthorizer } from '../authz/kestra-authorizer.js';
 import type { PerchContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { parse, signedIn } from '../http/request.js';
 import { generateCheckedSource, serveAiRequest, type AiAdmission, type Asked, type GenerationRecord } from './ai-request.js';
 import { readFailedExecution, type FailedExecution } from './failure-context.js';
 import { checkSuggestion } from './flow-checks.js';
-import type { AiKestraClient } from './kestra-grounding.js';
-import { typesToDocument } from './plugin-selection.js';
-import { systemPrompt } from './prompt.js';
+import { groundedSystemPrompt, type CopilotKestra } from './kestra-grounding.js';
 import { SecretRedactions, type Redaction } from './secret-redaction.js';
 
 /*
@@ -23,8 +20,8 @@ import { SecretRedactions, type Redaction } from './secret-redaction.js';
 /** What the AI feature's registration shares with these routes. */
 export interface AiServices {
   admission: AiAdmission;
-  kestra: AiKestraClient;
-  authorizer: KestraAuthorizer;
+  /** The Kestra the tenant's calls go to (an INSTANCE tenant's own), read as the proxy lets the person. */
+  kestraOf(tenantId: string): CopilotKestra;
 }
 
 const EXPLAIN_SYSTEM = [
@@ -35,7 +32,7 @@ const EXPLAIN_SYSTEM = [
 const EXPLAIN_ASK = 'Explain why this execution failed.';
 const FIX_ASK = 'Propose a fix for this failure: change the flow so that it does not fail this way again; keep its id and namespace.';
 
-interface Prepared {
+interface Prepared extends CopilotKestra {
   execution: FailedExecution;
   /** The flow and the person's wish in generateFlow's shape: the same prompt, checks and audit fields. */
   asFlowPrompt: FlowGenerationPrompt;
@@ -47,15 +44,14 @@ export function registerExecutionHelp(app: FastifyInstance, ctx: PerchContext, a
   /** Reads the failed execution as the person may (refusals keep their status; no provider is asked). */
   const prepare = (ask: string) => async (body: ExecutionHelpPrompt & { executionId: string }, asked: Asked, record: GenerationRecord): Promise<Prepared> => {
     record.extra = { executionId: body.executionId };
-    // The copilot reads Perch's configured Kestra only: a tenant with its own Kestra would be read in the wrong one.
-    if (ctx.tenants.get(asked.tenant)?.kestraUrl) throw new HttpError(501, `Tenant ${asked.tenant} has its own Kestra: the copilot cannot read its executions yet (it reads only Perch's configured Kestra)`);
+    const kestra = ai.kestraOf(asked.tenant);
     let redaction: Redaction | undefined;
-    const execution = await readFailedExecution(ai.authorizer, ai.kestra, asked.principal, body.executionId, async () => (redaction = await redactions.of(asked.tenant)));
+    const execution = await readFailedExecution(kestra, asked.principal, body.executionId, async () => (redaction = await redactions.of(asked.tenant)));
     const userPrompt = body.userPrompt ? `${ask}\n\n${body.userPrompt}` : ask;
     const asFlowPrompt: FlowGenerationPrompt = { conversationId: body.conversationId, userPrompt, yaml: execution.flowSource, namespace: execution.namespace, providerId: asked.provider.id };
     record.body = asFlowPrompt;
     record.extra = { executionId: body.executionId, logLines: execution.logLines, logLinesLeftOut: execution.logLinesLeftOut, redactions: redaction?.replaced ?? 0 };
-    return { execution, asFlowPrompt };
+    return { execution, asFlowPrompt, ...kestra };
   };
   const body = (request: { body: unknown; params: unknown }) => ({ ...parse(executionHelpPromptSchema, request.body), executionId: (request.params as { executionId: string }).executionId });
 
@@ -85,11 +81,9 @@ export function registerExecutionHelp(app: FastifyInstance, ctx: PerchContext, a
       body,
       prepare: prepare(FIX_ASK),
       run: async (p, asked, record, events) => {
-        const pluginTypes = await ai.kestra.pluginTypes();
-        const properties = await Promise.all(typesToDocument(p.asFlowPrompt, pluginTypes).map((type) => ai.kestra.pluginProperties(type).catch(() => undefined)));
-        const system = `${systemPrompt(p.asFlowPrompt, pluginTypes, properties.filter((x): x is string => x !== undefined))}\n\nThe failure to fix:\n${p.execution.failure}`;
+        const system = `${await groundedSystemPrompt(p.kestra, p.asFlowPrompt)}\n\nThe failure to fix:\n${p.execution.failure}`;
         return generateCheckedSource(ctx, asked, record, events, { system, userPrompt: p.asFlowPrompt.userPrompt }, (yaml) =>
-          checkSuggestion(ai.authorizer, ai.kestra, { suggestion: yaml, principal: asked.principal, current: p.execution.flowSource, namespace: p.execution.namespace }),
+          checkSuggestion(p.authorizer, p.kestra, { suggestion: yaml, principal: asked.principal, current: p.execution.flowSource, namespace: p.execution.namespace }),
         );
       },
     }),

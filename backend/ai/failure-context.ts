@@ -2,7 +2,7 @@ import type { Principal } from '../auth/sessions.js';
 import type { KestraAuthorizer } from '../authz/kestra-authorizer.js';
 import { KESTRA_TENANT } from '../authz/policy-map.js';
 import { conflict, HttpError } from '../http/errors.js';
-import type { AiKestraClient } from './kestra-grounding.js';
+import type { CopilotKestra } from './kestra-grounding.js';
 import type { Redaction } from './secret-redaction.js';
 
 /**
@@ -67,15 +67,14 @@ export function boundedLogLines(logs: LogJson[], redaction: Redaction): { lines:
 }
 
 export async function readFailedExecution(
-  authorizer: KestraAuthorizer,
-  kestra: AiKestraClient,
+  { authorizer, kestra }: CopilotKestra,
   principal: Principal,
   executionId: string,
   redaction: () => Promise<Redaction>,
 ): Promise<FailedExecution> {
   const executionPath = `/api/v1/${KESTRA_TENANT}/executions/${seg(executionId)}`;
   await allowed(authorizer, principal, executionPath, `Reading execution ${executionId}`);
-  const execution = (await kestra.read(executionPath)) as ExecutionJson;
+  const execution = (await kestra.read(executionPath, `execution ${executionId}`)) as ExecutionJson;
   const namespace = String(execution?.namespace ?? '');
   const flowId = String(execution?.flowId ?? '');
   if (!namespace || !flowId) throw new HttpError(502, `Kestra's answer for execution ${executionId} names no flow`);
@@ -85,7 +84,7 @@ export async function readFailedExecution(
   const flowPath = `/api/v1/${KESTRA_TENANT}/flows/${seg(namespace)}/${seg(flowId)}`;
   await allowed(authorizer, principal, logsPath, `Reading the logs of execution ${executionId}`);
   await allowed(authorizer, principal, flowPath, `Reading flow ${namespace}.${flowId}`);
-  const [logs, flow, redact] = await Promise.all([kestra.read(`${logsPath}?minLevel=INFO`), kestra.read(flowPath), redaction()]);
+  const [logs, flow, redact] = await Promise.all([kestra.read(`${logsPath}?minLevel=INFO`, `logs of execution ${executionId}`), kestra.read(flowPath, `flow ${namespace}.${flowId}`), redaction()]);
   const flowSource = (flow as { source?: unknown })?.source;
   if (typeof flowSource !== 'string') throw new HttpError(502, `Kestra's answer for flow ${namespace}.${flowId} has no source`);
 

@@ -1,14 +1,18 @@
-import { Pool } from 'undici';
-import type { PerchContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { KESTRA_TENANT } from '../authz/policy-map.js';
-import { kestraTarget } from '../proxy/kestra-target.js';
+import type { KestraAuthorizer } from '../authz/kestra-authorizer.js';
+import { KestraReadError, type KestraReader } from '../proxy/kestra-reader.js';
+import type { KestraAccess } from '../proxy/kestra-proxy.js';
 import { LRUCache } from 'lru-cache';
+import type { FlowGenerationPrompt } from '../../lib/schemas/ai.js';
+import { typesToDocument } from './plugin-selection.js';
+import { systemPrompt } from './prompt.js';
 
 /**
- * What the copilot asks Kestra, with Perch's own Kestra account: the plugin types it has installed
- * (listPlugins, kept a few minutes: they change only when Kestra restarts) and its verdict on a flow
- * (validateFlows, nothing stored). Kestra not answering is a 502 naming Kestra.
+ * What the copilot asks a tenant's Kestra, with Perch's own Kestra account and the proxy's reader
+ * (kestra-reader.ts): the plugin types it has installed (listPlugins, kept a few minutes: they change
+ * only when Kestra restarts), its verdict on a flow (validateFlows, nothing stored), and what a person
+ * may read. Kestra not answering is a 502 naming Kestra; what it does not have, a 404.
  */
 
 /** How long the plugin list is kept. */
@@ -22,48 +26,34 @@ const ELEMENT_LISTS = ['tasks', 'triggers', 'conditions', 'controllers', 'storag
 interface PluginJson { [list: string]: unknown }
 
 export class AiKestraClient {
-  private readonly pool: Pool;
-  private readonly headers: Record<string, string>;
   private plugins: { at: number; types: Promise<string[]> } | null = null;
   /** Each plugin type's properties as the prompt shows them, kept like the type list (bounded, oldest first out). */
   private readonly documented = new LRUCache<string, Promise<string>>({ max: MAX_DOCUMENTED, ttl: PLUGINS_TTL_MS });
 
-  constructor(ctx: PerchContext, private readonly now: () => number = Date.now) {
-    const target = kestraTarget(ctx.config.kestra);
-    this.pool = new Pool(target.origin, { connections: 4, headersTimeout: target.timeout, bodyTimeout: target.timeout });
-    this.headers = target.authorization ? { authorization: target.authorization } : {};
-  }
+  constructor(private readonly kestra: KestraReader, private readonly now: () => number = Date.now) {}
 
-  private async call(method: 'GET' | 'POST', path: string, body?: string): Promise<unknown> {
-    let res;
+  /** Kestra's JSON answer; `missing` is the status when Kestra has none (404, or an empty answer). */
+  private async call(path: string, what: string, missing: 404 | 502, yaml?: string): Promise<unknown> {
+    let answer;
     try {
-      res = await this.pool.request({
-        method,
-        path,
-        headers: { ...this.headers, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/x-yaml' } : {}) },
-        body,
-      });
+      answer = await this.kestra.json(path, what, yaml);
     } catch (error) {
-      throw new HttpError(502, `Kestra is not answering (${(error as { code?: string }).code ?? 'error'}), so the suggestion cannot be checked`);
+      if (error instanceof KestraReadError) throw new HttpError(502, error.message);
+      throw error;
     }
-    const text = await res.body.text();
-    if (res.statusCode !== 200) throw new HttpError(502, `Kestra answered ${res.statusCode} to ${method} ${path.split('?')[0]}`);
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new HttpError(502, `Kestra's answer to ${method} ${path} is not JSON`);
-    }
+    if (answer === null || answer === undefined) throw new HttpError(missing, `Kestra has no ${what}`);
+    return answer;
   }
 
   /** A JSON answer of Kestra to a GET, with Perch's own account: authorize the person's read first. */
-  read(path: string): Promise<unknown> {
-    return this.call('GET', path);
+  read(path: string, what: string): Promise<unknown> {
+    return this.call(path, what, 404);
   }
 
   /** Every plugin class Kestra reports (tasks, triggers, conditions…), sorted. */
   pluginTypes(): Promise<string[]> {
     if (this.plugins && this.now() - this.plugins.at < PLUGINS_TTL_MS) return this.plugins.types;
-    const types = this.call('GET', '/api/v1/plugins?size=10000').then((answer) => {
+    const types = this.call('/api/v1/plugins?size=10000', 'its plugin list', 502).then((answer) => {
       // 2.0 pages the list (PagedResults_Plugin_); earlier versions answer a bare list.
       const list = (Array.isArray(answer) ? answer : (answer as { results?: unknown })?.results) as PluginJson[] | undefined;
       const found = new Set<string>();
@@ -88,7 +78,7 @@ export class AiKestraClient {
   pluginProperties(type: string): Promise<string> {
     const kept = this.documented.get(type);
     if (kept) return kept;
-    const properties = this.call('GET', `/api/v1/plugins/${encodeURIComponent(type)}`).then((answer) =>
+    const properties = this.call(`/api/v1/plugins/${encodeURIComponent(type)}`, `documentation for ${type}`, 502).then((answer) =>
       summarizeProperties(type, (answer as { schema?: { properties?: unknown } })?.schema?.properties),
     );
     this.documented.set(type, properties);
@@ -98,14 +88,41 @@ export class AiKestraClient {
 
   /** Kestra's constraint violations for one flow source (empty: valid). */
   async validate(source: string): Promise<string[]> {
-    const answer = await this.call('POST', `/api/v1/${KESTRA_TENANT}/flows/validate`, source);
+    const answer = await this.call(`/api/v1/${KESTRA_TENANT}/flows/validate`, 'a verdict on the flow', 502, source);
     if (!Array.isArray(answer)) throw new HttpError(502, "Kestra's flow validation answered something other than a list");
     return answer.flatMap((v: { constraints?: unknown; deprecationPaths?: unknown }) => (typeof v?.constraints === 'string' && v.constraints !== '' ? [v.constraints] : []));
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
-  }
+}
+
+/** The Kestra a tenant's copilot reads and the proxy's decisions for it. */
+export interface CopilotKestra {
+  kestra: AiKestraClient;
+  authorizer: KestraAuthorizer;
+}
+
+/**
+ * Each tenant's copilot client, over the reader of the Kestra the proxy sends that tenant's calls to
+ * (an INSTANCE tenant's own). One client per reader: its plugin caches go when the proxy drops that Kestra.
+ */
+export function copilotKestra(kestraOf: (tenantId: string) => KestraAccess): (tenantId: string) => CopilotKestra {
+  const clients = new WeakMap<KestraReader, AiKestraClient>();
+  return (tenantId) => {
+    const { reader, authorizer } = kestraOf(tenantId);
+    let kestra = clients.get(reader);
+    if (!kestra) clients.set(reader, (kestra = new AiKestraClient(reader)));
+    return { kestra, authorizer };
+  };
+}
+
+/**
+ * The copilot's system prompt for a flow prompt, grounded in the tenant's Kestra: its plugin types and
+ * the properties of those the prompt names. A type Kestra cannot document is left out (grounding, not a check).
+ */
+export async function groundedSystemPrompt(kestra: AiKestraClient, prompt: FlowGenerationPrompt): Promise<string> {
+  const pluginTypes = await kestra.pluginTypes();
+  const properties = await Promise.all(typesToDocument(prompt, pluginTypes).map((type) => kestra.pluginProperties(type).catch(() => undefined)));
+  return systemPrompt(prompt, pluginTypes, properties.filter((p): p is string => p !== undefined));
 }
 
 /** At most this many characters of one type's properties go into a prompt. */

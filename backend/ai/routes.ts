@@ -4,20 +4,14 @@ import { flowGenerationPromptSchema, type AiProviderConfig, type GenerationEvent
 import { StoreRateLimit } from '../store/rate-limits.js';
 import type { AuditEntry } from '../audit/audit-log.js';
 import { actorOf, chainOf, outcomeOf, requestFields } from '../audit/entry-fields.js';
-import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
-import { KestraAuthorizer } from '../authz/kestra-authorizer.js';
-import { boundByTenantRoots, namespaceTenantRoots } from '../authz/tenant-roots-bound.js';
-import { KestraHosts } from '../authz/kestra-hosts.js';
 import type { PerchContext } from '../context.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { parse, principalOf, signedIn, tenantOf } from '../http/request.js';
 import { requirePermission } from '../iam/access.js';
-import { kestraTarget } from '../proxy/kestra-target.js';
 import { checkSuggestion } from './flow-checks.js';
 import { generateChecked, SuggestionRefused } from './generation-loop.js';
-import { AiKestraClient } from './kestra-grounding.js';
-import { typesToDocument } from './plugin-selection.js';
-import { systemPrompt } from './prompt.js';
+import { copilotKestra, groundedSystemPrompt, type CopilotKestra } from './kestra-grounding.js';
+import type { KestraAccess } from '../proxy/kestra-proxy.js';
 import { chat, ProviderKeys } from './providers.js';
 import { AiAdmission, generateCheckedSource, serveAiRequest } from './ai-request.js';
 import { ConversationMemory } from './conversation-memory.js';
@@ -36,12 +30,8 @@ import { TokenBudgets } from './token-budgets.js';
 
 const toProviderResponse = (p: AiProviderConfig, fallbackDefault: boolean): AiProviderResponse => ({ id: p.id, displayName: p.displayName ?? p.id, isDefault: p.isDefault || fallbackDefault });
 
-export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
-  const kestra = new AiKestraClient(ctx);
-  const target = kestraTarget(ctx.config.kestra);
-  // The proxy's own decision for a flow save; flow saves never look an execution up, but the authorizer takes a lookup.
-  const executions = new ExecutionNamespaceLookup(target.url, target.authorization, target.timeout);
-  const authorizer = new KestraAuthorizer(boundByTenantRoots(ctx.authz, namespaceTenantRoots(ctx.tenants)), executions, KestraHosts.of([target.url, ...ctx.config.kestra.internalHosts]), ctx.secretKeys, ctx.workerGroups);
+export function registerAi(app: FastifyInstance, ctx: PerchContext, proxyKestraOf: (tenantId: string) => KestraAccess): void {
+  const kestraOf = copilotKestra(proxyKestraOf);
   const tenantProviders = new TenantProviderStore(ctx.db, ctx.envelope);
   const budgets = new TokenBudgets(ctx.db, ctx.config.ai.tokenBudget);
   const limits = new TenantLimitStore(ctx.db);
@@ -57,11 +47,7 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
     memory: new ConversationMemory(),
   });
   registerAiSettings(app, ctx, { providers: tenantProviders, budgets, limits });
-  app.addHook('onClose', async () => {
-    await kestra.close();
-    await executions.close();
-  });
-  registerExecutionHelp(app, ctx, { kestra, authorizer, admission });
+  registerExecutionHelp(app, ctx, { kestraOf, admission });
   registerOtherGenerations(app, ctx, admission);
 
   // getProviders
@@ -77,19 +63,17 @@ export function registerAi(app: FastifyInstance, ctx: PerchContext): void {
   // `Accept: text/event-stream`, the same operation streams instead: the model's text as it comes, then
   // the checked YAML (see docs/ai.md, "Streaming").
   app.post('/api/v1/:tenant/ai/generate/flow', signedIn, (request, reply) =>
-    serveAiRequest<GenerationEvent, FlowGenerationPrompt, { system: string }>(ctx, admission, request, reply, {
+    serveAiRequest<GenerationEvent, FlowGenerationPrompt, CopilotKestra & { system: string }>(ctx, admission, request, reply, {
       operation: 'generateFlow',
       body: (req, record) => (record.body = parse(flowGenerationPromptSchema, req.body)),
       answer: { type: 'application/yaml', result: (yaml) => ({ yaml }) },
-      prepare: async (body) => {
-        const pluginTypes = await kestra.pluginTypes();
-        // A type Kestra cannot document is left out of the prompt: grounding, not a check.
-        const properties = await Promise.all(typesToDocument(body, pluginTypes).map((type) => kestra.pluginProperties(type).catch(() => undefined)));
-        return { system: systemPrompt(body, pluginTypes, properties.filter((p): p is string => p !== undefined)) };
+      prepare: async (body, asked) => {
+        const { kestra, authorizer } = kestraOf(asked.tenant);
+        return { system: await groundedSystemPrompt(kestra, body), kestra, authorizer };
       },
       run: (prepared, asked, record, events) =>
         generateCheckedSource(ctx, asked, record, events, { system: prepared.system, userPrompt: record.body!.userPrompt }, (yaml) =>
-          checkSuggestion(authorizer, kestra, { suggestion: yaml, principal: asked.principal, current: record.body!.yaml, namespace: record.body!.namespace }),
+          checkSuggestion(prepared.authorizer, prepared.kestra, { suggestion: yaml, principal: asked.principal, current: record.body!.yaml, namespace: record.body!.namespace }),
         ),
     }),
   );

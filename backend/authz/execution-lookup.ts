@@ -1,9 +1,7 @@
-import { Pool } from 'undici';
+import { KestraReadError, type KestraReader } from '../proxy/kestra-reader.js';
 
 /** An execution's namespace never changes, so answers are kept; the cap bounds memory. */
 const MAX_ENTRIES = 50_000;
-
-export class KestraLookupError extends Error {}
 
 /**
  * Finds which namespace an execution belongs to by asking Kestra with Perch's own account:
@@ -13,15 +11,8 @@ export class KestraLookupError extends Error {}
 export class ExecutionNamespaceLookup {
   private readonly known = new Map<string, string>();
   private readonly pending = new Map<string, Promise<string | null>>();
-  private readonly pool: Pool;
 
-  constructor(
-    kestraUrl: string,
-    private readonly authorization: string | undefined,
-    timeoutMs: number,
-  ) {
-    this.pool = new Pool(new URL(kestraUrl).origin, { connections: 16, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  }
+  constructor(private readonly kestra: KestraReader) {}
 
   /** The namespace, or null when Kestra has no such execution. */
   async namespaceOf(executionId: string): Promise<string | null> {
@@ -36,32 +27,11 @@ export class ExecutionNamespaceLookup {
   }
 
   private async ask(executionId: string): Promise<string | null> {
-    let res;
-    try {
-      res = await this.pool.request({
-        method: 'GET',
-        path: `/api/v1/main/executions/${encodeURIComponent(executionId)}`,
-        headers: this.authorization ? { authorization: this.authorization, accept: 'application/json' } : { accept: 'application/json' },
-      });
-    } catch (error) {
-      throw new KestraLookupError(`Kestra could not be asked which namespace execution ${executionId} belongs to (${(error as { code?: string }).code ?? (error as Error).message})`);
-    }
-    if (res.statusCode === 404) {
-      await res.body.dump();
-      return null;
-    }
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new KestraLookupError(`Kestra answered ${res.statusCode} when asked about execution ${executionId}`);
-    }
-    const body = (await res.body.json()) as { namespace?: unknown };
-    if (typeof body.namespace !== 'string') throw new KestraLookupError(`Kestra's answer for execution ${executionId} names no namespace`);
+    const body = (await this.kestra.json(`/api/v1/main/executions/${encodeURIComponent(executionId)}`, `execution ${executionId}`)) as { namespace?: unknown } | null | undefined;
+    if (body === null) return null;
+    if (typeof body?.namespace !== 'string') throw new KestraReadError(`Kestra's answer for execution ${executionId} names no namespace`);
     if (this.known.size >= MAX_ENTRIES) this.known.delete(this.known.keys().next().value!);
     this.known.set(executionId, body.namespace);
     return body.namespace;
-  }
-
-  async close(): Promise<void> {
-    await this.pool.close();
   }
 }

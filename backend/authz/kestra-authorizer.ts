@@ -1,6 +1,7 @@
 import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import type { Principal } from '../auth/sessions.js';
-import { ExecutionNamespaceLookup, KestraLookupError } from './execution-lookup.js';
+import type { ExecutionNamespaceLookup } from './execution-lookup.js';
+import { KestraReadError } from '../proxy/kestra-reader.js';
 import { eeOperationOf } from './ee-operation-match.js';
 import { ArchiveError, flowSourcesOf } from './flow-archive.js';
 import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
@@ -211,7 +212,7 @@ export class KestraAuthorizer {
       return await this.decide(call);
     } catch (error) {
       if (error instanceof Refusal) return { ok: false, status: error.status, message: error.message, details: error.details };
-      if (error instanceof KestraLookupError) return { ok: false, status: 502, message: error.message };
+      if (error instanceof KestraReadError) return { ok: false, status: 502, message: error.message };
       throw error;
     }
   }

@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { Pool } from 'undici';
-import { KestraLookupError } from './execution-lookup.js';
+import { KestraReadError, type KestraReader } from '../proxy/kestra-reader.js';
 
 /** Dashboards are few; the cap bounds memory whatever ids callers try. */
 const MAX_ENTRIES = 1_000;
@@ -19,27 +18,24 @@ export class StoredDashboards {
   private defaultIds: { value: string[]; at: number } | null = null;
   /** When each dashboard was last changed through Perch: a read racing the write is not kept. */
   private readonly writes = new LRUCache<string, number>({ max: MAX_ENTRIES });
-  private readonly pool: Pool;
 
   constructor(
-    kestraUrl: string,
-    private readonly authorization: string | undefined,
+    private readonly kestra: KestraReader,
     private readonly timeoutMs: number,
     private readonly ttlMs = STORED_DASHBOARD_TTL_MS,
   ) {
     this.sources = new LRUCache({ max: MAX_ENTRIES, ttl: ttlMs });
-    this.pool = new Pool(new URL(kestraUrl).origin, { connections: 4, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   }
 
   /** The dashboard's YAML source, or null when Kestra has no such dashboard. */
   async sourceOf(id: string): Promise<string | null> {
     const kept = this.sources.get(id);
     if (kept !== undefined) return kept;
-    const body = await this.get(`/api/v1/main/dashboards/${encodeURIComponent(id)}`, `dashboard ${id}`);
+    const body = await this.kestra.json(`/api/v1/main/dashboards/${encodeURIComponent(id)}`, `dashboard ${id}`);
     // Kestra answers null (404) for an unknown id (DashboardController.getDashboard).
     if (body === null) return null;
-    const source = (body as { sourceCode?: unknown }).sourceCode;
-    if (typeof source !== 'string') throw new KestraLookupError(`Kestra's answer for dashboard ${id} holds no source`);
+    const source = (body as { sourceCode?: unknown } | undefined)?.sourceCode;
+    if (typeof source !== 'string') throw new KestraReadError(`Kestra's answer for dashboard ${id} holds no source`);
     // A write forwarded within Kestra's timeout may not be applied yet: this answer may be the old source.
     const written = this.writes.get(id);
     if (written !== undefined && Date.now() - written <= this.timeoutMs) return source;
@@ -50,7 +46,7 @@ export class StoredDashboards {
   /** The ids the tenant's default-dashboards setting names (home, flow and namespace overviews). */
   async defaults(): Promise<string[]> {
     if (this.defaultIds && Date.now() - this.defaultIds.at < this.ttlMs) return this.defaultIds.value;
-    const body = (await this.get('/api/v1/main/dashboards/settings/default-dashboards', 'the default dashboards')) as Record<string, unknown> | null;
+    const body = (await this.kestra.json('/api/v1/main/dashboards/settings/default-dashboards', 'the default dashboards')) as Record<string, unknown> | null | undefined;
     // An empty answer: no default set (DashboardController.getDefaultDashboards answers `ok()` without a body).
     const ids = ['defaultHomeDashboard', 'defaultFlowOverviewDashboard', 'defaultNamespaceOverviewDashboard']
       .map((key) => body?.[key])
@@ -64,33 +60,5 @@ export class StoredDashboards {
     this.sources.delete(id);
     this.defaultIds = null;
     this.writes.set(id, Date.now());
-  }
-
-  private async get(path: string, what: string): Promise<unknown> {
-    let res;
-    try {
-      res = await this.pool.request({ method: 'GET', path, headers: this.authorization ? { authorization: this.authorization, accept: 'application/json' } : { accept: 'application/json' } });
-    } catch (error) {
-      throw new KestraLookupError(`Kestra could not be asked for ${what} (${(error as { code?: string }).code ?? (error as Error).message})`);
-    }
-    if (res.statusCode === 404) {
-      await res.body.dump();
-      return null;
-    }
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new KestraLookupError(`Kestra answered ${res.statusCode} when asked for ${what}`);
-    }
-    const text = await res.body.text();
-    if (text.trim() === '') return null;
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new KestraLookupError(`Kestra's answer for ${what} is not JSON`);
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.pool.close();
   }
 }

@@ -1,7 +1,6 @@
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { Pool } from 'undici';
 import { auditKestraCalls } from '../audit/http-hook.js';
 import type { Admission } from './admission.js';
 import type { Principal } from '../auth/sessions.js';
@@ -12,13 +11,15 @@ import { KestraHosts } from '../authz/kestra-hosts.js';
 import type { PolicyRow } from '../authz/policy-map.js';
 import { fillPage } from '../authz/page-fill.js';
 import type { KnownTenant, PerchContext } from '../context.js';
-import { sendError, writeError } from '../http/errors.js';
+import { DEFAULT_TENANT } from '../../lib/tenants.js';
+import { HttpError, sendError, writeError } from '../http/errors.js';
 import type { OwnRoutes } from '../http/own-routes.js';
 import { kestraCallEntry } from './audit-entry.js';
 import { createFastLane, type FastLane } from './fast-lane.js';
 import { createDirectForwarder, type DirectForwarder } from './forward.js';
 import { CREDENTIALS_REFUSED, kestraAnswers, type KestraAnswers } from './kestra-answers.js';
 import { kestraTarget, OWNED_REQUEST_HEADERS, type KestraTarget } from './kestra-target.js';
+import { KestraReader } from './kestra-reader.js';
 import { bodyReader } from './request-body.js';
 import { outsideRoots, routeTenant } from './tenant-routing.js';
 import { boundByTenantRoots, namespaceTenantRoots } from '../authz/tenant-roots-bound.js';
@@ -41,10 +42,19 @@ interface Upstream {
   authorizer: KestraAuthorizer;
   direct: DirectForwarder;
   answers: KestraAnswers;
-  /** Perch's own reads from Kestra (paging lists for people who see several namespace roots, states before a change). */
-  reads: Pool;
-  readHeaders: Record<string, string>;
+  /** Perch's own reads from this Kestra (lookups, paging lists for people who see several namespace roots, states before a change). */
+  reader: KestraReader;
   close(): Promise<void>;
+}
+
+/** What another feature (the copilot) needs to read a tenant's Kestra as the proxy would let a person. */
+export type KestraAccess = Pick<Upstream, 'reader' | 'authorizer'>;
+
+/** The proxy as server.ts wires it: its fast lane, and each tenant's Kestra for the features that read it. */
+export interface KestraProxy {
+  fastLane: FastLane;
+  /** The Kestra a tenant's calls go to (its own, or Perch's configured one); an HttpError when it cannot be reached. */
+  kestraOf(tenantId: string): KestraAccess;
 }
 
 /** What the proxy is made of, built once per server: every step reads it, none allocates it per request. */
@@ -70,7 +80,7 @@ export async function registerKestraProxy(
   app: FastifyInstance,
   ctx: PerchContext,
   options: { injectScreens?: boolean; ownRoutes: OwnRoutes; admissions?: readonly Admission[] },
-): Promise<FastLane> {
+): Promise<KestraProxy> {
   const kestra = kestraTarget(ctx.config.kestra);
   app.decorateRequest('kestraSentAt', 0);
   await registerUpstream(app, kestra);
@@ -79,7 +89,15 @@ export async function registerKestraProxy(
   auditKestraCalls(kestraCallEntry);
   await app.register((scope) => gate(scope, (request, reply) => handle(proxy, request, reply)));
   app.get('/', (_request, reply) => reply.redirect('/ui/', 302));
-  return fastLane(app, proxy, options.ownRoutes);
+  return {
+    fastLane: fastLane(app, proxy, options.ownRoutes),
+    kestraOf(tenantId) {
+      const tenant = tenantId === DEFAULT_TENANT ? undefined : ctx.tenants.get(tenantId);
+      const upstream = tenant ? upstreamOfTenant(proxy, tenant) : proxy;
+      if ('status' in upstream) throw new HttpError(upstream.status, upstream.message);
+      return upstream;
+    },
+  };
 }
 
 /** reply-from toward Kestra, for the calls the direct forwarder does not carry. */
@@ -114,20 +132,16 @@ function upstreamOf(ctx: PerchContext, kestra: KestraTarget, injectScreens: bool
       writeError(res, status, message);
     },
   });
-  const executions = new ExecutionNamespaceLookup(kestra.url, kestra.authorization, kestra.timeout);
+  const reader = new KestraReader(kestra);
   // NAMESPACE tenants' calls are decided by their bindings within their roots (tenant-roots-bound.ts).
   const decisions = boundByTenantRoots(ctx.authz, namespaceTenantRoots(ctx.tenants));
-  const dashboards = new StoredDashboards(kestra.url, kestra.authorization, kestra.timeout);
-  const authorizer = new KestraAuthorizer(decisions, executions, KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups, dashboards);
-  const reads = new Pool(kestra.origin, { connections: 8, headersTimeout: kestra.timeout, bodyTimeout: kestra.timeout });
-  const readHeaders: Record<string, string> = { accept: 'application/json', ...(kestra.authorization ? { authorization: kestra.authorization } : {}) };
+  const dashboards = new StoredDashboards(reader, kestra.timeout);
+  const authorizer = new KestraAuthorizer(decisions, new ExecutionNamespaceLookup(reader), KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups, dashboards);
   const close = async () => {
-    await executions.close();
-    await dashboards.close();
-    await reads.close();
+    await reader.close();
     await direct.close();
   };
-  return { kestra, authorizer, direct, answers, reads, readHeaders, close };
+  return { kestra, authorizer, direct, answers, reader, close };
 }
 
 /** Perch's configured Kestra and each INSTANCE tenant's, closed with the server. */
@@ -196,16 +210,20 @@ function routeToTenant(proxy: Proxy, request: FastifyRequest, reply: FastifyRepl
   request.canonical.path = route.path;
   request.routedTenant = tenant.id;
   const principal = request.principal && { ...request.principal, tenantId: tenant.id };
-  if (tenant.mode === 'NAMESPACE') return { upstream: proxy, principal, tenant };
-  if (tenant.kestraUrl === null) {
-    sendError(reply, 502, `Tenant ${tenant.id} names no Kestra`);
+  const upstream = upstreamOfTenant(proxy, tenant);
+  if ('status' in upstream) {
+    sendError(reply, upstream.status, upstream.message);
     return undefined;
   }
-  if (tenant.authorization === null) {
-    sendError(reply, 502, `Tenant ${tenant.id}: Perch cannot open the stored password of its Kestra at ${tenant.kestraUrl} (see Perch's log)`);
-    return undefined;
-  }
-  return { upstream: proxy.tenants.of({ ...tenant, kestraUrl: tenant.kestraUrl, authorization: tenant.authorization }), principal, tenant };
+  return { upstream, principal, tenant };
+}
+
+/** A NAMESPACE tenant's calls go to Perch's configured Kestra, an INSTANCE tenant's to its own. */
+function upstreamOfTenant(proxy: Proxy, tenant: KnownTenant): Upstream | { status: number; message: string } {
+  if (tenant.mode === 'NAMESPACE') return proxy;
+  if (tenant.kestraUrl === null) return { status: 502, message: `Tenant ${tenant.id} names no Kestra` };
+  if (tenant.authorization === null) return { status: 502, message: `Tenant ${tenant.id}: Perch cannot open the stored password of its Kestra at ${tenant.kestraUrl} (see Perch's log)` };
+  return proxy.tenants.of({ ...tenant, kestraUrl: tenant.kestraUrl, authorization: tenant.authorization });
 }
 
 /**
@@ -239,7 +257,7 @@ async function authorize(proxy: Proxy, upstream: Upstream, request: FastifyReque
     return undefined;
   }
   if (await admissionStops(proxy, request, reply, verdict, readBody)) return undefined;
-  const capturing = captureStatesBefore(request, upstream.reads, upstream.readHeaders, verdict.body);
+  const capturing = captureStatesBefore(request, upstream.reader, verdict.body);
   if (capturing) await capturing;
   return verdict;
 }
@@ -261,7 +279,7 @@ async function admissionStops(proxy: Proxy, request: FastifyRequest, reply: Fast
 /** A list narrowed to several namespace roots: Perch reads pages until it has one of the caller's items. */
 async function answerFilledPage(proxy: Upstream, request: FastifyRequest, reply: FastifyReply, filter: ResponseFilter, query: string | undefined): Promise<FastifyReply> {
   const { path } = request.canonical;
-  const filled = await fillPage(proxy.reads, { path, query: query ?? request.canonical.query, headers: proxy.readHeaders }, filter.where, filter.visible).catch(
+  const filled = await fillPage(proxy.reader.pool, { path, query: query ?? request.canonical.query, headers: proxy.reader.headers }, filter.where, filter.visible).catch(
     (error: Error & { code?: string }) => ({ ok: false as const, status: 502, message: `Kestra is unreachable at ${proxy.kestra.origin} (${error.code ?? error.message})` }),
   );
   if (!filled.ok) return sendError(reply, filled.status, filled.message);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Pool } from 'undici';
+import type { KestraReader } from './kestra-reader.js';
 import { matchPolicy } from '../authz/policy-map.js';
 import { queryValue } from '../authz/query-scope.js';
 
@@ -44,10 +44,8 @@ interface Snapshot {
   meta?: Record<string, unknown>;
 }
 
-interface Reader {
-  pool: Pool;
-  headers: Record<string, string>;
-}
+/** Perch's own reads from the Kestra the call goes to (kestra-reader.ts). */
+type Reader = Pick<KestraReader, 'pool' | 'headers'>;
 
 interface ResourceKind {
   kind: string;
@@ -301,18 +299,18 @@ const reason = (error: unknown) => (error instanceof Unavailable ? error.message
  * namespace file. `body` is the request body when the authorizer read it (a trigger named in it).
  * Never fails the call.
  */
-export function captureStatesBefore(request: FastifyRequest, pool: Pool, headers: Record<string, string>, body?: Buffer): Promise<void> | undefined {
+export function captureStatesBefore(request: FastifyRequest, reader: Reader, body?: Buffer): Promise<void> | undefined {
   const row = request.kestraCall?.row;
   const captured = row && CAPTURED[`${row.method} ${row.path}`];
   // Most calls (every read) capture nothing: no promise for them on the proxy's hot path.
-  return captured ? readStateBefore(request, captured, pool, headers, body) : undefined;
+  return captured ? readStateBefore(request, captured, reader, body) : undefined;
 }
 
-async function readStateBefore(request: FastifyRequest, captured: NonNullable<(typeof CAPTURED)[string]>, pool: Pool, headers: Record<string, string>, body?: Buffer): Promise<void> {
+async function readStateBefore(request: FastifyRequest, captured: NonNullable<(typeof CAPTURED)[string]>, reader: Reader, body?: Buffer): Promise<void> {
   const params = matchPolicy(request.method, request.canonical.path)?.params ?? {};
   const plan = captured.plan({ tenant: params.tenant ?? 'main', params, query: request.canonical.query, body });
   if (!plan) return;
-  const capture: Capture = { kind: captured.kind, plan, reader: { pool, headers }, before: null, after: null, afterWhere: null, afterDone: plan.after === null };
+  const capture: Capture = { kind: captured.kind, plan, reader, before: null, after: null, afterWhere: null, afterDone: plan.after === null };
   captures.set(request, capture);
   if (!plan.before) return;
   try {

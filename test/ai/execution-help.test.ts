@@ -171,18 +171,41 @@ describe('AI copilot on a failed execution', () => {
     expect(model.calls).toEqual([]);
   });
 
-  it('refuses (501) a tenant with its own Kestra: the copilot would read Perch\'s configured Kestra instead', async () => {
+  it('reads a tenant with its own Kestra in that Kestra, not in Perch\'s configured one', async () => {
     const own = await startKestraDouble();
     try {
       const created = await admin.fetch('POST', '/api/v1/tenants', { json: { id: 'acme', name: 'acme', isolation: { mode: 'INSTANCE', kestraUrl: own.url, username: own.username, password: own.password } } });
       expect(created.status, created.text).toBe(200);
+      const alice = await signedInPerson(perch, admin, 'exec-help-acme');
+      expect((await admin.fetch('POST', '/api/v1/acme/tenant-access', { json: { email: alice.email } })).status).toBe(204);
+      expect((await admin.fetch('POST', '/api/v1/acme/bindings', { json: { type: 'USER', externalId: alice.id, roleId: 'admin' } })).status).toBe(200);
+      const acme = alice.browser;
+      const saved = await acme.fetch('POST', '/api/v1/acme/flows', { body: failing('acme.ops', 'sync'), headers: { 'content-type': 'application/x-yaml' } });
+      expect(saved.status, saved.text).toBe(200);
+      const started = await acme.fetch('POST', '/api/v1/acme/executions/acme.ops/sync');
+      expect(started.status, started.text).toBe(200);
+      await own.waitForExecution(started.json.id, ['FAILED']);
       clear();
-      const res = await admin.fetch('POST', `/api/v1/acme/ai/executions/${failedIn['company.team']}/explain`, { json: ask });
-      expect(res.status, res.text).toBe(501);
-      expect(res.json.message).toContain('has its own Kestra');
+      own.clear();
+      model.script = ['The task **boom** failed in acme.'];
+      const res = await acme.fetch('POST', `/api/v1/acme/ai/executions/${started.json.id}/explain`, { json: ask });
+      expect(res.status, res.text).toBe(200);
+      expect(res.text).toBe('The task **boom** failed in acme.');
+      expect(sentToModel()).toContain(`Execution ${started.json.id} of flow acme.ops.sync`);
+      expect(own.requests.some((r) => r.url.includes(`/logs/${started.json.id}`))).toBe(true);
+      // Perch's configured Kestra was not asked for any of it.
+      expect(kestra.requests).toEqual([]);
+
+      // An execution of Perch's configured Kestra is not acme's: acme's Kestra has none such, no model is asked.
+      clear();
+      own.clear();
+      const elsewhere = await acme.fetch('POST', `/api/v1/acme/ai/executions/${failedIn['company.team']}/explain`, { json: ask });
+      expect([403, 404], elsewhere.text).toContain(elsewhere.status);
       expect(model.calls).toEqual([]);
-      expect(kestra.requests.filter((r) => r.url.includes('/logs/'))).toEqual([]);
+      expect(kestra.requests).toEqual([]);
+      expect(own.requests.some((r) => r.url.includes(failedIn['company.team']!))).toBe(true);
     } finally {
+      await admin.fetch('DELETE', '/api/v1/tenants/acme');
       await own.close();
     }
   });

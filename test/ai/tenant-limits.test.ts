@@ -92,6 +92,10 @@ for (const target of storeTargets()) {
       expect(standIn.calls).toHaveLength(callsBefore);
       // Another tenant keeps the instance's settings (50 a minute).
       standIn.script = [flow('acme')];
+      // The owner saves flows in acme through a binding there, as through the proxy.
+      const me = (await owner.fetch('GET', '/api/v1/me')).json as { id: string; profile: { email: string } };
+      expect((await owner.fetch('POST', '/api/v1/acme/tenant-access', { json: { email: me.profile.email } })).status).toBe(204);
+      expect((await owner.fetch('POST', '/api/v1/acme/bindings', { json: { type: 'USER', externalId: me.id, roleId: 'admin' } })).status).toBe(200);
       const elsewhere = await owner.fetch('POST', '/api/v1/acme/ai/generate/flow', prompt('acme'));
       expect(elsewhere.status, elsewhere.text).toBe(200);
       expect((await owner.fetch('GET', '/api/v1/acme/ai/settings/limits')).json).toMatchObject({ overrides: NONE, effective: INSTANCE });
@@ -122,6 +126,23 @@ for (const target of storeTargets()) {
       const raised = states.find((s) => s.before !== null && JSON.parse(s.before).tokenBudgetPerPerson === null && s.after !== null && JSON.parse(s.after).tokenBudgetPerPerson === 200);
       expect(raised).toBeDefined();
       expect(states.some((s) => s.after !== null && JSON.parse(s.after).tenantRequestsPerMinute === 1)).toBe(true);
+    });
+
+    it('checks a suggestion with the person\'s rights in the tenant asked, as the proxy decides a call routed there', async () => {
+      // Bob may save flows in main, and may enter acme but holds nothing there.
+      const bob = await signedInPerson(perch, owner, 'limits-bob');
+      await bind(owner, { type: 'USER', externalId: bob.id, roleId: 'admin', namespaceId: null });
+      expect((await owner.fetch('POST', '/api/v1/acme/tenant-access', { json: { email: bob.email } })).status).toBe(204);
+      const copilot = await owner.fetch('POST', '/api/v1/acme/roles', { json: { name: 'Copilot only', permissions: { COPILOT: ['USE'] } } });
+      expect(copilot.status, copilot.text).toBe(200);
+      expect((await owner.fetch('POST', '/api/v1/acme/bindings', { json: { type: 'USER', externalId: bob.id, roleId: copilot.json.id } })).status).toBe(200);
+      standIn.script = [flow('acme')];
+      const asked = await bob.browser.fetch('POST', '/api/v1/acme/ai/generate/flow', prompt('acme'));
+      expect(asked.status, asked.text).toBe(422);
+      expect(asked.json.message).toContain('FLOW CREATE in acme');
+      // The proxy refuses that save the same way.
+      const save = await bob.browser.fetch('POST', '/api/v1/acme/flows', { body: 'id: hello\nnamespace: acme\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n', headers: { 'content-type': 'application/x-yaml' } });
+      expect(save.status, save.text).toBe(403);
     });
   });
 }
