@@ -19,7 +19,11 @@ export class KestraReader {
   /** Sent with every read: Perch's account (when configured) and JSON. */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(target: Pick<KestraTarget, 'origin' | 'authorization' | 'timeout'>, connections = 16) {
+  constructor(
+    target: Pick<KestraTarget, 'origin' | 'authorization' | 'timeout'>,
+    private readonly maxAnswerBytes = MAX_ANSWER_BYTES,
+    connections = 16,
+  ) {
     this.pool = new Pool(target.origin, { connections, headersTimeout: target.timeout, bodyTimeout: target.timeout });
     this.headers = { accept: 'application/json', ...(target.authorization ? { authorization: target.authorization } : {}) };
   }
@@ -49,9 +53,9 @@ export class KestraReader {
     try {
       for await (const chunk of res.body) {
         size += (chunk as Buffer).length;
-        if (size > MAX_ANSWER_BYTES) {
+        if (size > this.maxAnswerBytes) {
           res.body.destroy();
-          throw new KestraReadError(`Kestra's answer for ${what} is over ${MAX_ANSWER_BYTES} bytes`);
+          throw new KestraReadError(`Kestra's answer for ${what} is over ${this.maxAnswerBytes} bytes`);
         }
         chunks.push(chunk as Buffer);
       }
