@@ -13,12 +13,21 @@
  * write has its audit entry, the chain verifies (`perch audit verify`), the held requests are still
  * held and the sessions signed in before the crash still work.
  *
+ * Before the timed window the generator and the double (this process, a cold Node too) are warmed against
+ * the double directly and the load's keep-alive connections to Perch are opened; Perch itself gets no load
+ * before it. The first 10 s are also printed second by second, by kind, with this process's own event-loop
+ * delay and CPU: what was slow there, Perch or its client (docs/benchmarks.md, Soak).
+ *
  * Options: --seconds 60 --rate 1000 --db sqlite,postgres --crash; BENCH_SOAK_SECONDS and BENCH_SOAK_RATE set
- * the defaults (e.g. BENCH_SOAK_SECONDS=15 for a short run).
+ * the defaults (e.g. BENCH_SOAK_SECONDS=15 for a short run). --node-flags "<flags>" replaces `npm start`'s
+ * Node flags for Perch (e.g. adding --trace-gc or --cpu-prof); --perch-output <file> keeps Perch's
+ * stdout and stderr there.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -26,7 +35,7 @@ import pg from 'pg';
 import { Agent, request } from 'undici';
 import { startKestraDouble, type KestraDouble } from '../test/kestra-double/kestra-double.js';
 import { freePort, startTestPostgres } from '../test/support/postgres.js';
-import { perchServeArgs } from './perch-command.js';
+import { perchServeArgs, startFlags } from './perch-command.js';
 import { metricValue } from './process-memory.js';
 import { floorsAfterCollections, Pacer, percentile, slope, unaudited, weightedCycle } from './soak-stats.js';
 
@@ -38,15 +47,21 @@ const { values: opts } = parseArgs({
     rate: { type: 'string', default: process.env.BENCH_SOAK_RATE ?? '1000' },
     db: { type: 'string', default: 'sqlite,postgres' },
     crash: { type: 'boolean', default: false },
+    'node-flags': { type: 'string' },
+    'perch-output': { type: 'string' },
   },
 });
 const SECONDS = Number(opts.seconds);
+/** `npm start`'s Node flags unless --node-flags gives others (e.g. with --trace-gc; '' for Node's defaults). */
+const NODE_FLAGS = opts['node-flags'] === undefined ? startFlags() : opts['node-flags'].split(' ').filter(Boolean);
 const RATE = Number(opts.rate);
 /** p99 is compared window by window: 10 s ones, or thirds of a shorter run. */
 const WINDOW_MS = Math.min(10_000, (SECONDS * 1000) / 3);
 const TICK_MS = 10;
 /** Open loop, but bounded: past this many requests in flight the generator skips (and says so) rather than pile up. */
 const MAX_IN_FLIGHT = 4000;
+/** Keep-alive connections the load opens to Perch before its timed window (about what 1,000 req/s holds open). */
+const PREOPENED = 256;
 const ADMIN = { username: 'soak@perch.test', password: 'soak benchmark passphrase' };
 const VIEWER = { email: 'viewer@perch.test', password: 'a viewer soak passphrase' };
 const METRICS_TOKEN = 'soak-metrics-token-0123456789abcdef0123456789';
@@ -94,8 +109,11 @@ async function waitServing(base: string, deadline = 60_000): Promise<void> {
 
 interface PerchProcess { child: ChildProcess; base: string; env: NodeJS.ProcessEnv }
 
+/** --perch-output <file>: Perch's stdout and stderr appended there (e.g. its --trace-gc lines) instead of dropped / shown. */
+const perchOutput = opts['perch-output'] ? openSync(opts['perch-output'], 'a') : undefined;
+
 function spawnPerch(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, perchServeArgs(), { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, perchServeArgs(NODE_FLAGS), { env, stdio: ['ignore', perchOutput ?? 'ignore', perchOutput ?? 'inherit'] });
 }
 
 async function rssMb(pid: number): Promise<number> {
@@ -130,7 +148,8 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
   let kestra: KestraDouble | undefined;
   let perch: PerchProcess | undefined;
   try {
-    kestra = await startKestraDouble();
+    // Not recording: 60,000 requests with their bodies would grow this process (the load generator's) for nothing.
+    kestra = await startKestraDouble({ record: false });
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -165,13 +184,24 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     if (started.status !== 200) throw new Error(`starting an execution failed: ${started.status} ${started.text}`);
     const executionId = JSON.parse(started.text).id as string;
 
+    // The generator and the double (this process) are a cold Node too: warm them against the double directly, never through Perch.
+    const generatorWarmUp = await warmGeneratorAndDouble(kestra, executionId);
+
     // The load.
     const handlesBefore = await handles(base);
     const loadAgent = newLoadAgent();
+    // The load's keep-alive connections, opened before the timed window (its liveness answer, public and
+    // side-effect free): a client opening hundreds of sockets in its first second is not what is measured.
+    await Promise.all(Array.from({ length: PREOPENED }, () => call(base, 'GET', '/perch/health/live', { dispatcher: loadAgent })));
     const expected: Record<Kind, number[]> = { read: [200], narrow: [200], write: [200, 204], sse: [200], signIn: [204] };
     const windows = Math.ceil((SECONDS * 1000) / WINDOW_MS);
     const latencies: number[][] = Array.from({ length: windows }, () => []);
     const byKind = Object.fromEntries(Object.keys(expected).map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
+    // The first seconds in detail: p99 per second, and by kind, against the generator's own event-loop delay.
+    const firstSeconds = Math.min(10, SECONDS);
+    const perSecond: number[][] = Array.from({ length: firstSeconds }, () => []);
+    const firstByKind = Object.fromEntries(Object.keys(expected).map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
+    const generatorDelay: Array<{ p99: number; max: number; cpu: number }> = [];
     const perchErrors = new Map<string, number>();
     const cutByCrash = { count: 0 };
     const acknowledged: string[] = [];
@@ -208,6 +238,8 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
         else {
           latencies[window]!.push(answered - began);
           byKind[kind].push(answered - began);
+          const second = Math.floor((began - t0) / 1000);
+          if (second < firstSeconds) { perSecond[second]!.push(answered - began); firstByKind[kind].push(answered - began); }
           if (kind === 'write') {
             if (!requestId) perchErrors.set('write without x-request-id', (perchErrors.get('write without x-request-id') ?? 0) + 1);
             else acknowledged.push(requestId);
@@ -229,6 +261,16 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     let crashReport: string[] | undefined;
     const crashAt = opts.crash ? (SECONDS * 1000) / 2 : Infinity;
     let crashing: Promise<void> | undefined;
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
+    let cpuBefore = process.cpuUsage();
+    const delaySampler = setInterval(() => {
+      const cpu = process.cpuUsage(cpuBefore);
+      cpuBefore = process.cpuUsage();
+      generatorDelay.push({ p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6, cpu: (cpu.user + cpu.system) / 1e6 });
+      loopDelay.reset();
+      if (generatorDelay.length >= firstSeconds) { clearInterval(delaySampler); loopDelay.disable(); }
+    }, 1000);
     await new Promise<void>((resolve) => {
       let nextWindow = 0;
       const tick = setInterval(() => {
@@ -305,6 +347,9 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     say(`${db}: ${sent} requests at ${RATE}/s for ${SECONDS} s (${skipped} skipped by the generator's in-flight bound), load average ${loadavg()[0]!.toFixed(2)} at the end`);
     say(`${db}: errors made by Perch: ${errors}${errors ? ` (${[...perchErrors].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}${opts.crash ? `; ${cutByCrash.count} requests refused or cut while Perch was down (the crash)` : ''}`);
     say(`${db}: p99 per ${(WINDOW_MS / 1000).toFixed(1)} s window (ms): ${p99s.map((p) => p.toFixed(1)).join(', ')}; first ${p99s[0]!.toFixed(1)} vs last ${p99s.at(-1)!.toFixed(1)}`);
+    say(`${db}: first ${firstSeconds} s, p99 per second (ms): ${perSecond.map((l) => percentile(l, 99).toFixed(1)).join(', ')}; by kind, p50 / p99 (ms): ${Object.entries(firstByKind).map(([k, l]) => `${k} ${percentile(l, 50).toFixed(1)} / ${percentile(l, 99).toFixed(1)}`).join(', ')}`);
+    say(`${db}: first ${firstSeconds} s, the generator's own event-loop delay per second, p99 / max (ms) and CPU (s per s): ${generatorDelay.map((d) => `${d.p99.toFixed(0)} / ${d.max.toFixed(0)} ${d.cpu.toFixed(2)}`).join(', ')} (this process also runs the Kestra double: its delay is latency Perch did not add)`);
+    say(`${db}: before the load, the generator and the Kestra double were warmed on their own (${generatorWarmUp}, straight to the double, none through Perch)`);
     say(`${db}: by kind, p50 / p99 (ms): ${Object.entries(byKind).map(([k, l]) => `${k} ${percentile(l, 50).toFixed(1)} / ${percentile(l, 99).toFixed(1)}`).join(', ')} (SSE: to the stream's head; each is then held 200 ms and closed by the client)`);
     say(`${db}: RSS ${rss[0]?.[1].toFixed(0)} → ${rss.at(-1)?.[1].toFixed(0)} MB (peak ${Math.max(...rss.map(([, mb]) => mb)).toFixed(0)}); slope from ${slopeFrom.toFixed(0)} s${restartedAtS ? ' (the restarted process, after its warm-up)' : ' (after warm-up)'}: ${rssSlope.toFixed(2)} MB/min`);
     // What was alive after each full collection: a leak shows as these floors rising, whatever the saw-tooth does to RSS.
@@ -322,6 +367,39 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     await postgres?.stop();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The same calls as the load (reads, searches, KV writes, streams), for WARM_UP_MS at half the rate, sent
+ * by this process straight to the Kestra double: its handlers, its contract checks and this process's
+ * HTTP client are compiled before the timed window, and Perch is left as cold as it started.
+ */
+const WARM_UP_MS = 3000;
+async function warmGeneratorAndDouble(kestra: KestraDouble, executionId: string): Promise<string> {
+  const direct = new Agent({ connections: 256, keepAliveTimeout: 10_000 });
+  const auth = { authorization: kestra.authorization };
+  const calls = [
+    () => request(`${kestra.url}/api/v1/main/flows/${NS}/hello`, { headers: auth, dispatcher: direct }).then((r) => r.body.dump()),
+    () => request(`${kestra.url}/api/v1/main/flows/search?page=1&size=25&namespace=${NS}`, { headers: auth, dispatcher: direct }).then((r) => r.body.dump()),
+    (n: number) => request(`${kestra.url}/api/v1/main/namespaces/${NS}/kv/warm-${n % 100}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(`warm ${n}`), dispatcher: direct }).then((r) => r.body.dump()),
+    async () => {
+      const ac = new AbortController();
+      const res = await request(`${kestra.url}/api/v1/main/executions/${executionId}/follow`, { headers: { ...auth, accept: 'text/event-stream' }, signal: ac.signal, dispatcher: direct });
+      setTimeout(() => ac.abort(), 50);
+      try { for await (const _ of res.body) { /* drain */ } } catch { /* aborted by us */ }
+    },
+  ];
+  const pacer = new Pacer(RATE / 2);
+  const t0 = performance.now();
+  let sent = 0;
+  const out: Promise<unknown>[] = [];
+  while (performance.now() - t0 < WARM_UP_MS) {
+    for (let n = pacer.due(performance.now() - t0); n > 0; n--, sent++) out.push(calls[sent % calls.length]!(sent).catch(() => {}));
+    await new Promise((r) => setTimeout(r, TICK_MS));
+  }
+  await Promise.all(out);
+  await direct.close();
+  return `${sent} calls in ${(WARM_UP_MS / 1000).toFixed(0)} s`;
 }
 
 /** Request ids of every audit entry, read straight from the store once Perch stopped. */
