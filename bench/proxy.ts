@@ -101,6 +101,25 @@ async function namespaceSessions(base: string, ownerCookie: string): Promise<{ s
   return { scopedCookie, tenantCookie };
 }
 
+/**
+ * Before measuring: every path answers each payload with a 200 (wrk counts a 3xx, such as a sign-in
+ * redirect, as a success), and the download with the upstream's very bytes, so each row moves the same data.
+ */
+async function sameAnswers(targets: Array<{ name: string; base: string; headers: string[] }>, payloads: Array<{ name: string; path: string }>): Promise<void> {
+  for (const payload of payloads) {
+    let expected: Buffer | undefined;
+    for (const target of targets) {
+      const headers = Object.fromEntries(target.headers.map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1).trim()]));
+      const res = await request(target.base + payload.path, { headers });
+      const body = Buffer.from(await res.body.arrayBuffer());
+      if (res.statusCode !== 200) throw new Error(`${target.name}, ${payload.name}: status ${res.statusCode}, not 200`);
+      // The first target is the upstream itself; lists narrowed for a bound person may differ, downloads may not.
+      expected ??= body;
+      if (payload.name === '1 MB download' && !body.equals(expected)) throw new Error(`${target.name}, ${payload.name}: ${body.length} bytes, not the upstream's ${expected.length}`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   for (const tool of ['wrk', 'nginx', 'taskset']) {
     await run('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`]).catch(() => {
@@ -204,6 +223,7 @@ http {
       { name: 'JSON GET (1 KB)', path: '/api/v1/main/flows/search?filters[namespace][PREFIX]=company&page=1&size=25' },
       { name: '1 MB download', path: '/api/v1/main/namespaces/company.team/files?path=%2Fbig.bin' },
     ];
+    await sameAnswers(targets, payloads);
     const rows: Array<{ payload: string; target: string; c1: WrkResult; c16: WrkResult }> = [];
     let perchRss = 0;
     let floorRss = 0;

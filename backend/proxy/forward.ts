@@ -120,8 +120,12 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
       let settled = false;
       let started = false;
       let resume: (() => void) | null = null;
+      /** Kestra is paused until the caller's socket drains. */
       let draining = false;
+      /** One 'drain' listener for the whole answer: a download pauses once per 64 KB read. */
+      let drainListened = false;
       const onDrain = () => {
+        if (!draining) return;
         draining = false;
         resume?.();
       };
@@ -189,11 +193,15 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
         },
         onData(chunk) {
           if (settled) return false;
+          // undici hands over an empty chunk each time it resumes after a pause (once per 64 KB read
+          // of a download): written, each cost a write call down to a zero-length write(2).
+          if (chunk.length === 0) return true;
           if (res.write(chunk)) return true;
           // The caller reads slower than Kestra sends: pause Kestra until the socket drains.
-          if (!draining) {
-            draining = true;
-            res.once('drain', onDrain);
+          draining = true;
+          if (!drainListened) {
+            drainListened = true;
+            res.on('drain', onDrain);
           }
           return false;
         },
@@ -201,14 +209,14 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
           if (settled) return;
           settled = true;
           res.removeListener('close', onClose);
-          if (draining) res.removeListener('drain', onDrain);
+          if (drainListened) res.removeListener('drain', onDrain);
           res.end();
         },
         onError(error) {
           if (settled) return;
           settled = true;
           res.removeListener('close', onClose);
-          if (draining) res.removeListener('drain', onDrain);
+          if (drainListened) res.removeListener('drain', onDrain);
           const logger = log();
           if (started) {
             // Mid-stream: the status line is gone, so the only honest signal is a cut connection.
