@@ -7,7 +7,8 @@
  * (wrk, the 1 KB JSON read then the 1 MB download, BENCH_MEMORY_SECONDS each, default 5) and the peak
  * RSS (VmHWM). Perch runs alone on core 0, wrk and the upstream on core 1, as in bench:proxy.
  * Prints its figures; `--write` also puts them in docs/benchmarks.md. Perch gets `npm start`'s Node
- * flags (package.json); `--node-flags "<flags>"` replaces them (`--node-flags ""`: Node's defaults).
+ * flags and environment (package.json); `--node-flags "<flags>"` replaces the flags (`--node-flags ""`:
+ * Node's defaults), `--start-env "NAME=value …"` the environment (`--start-env ""`: none).
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -16,15 +17,18 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { request } from 'undici';
 import { stop, waitFor } from './child-processes.js';
-import { perchBenchEnv, perchServeArgs, startFlags } from './perch-command.js';
+import { perchBenchEnv, perchServeArgs, startEnv, startFlags } from './perch-command.js';
 import { freePort } from '../test/support/postgres.js';
 import { formatBreakdown, memoryBreakdown, peakRssMb, rssMb, type MemoryBreakdown } from './process-memory.js';
 import { machineLine, writeBenchmarkSection } from './report.js';
 
 const run = promisify(execFile);
-const { values: opts } = parseArgs({ options: { write: { type: 'boolean', default: false }, 'node-flags': { type: 'string' } } });
+const { values: opts } = parseArgs({ options: { write: { type: 'boolean', default: false }, 'node-flags': { type: 'string' }, 'start-env': { type: 'string' } } });
 /** `npm start`'s Node flags unless --node-flags gives others ('' for none: Node's defaults). */
 const flags = opts['node-flags'] === undefined ? startFlags() : opts['node-flags'].split(' ').filter(Boolean);
+/** `npm start`'s environment (e.g. glibc's malloc settings) unless --start-env gives another. */
+const launchEnv = opts['start-env'] === undefined ? startEnv() : Object.fromEntries(opts['start-env'].split(' ').filter(Boolean).map((pair) => pair.split('=') as [string, string]));
+const launchEnvText = Object.entries(launchEnv).map(([k, v]) => `${k}=${v} `).join('');
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env.BENCH_MEMORY_SECONDS ?? 5);
 const USER = 'bench@kestra.io';
@@ -55,12 +59,12 @@ async function main(): Promise<void> {
     await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
     const started = Date.now();
     perch = spawn('taskset', ['-c', '0', process.execPath, ...perchServeArgs(flags)], {
-      env: perchBenchEnv({ port: perchPort, dataDir: work, kestraUrl: `http://127.0.0.1:${upPort}`, kestraUser: USER, kestraPassword: PASSWORD, admin: ADMIN, metricsToken: METRICS_TOKEN }),
+      env: perchBenchEnv({ port: perchPort, dataDir: work, kestraUrl: `http://127.0.0.1:${upPort}`, kestraUser: USER, kestraPassword: PASSWORD, admin: ADMIN, metricsToken: METRICS_TOKEN, startEnv: launchEnv }),
       stdio: 'inherit',
     });
     const base = `http://127.0.0.1:${perchPort}`;
     await waitFor(`${base}/perch/health`);
-    console.log(`Perch (node ${perchServeArgs(flags).join(' ')}) serving after ${Date.now() - started} ms`);
+    console.log(`Perch (${launchEnvText}node ${perchServeArgs(flags).join(' ')}) serving after ${Date.now() - started} ms`);
     const login = await request(`${base}/perch/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
     await login.body.dump();
     const cookie = [login.headers['set-cookie']].flat().find((c) => c?.startsWith('perch_session='))?.split(';')[0];
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
       const lines = [
         '## Memory (`npm run bench:memory`)',
         '',
-        `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, load average ${loadavg()[0]!.toFixed(2)} at the end. The compiled Perch (\`node ${flags.join(' ')}${flags.length ? ' ' : ''}dist/backend/cli.js serve\`, what \`npm start\` runs once built) on SQLite, alone on core 0; wrk (1 thread, 16 connections, ${SECONDS} s per payload) and the upstream on core 1. Idle: started, one sign-in, nothing proxied, 3 s later. The breakdown is Perch's own /perch/metrics; RSS and its peak (VmHWM) are from /proc.`,
+        `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, load average ${loadavg()[0]!.toFixed(2)} at the end. The built Perch (\`${launchEnvText}node ${flags.join(' ')}${flags.length ? ' ' : ''}dist/backend/cli.js serve\`, what \`npm start\` runs once built) on SQLite, alone on core 0; wrk (1 thread, 16 connections, ${SECONDS} s per payload) and the upstream on core 1. Idle: started, one sign-in, nothing proxied, 3 s later. The breakdown is Perch's own /perch/metrics; RSS and its peak (VmHWM) are from /proc.`,
         '',
         `- Idle: ${formatBreakdown(idle)} (target ≤ 90 MB: ${idle.rssMb <= 90 ? 'met' : 'missed'}).`,
         ...after.map((a) => `- Right after c=16 ${a.name} (${a.rps.toFixed(0)} req/s, Perch's CPU ${a.cpuUs.toFixed(0)} µs a request): ${formatBreakdown(a.memory)}.`),

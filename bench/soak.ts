@@ -26,7 +26,7 @@ import pg from 'pg';
 import { Agent, request } from 'undici';
 import { startKestraDouble, type KestraDouble } from '../test/kestra-double/kestra-double.js';
 import { freePort, startTestPostgres } from '../test/support/postgres.js';
-import { perchServeArgs } from './perch-command.js';
+import { perchServeArgs, startEnv } from './perch-command.js';
 import { metricValue } from './process-memory.js';
 import { floorsAfterCollections, Pacer, percentile, slope, unaudited, weightedCycle } from './soak-stats.js';
 
@@ -95,7 +95,7 @@ async function waitServing(base: string, deadline = 60_000): Promise<void> {
 interface PerchProcess { child: ChildProcess; base: string; env: NodeJS.ProcessEnv }
 
 function spawnPerch(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, perchServeArgs(), { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, perchServeArgs(), { env: { ...startEnv(), ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function rssMb(pid: number): Promise<number> {
