@@ -29,6 +29,18 @@ export const EXTERNAL = [
   'pg',
 ];
 
+/**
+ * A package imported on use (`await import('undici')`) stays outside the bundle: bundled, a CommonJS
+ * package's lazy chunk would export only `default`, and `const { request } = await import(…)` would
+ * get undefined. Node's own loader gives it its named exports.
+ */
+const lazyPackagesOutside = {
+  name: 'lazy-packages-outside',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
+  },
+};
+
 // `node bin/build-backend.mjs [folder]`: into dist/ unless told (the tests build elsewhere).
 const out = path.resolve(ROOT, process.argv[2] ?? 'dist');
 rmSync(out, { recursive: true, force: true });
@@ -48,6 +60,7 @@ await build({
   minifySyntax: true,
   sourcemap: true,
   external: EXTERNAL,
+  plugins: [lazyPackagesOutside],
   // The bundled CommonJS libraries (fastify, pino, …) call require() for Node's own modules.
   banner: { js: "import { createRequire as __perchRequire } from 'node:module'; const require = __perchRequire(import.meta.url);" },
   logLevel: 'warning',
