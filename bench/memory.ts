@@ -7,7 +7,8 @@
  * (wrk, the 1 KB JSON read then the 1 MB download, BENCH_MEMORY_SECONDS each, default 5) and the peak
  * RSS (VmHWM). Perch runs alone on core 0, wrk and the upstream on core 1, as in bench:proxy.
  * Prints its figures; `--write` also puts them in docs/benchmarks.md. Perch gets `npm start`'s Node
- * flags (package.json); `--node-flags "<flags>"` replaces them (`--node-flags ""`: Node's defaults).
+ * flags and environment (package.json); `--node-flags "<flags>"` replaces the flags (`--node-flags ""`:
+ * Node's defaults), `--start-env "NAME=value …"` the environment (`--start-env ""`: none).
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -16,15 +17,18 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { request } from 'undici';
 import { stop, waitFor } from './child-processes.js';
-import { perchBenchEnv, perchServeArgs, startFlags } from './perch-command.js';
+import { perchBenchEnv, perchServeArgs, startEnv, startFlags } from './perch-command.js';
 import { freePort } from '../test/support/postgres.js';
 import { formatBreakdown, memoryBreakdown, peakRssMb, rssMb, type MemoryBreakdown } from './process-memory.js';
 import { machineLine, writeBenchmarkSection } from './report.js';
 
 const run = promisify(execFile);
-const { values: opts } = parseArgs({ options: { write: { type: 'boolean', default: false }, 'node-flags': { type: 'string' } } });
+const { values: opts } = parseArgs({ options: { write: { type: 'boolean', default: false }, 'node-flags': { type: 'string' }, 'start-env': { type: 'string' } } });
 /** `npm start`'s Node flags unless --node-flags gives others ('' for none: Node's defaults). */
 const flags = opts['node-flags'] === undefined ? startFlags() : opts['node-flags'].split(' ').filter(Boolean);
+/** `npm start`'s environment (e.g. glibc's malloc settings) unless --start-env gives another. */
+const launchEnv = opts['start-env'] === undefined ? startEnv() : Object.fromEntries(opts['start-env'].split(' ').filter(Boolean).map((pair) => pair.split('=') as [string, string]));
+const launchEnvText = Object.entries(launchEnv).map(([k, v]) => `${k}=${v} `).join('');
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env.BENCH_MEMORY_SECONDS ?? 5);
 const USER = 'bench@kestra.io';
@@ -36,10 +40,10 @@ const PATHS = {
   '1 MB download': '/api/v1/main/namespaces/company.team/files?path=%2Fbig.bin',
 };
 
-/** User + system CPU time of a process so far (/proc/<pid>/stat, in clock ticks of 1/100 s). */
-async function cpuSeconds(pid: number): Promise<number> {
+/** User + system CPU time of a process so far (/proc/<pid>/stat, in clock ticks of 1/100 s), and its minor page faults (memory it mapped and touched: not sensitive to the machine's load). */
+async function cpuSeconds(pid: number): Promise<{ seconds: number; faults: number }> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { seconds: (Number(fields[11]) + Number(fields[12])) / 100, faults: Number(fields[7]) };
 }
 
 async function main(): Promise<void> {
@@ -55,12 +59,12 @@ async function main(): Promise<void> {
     await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
     const started = Date.now();
     perch = spawn('taskset', ['-c', '0', process.execPath, ...perchServeArgs(flags)], {
-      env: perchBenchEnv({ port: perchPort, dataDir: work, kestraUrl: `http://127.0.0.1:${upPort}`, kestraUser: USER, kestraPassword: PASSWORD, admin: ADMIN, metricsToken: METRICS_TOKEN }),
+      env: perchBenchEnv({ port: perchPort, dataDir: work, kestraUrl: `http://127.0.0.1:${upPort}`, kestraUser: USER, kestraPassword: PASSWORD, admin: ADMIN, metricsToken: METRICS_TOKEN, startEnv: launchEnv }),
       stdio: 'inherit',
     });
     const base = `http://127.0.0.1:${perchPort}`;
     await waitFor(`${base}/perch/health`);
-    console.log(`Perch (node ${perchServeArgs(flags).join(' ')}) serving after ${Date.now() - started} ms`);
+    console.log(`Perch (${launchEnvText}node ${perchServeArgs(flags).join(' ')}) serving after ${Date.now() - started} ms`);
     const login = await request(`${base}/perch/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
     await login.body.dump();
     const cookie = [login.headers['set-cookie']].flat().find((c) => c?.startsWith('perch_session='))?.split(';')[0];
@@ -72,17 +76,20 @@ async function main(): Promise<void> {
     const idlePeak = await peakRssMb(perch.pid!, false);
     console.log(`idle: ${formatBreakdown(idle)}; peak so far ${idlePeak.toFixed(1)} MB`);
 
-    const after: Array<{ name: string; rps: number; cpuUs: number; memory: MemoryBreakdown }> = [];
+    const after: Array<{ name: string; rps: number; cpuUs: number; faults: number; memory: MemoryBreakdown }> = [];
     for (const [name, p] of Object.entries(PATHS)) {
       const cpuBefore = await cpuSeconds(perch.pid!);
       const { stdout } = await run('taskset', ['-c', '1', 'wrk', '-t1', '-c16', `-d${SECONDS}s`, '-H', `Cookie: ${cookie}`, `${base}${p}`], { timeout: (SECONDS + 30) * 1000 });
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
       // Perch's own CPU time per request: less sensitive than req/s to the other work on a shared VM.
-      const cpuUs = ((await cpuSeconds(perch.pid!)) - cpuBefore) * 1e6 / Number(/(\d+) requests in/.exec(stdout)?.[1]);
+      const cpuAfter = await cpuSeconds(perch.pid!);
+      const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
+      const cpuUs = (cpuAfter.seconds - cpuBefore.seconds) * 1e6 / requests;
+      const faults = (cpuAfter.faults - cpuBefore.faults) / requests;
       if (/Non-2xx/.test(stdout)) throw new Error(`${name}: Perch refused requests:\n${stdout}`);
       const memory = await breakdown();
-      after.push({ name, rps, cpuUs, memory });
-      console.log(`after c=16 ${name} (${rps.toFixed(0)} req/s, Perch CPU ${cpuUs.toFixed(0)} µs a request): ${formatBreakdown(memory)}`);
+      after.push({ name, rps, cpuUs, faults, memory });
+      console.log(`after c=16 ${name} (${rps.toFixed(0)} req/s, Perch CPU ${cpuUs.toFixed(0)} µs and ${faults.toFixed(1)} page faults a request): ${formatBreakdown(memory)}`);
     }
     const peak = await peakRssMb(perch.pid!, false);
     await new Promise((r) => setTimeout(r, 3000));
@@ -93,10 +100,10 @@ async function main(): Promise<void> {
       const lines = [
         '## Memory (`npm run bench:memory`)',
         '',
-        `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, load average ${loadavg()[0]!.toFixed(2)} at the end. The compiled Perch (\`node ${flags.join(' ')}${flags.length ? ' ' : ''}dist/backend/cli.js serve\`, what \`npm start\` runs once built) on SQLite, alone on core 0; wrk (1 thread, 16 connections, ${SECONDS} s per payload) and the upstream on core 1. Idle: started, one sign-in, nothing proxied, 3 s later. The breakdown is Perch's own /perch/metrics; RSS and its peak (VmHWM) are from /proc.`,
+        `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, load average ${loadavg()[0]!.toFixed(2)} at the end. The built Perch (\`${launchEnvText}node ${flags.join(' ')}${flags.length ? ' ' : ''}dist/backend/cli.js serve\`, what \`npm start\` runs once built) on SQLite, alone on core 0; wrk (1 thread, 16 connections, ${SECONDS} s per payload) and the upstream on core 1. Idle: started, one sign-in, nothing proxied, 3 s later. The breakdown is Perch's own /perch/metrics; RSS and its peak (VmHWM) are from /proc.`,
         '',
         `- Idle: ${formatBreakdown(idle)} (target ≤ 90 MB: ${idle.rssMb <= 90 ? 'met' : 'missed'}).`,
-        ...after.map((a) => `- Right after c=16 ${a.name} (${a.rps.toFixed(0)} req/s, Perch's CPU ${a.cpuUs.toFixed(0)} µs a request): ${formatBreakdown(a.memory)}.`),
+        ...after.map((a) => `- Right after c=16 ${a.name} (${a.rps.toFixed(0)} req/s, Perch's CPU ${a.cpuUs.toFixed(0)} µs and ${a.faults.toFixed(1)} minor page faults a request): ${formatBreakdown(a.memory)}.`),
         `- Peak RSS (VmHWM) over the run: ${peak.toFixed(1)} MB (target ≤ 140 MB: ${peak <= 140 ? 'met' : 'missed'}); ${settled.toFixed(1)} MB 3 s after the load.`,
       ];
       await writeBenchmarkSection('memory', lines.join('\n'));

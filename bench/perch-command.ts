@@ -1,18 +1,29 @@
 /**
- * How the benchmarks start Perch: as `npm start` does once built, with the Node flags its start
- * script gives (package.json is their one place; deploy/Dockerfile repeats them, checked by a test).
+ * How the benchmarks start Perch: as `npm start` does once built, with the environment and Node flags
+ * its start script gives (package.json is their one place; deploy/Dockerfile repeats them, checked by a test).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
+/** `npm start`'s serve command: `[NAME=value …] node [--flag …] dist/backend/cli.js serve`. */
+function startCommand(): { env: Record<string, string>; flags: string[] } {
+  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const serve = /(?:^|&& )((?:[A-Z_]+=\S+ )*)node ((?:--\S+ )*)dist\/backend\/cli\.js serve\b/.exec(scripts.start ?? '');
+  if (!serve) throw new Error(`package.json's start script does not run dist/backend/cli.js serve: ${scripts.start}`);
+  const env = Object.fromEntries(serve[1]!.split(' ').filter(Boolean).map((pair) => pair.split('=') as [string, string]));
+  return { env, flags: serve[2]!.split(' ').filter(Boolean) };
+}
+
 /** The Node flags of `npm start`, e.g. `--max-semi-space-size=2`, read from package.json's start script. */
 export function startFlags(): string[] {
-  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const serve = /\bnode ((?:--\S+ )*)dist\/backend\/cli\.js serve\b/.exec(scripts.start ?? '');
-  if (!serve) throw new Error(`package.json's start script does not run dist/backend/cli.js serve: ${scripts.start}`);
-  return serve[1]!.split(' ').filter(Boolean);
+  return startCommand().flags;
+}
+
+/** The environment `npm start` sets for Perch, e.g. `MALLOC_TRIM_THRESHOLD_` (glibc's malloc reads it at start). */
+export function startEnv(): Record<string, string> {
+  return startCommand().env;
 }
 
 /**
@@ -23,10 +34,14 @@ export function perchServeArgs(flags: string[] = startFlags()): string[] {
   return [...flags, path.join(ROOT, 'dist/backend/cli.js'), 'serve'];
 }
 
-/** The environment the benchmarks start Perch with: a throwaway store, the upstream as Kestra (Basic), the first admin, a metrics token. */
-export function perchBenchEnv(o: { port: number; dataDir: string; kestraUrl: string; kestraUser: string; kestraPassword: string; admin: { username: string; password: string }; metricsToken: string }): NodeJS.ProcessEnv {
+/**
+ * The environment the benchmarks start Perch with: `npm start`'s (or `startEnv`, to measure without it
+ * or with another), a throwaway store, the upstream as Kestra (Basic), the first admin, a metrics token.
+ */
+export function perchBenchEnv(o: { port: number; dataDir: string; kestraUrl: string; kestraUser: string; kestraPassword: string; admin: { username: string; password: string }; metricsToken: string; startEnv?: Record<string, string> }): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...(o.startEnv ?? startEnv()),
     PERCH_PORT: String(o.port),
     PERCH_DATA_DIR: o.dataDir,
     PERCH_LOG_LEVEL: 'warn',

@@ -35,7 +35,7 @@ import pg from 'pg';
 import { Agent, request } from 'undici';
 import { startKestraDouble, type KestraDouble } from '../test/kestra-double/kestra-double.js';
 import { freePort, startTestPostgres } from '../test/support/postgres.js';
-import { perchServeArgs, startFlags } from './perch-command.js';
+import { perchServeArgs, startEnv, startFlags } from './perch-command.js';
 import { metricValue } from './process-memory.js';
 import { floorsAfterCollections, Pacer, percentile, slope, unaudited, weightedCycle } from './soak-stats.js';
 
@@ -113,7 +113,7 @@ interface PerchProcess { child: ChildProcess; base: string; env: NodeJS.ProcessE
 const perchOutput = opts['perch-output'] ? openSync(opts['perch-output'], 'a') : undefined;
 
 function spawnPerch(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, perchServeArgs(NODE_FLAGS), { env, stdio: ['ignore', perchOutput ?? 'ignore', perchOutput ?? 'inherit'] });
+  return spawn(process.execPath, perchServeArgs(NODE_FLAGS), { env: { ...startEnv(), ...env }, stdio: ['ignore', perchOutput ?? 'ignore', perchOutput ?? 'inherit'] });
 }
 
 async function rssMb(pid: number): Promise<number> {

@@ -201,8 +201,10 @@ describe('deploy/Dockerfile', () => {
     expect(runtime).toMatch(/^USER perch$/m);
     expect(runtime).not.toMatch(/^USER root$/m);
     expect(runtime).toMatch(/^HEALTHCHECK .*\n.*\/perch\/health/m);
-    // The same Node flags as `npm start`.
-    const { startFlags } = await import('../../bench/perch-command.js');
+    // The same Node flags and environment as `npm start`.
+    const { startEnv, startFlags } = await import('../../bench/perch-command.js');
+    expect(Object.keys(startEnv())).toContain('MALLOC_TRIM_THRESHOLD_');
+    for (const [name, value] of Object.entries(startEnv())) expect(runtime).toMatch(new RegExp(`^ENV ${name}=${value}$`, 'm'));
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)![1]!) as string[];
     expect(startFlags().length).toBeGreaterThan(0);
     expect(cmd).toEqual(['node', ...startFlags(), 'dist/backend/cli.js', 'serve']);
