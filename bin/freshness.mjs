@@ -9,7 +9,7 @@ export const ROOT = path.resolve(import.meta.dirname, '..');
 export const BUILDS = {
   backend: {
     output: 'dist/backend/cli.js',
-    sources: ['backend', 'lib', 'tsconfig.json', 'tsconfig.build.json', 'bin/build-backend.mjs', 'package.json'],
+    sources: ['backend', 'lib', 'tsconfig.json', 'tsconfig.build.json', 'package.json'],
     command: ['npm', ['run', '--silent', 'build:backend']],
   },
   screens: {
