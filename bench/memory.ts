@@ -25,9 +25,9 @@ import { machineLine, writeBenchmarkSection } from './report.js';
 const run = promisify(execFile);
 const { values: opts } = parseArgs({ options: { write: { type: 'boolean', default: false }, 'node-flags': { type: 'string' }, 'start-env': { type: 'string' } } });
 /** `npm start`'s Node flags unless --node-flags gives others ('' for none: Node's defaults). */
-const flags = opts['node-flags'] === undefined ? startFlags() : opts['node-flags'].split(' ').filter(Boolean);
+const flags = startFlags(opts['node-flags']);
 /** `npm start`'s environment (e.g. glibc's malloc settings) unless --start-env gives another. */
-const launchEnv = opts['start-env'] === undefined ? startEnv() : Object.fromEntries(opts['start-env'].split(' ').filter(Boolean).map((pair) => pair.split('=') as [string, string]));
+const launchEnv = startEnv(opts['start-env']);
 const launchEnvText = Object.entries(launchEnv).map(([k, v]) => `${k}=${v} `).join('');
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env.BENCH_MEMORY_SECONDS ?? 5);

@@ -7,23 +7,29 @@ import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
+/** Space-separated words (`--flag …`, `NAME=value …`), as a start script or a command-line option gives them. */
+const words = (text: string): string[] => text.split(' ').filter(Boolean);
+
+/** `NAME=value …` as an environment (a value may hold `=`). */
+const envOf = (text: string): Record<string, string> =>
+  Object.fromEntries(words(text).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+
 /** `npm start`'s serve command: `[NAME=value …] node [--flag …] dist/backend/cli.js serve`. */
 function startCommand(): { env: Record<string, string>; flags: string[] } {
   const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const serve = /(?:^|&& )((?:[A-Z_]+=\S+ )*)node ((?:--\S+ )*)dist\/backend\/cli\.js serve\b/.exec(scripts.start ?? '');
   if (!serve) throw new Error(`package.json's start script does not run dist/backend/cli.js serve: ${scripts.start}`);
-  const env = Object.fromEntries(serve[1]!.split(' ').filter(Boolean).map((pair) => pair.split('=') as [string, string]));
-  return { env, flags: serve[2]!.split(' ').filter(Boolean) };
+  return { env: envOf(serve[1]!), flags: words(serve[2]!) };
 }
 
-/** The Node flags of `npm start`, e.g. `--max-semi-space-size=2`, read from package.json's start script. */
-export function startFlags(): string[] {
-  return startCommand().flags;
+/** The Node flags of `npm start`, e.g. `--max-semi-space-size=2`, read from package.json's start script; `given` (a bench's --node-flags) replaces them, '' for none. */
+export function startFlags(given?: string): string[] {
+  return given === undefined ? startCommand().flags : words(given);
 }
 
-/** The environment `npm start` sets for Perch, e.g. `MALLOC_TRIM_THRESHOLD_` (glibc's malloc reads it at start). */
-export function startEnv(): Record<string, string> {
-  return startCommand().env;
+/** The environment `npm start` sets for Perch, e.g. `MALLOC_TRIM_THRESHOLD_` (glibc's malloc reads it at start); `given` (a bench's --start-env) replaces it, '' for none. */
+export function startEnv(given?: string): Record<string, string> {
+  return given === undefined ? startCommand().env : envOf(given);
 }
 
 /**

@@ -53,7 +53,7 @@ const { values: opts } = parseArgs({
 });
 const SECONDS = Number(opts.seconds);
 /** `npm start`'s Node flags unless --node-flags gives others (e.g. with --trace-gc; '' for Node's defaults). */
-const NODE_FLAGS = opts['node-flags'] === undefined ? startFlags() : opts['node-flags'].split(' ').filter(Boolean);
+const NODE_FLAGS = startFlags(opts['node-flags']);
 const RATE = Number(opts.rate);
 /** p99 is compared window by window: 10 s ones, or thirds of a shorter run. */
 const WINDOW_MS = Math.min(10_000, (SECONDS * 1000) / 3);
