@@ -36,7 +36,7 @@ export class AiKestraClient {
   private async call(path: string, what: string, missing: 404 | 502, yaml?: string): Promise<unknown> {
     let answer;
     try {
-      answer = await this.kestra.json(path, what, yaml);
+      answer = await this.kestra.json(path, what, { yaml });
     } catch (error) {
       if (error instanceof KestraReadError) throw new HttpError(502, error.message);
       throw error;

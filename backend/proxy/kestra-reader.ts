@@ -1,7 +1,7 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { KestraTarget } from './kestra-target.js';
 
-/** Past this an answer Perch reads for itself is refused: every read is bounded. */
+/** Past this a JSON answer Perch reads for itself is refused: every read is bounded (a streamed one by what its caller keeps). */
 const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 
 /** Kestra could not tell: unreachable, an unexpected status, too large or not JSON. Never read as "allowed". */
@@ -30,39 +30,26 @@ export class KestraReader {
 
   /**
    * Kestra's JSON answer to `path`: null when Kestra has no such thing (404), undefined when it answered
-   * 200 with nothing. `what` names the thing asked for in the error. A `yaml` body makes it a POST.
+   * 200 with nothing. `what` names the thing asked for in the error. A `yaml` body makes it a POST;
+   * `maxBytes` lowers the answer's bound for a caller that keeps less (never above the pool's).
    */
-  async json(path: string, what: string, yaml?: string): Promise<unknown> {
-    let res;
-    try {
-      res = await this.pool.request(
-        yaml === undefined
-          ? { method: 'GET', path, headers: this.headers }
-          : { method: 'POST', path, headers: { ...this.headers, 'content-type': 'application/x-yaml' }, body: yaml },
-      );
-    } catch (error) {
-      throw new KestraReadError(`Kestra could not be asked for ${what} (${codeOf(error)})`);
-    }
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      if (res.statusCode === 404) return null;
-      throw new KestraReadError(`Kestra answered ${res.statusCode} when asked for ${what}`);
-    }
+  async json(path: string, what: string, options: { yaml?: string; maxBytes?: number } = {}): Promise<unknown> {
+    const { yaml } = options;
+    const maxBytes = Math.min(options.maxBytes ?? this.maxAnswerBytes, this.maxAnswerBytes);
     const chunks: Buffer[] = [];
     let size = 0;
-    try {
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > this.maxAnswerBytes) {
-          res.body.destroy();
-          throw new KestraReadError(`Kestra's answer for ${what} is over ${this.maxAnswerBytes} bytes`);
-        }
-        chunks.push(chunk as Buffer);
-      }
-    } catch (error) {
-      if (error instanceof KestraReadError) throw error;
-      throw new KestraReadError(`Kestra's answer for ${what} was cut (${codeOf(error)})`);
-    }
+    const found = await this.answer(
+      yaml === undefined
+        ? { method: 'GET', path, headers: this.headers }
+        : { method: 'POST', path, headers: { ...this.headers, 'content-type': 'application/x-yaml' }, body: yaml },
+      what,
+      (chunk) => {
+        size += chunk.length;
+        if (size > maxBytes) throw new KestraReadError(`Kestra's answer for ${what} is over ${maxBytes} bytes`);
+        chunks.push(chunk);
+      },
+    );
+    if (!found) return null;
     const text = Buffer.concat(chunks).toString('utf8');
     if (text.trim() === '') return undefined;
     try {
@@ -70,6 +57,38 @@ export class KestraReader {
     } catch {
       throw new KestraReadError(`Kestra's answer for ${what} is not JSON`);
     }
+  }
+
+  /**
+   * Kestra's answer to a GET of `path`, chunk by chunk to `take`, whatever its type: false when Kestra
+   * has no such thing (404). `take` bounds what it keeps (a namespace file: its digest past a size);
+   * a KestraReadError it throws ends the read.
+   */
+  stream(path: string, what: string, take: (chunk: Buffer) => void): Promise<boolean> {
+    return this.answer({ method: 'GET', path, headers: this.headers }, what, take);
+  }
+
+  /** A 200's body to `take`; false on 404; KestraReadError for any other status or a failed exchange. */
+  private async answer(request: Dispatcher.RequestOptions, what: string, take: (chunk: Buffer) => void): Promise<boolean> {
+    let res;
+    try {
+      res = await this.pool.request(request);
+    } catch (error) {
+      throw new KestraReadError(`Kestra could not be asked for ${what} (${codeOf(error)})`);
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      if (res.statusCode === 404) return false;
+      throw new KestraReadError(`Kestra answered ${res.statusCode} when asked for ${what}`);
+    }
+    try {
+      for await (const chunk of res.body) take(chunk as Buffer);
+    } catch (error) {
+      res.body.destroy();
+      if (error instanceof KestraReadError) throw error;
+      throw new KestraReadError(`Kestra's answer for ${what} was cut (${codeOf(error)})`);
+    }
+    return true;
   }
 
   close(): Promise<void> {

@@ -31,6 +31,10 @@ describe('KestraReader', () => {
             setTimeout(() => res.destroy(), 20);
           },
           '/validate': () => res.end('[]'),
+          '/file': () => {
+            res.write('first,');
+            setTimeout(() => res.end('second'), 5);
+          },
         };
         (answers[req.url!] ?? (() => res.writeHead(418).end()))();
       });
@@ -49,8 +53,43 @@ describe('KestraReader', () => {
       expect(seen.at(-1)).toMatchObject({ method: 'GET', authorization: 'Basic cGVyY2g6cGFzcw==' });
       expect(await r.json('/missing', 'the thing')).toBeNull();
       expect(await r.json('/empty', 'the thing')).toBeUndefined();
-      expect(await r.json('/validate', 'a verdict', 'id: x\n')).toEqual([]);
+      expect(await r.json('/validate', 'a verdict', { yaml: 'id: x\n' })).toEqual([]);
       expect(seen.at(-1)).toMatchObject({ method: 'POST', contentType: 'application/x-yaml', body: 'id: x\n' });
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('takes a lower bound per call, never a higher one', async () => {
+    const r = reader(3000);
+    try {
+      await expect(r.json('/large', 'a flow', { maxBytes: 1000 })).rejects.toThrow("Kestra's answer for a flow is over 1000 bytes");
+      await expect(r.json('/large', 'a flow', { maxBytes: 1_000_000 })).resolves.toHaveLength(2000);
+      expect(await r.json('/large', 'a flow')).toHaveLength(2000);
+    } finally {
+      await r.close();
+    }
+    const small = reader(1000);
+    try {
+      await expect(small.json('/large', 'a flow', { maxBytes: 1_000_000 })).rejects.toThrow("Kestra's answer for a flow is over 1000 bytes");
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('streams an answer of any type chunk by chunk; 404 is false, other failures KestraReadError', async () => {
+    const r = reader(10); // the JSON bound does not apply: what the caller keeps is its bound
+    try {
+      const chunks: string[] = [];
+      expect(await r.stream('/file', 'a file', (c) => chunks.push(c.toString()))).toBe(true);
+      expect(chunks.join('')).toBe('first,second');
+      expect(seen.at(-1)).toMatchObject({ method: 'GET', authorization: 'Basic cGVyY2g6cGFzcw==' });
+      expect(await r.stream('/missing', 'a file', () => expect.unreachable())).toBe(false);
+      await expect(r.stream('/broken', 'a file', () => {})).rejects.toThrow(new KestraReadError('Kestra answered 500 when asked for a file'));
+      await expect(r.stream('/cut', 'a file', () => {})).rejects.toThrow(/^Kestra's answer for a file was cut \(/);
+      await expect(r.stream('/file', 'a file', () => { throw new KestraReadError('enough'); })).rejects.toThrow('enough');
+      // Still usable after those.
+      expect(await r.stream('/file', 'a file', () => {})).toBe(true);
     } finally {
       await r.close();
     }
