@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { KestraReader } from './kestra-reader.js';
+import { KestraReadError, type KestraReader } from './kestra-reader.js';
 import { matchPolicy } from '../authz/policy-map.js';
 import { queryValue } from '../authz/query-scope.js';
 
@@ -19,12 +19,15 @@ import { queryValue } from '../authz/query-scope.js';
  * state after comes from Kestra's answer when it holds it (a flow's FlowWithSource, a trigger's
  * ApiTriggerState), read whole on its way to the client; otherwise (a KV PUT, a file upload answer
  * nothing) it is read again once Kestra answered, before the client gets the answer. A DELETE has
- * no state after. Reading never fails the call: what could not be read is named in the details.
+ * no state after. Reading never fails the call: what could not be read is named in the details
+ * (`beforeUnavailable`, `afterUnavailable`). Only Kestra's 404 means "none"; an answer that cannot be
+ * read (another status, unreachable, too slow, too large, empty, not the resource) is never taken
+ * for "nothing before".
  */
 
 /** Past this, a text file is kept as its size and digest only. */
 export const MAX_TEXT_FILE_BYTES = 256 * 1024;
-/** JSON answers and reads (flows, KV, triggers) are small; past this one is not kept. */
+/** JSON answers and reads (flows, KV, triggers) are small; past this one is not kept (audit rows and memory stay small). */
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
 /** Trigger states of one flow are read page by page, at most this many pages. */
 const TRIGGER_PAGES = 20;
@@ -45,7 +48,7 @@ interface Snapshot {
 }
 
 /** Perch's own reads from the Kestra the call goes to (kestra-reader.ts). */
-type Reader = Pick<KestraReader, 'pool' | 'headers'>;
+type Reader = Pick<KestraReader, 'json' | 'stream'>;
 
 interface ResourceKind {
   kind: string;
@@ -80,32 +83,20 @@ interface Call {
 
 const enc = encodeURIComponent;
 
-class Unavailable extends Error {}
-
-/** A GET to Kestra: its answer when 200, null when the resource does not exist (404), otherwise Unavailable. */
-async function found(reader: Reader, path: string) {
-  const res = await reader.pool.request({ method: 'GET', path, headers: reader.headers });
-  if (res.statusCode === 200) return res;
-  await res.body.dump();
-  if (res.statusCode === 404) return null;
-  throw new Unavailable(`Kestra answered ${res.statusCode}`);
+/**
+ * Kestra's JSON answer for a state: null when there is none (404). Throws KestraReadError when it
+ * cannot tell, an empty 200 included: that is no answer, not "nothing there".
+ */
+async function stateJson(reader: Reader, path: string, what: string): Promise<unknown> {
+  const json = await reader.json(path, what, { maxBytes: MAX_JSON_BYTES });
+  if (json === undefined) throw new KestraReadError(`Kestra answered 200 with nothing when asked for ${what}`);
+  return json;
 }
 
-async function getJson(reader: Reader, path: string): Promise<unknown | null> {
-  const res = await found(reader, path);
-  if (!res) return null;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_JSON_BYTES) {
-      res.body.destroy();
-      throw new Unavailable(`over ${MAX_JSON_BYTES} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-}
+/** An object Kestra answered 200 with that is not the resource asked for. */
+const notThe = (what: string, lacking: string) => new KestraReadError(`Kestra's answer for ${what} holds no ${lacking}`);
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Object keys sorted at every depth, pretty-printed: the same object always reads the same, so diffs show only changes. */
 function stablePretty(value: unknown): string {
@@ -147,8 +138,12 @@ const flowSnapshot = (flow: FlowJson): Snapshot | null =>
 const FLOW: ResourceKind = {
   kind: 'flow-source',
   async read(reader, w) {
-    const flow = (await getJson(reader, `/api/v1/${enc(w.tenant)}/flows/${enc(w.namespace)}/${enc(w.id)}?source=true`)) as FlowJson | null;
-    return flow && flowSnapshot(flow);
+    const what = `flow ${w.namespace}/${w.id}`;
+    const flow = (await stateJson(reader, `/api/v1/${enc(w.tenant)}/flows/${enc(w.namespace)}/${enc(w.id)}?source=true`, what)) as FlowJson | null;
+    if (flow === null) return null;
+    const snapshot = flowSnapshot(flow);
+    if (!snapshot) throw notThe(what, 'source');
+    return snapshot;
   },
   fromAnswer(json, where) {
     const flow = json as FlowJson;
@@ -169,8 +164,11 @@ const FLOW: ResourceKind = {
 const KV: ResourceKind = {
   kind: 'kv-value',
   async read(reader, w) {
-    const kv = (await getJson(reader, `/api/v1/${enc(w.tenant)}/namespaces/${enc(w.namespace)}/kv/${enc(w.id)}`)) as { type?: unknown; value?: unknown } | null;
-    return kv && { state: stablePretty({ type: kv.type ?? null, value: kv.value ?? null }) };
+    const what = `KV entry ${w.namespace}/${w.id}`;
+    const kv = await stateJson(reader, `/api/v1/${enc(w.tenant)}/namespaces/${enc(w.namespace)}/kv/${enc(w.id)}`, what);
+    if (kv === null) return null;
+    if (!isObject(kv) || kv.type === undefined) throw notThe(what, 'type');
+    return { state: stablePretty({ type: kv.type, value: kv.value ?? null }) };
   },
 };
 
@@ -183,15 +181,18 @@ interface TriggerJson {
 const TRIGGER: ResourceKind = {
   kind: 'trigger',
   async read(reader, w) {
+    const what = `the triggers of flow ${w.namespace}/${w.flowId}`;
     for (let page = 1; page <= TRIGGER_PAGES; page++) {
       const path = `/api/v1/${enc(w.tenant)}/triggers/${enc(w.namespace)}/${enc(w.flowId!)}?page=${page}&size=100`;
-      const list = (await getJson(reader, path)) as { results?: TriggerJson[] } | null;
-      const results = Array.isArray(list?.results) ? list.results : [];
+      const list = await stateJson(reader, path, `${what} (page ${page})`);
+      if (list === null) return null;
+      if (!isObject(list) || !Array.isArray(list.results)) throw notThe(`${what} (page ${page})`, 'results');
+      const results = list.results as TriggerJson[];
       const found = results.find((t) => t?.triggerId === w.id);
       if (found) return { state: stablePretty(found) };
       if (results.length < 100) return null;
     }
-    throw new Unavailable(`more than ${TRIGGER_PAGES * 100} triggers`);
+    throw new KestraReadError(`${what} are more than ${TRIGGER_PAGES * 100}`);
   },
   fromAnswer(json, where) {
     const t = json as TriggerJson;
@@ -203,18 +204,16 @@ const TRIGGER: ResourceKind = {
 const FILE: ResourceKind = {
   kind: 'namespace-file',
   async read(reader, w) {
-    const res = await found(reader, `/api/v1/${enc(w.tenant)}/namespaces/${enc(w.namespace)}/files?path=${enc(w.id)}`);
-    if (!res) return null;
     const hash = createHash('sha256');
     let kept: Buffer[] | null = [];
     let size = 0;
-    for await (const chunk of res.body) {
-      const buf = chunk as Buffer;
+    const found = await reader.stream(`/api/v1/${enc(w.tenant)}/namespaces/${enc(w.namespace)}/files?path=${enc(w.id)}`, `namespace file ${w.id} in ${w.namespace}`, (buf) => {
       hash.update(buf);
       size += buf.length;
       if (kept && size <= MAX_TEXT_FILE_BYTES) kept.push(buf);
       else kept = null;
-    }
+    });
+    if (!found) return null;
     return { state: fileState(size, hash.digest('hex'), kept && Buffer.concat(kept)) };
   },
 };
@@ -292,7 +291,7 @@ interface Capture {
 
 const captures = new WeakMap<FastifyRequest, Capture>();
 
-const reason = (error: unknown) => (error instanceof Unavailable ? error.message : ((error as { code?: string }).code ?? (error as Error).message));
+const reason = (error: unknown) => (error instanceof KestraReadError ? error.message : ((error as { code?: string }).code ?? (error as Error).message));
 
 /**
  * Reads the state before when this authorized call changes a flow, a KV entry, a trigger or a
