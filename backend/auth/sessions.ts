@@ -106,10 +106,33 @@ export class SessionManager {
     let entry = this.cache.get(idHash);
     if (!entry || now - entry.loadedAt > REVALIDATE_AFTER_MS) entry = await this.load(idHash, entry);
     if (!entry) return null;
-    if (now >= entry.expiresAt || now - entry.lastSeenAt >= this.timeouts.idleTimeout) {
+    if (this.ended(entry, now)) {
       await this.revokeHash(idHash);
       return null;
     }
+    return this.seen(entry, idHash, now);
+  }
+
+  /**
+   * What `resolve` answers when the session's cached copy decides it at once (known, re-read less
+   * than REVALIDATE_AFTER_MS ago, within both timeouts), without a promise: the proxy's fast lane
+   * calls this first. Undefined when `resolve` must decide (unknown here, stale, ended, bad token).
+   */
+  cachedPrincipal(token: string | undefined): Principal | undefined {
+    if (!token || token.length !== 43) return undefined;
+    const idHash = hashSessionId(token);
+    const now = this.now();
+    const entry = this.cache.get(idHash);
+    if (!entry || now - entry.loadedAt > REVALIDATE_AFTER_MS || this.ended(entry, now)) return undefined;
+    return this.seen(entry, idHash, now);
+  }
+
+  private ended(entry: CachedSession, now: number): boolean {
+    return now >= entry.expiresAt || now - entry.lastSeenAt >= this.timeouts.idleTimeout;
+  }
+
+  /** A call of a live session: it was seen now (written back to the store at most every PERSIST_LAST_SEEN_EVERY_MS). */
+  private seen(entry: CachedSession, idHash: string, now: number): Principal {
     entry.lastSeenAt = now;
     if (now - entry.persistedLastSeenAt >= PERSIST_LAST_SEEN_EVERY_MS) {
       entry.persistedLastSeenAt = now;

@@ -188,6 +188,43 @@ function narrowFiltersBody(value: unknown, filter: ScopeFilter): Buffer {
   return Buffer.from(JSON.stringify({ ...(value as object), filters: kept }));
 }
 
+/** A namespace source that names nothing: refused, or the call counts as tenant-wide or anywhere, as the row says. */
+function absentSource(targets: Targets, whenAbsent: 'refuse' | 'anywhere' | 'tenant', what: string): void {
+  if (whenAbsent === 'refuse') throw new Refusal(400, `${what} is required`);
+  if (whenAbsent === 'tenant') targets.tenant = true;
+  else targets.anywhere = true;
+}
+
+/**
+ * Collects what a source read from the call itself names (its path, its query, or nothing): true
+ * once done, false for a source that needs the body or a lookup (KestraAuthorizer.collect reads those).
+ */
+function collectAtOnce(source: NamespaceSource, params: Record<string, string>, call: KestraCall, targets: Targets): boolean {
+  switch (source.from) {
+    case 'path':
+      targets.namespaces.push(params[source.param]!);
+      return true;
+    case 'query': {
+      const ns = queryParam(call.query, source.param);
+      if (ns) targets.namespaces.push(ns);
+      else absentSource(targets, source.whenAbsent, `Query parameter ${source.param}`);
+      return true;
+    }
+    case 'filters':
+    case 'filtersBody':
+      targets.filters = true;
+      return true;
+    case 'anywhere':
+      targets.anywhere = true;
+      return true;
+    case 'none':
+      targets.tenant = true;
+      return true;
+    default:
+      return false;
+  }
+}
+
 /**
  * Decides whether the signed-in caller may make this Kestra call, from the policy map and the
  * in-memory decision index, and how the call must be narrowed. Never consults the database.
@@ -256,7 +293,8 @@ export class KestraAuthorizer {
     const jsonBody = () => (json ??= parseJson(body!));
 
     const targets: Targets = { namespaces: [], tenant: false, anywhere: false, filters: false, references: [], flows: [] };
-    for (const source of sources) await this.collect(source, params, call, body, parts, jsonBody, targets);
+    // Most sources are read at once (path, query, filters): only the others cost a promise each.
+    for (const source of sources) if (!collectAtOnce(source, params, call, targets)) await this.collect(source, params, call, body, parts, jsonBody, targets);
     // A file under _flows/ is a flow write: the flow's rights and reference checks, as on a flow save.
     const folderFlows = row.namespaceFileWrite ? await this.folderFlows(row.namespaceFileWrite, params.namespace!, call.query, parts) : [];
     if (folderFlows.length > 0) this.addFlows(targets, folderFlows);
@@ -482,21 +520,16 @@ export class KestraAuthorizer {
     jsonBody: () => unknown,
     targets: Targets,
   ): Promise<void> {
-    const absent = (whenAbsent: 'refuse' | 'anywhere' | 'tenant', what: string) => {
-      if (whenAbsent === 'refuse') throw new Refusal(400, `${what} is required`);
-      if (whenAbsent === 'tenant') targets.tenant = true;
-      else targets.anywhere = true;
-    };
+    const absent = (whenAbsent: 'refuse' | 'anywhere' | 'tenant', what: string) => absentSource(targets, whenAbsent, what);
     switch (source.from) {
       case 'path':
-        targets.namespaces.push(params[source.param]!);
+      case 'query':
+      case 'filters':
+      case 'filtersBody':
+      case 'anywhere':
+      case 'none':
+        collectAtOnce(source, params, call, targets);
         return;
-      case 'query': {
-        const ns = queryParam(call.query, source.param);
-        if (ns) targets.namespaces.push(ns);
-        else absent(source.whenAbsent, `Query parameter ${source.param}`);
-        return;
-      }
       case 'executionId':
         targets.namespaces.push(await this.executionNamespace(call, params[source.param]!));
         return;
@@ -552,19 +585,9 @@ export class KestraAuthorizer {
         if (targets.namespaces.length === before) throw new Refusal(400, 'Name a namespace, a flow or an execution to render in');
         return;
       }
-      case 'filters':
-      case 'filtersBody':
-        targets.filters = true;
-        return;
       case 'chartBody':
       case 'storedChart':
         throw new Error('chart bodies are read by boundChart');
-      case 'anywhere':
-        targets.anywhere = true;
-        return;
-      case 'none':
-        targets.tenant = true;
-        return;
     }
   }
 

@@ -665,15 +665,22 @@ function moreSpecific(a: Leaf, b: Leaf): number {
  * The caller must also refuse any `tenant` other than {@link KESTRA_TENANT}.
  */
 export function matchPolicy(method: string, path: string): PolicyMatch | null {
-  const key = `${method} ${path}`;
-  const known = MATCHES.get(key);
+  // By method, then path: no `${method} ${path}` key string made (and hashed) on every call.
+  let byPath = MATCHES.get(method);
+  const known = byPath?.get(path);
   if (known !== undefined) return known;
   const found = findPolicy(method, path);
   const match = found && Object.freeze({ ...found, params: Object.freeze(found.params) });
   if (path.length <= REMEMBERED_PATH_LENGTH) {
     // A full memo starts over rather than tracking recency: cheap, and bounded whatever callers send.
-    if (MATCHES.size >= REMEMBERED_MATCHES) MATCHES.clear();
-    MATCHES.set(key, match);
+    if (remembered >= REMEMBERED_MATCHES) {
+      MATCHES.clear();
+      remembered = 0;
+      byPath = undefined;
+    }
+    if (!byPath) MATCHES.set(method, (byPath = new Map()));
+    byPath.set(path, match);
+    remembered++;
   }
   return match;
 }
@@ -683,7 +690,9 @@ export function matchPolicy(method: string, path: string): PolicyMatch | null {
  * answer depends on nothing else (the rows never change at run time). Frozen, so no caller can
  * change what the next one gets.
  */
-const MATCHES = new Map<string, PolicyMatch | null>();
+const MATCHES = new Map<string, Map<string, PolicyMatch | null>>();
+/** Matches remembered, all methods together (each method's map holds at least one). */
+let remembered = 0;
 const REMEMBERED_MATCHES = 4096;
 const REMEMBERED_PATH_LENGTH = 512;
 

@@ -75,7 +75,8 @@ export function createFastLane(parts: FastLaneParts): FastLane {
 
   /** Resolves true once the call was forwarded, false when Fastify must have it. */
   const decide = async (req: IncomingMessage, res: ServerResponse, credential: Credential, path: string, query: string): Promise<boolean> => {
-    const principal = 'session' in credential ? await ctx.sessions.resolve(credential.session) : await tokenPrincipal(credential.apiToken);
+    // A session its cached copy decides at once needs no promise; any other goes through resolve.
+    const principal = 'session' in credential ? (ctx.sessions.cachedPrincipal(credential.session) ?? (await ctx.sessions.resolve(credential.session))) : await tokenPrincipal(credential.apiToken);
     if (!principal) return false;
     const verdict = await parts.authorize(req, path, query, principal);
     if (!verdict.ok || verdict.body !== undefined || verdict.responseFilter || verdict.answer !== undefined) return false;

@@ -82,6 +82,148 @@ export interface DirectForwarder {
   close(): Promise<void>;
 }
 
+/** The one call's state and undici's callbacks, in one object: a class keeps the callbacks on its prototype (no closures per call). */
+class ForwardCall implements Dispatcher.DispatchHandler {
+  private readonly sentAt = performance.now();
+  private abortUpstream: ((reason?: Error) => void) | null = null;
+  /** Set once Perch answered (or gave up): later upstream events are ignored. */
+  private settled = false;
+  private started = false;
+  private resume: (() => void) | null = null;
+  /** Kestra is paused until the caller's socket drains. */
+  private draining = false;
+  /** One 'drain' listener for the whole answer (a download pauses once per 64 KB read), made at the first pause. */
+  private onDrain: (() => void) | null = null;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly options: DirectForwarderOptions,
+  ) {
+    res.on('close', this.onClose);
+  }
+
+  // A function of its own, made once per call: Node's emitter needs one it can remove.
+  private readonly onClose = () => {
+    // The caller went away (or logout cut the stream): stop reading from Kestra.
+    if (!this.settled) {
+      this.settled = true;
+      this.abortUpstream?.();
+    }
+  };
+
+  /** Only a failing call logs: its logger (with the request id) is made then. */
+  private log(): FastifyBaseLogger {
+    return this.options.log.child({ reqId: this.req.requestId });
+  }
+
+  /** Perch answers (or gives up): no more upstream events, no more listeners on the response. */
+  private settle(): void {
+    this.settled = true;
+    this.res.removeListener('close', this.onClose);
+    if (this.onDrain) this.res.removeListener('drain', this.onDrain);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort as (reason?: Error) => void;
+    if (this.settled) abort();
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resumeUpstream: () => void): boolean {
+    if (this.settled) return false;
+    const { res, options } = this;
+    options.observe.kestraAnswered((performance.now() - this.sentAt) / 1000);
+    if (statusCode === 401) {
+      this.settle();
+      this.abortUpstream?.();
+      options.observe.kestraFailed('credentials_refused');
+      options.onFailure(res, { statusCode: 401, message: 'Kestra refused Perch’s credentials' }, this.log());
+      return false;
+    }
+    const out: string[] = [];
+    let nominated: string[] | undefined;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toString('latin1').toLowerCase();
+      const value = rawHeaders[i + 1]!.toString('latin1');
+      if (name === 'connection') {
+        for (const token of value.split(',')) {
+          const t = token.trim().toLowerCase();
+          if (t) (nominated ??= []).push(t);
+        }
+      }
+      if (DROPPED_RESPONSE.has(name)) continue;
+      out.push(name, value);
+    }
+    if (nominated) {
+      for (let i = out.length - 2; i >= 0; i -= 2) if (nominated.includes(out[i]!)) out.splice(i, 2);
+    }
+    try {
+      res.writeHead(statusCode, out);
+    } catch (error) {
+      // An answer Node refuses to write (invalid status or header): nothing was sent yet.
+      this.settle();
+      this.abortUpstream?.();
+      options.observe.kestraFailed('invalid_answer');
+      options.onFailure(res, { code: (error as { code?: string }).code, message: (error as Error).message }, this.log());
+      return false;
+    }
+    // An event stream's headers go out at once: the browser's EventSource opens before the first event
+    // (Kestra's notification stream may stay silent for hours).
+    if (isEventStream(out)) res.flushHeaders();
+    // From here on the answer is Kestra's, written straight to the socket.
+    this.started = true;
+    this.resume = resumeUpstream;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.settled) return false;
+    // undici hands over an empty chunk each time it resumes after a pause (once per 64 KB read
+    // of a download): written, each cost a write call down to a zero-length write(2).
+    if (chunk.length === 0) return true;
+    if (this.res.write(chunk)) return true;
+    // The caller reads slower than Kestra sends: pause Kestra until the socket drains.
+    this.draining = true;
+    if (!this.onDrain) {
+      this.onDrain = () => {
+        if (!this.draining) return;
+        this.draining = false;
+        this.resume?.();
+      };
+      this.res.on('drain', this.onDrain);
+    }
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    this.settle();
+    this.res.end();
+  }
+
+  onError(error: Error): void {
+    if (this.settled) return;
+    this.settle();
+    const { res, options } = this;
+    const logger = this.log();
+    if (this.started) {
+      // Mid-stream: the status line is gone, so the only honest signal is a cut connection.
+      options.observe.kestraFailed('broken_off');
+      logger.warn({ err: error }, 'Kestra’s answer broke off');
+      res.destroy();
+      return;
+    }
+    logger.warn({ err: error }, 'Kestra did not answer');
+    const code = (error as { code?: string }).code;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+      options.observe.kestraFailed('timeout');
+      return options.onFailure(res, { statusCode: 504, code, message: error.message, cause: error }, logger);
+    }
+    options.observe.kestraFailed('unreachable');
+    options.onFailure(res, { code, message: error.message, cause: (error as { cause?: unknown }).cause }, logger);
+  }
+}
+
 export function createDirectForwarder(options: DirectForwarderOptions): DirectForwarder {
   // Only the wait for headers is bounded. No cap on connections: an SSE stream (or a download read
   // slowly) holds its connection for as long as it lasts, and a capped pool full of them would queue
@@ -110,132 +252,7 @@ export function createDirectForwarder(options: DirectForwarderOptions): DirectFo
     },
 
     forward(call, path, query) {
-      const { res } = call;
-      const { observe } = options;
-      // Only a failing call logs: its logger (with the request id) is made then.
-      const log = () => options.log.child({ reqId: call.req.requestId });
-      const sentAt = performance.now();
-      let abortUpstream: ((reason?: Error) => void) | null = null;
-      /** Set once Perch answered (or gave up): later upstream events are ignored. */
-      let settled = false;
-      let started = false;
-      let resume: (() => void) | null = null;
-      /** Kestra is paused until the caller's socket drains. */
-      let draining = false;
-      /** One 'drain' listener for the whole answer: a download pauses once per 64 KB read. */
-      let drainListened = false;
-      const onDrain = () => {
-        if (!draining) return;
-        draining = false;
-        resume?.();
-      };
-      const onClose = () => {
-        // The caller went away (or logout cut the stream): stop reading from Kestra.
-        if (!settled) {
-          settled = true;
-          abortUpstream?.();
-        }
-      };
-      res.once('close', onClose);
-
-      const handler: Dispatcher.DispatchHandler = {
-        onConnect(abort) {
-          abortUpstream = abort as (reason?: Error) => void;
-          if (settled) abort();
-        },
-        onHeaders(statusCode, rawHeaders, resumeUpstream) {
-          if (settled) return false;
-          observe.kestraAnswered((performance.now() - sentAt) / 1000);
-          if (statusCode === 401) {
-            settled = true;
-            res.removeListener('close', onClose);
-            abortUpstream?.();
-            observe.kestraFailed('credentials_refused');
-            options.onFailure(res, { statusCode: 401, message: 'Kestra refused Perch’s credentials' }, log());
-            return false;
-          }
-          const out: string[] = [];
-          const raw = rawHeaders as unknown as Buffer[];
-          let nominated: string[] | undefined;
-          for (let i = 0; i < raw.length; i += 2) {
-            const name = raw[i]!.toString('latin1').toLowerCase();
-            const value = raw[i + 1]!.toString('latin1');
-            if (name === 'connection') {
-              for (const token of value.split(',')) {
-                const t = token.trim().toLowerCase();
-                if (t) (nominated ??= []).push(t);
-              }
-            }
-            if (DROPPED_RESPONSE.has(name)) continue;
-            out.push(name, value);
-          }
-          if (nominated) {
-            for (let i = out.length - 2; i >= 0; i -= 2) if (nominated.includes(out[i]!)) out.splice(i, 2);
-          }
-          try {
-            res.writeHead(statusCode, out);
-          } catch (error) {
-            // An answer Node refuses to write (invalid status or header): nothing was sent yet.
-            settled = true;
-            res.removeListener('close', onClose);
-            abortUpstream?.();
-            observe.kestraFailed('invalid_answer');
-            options.onFailure(res, { code: (error as { code?: string }).code, message: (error as Error).message }, log());
-            return false;
-          }
-          // An event stream's headers go out at once: the browser's EventSource opens before the first event
-          // (Kestra's notification stream may stay silent for hours).
-          if (isEventStream(out)) res.flushHeaders();
-          // From here on the answer is Kestra's, written straight to the socket.
-          started = true;
-          resume = resumeUpstream;
-          return true;
-        },
-        onData(chunk) {
-          if (settled) return false;
-          // undici hands over an empty chunk each time it resumes after a pause (once per 64 KB read
-          // of a download): written, each cost a write call down to a zero-length write(2).
-          if (chunk.length === 0) return true;
-          if (res.write(chunk)) return true;
-          // The caller reads slower than Kestra sends: pause Kestra until the socket drains.
-          draining = true;
-          if (!drainListened) {
-            drainListened = true;
-            res.on('drain', onDrain);
-          }
-          return false;
-        },
-        onComplete() {
-          if (settled) return;
-          settled = true;
-          res.removeListener('close', onClose);
-          if (drainListened) res.removeListener('drain', onDrain);
-          res.end();
-        },
-        onError(error) {
-          if (settled) return;
-          settled = true;
-          res.removeListener('close', onClose);
-          if (drainListened) res.removeListener('drain', onDrain);
-          const logger = log();
-          if (started) {
-            // Mid-stream: the status line is gone, so the only honest signal is a cut connection.
-            observe.kestraFailed('broken_off');
-            logger.warn({ err: error }, 'Kestra’s answer broke off');
-            res.destroy();
-            return;
-          }
-          logger.warn({ err: error }, 'Kestra did not answer');
-          const code = (error as { code?: string }).code;
-          if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-            observe.kestraFailed('timeout');
-            return options.onFailure(res, { statusCode: 504, code, message: error.message, cause: error }, logger);
-          }
-          observe.kestraFailed('unreachable');
-          options.onFailure(res, { code, message: error.message, cause: (error as { cause?: unknown }).cause }, logger);
-        },
-      };
-
+      const handler = new ForwardCall(call.req, call.res, options);
       pool.dispatch({ path: query ? `${path}?${query}` : path, method: call.req.method as Dispatcher.HttpMethod, headers: requestHeaders(call) }, handler);
     },
 

@@ -313,7 +313,8 @@ function forward(proxy: Upstream, request: FastifyRequest, reply: FastifyReply, 
 function accountForStream(ctx: PerchContext, principal: Principal | null, res: ServerResponse): void {
   if (!principal) return;
   const untrack = ctx.sessions.trackStream(principal.sessionHash, () => res.destroy(), principal.expiresAt);
-  res.once('close', untrack);
+  // 'close' comes once: `on` spares the wrapper `once` makes on every proxied call.
+  res.on('close', untrack);
 }
 
 /** The same steps for a signed-in read on Node's request event, before Fastify builds a request for it. */
@@ -339,7 +340,7 @@ function fastLane(app: FastifyInstance, proxy: Proxy, ownRoutes: OwnRoutes): Fas
       const verdict = await authorizer.authorize({ method: req.method!, path, query, contentType: req.headers['content-type'], principal: decidedFor, readBody: readNoBody });
       if (verdict.ok && tenant && outsideRoots(tenant, verdict, verdict.query ?? query)) return NOT_IN_FAST_LANE;
       // A call maintenance or a kill switch may stop goes through Fastify, where they decide.
-      if (verdict.ok && proxy.admissions.some((a) => a.concerns(verdict.row))) return { ok: false, status: 503, message: 'admission' };
+      if (verdict.ok && concernsAny(proxy.admissions, verdict.row)) return { ok: false, status: 503, message: 'admission' };
       return verdict;
     },
     forwardRead(req, res, principal, path, query) {
@@ -349,6 +350,12 @@ function fastLane(app: FastifyInstance, proxy: Proxy, ownRoutes: OwnRoutes): Fas
     },
     closing: () => closing,
   });
+}
+
+/** Whether a maintenance window or kill switch concerns this row (a loop: no closure per call). */
+function concernsAny(admissions: readonly Admission[], row: PolicyRow): boolean {
+  for (const admission of admissions) if (admission.concerns(row)) return true;
+  return false;
 }
 
 /**

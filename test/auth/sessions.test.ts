@@ -220,3 +220,57 @@ describe('the session cache is bounded', () => {
     }
   });
 });
+
+describe('the cached answer the fast lane asks first (cachedPrincipal)', () => {
+  it('answers only what resolve would, and leaves every other case to resolve', async () => {
+    const { SessionManager } = await import('../../backend/auth/sessions.js');
+    const { openStore, migrateToLatest } = await import('../../backend/store/database.js');
+    const { createUser } = await import('../../backend/users/user-store.js');
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const store = await openStore({ dataDir: await mkdtemp(`${tmpdir()}/perch-session-cached-`) });
+    await migrateToLatest(store.db);
+    const user = await createUser(store.db, { email: 'cached@example.com' });
+    let now = 1_000_000;
+    // Idle timeout shorter than the 30 s after which a cached session is re-read, so each case shows alone.
+    const sessions = new SessionManager(store.db, { idleTimeout: 20_000, absoluteTimeout: 100_000 }, undefined, () => now);
+    try {
+      for (const bad of [undefined, '', 'x', 'A'.repeat(43)]) expect(sessions.cachedPrincipal(bad)).toBeUndefined();
+      const live = await sessions.create(user, {});
+      expect(sessions.cachedPrincipal(live.token)?.email).toBe('cached@example.com');
+      // A call answered from the cache counts as activity, as resolve's does: the idle window restarts.
+      now += 15_000;
+      expect(sessions.cachedPrincipal(live.token)).toBeDefined();
+      now += 15_000; // 30 s after it was read, 15 s after it was last seen
+      expect(sessions.cachedPrincipal(live.token)).toBeDefined();
+      // Re-read from the store past 30 s: only resolve does that (another replica may have revoked it).
+      now += 1_000;
+      expect(sessions.cachedPrincipal(live.token)).toBeUndefined();
+      expect(await sessions.resolve(live.token)).not.toBeNull();
+      expect(sessions.cachedPrincipal(live.token)).toBeDefined();
+      // Idle too long (fresh in the cache): not answered from it, and resolve ends the session.
+      now += 21_000;
+      expect(sessions.cachedPrincipal(live.token)).toBeUndefined();
+      expect(await sessions.resolve(live.token)).toBeNull();
+      expect(sessions.cachedPrincipal(live.token)).toBeUndefined();
+
+      // Past the absolute timeout, however busy.
+      const busy = await sessions.create(user, {});
+      for (let i = 0; i < 6; i++) {
+        now += 15_000;
+        expect((sessions.cachedPrincipal(busy.token) ?? (await sessions.resolve(busy.token)))?.email).toBe('cached@example.com');
+      }
+      now += 10_000; // 100 s after sign-in
+      expect(sessions.cachedPrincipal(busy.token)).toBeUndefined();
+      expect(await sessions.resolve(busy.token)).toBeNull();
+
+      // Revoked: gone from the cache at once.
+      const revoked = await sessions.create(user, {});
+      await sessions.revokeToken(revoked.token);
+      expect(sessions.cachedPrincipal(revoked.token)).toBeUndefined();
+    } finally {
+      sessions.close();
+      await store.close();
+    }
+  });
+});

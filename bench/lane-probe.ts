@@ -1,0 +1,191 @@
+/**
+ * Ad-hoc probe of the fast lane's cost (issue 26, point 1): Perch's CPU per request (from /proc), GC
+ * per 10,000 requests, wrk's c=1 p50/p99 through Perch and direct, and, with PROBE_CORRELATE, which
+ * slow c=1 requests overlapped a GC pause. Run under the bench lock, on a built tree:
+ *   flock /tmp/perch-bench.lock taskset -c 1 npx tsx bench/lane-probe.ts <tree with dist/> [seconds]
+ * Perch runs with npm start's flags on core 0, plus bench/lane-probe-preload.mjs (GC entries; heap sampling on SIGUSR2).
+ * PROBE_ONLY=json|1MB: those runs only; PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
+ * profile of a c=16 run instead (bytes per request by allocating function).
+ */
+import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+import { stop, waitFor } from './child-processes.js';
+import { perchBenchEnv, startFlags } from './perch-command.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '..');
+const TREE = path.resolve(process.argv[2] ?? ROOT);
+const SECONDS = Number(process.argv[3] ?? 5);
+const PRELOAD = path.join(ROOT, 'bench/lane-probe-preload.mjs');
+const USER = 'bench@kestra.io';
+const PASSWORD = 'Bench-password-1';
+const JSON_PATH = '/api/v1/main/flows/search?filters[namespace][PREFIX]=company&page=1&size=25';
+const MB_PATH = '/api/v1/main/namespaces/company.team/files?path=%2Fbig.bin';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+const micros = (t: string) => {
+  const m = /([\d.]+)(us|ms|s)/.exec(t)!;
+  return Number(m[1]) * (m[2] === 'us' ? 1 : m[2] === 'ms' ? 1000 : 1e6);
+};
+
+async function wrk(url: string, c: number, headers: string[], seconds = SECONDS) {
+  const { stdout } = await run('taskset', ['-c', '1', 'wrk', '-t1', `-c${c}`, `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url], { timeout: (seconds + 30) * 1000 });
+  return {
+    requests: Number(/(\d+) requests in/.exec(stdout)![1]),
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)![1]),
+    p50: micros(/\s50%\s+(\S+)/.exec(stdout)![1]!),
+    p99: micros(/\s99%\s+(\S+)/.exec(stdout)![1]!),
+    errors: /Non-2xx/.test(stdout) || /Socket errors/.test(stdout),
+  };
+}
+
+async function cpuTicks(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+type Gc = [at: number, ms: number, kind: number];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+  const work = await mkdtemp(path.join(tmpdir(), 'lane-probe-'));
+  const [upPort, perchPort] = [await freePort(), await freePort()];
+  let upstream: ChildProcess | undefined;
+  let perch: ChildProcess | undefined;
+  const gcFile = path.join(work, 'probe');
+  try {
+    upstream = fork(path.join(ROOT, 'bench/upstream.mjs'), { execPath: 'taskset', execArgv: ['-c', '1', process.execPath], env: { ...process.env, BENCH_PORT: String(upPort), BENCH_USER: USER, BENCH_PASSWORD: PASSWORD } });
+    await new Promise((r) => upstream!.once('message', r));
+    perch = spawn('taskset', ['-c', '0', process.execPath, ...startFlags(), ...(process.env.PROBE_FLAGS ?? '').split(' ').filter(Boolean), '--import', PRELOAD, path.join(TREE, 'dist/backend/cli.js'), 'serve'], {
+      env: { ...perchBenchEnv({ port: perchPort, dataDir: work, kestraUrl: `http://127.0.0.1:${upPort}`, kestraUser: USER, kestraPassword: PASSWORD, admin: { username: 'bench@perch.test', password: 'benchmark passphrase' }, metricsToken: 'bench-metrics-token-0123456789abcdef0123' }), PROBE_OUT: gcFile },
+      stdio: 'inherit',
+    });
+    const base = `http://127.0.0.1:${perchPort}`;
+    await waitFor(`${base}/perch/health`);
+    const login = await request(`${base}/perch/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench@perch.test', password: 'benchmark passphrase' }) });
+    await login.body.dump();
+    const cookie = [login.headers['set-cookie']].flat().find((c) => c?.startsWith('perch_session='))!.split(';')[0]!;
+    const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+    const pid = perch.pid!;
+    const gcs = async (): Promise<Gc[]> => {
+      process.kill(pid, 'SIGWINCH');
+      await sleep(300);
+      return JSON.parse(await readFile(`${gcFile}.gc.json`, 'utf8')) as Gc[];
+    };
+    for (const p of [JSON_PATH, MB_PATH]) await wrk(base + p, 4, [`Cookie: ${cookie}`], 3);
+    const line = (label: string, r: { requests: number; rps: number; p50: number; p99: number; errors: boolean }, ticks: number, g: Gc[]) => {
+      const scav = g.filter((x) => x[2] === 1).length;
+      const major = g.filter((x) => x[2] !== 1).length;
+      const gcMs = g.reduce((s, x) => s + x[1], 0);
+      console.log(`${label.padEnd(14)} req ${String(r.requests).padStart(6)} ${r.rps.toFixed(0).padStart(6)} req/s p50 ${r.p50.toFixed(0).padStart(5)} p99 ${r.p99.toFixed(0).padStart(6)} µs | CPU ${((ticks * 10_000) / r.requests).toFixed(0).padStart(5)} µs/req | scavenges/10k ${((scav * 10_000) / r.requests).toFixed(1).padStart(6)} other GC ${major} | GC ${((gcMs * 1000) / r.requests).toFixed(1)} µs/req${r.errors ? ' ERRORS' : ''}`);
+    };
+    if (process.env.PROBE_PROFILE) {
+      // A sampling heap profile of a c=16 JSON run, objects collected by scavenges included.
+      process.kill(pid, 'SIGUSR2');
+      await sleep(300);
+      const r = await wrk(base + (process.env.PROBE_PROFILE === 'mb' ? MB_PATH : JSON_PATH), 16, [`Cookie: ${cookie}`]);
+      process.kill(pid, 'SIGUSR2');
+      await sleep(1500);
+      const profile = JSON.parse(await readFile(`${gcFile}.heapprofile`, 'utf8')) as { head: Node; samples: Array<{ size: number; nodeId: number }> };
+      summarize(profile, r.requests);
+      return;
+    }
+    const rounds = Number(process.env.PROBE_ROUNDS ?? 1);
+    for (let round = 0; round < rounds; round++) {
+      for (const [label, p, c] of ([['json c=1', JSON_PATH, 1], ['json c=16', JSON_PATH, 16], ['1MB c=1', MB_PATH, 1], ['1MB c=16', MB_PATH, 16]] as const).filter((x) => !process.env.PROBE_ONLY || x[0].startsWith(process.env.PROBE_ONLY))) {
+        await gcs();
+        const t0 = await cpuTicks(pid);
+        const r = await wrk(base + p, c, [`Cookie: ${cookie}`]);
+        const t1 = await cpuTicks(pid);
+        line(label, r, t1 - t0, await gcs());
+      }
+      const d = await wrk(`http://127.0.0.1:${upPort}${JSON_PATH}`, 1, [`Authorization: ${basic}`]);
+      console.log(`direct json c=1 p50 ${d.p50.toFixed(0)} p99 ${d.p99.toFixed(0)} µs`);
+    }
+    if (process.env.PROBE_CORRELATE) await correlate(perchPort, cookie, gcs);
+  } finally {
+    await stop(perch);
+    await stop(upstream);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** c=1 JSON requests for SECONDS from this process (core 1): the slowest 1 %, and how many overlapped a GC. */
+async function correlate(port: number, cookie: string, gcs: () => Promise<Gc[]>) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const one = () => new Promise<void>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: JSON_PATH, agent, headers: { cookie } }, (res) => {
+      res.on('data', () => {});
+      res.on('end', resolve);
+    }).on('error', reject);
+  });
+  await gcs();
+  const reqs: Array<[start: number, us: number]> = [];
+  const until = Date.now() + SECONDS * 1000;
+  while (Date.now() < until) {
+    const start = performance.timeOrigin + performance.now();
+    await one();
+    reqs.push([start, (performance.timeOrigin + performance.now() - start) * 1000]);
+  }
+  const g = await gcs();
+  const sorted = reqs.map((r) => r[1]).sort((a, b) => a - b);
+  const p50 = sorted[Math.floor(sorted.length * 0.5)]!;
+  const p99 = sorted[Math.floor(sorted.length * 0.99)]!;
+  const overlaps = (r: [number, number]) => g.some(([at, ms]) => at < r[0] + r[1] / 1000 && at + ms > r[0]);
+  const slow = reqs.filter((r) => r[1] >= p99);
+  const slowGc = slow.filter(overlaps).length;
+  const allGc = reqs.filter(overlaps).length;
+  console.log(`correlate: ${reqs.length} requests, p50 ${p50.toFixed(0)} p99 ${p99.toFixed(0)} µs; GCs ${g.length} (scavenges ${g.filter((x) => x[2] === 1).length}); slowest 1 %: ${slow.length}, of which ${slowGc} overlapped a GC; all requests overlapping a GC: ${allGc}`);
+  const slowNoGc = slow.filter((r) => !overlaps(r)).map((r) => r[1].toFixed(0));
+  console.log(`  slow without GC (µs): ${slowNoGc.slice(0, 30).join(' ')}`);
+  // Without the requests that overlapped a GC, what would the p99 be?
+  const clean = reqs.filter((r) => !overlaps(r)).map((r) => r[1]).sort((a, b) => a - b);
+  console.log(`  p99 of requests that met no GC: ${clean[Math.floor(clean.length * 0.99)]!.toFixed(0)} µs`);
+  agent.destroy();
+}
+
+interface Node { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; id: number; children: Node[] }
+
+/** Bytes allocated per request by function (self), from a sampling heap profile. */
+function summarize(profile: { head: Node; samples: Array<{ size: number; nodeId: number }> }, requests: number) {
+  const bySite = new Map<string, number>();
+  let total = 0;
+  const walk = (n: Node, stack: string[]) => {
+    const f = n.callFrame;
+    const name = `${f.functionName || '(anon)'} ${f.url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${f.lineNumber + 1}`;
+    if (n.selfSize) {
+      const key = `${name}  <  ${stack.slice(-3).reverse().join('  <  ')}`;
+      bySite.set(key, (bySite.get(key) ?? 0) + n.selfSize);
+      total += n.selfSize;
+    }
+    for (const c of n.children) walk(c, [...stack, name]);
+  };
+  walk(profile.head, []);
+  console.log(`sampled ${(total / 1024 / 1024).toFixed(1)} MB over ${requests} requests: ${(total / requests).toFixed(0)} B/request`);
+  const groups = new Map<string, number>();
+  for (const [k, v] of bySite) {
+    const where = k.split('  <  ')[0]!;
+    const g = where.includes('dist/backend/') ? 'Perch' : where.includes('undici') ? 'undici' : where.includes('node:') ? 'Node' : 'other';
+    groups.set(g, (groups.get(g) ?? 0) + v);
+  }
+  console.log(`by allocating frame: ${[...groups].map(([g, v]) => `${g} ${(v / requests).toFixed(0)} B`).join(', ')}`);
+  for (const [k, v] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROBE_TOP ?? 40))) console.log(`${(v / requests).toFixed(0).padStart(6)} B/req  ${k}`);
+}
+
+await main();
