@@ -128,10 +128,17 @@ async function rssMb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 }
 
-/** The old generation's used size (MB), from Perch's metrics. */
-async function oldSpaceMb(base: string): Promise<number> {
+/** The old generation's used size (MB), and the audit's group commits and Kestra's answers so far (counts, seconds), from Perch's metrics. */
+async function metricsSample(base: string): Promise<{ oldMb: number; commits: number; commitSeconds: number; kestra: number; kestraSeconds: number }> {
   const res = await request(`${base}/perch/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` }, dispatcher: agent });
-  return Number(/^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)/m.exec(await res.body.text())?.[1]) / (1024 * 1024);
+  const text = await res.body.text();
+  return {
+    oldMb: Number(/^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)/m.exec(text)?.[1]) / (1024 * 1024),
+    commits: metricValue(text, 'perch_audit_commit_seconds_count'),
+    commitSeconds: metricValue(text, 'perch_audit_commit_seconds_sum'),
+    kestra: metricValue(text, 'perch_kestra_response_seconds_count'),
+    kestraSeconds: metricValue(text, 'perch_kestra_response_seconds_sum'),
+  };
 }
 
 async function handles(base: string): Promise<number> {
@@ -265,12 +272,16 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     const rss: Array<[number, number]> = [];
     /** [seconds since the start, MB]: the old generation's used size, from the process serving at the time. */
     const oldSpace: Array<[number, number]> = [];
+    /** Perch's own counters in the first seconds: group commits (how many, how long each) and Kestra's answers to it. */
+    const perchSamples: Array<{ t: number; commits: number; commitSeconds: number; kestra: number; kestraSeconds: number }> = [];
     let restartedAtS = 0;
     const handleCounts: number[] = [];
     const pacer = new Pacer(RATE);
     let crashReport: string[] | undefined;
     const crashAt = opts.crash ? (SECONDS * 1000) / 2 : Infinity;
     let crashing: Promise<void> | undefined;
+    // Perch's counters as the load starts (the sampler below takes one a second).
+    void metricsSample(base).then((m) => perchSamples.push({ t: (performance.now() - t0) / 1000, ...m }), () => {});
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
     loopDelay.enable();
     let cpuBefore = process.cpuUsage();
@@ -310,7 +321,11 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
       const sampler = setInterval(() => {
         if (performance.now() - t0 >= SECONDS * 1000) { clearInterval(sampler); return; }
         if (!down) void rssMb(perch!.child.pid!).then((mb) => rss.push([(performance.now() - t0) / 1000, mb]), () => {});
-        if (!down) void oldSpaceMb(base).then((mb) => oldSpace.push([(performance.now() - t0) / 1000, mb]), () => {});
+        if (!down) void metricsSample(base).then((m) => {
+          const t = (performance.now() - t0) / 1000;
+          oldSpace.push([t, m.oldMb]);
+          if (t <= firstSeconds + 1) perchSamples.push({ t, ...m });
+        }, () => {});
       }, 1000);
     });
 
@@ -371,6 +386,13 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     say(`${db}: first ${firstSeconds} s, the generator's own event-loop delay per second, p99 / max (ms) and CPU (s per s): ${generatorDelay.map((d) => `${d.p99.toFixed(0)} / ${d.max.toFixed(0)} ${d.cpu.toFixed(2)}`).join(', ')} (this process also runs the Kestra double: its delay is latency Perch did not add)`);
     const usPerRequest = (l: Array<{ cpu: number; answered: number }>) => (l.reduce((a, b) => a + b.cpu, 0) * 1e6) / Math.max(1, l.reduce((a, b) => a + b.answered, 0));
     say(`${db}: first ${perchCpu.length} s, Perch's CPU (s per s, all its threads) / requests answered: ${perchCpu.map((c) => `${c.cpu.toFixed(2)} / ${c.answered}`).join(', ')}; CPU per answered request (µs): first 3 s ${usPerRequest(perchCpu.slice(0, 3)).toFixed(0)}, seconds 4–${perchCpu.length} ${usPerRequest(perchCpu.slice(3)).toFixed(0)}${perchCpuLater ? `, after ${firstSeconds} s ${usPerRequest([perchCpuLater]).toFixed(0)}; the first ${perchCpu.length} s took ${(perchCpu.reduce((a, c) => a + c.cpu - (c.answered * usPerRequest([perchCpuLater])) / 1e6, 0) * 1000).toFixed(0)} ms of CPU more than at that warm cost` : ''}`);
+    perchSamples.sort((a, b) => a.t - b.t);
+    const between = perchSamples.slice(1).map((m, i) => {
+      const p = perchSamples[i]!;
+      const commits = m.commits - p.commits, kestra = m.kestra - p.kestra;
+      return `${m.t.toFixed(1)} s: ${commits} commits ${commits ? ((1000 * (m.commitSeconds - p.commitSeconds)) / commits).toFixed(1) : '-'} ms, Kestra ${kestra ? ((1000 * (m.kestraSeconds - p.kestraSeconds)) / kestra).toFixed(1) : '-'} ms`;
+    });
+    say(`${db}: first ${firstSeconds} s, Perch's own metrics between samples (read when answered): audit group commits and their mean time (off the queue → committed), Kestra's mean answer time: ${between.join('; ')}`);
     say(`${db}: before the load, the generator and the Kestra double were warmed on their own (${generatorWarmUp}, straight to the double, none through Perch)`);
     say(`${db}: by kind, p50 / p99 (ms): ${Object.entries(byKind).map(([k, l]) => `${k} ${percentile(l, 50).toFixed(1)} / ${percentile(l, 99).toFixed(1)}`).join(', ')} (SSE: to the stream's head; each is then held 200 ms and closed by the client)`);
     say(`${db}: RSS ${rss[0]?.[1].toFixed(0)} → ${rss.at(-1)?.[1].toFixed(0)} MB (peak ${Math.max(...rss.map(([, mb]) => mb)).toFixed(0)}); slope from ${slopeFrom.toFixed(0)} s${restartedAtS ? ' (the restarted process, after its warm-up)' : ' (after warm-up)'}: ${rssSlope.toFixed(2)} MB/min`);
