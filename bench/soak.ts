@@ -16,7 +16,9 @@
  * Before the timed window the generator and the double (this process, a cold Node too) are warmed against
  * the double directly and the load's keep-alive connections to Perch are opened; Perch itself gets no load
  * before it. The first 10 s are also printed second by second, by kind, with this process's own event-loop
- * delay and CPU: what was slow there, Perch or its client (docs/benchmarks.md, Soak).
+ * delay and CPU: what was slow there, Perch or its client (docs/benchmarks.md, Soak); with Perch's CPU per
+ * answered request (cold against warm: a figure the machine's load moves less than p99) and its audit
+ * commits and Kestra answer times from its metrics.
  *
  * Options: --seconds 60 --rate 1000 --db sqlite,postgres --crash; BENCH_SOAK_SECONDS and BENCH_SOAK_RATE set
  * the defaults (e.g. BENCH_SOAK_SECONDS=15 for a short run). --node-flags "<flags>" replaces `npm start`'s
