@@ -16,15 +16,17 @@
  * Before the timed window the generator and the double (this process, a cold Node too) are warmed against
  * the double directly and the load's keep-alive connections to Perch are opened; Perch itself gets no load
  * before it. The first 10 s are also printed second by second, by kind, with this process's own event-loop
- * delay and CPU: what was slow there, Perch or its client (docs/benchmarks.md, Soak).
+ * delay and CPU: what was slow there, Perch or its client (docs/benchmarks.md, Soak); with Perch's CPU per
+ * answered request (cold against warm: a figure the machine's load moves less than p99) and its audit
+ * commits and Kestra answer times from its metrics.
  *
  * Options: --seconds 60 --rate 1000 --db sqlite,postgres --crash; BENCH_SOAK_SECONDS and BENCH_SOAK_RATE set
  * the defaults (e.g. BENCH_SOAK_SECONDS=15 for a short run). --node-flags "<flags>" replaces `npm start`'s
  * Node flags for Perch (e.g. adding --trace-gc or --cpu-prof); --perch-output <file> keeps Perch's
- * stdout and stderr there.
+ * stdout and stderr there; --no-build runs dist/ as it is (repeated runs of an unchanged tree).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -42,6 +44,7 @@ import { floorsAfterCollections, Pacer, percentile, slope, unaudited, weightedCy
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
+  allowNegative: true,
   options: {
     seconds: { type: 'string', default: process.env.BENCH_SOAK_SECONDS ?? '60' },
     rate: { type: 'string', default: process.env.BENCH_SOAK_RATE ?? '1000' },
@@ -49,6 +52,7 @@ const { values: opts } = parseArgs({
     crash: { type: 'boolean', default: false },
     'node-flags': { type: 'string' },
     'perch-output': { type: 'string' },
+    build: { type: 'boolean', default: true },
   },
 });
 const SECONDS = Number(opts.seconds);
@@ -116,14 +120,27 @@ function spawnPerch(env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, perchServeArgs(NODE_FLAGS), { env: { ...startEnv(), ...env }, stdio: ['ignore', perchOutput ?? 'ignore', perchOutput ?? 'inherit'] });
 }
 
+/** A process's CPU time so far (user + system, all its threads), in seconds, from /proc (clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function rssMb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 }
 
-/** The old generation's used size (MB), from Perch's metrics. */
-async function oldSpaceMb(base: string): Promise<number> {
+/** The old generation's used size (MB), and the audit's group commits and Kestra's answers so far (counts, seconds), from Perch's metrics. */
+async function metricsSample(base: string): Promise<{ oldMb: number; commits: number; commitSeconds: number; kestra: number; kestraSeconds: number }> {
   const res = await request(`${base}/perch/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` }, dispatcher: agent });
-  return Number(/^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)/m.exec(await res.body.text())?.[1]) / (1024 * 1024);
+  const text = await res.body.text();
+  return {
+    oldMb: Number(/^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)/m.exec(text)?.[1]) / (1024 * 1024),
+    commits: metricValue(text, 'perch_audit_commit_seconds_count'),
+    commitSeconds: metricValue(text, 'perch_audit_commit_seconds_sum'),
+    kestra: metricValue(text, 'perch_kestra_response_seconds_count'),
+    kestraSeconds: metricValue(text, 'perch_kestra_response_seconds_sum'),
+  };
 }
 
 async function handles(base: string): Promise<number> {
@@ -202,10 +219,12 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     const perSecond: number[][] = Array.from({ length: firstSeconds }, () => []);
     const firstByKind = Object.fromEntries(Object.keys(expected).map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
     const generatorDelay: Array<{ p99: number; max: number; cpu: number }> = [];
+    /** Perch's CPU (s, all its threads) per second of the first seconds, and the requests answered in each: its cold surcharge per request. */
+    const perchCpu: Array<{ cpu: number; answered: number }> = [];
     const perchErrors = new Map<string, number>();
     const cutByCrash = { count: 0 };
     const acknowledged: string[] = [];
-    let sent = 0, skipped = 0, inFlight = 0, writeSeq = 0;
+    let sent = 0, finished = 0, skipped = 0, inFlight = 0, writeSeq = 0;
     let down = false;
     const t0 = performance.now();
     const fire = async (kind: Kind): Promise<void> => {
@@ -255,18 +274,30 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     const rss: Array<[number, number]> = [];
     /** [seconds since the start, MB]: the old generation's used size, from the process serving at the time. */
     const oldSpace: Array<[number, number]> = [];
+    /** Perch's own counters in the first seconds: group commits (how many, how long each) and Kestra's answers to it. */
+    const perchSamples: Array<{ t: number; commits: number; commitSeconds: number; kestra: number; kestraSeconds: number }> = [];
     let restartedAtS = 0;
     const handleCounts: number[] = [];
     const pacer = new Pacer(RATE);
     let crashReport: string[] | undefined;
     const crashAt = opts.crash ? (SECONDS * 1000) / 2 : Infinity;
     let crashing: Promise<void> | undefined;
+    // Perch's counters as the load starts (the sampler below takes one a second).
+    void metricsSample(base).then((m) => perchSamples.push({ t: (performance.now() - t0) / 1000, ...m }), () => {});
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
     loopDelay.enable();
     let cpuBefore = process.cpuUsage();
+    const perchPid = perch.child.pid!;
+    const perchCpuAtStart = cpuSeconds(perchPid);
+    let perchCpuBefore = perchCpuAtStart, answeredBefore = 0;
     const delaySampler = setInterval(() => {
       const cpu = process.cpuUsage(cpuBefore);
       cpuBefore = process.cpuUsage();
+      if (!down && perch!.child.pid === perchPid) {
+        const now = cpuSeconds(perchPid);
+        perchCpu.push({ cpu: now - perchCpuBefore, answered: finished - answeredBefore });
+        perchCpuBefore = now; answeredBefore = finished;
+      }
       generatorDelay.push({ p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6, cpu: (cpu.user + cpu.system) / 1e6 });
       loopDelay.reset();
       if (generatorDelay.length >= firstSeconds) { clearInterval(delaySampler); loopDelay.disable(); }
@@ -281,7 +312,7 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
           if (inFlight >= MAX_IN_FLIGHT) { skipped++; continue; }
           const kind = MIX[sent++ % MIX.length]!;
           inFlight++;
-          void fire(kind).finally(() => inFlight--);
+          void fire(kind).finally(() => { inFlight--; finished++; });
         }
         if (elapsed >= nextWindow * WINDOW_MS && !down) {
           // One sample at the start of every window after the first: the handles held under load.
@@ -292,7 +323,11 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
       const sampler = setInterval(() => {
         if (performance.now() - t0 >= SECONDS * 1000) { clearInterval(sampler); return; }
         if (!down) void rssMb(perch!.child.pid!).then((mb) => rss.push([(performance.now() - t0) / 1000, mb]), () => {});
-        if (!down) void oldSpaceMb(base).then((mb) => oldSpace.push([(performance.now() - t0) / 1000, mb]), () => {});
+        if (!down) void metricsSample(base).then((m) => {
+          const t = (performance.now() - t0) / 1000;
+          oldSpace.push([t, m.oldMb]);
+          if (t <= firstSeconds + 1) perchSamples.push({ t, ...m });
+        }, () => {});
       }, 1000);
     });
 
@@ -324,6 +359,8 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
       return out;
     }
 
+    // Perch's CPU per request after its first seconds (the same process only: not across a crash).
+    const perchCpuLater = perch.child.pid === perchPid && SECONDS > firstSeconds ? { cpu: cpuSeconds(perchPid) - perchCpuBefore, answered: finished - answeredBefore } : undefined;
     await crashing;
     const lastHandles = await handles(base).catch(() => NaN);
     // Drained: the streams and calls still out finish, the load's sockets close; what Perch still holds then is what it kept.
@@ -349,6 +386,15 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
     say(`${db}: p99 per ${(WINDOW_MS / 1000).toFixed(1)} s window (ms): ${p99s.map((p) => p.toFixed(1)).join(', ')}; first ${p99s[0]!.toFixed(1)} vs last ${p99s.at(-1)!.toFixed(1)}`);
     say(`${db}: first ${firstSeconds} s, p99 per second (ms): ${perSecond.map((l) => percentile(l, 99).toFixed(1)).join(', ')}; by kind, p50 / p99 (ms): ${Object.entries(firstByKind).map(([k, l]) => `${k} ${percentile(l, 50).toFixed(1)} / ${percentile(l, 99).toFixed(1)}`).join(', ')}`);
     say(`${db}: first ${firstSeconds} s, the generator's own event-loop delay per second, p99 / max (ms) and CPU (s per s): ${generatorDelay.map((d) => `${d.p99.toFixed(0)} / ${d.max.toFixed(0)} ${d.cpu.toFixed(2)}`).join(', ')} (this process also runs the Kestra double: its delay is latency Perch did not add)`);
+    const usPerRequest = (l: Array<{ cpu: number; answered: number }>) => (l.reduce((a, b) => a + b.cpu, 0) * 1e6) / Math.max(1, l.reduce((a, b) => a + b.answered, 0));
+    say(`${db}: first ${perchCpu.length} s, Perch's CPU (s per s, all its threads) / requests answered: ${perchCpu.map((c) => `${c.cpu.toFixed(2)} / ${c.answered}`).join(', ')}; CPU per answered request (µs): first 3 s ${usPerRequest(perchCpu.slice(0, 3)).toFixed(0)}, seconds 4–${perchCpu.length} ${usPerRequest(perchCpu.slice(3)).toFixed(0)}${perchCpuLater ? `, after ${firstSeconds} s ${usPerRequest([perchCpuLater]).toFixed(0)}; the first ${perchCpu.length} s took ${(perchCpu.reduce((a, c) => a + c.cpu - (c.answered * usPerRequest([perchCpuLater])) / 1e6, 0) * 1000).toFixed(0)} ms of CPU more than at that warm cost` : ''}`);
+    perchSamples.sort((a, b) => a.t - b.t);
+    const between = perchSamples.slice(1).map((m, i) => {
+      const p = perchSamples[i]!;
+      const commits = m.commits - p.commits, kestra = m.kestra - p.kestra;
+      return `${m.t.toFixed(1)} s: ${commits} commits ${commits ? ((1000 * (m.commitSeconds - p.commitSeconds)) / commits).toFixed(1) : '-'} ms, Kestra ${kestra ? ((1000 * (m.kestraSeconds - p.kestraSeconds)) / kestra).toFixed(1) : '-'} ms`;
+    });
+    say(`${db}: first ${firstSeconds} s, Perch's own metrics between samples (read when answered): audit group commits and their mean time (off the queue → committed), Kestra's mean answer time: ${between.join('; ')}`);
     say(`${db}: before the load, the generator and the Kestra double were warmed on their own (${generatorWarmUp}, straight to the double, none through Perch)`);
     say(`${db}: by kind, p50 / p99 (ms): ${Object.entries(byKind).map(([k, l]) => `${k} ${percentile(l, 50).toFixed(1)} / ${percentile(l, 99).toFixed(1)}`).join(', ')} (SSE: to the stream's head; each is then held 200 ms and closed by the client)`);
     say(`${db}: RSS ${rss[0]?.[1].toFixed(0)} → ${rss.at(-1)?.[1].toFixed(0)} MB (peak ${Math.max(...rss.map(([, mb]) => mb)).toFixed(0)}); slope from ${slopeFrom.toFixed(0)} s${restartedAtS ? ' (the restarted process, after its warm-up)' : ' (after warm-up)'}: ${rssSlope.toFixed(2)} MB/min`);
@@ -420,8 +466,10 @@ async function auditRequestIds(db: 'sqlite' | 'postgres', dataDir: string, url?:
 }
 
 console.log(`bench:soak: ${SECONDS} s at ${RATE} req/s per database (${opts.db})${opts.crash ? ', with a crash halfway' : ''}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`);
-console.log('compiling Perch (npm run build:backend)…');
-await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
+if (opts.build) {
+  console.log('compiling Perch (npm run build:backend)…');
+  await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
+}
 let allOk = true;
 for (const db of opts.db.split(',') as Array<'sqlite' | 'postgres'>) {
   const { ok } = await soak(db);
