@@ -5,13 +5,15 @@
  * front of the benchmarks' upstream (bench/upstream.mjs), signs in, reports idle RSS with its
  * breakdown (JS heap, external, threads, worker threads), then a short c=16 load through the proxy
  * (wrk, the 1 KB JSON read then the 1 MB download, BENCH_MEMORY_SECONDS each, default 5) and the peak
- * RSS (VmHWM). Perch runs alone on core 0, wrk and the upstream on core 1, as in bench:proxy.
+ * RSS (VmHWM), with the phase that reached it (RSS sampled every 20 ms from start-up on;
+ * BENCH_MEMORY_TIMELINE=<file.json> also writes the samples, and the JS heap and external memory every
+ * 250 ms). Perch runs alone on core 0, wrk and the upstream on core 1, as in bench:proxy.
  * Prints its figures; `--write` also puts them in docs/benchmarks.md. Perch gets `npm start`'s Node
  * flags and environment (package.json); `--node-flags "<flags>"` replaces the flags (`--node-flags ""`:
  * Node's defaults), `--start-env "NAME=value …"` the environment (`--start-env ""`: none).
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -21,6 +23,7 @@ import { perchBenchEnv, perchServeArgs, startEnv, startFlags } from './perch-com
 import { freePort } from '../test/support/postgres.js';
 import { formatBreakdown, memoryBreakdown, peakRssMb, rssMb, type MemoryBreakdown } from './process-memory.js';
 import { machineLine, writeBenchmarkSection } from './report.js';
+import { RssTimeline } from './rss-timeline.js';
 
 const run = promisify(execFile);
 const { values: opts } = parseArgs({ options: { write: { type: 'boolean', default: false }, 'node-flags': { type: 'string' }, 'start-env': { type: 'string' } } });
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
   const [upPort, perchPort] = [await freePort(), await freePort()];
   let upstream: ChildProcess | undefined;
   let perch: ChildProcess | undefined;
+  let timeline: RssTimeline | undefined;
   try {
     upstream = fork(path.join(ROOT, 'bench/upstream.mjs'), { env: { ...process.env, BENCH_PORT: String(upPort), BENCH_USER: USER, BENCH_PASSWORD: PASSWORD } });
     await new Promise((resolve) => upstream!.once('message', resolve));
@@ -62,14 +66,23 @@ async function main(): Promise<void> {
       env: perchBenchEnv({ port: perchPort, dataDir: work, kestraUrl: `http://127.0.0.1:${upPort}`, kestraUser: USER, kestraPassword: PASSWORD, admin: ADMIN, metricsToken: METRICS_TOKEN, startEnv: launchEnv }),
       stdio: 'inherit',
     });
+    // VmRSS every 20 ms, labelled with the phase: which one reaches the peak.
+    timeline = new RssTimeline(perch.pid!, 'start-up (migrations, first admin)');
     const base = `http://127.0.0.1:${perchPort}`;
     await waitFor(`${base}/perch/health`);
+    timeline.phase = 'sign-in';
     console.log(`Perch (${launchEnvText}node ${perchServeArgs(flags).join(' ')}) serving after ${Date.now() - started} ms`);
     const login = await request(`${base}/perch/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
     await login.body.dump();
     const cookie = [login.headers['set-cookie']].flat().find((c) => c?.startsWith('perch_session='))?.split(';')[0];
     if (!cookie) throw new Error(`sign-in failed: ${login.statusCode}`);
     const breakdown = () => memoryBreakdown(perch!.pid!, `${base}/perch/metrics`, METRICS_TOKEN);
+    timeline.phase = 'idle';
+    // Ad hoc (BENCH_MEMORY_TIMELINE=<file.json>): also Perch's JS heap and external memory every 250 ms.
+    const heapSamples: Array<{ ms: number; phase: string } & MemoryBreakdown> = [];
+    const heapTimer = process.env.BENCH_MEMORY_TIMELINE
+      ? setInterval(() => void breakdown().then((m) => heapSamples.push({ ms: Date.now() - started, phase: timeline!.phase, ...m }), () => {}), 250)
+      : undefined;
     // Idle: started, one sign-in, nothing proxied; a few seconds for start-up garbage to be collected.
     await new Promise((r) => setTimeout(r, 3000));
     const idle = await breakdown();
@@ -78,6 +91,7 @@ async function main(): Promise<void> {
 
     const after: Array<{ name: string; rps: number; cpuUs: number; faults: number; memory: MemoryBreakdown }> = [];
     for (const [name, p] of Object.entries(PATHS)) {
+      timeline.phase = `c=16 ${name}`;
       const cpuBefore = await cpuSeconds(perch.pid!);
       const { stdout } = await run('taskset', ['-c', '1', 'wrk', '-t1', '-c16', `-d${SECONDS}s`, '-H', `Cookie: ${cookie}`, `${base}${p}`], { timeout: (SECONDS + 30) * 1000 });
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
@@ -87,6 +101,7 @@ async function main(): Promise<void> {
       const cpuUs = (cpuAfter.seconds - cpuBefore.seconds) * 1e6 / requests;
       const faults = (cpuAfter.faults - cpuBefore.faults) / requests;
       if (/Non-2xx/.test(stdout)) throw new Error(`${name}: Perch refused requests:\n${stdout}`);
+      timeline.phase = `after c=16 ${name}`;
       const memory = await breakdown();
       after.push({ name, rps, cpuUs, faults, memory });
       console.log(`after c=16 ${name} (${rps.toFixed(0)} req/s, Perch CPU ${cpuUs.toFixed(0)} µs and ${faults.toFixed(1)} page faults a request): ${formatBreakdown(memory)}`);
@@ -94,7 +109,12 @@ async function main(): Promise<void> {
     const peak = await peakRssMb(perch.pid!, false);
     await new Promise((r) => setTimeout(r, 3000));
     const settled = await rssMb(perch.pid!);
+    timeline.stop();
+    clearInterval(heapTimer);
+    const { top, byPhase } = timeline.peaks();
     console.log(`peak RSS (VmHWM) ${peak.toFixed(1)} MB; ${settled.toFixed(1)} MB 3 s after the load`);
+    console.log(`RSS sampled every 20 ms, highest ${top?.rssMb.toFixed(1)} MB during ${top?.phase}; each phase's highest: ${byPhase.map((s) => `${s.phase} ${s.rssMb.toFixed(1)} MB`).join(', ')}`);
+    if (process.env.BENCH_MEMORY_TIMELINE) await writeFile(process.env.BENCH_MEMORY_TIMELINE, JSON.stringify({ rss: timeline.samples, heap: heapSamples }));
 
     if (opts.write) {
       const lines = [
@@ -105,10 +125,12 @@ async function main(): Promise<void> {
         `- Idle: ${formatBreakdown(idle)} (target ≤ 90 MB: ${idle.rssMb <= 90 ? 'met' : 'missed'}).`,
         ...after.map((a) => `- Right after c=16 ${a.name} (${a.rps.toFixed(0)} req/s, Perch's CPU ${a.cpuUs.toFixed(0)} µs and ${a.faults.toFixed(1)} minor page faults a request): ${formatBreakdown(a.memory)}.`),
         `- Peak RSS (VmHWM) over the run: ${peak.toFixed(1)} MB (target ≤ 140 MB: ${peak <= 140 ? 'met' : 'missed'}); ${settled.toFixed(1)} MB 3 s after the load.`,
+        `- When (RSS sampled every 20 ms): highest ${top?.rssMb.toFixed(1)} MB during ${top?.phase}; each phase's highest: ${byPhase.map((s) => `${s.phase} ${s.rssMb.toFixed(1)} MB`).join(', ')}.`,
       ];
       await writeBenchmarkSection('memory', lines.join('\n'));
     }
   } finally {
+    timeline?.stop();
     await stop(perch);
     await stop(upstream);
     await rm(work, { recursive: true, force: true });
