@@ -7,18 +7,17 @@
  * PROBE_ONLY=json|1MB: those runs only; PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
  * profile of a c=16 run instead (bytes per request by allocating function).
  */
-import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { request } from 'undici';
 import { stop, waitFor } from './child-processes.js';
 import { perchBenchEnv, startFlags } from './perch-command.js';
+import { freePort } from '../test/support/postgres.js';
+import { wrk as runWrk, type WrkResult } from './wrk.js';
 
-const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TREE = path.resolve(process.argv[2] ?? ROOT);
 const SECONDS = Number(process.argv[3] ?? 5);
@@ -28,31 +27,7 @@ const PASSWORD = 'Bench-password-1';
 const JSON_PATH = '/api/v1/main/flows/search?filters[namespace][PREFIX]=company&page=1&size=25';
 const MB_PATH = '/api/v1/main/namespaces/company.team/files?path=%2Fbig.bin';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-const micros = (t: string) => {
-  const m = /([\d.]+)(us|ms|s)/.exec(t)!;
-  return Number(m[1]) * (m[2] === 'us' ? 1 : m[2] === 'ms' ? 1000 : 1e6);
-};
-
-async function wrk(url: string, c: number, headers: string[], seconds = SECONDS) {
-  const { stdout } = await run('taskset', ['-c', '1', 'wrk', '-t1', `-c${c}`, `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url], { timeout: (seconds + 30) * 1000 });
-  return {
-    requests: Number(/(\d+) requests in/.exec(stdout)![1]),
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)![1]),
-    p50: micros(/\s50%\s+(\S+)/.exec(stdout)![1]!),
-    p99: micros(/\s99%\s+(\S+)/.exec(stdout)![1]!),
-    errors: /Non-2xx/.test(stdout) || /Socket errors/.test(stdout),
-  };
-}
+const wrk = (url: string, c: number, headers: string[], seconds = SECONDS) => runWrk(url, c, headers, seconds);
 
 async function cpuTicks(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
@@ -89,7 +64,7 @@ async function main() {
       return JSON.parse(await readFile(`${gcFile}.gc.json`, 'utf8')) as Gc[];
     };
     for (const p of [JSON_PATH, MB_PATH]) await wrk(base + p, 4, [`Cookie: ${cookie}`], 3);
-    const line = (label: string, r: { requests: number; rps: number; p50: number; p99: number; errors: boolean }, ticks: number, g: Gc[]) => {
+    const line = (label: string, r: WrkResult, ticks: number, g: Gc[]) => {
       const scav = g.filter((x) => x[2] === 1).length;
       const major = g.filter((x) => x[2] !== 1).length;
       const gcMs = g.reduce((s, x) => s + x[1], 0);

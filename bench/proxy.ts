@@ -6,7 +6,6 @@
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +15,8 @@ import { stop, waitFor } from './child-processes.js';
 import { perchBenchEnv, perchServeArgs } from './perch-command.js';
 import { memoryBreakdown, type MemoryBreakdown, peakRssMb, threadCount, formatBreakdown } from './process-memory.js';
 import { machineLine, median, writeBenchmarkSection } from './report.js';
+import { freePort } from '../test/support/postgres.js';
+import { wrk as runWrk, type WrkResult } from './wrk.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -30,41 +31,10 @@ const PERSON_PASSWORD = 'benchmark passphrase';
 const PEER_PASSWORD = 'Peer-sign-in-1';
 const METRICS_TOKEN = 'bench-metrics-token-0123456789abcdef0123';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-interface WrkResult { rps: number; p50: number; p99: number; errors: number }
-
-/** wrk's latency figures in microseconds. */
-function toMicros(text: string): number {
-  const m = /([\d.]+)(us|ms|s)/.exec(text);
-  if (!m) throw new Error(`cannot read latency "${text}"`);
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n : m[2] === 'ms' ? n * 1000 : n * 1e6;
-}
-
 /** Proxies get core 0 to themselves; the load generator and the upstream share core 1 (as in anchors.md §3.2). */
 const PROXY_CORE = ['taskset', '-c', '0'];
-const CLIENT_CORE = ['taskset', '-c', '1'];
-
-async function wrk(url: string, connections: number, headers: string[]): Promise<WrkResult> {
-  const args = [...CLIENT_CORE.slice(1), 'wrk', '-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
-  const { stdout } = await run(CLIENT_CORE[0]!, args, { timeout: (SECONDS + 30) * 1000 });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-  const p50 = toMicros(/\s50%\s+(\S+)/.exec(stdout)![1]!);
-  const p99 = toMicros(/\s99%\s+(\S+)/.exec(stdout)![1]!);
-  const bad = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-  const errors = Number(bad?.[1] ?? 0) + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps, p50, p99, errors };
-}
+/** wrk runs on core 1 (bench/wrk.ts). */
+const wrk = (url: string, connections: number, headers: string[]) => runWrk(url, connections, headers, SECONDS);
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -229,6 +199,7 @@ http {
     let floorRss = 0;
     /** Each figure on its own: the median of the rounds; errors are added up. */
     const medianOf = (runs: WrkResult[]): WrkResult => ({
+      requests: median(runs.map((r) => r.requests)),
       rps: median(runs.map((r) => r.rps)),
       p50: median(runs.map((r) => r.p50)),
       p99: median(runs.map((r) => r.p99)),
