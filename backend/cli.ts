@@ -8,6 +8,8 @@ import { registerRemoteCommands } from './remote/commands.js';
 import { registerSecretCommands } from './secrets/cli.js';
 import { firstAdminCommand } from './ui/status-pages.js';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from './project-root.js';
 import type { Perch } from './server.js';
 
 function fail(message: string): never {
@@ -98,9 +100,7 @@ async function createAdmin(options: { config?: string; email: string; password?:
   }
 }
 
-// package.json is one folder up from backend/cli.ts, two from the compiled dist/backend/cli.js.
-const packageFile = new URL(import.meta.url.includes('/dist/backend/') ? '../../package.json' : '../package.json', import.meta.url);
-const { version } = JSON.parse(readFileSync(packageFile, 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
 const program = new Command('perch').description('Open-source Enterprise governance for Kestra OSS').version(version, '-V, --version', 'print the version of Perch');
 program.command('serve').description('run Perch in front of Kestra').option('-c, --config <file>', 'YAML configuration file (or PERCH_CONFIG)').action(serve);
 const admin = program.command('admin').description('manage administrators');

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { aiConfigSchema } from '../../lib/schemas/ai.js';
 import { ssoConfigSchema } from '../../lib/schemas/sso.js';
 import { hostOfEntry } from '../authz/kestra-hosts.js';
+import { PROJECT_ROOT } from '../project-root.js';
 
 /** ISO-8601 durations such as PT30M or P7D, turned into milliseconds. */
 const durationMs = z.string().transform((text, ctx) => {
@@ -28,8 +29,7 @@ export function parseIsoDuration(text: string): number | null {
   return Number.isSafeInteger(ms) && ms <= MAX_DURATION_MS ? ms : null;
 }
 
-/** The repository root (config.ts sits in backend/config/ whether run from source or from dist/). */
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
+export { PROJECT_ROOT } from '../project-root.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 // abort: a value that is no URL at all is not handed to the refinements below.
