@@ -5,7 +5,7 @@
  * Writes the table to docs/benchmarks.md.
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { prepareOauth2Proxy, oauth2ProxyArgs, OAUTH2_PROXY_VERSION } from './oauth2-proxy.js';
 import { stop, waitFor } from './child-processes.js';
 import { perchBenchEnv, perchServeArgs } from './perch-command.js';
-import { memoryBreakdown, type MemoryBreakdown, peakRssMb, threadCount, formatBreakdown } from './process-memory.js';
+import { memoryBreakdown, type MemoryBreakdown, peakRssMb, rssMb, threadCount, formatBreakdown } from './process-memory.js';
 import { machineLine, median, writeBenchmarkSection } from './report.js';
 import { freePort } from '../test/support/postgres.js';
 import { wrk as runWrk, type WrkResult } from './wrk.js';
@@ -35,11 +35,6 @@ const METRICS_TOKEN = 'bench-metrics-token-0123456789abcdef0123';
 const PROXY_CORE = ['taskset', '-c', '0'];
 /** wrk runs on core 1 (bench/wrk.ts). */
 const wrk = (url: string, connections: number, headers: string[]) => runWrk(url, connections, headers, SECONDS);
-
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
-}
 
 /**
  * Two more sessions on Perch: a person of `main` bound to namespace `company`, and an Admin of a

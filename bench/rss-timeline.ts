@@ -2,7 +2,7 @@
  * A process's RSS sampled every 20 ms from /proc, each sample labelled with what the bench was doing
  * then: VmHWM says how high RSS went, this says when (start-up, sign-in, which load).
  */
-import { readFileSync } from 'node:fs';
+import { rssMb } from './process-memory.js';
 
 export interface RssSample {
   ms: number;
@@ -18,14 +18,18 @@ export class RssTimeline {
 
   constructor(pid: number, firstPhase: string, everyMs = 20) {
     this.phase = firstPhase;
-    // Synchronous reads: a sample is a few µs, and no two overlap.
+    let reading = false;
     const sample = () => {
-      try {
-        const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-        if (kb) this.samples.push({ ms: Date.now() - this.started, phase: this.phase, rssMb: kb / 1024 });
-      } catch {
-        // The process is gone (stopped, or not started yet).
-      }
+      if (reading) return; // one read at a time: a slow one skips a tick rather than piling up
+      reading = true;
+      const ms = Date.now() - this.started;
+      const phase = this.phase;
+      rssMb(pid).then(
+        (mb) => {
+          if (mb) this.samples.push({ ms, phase, rssMb: mb });
+        },
+        () => {}, // the process is gone (stopped, or not started yet)
+      ).finally(() => (reading = false));
     };
     sample();
     this.timer = setInterval(sample, everyMs);

@@ -27,7 +27,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
@@ -38,7 +38,7 @@ import { Agent, request } from 'undici';
 import { startKestraDouble, type KestraDouble } from '../test/kestra-double/kestra-double.js';
 import { freePort, startTestPostgres } from '../test/support/postgres.js';
 import { perchServeArgs, startEnv, startFlags } from './perch-command.js';
-import { metricValue } from './process-memory.js';
+import { metricValue, rssMb } from './process-memory.js';
 import { floorsAfterCollections, Pacer, percentile, slope, unaudited, weightedCycle } from './soak-stats.js';
 
 const run = promisify(execFile);
@@ -124,10 +124,6 @@ function spawnPerch(env: NodeJS.ProcessEnv): ChildProcess {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function rssMb(pid: number): Promise<number> {
-  return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 }
 
 /** The old generation's used size (MB), and the audit's group commits and Kestra's answers so far (counts, seconds), from Perch's metrics. */
