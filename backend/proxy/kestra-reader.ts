@@ -9,6 +9,84 @@ export class KestraReadError extends Error {}
 
 const codeOf = (error: unknown) => (error as { code?: string }).code ?? (error as Error).message;
 
+/** What is read of an answer that is not a 200 before the connection is dropped instead (undici's `dump()` default). */
+const MAX_DISCARDED_BYTES = 128 * 1024;
+
+/**
+ * One read, as undici's dispatch callbacks: the body goes chunk by chunk to `take` without a stream,
+ * an async iterator and a promise per chunk in between (what `pool.request` builds for every call;
+ * a change through the proxy makes two of these reads, the states before and after).
+ */
+class ReadCall implements Dispatcher.DispatchHandler {
+  private abort: ((reason?: Error) => void) | null = null;
+  private status = 0;
+  private discarded = 0;
+  private done = false;
+
+  constructor(
+    private readonly what: string,
+    private readonly take: (chunk: Buffer) => void,
+    private readonly resolve: (found: boolean) => void,
+    private readonly reject: (error: KestraReadError) => void,
+  ) {}
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abort = abort;
+  }
+
+  onHeaders(statusCode: number): boolean {
+    this.status = statusCode;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return false;
+    if (this.status !== 200) {
+      // Read to its end so the connection is kept, unless there is too much of it.
+      this.discarded += chunk.length;
+      if (this.discarded > MAX_DISCARDED_BYTES) this.settle(this.status === 404 ? null : this.statusError(), true);
+      return true;
+    }
+    try {
+      this.take(chunk);
+    } catch (error) {
+      this.settle(error instanceof KestraReadError ? error : this.cut(error), true);
+      return false;
+    }
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.status === 200) this.settle(null);
+    else if (this.status === 404) this.settle(null);
+    else this.settle(this.statusError());
+  }
+
+  onError(error: Error): void {
+    if (this.status === 0) this.settle(new KestraReadError(`Kestra could not be asked for ${this.what} (${codeOf(error)})`));
+    // Another status's answer breaking off changes nothing: Kestra said what it had to say in its status.
+    else if (this.status !== 200) this.settle(this.status === 404 ? null : this.statusError());
+    else this.settle(this.cut(error));
+  }
+
+  private statusError(): KestraReadError {
+    return new KestraReadError(`Kestra answered ${this.status} when asked for ${this.what}`);
+  }
+
+  private cut(error: unknown): KestraReadError {
+    return new KestraReadError(`Kestra's answer for ${this.what} was cut (${codeOf(error)})`);
+  }
+
+  /** Resolves (null: found when a 200, none when a 404) or rejects once; `abort` drops the rest of the answer. */
+  private settle(error: KestraReadError | null, abort = false): void {
+    if (this.done) return;
+    this.done = true;
+    if (abort) this.abort?.(error ?? undefined);
+    if (error) this.reject(error);
+    else this.resolve(this.status === 200);
+  }
+}
+
 /**
  * Perch's own calls to one Kestra, with Perch's own account: the execution and dashboard lookups of
  * the authorizer, the lists it pages, the states before a change, the copilot's plugin list and flow
@@ -69,26 +147,15 @@ export class KestraReader {
   }
 
   /** A 200's body to `take`; false on 404; KestraReadError for any other status or a failed exchange. */
-  private async answer(request: Dispatcher.RequestOptions, what: string, take: (chunk: Buffer) => void): Promise<boolean> {
-    let res;
-    try {
-      res = await this.pool.request(request);
-    } catch (error) {
-      throw new KestraReadError(`Kestra could not be asked for ${what} (${codeOf(error)})`);
-    }
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      if (res.statusCode === 404) return false;
-      throw new KestraReadError(`Kestra answered ${res.statusCode} when asked for ${what}`);
-    }
-    try {
-      for await (const chunk of res.body) take(chunk as Buffer);
-    } catch (error) {
-      res.body.destroy();
-      if (error instanceof KestraReadError) throw error;
-      throw new KestraReadError(`Kestra's answer for ${what} was cut (${codeOf(error)})`);
-    }
-    return true;
+  private answer(request: Dispatcher.DispatchOptions, what: string, take: (chunk: Buffer) => void): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const call = new ReadCall(what, take, resolve, reject);
+      try {
+        this.pool.dispatch(request, call);
+      } catch (error) {
+        call.onError(error as Error);
+      }
+    });
   }
 
   close(): Promise<void> {

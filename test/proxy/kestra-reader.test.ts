@@ -31,6 +31,18 @@ describe('KestraReader', () => {
             setTimeout(() => res.destroy(), 20);
           },
           '/validate': () => res.end('[]'),
+          '/missing-large': () => res.writeHead(404).end('x'.repeat(300 * 1024)),
+          '/broken-large': () => res.writeHead(500).end('x'.repeat(300 * 1024)),
+          '/missing-cut': () => {
+            res.writeHead(404, { 'content-length': '100' });
+            res.write('{"message":');
+            setTimeout(() => res.destroy(), 20);
+          },
+          '/slow': () => {
+            res.writeHead(200);
+            res.write('{"a":');
+            setTimeout(() => res.end('1}'), 1500);
+          },
           '/file': () => {
             res.write('first,');
             setTimeout(() => res.end('second'), 5);
@@ -113,5 +125,33 @@ describe('KestraReader', () => {
     } finally {
       await closed.close();
     }
+  });
+
+  it('reads past a large or cut answer of another status as that status, and stays usable', async () => {
+    const r = reader();
+    try {
+      expect(await r.json('/missing-large', 'the thing')).toBeNull();
+      await expect(r.json('/broken-large', 'the thing')).rejects.toThrow(new KestraReadError('Kestra answered 500 when asked for the thing'));
+      expect(await r.json('/missing-cut', 'the thing')).toBeNull();
+      expect(await r.json('/json', 'the thing')).toEqual({ namespace: 'company.team' });
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('bounds the wait for the body too: a body slower than the timeout is a cut answer', async () => {
+    const r = new KestraReader({ origin, authorization: undefined, timeout: 300 });
+    try {
+      await expect(r.json('/slow', 'the thing')).rejects.toThrow(/^Kestra's answer for the thing was cut \(UND_ERR_BODY_TIMEOUT\)$/);
+      expect(await r.json('/json', 'the thing')).toEqual({ namespace: 'company.team' });
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('fails a read on a closed reader as Kestra not asked, without throwing outside the promise', async () => {
+    const r = reader();
+    await r.close();
+    await expect(r.json('/json', 'the thing')).rejects.toThrow(/^Kestra could not be asked for the thing \(/);
   });
 });
