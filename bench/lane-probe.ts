@@ -4,7 +4,7 @@
  * slow c=1 requests overlapped a GC pause. Run under the bench lock, on a built tree:
  *   flock /tmp/perch-bench.lock taskset -c 1 npx tsx bench/lane-probe.ts <tree with dist/> [seconds]
  * Perch runs with npm start's flags on core 0, plus bench/lane-probe-preload.mjs (GC entries; heap sampling on SIGUSR2).
- * PROBE_ONLY=json|1MB: those runs only; PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
+ * PROBE_ONLY=json|1MB: those runs only; PROBE_PERF=<perf events>: their counts per request (perfStat); PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
  * profile of a c=16 run instead (bytes per request by allocating function).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -85,10 +85,12 @@ async function main() {
     for (let round = 0; round < rounds; round++) {
       for (const [label, p, c] of ([['json c=1', JSON_PATH, 1], ['json c=16', JSON_PATH, 16], ['1MB c=1', MB_PATH, 1], ['1MB c=16', MB_PATH, 16]] as const).filter((x) => !process.env.PROBE_ONLY || x[0].startsWith(process.env.PROBE_ONLY))) {
         await gcs();
+        const counting = process.env.PROBE_PERF ? perfStat(pid, process.env.PROBE_PERF) : undefined;
         const t0 = await cpuTicks(pid);
         const r = await wrk(base + p, c, [`Cookie: ${cookie}`]);
         const t1 = await cpuTicks(pid);
         line(label, r, t1 - t0, await gcs());
+        if (counting) console.log(`  per request: ${(await counting()).map(([event, n]) => `${event} ${(n / r.requests).toFixed(1)}`).join(', ')}`);
       }
       const d = await wrk(`http://127.0.0.1:${upPort}${JSON_PATH}`, 1, [`Authorization: ${basic}`]);
       console.log(`direct json c=1 p50 ${d.p50.toFixed(0)} p99 ${d.p99.toFixed(0)} µs`);
@@ -99,6 +101,22 @@ async function main() {
     await stop(upstream);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Counts kernel events in Perch (all its threads) while a run lasts, with `perf stat` (software events and
+ * tracepoints, which a VM without hardware counters still counts): e.g. PROBE_PERF=syscalls:sys_enter_write,
+ * syscalls:sys_enter_read,context-switches,page-faults. Load-insensitive where CPU time is not.
+ */
+function perfStat(pid: number, events: string): () => Promise<Array<[string, number]>> {
+  const perf = spawn('perf', ['stat', '-x', ',', '-e', events, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let out = '';
+  perf.stderr!.on('data', (d: Buffer) => (out += d));
+  return async () => {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.once('close', r));
+    return out.split('\n').map((l) => l.split(',')).filter((f) => f.length > 2 && /^\d+$/.test(f[0]!)).map((f) => [f[2]!, Number(f[0])]);
+  };
 }
 
 /** c=1 JSON requests for SECONDS from this process (core 1): the slowest 1 %, and how many overlapped a GC. */

@@ -1,5 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,5 +69,90 @@ describe('the read hot path, chunk by chunk', () => {
     expect(written.length).toBeGreaterThan(16);
     expect(written.filter((n) => n === 0)).toEqual([]);
     expect(written.reduce((a, b) => a + b, 0)).toBe(big.length);
+  });
+});
+
+/**
+ * A caller that stops reading must stop Kestra too: Perch holds at most a bounded amount of the answer
+ * (its socket's buffer) and pauses Kestra, instead of reading a large download into memory.
+ */
+describe('the read hot path, for a caller that does not read', () => {
+  const TOTAL = 64 * 1024 * 1024;
+  /** Two of undici's 64 KB reads from Kestra: the one Perch could not pass on, and the one before it. */
+  const HELD_BOUND = 128 * 1024;
+  const piece = Buffer.alloc(64 * 1024, 7);
+  let upstream: Server;
+  let front: Server;
+  let forwarder: DirectForwarder;
+  let frontPort: number;
+  /** Bytes Kestra's socket accepted (it writes only when the socket drains). */
+  let offered = 0;
+  /** The most of the answer Perch ever held in its own buffers (the caller's socket's writableLength). */
+  let mostHeld = 0;
+
+  const listen = async (server: Server) => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return (server.address() as AddressInfo).port;
+  };
+
+  beforeAll(async () => {
+    upstream = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(TOTAL) });
+      const pump = () => {
+        while (offered < TOTAL) {
+          offered += piece.length;
+          if (!res.write(piece)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    const origin = `http://127.0.0.1:${await listen(upstream)}`;
+    forwarder = createDirectForwarder({
+      origin,
+      host: new URL(origin).host,
+      authorization: undefined,
+      headersTimeout: 5000,
+      ownedRequestHeaders: [],
+      log: pino({ level: 'silent' }),
+      observe: { kestraAnswered() {}, kestraFailed() {} },
+      onFailure: (res: ServerResponse) => res.writeHead(502).end(),
+    });
+    front = createServer((req, res) => {
+      const write = res.write.bind(res) as (chunk: Buffer) => boolean;
+      res.write = ((chunk: Buffer) => {
+        const ok = write(chunk);
+        mostHeld = Math.max(mostHeld, res.writableLength);
+        return ok;
+      }) as typeof res.write;
+      forwarder.forward({ req, res, signedIn: false }, '/big.bin', '');
+    });
+    frontPort = await listen(front);
+  });
+  afterAll(async () => {
+    front.closeAllConnections();
+    upstream.closeAllConnections();
+    await forwarder.close();
+    await new Promise((r) => front.close(r));
+    await new Promise((r) => upstream.close(r));
+  });
+
+  it('pauses Kestra and holds a bounded part of the answer', async () => {
+    const caller = connect(frontPort, '127.0.0.1');
+    caller.write('GET /big.bin HTTP/1.1\r\nHost: perch\r\n\r\n');
+    // The caller reads nothing after the first bytes (the kernel's buffers fill, then Perch's).
+    await new Promise((r) => caller.once('data', r));
+    caller.pause();
+    // Wait until Kestra's side stops moving: every buffer on the way is full.
+    let last = -1;
+    for (let i = 0; i < 100 && offered !== last; i++) {
+      last = offered;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(offered).toBe(last);
+    // The loopback's socket buffers take a few MB; the rest of the 64 MB stays at Kestra.
+    expect(offered).toBeLessThan(TOTAL / 2);
+    expect(mostHeld).toBeLessThanOrEqual(HELD_BOUND);
+    caller.destroy();
   });
 });
