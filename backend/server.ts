@@ -36,6 +36,7 @@ import { ensureManagedRoles, loadAuthzFacts } from './iam/iam-store.js';
 import { registerIamRoutes } from './iam/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { OwnRoutes, ROUTER_OPTIONS } from './http/own-routes.js';
+import { NO_SCHEMA_COMPILERS } from './http/schema-compilers.js';
 import type { FastLane } from './proxy/fast-lane.js';
 import { registerKestraProxy } from './proxy/kestra-proxy.js';
 import { registerUiRoutes } from './ui/routes.js';
@@ -180,6 +181,7 @@ export async function buildPerch(config: PerchConfig, options: { logger?: boolea
     logController: new LogController({ disableRequestLogging: !logsEveryRequest(config.logLevel) }),
     genReqId: requestId,
     routerOptions: ROUTER_OPTIONS,
+    schemaController: NO_SCHEMA_COMPILERS,
     bodyLimit: 1024 * 1024,
     requestTimeout: 0,
     forceCloseConnections: true,

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import { findAuditLogRequestSchema } from '../../lib/schemas/audit.js';
 import type { PerchContext } from '../context.js';
@@ -65,7 +64,10 @@ async function entryDiff(ctx: PerchContext, scope: Pick<AuditFilter, 'tenants' |
   const before = state?.before ?? null;
   const after = state?.after ?? null;
   const name = [entry.namespace, entry.resource_id].filter(Boolean).join('/') || id;
-  return { before, after, kind: state?.kind ?? null, unified: state ? createTwoFilesPatch(`a/${name}`, `b/${name}`, before ?? '', after ?? '', undefined, undefined, { context: 3 }) : null };
+  if (!state) return { before, after, kind: null, unified: null };
+  // The diff library loads with the first diff asked for, not with every Perch (idle memory).
+  const { createTwoFilesPatch } = await import('diff');
+  return { before, after, kind: state.kind ?? null, unified: createTwoFilesPatch(`a/${name}`, `b/${name}`, before ?? '', after ?? '', undefined, undefined, { context: 3 }) };
 }
 
 /**
