@@ -164,22 +164,20 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
     if (res.statusCode !== 200 || !/json/i.test(String(res.headers['content-type'] ?? ''))) return reply.send(res.stream);
     const chunks: Buffer[] = [];
     for await (const chunk of res.stream) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
       return sendError(reply, 502, 'Kestra sent a list Perch could not read, so it is not shown');
     }
     const { value, dropped } = filterByNamespace(json, filter.where, filter.visible);
     const page = value as { results?: unknown[]; total?: unknown };
     // Never let a total count what the caller may not see.
-    const recount = typeof page?.total === 'number' && Array.isArray(page.results) && (!filter.exact || dropped > 0);
-    if (recount) page.total = filter.exact ? Math.max(0, page.total as number - dropped) : page.results!.length;
+    if (typeof page?.total === 'number' && Array.isArray(page.results) && (!filter.exact || dropped > 0)) {
+      page.total = filter.exact ? Math.max(0, page.total - dropped) : page.results.length;
+    }
     reply.removeHeader('content-length');
-    // Nothing dropped nor recounted (a list Kestra already bounded to the caller's namespaces): the text
-    // checked item by item is what goes out, without writing it again.
-    return reply.type('application/json').send(dropped === 0 && !recount ? text : JSON.stringify(value));
+    return reply.type('application/json').send(JSON.stringify(value));
   };
 
   return { rewriteRequestHeaders, rewriteHeaders, onError, onResponse, filteringResponse, settled, failureAnswer };
