@@ -87,14 +87,8 @@ const INSERT_ONE = `insert into audit_log (${COLUMNS.join(',')}) values (${COLUM
  * chaining them is cheap, and a second batch queued in the thread would only add a commit to the wait.
  */
 const LONG_QUEUE = 200;
-/**
- * About 2,400 WAL pages (~10 MB) of audit rows and their indexes. A checkpoint runs on the commit
- * thread, so the batches sent meanwhile wait for it, and most of its cost is fixed (the fsyncs of the
- * WAL and of the database file): at 500 rows, 5,000 writes/s ran ~9 checkpoints a second, 6 % of the
- * thread's time on a busy VM, enough to reach the slowest 1 % of writes; at 2,000, ~2 a second, 2.4–3.7 %.
- * Past that, each one's page copy grows and single stalls do (5,000 rows: 32–66 ms).
- */
-const CHECKPOINT_ROWS = 2_000;
+/** About 600 WAL pages of audit rows and their indexes: near SQLite's own 1,000-page threshold. */
+const CHECKPOINT_ROWS = 500;
 const clip = (text: string | null | undefined, max: number) => (text == null ? null : text.length > max ? text.slice(0, max) : text);
 
 type Trx = Transaction<Database>;
