@@ -6,16 +6,37 @@
  * in the same run, for scale. Writes its section of docs/benchmarks.md between the bench:audit markers.
  */
 import { machineLine, median, writeBenchmarkSection } from './report.js';
-import { execFileSync } from 'node:child_process';
+import { startEnv, startFlags } from './perch-command.js';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { AuditLog, type AuditEntry } from '../backend/audit/audit-log.js';
 import { verifyAllChains } from '../backend/audit/verify.js';
 import { migrateToLatest, openStore } from '../backend/store/database.js';
+
+const { values: opts } = parseArgs({ options: { 'node-flags': { type: 'string' } } });
+/**
+ * The log lives in Perch's process, whose heap `npm start`'s Node flags shape (a 2 MB young
+ * generation: short, frequent scavenges; Node's default 16 MB one pauses 3–6 ms a scavenge here, and
+ * a write waits behind each pause). The benchmark reruns itself under those flags and environment
+ * (--node-flags replaces them, '' for Node's defaults), so its GC pauses are Perch's.
+ */
+const CHILD = 'PERCH_BENCH_AUDIT_NODE_FLAGS';
+if (process.env[CHILD] === undefined) {
+  const flags = startFlags(opts['node-flags']);
+  // execArgv holds tsx's loader; argv[1] is this file.
+  const child = spawnSync(process.execPath, [...flags, ...process.execArgv, process.argv[1]!], {
+    stdio: 'inherit',
+    env: { ...process.env, ...(opts['node-flags'] === undefined ? startEnv() : {}), [CHILD]: flags.join(' ') },
+  });
+  process.exit(child.status ?? 1);
+}
+const nodeFlags = process.env[CHILD] ?? '';
 
 const TOTAL = 100_000;
 const IN_FLIGHT = 2_000;
@@ -187,8 +208,8 @@ console.log(table.join('\n'));
 const section = [
   '## Audit log (`npm run bench:audit`)',
   '',
-  `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node}, SQLite WAL on ${fs}, load average ${loadAverage.toFixed(2)} at start. Every figure is the median of ${ROUNDS} interleaved rounds; in brackets, the lowest and highest round.`,
-  `Each append computes the SHA-256 chain link on the main thread and is acknowledged only once the batch holding it committed (group commit: an idle log writes at the end of the current event-loop turn; entries arriving while a batch is being written form the next one, at most 5,000 per transaction). On SQLite the commit runs on a worker thread with its own connection to the file (one \`BEGIN IMMEDIATE\` transaction of prepared single-row inserts, fsynced under synchronous=FULL), and WAL checkpoints on another: the event loop never waits for the disk, so reads and other requests are not slowed by the log; only the writes of a batch wait for its commit. From 200 queued entries, batches are pipelined: the main thread chains the next batch while the thread commits the one before (a batch chained onto one that failed is refused and retried). Entry ids are UUID version 7, so the unique index on them grows at its end. ${TOTAL.toLocaleString('en')} entries over two chains; every chain verified after each run. The latency rows time \`record()\` alone: what a proxied or Perch write waits for before its answer leaves. The paced generator keeps no promise of its own: 20,000 held to the end would survive every scavenge and lengthen the GC pauses the writes wait behind. Since the commit left the event loop, these rows also count the time a write waits behind a stalled commit: when the commit ran on the event loop, a stall froze the benchmark's generator too, so that wait went unmeasured (while every other request of the process sat in it). The disk row is a paced 4 KiB write + fdatasync in the same temp dir and run: the floor any durable commit pays. The event-loop row is \`monitorEventLoopDelay\` (1 ms resolution) during the 5,000 writes/s FULL run, the benchmark's own work included.`,
+  `Run on ${new Date().toISOString().slice(0, 10)}, ${await machineLine()}, Node ${process.versions.node} (${nodeFlags ? `\`${nodeFlags}\`, \`npm start\`'s flags` : "Node's default flags"}), SQLite WAL on ${fs}, load average ${loadAverage.toFixed(2)} at start. Every figure is the median of ${ROUNDS} interleaved rounds; in brackets, the lowest and highest round.`,
+  `Each append computes the SHA-256 chain link on the main thread and is acknowledged only once the batch holding it committed (group commit: an idle log writes at the end of the current event-loop turn; entries arriving while a batch is being written form the next one, at most 5,000 per transaction). On SQLite the commit runs on a worker thread with its own connection to the file (one \`BEGIN IMMEDIATE\` transaction of prepared single-row inserts, fsynced under synchronous=FULL), and the WAL checkpoints run on the same thread between batches: the event loop never waits for the disk, so reads and other requests are not slowed by the log; only the writes of a batch wait for its commit. From 200 queued entries, batches are pipelined: the main thread chains the next batch while the thread commits the one before (a batch chained onto one that failed is refused and retried). Entry ids are UUID version 7, so the unique index on them grows at its end. ${TOTAL.toLocaleString('en')} entries over two chains; every chain verified after each run. The latency rows time \`record()\` alone: what a proxied or Perch write waits for before its answer leaves. The paced generator keeps no promise of its own: 20,000 held to the end would survive every scavenge and lengthen the GC pauses the writes wait behind. Since the commit left the event loop, these rows also count the time a write waits behind a stalled commit: when the commit ran on the event loop, a stall froze the benchmark's generator too, so that wait went unmeasured (while every other request of the process sat in it). The disk row is a paced 4 KiB write + fdatasync in the same temp dir and run: the floor any durable commit pays. The event-loop row is \`monitorEventLoopDelay\` (1 ms resolution) during the 5,000 writes/s FULL run, the benchmark's own work included.`,
   '',
   ...table,
 ].join('\n');
