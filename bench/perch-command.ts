@@ -22,7 +22,7 @@ function startCommand(): { env: Record<string, string>; flags: string[] } {
   return { env: envOf(serve[1]!), flags: words(serve[2]!) };
 }
 
-/** The Node flags of `npm start`, e.g. `--max-semi-space-size=2`, read from package.json's start script; `given` (a bench's --node-flags) replaces them, '' for none. */
+/** The Node flags of `npm start`, e.g. `--max-semi-space-size=1`, read from package.json's start script; `given` (a bench's --node-flags) replaces them, '' for none. */
 export function startFlags(given?: string): string[] {
   return given === undefined ? startCommand().flags : words(given);
 }
