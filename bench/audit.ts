@@ -21,7 +21,7 @@ import { migrateToLatest, openStore } from '../backend/store/database.js';
 
 const { values: opts } = parseArgs({ options: { 'node-flags': { type: 'string' } } });
 /**
- * The log lives in Perch's process, whose heap `npm start`'s Node flags shape (a 2 MB young
+ * The log lives in Perch's process, whose heap `npm start`'s Node flags shape (a small young
  * generation: short, frequent scavenges; Node's default 16 MB one pauses 3–6 ms a scavenge here, and
  * a write waits behind each pause). The benchmark reruns itself under those flags and environment
  * (--node-flags replaces them, '' for Node's defaults), so its GC pauses are Perch's.
