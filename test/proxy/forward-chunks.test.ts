@@ -3,7 +3,48 @@ import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDirectForwarder, type DirectForwarder } from '../../backend/proxy/forward.js';
+import { createDirectForwarder } from '../../backend/proxy/forward.js';
+
+const listen = async (server: Server) => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+};
+
+/**
+ * The forwarder alone between `upstream` and a bare node:http server whose every `res.write` is shown
+ * to `watch` (the chunk and the response): what the caller's socket was given.
+ */
+async function forwardingFront(upstream: Server, watch: (chunk: Buffer, res: ServerResponse) => void) {
+  const origin = `http://127.0.0.1:${await listen(upstream)}`;
+  const forwarder = createDirectForwarder({
+    origin,
+    host: new URL(origin).host,
+    authorization: undefined,
+    headersTimeout: 5000,
+    ownedRequestHeaders: [],
+    log: pino({ level: 'silent' }),
+    observe: { kestraAnswered() {}, kestraFailed() {} },
+    onFailure: (res: ServerResponse) => res.writeHead(502).end(),
+  });
+  const front = createServer((req, res) => {
+    const write = res.write.bind(res) as (chunk: Buffer) => boolean;
+    res.write = ((chunk: Buffer) => {
+      const ok = write(chunk);
+      watch(chunk, res);
+      return ok;
+    }) as typeof res.write;
+    forwarder.forward({ req, res, signedIn: false }, '/big.bin', '');
+  });
+  const port = await listen(front);
+  const close = async () => {
+    front.closeAllConnections();
+    upstream.closeAllConnections();
+    await forwarder.close();
+    await new Promise((r) => front.close(r));
+    await new Promise((r) => upstream.close(r));
+  };
+  return { port, close };
+}
 
 /**
  * How the read hot path (backend/proxy/forward.ts) hands a download's chunks to the caller's socket:
@@ -13,51 +54,21 @@ import { createDirectForwarder, type DirectForwarder } from '../../backend/proxy
 describe('the read hot path, chunk by chunk', () => {
   const big = Buffer.alloc(4 * 1024 * 1024);
   for (let i = 0; i < big.length; i++) big[i] = i % 251;
-  let upstream: Server;
-  let front: Server;
-  let forwarder: DirectForwarder;
   let frontUrl: string;
+  let close: () => Promise<void>;
   /** The length of every chunk the forwarder wrote, per answer. */
   const written: number[] = [];
 
-  const listen = async (server: Server) => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  };
-
   beforeAll(async () => {
-    upstream = createServer((_req, res) => {
+    const upstream = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(big.length) });
       res.end(big);
     });
-    const origin = await listen(upstream);
-    forwarder = createDirectForwarder({
-      origin,
-      host: new URL(origin).host,
-      authorization: undefined,
-      headersTimeout: 5000,
-      ownedRequestHeaders: [],
-      log: pino({ level: 'silent' }),
-      observe: { kestraAnswered() {}, kestraFailed() {} },
-      onFailure: (res: ServerResponse) => res.writeHead(502).end(),
-    });
-    front = createServer((req, res) => {
-      const write = res.write.bind(res) as (chunk: Buffer) => boolean;
-      res.write = ((chunk: Buffer) => {
-        written.push(chunk.length);
-        return write(chunk);
-      }) as typeof res.write;
-      forwarder.forward({ req, res, signedIn: false }, '/big.bin', '');
-    });
-    frontUrl = await listen(front);
+    const front = await forwardingFront(upstream, (chunk) => written.push(chunk.length));
+    frontUrl = `http://127.0.0.1:${front.port}`;
+    close = front.close;
   });
-  afterAll(async () => {
-    front.closeAllConnections();
-    upstream.closeAllConnections();
-    await forwarder.close();
-    await new Promise((r) => front.close(r));
-    await new Promise((r) => upstream.close(r));
-  });
+  afterAll(() => close());
 
   it('writes every byte of a download and never an empty chunk, though Kestra is paused for the caller', async () => {
     const res = await request(frontUrl);
@@ -81,22 +92,15 @@ describe('the read hot path, for a caller that does not read', () => {
   /** Two of undici's 64 KB reads from Kestra: the one Perch could not pass on, and the one before it. */
   const HELD_BOUND = 128 * 1024;
   const piece = Buffer.alloc(64 * 1024, 7);
-  let upstream: Server;
-  let front: Server;
-  let forwarder: DirectForwarder;
   let frontPort: number;
+  let close: () => Promise<void>;
   /** Bytes Kestra's socket accepted (it writes only when the socket drains). */
   let offered = 0;
   /** The most of the answer Perch ever held in its own buffers (the caller's socket's writableLength). */
   let mostHeld = 0;
 
-  const listen = async (server: Server) => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return (server.address() as AddressInfo).port;
-  };
-
   beforeAll(async () => {
-    upstream = createServer((_req, res) => {
+    const upstream = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(TOTAL) });
       const pump = () => {
         while (offered < TOTAL) {
@@ -107,35 +111,11 @@ describe('the read hot path, for a caller that does not read', () => {
       };
       pump();
     });
-    const origin = `http://127.0.0.1:${await listen(upstream)}`;
-    forwarder = createDirectForwarder({
-      origin,
-      host: new URL(origin).host,
-      authorization: undefined,
-      headersTimeout: 5000,
-      ownedRequestHeaders: [],
-      log: pino({ level: 'silent' }),
-      observe: { kestraAnswered() {}, kestraFailed() {} },
-      onFailure: (res: ServerResponse) => res.writeHead(502).end(),
-    });
-    front = createServer((req, res) => {
-      const write = res.write.bind(res) as (chunk: Buffer) => boolean;
-      res.write = ((chunk: Buffer) => {
-        const ok = write(chunk);
-        mostHeld = Math.max(mostHeld, res.writableLength);
-        return ok;
-      }) as typeof res.write;
-      forwarder.forward({ req, res, signedIn: false }, '/big.bin', '');
-    });
-    frontPort = await listen(front);
+    const front = await forwardingFront(upstream, (_chunk, res) => (mostHeld = Math.max(mostHeld, res.writableLength)));
+    frontPort = front.port;
+    close = front.close;
   });
-  afterAll(async () => {
-    front.closeAllConnections();
-    upstream.closeAllConnections();
-    await forwarder.close();
-    await new Promise((r) => front.close(r));
-    await new Promise((r) => upstream.close(r));
-  });
+  afterAll(() => close());
 
   it('pauses Kestra and holds a bounded part of the answer', async () => {
     const caller = connect(frontPort, '127.0.0.1');
