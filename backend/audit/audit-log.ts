@@ -82,9 +82,10 @@ const COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof AuditLogTable>;
 const INSERT_ONE = `insert into audit_log (${COLUMNS.join(',')}) values (${COLUMNS.map(() => '?').join(',')})`;
 /**
- * From this many queued entries, appender batches are pipelined: one commits on the thread while the
- * next is chained on the main thread and sent behind it. Shorter queues go out one batch at a time:
- * chaining them is cheap, and a second batch queued in the thread would only add a commit to the wait.
+ * An idle pipeline takes a queue of at least this many entries in two halves, so that the second is
+ * chained on the main thread while the first commits. (Appender batches are always pipelined, two
+ * deep: what arrives while a batch commits is sent behind it at once, so its commit follows on the
+ * thread without waiting for the first one's answer to reach a main thread that may be paused.)
  */
 const LONG_QUEUE = 200;
 /** About 600 WAL pages of audit rows and their indexes: near SQLite's own 1,000-page threshold. */
@@ -253,7 +254,8 @@ export class AuditLog {
 
   /**
    * Group commit: when idle, the first entry waits `delayMs` (or the end of the current turn of the
-   * event loop) for company; while a batch is being written, newer entries wait and form the next one.
+   * event loop) for company; while as many batches as the pipeline holds are being written, newer
+   * entries wait and form the next one.
    */
   private kick(): void {
     if (this.scheduled || this.batches.size >= this.pipelineDepth()) return;
@@ -270,7 +272,7 @@ export class AuditLog {
     const depth = this.pipelineDepth();
     while (this.queue.length && this.batches.size < depth) {
       // An idle pipeline takes a long queue in two halves: the second is chained while the first commits.
-      const size = this.batches.size === 0 && depth > 1 ? Math.ceil(this.queue.length / 2) : this.maxBatch;
+      const size = this.batches.size === 0 && depth > 1 && this.queue.length >= LONG_QUEUE ? Math.ceil(this.queue.length / 2) : this.maxBatch;
       const written = this.writeBatch(this.queue.splice(0, Math.min(size, this.maxBatch))).finally(() => {
         this.batches.delete(written);
         this.drain();
@@ -279,9 +281,9 @@ export class AuditLog {
     }
   }
 
-  /** Batches written at once: two for a long queue with the appender thread (see {@link LONG_QUEUE}), else one. */
+  /** Batches written at once: two with the appender thread (one commits while the other waits in its queue), else one. */
   private pipelineDepth(): number {
-    return this.queue.length >= LONG_QUEUE && this.appender?.usable ? 2 : 1;
+    return this.appender?.usable ? 2 : 1;
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {

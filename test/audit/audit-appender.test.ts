@@ -13,6 +13,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 type Internals = { appender: { worker: { worker: { terminate(): Promise<number> } } }; checkpointer: { running: boolean } };
 const internals = (log: AuditLog) => log as unknown as Internals;
 
+/** Counts the batches the log hands to its commit thread from now on. */
+function countAppends(log: AuditLog): { count: number } {
+  const appender = (log as unknown as { appender: { append: (...args: unknown[]) => Promise<void> } }).appender;
+  const append = appender.append.bind(appender);
+  const sent = { count: 0 };
+  appender.append = (...args) => {
+    sent.count++;
+    return append(...args);
+  };
+  return sent;
+}
+
 /** Frames in the WAL file (what a checkpoint leaves until a writer restarts the WAL). */
 const walFrames = (raw: SqliteDatabase.Database) => (raw.pragma('wal_checkpoint(NOOP)') as { log: number }[])[0]!.log;
 
@@ -91,6 +103,57 @@ describe('the audit log on a SQLite file: commits on a worker thread', () => {
     expect((await verifyAllChains(store.db)).map((r) => [r.tenantId, r.entries, r.broken])).toEqual([['main', 302, null]]);
     const stored = await store.db.selectFrom('audit_log').select(['seq', 'id']).where('tenant_id', '=', 'main').orderBy('seq').execute();
     expect(stored.slice(2).map((r) => r.id)).toEqual(rows.map((r) => r.id));
+  });
+
+  it('sends a write that arrives while a batch commits at once, chained behind it, not after that commit', async () => {
+    const log = new AuditLog(store);
+    await log.record(entry(1));
+    const sent = countAppends(log);
+    // The first batch waits on the thread for the write lock another connection holds.
+    const blocker = new SqliteDatabase(file);
+    blocker.exec('begin immediate');
+    try {
+      const second = log.record(entry(2));
+      await expect.poll(() => sent.count).toBe(1);
+      const third = log.record(entry(3));
+      // Queued in the thread behind the first: a pause of the main thread at that commit's answer does not hold it.
+      await expect.poll(() => sent.count).toBe(2);
+      blocker.exec('commit');
+      expect((await Promise.all([second, third])).map((r) => r.seq)).toEqual([2, 3]);
+    } finally {
+      if (blocker.inTransaction) blocker.exec('rollback');
+      blocker.close();
+      await log.close();
+    }
+    expect((await verifyAllChains(store.db)).map((r) => [r.entries, r.broken])).toEqual([[3, null]]);
+  });
+
+  it('refuses a short batch sent behind one that fails, and retries both on fresh heads', async () => {
+    const log = new AuditLog(store);
+    await log.record(entry(1));
+    const other = new AuditLog(store);
+    await other.record(entry(2)); // behind this log's back: its cached head (seq 1) is stale
+    await other.close();
+    const sent = countAppends(log);
+    const blocker = new SqliteDatabase(file);
+    blocker.exec('begin immediate');
+    let rows;
+    try {
+      // Two one-entry batches, both at the thread before either commits: the first collides on seq 2,
+      // the second (seq 3, chained onto the first's link) must be refused, not stored.
+      const third = log.record(entry(3));
+      await expect.poll(() => sent.count).toBe(1);
+      const fourth = log.record(entry(4));
+      await expect.poll(() => sent.count).toBe(2);
+      blocker.exec('commit');
+      rows = await Promise.all([third, fourth]);
+    } finally {
+      if (blocker.inTransaction) blocker.exec('rollback');
+      blocker.close();
+      await log.close();
+    }
+    expect(rows.map((r) => r.seq)).toEqual([3, 4]);
+    expect((await verifyAllChains(store.db)).map((r) => [r.entries, r.broken])).toEqual([[4, null]]);
   });
 
   it('keeps the chain whole when a purge runs while pipelined batches are committing', async () => {
