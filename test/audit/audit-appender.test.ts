@@ -1,6 +1,6 @@
 import SqliteDatabase from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../backend/audit/audit-log.js';
+import { AuditLog, type AuditEntry } from '../../backend/audit/audit-log.js';
 import { liveSqliteWorkers } from '../../backend/store/sqlite-worker.js';
 import { verifyAllChains } from '../../backend/audit/verify.js';
 import { migrateToLatest, openStore, type OpenStore } from '../../backend/store/database.js';
@@ -108,23 +108,8 @@ describe('the audit log on a SQLite file: commits on a worker thread', () => {
   it('sends a write that arrives while a batch commits at once, chained behind it, not after that commit', async () => {
     const log = new AuditLog(store);
     await log.record(entry(1));
-    const sent = countAppends(log);
-    // The first batch waits on the thread for the write lock another connection holds.
-    const blocker = new SqliteDatabase(file);
-    blocker.exec('begin immediate');
-    try {
-      const second = log.record(entry(2));
-      await expect.poll(() => sent.count).toBe(1);
-      const third = log.record(entry(3));
-      // Queued in the thread behind the first: a pause of the main thread at that commit's answer does not hold it.
-      await expect.poll(() => sent.count).toBe(2);
-      blocker.exec('commit');
-      expect((await Promise.all([second, third])).map((r) => r.seq)).toEqual([2, 3]);
-    } finally {
-      if (blocker.inTransaction) blocker.exec('rollback');
-      blocker.close();
-      await log.close();
-    }
+    const rows = await twoBatchesAtTheThread(log, entry(2), entry(3));
+    expect(rows.map((r) => r.seq)).toEqual([2, 3]);
     expect((await verifyAllChains(store.db)).map((r) => [r.entries, r.broken])).toEqual([[3, null]]);
   });
 
@@ -134,27 +119,34 @@ describe('the audit log on a SQLite file: commits on a worker thread', () => {
     const other = new AuditLog(store);
     await other.record(entry(2)); // behind this log's back: its cached head (seq 1) is stale
     await other.close();
+    // The first batch collides on seq 2; the second (seq 3, chained onto the first's link) must be refused, not stored.
+    const rows = await twoBatchesAtTheThread(log, entry(3), entry(4));
+    expect(rows.map((r) => r.seq)).toEqual([3, 4]);
+    expect((await verifyAllChains(store.db)).map((r) => [r.entries, r.broken])).toEqual([[4, null]]);
+  });
+
+  /**
+   * Records `first`, and `second` once the first's batch is at the thread, both while another
+   * connection holds the write lock: each must reach the thread before either commits (a second batch
+   * that waited for the first's answer never would). Then releases the lock; closes the log.
+   */
+  async function twoBatchesAtTheThread(log: AuditLog, first: AuditEntry, second: AuditEntry) {
     const sent = countAppends(log);
     const blocker = new SqliteDatabase(file);
     blocker.exec('begin immediate');
-    let rows;
     try {
-      // Two one-entry batches, both at the thread before either commits: the first collides on seq 2,
-      // the second (seq 3, chained onto the first's link) must be refused, not stored.
-      const third = log.record(entry(3));
+      const rows = [log.record(first)];
       await expect.poll(() => sent.count).toBe(1);
-      const fourth = log.record(entry(4));
+      rows.push(log.record(second));
       await expect.poll(() => sent.count).toBe(2);
       blocker.exec('commit');
-      rows = await Promise.all([third, fourth]);
+      return await Promise.all(rows);
     } finally {
       if (blocker.inTransaction) blocker.exec('rollback');
       blocker.close();
       await log.close();
     }
-    expect(rows.map((r) => r.seq)).toEqual([3, 4]);
-    expect((await verifyAllChains(store.db)).map((r) => [r.entries, r.broken])).toEqual([[4, null]]);
-  });
+  }
 
   it('keeps the chain whole when a purge runs while pipelined batches are committing', async () => {
     const log = new AuditLog(store);
