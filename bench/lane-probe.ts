@@ -4,7 +4,7 @@
  * slow c=1 requests overlapped a GC pause. Run under the bench lock, on a built tree:
  *   flock /tmp/perch-bench.lock taskset -c 1 npx tsx bench/lane-probe.ts <tree with dist/> [seconds]
  * Perch runs with npm start's flags on core 0, plus bench/lane-probe-preload.mjs (GC entries; heap sampling on SIGUSR2).
- * PROBE_ONLY=json|1MB: those runs only; PROBE_PERF=<perf events>: their counts per request (perfStat); PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
+ * PROBE_ONLY=json|1MB: those runs only; PROBE_IDLE=<s>: Perch idle that long before each round after the first; PROBE_PERF=<perf events>: their counts per request (perfStat); PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
  * profile of a c=16 run instead (bytes per request by allocating function).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -83,6 +83,8 @@ async function main() {
     }
     const rounds = Number(process.env.PROBE_ROUNDS ?? 1);
     for (let round = 0; round < rounds; round++) {
+      // PROBE_IDLE: seconds Perch sits idle before each round after the first (bench:proxy's rounds leave it idle while the other proxies run).
+      if (round > 0) await sleep(Number(process.env.PROBE_IDLE ?? 0) * 1000);
       for (const [label, p, c] of ([['json c=1', JSON_PATH, 1], ['json c=16', JSON_PATH, 16], ['1MB c=1', MB_PATH, 1], ['1MB c=16', MB_PATH, 16]] as const).filter((x) => !process.env.PROBE_ONLY || x[0].startsWith(process.env.PROBE_ONLY))) {
         await gcs();
         const counting = process.env.PROBE_PERF ? perfStat(pid, process.env.PROBE_PERF) : undefined;
@@ -95,7 +97,10 @@ async function main() {
       const d = await wrk(`http://127.0.0.1:${upPort}${JSON_PATH}`, 1, [`Authorization: ${basic}`]);
       console.log(`direct json c=1 p50 ${d.p50.toFixed(0)} p99 ${d.p99.toFixed(0)} µs`);
     }
-    if (process.env.PROBE_CORRELATE) await correlate(perchPort, cookie, gcs);
+    if (process.env.PROBE_CORRELATE) {
+      await sleep(Number(process.env.PROBE_IDLE ?? 0) * 1000);
+      await correlate(perchPort, cookie, gcs);
+    }
   } finally {
     await stop(perch);
     await stop(upstream);
@@ -150,6 +155,10 @@ async function correlate(port: number, cookie: string, gcs: () => Promise<Gc[]>)
   // Without the requests that overlapped a GC, what would the p99 be?
   const clean = reqs.filter((r) => !overlaps(r)).map((r) => r[1]).sort((a, b) => a - b);
   console.log(`  p99 of requests that met no GC: ${clean[Math.floor(clean.length * 0.99)]!.toFixed(0)} µs`);
+  // When in the run the slowest 1 % fell: bunched at its start (after Perch sat idle) or spread over it.
+  const first = reqs[0]![0];
+  const bySecond = Array.from({ length: SECONDS }, (_, i) => slow.filter((r) => Math.floor((r[0] - first) / 1000) === i).length);
+  console.log(`  slowest 1 % by second of the run: ${bySecond.join(', ')}; the first 0.5 s: ${slow.filter((r) => r[0] - first < 500).length}`);
   agent.destroy();
 }
 
