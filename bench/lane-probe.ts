@@ -4,7 +4,7 @@
  * slow c=1 requests overlapped a GC pause. Run under the bench lock, on a built tree:
  *   flock /tmp/perch-bench.lock taskset -c 1 npx tsx bench/lane-probe.ts <tree with dist/> [seconds]
  * Perch runs with npm start's flags on core 0, plus bench/lane-probe-preload.mjs (GC entries; heap sampling on SIGUSR2).
- * PROBE_ONLY=json|1MB: those runs only; PROBE_IDLE=<s>: Perch idle that long before each round after the first; PROBE_PERF=<perf events>: their counts per request (perfStat); PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
+ * PROBE_ONLY=json|1MB: those runs only; PROBE_IDLE=<s>: Perch idle that long before each round after the first and before the correlation; PROBE_PERF=<perf events>: their counts per request (perfStat); PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
  * profile of a c=16 run instead (bytes per request by allocating function).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +21,8 @@ import { wrk as runWrk, type WrkResult } from './wrk.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TREE = path.resolve(process.argv[2] ?? ROOT);
 const SECONDS = Number(process.argv[3] ?? 5);
+/** PROBE_IDLE: seconds Perch sits idle before each round after the first, and before the correlation run (bench:proxy's rounds leave it idle while the other proxies run). */
+const IDLE_MS = Number(process.env.PROBE_IDLE ?? 0) * 1000;
 const PRELOAD = path.join(ROOT, 'bench/lane-probe-preload.mjs');
 const USER = 'bench@kestra.io';
 const PASSWORD = 'Bench-password-1';
@@ -83,8 +85,7 @@ async function main() {
     }
     const rounds = Number(process.env.PROBE_ROUNDS ?? 1);
     for (let round = 0; round < rounds; round++) {
-      // PROBE_IDLE: seconds Perch sits idle before each round after the first (bench:proxy's rounds leave it idle while the other proxies run).
-      if (round > 0) await sleep(Number(process.env.PROBE_IDLE ?? 0) * 1000);
+      if (round > 0) await sleep(IDLE_MS);
       for (const [label, p, c] of ([['json c=1', JSON_PATH, 1], ['json c=16', JSON_PATH, 16], ['1MB c=1', MB_PATH, 1], ['1MB c=16', MB_PATH, 16]] as const).filter((x) => !process.env.PROBE_ONLY || x[0].startsWith(process.env.PROBE_ONLY))) {
         await gcs();
         const counting = process.env.PROBE_PERF ? perfStat(pid, process.env.PROBE_PERF) : undefined;
@@ -98,7 +99,7 @@ async function main() {
       console.log(`direct json c=1 p50 ${d.p50.toFixed(0)} p99 ${d.p99.toFixed(0)} µs`);
     }
     if (process.env.PROBE_CORRELATE) {
-      await sleep(Number(process.env.PROBE_IDLE ?? 0) * 1000);
+      await sleep(IDLE_MS);
       await correlate(perchPort, cookie, gcs);
     }
   } finally {

@@ -10,12 +10,12 @@ import { flowUpdate as entry } from './entries.js';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The worker thread behind a SqliteWorker, reached into to kill it as a crash would. */
-type Internals = { appender: { worker: { worker: { terminate(): Promise<number> } } }; checkpointer: { running: boolean } };
+type Internals = { appender: { worker: { worker: { terminate(): Promise<number> } }; append: (...args: unknown[]) => Promise<void> }; checkpointer: { running: boolean } };
 const internals = (log: AuditLog) => log as unknown as Internals;
 
 /** Counts the batches the log hands to its commit thread from now on. */
 function countAppends(log: AuditLog): { count: number } {
-  const appender = (log as unknown as { appender: { append: (...args: unknown[]) => Promise<void> } }).appender;
+  const { appender } = internals(log);
   const append = appender.append.bind(appender);
   const sent = { count: 0 };
   appender.append = (...args) => {
