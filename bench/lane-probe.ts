@@ -4,7 +4,7 @@
  * slow c=1 requests overlapped a GC pause. Run under the bench lock, on a built tree:
  *   flock /tmp/perch-bench.lock taskset -c 1 npx tsx bench/lane-probe.ts <tree with dist/> [seconds]
  * Perch runs with npm start's flags on core 0, plus bench/lane-probe-preload.mjs (GC entries; heap sampling on SIGUSR2).
- * PROBE_ONLY=json|1MB: those runs only; PROBE_IDLE=<s>: Perch idle that long before each round after the first and before the correlation; PROBE_PERF=<perf events>: their counts per request (perfStat); PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
+ * PROBE_ONLY=json|1MB: those runs only; PROBE_IDLE=<s>: Perch idle that long before each round after the first and before the correlation; PROBE_MIX=1: before each round, c=16 runs of a person bound to a namespace and of a NAMESPACE tenant's Admin (lists narrowed and filtered, through Fastify), as bench:proxy's rounds run them before Perch's own; PROBE_PERF=<perf events>: their counts per request (perfStat); PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
  * profile of a c=16 run instead (bytes per request by allocating function).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +15,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { stop, waitFor } from './child-processes.js';
 import { perchBenchEnv, startFlags } from './perch-command.js';
+import { namespaceSessions } from './perch-sessions.js';
 import { freePort } from '../test/support/postgres.js';
 import { wrk as runWrk, type WrkResult } from './wrk.js';
 
@@ -31,10 +32,11 @@ const MB_PATH = '/api/v1/main/namespaces/company.team/files?path=%2Fbig.bin';
 
 const wrk = (url: string, c: number, headers: string[], seconds = SECONDS) => runWrk(url, c, headers, seconds);
 
-async function cpuTicks(pid: number): Promise<number> {
+/** Perch's CPU time (clock ticks) and major page faults so far, from /proc. */
+async function processCounts(pid: number): Promise<{ ticks: number; majorFaults: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
+  return { ticks: Number(f[11]) + Number(f[12]), majorFaults: Number(f[9]) };
 }
 
 type Gc = [at: number, ms: number, kind: number];
@@ -66,11 +68,11 @@ async function main() {
       return JSON.parse(await readFile(`${gcFile}.gc.json`, 'utf8')) as Gc[];
     };
     for (const p of [JSON_PATH, MB_PATH]) await wrk(base + p, 4, [`Cookie: ${cookie}`], 3);
-    const line = (label: string, r: WrkResult, ticks: number, g: Gc[]) => {
+    const line = (label: string, r: WrkResult, ticks: number, majorFaults: number, g: Gc[]) => {
       const scav = g.filter((x) => x[2] === 1).length;
       const major = g.filter((x) => x[2] !== 1).length;
       const gcMs = g.reduce((s, x) => s + x[1], 0);
-      console.log(`${label.padEnd(14)} req ${String(r.requests).padStart(6)} ${r.rps.toFixed(0).padStart(6)} req/s p50 ${r.p50.toFixed(0).padStart(5)} p99 ${r.p99.toFixed(0).padStart(6)} µs | CPU ${((ticks * 10_000) / r.requests).toFixed(0).padStart(5)} µs/req | scavenges/10k ${((scav * 10_000) / r.requests).toFixed(1).padStart(6)} other GC ${major} | GC ${((gcMs * 1000) / r.requests).toFixed(1)} µs/req${r.errors ? ' ERRORS' : ''}`);
+      console.log(`${label.padEnd(14)} req ${String(r.requests).padStart(6)} ${r.rps.toFixed(0).padStart(6)} req/s p50 ${r.p50.toFixed(0).padStart(5)} p99 ${r.p99.toFixed(0).padStart(6)} µs | CPU ${((ticks * 10_000) / r.requests).toFixed(0).padStart(5)} µs/req | scavenges/10k ${((scav * 10_000) / r.requests).toFixed(1).padStart(6)} other GC ${major} | GC ${((gcMs * 1000) / r.requests).toFixed(1)} µs/req | major faults ${majorFaults}${r.errors ? ' ERRORS' : ''}`);
     };
     if (process.env.PROBE_PROFILE) {
       // A sampling heap profile of a c=16 JSON run, objects collected by scavenges included.
@@ -83,16 +85,21 @@ async function main() {
       summarize(profile, r.requests);
       return;
     }
+    const mix = process.env.PROBE_MIX ? await namespaceSessions(base, cookie) : undefined;
     const rounds = Number(process.env.PROBE_ROUNDS ?? 1);
     for (let round = 0; round < rounds; round++) {
-      if (round > 0) await sleep(IDLE_MS);
+      if (mix) {
+        for (const other of [mix.scopedCookie, mix.tenantCookie]) await wrk(base + JSON_PATH, 16, [`Cookie: ${other}`]);
+        console.log('(the bound person and the tenant ran)');
+      }
+      if (round > 0 || mix) await sleep(IDLE_MS);
       for (const [label, p, c] of ([['json c=1', JSON_PATH, 1], ['json c=16', JSON_PATH, 16], ['1MB c=1', MB_PATH, 1], ['1MB c=16', MB_PATH, 16]] as const).filter((x) => !process.env.PROBE_ONLY || x[0].startsWith(process.env.PROBE_ONLY))) {
         await gcs();
         const counting = process.env.PROBE_PERF ? perfStat(pid, process.env.PROBE_PERF) : undefined;
-        const t0 = await cpuTicks(pid);
+        const before = await processCounts(pid);
         const r = await wrk(base + p, c, [`Cookie: ${cookie}`]);
-        const t1 = await cpuTicks(pid);
-        line(label, r, t1 - t0, await gcs());
+        const after = await processCounts(pid);
+        line(label, r, after.ticks - before.ticks, after.majorFaults - before.majorFaults, await gcs());
         if (counting) console.log(`  per request: ${(await counting()).map(([event, n]) => `${event} ${(n / r.requests).toFixed(1)}`).join(', ')}`);
       }
       const d = await wrk(`http://127.0.0.1:${upPort}${JSON_PATH}`, 1, [`Authorization: ${basic}`]);

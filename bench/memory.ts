@@ -29,6 +29,8 @@ const run = promisify(execFile);
 const { values: opts } = parseArgs({ options: { write: { type: 'boolean', default: false }, 'node-flags': { type: 'string' }, 'start-env': { type: 'string' } } });
 /** `npm start`'s Node flags unless --node-flags gives others ('' for none: Node's defaults). */
 const flags = startFlags(opts['node-flags']);
+/** How long after the load the last figure is read: what an idle Perch gives back on its own. */
+const LONG_IDLE_S = 30;
 /** `npm start`'s environment (e.g. glibc's malloc settings) unless --start-env gives another. */
 const launchEnv = startEnv(opts['start-env']);
 const launchEnvText = Object.entries(launchEnv).map(([k, v]) => `${k}=${v} `).join('');
@@ -109,10 +111,14 @@ async function main(): Promise<void> {
     const peak = await peakRssMb(perch.pid!, false);
     await new Promise((r) => setTimeout(r, 3000));
     const settled = await rssMb(perch.pid!);
+    // Left idle after the load: what Perch gives back on its own (V8's memory reducer starts 8 s after activity stops).
+    timeline.phase = `${LONG_IDLE_S} s after the load`;
+    await new Promise((r) => setTimeout(r, (LONG_IDLE_S - 3) * 1000));
+    const longIdle = await breakdown();
     timeline.stop();
     clearInterval(heapTimer);
     const { top, byPhase } = timeline.peaks();
-    console.log(`peak RSS (VmHWM) ${peak.toFixed(1)} MB; ${settled.toFixed(1)} MB 3 s after the load`);
+    console.log(`peak RSS (VmHWM) ${peak.toFixed(1)} MB; ${settled.toFixed(1)} MB 3 s after the load; ${LONG_IDLE_S} s after it: ${formatBreakdown(longIdle)}`);
     console.log(`RSS sampled every 20 ms, highest ${top?.rssMb.toFixed(1)} MB during ${top?.phase}; each phase's highest: ${byPhase.map((s) => `${s.phase} ${s.rssMb.toFixed(1)} MB`).join(', ')}`);
     if (process.env.BENCH_MEMORY_TIMELINE) await writeFile(process.env.BENCH_MEMORY_TIMELINE, JSON.stringify({ rss: timeline.samples, heap: heapSamples }));
 
@@ -125,6 +131,7 @@ async function main(): Promise<void> {
         `- Idle: ${formatBreakdown(idle)} (target ≤ 90 MB: ${idle.rssMb <= 90 ? 'met' : 'missed'}).`,
         ...after.map((a) => `- Right after c=16 ${a.name} (${a.rps.toFixed(0)} req/s, Perch's CPU ${a.cpuUs.toFixed(0)} µs and ${a.faults.toFixed(1)} minor page faults a request): ${formatBreakdown(a.memory)}.`),
         `- Peak RSS (VmHWM) over the run: ${peak.toFixed(1)} MB (target ≤ 140 MB: ${peak <= 140 ? 'met' : 'missed'}); ${settled.toFixed(1)} MB 3 s after the load.`,
+        `- Left idle ${LONG_IDLE_S} s after the load: ${formatBreakdown(longIdle)}.`,
         `- When (RSS sampled every 20 ms): highest ${top?.rssMb.toFixed(1)} MB during ${top?.phase}; each phase's highest: ${byPhase.map((s) => `${s.phase} ${s.rssMb.toFixed(1)} MB`).join(', ')}.`,
       ];
       await writeBenchmarkSection('memory', lines.join('\n'));

@@ -1,7 +1,8 @@
 /**
  * npm run bench:proxy — the same small JSON GET and 1 MB download, direct to an upstream, through
  * nginx and through Perch with a signed-in session, in one run on loopback. Bounded: every wrk run
- * lasts BENCH_SECONDS (default 4) seconds; BENCH_ROUNDS (default 3) interleaved rounds, medians reported.
+ * lasts BENCH_SECONDS (default 4) seconds; BENCH_ROUNDS (default 3) interleaved rounds, medians reported;
+ * BENCH_EXTRA_NODE_FLAGS: Node flags added to `npm start`'s for Perch (to compare one; such a run is printed, not written).
  * Writes the table to docs/benchmarks.md.
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -12,7 +13,8 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { prepareOauth2Proxy, oauth2ProxyArgs, OAUTH2_PROXY_VERSION } from './oauth2-proxy.js';
 import { stop, waitFor } from './child-processes.js';
-import { perchBenchEnv, perchServeArgs } from './perch-command.js';
+import { perchBenchEnv, perchServeArgs, startFlags } from './perch-command.js';
+import { namespaceSessions } from './perch-sessions.js';
 import { memoryBreakdown, type MemoryBreakdown, peakRssMb, rssMb, threadCount, formatBreakdown } from './process-memory.js';
 import { machineLine, median, writeBenchmarkSection } from './report.js';
 import { freePort } from '../test/support/postgres.js';
@@ -23,10 +25,10 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 /** Interleaved rounds per payload (direct, nginx, Perch, direct, …); the table shows each figure's median. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+/** Node flags added to `npm start`'s for Perch, to compare one (e.g. `--no-memory-reducer`). */
+const EXTRA_NODE_FLAGS = (process.env.BENCH_EXTRA_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const USER = 'bench@kestra.io';
 const PASSWORD = 'Bench-password-1';
-/** The bench's people in Perch (not Kestra's account). */
-const PERSON_PASSWORD = 'benchmark passphrase';
 /** oauth2-proxy's own sign-in password (its htpasswd file); Kestra's stays PASSWORD, passed on as Basic. */
 const PEER_PASSWORD = 'Peer-sign-in-1';
 const METRICS_TOKEN = 'bench-metrics-token-0123456789abcdef0123';
@@ -35,36 +37,6 @@ const METRICS_TOKEN = 'bench-metrics-token-0123456789abcdef0123';
 const PROXY_CORE = ['taskset', '-c', '0'];
 /** wrk runs on core 1 (bench/wrk.ts). */
 const wrk = (url: string, connections: number, headers: string[]) => runWrk(url, connections, headers, SECONDS);
-
-/**
- * Two more sessions on Perch: a person of `main` bound to namespace `company`, and an Admin of a
- * NAMESPACE tenant whose roots are `company`, with that tenant selected (as the tenant switcher does).
- */
-async function namespaceSessions(base: string, ownerCookie: string): Promise<{ scopedCookie: string; tenantCookie: string }> {
-  const call = async (cookie: string, method: 'POST' | 'PUT', path: string, json: unknown) => {
-    const res = await request(`${base}${path}`, { method, headers: { cookie, origin: base, 'content-type': 'application/json' }, body: JSON.stringify(json) });
-    const text = await res.body.text();
-    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
-    return (text ? JSON.parse(text) : null) as { id?: string } | null;
-  };
-  const signIn = async (email: string) => {
-    await call(ownerCookie, 'POST', '/api/v1/users', { email, password: PERSON_PASSWORD });
-    const res = await request(`${base}/perch/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: email, password: PERSON_PASSWORD }) });
-    await res.body.dump();
-    return [res.headers['set-cookie']].flat().find((c) => c?.startsWith('perch_session='))!.split(';')[0]!;
-  };
-  const userId = async (cookie: string) => ((await (await request(`${base}/api/v1/me`, { headers: { cookie } })).body.json()) as { id: string }).id;
-
-  const scopedCookie = await signIn('scoped@perch.test');
-  await call(ownerCookie, 'POST', '/api/v1/main/bindings', { type: 'USER', externalId: await userId(scopedCookie), roleId: 'admin', namespaceId: 'company' });
-
-  await call(ownerCookie, 'POST', '/api/v1/tenants', { id: 'company', name: 'Company', isolation: { mode: 'NAMESPACE', namespaces: ['company'] } });
-  const tenantCookie = await signIn('tenant@perch.test');
-  await call(ownerCookie, 'POST', '/api/v1/company/tenant-access', { email: 'tenant@perch.test' });
-  await call(ownerCookie, 'POST', '/api/v1/company/bindings', { type: 'USER', externalId: await userId(tenantCookie), roleId: 'admin' });
-  await call(tenantCookie, 'PUT', '/api/v1/me/tenant', { tenantId: 'company' });
-  return { scopedCookie, tenantCookie };
-}
 
 /**
  * Before measuring: every path answers each payload with a 200 (wrk counts a 3xx, such as a sign-in
@@ -154,7 +126,7 @@ http {
 
     console.log('compiling Perch (npm run build:backend)…');
     await run('npm', ['run', '--silent', 'build:backend'], { cwd: ROOT });
-    perch = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), process.execPath, ...perchServeArgs()], {
+    perch = spawn(PROXY_CORE[0]!, [...PROXY_CORE.slice(1), process.execPath, ...perchServeArgs([...startFlags(), ...EXTRA_NODE_FLAGS])], {
       env: perchBenchEnv({ port: perchPort, dataDir: work, kestraUrl: `http://127.0.0.1:${upPort}`, kestraUser: USER, kestraPassword: PASSWORD, admin: { username: 'bench@perch.test', password: 'benchmark passphrase' }, metricsToken: METRICS_TOKEN }),
       stdio: 'inherit',
     });
@@ -289,7 +261,9 @@ http {
       ...verdicts,
     ].join('\n');
     console.log(`\n${verdicts.join('\n')}`);
-    await writeBenchmarkSection('proxy', section);
+    // The docs show Perch as `npm start` runs it: a comparison's run is printed only.
+    if (EXTRA_NODE_FLAGS.length) console.log(`\nnot written to docs/benchmarks.md: Perch ran with ${EXTRA_NODE_FLAGS.join(' ')} added`);
+    else await writeBenchmarkSection('proxy', section);
   } finally {
     await Promise.all([stop(perch), stop(nginx), stop(peer), stop(floor), stop(upstream)]);
     await rm(work, { recursive: true, force: true });
