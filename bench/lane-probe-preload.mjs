@@ -25,3 +25,5 @@ process.on('SIGUSR2', () => {
 });
 // Dump GC entries on demand (SIGWINCH: harmless, unhandled otherwise).
 process.on('SIGWINCH', () => { writeFileSync(out + '.gc.json', JSON.stringify(gcs)); gcs.length = 0; });
+// A full GC of V8's ordinary kind (not the memory reducer's) on SIGURG, when Perch runs with --expose-gc (PROBE_GC_AT).
+if (typeof globalThis.gc === 'function') process.on('SIGURG', () => globalThis.gc());

@@ -4,7 +4,7 @@
  * slow c=1 requests overlapped a GC pause. Run under the bench lock, on a built tree:
  *   flock /tmp/perch-bench.lock taskset -c 1 npx tsx bench/lane-probe.ts <tree with dist/> [seconds]
  * Perch runs with npm start's flags on core 0, plus bench/lane-probe-preload.mjs (GC entries; heap sampling on SIGUSR2).
- * PROBE_ONLY=json|1MB: those runs only; PROBE_IDLE=<s>: Perch idle that long before each round after the first and before the correlation; PROBE_MIX=1: before each round, c=16 runs of a person bound to a namespace and of a NAMESPACE tenant's Admin (lists narrowed and filtered, through Fastify), as bench:proxy's rounds run them before Perch's own; PROBE_PERF=<perf events>: their counts per request (perfStat); PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
+ * PROBE_ONLY=json|1MB: those runs only; PROBE_IDLE=<s>: Perch idle that long before each round after the first and before the correlation; PROBE_GC_AT=<s>: an ordinary full GC that far into each idle (with PROBE_FLAGS=--expose-gc); PROBE_MIX=1: before each round, c=16 runs of a person bound to a namespace and of a NAMESPACE tenant's Admin (lists narrowed and filtered, through Fastify), as bench:proxy's rounds run them before Perch's own; PROBE_PERF=<perf events>: their counts per request (perfStat); PROBE_ROUNDS; PROBE_FLAGS: Node flags added; PROBE_PROFILE=json|mb: a sampling heap
  * profile of a c=16 run instead (bytes per request by allocating function).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -24,6 +24,8 @@ const TREE = path.resolve(process.argv[2] ?? ROOT);
 const SECONDS = Number(process.argv[3] ?? 5);
 /** PROBE_IDLE: seconds Perch sits idle before each round after the first, and before the correlation run (bench:proxy's rounds leave it idle while the other proxies run). */
 const IDLE_MS = Number(process.env.PROBE_IDLE ?? 0) * 1000;
+/** PROBE_GC_AT=<s>: that far into each idle, an ordinary full GC in Perch (needs PROBE_FLAGS=--expose-gc; the preload's SIGURG). */
+const GC_AT_MS = process.env.PROBE_GC_AT === undefined ? undefined : Number(process.env.PROBE_GC_AT) * 1000;
 const PRELOAD = path.join(ROOT, 'bench/lane-probe-preload.mjs');
 const USER = 'bench@kestra.io';
 const PASSWORD = 'Bench-password-1';
@@ -85,6 +87,13 @@ async function main() {
       summarize(profile, r.requests);
       return;
     }
+    /** Perch left idle for PROBE_IDLE, with PROBE_GC_AT's full GC in it. */
+    const idle = async () => {
+      if (GC_AT_MS === undefined || GC_AT_MS > IDLE_MS) return sleep(IDLE_MS);
+      await sleep(GC_AT_MS);
+      process.kill(pid, 'SIGURG');
+      await sleep(IDLE_MS - GC_AT_MS);
+    };
     const mix = process.env.PROBE_MIX ? await namespaceSessions(base, cookie) : undefined;
     const rounds = Number(process.env.PROBE_ROUNDS ?? 1);
     for (let round = 0; round < rounds; round++) {
@@ -92,7 +101,7 @@ async function main() {
         for (const other of [mix.scopedCookie, mix.tenantCookie]) await wrk(base + JSON_PATH, 16, [`Cookie: ${other}`]);
         console.log('(the bound person and the tenant ran)');
       }
-      if (round > 0 || mix) await sleep(IDLE_MS);
+      if (round > 0 || mix) await idle();
       for (const [label, p, c] of ([['json c=1', JSON_PATH, 1], ['json c=16', JSON_PATH, 16], ['1MB c=1', MB_PATH, 1], ['1MB c=16', MB_PATH, 16]] as const).filter((x) => !process.env.PROBE_ONLY || x[0].startsWith(process.env.PROBE_ONLY))) {
         await gcs();
         const counting = process.env.PROBE_PERF ? perfStat(pid, process.env.PROBE_PERF) : undefined;
@@ -106,7 +115,7 @@ async function main() {
       console.log(`direct json c=1 p50 ${d.p50.toFixed(0)} p99 ${d.p99.toFixed(0)} µs`);
     }
     if (process.env.PROBE_CORRELATE) {
-      await sleep(IDLE_MS);
+      await idle();
       await correlate(perchPort, cookie, gcs);
     }
   } finally {
