@@ -16,6 +16,7 @@ import { request } from 'undici';
 import { stop, waitFor } from './child-processes.js';
 import { perchBenchEnv, startFlags } from './perch-command.js';
 import { namespaceSessions } from './perch-sessions.js';
+import { processCounters } from './process-memory.js';
 import { freePort } from '../test/support/postgres.js';
 import { wrk as runWrk, type WrkResult } from './wrk.js';
 
@@ -33,13 +34,6 @@ const JSON_PATH = '/api/v1/main/flows/search?filters[namespace][PREFIX]=company&
 const MB_PATH = '/api/v1/main/namespaces/company.team/files?path=%2Fbig.bin';
 
 const wrk = (url: string, c: number, headers: string[], seconds = SECONDS) => runWrk(url, c, headers, seconds);
-
-/** Perch's CPU time (clock ticks) and major page faults so far, from /proc. */
-async function processCounts(pid: number): Promise<{ ticks: number; majorFaults: number }> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { ticks: Number(f[11]) + Number(f[12]), majorFaults: Number(f[9]) };
-}
 
 type Gc = [at: number, ms: number, kind: number];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,11 +64,11 @@ async function main() {
       return JSON.parse(await readFile(`${gcFile}.gc.json`, 'utf8')) as Gc[];
     };
     for (const p of [JSON_PATH, MB_PATH]) await wrk(base + p, 4, [`Cookie: ${cookie}`], 3);
-    const line = (label: string, r: WrkResult, ticks: number, majorFaults: number, g: Gc[]) => {
+    const line = (label: string, r: WrkResult, cpuSeconds: number, majorFaults: number, g: Gc[]) => {
       const scav = g.filter((x) => x[2] === 1).length;
       const major = g.filter((x) => x[2] !== 1).length;
       const gcMs = g.reduce((s, x) => s + x[1], 0);
-      console.log(`${label.padEnd(14)} req ${String(r.requests).padStart(6)} ${r.rps.toFixed(0).padStart(6)} req/s p50 ${r.p50.toFixed(0).padStart(5)} p99 ${r.p99.toFixed(0).padStart(6)} µs | CPU ${((ticks * 10_000) / r.requests).toFixed(0).padStart(5)} µs/req | scavenges/10k ${((scav * 10_000) / r.requests).toFixed(1).padStart(6)} other GC ${major} | GC ${((gcMs * 1000) / r.requests).toFixed(1)} µs/req | major faults ${majorFaults}${r.errors ? ' ERRORS' : ''}`);
+      console.log(`${label.padEnd(14)} req ${String(r.requests).padStart(6)} ${r.rps.toFixed(0).padStart(6)} req/s p50 ${r.p50.toFixed(0).padStart(5)} p99 ${r.p99.toFixed(0).padStart(6)} µs | CPU ${((cpuSeconds * 1e6) / r.requests).toFixed(0).padStart(5)} µs/req | scavenges/10k ${((scav * 10_000) / r.requests).toFixed(1).padStart(6)} other GC ${major} | GC ${((gcMs * 1000) / r.requests).toFixed(1)} µs/req | major faults ${majorFaults}${r.errors ? ' ERRORS' : ''}`);
     };
     if (process.env.PROBE_PROFILE) {
       // A sampling heap profile of a c=16 JSON run, objects collected by scavenges included.
@@ -105,10 +99,10 @@ async function main() {
       for (const [label, p, c] of ([['json c=1', JSON_PATH, 1], ['json c=16', JSON_PATH, 16], ['1MB c=1', MB_PATH, 1], ['1MB c=16', MB_PATH, 16]] as const).filter((x) => !process.env.PROBE_ONLY || x[0].startsWith(process.env.PROBE_ONLY))) {
         await gcs();
         const counting = process.env.PROBE_PERF ? perfStat(pid, process.env.PROBE_PERF) : undefined;
-        const before = await processCounts(pid);
+        const before = await processCounters(pid);
         const r = await wrk(base + p, c, [`Cookie: ${cookie}`]);
-        const after = await processCounts(pid);
-        line(label, r, after.ticks - before.ticks, after.majorFaults - before.majorFaults, await gcs());
+        const after = await processCounters(pid);
+        line(label, r, after.cpuSeconds - before.cpuSeconds, after.majorFaults - before.majorFaults, await gcs());
         if (counting) console.log(`  per request: ${(await counting()).map(([event, n]) => `${event} ${(n / r.requests).toFixed(1)}`).join(', ')}`);
       }
       const d = await wrk(`http://127.0.0.1:${upPort}${JSON_PATH}`, 1, [`Authorization: ${basic}`]);

@@ -13,7 +13,7 @@
  * Node's defaults), `--start-env "NAME=value …"` the environment (`--start-env ""`: none).
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -21,7 +21,7 @@ import { request } from 'undici';
 import { stop, waitFor } from './child-processes.js';
 import { perchBenchEnv, perchServeArgs, startEnv, startFlags } from './perch-command.js';
 import { freePort } from '../test/support/postgres.js';
-import { formatBreakdown, memoryBreakdown, peakRssMb, rssMb, type MemoryBreakdown } from './process-memory.js';
+import { formatBreakdown, memoryBreakdown, peakRssMb, processCounters, rssMb, type MemoryBreakdown } from './process-memory.js';
 import { machineLine, writeBenchmarkSection } from './report.js';
 import { RssTimeline } from './rss-timeline.js';
 
@@ -44,12 +44,6 @@ const PATHS = {
   'JSON GET (1 KB)': '/api/v1/main/flows/search?filters[namespace][PREFIX]=company&page=1&size=25',
   '1 MB download': '/api/v1/main/namespaces/company.team/files?path=%2Fbig.bin',
 };
-
-/** User + system CPU time of a process so far (/proc/<pid>/stat, in clock ticks of 1/100 s), and its minor page faults (memory it mapped and touched: not sensitive to the machine's load). */
-async function cpuSeconds(pid: number): Promise<{ seconds: number; faults: number }> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return { seconds: (Number(fields[11]) + Number(fields[12])) / 100, faults: Number(fields[7]) };
-}
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), 'perch-bench-memory-'));
@@ -94,14 +88,14 @@ async function main(): Promise<void> {
     const after: Array<{ name: string; rps: number; cpuUs: number; faults: number; memory: MemoryBreakdown }> = [];
     for (const [name, p] of Object.entries(PATHS)) {
       timeline.phase = `c=16 ${name}`;
-      const cpuBefore = await cpuSeconds(perch.pid!);
+      const cpuBefore = await processCounters(perch.pid!);
       const { stdout } = await run('taskset', ['-c', '1', 'wrk', '-t1', '-c16', `-d${SECONDS}s`, '-H', `Cookie: ${cookie}`, `${base}${p}`], { timeout: (SECONDS + 30) * 1000 });
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
       // Perch's own CPU time per request: less sensitive than req/s to the other work on a shared VM.
-      const cpuAfter = await cpuSeconds(perch.pid!);
+      const cpuAfter = await processCounters(perch.pid!);
       const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
-      const cpuUs = (cpuAfter.seconds - cpuBefore.seconds) * 1e6 / requests;
-      const faults = (cpuAfter.faults - cpuBefore.faults) / requests;
+      const cpuUs = (cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) * 1e6 / requests;
+      const faults = (cpuAfter.minorFaults - cpuBefore.minorFaults) / requests;
       if (/Non-2xx/.test(stdout)) throw new Error(`${name}: Perch refused requests:\n${stdout}`);
       timeline.phase = `after c=16 ${name}`;
       const memory = await breakdown();

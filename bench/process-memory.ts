@@ -1,5 +1,5 @@
 /**
- * A process's memory as the benchmarks report it: RSS and its peak from /proc (any process), and for
+ * A process as the benchmarks report it: RSS and its peak, CPU time and page faults from /proc (any process), and for
  * Perch the breakdown it exposes on /perch/metrics (prom-client's process metrics plus the
  * array-buffer gauge), read with the metrics token: no inspector, nothing bench-only in Perch.
  */
@@ -24,6 +24,12 @@ async function status(pid: number): Promise<string> {
   return readFile(`/proc/${pid}/status`, 'utf8');
 }
 const field = (text: string, name: string): number => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(text)?.[1] ?? NaN);
+
+/** A process's CPU time so far (user + system, all its threads; clock ticks of 10 ms) and its page faults, from /proc/<pid>/stat. */
+export async function processCounters(pid: number): Promise<{ cpuSeconds: number; minorFaults: number; majorFaults: number }> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return { cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100, minorFaults: Number(fields[7]), majorFaults: Number(fields[9]) };
+}
 
 export async function rssMb(pid: number): Promise<number> {
   return field(await status(pid), 'VmRSS') / 1024;
