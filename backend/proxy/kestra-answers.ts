@@ -12,7 +12,7 @@ import { REQUEST_ID_HEADER } from '../http/request-id.js';
 import type { KestraError } from '../metrics/perch-metrics.js';
 import type { ForwardFailure } from './forward.js';
 import { OWNED_REQUEST_HEADERS, type KestraTarget } from './kestra-target.js';
-import { sendTeedAnswer, wantsAnswerState } from './resource-states.js';
+import { readsAnswerState, sendTeedAnswer, wantsAnswerState } from './resource-states.js';
 
 /*
  * The proxy's rewrite step for calls that go through @fastify/reply-from (writes, filtered lists, UI
@@ -38,6 +38,8 @@ type Respond = (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswe
 
 export interface KestraAnswers {
   rewriteRequestHeaders(request: FastifyRequest, prepared: IncomingHttpHeaders): Record<string, string>;
+  /** The same, for a call whose answer Perch reads whole (a filtered list): asked for uncompressed. */
+  rewriteRequestHeadersToRead(request: FastifyRequest, prepared: IncomingHttpHeaders): Record<string, string>;
   rewriteHeaders(headers: IncomingHttpHeaders, request: FastifyRequest): IncomingHttpHeaders;
   onError(reply: FastifyReply, failed: { error: Error & { code?: string; statusCode?: number } }): unknown;
   /** Kestra's answer passed on (a UI page with Perch's screens, a change's state kept for the audit log). */
@@ -51,7 +53,7 @@ export interface KestraAnswers {
 }
 
 export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScreens: boolean): KestraAnswers {
-  const rewriteRequestHeaders = (request: FastifyRequest, prepared: IncomingHttpHeaders) => {
+  const requestHeaders = (request: FastifyRequest, prepared: IncomingHttpHeaders, readsAnswer: boolean) => {
     const headers: Record<string, string> = forwardableHeaders(request.raw.rawHeaders, { owned: OWNED_REQUEST_HEADERS });
     headers.host = kestra.host;
     headers[REQUEST_ID_HEADER] = String(request.id);
@@ -60,6 +62,9 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
     // reply-from sets the length of a body Perch rewrote (narrowed filters); otherwise it is the client's.
     const length = prepared['content-length'] === undefined ? undefined : String(prepared['content-length']);
     if (length !== undefined) headers['content-length'] = length;
+    // An answer Perch reads comes back uncompressed: Kestra's server (Micronaut) compresses text answers
+    // of 1 KiB or more for a caller that accepts it (docs/compatibility.md), and Perch parses the bytes.
+    if (readsAnswer || readsAnswerState(request)) delete headers['accept-encoding'];
     // UI pages come back uncompressed and whole, so Perch can add its screens' script tag.
     if (injectScreens && isUiPage(request)) {
       delete headers['accept-encoding'];
@@ -70,6 +75,8 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
     if (kestra.authorization && request.principal) headers.authorization = kestra.authorization;
     return headers;
   };
+  const rewriteRequestHeaders = (request: FastifyRequest, prepared: IncomingHttpHeaders) => requestHeaders(request, prepared, false);
+  const rewriteRequestHeadersToRead = (request: FastifyRequest, prepared: IncomingHttpHeaders) => requestHeaders(request, prepared, true);
 
   const rewriteHeaders = (headers: IncomingHttpHeaders, request: FastifyRequest) => {
     const out: IncomingHttpHeaders = { ...headers };
@@ -180,5 +187,5 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
     return reply.type('application/json').send(JSON.stringify(value));
   };
 
-  return { rewriteRequestHeaders, rewriteHeaders, onError, onResponse, filteringResponse, settled, failureAnswer };
+  return { rewriteRequestHeaders, rewriteRequestHeadersToRead, rewriteHeaders, onError, onResponse, filteringResponse, settled, failureAnswer };
 }

@@ -302,7 +302,7 @@ function forward(proxy: Upstream, request: FastifyRequest, reply: FastifyReply, 
     ...bodyOptions,
     queryString: () => forwardedQuery,
     // reply-from types these for HTTP/2 too; Perch serves HTTP/1.1 only.
-    rewriteRequestHeaders: answers.rewriteRequestHeaders as never,
+    rewriteRequestHeaders: (forwarding.responseFilter ? answers.rewriteRequestHeadersToRead : answers.rewriteRequestHeaders) as never,
     rewriteHeaders: answers.rewriteHeaders as never,
     onError: answers.onError as never,
     onResponse: answers.settled(forwarding.responseFilter ? answers.filteringResponse(forwarding.responseFilter) : answers.onResponse) as never,

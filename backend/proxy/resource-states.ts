@@ -319,10 +319,15 @@ async function readStateBefore(request: FastifyRequest, captured: NonNullable<(t
   }
 }
 
+/** True when a successful answer to this call would hold the state after, which Perch then reads on its way out. */
+export function readsAnswerState(request: FastifyRequest): boolean {
+  const capture = captures.get(request);
+  return !!capture?.kind.fromAnswer && capture.plan.after !== null;
+}
+
 /** True when Kestra's answer to this call holds the state after, and should be read on its way out. */
 export function wantsAnswerState(request: FastifyRequest, statusCode: number, contentType: unknown): boolean {
-  const capture = captures.get(request);
-  return !!capture?.kind.fromAnswer && capture.plan.after !== null && statusCode >= 200 && statusCode < 300 && /json/i.test(String(contentType ?? ''));
+  return readsAnswerState(request) && statusCode >= 200 && statusCode < 300 && /json/i.test(String(contentType ?? ''));
 }
 
 /** Reads Kestra's answer whole, keeps the state after it holds, and sends the same bytes. */

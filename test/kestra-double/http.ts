@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { deflateSync, gzipSync } from 'node:zlib';
 import type { ContractViolation, OpenApiContract, RouteException } from './openapi-contract.js';
 import { formatErrors } from './openapi-contract.js';
 import type { DoubleStore } from './state.js';
@@ -175,9 +176,7 @@ export function sendJson(ctx: Ctx, status: number, body: unknown, opts: { conten
   const contentType = opts.contentType ?? 'application/json';
   const finalBody = ctx.rt.jsonTransform && status < 400 ? ctx.rt.jsonTransform(body, ctx) : body;
   runCheck(ctx, status, contentType, finalBody);
-  const text = JSON.stringify(finalBody);
-  writeHead(ctx, status, { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(text)), ...opts.headers });
-  ctx.res.end(ctx.method === 'HEAD' ? undefined : text);
+  sendWhole(ctx, status, contentType, Buffer.from(JSON.stringify(finalBody)), opts.headers);
 }
 
 export function sendEmpty(ctx: Ctx, status: number, headers: Record<string, string | string[]> = {}): void {
@@ -188,9 +187,58 @@ export function sendEmpty(ctx: Ctx, status: number, headers: Record<string, stri
 
 export function sendText(ctx: Ctx, status: number, text: string | Buffer, contentType: string, headers: Record<string, string | string[]> = {}): void {
   runCheck(ctx, status, contentType, undefined);
-  const buf = typeof text === 'string' ? Buffer.from(text) : text;
-  writeHead(ctx, status, { 'Content-Type': contentType, 'Content-Length': String(buf.length), ...headers });
-  ctx.res.end(ctx.method === 'HEAD' ? undefined : buf);
+  sendWhole(ctx, status, contentType, typeof text === 'string' ? Buffer.from(text) : text, headers);
+}
+
+/** Micronaut's default `micronaut.server.netty.compression-threshold` (NettyHttpServerConfiguration), which Kestra keeps. */
+const COMPRESSION_THRESHOLD = 1024;
+
+/** Micronaut's `MediaType.isTextBased`: `text/*`, and the JSON, XML and YAML subtypes. */
+function isTextBased(contentType: string): boolean {
+  const [type = '', subtype = ''] = (contentType.split(';')[0] ?? '').trim().toLowerCase().split('/');
+  return type === 'text' || /^(json|xml|yaml|x-yaml)$/.test(subtype) || /\+(json|xml)$/.test(subtype);
+}
+
+/**
+ * The encoding Kestra's server picks from a request's Accept-Encoding, among the two the double offers (gzip,
+ * deflate), as Micronaut's `Compressor.determineEncoding` ranks them: the higher q wins, gzip on a tie, `*`
+ * stands for whichever is not named. Null: the answer goes uncompressed.
+ */
+export function negotiatedEncoding(acceptEncoding: string | undefined): 'gzip' | 'deflate' | null {
+  let star = -1;
+  let gzip = -1;
+  let deflate = -1;
+  for (const token of (acceptEncoding ?? '').split(',')) {
+    const eq = token.indexOf('=');
+    const parsed = eq === -1 ? 1 : Number.parseFloat(token.slice(eq + 1));
+    const q = Number.isNaN(parsed) ? 0 : parsed;
+    if (token.includes('*')) star = q;
+    else if (token.includes('br') || token.includes('zstd') || token.includes('snappy')) continue;
+    else if (token.includes('gzip') && q > gzip) gzip = q;
+    else if (token.includes('deflate') && q > deflate) deflate = q;
+  }
+  if (gzip > 0 || deflate > 0) {
+    if (gzip !== -1 && gzip >= deflate) return 'gzip';
+    if (deflate !== -1) return 'deflate';
+  }
+  if (star > 0) {
+    if (gzip === -1) return 'gzip';
+    if (deflate === -1) return 'deflate';
+  }
+  return null;
+}
+
+/**
+ * An answer sent whole. Kestra's Micronaut server compresses a text-based answer of 1 KiB or more when the
+ * caller accepts it (`DefaultHttpCompressionStrategy`, `Compressor.prepare`: never for HEAD, 1xx, 204 or 304);
+ * the double does the same for the answers it sends whole (its streams, SSE and downloads, stay uncompressed).
+ */
+function sendWhole(ctx: Ctx, status: number, contentType: string, body: Buffer, headers: Record<string, string | string[]> = {}): void {
+  const compressible = ctx.method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304 && body.length >= COMPRESSION_THRESHOLD && isTextBased(contentType);
+  const encoding = compressible ? negotiatedEncoding(ctx.req.headers['accept-encoding']) : null;
+  const out = encoding === 'gzip' ? gzipSync(body, { level: 6 }) : encoding === 'deflate' ? deflateSync(body, { level: 6 }) : body;
+  writeHead(ctx, status, { 'Content-Type': contentType, 'Content-Length': String(out.length), ...(encoding ? { 'Content-Encoding': encoding } : {}), ...headers });
+  ctx.res.end(ctx.method === 'HEAD' ? undefined : out);
 }
 
 /** Stream a buffer in chunks, honouring backpressure (no extra copy of the data). */
@@ -238,8 +286,7 @@ export function sendError(ctx: Ctx, status: number, message: string, violations?
   const text = JSON.stringify(errorBody(ctx, message, violations));
   const extra: Record<string, string | string[]> = { ...headers };
   if (status === 404) extra['X-Kestra-Edition'] = 'OSS';
-  writeHead(ctx, status, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), ...extra });
-  ctx.res.end(ctx.method === 'HEAD' ? undefined : text);
+  sendWhole(ctx, status, 'application/json', Buffer.from(text), extra);
 }
 
 function writeHead(ctx: Ctx, status: number, headers: Record<string, string | string[]>): void {
