@@ -30,6 +30,7 @@ export type KestraError = (typeof KESTRA_ERRORS)[number];
 export function deniedReason(status: number): DeniedReason {
   switch (status) {
     case 400:
+    case 415:
       return 'malformed';
     case 401:
       return 'unauthenticated';

@@ -17,7 +17,7 @@ export interface RawRequest {
 
 export type CanonicalResult =
   | { ok: true; path: string; query: string; target: string }
-  | { ok: false; status: 400 | 405 | 414 | 431; message: string };
+  | { ok: false; status: 400 | 405 | 414 | 415 | 431; message: string };
 
 export const ALLOWED_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 export const MAX_TARGET_BYTES = 8192;
@@ -43,7 +43,7 @@ const METHODS = new Set(ALLOWED_METHODS);
 const OVERRIDES = new Set(METHOD_OVERRIDE_HEADERS);
 const DROPPED = new Set([...HOP_BY_HOP_HEADERS, ...INGRESS_STRIPPED_HEADERS]);
 
-const refuse = (status: 400 | 405 | 414 | 431, message: string): CanonicalResult => ({ ok: false, status, message });
+const refuse = (status: 400 | 405 | 414 | 415 | 431, message: string): CanonicalResult => ({ ok: false, status, message });
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 function charTable(chars: string): Uint8Array {
@@ -58,7 +58,7 @@ const PATH_RAW = charTable(ALNUM + "-._~!$&'()*+,=:@/");
 // Visible ASCII minus `#` and what RFC 3986 forbids (WHATWG/clients may re-encode those). `[` `]` stay: Kestra filters.
 const QUERY_RAW = charTable(Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x21 + i)).join('').replace(/[#"<>\\^`{|}]/g, ''));
 const CHECKED_LENGTHS = new Uint8Array(64);
-for (const n of ['host', 'content-length', 'transfer-encoding', 'authorization', 'expect', ...METHOD_OVERRIDE_HEADERS]) CHECKED_LENGTHS[n.length] = 1;
+for (const n of ['host', 'content-length', 'transfer-encoding', 'content-encoding', 'authorization', 'expect', ...METHOD_OVERRIDE_HEADERS]) CHECKED_LENGTHS[n.length] = 1;
 const CTL_IN_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/; // field-value: VCHAR / obs-text / SP / HTAB only
 const BAD_HOST = /[\s/?#@\\]/;
 
@@ -195,6 +195,11 @@ function checkHeaders(raw: readonly string[]): CanonicalResult | undefined {
       case 'transfer-encoding':
         encodings++;
         if (value.toLowerCase() !== 'chunked') return refuse(400, 'Transfer-Encoding must be exactly "chunked".');
+        break;
+      case 'content-encoding':
+        // Kestra's server inflates a gzip or deflate body before reading it: forwarded, it would act on bytes
+        // Perch never read. A body is checked and forwarded in one form, uncompressed.
+        if (value.trim().toLowerCase() !== 'identity') return refuse(415, `Perch does not accept a compressed request body (Content-Encoding: ${value.slice(0, 40)}); send it uncompressed.`);
         break;
       case 'authorization':
         auths++;

@@ -23,6 +23,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { dashboardRoutes } from './dashboards.js';
 import { executionActionRoutes } from './execution-actions.js';
 import { executionRoutes, waitForExecution as waitFor } from './executions.js';
@@ -135,11 +136,23 @@ const ROUTES = compileRoutes([
 ]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
+/**
+ * The request body as Kestra reads it: Micronaut's server inflates a gzip or deflate body first
+ * (`NettyHttpServerConfiguration.requestDecompressionEnabled`, on by default; docs/compatibility.md).
+ */
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('end', () => {
+      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const encoding = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
+      try {
+        resolve(encoding === 'gzip' ? gunzipSync(raw) : encoding === 'deflate' ? inflateSync(raw) : raw);
+      } catch (error) {
+        reject(error);
+      }
+    });
     req.on('error', reject);
   });
 }

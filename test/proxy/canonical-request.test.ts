@@ -8,7 +8,7 @@ import {
   isIngressStripped,
 } from '../../backend/proxy/canonical-request.js';
 
-type Expect = 'ok' | 400 | 405 | 414 | 431;
+type Expect = 'ok' | 400 | 405 | 414 | 415 | 431;
 /** `bare`: send only `headers`, without the default Host. */
 interface Case { name: string; method?: string; url: string; headers?: string[]; bare?: true; expect: Expect }
 
@@ -42,6 +42,7 @@ const LEGIT: Case[] = [
   { name: 'OPTIONS preflight', method: 'OPTIONS', url: '/api/v1/main/flows', expect: 'ok' },
   { name: 'PUT/PATCH/DELETE', method: 'DELETE', url: '/api/v1/main/flows/a/b', expect: 'ok' },
   { name: 'chunked body', method: 'POST', url: '/api/v1/main/flows', headers: ['Transfer-Encoding', 'Chunked'], expect: 'ok' },
+  { name: 'Content-Encoding: identity', method: 'POST', url: '/api/v1/main/flows', headers: ['Content-Encoding', 'identity'], expect: 'ok' },
   { name: 'content-length body', method: 'POST', url: '/api/v1/main/flows', headers: ['Content-Length', '12'], expect: 'ok' },
   { name: 'Expect: 100-continue', method: 'POST', url: '/api/v1/main/flows', headers: ['Expect', '100-Continue', 'Content-Length', '1'], expect: 'ok' },
   { name: 'Host with port', url: '/ui/', headers: ['Host', 'perch.example:8443'], bare: true, expect: 'ok' },
@@ -175,6 +176,11 @@ const ATTACKS: Case[] = [
   { name: 'CL list', method: 'POST', url: '/x', headers: ['Content-Length', '5, 5'], expect: 400 },
   { name: 'CL negative', method: 'POST', url: '/x', headers: ['Content-Length', '-1'], expect: 400 },
   { name: 'Expect other than 100-continue', method: 'POST', url: '/x', headers: ['Expect', '200-ok'], expect: 400 },
+  // 17. a compressed body, which Kestra would inflate after Perch checked the compressed bytes
+  { name: 'Content-Encoding: gzip', method: 'POST', url: '/api/v1/main/flows', headers: ['Content-Encoding', 'gzip'], expect: 415 },
+  { name: 'Content-Encoding: deflate, any case', method: 'PUT', url: '/x', headers: ['content-ENCODING', 'Deflate'], expect: 415 },
+  { name: 'Content-Encoding: identity, gzip', method: 'POST', url: '/x', headers: ['Content-Encoding', 'identity, gzip'], expect: 415 },
+  { name: 'Content-Encoding twice', method: 'POST', url: '/x', headers: ['Content-Encoding', 'identity', 'Content-Encoding', 'br'], expect: 415 },
 ];
 
 function run(c: Case) {

@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, grantRole, startBehindKestra } from '../support/perch.js';
@@ -16,6 +16,8 @@ describe('compressed answers from Kestra', () => {
   const flowYaml = (namespace: string, id: string, message: string) =>
     `id: ${id}\nnamespace: ${namespace}\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: "${message}"\n`;
 
+  let editor: Browser;
+
   beforeAll(async () => {
     env = await startBehindKestra();
     for (const [namespace, count] of [['company.team', 6], ['company.finance', 2]] as const) {
@@ -28,6 +30,10 @@ describe('compressed answers from Kestra', () => {
     await grantRole(env.perch.perch, user.json.id, 'viewer', 'company.team');
     viewer = new Browser(env.perch);
     await viewer.login('viewer@example.com', 'a good long password');
+    const developer = await env.admin.fetch('POST', '/api/v1/users', { json: { email: 'developer@example.com', password: 'a good long password' } });
+    await grantRole(env.perch.perch, developer.json.id, 'developer', 'company.team');
+    editor = new Browser(env.perch);
+    await editor.login('developer@example.com', 'a good long password');
   });
   afterAll(async () => {
     await env?.close();
@@ -68,5 +74,32 @@ describe('compressed answers from Kestra', () => {
     expect(put).toBeGreaterThanOrEqual(0);
     expect(calls.slice(put + 1).filter((c) => c.startsWith('GET /api/v1/main/flows/company.team/flow-0'))).toEqual([]);
     expect(env.kestra.requests[put]!.headers['accept-encoding']).toBeUndefined();
+  });
+
+  it('refuses a compressed request body, which Kestra would inflate after Perch checked the compressed bytes', async () => {
+    const outside = flowYaml('company.finance', 'sneaky', 'hi');
+    // Kestra's server does inflate it: sent to the double directly, the compressed flow is stored.
+    const direct = await request(`${env.kestra.url}/api/v1/main/flows`, { method: 'POST', headers: { authorization: env.kestra.authorization, 'content-type': 'application/x-yaml', 'content-encoding': 'gzip' }, body: gzipSync(flowYaml('company.finance', 'direct', 'hi')) });
+    expect(direct.statusCode).toBe(200);
+    expect((await direct.body.json() as { namespace: string }).namespace).toBe('company.finance');
+
+    env.kestra.clear();
+    for (const [method, path, body, type] of [
+      ['POST', '/api/v1/main/flows', outside, 'application/x-yaml'],
+      ['PUT', '/api/v1/main/namespaces/company.team/kv/greeting', '"hello"', 'application/json'],
+      ['GET', '/api/v1/main/flows/search?page=1&size=25', undefined, undefined],
+    ] as const) {
+      for (const encoding of ['gzip', 'deflate', 'GZIP']) {
+        const headers: Record<string, string> = { 'content-encoding': encoding, ...(type ? { 'content-type': type } : {}) };
+        const refused = await editor.fetch(method, path, { ...(body !== undefined ? { body: gzipSync(body) } : {}), headers });
+        expect({ method, path, encoding, status: refused.status }).toEqual({ method, path, encoding, status: 415 });
+        expect(refused.json.message).toMatch(/compressed request body/);
+      }
+    }
+    expect(env.kestra.requests).toEqual([]);
+
+    // Uncompressed, or marked identity, the same write goes through.
+    const plain = await editor.fetch('PUT', '/api/v1/main/namespaces/company.team/kv/greeting', { body: '"hello"', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' } });
+    expect(plain.status).toBeLessThan(300);
   });
 });
