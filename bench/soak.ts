@@ -318,7 +318,8 @@ async function soak(db: 'sqlite' | 'postgres'): Promise<{ ok: boolean; lines: st
       }, TICK_MS);
       const sampler = setInterval(() => {
         if (performance.now() - t0 >= SECONDS * 1000) { clearInterval(sampler); return; }
-        if (!down) void rssMb(perch!.child.pid!).then((mb) => rss.push([(performance.now() - t0) / 1000, mb]), () => {});
+        // A process killed but not yet reaped has no VmRSS (NaN): such a sample is skipped.
+        if (!down) void rssMb(perch!.child.pid!).then((mb) => Number.isFinite(mb) && rss.push([(performance.now() - t0) / 1000, mb]), () => {});
         if (!down) void metricsSample(base).then((m) => {
           const t = (performance.now() - t0) / 1000;
           oldSpace.push([t, m.oldMb]);
