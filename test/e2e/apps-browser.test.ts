@@ -142,9 +142,11 @@ describe.skipIf(!haveChromium)('apps in Chromium', () => {
     await page.setInputFiles('#input-upload', { name: 'rows.csv', mimeType: 'text/csv', buffer: Buffer.from('id,name\n1,Grace\n') });
     await page.screenshot({ path: await screenshotPath('app-form') });
     await Promise.all([page.waitForURL(/\/runs\//), page.click('button:has-text("Request")')]);
-    // The run's page opens at RUNNING (40 steps of the double's 50 ms), follows the execution (SSE)
-    // and shows the SUCCESS stage once Kestra reports it, without anyone reloading it.
-    expect(await page.locator('.loading').count()).toBe(1);
+    // The run's page shows the RUNNING stage (40 steps of the double's 50 ms; the page may first open
+    // at CREATED and move on by itself), follows the execution (SSE) and shows the SUCCESS stage once
+    // Kestra reports it, without anyone reloading it.
+    await page.locator('.loading').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#app-state').textContent()).toBe('Status: RUNNING');
     await page.locator('text=Your report is ready.').waitFor({ timeout: 20_000 });
     expect(await page.locator('#app-state').textContent()).toBe('Status: SUCCESS');
     expect(await page.locator('main').textContent()).toContain('Report for Grace on customers');
