@@ -62,15 +62,16 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
     // reply-from sets the length of a body Perch rewrote (narrowed filters); otherwise it is the client's.
     const length = prepared['content-length'] === undefined ? undefined : String(prepared['content-length']);
     if (length !== undefined) headers['content-length'] = length;
-    // An answer Perch reads comes back uncompressed: Kestra's server (Micronaut) compresses text answers
-    // of 1 KiB or more for a caller that accepts it (docs/compatibility.md), and Perch parses the bytes.
-    if (readsAnswer || readsAnswerState(request)) delete headers['accept-encoding'];
-    // UI pages come back uncompressed and whole, so Perch can add its screens' script tag.
-    if (injectScreens && isUiPage(request)) {
-      delete headers['accept-encoding'];
+    // UI pages come back whole (no 304), so Perch can add its screens' script tag.
+    const screensPage = injectScreens && isUiPage(request);
+    if (screensPage) {
       delete headers['if-none-match'];
       delete headers['if-modified-since'];
     }
+    // An answer Perch reads (a filtered list, a change's state after, a page it adds its screens to) comes
+    // back uncompressed: Kestra's server (Micronaut) compresses text answers of 1 KiB or more for a caller
+    // that accepts it (docs/compatibility.md), and Perch parses the bytes.
+    if (readsAnswer || screensPage || readsAnswerState(request)) delete headers['accept-encoding'];
     // Anonymous calls (webhooks, which Kestra authenticates by their key) go without Perch's account.
     if (kestra.authorization && request.principal) headers.authorization = kestra.authorization;
     return headers;
