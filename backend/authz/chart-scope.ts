@@ -1,6 +1,7 @@
 import { parse } from 'yaml';
 import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import { conditionOf, type NamespaceCondition } from './query-scope.js';
+import { JsonBodyError, parseJsonBody } from './json-body.js';
 
 /**
  * A chart preview (`POST …/dashboards/charts/preview` and its CSV export), read as Kestra 2.0 reads it
@@ -180,9 +181,10 @@ export function readStoredChart(source: string, chartId: string, body: Buffer): 
 function jsonOf(body: Buffer, message: string): Record<string, unknown> {
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new ChartError(400, message);
+    json = parseJsonBody(body.toString('utf8'), message);
+  } catch (error) {
+    if (error instanceof JsonBodyError) throw new ChartError(400, error.message);
+    throw error;
   }
   if (!isRecord(json)) throw new ChartError(400, message);
   return json;

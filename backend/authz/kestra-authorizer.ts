@@ -7,6 +7,7 @@ import { ArchiveError, flowSourcesOf } from './flow-archive.js';
 import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { NO_PLACEMENT_RULES, type Placement, type PlacementRules } from './script-placement.js';
+import { JsonBodyError, parseJsonBody, textField } from './json-body.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { checkFormShape, FormError, type FormPart, isMultipart, readFormParts } from './multipart-form.js';
 import { CHART_DATA_ALSO, KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
@@ -100,10 +101,16 @@ function formParts(row: PermissionRow, call: KestraCall, body: Buffer | undefine
 }
 
 function parseJson(body: Buffer): unknown {
+  return jsonRead(() => parseJsonBody(body.toString('utf8'), 'The request body must be JSON'));
+}
+
+/** A read of the JSON body, its refusals as Perch's (json-body.ts). */
+function jsonRead<T>(read: () => T): T {
   try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new Refusal(400, 'The request body must be JSON');
+    return read();
+  } catch (error) {
+    if (error instanceof JsonBodyError) throw new Refusal(400, error.message);
+    throw error;
   }
 }
 
@@ -157,9 +164,10 @@ function bodyFilters(value: unknown): Array<{ field?: unknown; operation?: unkno
   const filters = (value as { filters?: unknown } | null)?.filters;
   if (!Array.isArray(filters)) throw new Refusal(400, 'The request body must be {filters: [...]}');
   for (const f of filters) {
-    const filter = f as { children?: unknown; logical?: unknown } | null;
-    if (!filter || typeof filter !== 'object' || filter.children !== undefined || filter.logical !== undefined) {
-      throw new Refusal(400, 'Perch only accepts plain {field, operation, value} filters in bulk calls');
+    const filter = f as { field?: unknown; children?: unknown; logical?: unknown } | null;
+    // A field that is not text may still name the namespace to Kestra (`["namespace"]`): refused, not skipped.
+    if (!filter || typeof filter !== 'object' || typeof filter.field !== 'string' || filter.children !== undefined || filter.logical !== undefined) {
+      throw new Refusal(400, 'Perch only accepts plain {field, operation, value} filters in bulk calls, each field a string');
     }
   }
   return filters as Array<{ field?: unknown; operation?: unknown; value?: unknown }>;
@@ -577,11 +585,12 @@ export class KestraAuthorizer {
         return;
       }
       case 'renderBody': {
-        const value = jsonBody() as { namespace?: unknown; flow?: unknown; executionId?: unknown } | null;
+        // Every field Kestra reads to pick the context, as text (json-body.ts): `["id"]` would name an execution too.
+        const [namespace, flow, executionId] = jsonRead(() => ['namespace', 'flow', 'executionId', 'flowId'].map((name) => textField(jsonBody(), name)));
         const before = targets.namespaces.length;
-        if (typeof value?.namespace === 'string') targets.namespaces.push(value.namespace);
-        if (typeof value?.flow === 'string') targets.namespaces.push(...flowsOf(Buffer.from(value.flow), false, this.kestraHosts).map((f) => f.namespace));
-        if (typeof value?.executionId === 'string') targets.namespaces.push(await this.executionNamespace(call, value.executionId));
+        if (namespace !== undefined) targets.namespaces.push(namespace);
+        if (flow !== undefined) targets.namespaces.push(...flowsOf(Buffer.from(flow), false, this.kestraHosts).map((f) => f.namespace));
+        if (executionId !== undefined) targets.namespaces.push(await this.executionNamespace(call, executionId));
         if (targets.namespaces.length === before) throw new Refusal(400, 'Name a namespace, a flow or an execution to render in');
         return;
       }

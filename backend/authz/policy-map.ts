@@ -83,7 +83,8 @@ export type NamespaceSource =
   | { from: 'flowYamlDocumentsBody'; whenAbsent: WhenAbsent; multipartPart?: string }
   /**
    * `POST /expressions/render` JSON body: `namespace`, `flow` (YAML, its `namespace:`) and `executionId`
-   * (looked up); every one present counts, and at least one must be present.
+   * (looked up); every one present counts, and at least one must be present. Each, and `flowId`, must be
+   * text when present (json-body.ts: Kestra would read `["id"]` as the id).
    */
   | { from: 'renderBody' }
   /**

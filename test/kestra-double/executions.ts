@@ -143,7 +143,7 @@ function lookup(root: unknown, path: string): unknown {
   return cur;
 }
 
-function renderContext(exec: ExecutionRec): Record<string, unknown> {
+export function renderContext(exec: ExecutionRec): Record<string, unknown> {
   const outputs: Record<string, unknown> = {};
   for (const tr of exec.taskRunList) if (tr.outputs) outputs[tr.taskId] = tr.outputs;
   return {
@@ -163,7 +163,11 @@ export class MissingVariableError extends Error {
 
 /** Renders the `{{ a.b.c }}` lookups of a text; an undefined one renders as '' unless `strict`, which throws. */
 export function renderText(text: string, exec: ExecutionRec, strict = false): string {
-  const ctx = renderContext(exec);
+  return renderIn(text, renderContext(exec), strict);
+}
+
+/** {@link renderText} against any variables (a flow's, or none). */
+export function renderIn(text: string, ctx: Record<string, unknown>, strict = false): string {
   return text.replace(/\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g, (_m, p: string) => {
     const v = lookup(ctx, p);
     if (v === undefined && strict) throw new MissingVariableError(`Unable to render expression: '${p}' is not defined`);

@@ -416,7 +416,6 @@ export function parseMultipart(contentType: string | undefined, body: Buffer): M
   return parts;
 }
 
-/** Form fields of a multipart (or urlencoded) body, as strings; repeated names keep the last value. */
 /** The request body as JSON; 400 naming the argument when it is not JSON (as Micronaut's body binding answers). */
 export function jsonBody(ctx: Ctx, argument: string): unknown {
   try {
@@ -426,6 +425,34 @@ export function jsonBody(ctx: Ctx, argument: string): unknown {
   }
 }
 
+/*
+ * A JSON body field bound as Kestra's controllers bind it. Micronaut's ObjectMapper, which Kestra's own
+ * ObjectMapperFactory extends, turns on ACCEPT_SINGLE_VALUE_AS_ARRAY and UNWRAP_SINGLE_VALUE_ARRAYS, and
+ * Jackson coerces a number or boolean to a String: `["x"]` and `12` are read as "x" and "12", and a lone
+ * value where a list is expected as a list of one (docs/compatibility.md).
+ */
+
+/** A field bound to a Java `String`: null when absent or null; 400 when Jackson could not read it as text. */
+export function jacksonText(value: unknown, argument: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  // One wrapper only: Jackson refuses a deeply nested array.
+  if (Array.isArray(value) && value.length === 1 && !Array.isArray(value[0]) && value[0] !== null && typeof value[0] !== 'object') return jacksonText(value[0], argument);
+  throw badRequest(`Failed to convert argument [${argument}]: Cannot deserialize value of type \`java.lang.String\``);
+}
+
+/** A field bound to a Java `List<String>`: a lone value is a list of one. */
+export function jacksonTexts(value: unknown, argument: string): string[] | null {
+  if (value === undefined || value === null) return null;
+  return (Array.isArray(value) ? value : [value]).map((v) => {
+    const text = jacksonText(v, argument);
+    if (text === null) throw badRequest(`Failed to convert argument [${argument}]: null element`);
+    return text;
+  });
+}
+
+/** Form fields of a multipart (or urlencoded) body, as strings; repeated names keep the last value. */
 export function formFields(ctx: Ctx): { fields: Map<string, string>; files: MultipartPart[] } {
   const ct = ctx.req.headers['content-type'];
   const fields = new Map<string, string>();

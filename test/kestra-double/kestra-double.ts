@@ -27,6 +27,7 @@ import { gunzipSync, inflateSync } from 'node:zlib';
 import { dashboardRoutes } from './dashboards.js';
 import { executionActionRoutes } from './execution-actions.js';
 import { executionRoutes, waitForExecution as waitFor } from './executions.js';
+import { expressionRoutes } from './expressions.js';
 import { fileRoutes } from './files.js';
 import { flowActionRoutes } from './flow-actions.js';
 import { flowGraphRoutes } from './flow-graph.js';
@@ -125,6 +126,7 @@ const ROUTES = compileRoutes([
   ...flowGraphRoutes,
   ...executionRoutes,
   ...executionActionRoutes,
+  ...expressionRoutes,
   ...fileRoutes,
   ...kvRoutes,
   ...triggerRoutes,
