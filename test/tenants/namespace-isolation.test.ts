@@ -76,7 +76,50 @@ function bodiesFor(row: PolicyRow, executionId: string): Array<Call['init']> {
       default:
     }
   }
+  out.push(...jacksonSpellings(sources, executionId));
   return out.length > 0 ? out : [row.method === 'GET' || row.method === 'DELETE' ? {} : { json: {} }];
+}
+
+/**
+ * The same bodies spelled as Kestra's JSON binding also reads them (docs/compatibility.md, "JSON bodies"): a text
+ * as a one-element list, a list as a lone item, a bean inside a one-element list; and a key given twice, bravo's
+ * copy first and alpha's last.
+ */
+function jacksonSpellings(sources: readonly NamespaceSource[], executionId: string): Array<Call['init']> {
+  const raw = (text: string) => ({ body: text, headers: { 'content-type': 'application/json' } });
+  const out: Array<Call['init']> = [];
+  for (const source of sources) {
+    switch (source.from) {
+      case 'executionIdsBody':
+        out.push({ json: source.field ? { [source.field]: executionId } : executionId });
+        break;
+      case 'flowRefsBody':
+        out.push({ json: [{ namespace: [B_NAMESPACE], id: B_FLOW }] }, { json: { namespace: B_NAMESPACE, id: B_FLOW } });
+        out.push(raw(`[{"namespace":"${B_NAMESPACE}","id":"${B_FLOW}","namespace":"${A_NAMESPACE}"}]`));
+        break;
+      case 'triggerRefsBody': {
+        const wrapped = [{ namespace: [B_NAMESPACE], flowId: B_FLOW, triggerId: 'schedule' }];
+        const lone = { namespace: B_NAMESPACE, flowId: B_FLOW, triggerId: 'schedule' };
+        out.push(...[wrapped, lone].map((refs) => ({ json: source.field ? { [source.field]: refs, disabled: true } : refs })));
+        const twice = `[{"namespace":"${B_NAMESPACE}","flowId":"${B_FLOW}","triggerId":"schedule","namespace":"${A_NAMESPACE}"}]`;
+        out.push(raw(source.field ? `{"${source.field}":${twice},"disabled":true}` : twice));
+        break;
+      }
+      case 'triggerBody':
+        out.push({ json: { namespace: [B_NAMESPACE], flowId: B_FLOW, triggerId: 'schedule', disabled: true } }, { json: [{ namespace: B_NAMESPACE, flowId: B_FLOW, triggerId: 'schedule', disabled: true }] });
+        out.push(raw(`{"namespace":"${B_NAMESPACE}","flowId":"${B_FLOW}","triggerId":"schedule","disabled":true,"namespace":"${A_NAMESPACE}"}`));
+        break;
+      case 'renderBody':
+        // Rendered in bravo's execution, the answer would carry bravo's namespace.
+        out.push({ json: { expressions: ['{{ flow.namespace }}'], namespace: A_NAMESPACE, flowId: 'alphaflow', executionId: [executionId] } });
+        break;
+      case 'filtersBody':
+        out.push({ json: { filters: [{ field: ['namespace'], operation: 'STARTS_WITH', value: MARK }] } }, { json: { filters: { field: 'namespace', operation: 'STARTS_WITH', value: MARK } } });
+        break;
+      default:
+    }
+  }
+  return out;
 }
 
 describe('NAMESPACE isolation in one shared Kestra, generated from the policy map', () => {
