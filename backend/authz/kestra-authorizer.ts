@@ -291,7 +291,7 @@ export class KestraAuthorizer {
 
   private async checkPermission(row: PermissionRow, params: Record<string, string>, call: KestraCall, principal: Principal): Promise<Verdict> {
     const sources = [row.namespace, ...(row.alsoNamespaces ?? [])];
-    const needsBody = sources.some((s) => BODY_SOURCES.has(s.from)) || row.actionByFlag?.in === 'jsonBody' || row.form !== undefined;
+    const needsBody = sources.some((s) => BODY_SOURCES.has(s.from)) || row.actionByFlag?.in === 'jsonBody' || row.form !== undefined || row.bodyRepeatsPath !== undefined;
     const body = needsBody ? await call.readBody() : undefined;
     if (row.namespace.from === 'chartBody') return this.boundChart(row, row.namespace.outOfScope, chartOf(() => readChartPreview(body!)), principal);
     if (row.namespace.from === 'storedChart') return this.checkStoredChart(row, row.namespace.outOfScope, params, body!, principal);
@@ -356,6 +356,11 @@ export class KestraAuthorizer {
     if (row.namespace.from === 'executionId' && /\/file(?:\/|$)/.test(row.path)) {
       // Execution files are read by storage URI: it must lie under the execution's own namespace.
       this.checkStorageUri(call.query, targets.namespaces[0]!);
+    }
+    for (const [field, param] of Object.entries(row.bodyRepeatsPath ?? {})) {
+      // Kestra acts on the object the body names: it must be the one authorized by the path.
+      const named = jsonRead(() => textField(jsonBody(), field));
+      if (named !== params[param]) throw new Refusal(422, `The body's ${field} is ${named === undefined ? 'missing' : `"${named}"`}, not the path's "${params[param]}": Kestra acts on the body's, so they must be the same`);
     }
     if (row.namespace.from === 'path' && row.namespace.param === 'namespace' && params.id !== undefined) {
       // Updating flow {namespace}/{id}: the body may not name another flow.

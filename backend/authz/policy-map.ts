@@ -149,6 +149,11 @@ export interface PolicyRowCommon {
   storedDashboard?: 'read' | 'write';
   /** Served by Kestra OSS but absent from the spec (kestra-oss-notes §3.1). */
   notInSpec?: true;
+  /**
+   * JSON body fields Kestra reads in place of the path's parameters (body field → path parameter): each must
+   * be given, as text, equal to the path's, else 422 (docs/compatibility.md: ConcurrencyLimitController).
+   */
+  bodyRepeatsPath?: Readonly<Record<string, string>>;
   note?: string;
 }
 
@@ -280,7 +285,7 @@ const ROWS: readonly PolicyRow[] = [
 
   // --- Concurrency limits (flow settings) ---
   { method: 'GET', path: '/api/v1/{tenant}/concurrency-limit/search', access: 'permission', resource: 'FLOW', action: 'LIST', namespace: ANYWHERE, list: 'filterResponse', responseNamespace: 'results[].namespace', note: 'No filter parameter: post-filtering makes `total` approximate.' },
-  { method: 'PUT', path: '/api/v1/{tenant}/concurrency-limit/{namespace}/{flowId}', access: 'permission', resource: 'FLOW', action: 'UPDATE', namespace: NS, list: 'none' },
+  { method: 'PUT', path: '/api/v1/{tenant}/concurrency-limit/{namespace}/{flowId}', access: 'permission', resource: 'FLOW', action: 'UPDATE', namespace: NS, bodyRepeatsPath: { tenantId: 'tenant', namespace: 'namespace', flowId: 'flowId' }, list: 'none', note: 'Kestra finds and writes the limit the body names, not the path\'s.' },
 
   // --- Dashboards (tenant-level resource) ---
   { method: 'GET', path: '/api/v1/{tenant}/dashboards', access: 'permission', resource: 'DASHBOARD', action: 'LIST', namespace: NONE, list: 'none' },

@@ -6,7 +6,8 @@
  *    flows that do not exist are skipped; `BulkResponse.count` says how many were changed. Disabling or enabling
  *    writes a new revision whose source says `disabled: true|false` (an unchanged flow keeps its revision).
  *  - bulk: see `bulkUpdate`.
- *  - concurrency-limit search: the flows that declare `concurrency`, with how many of their executions are RUNNING.
+ *  - concurrency-limit search: the flows that declare `concurrency`, with how many of their executions are RUNNING
+ *    (or the count a PUT set); the PUT finds and writes the limit the body names, not the path's.
  *  - dependencies (`FlowTopologyGraph`): an edge from a flow to each flow a Subflow task of it starts (`FLOW_TASK`)
  *    and from each flow a Flow trigger's `preconditions.flows` (or 2.0's `dependsOn`) names to the triggered flow (`FLOW_TRIGGER`), between
  *    existing flows; a flow's graph holds the edges it starts from and (unless `destinationOnly`) those it ends in,
@@ -19,10 +20,10 @@
  */
 import { unzipSync } from 'fflate';
 import YAML from 'yaml';
-import { type Ctx, HttpError, type Route, badRequest, jsonBody, paginate, parseMultipart, sendJson, unprocessable } from './http.js';
+import { type Ctx, HttpError, type Route, badRequest, jacksonText, jsonBody, paginate, parseMultipart, sendEmpty, sendJson, unprocessable } from './http.js';
 import { SUBFLOW_TASK } from './executions.js';
 import { bodyText, currentRevision, findFlow, importFlowSource, liveFlows, matchingFlows, parseFlowSource, requireFlow, storeNewFlow, storeRevision } from './flows.js';
-import { type FlowRecord, TENANT, flowJson, labelsAsList } from './state.js';
+import { type FlowRecord, TENANT, flowJson, flowKey, labelsAsList } from './state.js';
 
 function validateFlows(ctx: Ctx): void {
   const results = yamlDocuments(ctx).map((source, index) => {
@@ -118,12 +119,39 @@ function bulk(action: FlowAction, select: (ctx: Ctx) => FlowRecord[]) {
   };
 }
 
+/** A flow's concurrency counter: the value last set by a PUT, else its RUNNING executions. */
+function concurrencyLimitOf(ctx: Ctx, f: FlowRecord): Record<string, unknown> {
+  const set = ctx.rt.store.concurrencyRunning.get(flowKey(f.namespace, f.id));
+  const running = set ?? [...ctx.rt.store.executions.values()].filter((e) => e.namespace === f.namespace && e.flowId === f.id && e.state.current === 'RUNNING').length;
+  return { tenantId: TENANT, namespace: f.namespace, flowId: f.id, running };
+}
+
 function searchConcurrencyLimits(ctx: Ctx): void {
   const limited = matchingFlows(ctx).filter((f) => currentRevision(f).doc.concurrency !== undefined);
-  const running = (f: FlowRecord) =>
-    [...ctx.rt.store.executions.values()].filter((e) => e.namespace === f.namespace && e.flowId === f.id && e.state.current === 'RUNNING').length;
   const page = paginate(limited, ctx.query);
-  sendJson(ctx, 200, { results: page.results.map((f) => ({ tenantId: TENANT, namespace: f.namespace, flowId: f.id, running: running(f) })), total: page.total });
+  sendJson(ctx, 200, { results: page.results.map((f) => concurrencyLimitOf(ctx, f)), total: page.total });
+}
+
+/**
+ * `PUT /concurrency-limit/{namespace}/{flowId}`: as Kestra 2.0's ConcurrencyLimitController, the limit is found and
+ * written by the body's `tenantId`, `namespace` and `flowId`; the path's are not read (docs/compatibility.md).
+ */
+function updateConcurrencyLimit(ctx: Ctx): void {
+  const body = jsonBody(ctx, 'concurrencyLimit');
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Failed to convert argument [concurrencyLimit]: an object is required');
+  const fields = body as Record<string, unknown>;
+  const tenantId = jacksonText(fields.tenantId, 'concurrencyLimit');
+  const namespace = jacksonText(fields.namespace, 'concurrencyLimit');
+  const flowId = jacksonText(fields.flowId, 'concurrencyLimit');
+  const flow = tenantId === TENANT && namespace !== null && flowId !== null ? findFlow(ctx.rt, namespace, flowId) : undefined;
+  if (!flow || currentRevision(flow).doc.concurrency === undefined) {
+    sendEmpty(ctx, 404);
+    return;
+  }
+  const running = fields.running;
+  if (running !== undefined && running !== null && !Number.isInteger(running)) throw badRequest('Failed to convert argument [concurrencyLimit]: `running` is an int');
+  ctx.rt.store.concurrencyRunning.set(flowKey(flow.namespace, flow.id), (running as number | null | undefined) ?? 0);
+  sendJson(ctx, 200, concurrencyLimitOf(ctx, flow));
 }
 
 const FLOW_TRIGGER = 'io.kestra.plugin.core.trigger.Flow';
@@ -258,4 +286,5 @@ export const flowActionRoutes: Route[] = [
   { method: 'GET', path: `${F}/:namespace/:id/dependencies`, handler: flowDependencies },
   { method: 'GET', path: '/api/v1/:tenant/namespaces/:namespace/dependencies', handler: namespaceDependencies },
   { method: 'GET', path: '/api/v1/:tenant/concurrency-limit/search', handler: searchConcurrencyLimits },
+  { method: 'PUT', path: '/api/v1/:tenant/concurrency-limit/:namespace/:flowId', handler: updateConcurrencyLimit },
 ];

@@ -278,6 +278,8 @@ export class DoubleStore extends EventEmitter {
   /** Stored dashboards by id (dashboards.ts), and the tenant's default-dashboards setting (null: never set). */
   readonly dashboards = new Map<string, DashboardRec>();
   dashboardSettings: Record<string, string> | null = null;
+  /** `namespace\0flowId` → the running count a `PUT /concurrency-limit/…` set (Kestra stores the counter). */
+  readonly concurrencyRunning = new Map<string, number>();
 
   constructor() {
     super();

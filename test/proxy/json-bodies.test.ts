@@ -31,6 +31,8 @@ describe('JSON bodies Perch reads to authorize', () => {
       await env.kestra.waitForExecution(executionId);
       return executionId;
     };
+    env.kestra.addFlow(`${flowYaml('company.team', 'limited')}concurrency:\n  limit: 1\n  behavior: QUEUE\n`);
+    env.kestra.addFlow(`${flowYaml('company.finance', 'limited')}concurrency:\n  limit: 1\n  behavior: QUEUE\n`);
     teamExecution = await start('company.team', 'hello');
     financeExecution = await start('company.finance', 'payroll');
     const user = await env.admin.fetch('POST', '/api/v1/users', { json: { email: 'editor@example.com', password: 'a good long password' } });
@@ -100,6 +102,49 @@ describe('JSON bodies Perch reads to authorize', () => {
     // The same change written once is Perch's to allow.
     const once = await editor.fetch('PUT', '/api/v1/main/triggers/set-disabled', { json: { namespace: 'company.team', flowId: 'hello', triggerId: 'daily', disabled: true } });
     expect(once.status, once.text).toBe(200);
+  });
+
+  it('a concurrency limit is written where the body says, so the body must name the path’s flow', async () => {
+    const limit = (namespace: string, running: number) => ({ tenantId: 'main', namespace, flowId: 'limited', running });
+    const runningOf = async (namespace: string) => {
+      const res = await fetch(`${env.kestra.url}/api/v1/main/concurrency-limit/search`, { headers: { authorization: env.kestra.authorization } });
+      return ((await res.json()) as { results: Array<{ namespace: string; running: number }> }).results.find((r) => r.namespace === namespace)?.running;
+    };
+    // Kestra reads the body, not the path: a PUT on the team's flow sets finance's counter.
+    const directPut = await direct('PUT', '/api/v1/main/concurrency-limit/company.team/limited', JSON.stringify(limit('company.finance', 7)));
+    expect(directPut.status).toBe(200);
+    expect(await directPut.json()).toMatchObject({ namespace: 'company.finance', running: 7 });
+    expect(await runningOf('company.finance')).toBe(7);
+    expect(await runningOf('company.team')).toBe(0);
+
+    env.kestra.clear();
+    const attacks: unknown[] = [
+      limit('company.finance', 0),
+      { ...limit('company.team', 0), flowId: 'hello' },
+      { namespace: 'company.team', flowId: 'limited', running: 0 },
+      { ...limit('company.team', 0), tenantId: 'other' },
+      { ...limit('company.team', 0), namespace: ['company.team'] },
+    ];
+    for (const json of attacks) {
+      const res = await editor.fetch('PUT', '/api/v1/main/concurrency-limit/company.team/limited', { json });
+      expect(res.status, res.text).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+    }
+    const repeated = await editor.fetch('PUT', '/api/v1/main/concurrency-limit/company.team/limited', {
+      body: '{"tenantId":"main","namespace":"company.finance","flowId":"limited","running":0,"namespace":"company.team"}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(repeated.status, repeated.text).toBe(400);
+    const wrongFlow = await editor.fetch('PUT', '/api/v1/main/concurrency-limit/company.team/limited', { json: limit('company.finance', 0) });
+    expect(wrongFlow.status).toBe(422);
+    expect(wrongFlow.json.message).toContain('"company.finance"');
+    expect(env.kestra.requests.filter((r) => r.url.includes('/concurrency-limit/'))).toHaveLength(0);
+    expect(await runningOf('company.finance')).toBe(7);
+
+    // The body naming the path's own flow is the editor's to change.
+    const own = await editor.fetch('PUT', '/api/v1/main/concurrency-limit/company.team/limited', { json: limit('company.team', 3) });
+    expect(own.status, own.text).toBe(200);
+    expect(await runningOf('company.team')).toBe(3);
   });
 
   it('refuses a bulk filter whose field is not text', async () => {
