@@ -12,7 +12,7 @@ import { isMap, isScalar, isSeq, LineCounter, parse, parseAllDocuments, visit } 
 import type { Document, Node, Scalar, YAMLMap } from 'yaml';
 import type { Action } from '../../lib/authz/catalogue.js';
 import { canonicalHost, LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
-import { FILE_FUNCTIONS, fileFunctionTargets, NAMESPACE_NAME, storageUriTarget } from './pebble-file-functions.js';
+import { FILE_FUNCTIONS, fileFunctionTargets, fileUrisIn, NAMESPACE_NAME } from './pebble-file-functions.js';
 import { placementOf, type Placement } from './script-placement.js';
 
 export interface FlowDocument { namespace: string; id: string; line: number /* of namespace: */ }
@@ -155,6 +155,7 @@ function analyseDocument(doc: Document, lc: LineCounter, hosts: KestraHosts): An
   const ctx: Ctx = { refs: [], own: namespace, lc, trigger: null, condition: 'none', hosts, fileInputs: fileInputsOf(root) };
   walk(root, ctx);
   pluginDefaults(root, ctx);
+  fileInputDefaults(root, ctx);
   return { namespace, id, line: at(keyNode(root, 'namespace'))!, references: dedupe(ctx.refs), placement: placementOf(root, lc, literal) };
 }
 
@@ -389,17 +390,8 @@ function scanExpressions(s: Scalar, ctx: Ctx): void {
     if (!inPebble(m.index)) continue;
     pebbleCall(m[1]!, callArgs(text, m.index + m[0].length), lineAt(m.index), ctx);
   }
-  for (const m of text.matchAll(/nsfile:\/\/([^/\s'"()]*)(.?)/gi)) {
-    const auth = m[1]!;
-    const ok = m[2] === '/' && (auth === '' || NAME.test(auth));
-    const ns = ok ? (auth === '' ? ctx.own : auth) : null;
-    push(ctx, lineAt(m.index), 'NAMESPACE', ['MANAGE_FILES'], ok ? `nsfile:// reads the files of ${ns}` : `nsfile:// reads the files of a dynamic namespace (${m[0]})`, ns);
-  }
-  // Internal-storage URIs, for file functions and for every task that takes a file (inputFiles, from, items…).
-  for (const m of text.matchAll(/kestra:\/[^\s'"()<>,|]*/gi)) {
-    const t = storageUriTarget(m[0], ctx.own);
-    push(ctx, lineAt(m.index), t.resource, [t.action], t.what, t.namespace);
-  }
+  // File URIs, for file functions and for every task or input that takes a file (inputFiles, from, items, defaults…).
+  for (const { index, target: t } of fileUrisIn(text, ctx.own)) push(ctx, lineAt(index), t.resource, [t.action], t.what, t.namespace);
   for (const m of text.matchAll(/\b(?:https?|wss?):\/\/[^\s'"<>`]+/gi)) {
     const host = literalHostOf(m[0]);
     if (host !== null && ctx.hosts.isKestra(host)) pushKestraCall(ctx, lineAt(m.index), host);
@@ -472,6 +464,25 @@ function provenLocalFile(expr: string, ctx: Ctx): boolean {
   if (/^outputs\.[A-Za-z_][\w-]*\.(?:uri|outputFiles(?:\.[\w-]+|\[\s*'[^'\\{}]*'\s*\]|\[\s*"[^"\\{}#]*"\s*\]))$/.test(e)) return true;
   const input = /^inputs\.([A-Za-z_][\w-]*)$/.exec(e);
   return input !== null && ctx.fileInputs.has(input[1]!);
+}
+
+/** A FILE input (or a list of them), as declared. */
+const isFileInput = (item: YAMLMap) => literal(item.get('type', true)) === 'FILE' || (literal(item.get('type', true)) === 'ARRAY' && literal(item.get('itemType', true)) === 'FILE');
+
+/**
+ * A FILE input's default that is not a storage or namespace-file URI (those are read where they stand) is a
+ * path Kestra opens on its own server's disk and copies into the execution (kestra-io/kestra#18557, 2.0.0):
+ * only a tenant-wide editor may write one.
+ */
+function fileInputDefaults(root: YAMLMap, ctx: Ctx): void {
+  const inputs = root.get('inputs', true);
+  for (const item of isSeq(inputs) ? inputs.items : []) {
+    if (!isMap(item) || !isFileInput(item)) continue;
+    const defaults = item.get('defaults', true);
+    if (defaults === undefined || (isScalar(defaults) && (defaults.value === null || /^(?:kestra|nsfile):/i.test(String(defaults.value))))) continue;
+    const id = literal(item.get('id', true)) ?? literal(item.get('name', true)) ?? '?';
+    push(ctx, defaults as Node, 'FLOW', ['UPDATE'], `the default of FILE input ${id} is a path Kestra reads from its own server's disk`, null);
+  }
 }
 
 /** The declared inputs of type FILE, by id (1.x: name). */

@@ -6,6 +6,7 @@ import { eeOperationOf } from './ee-operation-match.js';
 import { ArchiveError, flowSourcesOf } from './flow-archive.js';
 import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
+import { fileUrisIn } from './pebble-file-functions.js';
 import { NO_PLACEMENT_RULES, type Placement, type PlacementRules } from './script-placement.js';
 import { JsonBodyError, parseJsonBody, textField } from './json-body.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
@@ -330,6 +331,10 @@ export class KestraAuthorizer {
       const unique = [...new Set(missing)];
       throw new Refusal(403, `Not allowed: this needs ${unique.join(', ')}`, { missing: unique });
     }
+    if (row.form && 'inputs' in row.form && parts) {
+      const files = this.inputFileRefusals(parts, targets.namespaces[0]!, tenantId, userId);
+      if (files.length > 0) throw new Refusal(403, `These inputs name files beyond what you may open: ${files.join('; ')}`, { inputs: files });
+    }
     const offending: string[] = [];
     if ((row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) || folderFlows.length > 0) {
       for (const ref of targets.references) {
@@ -613,6 +618,25 @@ export class KestraAuthorizer {
       if (error instanceof ArchiveError) throw new Refusal(400, error.message);
       throw error;
     }
+  }
+
+  /**
+   * Inputs given as text that name files: Kestra takes a `kestra:///…` text given to a FILE input as that very
+   * file (not a copy under the new execution), and a flow passes its inputs on to subflows, so every text value
+   * is read as a flow's YAML is (pebble-file-functions.ts `fileUrisIn`). An uploaded file part is stored under
+   * the execution and needs nothing more.
+   */
+  private inputFileRefusals(parts: readonly FormPart[], own: string, tenantId: string, userId: string): string[] {
+    const refused: string[] = [];
+    for (const part of parts) {
+      if (part.filename !== undefined || part.data.length === 0) continue;
+      for (const { target } of fileUrisIn(part.data.toString('utf8'), own)) {
+        if (!this.index.allows(tenantId, userId, target.resource, target.action, target.namespace)) {
+          refused.push(`input ${part.name}: ${target.what} (needs ${target.resource} ${target.action} ${target.namespace === null ? 'tenant-wide' : `in ${target.namespace}`})`);
+        }
+      }
+    }
+    return refused;
   }
 
   private checkStorageUri(query: string, namespace: string): void {

@@ -50,6 +50,30 @@ export function storageUriTarget(uri: string, own: string): FileTarget {
   return { resource: 'EXECUTION', action: 'ACCESS_FILES', namespace, what: `${uri} is a file of an execution in ${namespace}` };
 }
 
+/** A file URI found in a text, where it starts, and what opening it needs. */
+export interface FileUriMatch {
+  index: number;
+  target: FileTarget;
+}
+
+/**
+ * Every file URI a text names, wherever it stands (a flow's YAML, or a value given to an input: Kestra takes
+ * a `kestra:///…` text given to a FILE input as that file, not a copy under the execution):
+ * `nsfile://ns/…` (own for `nsfile:///`) and `kestra:///…` (storageUriTarget). (`file:/…` goes through Kestra's
+ * own `allowed-paths` check wherever Kestra 2.0 reads it; as a file function's argument it is tenant-wide.)
+ */
+export function fileUrisIn(text: string, own: string): FileUriMatch[] {
+  const out: FileUriMatch[] = [];
+  for (const m of text.matchAll(/nsfile:\/\/([^/\s'"()]*)(.?)/gi)) {
+    const auth = m[1]!;
+    const ok = m[2] === '/' && (auth === '' || NAMESPACE_NAME.test(auth));
+    const ns = ok ? (auth === '' ? own : auth) : null;
+    out.push({ index: m.index, target: { resource: 'NAMESPACE', action: 'MANAGE_FILES', namespace: ns, what: ok ? `nsfile:// reads the files of ${ns}` : `nsfile:// reads the files of a dynamic namespace (${m[0]})` } });
+  }
+  for (const m of text.matchAll(/kestra:\/[^\s'"()<>,|]*/gi)) out.push({ index: m.index, target: storageUriTarget(m[0], own) });
+  return out;
+}
+
 /**
  * What a file function call opens. `path`: the literal string, or null when built at run time;
  * `provenLocal`: a run-time path Perch knows is a file of the current execution; `namespace`: the

@@ -482,6 +482,29 @@ pluginDefaults:
     type: io.kestra.plugin.core.http.Request
     uri: https://api.example.com/{{ inputs.id }}
 `), [ref(6, 'FLOW', 'UPDATE', null), ref(9, 'FLOW', 'UPDATE', null), ref(12, 'FLOW', 'UPDATE', null)]],
+    ['FILE inputs’ defaults: a host path is read from Kestra’s disk, a storage or namespace-file URI where it points', flow(`inputs:
+  - id: env
+    type: FILE
+    defaults: /proc/self/environ
+  - id: relative
+    type: ARRAY
+    itemType: FILE
+    defaults: ["confs/application.yml"]
+  - id: local
+    type: FILE
+    defaults: file:///etc/passwd
+  - id: stored
+    type: FILE
+    defaults: kestra:///company/finance/payroll/executions/abc/inputs/data/x.csv
+  - id: shared
+    type: FILE
+    defaults: nsfile://company.shared/template.csv
+  - id: none
+    type: FILE
+  - id: text
+    type: STRING
+    defaults: /etc/hosts
+`), [ref(16, 'EXECUTION', 'ACCESS_FILES', 'company.finance'), ref(19, 'NAMESPACE', 'MANAGE_FILES', 'company.shared'), ref(6, 'FLOW', 'UPDATE', null), ref(10, 'FLOW', 'UPDATE', null), ref(13, 'FLOW', 'UPDATE', null)]],
     ['a script calling Kestra’s address', flow(`tasks:
   - id: sh
     type: io.kestra.plugin.scripts.shell.Commands

@@ -1,7 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, grantRole, startBehindKestra } from '../support/perch.js';
+import { type Browser, signedInWithRole, startBehindKestra } from '../support/perch.js';
 
 /**
  * Kestra's server compresses text answers of 1 KiB or more for a caller that accepts it, and browsers and
@@ -26,14 +26,8 @@ describe('compressed answers from Kestra', () => {
         expect(created.status).toBe(200);
       }
     }
-    const user = await env.admin.fetch('POST', '/api/v1/users', { json: { email: 'viewer@example.com', password: 'a good long password' } });
-    await grantRole(env.perch.perch, user.json.id, 'viewer', 'company.team');
-    viewer = new Browser(env.perch);
-    await viewer.login('viewer@example.com', 'a good long password');
-    const developer = await env.admin.fetch('POST', '/api/v1/users', { json: { email: 'developer@example.com', password: 'a good long password' } });
-    await grantRole(env.perch.perch, developer.json.id, 'developer', 'company.team');
-    editor = new Browser(env.perch);
-    await editor.login('developer@example.com', 'a good long password');
+    viewer = await signedInWithRole(env.perch, env.admin, 'viewer@example.com', 'viewer', 'company.team');
+    editor = await signedInWithRole(env.perch, env.admin, 'developer@example.com', 'developer', 'company.team');
   });
   afterAll(async () => {
     await env?.close();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonBodyError, parseJsonBody, textField } from '../../backend/authz/json-body.js';
-import { Browser, grantRole, startBehindKestra } from '../support/perch.js';
+import { type Browser, signedInWithRole, startBehindKestra } from '../support/perch.js';
 
 /**
  * Kestra binds JSON bodies with Micronaut's ObjectMapper, which reads `["x"]` and `12` as the text "x" and
@@ -35,10 +35,7 @@ describe('JSON bodies Perch reads to authorize', () => {
     env.kestra.addFlow(`${flowYaml('company.finance', 'limited')}concurrency:\n  limit: 1\n  behavior: QUEUE\n`);
     teamExecution = await start('company.team', 'hello');
     financeExecution = await start('company.finance', 'payroll');
-    const user = await env.admin.fetch('POST', '/api/v1/users', { json: { email: 'editor@example.com', password: 'a good long password' } });
-    await grantRole(env.perch.perch, user.json.id, 'editor', 'company.team');
-    editor = new Browser(env.perch);
-    await editor.login('editor@example.com', 'a good long password');
+    editor = await signedInWithRole(env.perch, env.admin, 'editor@example.com', 'editor', 'company.team');
   });
   afterAll(async () => {
     await env?.close();

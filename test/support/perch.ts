@@ -108,6 +108,17 @@ export async function grantRole(perch: Perch, userId: string, role: (typeof MANA
   perch.ctx.authz.addBinding(toBindingFact(binding, permissions));
 }
 
+/** A new person, created by the instance owner, holding `role` in `namespace`, signed in. */
+export async function signedInWithRole(perch: RunningPerch, admin: Browser, email: string, role: (typeof MANAGED_ROLES)[number]['id'], namespace: string | null): Promise<Browser> {
+  const password = 'a good long password';
+  const user = await admin.fetch('POST', '/api/v1/users', { json: { email, password } });
+  if (user.status !== 201) throw new Error(`creating ${email} failed: ${user.status} ${user.text}`);
+  await grantRole(perch.perch, user.json.id, role, namespace);
+  const browser = new Browser(perch);
+  await browser.login(email, password);
+  return browser;
+}
+
 /** A Perch and its instance owner, signed in: the starting point of most API suites. */
 export async function startSignedIn(options: Parameters<typeof startPerch>[0] = {}): Promise<{ perch: RunningPerch; admin: Browser }> {
   const perch = await startPerch(options);

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, signedInWithRole, startBehindKestra } from '../support/perch.js';
+
+/**
+ * Kestra takes a `kestra:///…` text given to a FILE input as that very file, not as a copy under the new
+ * execution (docs/compatibility.md, "FILE inputs given as text"), and a flow hands its inputs on to its
+ * subflows: a text input naming another namespace's file needs the right to open it there.
+ */
+describe('inputs given as text that name files', () => {
+  let env: Awaited<ReturnType<typeof startBehindKestra>>;
+  let editor: Browser;
+  let teamExecution: string;
+  let financeExecution: string;
+  const BOUNDARY = 'perch-input-files';
+  const multipart = (parts: Array<{ name: string; value: string; filename?: string }>) => ({
+    body: parts
+      .map((p) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ''}\r\n${p.filename ? 'Content-Type: text/plain\r\n' : ''}\r\n${p.value}\r\n`)
+      .join('') + `--${BOUNDARY}--\r\n`,
+    headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+  });
+  const withFileInput = (namespace: string, id: string) =>
+    `id: ${id}\nnamespace: ${namespace}\ninputs:\n  - id: data\n    type: FILE\n  - id: note\n    type: STRING\n    defaults: none\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: "{{ inputs.data }}"\n`;
+  const storageUri = (namespace: string, flowId: string, executionId: string) => `kestra:///${namespace.replaceAll('.', '/')}/${flowId}/executions/${executionId}/inputs/data/payroll.csv`;
+  const starts = () => env.kestra.requests.filter((r) => r.method === 'POST' && r.url.startsWith('/api/v1/main/executions/'));
+
+  beforeAll(async () => {
+    env = await startBehindKestra();
+    env.kestra.addFlow(withFileInput('company.team', 'reader'));
+    env.kestra.addFlow(withFileInput('company.finance', 'payroll'));
+    const start = async (namespace: string, id: string) => {
+      const form = multipart([{ name: 'data', value: 'salaries', filename: 'payroll.csv' }]);
+      const res = await fetch(`${env.kestra.url}/api/v1/main/executions/${namespace}/${id}`, { method: 'POST', body: form.body, headers: { ...form.headers, authorization: env.kestra.authorization } });
+      expect(res.status).toBe(200);
+      const executionId = ((await res.json()) as { id: string }).id;
+      await env.kestra.waitForExecution(executionId);
+      return executionId;
+    };
+    teamExecution = await start('company.team', 'reader');
+    financeExecution = await start('company.finance', 'payroll');
+    editor = await signedInWithRole(env.perch, env.admin, 'editor@example.com', 'editor', 'company.team');
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('Kestra takes a storage URI given as text as the input file itself', async () => {
+    const form = multipart([{ name: 'data', value: storageUri('company.finance', 'payroll', financeExecution) }]);
+    const res = await fetch(`${env.kestra.url}/api/v1/main/executions/company.team/reader`, { method: 'POST', body: form.body, headers: { ...form.headers, authorization: env.kestra.authorization } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { inputs: { data: string } }).inputs.data).toBe(storageUri('company.finance', 'payroll', financeExecution));
+  });
+
+  it('refuses an execution whose text inputs name another namespace’s files, wherever they stand', async () => {
+    env.kestra.clear();
+    const values = [
+      storageUri('company.finance', 'payroll', financeExecution),
+      `["${storageUri('company.finance', 'payroll', financeExecution)}"]`,
+      'KESTRA:///company/finance/payroll/executions/x/inputs/data/a.csv',
+      'kestra:///company/../company/finance/payroll/executions/x/a.csv',
+      'nsfile://company.finance/secrets.txt',
+    ];
+    for (const value of values) {
+      for (const name of ['data', 'note']) {
+        const res = await editor.fetch('POST', '/api/v1/main/executions/company.team/reader', multipart([{ name, value }]));
+        expect(res.status, `${name}=${value}: ${res.text}`).toBe(403);
+        expect(res.json.message).toContain(`input ${name}:`);
+      }
+    }
+    for (const path of [`/api/v1/main/executions/${teamExecution}/actions/resume`, `/api/v1/main/executions/${teamExecution}/actions/replay-with-inputs`, '/api/v1/main/executions/company.team/reader/validate']) {
+      const res = await editor.fetch('POST', path, multipart([{ name: 'data', value: storageUri('company.finance', 'payroll', financeExecution) }]));
+      expect(res.status, `${path}: ${res.text}`).toBe(403);
+    }
+    expect(starts()).toHaveLength(0);
+  });
+
+  it('starts an execution with the caller’s own files, given as text or uploaded', async () => {
+    env.kestra.clear();
+    const own = await editor.fetch('POST', '/api/v1/main/executions/company.team/reader', multipart([{ name: 'data', value: storageUri('company.team', 'reader', teamExecution) }, { name: 'note', value: 'nsfile:///readme.txt is ours' }]));
+    expect(own.status, own.text).toBe(403); // nsfile:/// of company.team needs NAMESPACE MANAGE_FILES, which an Editor lacks
+    expect(own.json.message).toContain('input note: nsfile:// reads the files of company.team');
+    const text = await editor.fetch('POST', '/api/v1/main/executions/company.team/reader', multipart([{ name: 'data', value: storageUri('company.team', 'reader', teamExecution) }]));
+    expect(text.status, text.text).toBe(200);
+    const uploaded = await editor.fetch('POST', '/api/v1/main/executions/company.team/reader', multipart([{ name: 'data', value: `kestra:///company/finance/looks-like-a-uri`, filename: 'mine.csv' }]));
+    expect(uploaded.status, uploaded.text).toBe(200);
+    expect(starts()).toHaveLength(2);
+  });
+});
