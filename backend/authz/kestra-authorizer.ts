@@ -7,6 +7,7 @@ import { ArchiveError, flowSourcesOf } from './flow-archive.js';
 import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { fileUrisIn } from './pebble-file-functions.js';
+import type { FileInputTypes } from './file-inputs.js';
 import { NO_PLACEMENT_RULES, type Placement, type PlacementRules } from './script-placement.js';
 import { JsonBodyError, parseJsonBody, textField } from './json-body.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
@@ -251,6 +252,8 @@ export class KestraAuthorizer {
     private readonly placement: PlacementRules = NO_PLACEMENT_RULES,
     /** Stored dashboards read from Kestra (their charts are bounded as previews); without it, they need tenant-wide rights. */
     private readonly dashboards: StoredDashboards | null = null,
+    /** Which inputs Kestra reads as files (file-inputs.ts); without it, no text is taken for a FILE input. */
+    private readonly fileInputs: FileInputTypes | null = null,
   ) {}
 
   async authorize(call: KestraCall): Promise<Verdict> {
@@ -334,6 +337,10 @@ export class KestraAuthorizer {
     if (row.form && 'inputs' in row.form && parts) {
       const files = this.inputFileRefusals(parts, targets.namespaces[0]!, tenantId, userId);
       if (files.length > 0) throw new Refusal(403, `These inputs name files beyond what you may open: ${files.join('; ')}`, { inputs: files });
+      const paths = await this.hostPathInputs(parts, params, call.query);
+      if (paths.length > 0) {
+        throw new Refusal(403, `These FILE inputs are given as text that is not a kestra:/// or nsfile:// URI, which Kestra would read from its own server's disk: ${paths.join(', ')}; upload the file instead`, { inputs: paths });
+      }
     }
     const offending: string[] = [];
     if ((row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) || folderFlows.length > 0) {
@@ -637,6 +644,32 @@ export class KestraAuthorizer {
       }
     }
     return refused;
+  }
+
+  /**
+   * The FILE inputs given as text other than storage or namespace-file URIs (a list of them for an ARRAY of
+   * FILE): Kestra 2.0.0 opens such a text as a path on its own disk (file-inputs.ts). Only a call with such a
+   * text part asks Kestra which inputs are FILE ones.
+   */
+  private async hostPathInputs(parts: readonly FormPart[], params: Record<string, string>, query: string): Promise<string[]> {
+    const isUri = (v: unknown) => typeof v === 'string' && /^(?:kestra|nsfile):/i.test(v.trim());
+    const readAsPath = (text: string) => {
+      if (isUri(text)) return false;
+      try {
+        const list: unknown = JSON.parse(text);
+        if (Array.isArray(list)) return !list.every(isUri);
+      } catch {
+        // Not a list: one path.
+      }
+      return true;
+    };
+    const suspects = parts.filter((p) => p.filename === undefined && p.data.length > 0 && readAsPath(p.data.toString('utf8')));
+    if (suspects.length === 0 || !this.fileInputs) return [];
+    const revision = queryParam(query, 'revision');
+    const fileIds = params.executionId !== undefined
+      ? await this.fileInputs.ofExecution(params.executionId, revision)
+      : await this.fileInputs.ofFlow(params.namespace!, params.id!, revision);
+    return suspects.filter((p) => fileIds?.has(p.name)).map((p) => p.name);
   }
 
   private checkStorageUri(query: string, namespace: string): void {

@@ -6,6 +6,7 @@ import type { Admission } from './admission.js';
 import type { Principal } from '../auth/sessions.js';
 import { StoredDashboards } from '../authz/stored-dashboards.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
+import { KestraFileInputTypes } from '../authz/file-inputs.js';
 import { KestraAuthorizer, type ResponseFilter, type Verdict } from '../authz/kestra-authorizer.js';
 import { KestraHosts } from '../authz/kestra-hosts.js';
 import type { PolicyRow } from '../authz/policy-map.js';
@@ -136,7 +137,7 @@ function upstreamOf(ctx: PerchContext, kestra: KestraTarget, injectScreens: bool
   // NAMESPACE tenants' calls are decided by their bindings within their roots (tenant-roots-bound.ts).
   const decisions = boundByTenantRoots(ctx.authz, namespaceTenantRoots(ctx.tenants));
   const dashboards = new StoredDashboards(reader, kestra.timeout);
-  const authorizer = new KestraAuthorizer(decisions, new ExecutionNamespaceLookup(reader), KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups, dashboards);
+  const authorizer = new KestraAuthorizer(decisions, new ExecutionNamespaceLookup(reader), KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups, dashboards, new KestraFileInputTypes(reader));
   const close = async () => {
     await reader.close();
     await direct.close();

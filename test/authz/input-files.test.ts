@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileInputIdsOf } from '../../backend/authz/file-inputs.js';
 import { type Browser, signedInWithRole, startBehindKestra } from '../support/perch.js';
 
 /**
@@ -73,6 +74,25 @@ describe('inputs given as text that name files', () => {
     expect(starts()).toHaveLength(0);
   });
 
+  it('refuses a FILE input given as a host path, which Kestra 2.0.0 would read from its own disk', async () => {
+    env.kestra.clear();
+    for (const value of ['/proc/self/environ', 'confs/application.yml', '["kestra:///company/team/reader/executions/x/a.csv", "/etc/passwd"]']) {
+      const res = await editor.fetch('POST', '/api/v1/main/executions/company.team/reader', multipart([{ name: 'data', value }]));
+      expect(res.status, `${value}: ${res.text}`).toBe(403);
+      expect(res.json.message).toContain('FILE inputs are given as text');
+      expect(res.json.inputs).toEqual(['data']);
+    }
+    for (const path of [`/api/v1/main/executions/${teamExecution}/actions/resume`, `/api/v1/main/executions/${teamExecution}/actions/replay-with-inputs`, '/api/v1/main/executions/company.team/reader/validate']) {
+      const res = await editor.fetch('POST', path, multipart([{ name: 'data', value: '/etc/passwd' }]));
+      expect(res.status, `${path}: ${res.text}`).toBe(403);
+    }
+    expect(starts()).toHaveLength(0);
+    // The same text for a STRING input is only text.
+    const text = await editor.fetch('POST', '/api/v1/main/executions/company.team/reader', multipart([{ name: 'data', value: 'salaries', filename: 'a.csv' }, { name: 'note', value: '/etc/passwd' }]));
+    expect(text.status, text.text).toBe(200);
+    expect(text.json.inputs.note).toBe('/etc/passwd');
+  });
+
   it('starts an execution with the caller’s own files, given as text or uploaded', async () => {
     env.kestra.clear();
     const own = await editor.fetch('POST', '/api/v1/main/executions/company.team/reader', multipart([{ name: 'data', value: storageUri('company.team', 'reader', teamExecution) }, { name: 'note', value: 'nsfile:///readme.txt is ours' }]));
@@ -83,5 +103,17 @@ describe('inputs given as text that name files', () => {
     const uploaded = await editor.fetch('POST', '/api/v1/main/executions/company.team/reader', multipart([{ name: 'data', value: `kestra:///company/finance/looks-like-a-uri`, filename: 'mine.csv' }]));
     expect(uploaded.status, uploaded.text).toBe(200);
     expect(starts()).toHaveLength(2);
+  });
+});
+
+describe('fileInputIdsOf', () => {
+  it('finds the FILE inputs of a flow and of its pauses, and nothing else', () => {
+    const flow = {
+      inputs: [{ id: 'a', type: 'FILE' }, { id: 'b', type: 'ARRAY', itemType: 'FILE' }, { id: 'c', type: 'ARRAY', itemType: 'STRING' }, { id: 'd', type: 'STRING' }, { name: 'legacy', type: 'FILE' }],
+      tasks: [{ id: 'wrap', type: 'io.kestra.plugin.core.flow.Sequential', tasks: [{ id: 'approve', type: 'io.kestra.plugin.core.flow.Pause', onResume: [{ id: 'signed', type: 'FILE' }, { id: 'why', type: 'STRING' }] }] }],
+    };
+    expect([...fileInputIdsOf(flow)].sort()).toEqual(['a', 'b', 'legacy', 'signed']);
+    expect(fileInputIdsOf(null).size).toBe(0);
+    expect(fileInputIdsOf({ inputs: 'not a list' }).size).toBe(0);
   });
 });
