@@ -652,7 +652,8 @@ export class KestraAuthorizer {
    * text part asks Kestra which inputs are FILE ones.
    */
   private async hostPathInputs(parts: readonly FormPart[], params: Record<string, string>, query: string): Promise<string[]> {
-    const isUri = (v: unknown) => typeof v === 'string' && /^(?:kestra|nsfile):/i.test(v.trim());
+    // As Kestra tells them apart: its scheme test is case-sensitive.
+    const isUri = (v: unknown) => typeof v === 'string' && /^(?:kestra|nsfile):/.test(v);
     const readAsPath = (text: string) => {
       if (isUri(text)) return false;
       try {

@@ -82,6 +82,9 @@ describe('inputs given as text that name files', () => {
       expect(res.json.message).toContain('FILE inputs are given as text');
       expect(res.json.inputs).toEqual(['data']);
     }
+    // Kestra's scheme test is case-sensitive: to it, `KESTRA:` starts a path.
+    const upper = await editor.fetch('POST', '/api/v1/main/executions/company.team/reader', multipart([{ name: 'data', value: 'KESTRA:///company/team/reader/executions/x/a.csv' }]));
+    expect(upper.status, upper.text).toBe(403);
     for (const path of [`/api/v1/main/executions/${teamExecution}/actions/resume`, `/api/v1/main/executions/${teamExecution}/actions/replay-with-inputs`, '/api/v1/main/executions/company.team/reader/validate']) {
       const res = await editor.fetch('POST', path, multipart([{ name: 'data', value: '/etc/passwd' }]));
       expect(res.status, `${path}: ${res.text}`).toBe(403);
