@@ -168,6 +168,8 @@ function checked(d: InputDef, text: string): string {
   }
 }
 
+const NAMES_A_FILE = /(?:kestra|nsfile):\//i;
+
 /** Reads the submitted parts for `defs`: each declared input at most once (a MULTISELECT as often as it has choices). */
 export function readInputs(defs: InputDef[], submitted: readonly FormPart[]): ReadInputs {
   const out: ReadInputs = { parts: [], values: {}, errors: {} };
@@ -201,6 +203,17 @@ export function readInputs(defs: InputDef[], submitted: readonly FormPart[]): Re
     if (d.type !== 'SECRET') out.values[d.id] = text;
     if (text === undefined) {
       if (isRequired(d)) out.errors[d.id] = 'is required';
+      continue;
+    }
+    // The app runs as Perch, for people Perch did not check against namespaces: no text may reach Kestra as a
+    // file (docs/security.md, "Built at run time": Kestra takes a kestra:/// text as that file, and reads other
+    // text given to a FILE item from its own disk).
+    if (NAMES_A_FILE.test(text)) {
+      out.errors[d.id] = 'must not name a stored file (kestra:// or nsfile://)';
+      continue;
+    }
+    if (d.type === 'ARRAY' && d.itemType === 'FILE') {
+      out.errors[d.id] = 'is a list of files, which this form cannot take';
       continue;
     }
     try {

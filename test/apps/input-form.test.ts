@@ -100,4 +100,16 @@ describe('the form of a flow’s inputs', () => {
     expect(values).toEqual({});
     expect(sent([{ id: 'need', type: 'STRING' }], []).errors).toEqual({ need: 'is required' });
   });
+
+  it('takes no text that Kestra would read as a file: a stored file’s URI anywhere, or a list of FILE items', () => {
+    const defs: InputDef[] = [{ id: 's', type: 'STRING' }, { id: 'j', type: 'JSON' }, { id: 'files', type: 'ARRAY', itemType: 'FILE' }, { id: 'words', type: 'ARRAY', itemType: 'STRING' }];
+    const { values, errors } = sent(defs, [
+      field('s', 'kestra:///company/finance/payroll/executions/x/a.csv'),
+      field('j', '{"f": "NSFILE://company.finance/keys.txt"}'),
+      field('files', '/proc/self/environ'),
+      field('words', 'alpha\nbeta'),
+    ]);
+    expect(errors).toEqual({ s: 'must not name a stored file (kestra:// or nsfile://)', j: 'must not name a stored file (kestra:// or nsfile://)', files: 'is a list of files, which this form cannot take' });
+    expect(values).toEqual({ words: '["alpha","beta"]' });
+  });
 });
