@@ -1,4 +1,5 @@
 import { KestraReadError, type KestraReader } from '../proxy/kestra-reader.js';
+import type { ExecutionNamespaceLookup } from './execution-lookup.js';
 
 /**
  * Which inputs Kestra reads as files when they come as text: Kestra 2.0.0 opens any text given to a FILE input
@@ -41,7 +42,11 @@ export function fileInputIdsOf(flow: unknown): Set<string> {
 }
 
 export class KestraFileInputTypes implements FileInputTypes {
-  constructor(private readonly kestra: KestraReader) {}
+  /** `executions`: the authorizer's own lookup, so an execution already read to decide is not read again. */
+  constructor(
+    private readonly kestra: KestraReader,
+    private readonly executions: Pick<ExecutionNamespaceLookup, 'placeOf'>,
+  ) {}
 
   async ofFlow(namespace: string, id: string, revision: string | undefined): Promise<ReadonlySet<string> | null> {
     const query = revision === undefined ? '' : `?revision=${encodeURIComponent(revision)}`;
@@ -50,11 +55,9 @@ export class KestraFileInputTypes implements FileInputTypes {
   }
 
   async ofExecution(executionId: string, revision: string | undefined): Promise<ReadonlySet<string> | null> {
-    const execution = await this.kestra.json(`/api/v1/main/executions/${encodeURIComponent(executionId)}`, `execution ${executionId}`);
-    if (execution === null) return null;
-    if (!isRecord(execution) || typeof execution.namespace !== 'string' || typeof execution.flowId !== 'string') {
-      throw new KestraReadError(`Kestra's answer for execution ${executionId} names no flow`);
-    }
-    return this.ofFlow(execution.namespace, execution.flowId, revision ?? (typeof execution.flowRevision === 'number' ? String(execution.flowRevision) : undefined));
+    const place = await this.executions.placeOf(executionId);
+    if (place === null) return null;
+    if (place.flowId === undefined) throw new KestraReadError(`Kestra's answer for execution ${executionId} names no flow`);
+    return this.ofFlow(place.namespace, place.flowId, revision ?? (place.flowRevision === undefined ? undefined : String(place.flowRevision)));
   }
 }

@@ -137,7 +137,8 @@ function upstreamOf(ctx: PerchContext, kestra: KestraTarget, injectScreens: bool
   // NAMESPACE tenants' calls are decided by their bindings within their roots (tenant-roots-bound.ts).
   const decisions = boundByTenantRoots(ctx.authz, namespaceTenantRoots(ctx.tenants));
   const dashboards = new StoredDashboards(reader, kestra.timeout);
-  const authorizer = new KestraAuthorizer(decisions, new ExecutionNamespaceLookup(reader), KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups, dashboards, new KestraFileInputTypes(reader));
+  const executions = new ExecutionNamespaceLookup(reader);
+  const authorizer = new KestraAuthorizer(decisions, executions, KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups, dashboards, new KestraFileInputTypes(reader, executions));
   const close = async () => {
     await reader.close();
     await direct.close();

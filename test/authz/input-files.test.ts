@@ -90,6 +90,8 @@ describe('inputs given as text that name files', () => {
       expect(res.status, `${path}: ${res.text}`).toBe(403);
     }
     expect(starts()).toHaveLength(0);
+    // The execution's flow comes from the lookup that already placed the execution: read once at most.
+    expect(env.kestra.requests.filter((r) => r.method === 'GET' && r.url === `/api/v1/main/executions/${teamExecution}`).length).toBeLessThanOrEqual(1);
     // The same text for a STRING input is only text.
     const text = await editor.fetch('POST', '/api/v1/main/executions/company.team/reader', multipart([{ name: 'data', value: 'salaries', filename: 'a.csv' }, { name: 'note', value: '/etc/passwd' }]));
     expect(text.status, text.text).toBe(200);
