@@ -1,5 +1,6 @@
-import { KestraReadError, type KestraReader } from '../proxy/kestra-reader.js';
+import { KestraReadError } from '../proxy/kestra-reader.js';
 import type { ExecutionNamespaceLookup } from './execution-lookup.js';
+import type { StoredFlows } from './stored-flows.js';
 
 /**
  * Which inputs Kestra reads as files when they come as text: Kestra 2.0.0 opens any text given to a FILE input
@@ -44,13 +45,12 @@ export function fileInputIdsOf(flow: unknown): Set<string> {
 export class KestraFileInputTypes implements FileInputTypes {
   /** `executions`: the authorizer's own lookup, so an execution already read to decide is not read again. */
   constructor(
-    private readonly kestra: KestraReader,
+    private readonly flows: StoredFlows,
     private readonly executions: Pick<ExecutionNamespaceLookup, 'placeOf'>,
   ) {}
 
   async ofFlow(namespace: string, id: string, revision: string | undefined): Promise<ReadonlySet<string> | null> {
-    const query = revision === undefined ? '' : `?revision=${encodeURIComponent(revision)}`;
-    const flow = await this.kestra.json(`/api/v1/main/flows/${encodeURIComponent(namespace)}/${encodeURIComponent(id)}${query}`, `flow ${namespace}.${id}`);
+    const flow = await this.flows.read(namespace, id, revision);
     return flow === null ? null : fileInputIdsOf(flow);
   }
 

@@ -1,3 +1,4 @@
+import { parse as parseYaml } from 'yaml';
 import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import type { Principal } from '../auth/sessions.js';
 import type { ExecutionNamespaceLookup } from './execution-lookup.js';
@@ -8,6 +9,8 @@ import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
 import { analyseFlowSource, type FlowReference } from './flow-references.js';
 import { fileUrisIn } from './pebble-file-functions.js';
 import type { FileInputTypes } from './file-inputs.js';
+import { expandedSubflows, expandedUids, type ExpandedSubflow, SubflowExpansionError } from './graph-subflows.js';
+import type { StoredFlows } from './stored-flows.js';
 import { NO_PLACEMENT_RULES, type Placement, type PlacementRules } from './script-placement.js';
 import { JsonBodyError, parseJsonBody, textField } from './json-body.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
@@ -254,6 +257,8 @@ export class KestraAuthorizer {
     private readonly dashboards: StoredDashboards | null = null,
     /** Which inputs Kestra reads as files (file-inputs.ts); without it, no text is taken for a FILE input. */
     private readonly fileInputs: FileInputTypes | null = null,
+    /** Stored flows, read when a graph expands subflows (graph-subflows.ts); without it, only tenant-wide FLOW VIEW expands them. */
+    private readonly flows: StoredFlows | null = null,
   ) {}
 
   async authorize(call: KestraCall): Promise<Verdict> {
@@ -342,6 +347,7 @@ export class KestraAuthorizer {
         throw new Refusal(403, `These FILE inputs are given as text that is not a kestra:/// or nsfile:// URI, which Kestra would read from its own server's disk: ${paths.join(', ')}; upload the file instead`, { inputs: paths });
       }
     }
+    if (row.expandsSubflows) await this.checkSubflowExpansion(params, call, body, principal);
     const offending: string[] = [];
     if ((row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) || folderFlows.length > 0) {
       for (const ref of targets.references) {
@@ -671,6 +677,36 @@ export class KestraAuthorizer {
       ? await this.fileInputs.ofExecution(params.executionId, revision)
       : await this.fileInputs.ofFlow(params.namespace!, params.id!, revision);
     return suspects.filter((p) => fileIds?.has(p.name)).map((p) => p.name);
+  }
+
+  /**
+   * A flow graph with `?subflows=`: Kestra draws each expanded subflow whole, wherever it lives, so FLOW VIEW is
+   * needed in every namespace shown, as EE's ACL repository asks (graph-subflows.ts). The flow is the body's
+   * source, or the stored one at `?revision=`.
+   */
+  private async checkSubflowExpansion(params: Record<string, string>, call: KestraCall, body: Buffer | undefined, principal: Principal): Promise<void> {
+    const uids = expandedUids(call.query);
+    const { tenantId, userId } = principal;
+    if (uids.length === 0 || this.index.allows(tenantId, userId, 'FLOW', 'VIEW', null)) return;
+    if (!this.flows) throw new Refusal(403, 'Expanding subflows in a graph needs tenant-wide FLOW VIEW here');
+    const flows = this.flows;
+    const top = params.id !== undefined
+      ? await flows.read(params.namespace!, params.id, queryParam(call.query, 'revision'))
+      : parseYaml(body?.toString('utf8') ?? '', { merge: false, uniqueKeys: false });
+    // No such flow: Kestra answers its 404 without reading any subflow.
+    if (top === null) return;
+    let shown: ExpandedSubflow[];
+    try {
+      shown = await expandedSubflows(top, uids, (namespace, id, revision) => flows.read(namespace, id, revision));
+    } catch (error) {
+      if (error instanceof SubflowExpansionError) throw new Refusal(403, `${error.message}; expanding it needs tenant-wide FLOW VIEW`);
+      throw error;
+    }
+    const hidden = shown.filter((s) => !this.index.allows(tenantId, userId, 'FLOW', 'VIEW', s.namespace));
+    if (hidden.length > 0) {
+      const why = hidden.map((s) => `${s.uid} shows flow ${s.namespace}.${s.flowId} (needs FLOW VIEW in ${s.namespace})`);
+      throw new Refusal(403, `Expanding these subflows would show flows you may not view: ${why.join('; ')}`, { subflows: why });
+    }
   }
 
   private checkStorageUri(query: string, namespace: string): void {

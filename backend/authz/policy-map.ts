@@ -154,6 +154,12 @@ export interface PolicyRowCommon {
    * be given, as text, equal to the path's, else 422 (docs/compatibility.md: ConcurrencyLimitController).
    */
   bodyRepeatsPath?: Readonly<Record<string, string>>;
+  /**
+   * A flow graph whose `?subflows=` Kestra expands by reading each subflow wherever it lives and drawing it
+   * whole (task definitions, triggers): FLOW VIEW is needed in every namespace it would show (graph-subflows.ts).
+   * The flow is the body's (a source) or the path's `{namespace}/{id}` at `?revision=`.
+   */
+  expandsSubflows?: true;
   note?: string;
 }
 
@@ -363,7 +369,7 @@ const ROWS: readonly PolicyRow[] = [
   { method: 'GET', path: '/api/v1/{tenant}/executions/{executionId}/flow', access: 'permission', resource: 'EXECUTION', action: 'VIEW', namespace: EXEC, list: 'none' },
   { method: 'GET', path: '/api/v1/{tenant}/executions/{executionId}/follow', access: 'permission', resource: 'EXECUTION', action: 'FOLLOW', namespace: EXEC, list: 'none', sse: true },
   { method: 'GET', path: '/api/v1/{tenant}/executions/{executionId}/follow-dependencies', access: 'permission', resource: 'EXECUTION', action: 'FOLLOW', namespace: EXEC, list: 'filterResponse', responseNamespace: 'namespace', sse: true, note: 'Streams status events of dependent executions, possibly in other namespaces: drop events whose data.namespace is not covered.' },
-  { method: 'GET', path: '/api/v1/{tenant}/executions/{executionId}/graph', access: 'permission', resource: 'EXECUTION', action: 'VIEW', namespace: EXEC, list: 'none', note: '?subflows= expands subflows, which may live in other namespaces (structure only).' },
+  { method: 'GET', path: '/api/v1/{tenant}/executions/{executionId}/graph', access: 'permission', resource: 'EXECUTION', action: 'VIEW', namespace: EXEC, list: 'none', note: '?subflows= expands subflows wherever they live, as EE does without a FLOW check: an execution graph shows their structure only (ids, types, pause inputs).' },
   { method: 'POST', path: '/api/v1/{tenant}/executions/{namespace}/{id}', access: 'permission', resource: 'FLOW', action: 'EXECUTE', namespace: NS, form: INPUTS, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/executions/{namespace}/{id}/validate', access: 'permission', resource: 'FLOW', action: 'EXECUTE', namespace: NS, form: INPUTS, list: 'none', note: 'Validates the inputs of a new execution.' },
 
@@ -385,7 +391,7 @@ const ROWS: readonly PolicyRow[] = [
   { method: 'GET', path: '/api/v1/{tenant}/flows/export/by-query', access: 'permission', resource: 'FLOW', action: 'EXPORT', namespace: FILTERS, list: 'narrowQuery', note: 'ZIP answer: cannot be post-filtered, the narrowed filters are the only bound.' },
   { method: 'GET', path: '/api/v1/{tenant}/flows/export/by-query/csv', access: 'permission', resource: 'FLOW', action: 'EXPORT', namespace: FILTERS, list: 'narrowQuery' },
   { method: 'POST', path: '/api/v1/{tenant}/flows/expressions', access: 'permission', resource: 'FLOW', action: 'VALIDATE', namespace: { from: 'flowYamlBody', whenAbsent: 'anywhere' }, list: 'none', note: 'Editor autocompletion for the posted YAML.' },
-  { method: 'POST', path: '/api/v1/{tenant}/flows/graph', access: 'permission', resource: 'FLOW', action: 'VIEW', namespace: { from: 'flowYamlBody', whenAbsent: 'anywhere' }, list: 'none', note: '?subflows= expands subflows, which may live in other namespaces (structure only).' },
+  { method: 'POST', path: '/api/v1/{tenant}/flows/graph', access: 'permission', resource: 'FLOW', action: 'VIEW', namespace: { from: 'flowYamlBody', whenAbsent: 'anywhere' }, expandsSubflows: true, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/flows/import', access: 'permission', resource: 'FLOW', action: 'IMPORT', also: [{ resource: 'FLOW', action: 'UPDATE' }], namespace: { from: 'flowYamlDocumentsBody', whenAbsent: 'refuse', multipartPart: 'fileUpload' }, form: FLOW_UPLOAD, list: 'byIds', note: 'Multipart ZIP or multi-document YAML; importing overwrites existing flows, hence UPDATE too.' },
   { method: 'GET', path: '/api/v1/{tenant}/flows/search', access: 'permission', resource: 'FLOW', action: 'LIST', namespace: FILTERS, list: 'narrowQuery', responseNamespace: 'results[].namespace' },
   { method: 'GET', path: '/api/v1/{tenant}/flows/source', access: 'permission', resource: 'FLOW', action: 'LIST', namespace: { from: 'query', param: 'namespace', whenAbsent: 'anywhere' }, list: 'filterResponse', responseNamespace: 'results[].model.namespace', note: '?namespace= is one prefix, which cannot express several bindings: post-filter (total approximate).' },
@@ -398,7 +404,7 @@ const ROWS: readonly PolicyRow[] = [
   { method: 'PUT', path: '/api/v1/{tenant}/flows/{namespace}/{id}', access: 'permission', resource: 'FLOW', action: 'UPDATE', namespace: NS, alsoNamespaces: [{ from: 'flowYamlBody', whenAbsent: 'refuse' }], list: 'none' },
   { method: 'DELETE', path: '/api/v1/{tenant}/flows/{namespace}/{id}', access: 'permission', resource: 'FLOW', action: 'DELETE', namespace: NS, list: 'none' },
   { method: 'GET', path: '/api/v1/{tenant}/flows/{namespace}/{id}/dependencies', access: 'permission', resource: 'FLOW', action: 'VIEW', namespace: NS, list: 'none', note: 'The topology names flows of other namespaces (ids only).' },
-  { method: 'GET', path: '/api/v1/{tenant}/flows/{namespace}/{id}/graph', access: 'permission', resource: 'FLOW', action: 'VIEW', namespace: NS, list: 'none' },
+  { method: 'GET', path: '/api/v1/{tenant}/flows/{namespace}/{id}/graph', access: 'permission', resource: 'FLOW', action: 'VIEW', namespace: NS, expandsSubflows: true, list: 'none' },
   { method: 'GET', path: '/api/v1/{tenant}/flows/{namespace}/{id}/revisions', access: 'permission', resource: 'FLOW', action: 'VIEW', namespace: NS, list: 'none' },
   { method: 'DELETE', path: '/api/v1/{tenant}/flows/{namespace}/{id}/revisions', access: 'permission', resource: 'FLOW', action: 'DELETE', namespace: NS, list: 'none', note: 'Erases flow history: DELETE rather than UPDATE.' },
   { method: 'GET', path: '/api/v1/{tenant}/flows/{namespace}/{id}/tasks/{taskId}', access: 'permission', resource: 'FLOW', action: 'VIEW', namespace: NS, list: 'none' },

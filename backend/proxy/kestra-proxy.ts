@@ -7,6 +7,7 @@ import type { Principal } from '../auth/sessions.js';
 import { StoredDashboards } from '../authz/stored-dashboards.js';
 import { ExecutionNamespaceLookup } from '../authz/execution-lookup.js';
 import { KestraFileInputTypes } from '../authz/file-inputs.js';
+import { KestraStoredFlows } from '../authz/stored-flows.js';
 import { KestraAuthorizer, type ResponseFilter, type Verdict } from '../authz/kestra-authorizer.js';
 import { KestraHosts } from '../authz/kestra-hosts.js';
 import type { PolicyRow } from '../authz/policy-map.js';
@@ -138,7 +139,8 @@ function upstreamOf(ctx: PerchContext, kestra: KestraTarget, injectScreens: bool
   const decisions = boundByTenantRoots(ctx.authz, namespaceTenantRoots(ctx.tenants));
   const dashboards = new StoredDashboards(reader, kestra.timeout);
   const executions = new ExecutionNamespaceLookup(reader);
-  const authorizer = new KestraAuthorizer(decisions, executions, KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups, dashboards, new KestraFileInputTypes(reader, executions));
+  const flows = new KestraStoredFlows(reader);
+  const authorizer = new KestraAuthorizer(decisions, executions, KestraHosts.of([kestra.url, ...internalHosts]), ctx.secretKeys, ctx.workerGroups, dashboards, new KestraFileInputTypes(flows, executions), flows);
   const close = async () => {
     await reader.close();
     await direct.close();

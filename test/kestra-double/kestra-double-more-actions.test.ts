@@ -116,6 +116,46 @@ describe('Kestra double: flow graphs', () => {
     expect((await call('GET', '/flows/graph.team/shape/graph?revision=9')).status).toBe(404);
   });
 
+  it('expands the subflows named in ?subflows= wherever they live, whole task definitions and triggers included', async () => {
+    await create(flow('graph.other', 'deep', `  - id: secret_call\n    type: io.kestra.plugin.core.http.Request\n    uri: https://example.invalid/x\n`, 'triggers:\n  - id: hourly\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 * * * *"\n'));
+    await create(flow('graph.other', 'other', `${log('inner')}  - id: nested\n    type: io.kestra.plugin.core.flow.Subflow\n    namespace: graph.other\n    flowId: deep\n`));
+    const caller = flow('graph.team', 'caller', `${log('first')}  - id: child\n    type: io.kestra.plugin.core.flow.Subflow\n    namespace: graph.other\n    flowId: other\n${log('last')}`);
+    const collapsed = (await call('POST', '/flows/graph', caller, yaml)).body as Graph;
+    expect(node(collapsed, 'root.child')!.type).toBe(`${H}.SubflowGraphTask`);
+    expect(collapsed.nodes.some((n) => n.uid.startsWith('root.child.'))).toBe(false);
+
+    // Both spellings Micronaut binds to a List<String>: the parameter repeated, or its values joined by commas.
+    for (const query of ['subflows=root.child&subflows=root.child.nested', 'subflows=root.child,root.child.nested']) {
+      const res = await call('POST', `/flows/graph?${query}`, caller, yaml);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const g = res.body as Graph;
+      const cluster = g.clusters.find((c) => c.cluster.uid === 'cluster_root.child')!;
+      expect(cluster.cluster).toMatchObject({ type: `${H}.SubflowGraphCluster` });
+      expect(node(g, 'root.child')).toMatchObject({ type: `${H}.SubflowGraphTask` });
+      expect(cluster.nodes).toEqual(expect.arrayContaining(['root.child', 'root.child.inner', 'cluster_root.child.nested']));
+      expect(relation(g, startOf(g, 'root.child'), 'root.child')).toEqual({});
+      expect(relation(g, 'root.child', 'root.child.inner')).toBeDefined();
+      expect(relation(g, 'root.first', startOf(g, 'root.child'))).toEqual({ relationType: 'SEQUENTIAL' });
+      expect(relation(g, endOf(g, 'root.child'), 'root.last')).toEqual({ relationType: 'SEQUENTIAL' });
+      // The nested subflow's own tasks, with their properties, and its triggers.
+      expect(node(g, 'root.child.nested.secret_call')).toMatchObject({ task: { uri: 'https://example.invalid/x' } });
+      expect(node(g, 'root.child.nested.Triggers.hourly')).toMatchObject({ type: `${H}.GraphTrigger` });
+    }
+    // The stored flow's graph expands the same way.
+    await create(caller);
+    const stored = (await call('GET', '/flows/graph.team/caller/graph?subflows=root.child')).body as Graph;
+    expect(node(stored, 'root.child.inner')).toBeDefined();
+
+    const dynamic = flow('graph.team', 'dyn', `  - id: child\n    type: io.kestra.plugin.core.flow.Subflow\n    namespace: "{{ inputs.ns }}"\n    flowId: other\n`);
+    expect((await call('POST', '/flows/graph', dynamic, yaml)).status).toBe(200);
+    const refused = await call('POST', '/flows/graph?subflows=root.child', dynamic, yaml);
+    expect(refused.status).toBe(422);
+    expect(refused.body.message).toContain("Can't expand subflow task 'child'");
+    const unknown = await call('POST', '/flows/graph?subflows=root.child', caller.replace('flowId: other', 'flowId: nowhere'), yaml);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.message).toContain('Unable to find subflow graph.other.nowhere for task child');
+  });
+
   it('draws a source without storing it, finally tasks last; an invalid source is 422', async () => {
     const before = k.store.flows.size;
     const source = flow('graph.team', 'draft', log('x'), `finally:\n${log('cleanup')}`);

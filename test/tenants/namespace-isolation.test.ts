@@ -251,12 +251,17 @@ describe('NAMESPACE isolation in one shared Kestra, generated from the policy ma
   it('a graph with its subflows expanded is refused: Kestra would read them wherever they live', async () => {
     shared.clear();
     const yaml = { body: REACHING_FLOWS[0]!, headers: { 'content-type': 'application/x-yaml' } };
-    const expanded = await alphaAdmin.fetch('POST', '/api/v1/alpha/flows/graph?subflows=sub', yaml);
+    const expanded = await alphaAdmin.fetch('POST', '/api/v1/alpha/flows/graph?subflows=root.sub', yaml);
     expect(expanded.status, expanded.text).toBe(403);
-    expect(expanded.json.message).toMatch(/subflows are not expanded/);
-    expect(shared.requests).toEqual([]);
+    expect(expanded.json.message).toContain(`shows flow ${B_NAMESPACE}.${B_FLOW}`);
+    // Even a subflow of alpha's own: the shared Kestra reads it unchecked, so the tenant refuses every expansion.
+    const own = { ...yaml, body: REACHING_FLOWS[0]!.replace(`namespace: ${B_NAMESPACE}`, `namespace: ${A_NAMESPACE}`).replace(`flowId: ${B_FLOW}`, 'flowId: alphaflow') };
+    const ownExpanded = await alphaAdmin.fetch('POST', '/api/v1/alpha/flows/graph?subflows=root.sub', own);
+    expect(ownExpanded.status, ownExpanded.text).toBe(403);
+    expect(ownExpanded.json.message).toMatch(/subflows are not expanded/);
+    expect(shared.requests.filter((r) => r.url.includes('/graph'))).toEqual([]);
     // Main is not bounded: its graphs expand as Kestra's do.
-    expect((await owner.fetch('POST', '/api/v1/main/flows/graph?subflows=sub', yaml)).status).toBe(200);
+    expect((await owner.fetch('POST', '/api/v1/main/flows/graph?subflows=root.sub', yaml)).status).toBe(200);
   });
 
   it('operations on the whole shared Kestra are refused on a NAMESPACE tenant’s path, even to an instance owner', async () => {
