@@ -1,4 +1,5 @@
 import { parse } from 'yaml';
+import { OTHER_LINE_BREAK_REFUSAL, otherLineBreakLine } from './kestra-yaml.js';
 import type { Action, Resource } from '../../lib/authz/catalogue.js';
 import { conditionOf, type NamespaceCondition } from './query-scope.js';
 import { JsonBodyError, parseJsonBody } from './json-body.js';
@@ -82,6 +83,8 @@ function chartOf(text: unknown): Record<string, unknown> {
 }
 
 function yamlMapping(text: string, what: string): Record<string, unknown> {
+  const breakLine = otherLineBreakLine(text);
+  if (breakLine !== null) throw new ChartError(400, `${what} is refused (line ${breakLine}): ${OTHER_LINE_BREAK_REFUSAL}`);
   let value: unknown;
   try {
     value = parse(text, { merge: false, maxAliasCount: 0, logLevel: 'error', uniqueKeys: false });

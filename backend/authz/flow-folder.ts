@@ -12,6 +12,7 @@
 import { isMap, parseDocument } from 'yaml';
 import { archiveEntries } from './flow-archive.js';
 import { analyseFlowSource, type AnalysedFlow } from './flow-references.js';
+import { OTHER_LINE_BREAKS } from './kestra-yaml.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import type { FormPart } from './multipart-form.js';
 
@@ -70,8 +71,6 @@ export function readFlowFolderPath(path: string): FlowFolderReading {
   return segments[0] === FOLDER ? { inFolder: true, canonical: false } : { inFolder: false, root: segments.length === 0 };
 }
 
-/** Java's line terminators beyond `\n` and `\r\n`: Kestra's `(?m)^…$` and YAML 1.1 see lines there that Perch's YAML 1.2 parser does not. */
-const OTHER_LINE_BREAKS = /\r(?!\n)|[\u0085\u2028\u2029]/;
 const NAMESPACE_LINE = /^namespace: /;
 
 /**

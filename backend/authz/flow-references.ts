@@ -12,6 +12,7 @@ import { isMap, isScalar, isSeq, LineCounter, parse, parseAllDocuments, visit } 
 import type { Document, Node, Scalar, YAMLMap } from 'yaml';
 import type { Action } from '../../lib/authz/catalogue.js';
 import { canonicalHost, LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
+import { OTHER_LINE_BREAK_REFUSAL, otherLineBreakLine } from './kestra-yaml.js';
 import { FILE_FUNCTIONS, fileFunctionTargets, fileUrisIn, NAMESPACE_NAME } from './pebble-file-functions.js';
 import { placementOf, type Placement } from './script-placement.js';
 
@@ -92,6 +93,8 @@ function strayDocumentMarker(source: string): number | undefined {
 export function analyseFlowSource(source: string, options: AnalyseOptions = {}): FlowParseResult {
   const lc = new LineCounter();
   const lineOf = (offset: number | undefined) => (offset === undefined ? undefined : lc.linePos(offset).line);
+  const breakLine = otherLineBreakLine(source);
+  if (breakLine !== null) return { ok: false, line: breakLine, message: `${OTHER_LINE_BREAK_REFUSAL[0]!.toUpperCase()}${OTHER_LINE_BREAK_REFUSAL.slice(1)}.` };
   try {
     if (options.multiDocument) {
       const line = strayDocumentMarker(source);

@@ -38,10 +38,15 @@ export const INGRESS_STRIPPED_HEADERS: readonly string[] = [
 ];
 /** Prefix families: every x-forwarded-* (incl. -user/-email/-groups/-prefix/-uri), oauth2-proxy's, Next.js'. */
 export const INGRESS_STRIPPED_PREFIXES: readonly string[] = ['x-forwarded-', 'x-auth-request-', 'x-middleware-'];
+/**
+ * Headers that would make Kestra decode a text body in another charset than the UTF-8 Perch read it in: Micronaut
+ * takes the first Accept-Charset when the Content-Type names none (StringBodyReader, docs/compatibility.md).
+ */
+export const BODY_CHARSET_HEADERS: readonly string[] = ['accept-charset'];
 
 const METHODS = new Set(ALLOWED_METHODS);
 const OVERRIDES = new Set(METHOD_OVERRIDE_HEADERS);
-const DROPPED = new Set([...HOP_BY_HOP_HEADERS, ...INGRESS_STRIPPED_HEADERS]);
+const DROPPED = new Set([...HOP_BY_HOP_HEADERS, ...INGRESS_STRIPPED_HEADERS, ...BODY_CHARSET_HEADERS]);
 
 const refuse = (status: 400 | 405 | 414 | 415 | 431, message: string): CanonicalResult => ({ ok: false, status, message });
 
@@ -58,7 +63,9 @@ const PATH_RAW = charTable(ALNUM + "-._~!$&'()*+,=:@/");
 // Visible ASCII minus `#` and what RFC 3986 forbids (WHATWG/clients may re-encode those). `[` `]` stay: Kestra filters.
 const QUERY_RAW = charTable(Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x21 + i)).join('').replace(/[#"<>\\^`{|}]/g, ''));
 const CHECKED_LENGTHS = new Uint8Array(64);
-for (const n of ['host', 'content-length', 'transfer-encoding', 'content-encoding', 'authorization', 'expect', ...METHOD_OVERRIDE_HEADERS]) CHECKED_LENGTHS[n.length] = 1;
+for (const n of ['host', 'content-length', 'transfer-encoding', 'content-encoding', 'content-type', 'authorization', 'expect', ...METHOD_OVERRIDE_HEADERS]) CHECKED_LENGTHS[n.length] = 1;
+/** Every `charset` parameter of a Content-Type (the boundary of a multipart one may hold the word, hence the shape). */
+const CHARSET_PARAMETER = /;\s*charset\s*=\s*"?([^";\s]*)"?/gi;
 const CTL_IN_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/; // field-value: VCHAR / obs-text / SP / HTAB only
 const BAD_HOST = /[\s/?#@\\]/;
 
@@ -167,9 +174,21 @@ function checkTarget(url: string): CanonicalResult | number {
   return end;
 }
 
+/**
+ * A Content-Type naming a charset other than UTF-8: Kestra's server decodes a text body (a flow's YAML) with it,
+ * Perch reads every body as UTF-8, and the two would read different text (in ISO-8859-1 the UTF-8 of "Å" ends
+ * in NEL, a line break to Kestra's YAML). Undefined when the body is read alike.
+ */
+function charsetRefusal(contentType: string): CanonicalResult | undefined {
+  if (!/charset/i.test(contentType)) return undefined;
+  const named = [...contentType.matchAll(CHARSET_PARAMETER)].map((m) => m[1]!);
+  if (named.length === 0 || (named.length === 1 && /^utf-?8$/i.test(named[0]!))) return undefined;
+  return refuse(415, `Perch reads request bodies as UTF-8 only: send charset=utf-8 or no charset (Content-Type: ${contentType.slice(0, 80)}).`);
+}
+
 function checkHeaders(raw: readonly string[]): CanonicalResult | undefined {
   if (raw.length > MAX_HEADER_FIELDS * 2) return refuse(431, `The request has more than ${MAX_HEADER_FIELDS} header fields.`);
-  let hosts = 0, lengths = 0, auths = 0, encodings = 0;
+  let hosts = 0, lengths = 0, auths = 0, encodings = 0, types = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? '';
     const value = raw[i + 1] ?? '';
@@ -201,6 +220,12 @@ function checkHeaders(raw: readonly string[]): CanonicalResult | undefined {
         // Perch never read. A body is checked and forwarded in one form, uncompressed.
         if (value.trim().toLowerCase() !== 'identity') return refuse(415, `Perch does not accept a compressed request body (Content-Encoding: ${value.slice(0, 40)}); send it uncompressed.`);
         break;
+      case 'content-type': {
+        types++;
+        const why = charsetRefusal(value);
+        if (why) return why;
+        break;
+      }
       case 'authorization':
         auths++;
         break;
@@ -214,6 +239,8 @@ function checkHeaders(raw: readonly string[]): CanonicalResult | undefined {
   if (hosts > 1) return refuse(400, 'The request has more than one Host header.');
   if (lengths > 1) return refuse(400, 'The request has more than one Content-Length header.');
   if (auths > 1) return refuse(400, 'The request has more than one Authorization header.');
+  // Node reads the first, a forwarded copy would join both: one type, read the same on both sides.
+  if (types > 1) return refuse(400, 'The request has more than one Content-Type header.');
   if (encodings > 1) return refuse(400, 'The request has more than one Transfer-Encoding header.');
   if (encodings > 0 && lengths > 0) return refuse(400, 'The request has both Content-Length and Transfer-Encoding (request smuggling vector).');
   return undefined;

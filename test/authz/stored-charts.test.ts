@@ -137,6 +137,30 @@ describe('stored dashboards for people bound to namespaces', () => {
     expect(kestra.requests.filter((r) => r.url.startsWith('/api/v1/other/'))).toEqual([]);
   });
 
+  it('refuses a stored chart whose YAML has a line break Kestra reads and Perch does not', async () => {
+    // After U+2028 in a comment, Kestra's YAML 1.1 reads a `where` on finance that Perch's YAML 1.2 would not see.
+    const where = ['      where:', '        - field: NAMESPACE', '          type: EQUAL_TO', '          value: company.finance'];
+    const source = `${dashboard('hidden', chart('all', 'Executions'))} # note\u2028${where.join('\u2028')}\n`;
+    expect((await admin.fetch('POST', API, { body: source, headers: YAML })).status).toBe(200);
+    const asKestra = await fetch(`${kestra.url}${API}/hidden/charts/all`, {
+      method: 'POST',
+      headers: { authorization: kestra.authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ filters: [] }),
+    });
+    expect(byNamespace(((await asKestra.json()) as { results: never[] }).results)).toEqual({ 'company.finance': expect.any(Number) });
+    await setDefaultHome('hidden');
+    try {
+      kestra.clear();
+      const res = await draw(viewer, 'hidden', 'all');
+      expect(res.status, res.text).toBe(400);
+      expect(res.json.message).toContain('line 12');
+      expect(res.json.message).toContain('line break other than LF or CRLF');
+      expect(chartCalls()).toEqual([]);
+    } finally {
+      await setDefaultHome('ops');
+    }
+  });
+
   it('reads the dashboard again once it was changed through Perch', async () => {
     expect(byNamespace((await draw(viewer, 'ops', 'all')).json.results)).toEqual({ 'company.team': 2, 'company.team.sub': 1 });
     // The admin narrows the chart to company.finance: the viewer's next draw follows the new source at once.

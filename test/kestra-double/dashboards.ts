@@ -16,8 +16,7 @@
  * being the global filter) and the default-dashboards setting (unset on a fresh OSS; set by OSS's
  * TenantController) follow DashboardController / TenantController @ c94e7743.
  */
-import { parse } from 'yaml';
-import { type Ctx, type Route, badRequest, conflict, jsonBody, notFound, nowIso, paginate, parseIsoDuration, sendEmpty, sendJson, unprocessable } from './http.js';
+import { type Ctx, type Route, badRequest, conflict, jsonBody, notFound, nowIso, paginate, parseIsoDuration, parseKestraYaml, sendEmpty, sendJson, unprocessable } from './http.js';
 import type { DashboardRec, ExecutionRec, LogRec } from './state.js';
 
 type Row = Record<string, string | number | undefined>;
@@ -235,7 +234,7 @@ function drawChart(ctx: Ctx, chart: { data?: { type?: string; columns?: unknown;
 function previewChart(ctx: Ctx): void {
   const body = jsonBody(ctx, 'previewRequest') as { chart?: unknown; globalFilter?: ({ filters?: unknown } & Paging) | null } | null;
   if (!body || typeof body.chart !== 'string' || body.chart.trim() === '') throw badRequest('previewRequest.chart: must not be blank');
-  drawChart(ctx, parse(body.chart), body.globalFilter?.filters, body.globalFilter ?? {});
+  drawChart(ctx, parseKestraYaml(body.chart) as Parameters<typeof drawChart>[1], body.globalFilter?.filters, body.globalFilter ?? {});
 }
 
 /**
@@ -255,7 +254,7 @@ function storedChart(ctx: Ctx, params: Record<string, string>): void {
 function parseDashboard(source: string): { id: string; title: string; description?: string; charts: Record<string, unknown>[] } {
   let parsed: unknown;
   try {
-    parsed = parse(source);
+    parsed = parseKestraYaml(source);
   } catch (error) {
     throw unprocessable(`Invalid YAML: ${(error as Error).message.split('\n')[0]}`);
   }

@@ -20,14 +20,14 @@
  */
 import { unzipSync } from 'fflate';
 import YAML from 'yaml';
-import { type Ctx, HttpError, type Route, badRequest, jacksonText, jsonBody, paginate, parseMultipart, sendEmpty, sendJson, unprocessable } from './http.js';
+import { type Ctx, HttpError, type Route, badRequest, jacksonText, jsonBody, paginate, parseKestraYaml, parseMultipart, sendEmpty, sendJson, unprocessable } from './http.js';
 import { SUBFLOW_TASK } from './executions.js';
 import { bodyText, currentRevision, findFlow, importFlowSource, liveFlows, matchingFlows, parseFlowSource, requireFlow, storeNewFlow, storeRevision } from './flows.js';
 import { type FlowRecord, TENANT, flowJson, flowKey, labelsAsList } from './state.js';
 
 function validateFlows(ctx: Ctx): void {
   const results = yamlDocuments(ctx).map((source, index) => {
-    const doc = YAML.parse(source, { uniqueKeys: false }) as Record<string, unknown> | null;
+    const doc = parseKestraYaml(source, { uniqueKeys: false }) as Record<string, unknown> | null;
     const named = {
       index,
       ...(typeof doc?.id === 'string' ? { flow: doc.id } : {}),

@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { formatErrors } from './openapi-contract.js';
 import {
   type Ctx,
+  badRequest,
   type DoubleRuntime,
   type Route,
   filterMatches,
@@ -15,6 +16,7 @@ import {
   sendJson,
   unprocessable,
   nowIso,
+  parseKestraYaml,
 } from './http.js';
 import { type FlowRecord, type FlowRevision, flowJson, flowKey, labelsAsMap } from './state.js';
 
@@ -51,7 +53,7 @@ interface Violation {
 export function parseFlowSource(rt: Pick<DoubleRuntime, 'contract'>, source: string): Record<string, unknown> {
   let doc: unknown;
   try {
-    doc = YAML.parse(source);
+    doc = parseKestraYaml(source);
   } catch (err) {
     throw unprocessable(`Invalid entity: Unable to parse YAML: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -120,7 +122,36 @@ export function requireFlow(ctx: Ctx, namespace: string, id: string): FlowRecord
 }
 
 export function bodyText(ctx: Ctx): string {
-  return ctx.body.toString('utf8');
+  return decodeText(ctx.body, bodyCharset(ctx.req.headers['content-type'], ctx.req.headers['accept-charset']));
+}
+
+/**
+ * The charset Micronaut decodes a `@Body String` with (StringBodyReader): the Content-Type's `charset`, else the
+ * first Accept-Charset (an unknown one reads as UTF-8), else UTF-8 (docs/compatibility.md).
+ */
+function bodyCharset(contentType: string | undefined, acceptCharset: string | string[] | undefined): string {
+  const declared = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1];
+  if (declared !== undefined) {
+    if (!knownCharset(declared)) throw badRequest(`Unsupported charset ${declared}`);
+    return declared;
+  }
+  const accepted = (Array.isArray(acceptCharset) ? acceptCharset[0] : acceptCharset)?.split(';')[0]!.split(',')[0]!.trim();
+  return accepted !== undefined && accepted !== '*' && knownCharset(accepted) ? accepted : 'utf-8';
+}
+
+const knownCharset = (label: string): boolean => {
+  if (/^(?:iso-8859-1|latin1)$/i.test(label)) return true;
+  try {
+    new TextDecoder(label);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Java's ISO-8859-1 maps every byte to the code point of its value (0x85 is NEL); WHATWG's label means windows-1252. */
+function decodeText(body: Buffer, charset: string): string {
+  return /^(?:iso-8859-1|latin1)$/i.test(charset) ? body.toString('latin1') : new TextDecoder(charset).decode(body);
 }
 
 /** The flows not deleted, by namespace then id. */

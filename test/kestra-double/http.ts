@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { parse as parseYaml } from 'yaml';
 import type { ContractViolation, OpenApiContract, RouteException } from './openapi-contract.js';
 import { formatErrors } from './openapi-contract.js';
 import type { DoubleStore } from './state.js';
@@ -582,4 +583,12 @@ export function parseIsoDuration(text: string): number | undefined {
   if (!m || text.trim() === 'P' || /T$/i.test(text.trim())) return undefined;
   const [d, h, mi, s] = [m[1], m[2], m[3], m[4]].map((x) => Number(x ?? 0)) as [number, number, number, number];
   return ((d * 24 + h) * 60 + mi) * 60_000 + s * 1000;
+}
+
+/**
+ * YAML as Kestra reads it: SnakeYAML (YAML 1.1, under Jackson) starts a line at a lone CR, NEL, U+2028 and U+2029
+ * too, so they are read as line breaks here (docs/compatibility.md).
+ */
+export function parseKestraYaml(text: string, options: { uniqueKeys?: boolean } = {}): unknown {
+  return parseYaml(text.replace(/\r\n?|[\u0085\u2028\u2029]/g, '\n'), options);
 }
