@@ -169,7 +169,14 @@ export function kestraAnswers(ctx: PerchContext, kestra: KestraTarget, injectScr
   const filteringResponse = (filter: ResponseFilter): Respond => async (request, reply, res) => {
     if (request.kestraCall) request.kestraCall.upstreamStatus = res.statusCode;
     if (res.statusCode === 401) return onResponse(request, reply, res);
-    if (res.statusCode !== 200 || !/json/i.test(String(res.headers['content-type'] ?? ''))) return reply.send(res.stream);
+    if (res.statusCode !== 200) return reply.send(res.stream);
+    const type = String(res.headers['content-type'] ?? '');
+    if (!/json/i.test(type)) {
+      // A list in another form (whatever a request's Accept made of it) cannot be filtered: not shown, fail closed.
+      res.stream.destroy();
+      reply.removeHeader('content-length');
+      return sendError(reply, 502, `Kestra answered this list as ${type.slice(0, 60) || 'an untyped body'}, which Perch cannot filter by namespace, so it is not shown`);
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of res.stream) chunks.push(chunk as Buffer);
     let json: unknown;
