@@ -695,14 +695,16 @@ export class KestraAuthorizer {
       : parseYaml(body?.toString('utf8') ?? '', { merge: false, uniqueKeys: false });
     // No such flow: Kestra answers its 404 without reading any subflow.
     if (top === null) return;
+    const visible = (namespace: string) => this.index.allows(tenantId, userId, 'FLOW', 'VIEW', namespace);
     let shown: ExpandedSubflow[];
     try {
-      shown = await expandedSubflows(top, uids, (namespace, id, revision) => flows.read(namespace, id, revision));
+      // A subflow the caller may not view is not read at all: its expansion is refused below anyway.
+      shown = await expandedSubflows(top, uids, (namespace, id, revision) => (visible(namespace) ? flows.read(namespace, id, revision) : Promise.resolve(null)));
     } catch (error) {
       if (error instanceof SubflowExpansionError) throw new Refusal(403, `${error.message}; expanding it needs tenant-wide FLOW VIEW`);
       throw error;
     }
-    const hidden = shown.filter((s) => !this.index.allows(tenantId, userId, 'FLOW', 'VIEW', s.namespace));
+    const hidden = shown.filter((s) => !visible(s.namespace));
     if (hidden.length > 0) {
       const why = hidden.map((s) => `${s.uid} shows flow ${s.namespace}.${s.flowId} (needs FLOW VIEW in ${s.namespace})`);
       throw new Refusal(403, `Expanding these subflows would show flows you may not view: ${why.join('; ')}`, { subflows: why });

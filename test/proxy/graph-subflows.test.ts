@@ -76,6 +76,10 @@ describe('flow graphs with their subflows expanded', () => {
     }
     expect(graphCalls()).toEqual([]);
     expect(JSON.stringify(env.kestra.requests)).not.toContain(PAYROLL_URI);
+    // Going through finance's flow to a node inside it: Perch does not read that flow for someone who may not view it.
+    const through = await teamViewer.fetch('GET', '/api/v1/main/flows/company.team/caller/graph?subflows=root.child,root.child.pay');
+    expect(through.status, through.text).toBe(403);
+    expect(env.kestra.requests.filter((r) => r.url.includes('/flows/company.finance/'))).toEqual([]);
   });
 
   it('follows a uid through the subflows it passes: a subflow of a subflow counts', async () => {
