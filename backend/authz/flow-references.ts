@@ -8,7 +8,7 @@
  * item 17): duplicate keys, aliases/anchors, merge keys, non-default tags, directives, several documents
  * unless asked for, and scalars that YAML 1.1 (Kestra's Jackson/SnakeYAML) would type differently.
  */
-import { isMap, isScalar, isSeq, LineCounter, parse, parseAllDocuments, visit } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parse, parseAllDocuments, stringify, visit } from 'yaml';
 import type { Document, Node, Scalar, YAMLMap } from 'yaml';
 import type { Action } from '../../lib/authz/catalogue.js';
 import { canonicalHost, LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
@@ -115,6 +115,17 @@ export function analyseFlowSource(source: string, options: AnalyseOptions = {}):
     if (e instanceof Refused) return { ok: false, line: e.line, message: e.message };
     throw e;
   }
+}
+
+/**
+ * What a text Kestra renders as Pebble in `namespace` outside any flow reaches (a backfill's inputs and labels,
+ * which the scheduler renders for each execution it starts): read exactly as a flow's expressions are, as the
+ * message of a task of a flow in that namespace. Refused (ok: false) where a flow's text would be.
+ */
+export function referencesInText(text: string, namespace: string, kestraHosts: KestraHosts = LOOPBACK_ONLY): { ok: true; references: FlowReference[] } | { ok: false; message: string } {
+  const source = stringify({ id: 'rendered', namespace, tasks: [{ id: 'text', type: 'io.kestra.plugin.core.log.Log', message: text }] });
+  const result = analyseFlowSource(source, { kestraHosts });
+  return result.ok ? { ok: true, references: result.documents[0]!.references } : { ok: false, message: result.message };
 }
 
 function analyseDocument(doc: Document, lc: LineCounter, hosts: KestraHosts): AnalysedFlow {

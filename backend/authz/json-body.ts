@@ -76,3 +76,38 @@ export function textField(body: unknown, name: string): string | undefined {
   if (typeof value !== 'string') throw new JsonBodyError(`\`${name}\` must be a string (Kestra would read ${JSON.stringify(value).slice(0, 40)} as one, so Perch refuses anything else)`);
   return value;
 }
+
+/**
+ * The object at `path` (dot-separated keys) as Jackson binds it: a one-element list where an object is expected
+ * is that element (UNWRAP_SINGLE_VALUE_ARRAYS). Undefined when absent or null; anything else than an object
+ * at a step is refused.
+ */
+export function objectAt(body: unknown, path: string): Record<string, unknown> | undefined {
+  let value: unknown = body;
+  const keys = path.split('.');
+  for (const [i, key] of ['', ...keys].entries()) {
+    if (i > 0) value = (value as Record<string, unknown>)[key];
+    if (value === undefined || value === null) return undefined;
+    if (Array.isArray(value) && value.length === 1) value = value[0];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new JsonBodyError(`\`${keys.slice(0, i).join('.') || 'the body'}\` must be an object`);
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Every text within a JSON value, keys included, each with where it lies (`inputs.file`, `labels.0.value`): what
+ * Kestra would render of it, whatever shape Jackson coerces it into.
+ */
+export function textsWithin(value: unknown, where: string, out: Array<{ where: string; text: string }> = []): Array<{ where: string; text: string }> {
+  if (typeof value === 'string') out.push({ where, text: value });
+  else if (Array.isArray(value)) value.forEach((item, i) => textsWithin(item, `${where}.${i}`, out));
+  else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      out.push({ where: `${where} (a key)`, text: key });
+      textsWithin(item, `${where}.${key}`, out);
+    }
+  }
+  return out;
+}

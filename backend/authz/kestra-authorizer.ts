@@ -6,13 +6,13 @@ import { KestraReadError } from '../proxy/kestra-reader.js';
 import { eeOperationOf } from './ee-operation-match.js';
 import { ArchiveError, flowSourcesOf } from './flow-archive.js';
 import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
-import { analyseFlowSource, type FlowReference } from './flow-references.js';
+import { analyseFlowSource, type FlowReference, referencesInText } from './flow-references.js';
 import { fileUrisIn } from './pebble-file-functions.js';
 import type { FileInputTypes } from './file-inputs.js';
 import { expandedSubflows, expandedUids, type ExpandedSubflow, SubflowExpansionError } from './graph-subflows.js';
 import type { StoredFlows } from './stored-flows.js';
 import { NO_PLACEMENT_RULES, type Placement, type PlacementRules } from './script-placement.js';
-import { JsonBodyError, parseJsonBody, textField } from './json-body.js';
+import { JsonBodyError, objectAt, parseJsonBody, textField, textsWithin } from './json-body.js';
 import { LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { checkFormShape, FormError, type FormPart, isMultipart, readFormParts } from './multipart-form.js';
 import { CHART_DATA_ALSO, KESTRA_TENANT, matchPolicy, type NamespaceSource, type PermissionRow, type PolicyRow } from './policy-map.js';
@@ -148,10 +148,10 @@ const NO_SECRETS: SecretOwners = { ownerOf: () => null };
 function refusedSecret(ref: FlowReference, owners: SecretOwners, tenant: string): string | null {
   if (!ref.secret) return null;
   const { key, flowNamespace } = ref.secret;
-  if (key === null) return `line ${ref.line}: ${ref.what}; Perch refuses secret names built at run time, since Kestra OSS would resolve them from every namespace's secrets`;
+  if (key === null) return `${ref.what}; Perch refuses secret names built at run time, since Kestra OSS would resolve them from every namespace's secrets`;
   const owner = owners.ownerOf(tenant, key);
   if (owner === null || flowNamespace === owner || flowNamespace.startsWith(`${owner}.`)) return null;
-  return `line ${ref.line}: secret('${key}') belongs to namespace ${owner}, which is neither ${flowNamespace} nor one of its parents (Kestra OSS resolves secrets globally, so Perch lets a flow name only its own namespace's secrets and inherited ones)`;
+  return `secret('${key}') belongs to namespace ${owner}, which is neither ${flowNamespace} nor one of its parents (Kestra OSS resolves secrets globally, so Perch lets a flow name only its own namespace's secrets and inherited ones)`;
 }
 
 /** Flow writes: what the stored flow will be able to reach must be within its author's rights. */
@@ -342,26 +342,20 @@ export class KestraAuthorizer {
     if (row.form && 'inputs' in row.form && parts) {
       const files = this.inputFileRefusals(parts, targets.namespaces[0]!, tenantId, userId);
       if (files.length > 0) throw new Refusal(403, `These inputs name files beyond what you may open: ${files.join('; ')}`, { inputs: files });
-      const paths = await this.hostPathInputs(parts, params, call.query);
+      const texts = parts.filter((p) => p.filename === undefined && p.data.length > 0).map((p) => ({ name: p.name, texts: [p.data.toString('utf8')] }));
+      const revision = queryParam(call.query, 'revision');
+      const paths = await this.hostPathInputs(texts, () => params.executionId !== undefined
+        ? this.fileInputs!.ofExecution(params.executionId, revision)
+        : this.fileInputs!.ofFlow(params.namespace!, params.id!, revision));
       if (paths.length > 0) {
         throw new Refusal(403, `These FILE inputs are given as text that is not a kestra:/// or nsfile:// URI, which Kestra would read from its own server's disk: ${paths.join(', ')}; upload the file instead`, { inputs: paths });
       }
     }
     if (row.expandsSubflows) await this.checkSubflowExpansion(params, call, body, principal);
+    if (row.renderedBody) await this.checkRenderedBody(row.renderedBody, jsonBody, targets.namespaces[0]!, principal);
     const offending: string[] = [];
     if ((row.resource === 'FLOW' && actions.some((a) => FLOW_WRITES.has(a))) || folderFlows.length > 0) {
-      for (const ref of targets.references) {
-        const refused = refusedSecret(ref, this.secretOwners, tenantId);
-        if (refused !== null) {
-          offending.push(refused);
-          continue;
-        }
-        // A secret Perch keeps, visible from the flow's namespace: inherited, as in EE (no SECRET permission asked).
-        if (ref.secret && this.secretOwners.ownerOf(tenantId, ref.secret.key!) !== null) continue;
-        if (!this.index.allows(tenantId, userId, ref.resource, ref.action, ref.namespace)) {
-          offending.push(`line ${ref.line}: ${ref.what} (needs ${ref.resource} ${ref.action} ${ref.namespace === null ? 'tenant-wide' : `in ${ref.namespace}`})`);
-        }
-      }
+      offending.push(...this.unheldReferences(targets.references, principal, (ref) => `line ${ref.line}`));
     }
     if (offending.length > 0) {
       throw new Refusal(403, `This flow would reach beyond what you may do: ${offending.join('; ')}`, { lines: offending });
@@ -655,9 +649,9 @@ export class KestraAuthorizer {
   /**
    * The FILE inputs given as text other than storage or namespace-file URIs (a list of them for an ARRAY of
    * FILE): Kestra 2.0.0 opens such a text as a path on its own disk (file-inputs.ts). Only a call with such a
-   * text part asks Kestra which inputs are FILE ones.
+   * text asks Kestra (`fileIdsOf`) which inputs are FILE ones.
    */
-  private async hostPathInputs(parts: readonly FormPart[], params: Record<string, string>, query: string): Promise<string[]> {
+  private async hostPathInputs(inputs: ReadonlyArray<{ name: string; texts: readonly string[] }>, fileIdsOf: () => Promise<ReadonlySet<string> | null>): Promise<string[]> {
     // As Kestra tells them apart: its scheme test is case-sensitive.
     const isUri = (v: unknown) => typeof v === 'string' && /^(?:kestra|nsfile):/.test(v);
     const readAsPath = (text: string) => {
@@ -670,13 +664,57 @@ export class KestraAuthorizer {
       }
       return true;
     };
-    const suspects = parts.filter((p) => p.filename === undefined && p.data.length > 0 && readAsPath(p.data.toString('utf8')));
+    const suspects = inputs.filter((input) => input.texts.some(readAsPath));
     if (suspects.length === 0 || !this.fileInputs) return [];
-    const revision = queryParam(query, 'revision');
-    const fileIds = params.executionId !== undefined
-      ? await this.fileInputs.ofExecution(params.executionId, revision)
-      : await this.fileInputs.ofFlow(params.namespace!, params.id!, revision);
-    return suspects.filter((p) => fileIds?.has(p.name)).map((p) => p.name);
+    const fileIds = await fileIdsOf();
+    return suspects.filter((input) => fileIds?.has(input.name)).map((input) => input.name);
+  }
+
+  /**
+   * What the caller's references reach beyond their rights, each prefixed by `where` it is: a flow's (line) or a
+   * rendered body's (field). A secret Perch keeps, visible from the flow's namespace, is inherited as in EE.
+   */
+  private unheldReferences(refs: readonly FlowReference[], principal: Principal, where: (ref: FlowReference) => string): string[] {
+    const { tenantId, userId } = principal;
+    const unheld: string[] = [];
+    for (const ref of refs) {
+      const refused = refusedSecret(ref, this.secretOwners, tenantId);
+      if (refused !== null) {
+        unheld.push(`${where(ref)}: ${refused}`);
+        continue;
+      }
+      if (ref.secret && this.secretOwners.ownerOf(tenantId, ref.secret.key!) !== null) continue;
+      if (!this.index.allows(tenantId, userId, ref.resource, ref.action, ref.namespace)) {
+        unheld.push(`${where(ref)}: ${ref.what} (needs ${ref.resource} ${ref.action} ${ref.namespace === null ? 'tenant-wide' : `in ${ref.namespace}`})`);
+      }
+    }
+    return unheld;
+  }
+
+  /**
+   * JSON body texts Kestra renders as Pebble in `namespace` when it acts (a backfill's inputs and labels, rendered
+   * by the scheduler for each execution): each is read as a flow's expressions are and needs the same rights, and
+   * a FILE input may not be given a host path (as when an execution starts).
+   */
+  private async checkRenderedBody(rendered: NonNullable<PermissionRow['renderedBody']>, jsonBody: () => unknown, namespace: string, principal: Principal): Promise<void> {
+    const body = jsonBody();
+    const found = rendered.fields.flatMap((field) => textsWithin(jsonRead(() => objectAt(body, field)), field));
+    const unheld: string[] = [];
+    for (const { where, text } of found) {
+      const read = referencesInText(text, namespace, this.kestraHosts);
+      if (!read.ok) throw new Refusal(400, `${where} is refused: ${read.message}`);
+      unheld.push(...this.unheldReferences(read.references, principal, () => where));
+    }
+    if (unheld.length > 0) throw new Refusal(403, `Kestra renders these texts in ${namespace}, and they reach beyond what you may do: ${unheld.join('; ')}`, { texts: unheld });
+    const inputs = jsonRead(() => objectAt(body, rendered.inputs));
+    if (inputs === undefined) return;
+    const given = Object.entries(inputs).map(([name, value]) => ({ name, texts: textsWithin(value, name).map((t) => t.text) }));
+    const flowId = jsonRead(() => textField(body, 'flowId'));
+    if (flowId === undefined) throw new Refusal(400, 'Name the flow (`flowId`) whose inputs these are');
+    const paths = await this.hostPathInputs(given, () => this.fileInputs!.ofFlow(namespace, flowId, undefined));
+    if (paths.length > 0) {
+      throw new Refusal(403, `These FILE inputs are given as text that is not a kestra:/// or nsfile:// URI, which Kestra would read from its own server's disk: ${paths.join(', ')}`, { inputs: paths });
+    }
   }
 
   /**

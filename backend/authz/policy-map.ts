@@ -160,6 +160,13 @@ export interface PolicyRowCommon {
    * The flow is the body's (a source) or the path's `{namespace}/{id}` at `?revision=`.
    */
   expandsSubflows?: true;
+  /**
+   * JSON body objects whose texts Kestra renders as Pebble in the row's namespace when it acts (a backfill's
+   * inputs and labels, rendered by the scheduler for each execution it starts): every text is read as a flow's
+   * expressions are and needs the same rights. `inputs`: the object holding a flow's inputs, whose FILE inputs
+   * may not be given host paths (kestra-authorizer.ts `checkRenderedBody`).
+   */
+  renderedBody?: { fields: readonly string[]; inputs: string };
   note?: string;
 }
 
@@ -472,7 +479,7 @@ const ROWS: readonly PolicyRow[] = [
   { method: 'GET', path: '/api/v1/{tenant}/secrets', access: 'permission', resource: 'SECRET', action: 'LIST', namespace: NONE, list: 'none', note: 'OSS secrets are global environment secrets usable from every namespace: listing them is tenant-level.' },
 
   // --- Triggers ---
-  { method: 'PUT', path: '/api/v1/{tenant}/triggers/backfill/create', access: 'permission', resource: 'TRIGGER', action: 'BACKFILL', namespace: TRIGGER, list: 'none' },
+  { method: 'PUT', path: '/api/v1/{tenant}/triggers/backfill/create', access: 'permission', resource: 'TRIGGER', action: 'BACKFILL', namespace: TRIGGER, renderedBody: { fields: ['backfill'], inputs: 'backfill.inputs' }, list: 'none', note: 'The scheduler renders the backfill\'s inputs and labels as Pebble in the trigger\'s namespace for each execution.' },
   { method: 'POST', path: '/api/v1/{tenant}/triggers/backfill/delete', access: 'permission', resource: 'TRIGGER', action: 'BACKFILL', namespace: TRIGGER, list: 'none' },
   { method: 'POST', path: '/api/v1/{tenant}/triggers/backfill/delete/by-query', access: 'permission', resource: 'TRIGGER', action: 'BACKFILL', namespace: FILTERS, list: 'byQuery' },
   { method: 'POST', path: '/api/v1/{tenant}/triggers/backfill/delete/by-triggers', access: 'permission', resource: 'TRIGGER', action: 'BACKFILL', namespace: TRIGGER_REFS, list: 'byIds' },

@@ -248,6 +248,8 @@ export interface TriggerRec {
   locked: boolean;
   updatedAt: string;
   evaluatedAt?: string;
+  /** A backfill in progress (`Backfill`), as created; the double starts none of its executions. */
+  backfill?: Record<string, unknown>;
 }
 
 /** A stored dashboard: its YAML source as sent, and what Kestra parsed of it. */

@@ -11,7 +11,7 @@
  * applies the change before answering.
  */
 import { currentRevision, findFlow, liveFlows } from './flows.js';
-import { type Ctx, type Route, badRequest, conflict, filterMatches, newId, notFound, nowIso, paginate, parseFilters, sendEmpty, sendJson } from './http.js';
+import { type Ctx, type Route, badRequest, conflict, filterMatches, jsonBody, newId, notFound, nowIso, paginate, parseFilters, sendEmpty, sendJson } from './http.js';
 import type { TriggerRec } from './state.js';
 
 const stateKey = (namespace: string, flowId: string, triggerId: string) => `${namespace}\u0000${flowId}\u0000${triggerId}`;
@@ -44,6 +44,7 @@ export function triggerStateJson(namespace: string, flowId: string, triggerId: s
     ...(rec.evaluatedAt ? { evaluatedAt: rec.evaluatedAt } : {}),
     disabled: rec.disabled,
     locked: rec.locked,
+    ...(rec.backfill ? { backfill: rec.backfill } : {}),
   };
 }
 
@@ -90,6 +91,24 @@ function setDisabled(ctx: Ctx): void {
   }
   const rec = requireTrigger(ctx, body.namespace, body.flowId, body.triggerId);
   rec.disabled = body.disabled === true;
+  rec.updatedAt = nowIso();
+  sendJson(ctx, 200, triggerStateJson(body.namespace, body.flowId, body.triggerId, rec));
+}
+
+/**
+ * `PUT /triggers/backfill/create` ({namespace, flowId, triggerId, backfill: {start, end, inputs, labels}}): the
+ * backfill is kept on the trigger's state (409 when one is already there). Not imitated: the scheduler starting
+ * its executions, with the inputs and label values rendered as Pebble (docs/compatibility.md).
+ */
+function createBackfill(ctx: Ctx): void {
+  const body = jsonBody(ctx, 'backfill') as { namespace?: unknown; flowId?: unknown; triggerId?: unknown; backfill?: Record<string, unknown> | null } | null;
+  if (!body || typeof body.namespace !== 'string' || typeof body.flowId !== 'string' || typeof body.triggerId !== 'string' || !body.backfill || typeof body.backfill.start !== 'string') {
+    throw badRequest('body must be JSON {namespace, flowId, triggerId, backfill: {start, …}}');
+  }
+  const rec = requireTrigger(ctx, body.namespace, body.flowId, body.triggerId);
+  if (rec.backfill) throw conflict('Cannot create backfill: a backfill already exists');
+  const { start, end, inputs, labels } = body.backfill;
+  rec.backfill = { start, ...(end ? { end } : {}), currentDate: start, paused: false, ...(inputs ? { inputs } : {}), ...(labels ? { labels } : {}) };
   rec.updatedAt = nowIso();
   sendJson(ctx, 200, triggerStateJson(body.namespace, body.flowId, body.triggerId, rec));
 }
@@ -234,6 +253,7 @@ export function lockTrigger(ctx: Pick<Ctx, 'rt'>, namespace: string, flowId: str
 export const triggerRoutes: Route[] = [
   { method: 'GET', path: '/api/v1/:tenant/triggers/search', handler: search },
   { method: 'PUT', path: '/api/v1/:tenant/triggers/set-disabled', handler: setDisabled },
+  { method: 'PUT', path: '/api/v1/:tenant/triggers/backfill/create', handler: createBackfill },
   { method: 'POST', path: '/api/v1/:tenant/triggers/set-disabled/by-triggers', handler: setDisabledByTriggers },
   { method: 'POST', path: '/api/v1/:tenant/triggers/unlock/by-triggers', handler: unlockByTriggers },
   { method: 'DELETE', path: '/api/v1/:tenant/triggers/delete/by-triggers', handler: deleteByTriggers },
