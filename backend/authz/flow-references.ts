@@ -13,7 +13,7 @@ import type { Document, Node, Scalar, YAMLMap } from 'yaml';
 import type { Action } from '../../lib/authz/catalogue.js';
 import { canonicalHost, LOOPBACK_ONLY, type KestraHosts } from './kestra-hosts.js';
 import { OTHER_LINE_BREAK_REFUSAL, otherLineBreakLine } from './kestra-yaml.js';
-import { FILE_FUNCTIONS, fileFunctionTargets, fileUrisIn, NAMESPACE_NAME } from './pebble-file-functions.js';
+import { FILE_FUNCTIONS, fileFunctionTargets, fileUrisIn, isFileUriText, NAMESPACE_NAME } from './pebble-file-functions.js';
 import { placementOf, type Placement } from './script-placement.js';
 
 export interface FlowDocument { namespace: string; id: string; line: number /* of namespace: */ }
@@ -493,7 +493,7 @@ function fileInputDefaults(root: YAMLMap, ctx: Ctx): void {
   for (const item of isSeq(inputs) ? inputs.items : []) {
     if (!isMap(item) || !isFileInput(item)) continue;
     const defaults = item.get('defaults', true);
-    if (defaults === undefined || (isScalar(defaults) && (defaults.value === null || /^(?:kestra|nsfile):/i.test(String(defaults.value))))) continue;
+    if (defaults === undefined || (isScalar(defaults) && (defaults.value === null || isFileUriText(defaults.value)))) continue;
     const id = literal(item.get('id', true)) ?? literal(item.get('name', true)) ?? '?';
     push(ctx, defaults as Node, 'FLOW', ['UPDATE'], `the default of FILE input ${id} is a path Kestra reads from its own server's disk`, null);
   }

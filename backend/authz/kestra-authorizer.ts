@@ -7,7 +7,7 @@ import { eeOperationOf } from './ee-operation-match.js';
 import { ArchiveError, flowSourcesOf } from './flow-archive.js';
 import { FlowFolderError, flowsOfNamespaceFileWrite } from './flow-folder.js';
 import { analyseFlowSource, type FlowReference, referencesInText } from './flow-references.js';
-import { fileUrisIn } from './pebble-file-functions.js';
+import { fileUrisIn, isFileUriText } from './pebble-file-functions.js';
 import type { FileInputTypes } from './file-inputs.js';
 import { expandedSubflows, expandedUids, type ExpandedSubflow, SubflowExpansionError } from './graph-subflows.js';
 import type { StoredFlows } from './stored-flows.js';
@@ -652,13 +652,11 @@ export class KestraAuthorizer {
    * text asks Kestra (`fileIdsOf`) which inputs are FILE ones.
    */
   private async hostPathInputs(inputs: ReadonlyArray<{ name: string; texts: readonly string[] }>, fileIdsOf: () => Promise<ReadonlySet<string> | null>): Promise<string[]> {
-    // As Kestra tells them apart: its scheme test is case-sensitive.
-    const isUri = (v: unknown) => typeof v === 'string' && /^(?:kestra|nsfile):/.test(v);
     const readAsPath = (text: string) => {
-      if (isUri(text)) return false;
+      if (isFileUriText(text)) return false;
       try {
         const list: unknown = JSON.parse(text);
-        if (Array.isArray(list)) return !list.every(isUri);
+        if (Array.isArray(list)) return !list.every(isFileUriText);
       } catch {
         // Not a list: one path.
       }

@@ -50,6 +50,12 @@ export function storageUriTarget(uri: string, own: string): FileTarget {
   return { resource: 'EXECUTION', action: 'ACCESS_FILES', namespace, what: `${uri} is a file of an execution in ${namespace}` };
 }
 
+/**
+ * Whether Kestra takes a text given to a FILE input (or as its default) as a storage or namespace-file URI rather
+ * than as a path on its own disk: its scheme test is case-sensitive, so `KESTRA:///…` is a path to it.
+ */
+export const isFileUriText = (text: unknown): boolean => typeof text === 'string' && /^(?:kestra|nsfile):/.test(text);
+
 /** A file URI found in a text, where it starts, and what opening it needs. */
 export interface FileUriMatch {
   index: number;

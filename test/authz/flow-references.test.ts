@@ -504,7 +504,10 @@ pluginDefaults:
   - id: text
     type: STRING
     defaults: /etc/hosts
-`), [ref(16, 'EXECUTION', 'ACCESS_FILES', 'company.finance'), ref(19, 'NAMESPACE', 'MANAGE_FILES', 'company.shared'), ref(6, 'FLOW', 'UPDATE', null), ref(10, 'FLOW', 'UPDATE', null), ref(13, 'FLOW', 'UPDATE', null)]],
+  - id: upper
+    type: FILE
+    defaults: KESTRA:///company/team/x.csv
+`), [ref(16, 'EXECUTION', 'ACCESS_FILES', 'company.finance'), ref(19, 'NAMESPACE', 'MANAGE_FILES', 'company.shared'), ref(27, 'EXECUTION', 'ACCESS_FILES', null), ref(6, 'FLOW', 'UPDATE', null), ref(10, 'FLOW', 'UPDATE', null), ref(13, 'FLOW', 'UPDATE', null), ref(27, 'FLOW', 'UPDATE', null)]],
     ['a script calling Kestra’s address', flow(`tasks:
   - id: sh
     type: io.kestra.plugin.scripts.shell.Commands
