@@ -83,17 +83,16 @@ export function textField(body: unknown, name: string): string | undefined {
  * at a step is refused.
  */
 export function objectAt(body: unknown, path: string): Record<string, unknown> | undefined {
-  let value: unknown = body;
+  const asObject = (value: unknown, where: string): Record<string, unknown> | undefined => {
+    const one = Array.isArray(value) && value.length === 1 ? value[0] : value;
+    if (one === undefined || one === null) return undefined;
+    if (typeof one !== 'object' || Array.isArray(one)) throw new JsonBodyError(`\`${where}\` must be an object`);
+    return one as Record<string, unknown>;
+  };
+  let value = asObject(body, 'the body');
   const keys = path.split('.');
-  for (const [i, key] of ['', ...keys].entries()) {
-    if (i > 0) value = (value as Record<string, unknown>)[key];
-    if (value === undefined || value === null) return undefined;
-    if (Array.isArray(value) && value.length === 1) value = value[0];
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new JsonBodyError(`\`${keys.slice(0, i).join('.') || 'the body'}\` must be an object`);
-    }
-  }
-  return value as Record<string, unknown>;
+  for (const [i, key] of keys.entries()) value = value && asObject(value[key], keys.slice(0, i + 1).join('.'));
+  return value;
 }
 
 /**

@@ -61,6 +61,10 @@ describe('backfills: what Kestra renders of their inputs and labels', () => {
       json: { namespace: 'company.team', flowId: 'timed', triggerId: 'nightly', backfill: [{ start: '2026-11-01T00:00:00Z', inputs: { day: "{{ kv('payroll', namespace='company.finance') }}" } }] },
     });
     expect(wrapped.status, wrapped.text).toBe(403);
+    // Inputs in a shape Jackson would not bind to an object are not guessed at.
+    const shapeless = await backfill({ inputs: ['one', 'two'] });
+    expect(shapeless.status, shapeless.text).toBe(400);
+    expect(shapeless.json.message).toContain('`backfill.inputs` must be an object');
     expect(backfills()).toEqual([]);
   });
 
