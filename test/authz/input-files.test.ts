@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileInputIdsOf } from '../../backend/authz/file-inputs.js';
-import { type Browser, signedInWithRole, startBehindKestra } from '../support/perch.js';
+import { multipartForm } from '../support/multipart.js';
+import { type Browser, finishedExecution, signedInWithRole, startBehindKestra } from '../support/perch.js';
 
 /**
  * Kestra takes a `kestra:///…` text given to a FILE input as that very file, not as a copy under the new
@@ -12,13 +13,7 @@ describe('inputs given as text that name files', () => {
   let editor: Browser;
   let teamExecution: string;
   let financeExecution: string;
-  const BOUNDARY = 'perch-input-files';
-  const multipart = (parts: Array<{ name: string; value: string; filename?: string }>) => ({
-    body: parts
-      .map((p) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ''}\r\n${p.filename ? 'Content-Type: text/plain\r\n' : ''}\r\n${p.value}\r\n`)
-      .join('') + `--${BOUNDARY}--\r\n`,
-    headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
-  });
+  const multipart = (parts: Array<{ name: string; value: string; filename?: string }>) => multipartForm(parts.map(({ value, ...part }) => ({ ...part, data: value })));
   const withFileInput = (namespace: string, id: string) =>
     `id: ${id}\nnamespace: ${namespace}\ninputs:\n  - id: data\n    type: FILE\n  - id: note\n    type: STRING\n    defaults: none\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: "{{ inputs.data }}"\n`;
   const storageUri = (namespace: string, flowId: string, executionId: string) => `kestra:///${namespace.replaceAll('.', '/')}/${flowId}/executions/${executionId}/inputs/data/payroll.csv`;
@@ -28,14 +23,7 @@ describe('inputs given as text that name files', () => {
     env = await startBehindKestra();
     env.kestra.addFlow(withFileInput('company.team', 'reader'));
     env.kestra.addFlow(withFileInput('company.finance', 'payroll'));
-    const start = async (namespace: string, id: string) => {
-      const form = multipart([{ name: 'data', value: 'salaries', filename: 'payroll.csv' }]);
-      const res = await fetch(`${env.kestra.url}/api/v1/main/executions/${namespace}/${id}`, { method: 'POST', body: form.body, headers: { ...form.headers, authorization: env.kestra.authorization } });
-      expect(res.status).toBe(200);
-      const executionId = ((await res.json()) as { id: string }).id;
-      await env.kestra.waitForExecution(executionId);
-      return executionId;
-    };
+    const start = (namespace: string, id: string) => finishedExecution(env.kestra, namespace, id, multipart([{ name: 'data', value: 'salaries', filename: 'payroll.csv' }]));
     teamExecution = await start('company.team', 'reader');
     financeExecution = await start('company.finance', 'payroll');
     editor = await signedInWithRole(env.perch, env.admin, 'editor@example.com', 'editor', 'company.team');
@@ -46,7 +34,7 @@ describe('inputs given as text that name files', () => {
 
   it('Kestra takes a storage URI given as text as the input file itself', async () => {
     const form = multipart([{ name: 'data', value: storageUri('company.finance', 'payroll', financeExecution) }]);
-    const res = await fetch(`${env.kestra.url}/api/v1/main/executions/company.team/reader`, { method: 'POST', body: form.body, headers: { ...form.headers, authorization: env.kestra.authorization } });
+    const res = await fetch(`${env.kestra.url}/api/v1/main/executions/company.team/reader`, { method: 'POST', body: new Uint8Array(form.body), headers: { ...form.headers, authorization: env.kestra.authorization } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { inputs: { data: string } }).inputs.data).toBe(storageUri('company.finance', 'payroll', financeExecution));
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonBodyError, parseJsonBody, textField } from '../../backend/authz/json-body.js';
-import { type Browser, signedInWithRole, startBehindKestra } from '../support/perch.js';
+import { type Browser, finishedExecution, signedInWithRole, startBehindKestra } from '../support/perch.js';
 
 /**
  * Kestra binds JSON bodies with Micronaut's ObjectMapper, which reads `["x"]` and `12` as the text "x" and
@@ -24,17 +24,10 @@ describe('JSON bodies Perch reads to authorize', () => {
     env = await startBehindKestra();
     env.kestra.addFlow(flowYaml('company.team', 'hello'));
     env.kestra.addFlow(flowYaml('company.finance', 'payroll'));
-    const start = async (namespace: string, id: string) => {
-      const res = await direct('POST', `/api/v1/main/executions/${namespace}/${id}`, '');
-      expect(res.status).toBe(200);
-      const executionId = ((await res.json()) as { id: string }).id;
-      await env.kestra.waitForExecution(executionId);
-      return executionId;
-    };
     env.kestra.addFlow(`${flowYaml('company.team', 'limited')}concurrency:\n  limit: 1\n  behavior: QUEUE\n`);
     env.kestra.addFlow(`${flowYaml('company.finance', 'limited')}concurrency:\n  limit: 1\n  behavior: QUEUE\n`);
-    teamExecution = await start('company.team', 'hello');
-    financeExecution = await start('company.finance', 'payroll');
+    teamExecution = await finishedExecution(env.kestra, 'company.team', 'hello');
+    financeExecution = await finishedExecution(env.kestra, 'company.finance', 'payroll');
     editor = await signedInWithRole(env.perch, env.admin, 'editor@example.com', 'editor', 'company.team');
   });
   afterAll(async () => {

@@ -119,6 +119,22 @@ export async function signedInWithRole(perch: RunningPerch, admin: Browser, emai
   return browser;
 }
 
+/**
+ * Starts flow `namespace`.`id` on the Kestra double itself, as Kestra's own account (with `form` as its inputs),
+ * and waits for the execution to end: its id.
+ */
+export async function finishedExecution(kestra: KestraDouble, namespace: string, id: string, form?: { body: Buffer | string; headers: Record<string, string> }): Promise<string> {
+  const res = await fetch(`${kestra.url}/api/v1/main/executions/${namespace}/${id}`, {
+    method: 'POST',
+    body: form === undefined ? '' : typeof form.body === 'string' ? form.body : new Uint8Array(form.body),
+    headers: { ...form?.headers, authorization: kestra.authorization, ...(form === undefined ? { 'content-type': 'application/json' } : {}) },
+  });
+  if (res.status !== 200) throw new Error(`starting ${namespace}.${id} on the double failed: ${res.status} ${await res.text()}`);
+  const executionId = ((await res.json()) as { id: string }).id;
+  await kestra.waitForExecution(executionId);
+  return executionId;
+}
+
 /** A Perch and its instance owner, signed in: the starting point of most API suites. */
 export async function startSignedIn(options: Parameters<typeof startPerch>[0] = {}): Promise<{ perch: RunningPerch; admin: Browser }> {
   const perch = await startPerch(options);
